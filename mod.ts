@@ -1,0 +1,45 @@
+/**
+ * The typed library face of the TelemHQ hook for Claude Code: the event and
+ * payload types, the privacy-safe payload builder, hashing, the ping URL rules
+ * and sending, for people who build their own Claude Code hooks.
+ *
+ * Everything here is defined in `hook.ts`, the single self-contained file that
+ * Claude Code runs; this module re-exports it so the two never drift apart.
+ *
+ * @example
+ * ```ts
+ * import { buildPayload, parsePingUrl, sendPing } from "@telemhq/claude-code";
+ *
+ * const payload = await buildPayload(
+ *   { hook_event_name: "Stop", session_id: "s1", cwd: "/home/dev/api" },
+ *   { fallbackCwd: "/", runtime: "deno/2.9.6" },
+ * );
+ * await sendPing(parsePingUrl("https://telemhq.com/ping/TOKEN"), payload, 5000);
+ * ```
+ *
+ * @module
+ */
+
+export {
+  buildPayload,
+  countCodePoints,
+  DEFAULT_TIMEOUT_MS,
+  detectRuntime,
+  ENUM_FIELDS,
+  FAILED_EVENTS,
+  HOOK_VERSION,
+  HookSkip,
+  MAX_EVENT_BYTES,
+  parseEvent,
+  parsePingUrl,
+  pingId,
+  projectName,
+  readAll,
+  readConfig,
+  redactUrl,
+  runHook,
+  sendPing,
+  shortHash,
+  STOP_FAILURE_ERRORS,
+} from "./hook.ts";
+export type { HookConfig, HookEventName, HookInput, Payload, PayloadContext, Runtime, SendResult } from "./hook.ts";

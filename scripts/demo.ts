@@ -1,0 +1,95 @@
+/**
+ * The demo: starts a TelemHQ stand-in on 127.0.0.1, pipes a recorded Claude
+ * Code session's hook events through hook.ts (one process per event, as
+ * Claude Code runs it) and prints each ping the stand-in receives.
+ *
+ * Run: deno task demo [path/to/events.jsonl]
+ * Default: the recorded `tools` session (Claude Code 2.1.197), whose prompts,
+ * commands, outputs and answers hold planted `SECRET_` markers.
+ */
+import { FIXTURES, hookCommand, type ReceivedRequest, SECRET_MARKER, startReceiver } from "../test/_helpers.ts";
+
+const DEFAULT_EVENTS = `${FIXTURES}/tools/events.jsonl`;
+/** Fields that are the same in every ping of a session: printed once, under the list. */
+const SHOWN_ONCE = [
+  "provider",
+  "tool",
+  "project",
+  "session_id",
+  "cwd_hash",
+  "transcript_path_hash",
+  "hook_version",
+  "runtime",
+];
+/** Opaque per-event ids and times: sent, but left out of the demo's lines for readability. */
+const PER_EVENT_IDS = ["ping_id", "prompt_id", "tool_use_id", "agent_id", "occurred_at"];
+
+function readEventLines(path: string): string[] {
+  try {
+    return Deno.readTextFileSync(path).split("\n").filter((line) => line.trim() !== "");
+  } catch (error) {
+    throw new Error(`Cannot read events file "${path}": ${(error as Error).message}`);
+  }
+}
+
+async function pipeThroughHook(line: string, pingUrl: string): Promise<void> {
+  const [command, ...args] = hookCommand("deno");
+  const child = new Deno.Command(command, {
+    args,
+    env: { TELEMHQ_PING_URL: pingUrl, TELEMHQ_HOOK_DEBUG: "1" },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(line));
+  await writer.close();
+  const { code, stdout } = await child.output();
+  if (code !== 0 || stdout.length > 0) throw new Error(`The hook exited ${code} or wrote to stdout: a bug`);
+}
+
+function describe(request: ReceivedRequest): string {
+  const ping = JSON.parse(request.body) as Record<string, unknown>;
+  const { event, status, ...rest } = ping;
+  const details = Object.entries(rest)
+    .filter(([key]) => !SHOWN_ONCE.includes(key) && !PER_EVENT_IDS.includes(key))
+    .map(([key, value]) => `${key}=${JSON.stringify(value)}`)
+    .join(" ");
+  return `${String(event).padEnd(19)} ${String(status).padEnd(7)} ${details}`;
+}
+
+async function main(): Promise<void> {
+  const path = Deno.args[0] ?? DEFAULT_EVENTS;
+  const lines = readEventLines(path);
+  const receiver = await startReceiver();
+  try {
+    console.log(`TelemHQ stand-in listening on ${new URL(receiver.url).origin}`);
+    console.log(`Piping ${lines.length} recorded hook events through hook.ts (one Deno process each)...\n`);
+    for (const line of lines) await pipeThroughHook(line, receiver.url);
+    await receiver.waitFor(lines.length, 5000);
+    for (const request of receiver.requests) console.log(describe(request));
+    const first = JSON.parse(receiver.requests[0].body) as Record<string, unknown>;
+    console.log(
+      `\nEvery ping also carries: ${SHOWN_ONCE.map((key) => `${key}=${JSON.stringify(first[key])}`).join(" ")}`,
+    );
+    console.log(`and its own ${PER_EVENT_IDS.join(", ")} (see the README, "What leaves the machine").`);
+    const planted = lines.filter((line) => line.includes(SECRET_MARKER)).length;
+    const leaked = receiver.requests.filter((request) => request.body.includes(SECRET_MARKER)).length;
+    console.log(`\n${receiver.requests.length} pings received for ${lines.length} events.`);
+    console.log(
+      `${planted} events held planted "${SECRET_MARKER}" content (prompts, commands, outputs, answers); ${leaked} pings carried any of it.`,
+    );
+    if (leaked > 0) Deno.exit(1);
+  } finally {
+    await receiver.close();
+  }
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (error) {
+    console.error((error as Error).message);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,184 @@
+// The hook as Claude Code runs it: a real Deno or Bun process, the event on
+// stdin, settings in the environment, a real HTTP receiver on 127.0.0.1.
+import assert from "node:assert/strict";
+import { buildPayload } from "../mod.ts";
+import { allEvents, type HookRun, type Receiver, runHook, RUNTIMES, SECRET_MARKER, startReceiver } from "./_helpers.ts";
+
+/** Fields that depend on when and where the hook ran, compared separately. */
+const VOLATILE = ["occurred_at", "ping_id", "runtime"];
+
+function withoutVolatile(payload: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(payload).filter(([key]) => !VOLATILE.includes(key)));
+}
+
+function assertUndisturbing(run: HookRun, label: string): void {
+  assert.equal(run.signal, null, `${label}: the hook was killed instead of exiting`);
+  assert.equal(run.code, 0, `${label}: exit code`);
+  assert.equal(run.stdout, "", `${label}: the hook wrote to stdout, which Claude Code reads`);
+}
+
+/** Runs `body` with a fresh receiver, and closes it whatever happens. */
+async function withReceiver(
+  body: (receiver: Receiver) => Promise<void>,
+  respond?: Parameters<typeof startReceiver>[0],
+) {
+  const receiver = await startReceiver(respond);
+  try {
+    await body(receiver);
+  } finally {
+    await receiver.close();
+  }
+}
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: every recorded event arrives as one JSON ping equal to buildPayload(), silently`, async () => {
+    await withReceiver(async (receiver) => {
+      const events = allEvents();
+      for (const { scenario, line, event } of events) {
+        const before = receiver.requests.length;
+        const run = await runHook(runtime, JSON.stringify(event), { TELEMHQ_PING_URL: receiver.url });
+        const label = `${runtime} ${scenario}:${line}`;
+        assertUndisturbing(run, label);
+        assert.equal(run.stderr, "", `${label}: stderr without TELEMHQ_HOOK_DEBUG`);
+        assert.equal(receiver.requests.length, before + 1, `${label}: one ping`);
+        const request = receiver.requests[before];
+        assert.equal(request.method, "POST");
+        assert.equal(request.path, new URL(receiver.url).pathname);
+        assert.equal(request.headers["content-type"], "application/json");
+        const sent = JSON.parse(request.body);
+        const expected = await buildPayload(event, { fallbackCwd: "/", runtime });
+        assert.deepEqual(withoutVolatile(sent), withoutVolatile(expected), label);
+        assert.match(sent.runtime, new RegExp(`^${runtime}/\\d+\\.\\d+`));
+        assert.match(sent.ping_id, /^[0-9a-f]{32}$/);
+        assert.ok(!request.body.includes(SECRET_MARKER), `${label}: leaked ${request.body}`);
+      }
+    });
+  });
+
+  Deno.test(`${runtime}: without TELEMHQ_PING_URL the hook exits 0 silently, and says why only under debug`, async () => {
+    const event = JSON.stringify(allEvents()[0].event);
+    const quiet = await runHook(runtime, event, {});
+    assertUndisturbing(quiet, "no URL");
+    assert.equal(quiet.stderr, "");
+    const debug = await runHook(runtime, event, { TELEMHQ_HOOK_DEBUG: "1" });
+    assertUndisturbing(debug, "no URL, debug");
+    assert.equal(debug.stderr, "TelemHQ hook: TELEMHQ_PING_URL is not set: nothing sent\n");
+  });
+
+  Deno.test(`${runtime}: bad input is a clean no-op with a one-line reason under debug`, async () => {
+    await withReceiver(async (receiver) => {
+      const cases: [string, string | Uint8Array, RegExp][] = [
+        ["empty stdin", "", /stdin was empty/],
+        ["not JSON", "Stop SECRET_TEXT", /not valid JSON/],
+        ["a JSON array", "[1,2,3]", /not an object/],
+        ["a JSON string", '"Stop"', /not an object/],
+        [
+          "invalid UTF-8",
+          new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]),
+          /not valid UTF-8/,
+        ],
+        ["truncated JSON", '{"hook_event_name":"Stop","session_id":"ab', /not valid JSON/],
+      ];
+      for (const [label, stdin, reason] of cases) {
+        for (const debug of [false, true]) {
+          const env: Record<string, string> = { TELEMHQ_PING_URL: receiver.url };
+          if (debug) env.TELEMHQ_HOOK_DEBUG = "1";
+          const run = await runHook(runtime, stdin, env);
+          assertUndisturbing(run, label);
+          if (debug) {
+            assert.match(run.stderr, reason, label);
+            assert.equal(run.stderr.trimEnd().split("\n").length, 1, `${label}: one line`);
+            assert.ok(!run.stderr.includes(SECRET_MARKER) && !run.stderr.includes(receiver.token));
+          } else {
+            assert.equal(run.stderr, "", label);
+          }
+        }
+      }
+      assert.equal(receiver.requests.length, 0, "bad input sends nothing");
+    });
+  });
+
+  Deno.test(`${runtime}: wrong field types, deep nesting and a 40 MB assistant message still send a clean ping`, async () => {
+    await withReceiver(async (receiver) => {
+      const env = { TELEMHQ_PING_URL: receiver.url, TELEMHQ_HOOK_DEBUG: "1" };
+      const wrongTypes = { hook_event_name: "Stop", session_id: 12, cwd: { SECRET_: 1 }, tool_name: ["SECRET_"] };
+      const deep = `{"hook_event_name":"PostToolUse","tool_response":${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
+      const big = JSON.stringify({
+        hook_event_name: "Stop",
+        session_id: "s-big",
+        last_assistant_message: "é😀".repeat(14_000_000),
+      });
+      assert.ok(big.length > 40_000_000);
+      for (const [label, stdin] of [["wrong types", JSON.stringify(wrongTypes)], ["deep", deep], ["40 MB", big]]) {
+        const run = await runHook(runtime, stdin, env);
+        assertUndisturbing(run, label);
+        assert.equal(run.stderr, "", `${label}: ${run.stderr}`);
+      }
+      assert.equal(receiver.requests.length, 3);
+      const [typed, nested, huge] = receiver.requests.map((request) => JSON.parse(request.body));
+      assert.equal(typed.event, "Stop");
+      assert.equal(typed.session_id, undefined);
+      assert.equal(typed.tool_name, undefined);
+      assert.equal(nested.event, "PostToolUse");
+      assert.equal(huge.last_assistant_message_chars, 28_000_000);
+      assert.ok(receiver.requests.every((request) => request.body.length < 2048), "pings stay small");
+    });
+  });
+
+  Deno.test(`${runtime}: the token is never printed, and plain http to a non-loopback host is refused`, async () => {
+    const event = JSON.stringify(allEvents()[2].event);
+    const token = "SECRET_TOKEN_abc123";
+    for (
+      const [url, reason] of [
+        [`http://telemhq.example/ping/${token}`, /plain http to telemhq\.example.*use https/],
+        [`ftp://127.0.0.1/ping/${token}`, /unsupported scheme/],
+        [`not a url ${token}`, /not a valid URL/],
+        // Nothing listens on port 1: a network error whose text may hold the URL.
+        [`http://127.0.0.1:1/ping/${token}`, /cannot reach http:\/\/127\.0\.0\.1:1\/<redacted>/],
+      ] as const
+    ) {
+      const run = await runHook(runtime, event, { TELEMHQ_PING_URL: url, TELEMHQ_HOOK_DEBUG: "1" });
+      assertUndisturbing(run, url);
+      assert.match(run.stderr, reason);
+      assert.ok(!run.stderr.includes(token), `token printed: ${run.stderr}`);
+    }
+  });
+
+  Deno.test(`${runtime}: an error answer is reported under debug without the token`, async () => {
+    await withReceiver(async (receiver) => {
+      const run = await runHook(runtime, JSON.stringify(allEvents()[2].event), {
+        TELEMHQ_PING_URL: receiver.url,
+        TELEMHQ_HOOK_DEBUG: "1",
+      });
+      assertUndisturbing(run, "500");
+      assert.match(run.stderr, /answered HTTP 500/);
+      assert.ok(!run.stderr.includes(receiver.token));
+      assert.equal(receiver.requests.length, 1);
+    }, () => ({ status: 500 }));
+  });
+
+  Deno.test(`${runtime}: a receiver that never answers cannot hold the hook past TELEMHQ_TIMEOUT_MS`, async () => {
+    await withReceiver(async (receiver) => {
+      const run = await runHook(runtime, JSON.stringify(allEvents()[2].event), {
+        TELEMHQ_PING_URL: receiver.url,
+        TELEMHQ_TIMEOUT_MS: "300",
+        TELEMHQ_HOOK_DEBUG: "1",
+      }, { killAfterMs: 20_000 });
+      assertUndisturbing(run, "hanging receiver");
+      assert.match(run.stderr, /no answer from .* within 300 ms/);
+      assert.equal(receiver.requests.length, 1);
+    }, () => "hang");
+  });
+
+  Deno.test(`${runtime}: a redirect is not followed, so the ping and its token go nowhere else`, async () => {
+    await withReceiver(async (receiver) => {
+      const run = await runHook(runtime, JSON.stringify(allEvents()[2].event), {
+        TELEMHQ_PING_URL: receiver.url,
+        TELEMHQ_HOOK_DEBUG: "1",
+      });
+      assertUndisturbing(run, "redirect");
+      assert.equal(receiver.requests.length, 1, "only the first request arrived");
+      assert.ok(!run.stderr.includes(receiver.token));
+    }, (request) => ({ status: 307, headers: { location: `${request.path}/elsewhere` } }));
+  });
+}
