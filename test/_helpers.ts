@@ -6,6 +6,8 @@ import { fileURLToPath } from "node:url";
 export const ROOT: string = fileURLToPath(new URL("../", import.meta.url));
 export const HOOK_PATH: string = `${ROOT}hook.ts`;
 export const FIXTURES: string = `${ROOT}test/fixtures/claude-code-2.1.197`;
+/** Fixtures recorded from the Claude Code pinned in tools/ (deno task record:fixtures). */
+export const NEWEST_FIXTURES: string = `${ROOT}test/fixtures/claude-code-2.1.332`;
 export const SCENARIOS: readonly string[] = ["plain", "tools", "subagent", "stop-failure", "two-turns"];
 
 /** One request the receiver got. */
@@ -156,17 +158,19 @@ export async function runHook(
 }
 
 /** The recorded hook events of a fixture scenario, one object per line. */
-export function readEvents(scenario: string): Record<string, unknown>[] {
-  return Deno.readTextFileSync(`${FIXTURES}/${scenario}/events.jsonl`)
+export function readEvents(scenario: string, fixtures: string = FIXTURES): Record<string, unknown>[] {
+  return Deno.readTextFileSync(`${fixtures}/${scenario}/events.jsonl`)
     .split("\n")
     .filter((line) => line.trim() !== "")
     .map((line) => JSON.parse(line));
 }
 
 /** Every recorded event of every scenario, with where it came from. */
-export function allEvents(): { scenario: string; line: number; event: Record<string, unknown> }[] {
+export function allEvents(
+  fixtures: string = FIXTURES,
+): { scenario: string; line: number; event: Record<string, unknown> }[] {
   return SCENARIOS.flatMap((scenario) =>
-    readEvents(scenario).map((event, index) => ({ scenario, line: index + 1, event }))
+    readEvents(scenario, fixtures).map((event, index) => ({ scenario, line: index + 1, event }))
   );
 }
 

@@ -13,7 +13,7 @@ import {
   shortHash,
   STOP_FAILURE_ERRORS,
 } from "../mod.ts";
-import { allEvents, ROOT, SECRET_MARKER } from "./_helpers.ts";
+import { allEvents, NEWEST_FIXTURES, ROOT, SECRET_MARKER } from "./_helpers.ts";
 
 const CONTEXT = { fallbackCwd: "/", runtime: "test/0" };
 
@@ -88,8 +88,12 @@ Deno.test("buildPayload() sends exactly what the reference Python script sends, 
   }
 });
 
-Deno.test("buildPayload() never sends a planted secret from any recorded or edge-case event", async () => {
-  const events = [...allEvents().map((item) => item.event), ...edgeEvents];
+Deno.test("buildPayload() never sends a planted secret from any recorded (2.1.197, 2.1.332) or edge-case event", async () => {
+  const events = [
+    ...allEvents().map((item) => item.event),
+    ...allEvents(NEWEST_FIXTURES).map((item) => item.event),
+    ...edgeEvents,
+  ];
   const withSecrets = events.filter((event) => JSON.stringify(event).includes(SECRET_MARKER));
   assert.ok(withSecrets.length >= 10, "the fixtures should plant secrets in many events");
   for (const event of events) {

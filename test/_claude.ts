@@ -1,0 +1,129 @@
+// Runs the real Claude Code CLI (`claude -p`) in a throwaway HOME against the
+// Messages API stand-in, with hooks configured in a settings file.
+import { ROOT } from "./_helpers.ts";
+
+/** The hook events a print-mode session fires, all configured in the end-to-end runs. */
+export const PRINT_MODE_EVENTS: readonly string[] = [
+  "SessionStart",
+  "UserPromptSubmit",
+  "PreToolUse",
+  "PostToolUse",
+  "PostToolUseFailure",
+  "PostToolBatch",
+  "SubagentStart",
+  "SubagentStop",
+  "Stop",
+  "StopFailure",
+  "SessionEnd",
+];
+
+/** The claude binary: `CLAUDE_BINARY` (to try another version), else the pinned one in tools/. */
+export function claudeBinary(): string {
+  return Deno.env.get("CLAUDE_BINARY") ?? `${ROOT}tools/node_modules/.bin/claude`;
+}
+
+/** Quotes a word for the POSIX shell that Claude Code runs hook commands with. */
+export function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'"'"'`)}'`;
+}
+
+/** Writes a settings file that runs each command on each event. */
+export function writeSettings(
+  path: string,
+  commands: readonly string[],
+  events: readonly string[] = PRINT_MODE_EVENTS,
+): void {
+  const hooks = Object.fromEntries(events.map((event) => [
+    event,
+    [{ matcher: "*", hooks: commands.map((command) => ({ type: "command", command, timeout: 30 })) }],
+  ]));
+  Deno.writeTextFileSync(path, JSON.stringify({ hooks }, null, 2));
+}
+
+/**
+ * A hook command that keeps a copy of every event it gets, one file each, in
+ * `dir`: the record of what Claude Code actually fired.
+ */
+export function recorderCommand(dir: string): string {
+  // Named by the time it fired, so the directory lists the events in order.
+  return `f=$(mktemp ${shellQuote(dir)}/event.$(date +%s%N).XXXXXX) && cat > "$f"`;
+}
+
+/** The events the recorder kept, in the order they fired. */
+export function recordedEvents(dir: string): Record<string, unknown>[] {
+  return [...Deno.readDirSync(dir)]
+    .filter((entry) => entry.name.startsWith("event."))
+    .map((entry) => entry.name)
+    .sort()
+    .map((name) => JSON.parse(Deno.readTextFileSync(`${dir}/${name}`)));
+}
+
+export interface ClaudeSession {
+  home: string;
+  cwd: string;
+  settings: string;
+}
+
+/** A throwaway HOME and project directory for one Claude Code session. */
+export function newSession(): ClaudeSession {
+  const home = Deno.makeTempDirSync({ prefix: "telemhq-e2e-home-" });
+  const cwd = `${home}/projects/api`;
+  Deno.mkdirSync(cwd, { recursive: true });
+  return { home, cwd, settings: `${home}/settings.json` };
+}
+
+export interface ClaudeRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** From `--output-format json`, when Claude Code printed it. */
+  sessionId?: string;
+}
+
+/** Runs one `claude -p` turn (or a `--resume` follow-up) against the stand-in. */
+export async function runClaude(
+  session: ClaudeSession,
+  options: { prompt: string; apiUrl: string; env?: Record<string, string>; resume?: string },
+): Promise<ClaudeRun> {
+  const args = [
+    "-p",
+    options.prompt,
+    "--settings",
+    session.settings,
+    "--model",
+    "claude-sonnet-4-5",
+    "--allowedTools",
+    "Bash Read Agent",
+    "--output-format",
+    "json",
+  ];
+  if (options.resume) args.push("--resume", options.resume);
+  const child = new Deno.Command(claudeBinary(), {
+    args,
+    cwd: session.cwd,
+    clearEnv: true,
+    env: {
+      PATH: "/usr/local/bin:/usr/bin:/bin",
+      HOME: session.home,
+      ANTHROPIC_BASE_URL: options.apiUrl,
+      ANTHROPIC_API_KEY: "sk-ant-test-e2e",
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+      DISABLE_AUTOUPDATER: "1",
+      ...options.env,
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const killer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+  const output = await child.output();
+  clearTimeout(killer);
+  const stdout = new TextDecoder().decode(output.stdout);
+  let sessionId: string | undefined;
+  try {
+    sessionId = JSON.parse(stdout).session_id;
+  } catch {
+    sessionId = undefined;
+  }
+  return { code: output.code, stdout, stderr: new TextDecoder().decode(output.stderr), sessionId };
+}
