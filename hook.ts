@@ -14,9 +14,6 @@
 /** Version of this hook, sent in every ping as `hook_version`. */
 export const HOOK_VERSION = "0.1.0";
 
-/** Default time limit of the ping request, in milliseconds. */
-export const DEFAULT_TIMEOUT_MS = 5000;
-
 /** The largest event the hook reads from stdin; larger events send nothing. */
 export const MAX_EVENT_BYTES: number = 128 * 1024 * 1024;
 
@@ -536,28 +533,58 @@ function redactMessage(message: string, url: URL): string {
 // ---------------------------------------------------------------------------
 // Sending
 
+/** What to do with a ping after one attempt to send it. */
+export type SendOutcome = "delivered" | "retry" | "rejected";
+
 /** Outcome of one ping request. */
 export interface SendResult {
-  /** True when the receiver answered 2xx. */
-  ok: boolean;
+  /** `delivered` (2xx), `retry` (5xx, 408, 429, timeout, network error) or `rejected` (other 4xx, redirects). */
+  outcome: SendOutcome;
   /** HTTP status, absent when no answer arrived. */
   status?: number;
-  /** One line, with the URL's secret redacted, when not ok. */
+  /** How long the receiver asked to wait (`Retry-After`), in milliseconds, capped at one hour. */
+  retryAfterMs?: number;
+  /** One line, with the URL's secret redacted, when not delivered. */
   reason?: string;
 }
 
+/** Statuses worth retrying besides 5xx: the receiver is busy or slow, not refusing. */
+const RETRY_STATUSES: ReadonlySet<number> = new Set([408, 425, 429]);
+const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+
 /**
- * POSTs a payload as JSON to the ping URL, within a time limit.
- * Never throws: network errors and timeouts come back as `ok: false`.
+ * Reads a `Retry-After` header: delay-seconds or an HTTP date.
+ *
+ * @param value The header value, or null.
+ * @param now The current time in milliseconds.
+ * @returns The delay in milliseconds (0 to one hour), or undefined when absent or malformed.
+ *
+ * @example
+ * ```ts
+ * retryAfterMs("120", Date.now()); // 120000
+ * ```
+ */
+export function retryAfterMs(value: string | null, now: number): number | undefined {
+  if (value === null || value.trim() === "") return undefined;
+  const text = value.trim();
+  const delay = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now;
+  return Number.isNaN(delay) ? undefined : Math.min(Math.max(delay, 0), MAX_RETRY_AFTER_MS);
+}
+
+/**
+ * POSTs a payload as JSON to the ping URL, within a time limit, and says
+ * whether to retry. Never throws; redirects are not followed (they would
+ * carry the token elsewhere) and count as rejected.
  *
  * @param url The ping URL (see {@linkcode parsePingUrl}).
  * @param payload The ping.
  * @param timeoutMs Time limit of the whole request, in milliseconds.
- * @returns Whether it was accepted, the status, and a redacted reason.
+ * @returns The outcome, the status, the receiver's `Retry-After`, and a redacted reason.
  *
  * @example
  * ```ts
  * const result = await sendPing(new URL("http://127.0.0.1:8787/ping/t"), payload, 5000);
+ * if (result.outcome === "retry") console.error(result.reason);
  * ```
  */
 export async function sendPing(url: URL, payload: Payload, timeoutMs: number): Promise<SendResult> {
@@ -567,18 +594,59 @@ export async function sendPing(url: URL, payload: Payload, timeoutMs: number): P
       headers: { "content-type": "application/json", "user-agent": `telemhq-claude-code/${HOOK_VERSION}` },
       body: JSON.stringify(payload),
       signal: AbortSignal.timeout(timeoutMs),
-      redirect: "error",
+      redirect: "manual",
     });
     await response.body?.cancel();
-    if (response.ok) return { ok: true, status: response.status };
-    return { ok: false, status: response.status, reason: `${redactUrl(url)} answered HTTP ${response.status}` };
+    const status = response.status;
+    if (response.ok) return { outcome: "delivered", status };
+    if (response.type === "opaqueredirect" || (status >= 300 && status < 400)) {
+      return { outcome: "rejected", status, reason: `${redactUrl(url)} answered a redirect: check the ping URL` };
+    }
+    const reason = `${redactUrl(url)} answered HTTP ${status}`;
+    if (status >= 500 || RETRY_STATUSES.has(status)) {
+      return {
+        outcome: "retry",
+        status,
+        reason,
+        retryAfterMs: retryAfterMs(response.headers.get("retry-after"), Date.now()),
+      };
+    }
+    return { outcome: "rejected", status, reason };
   } catch (error) {
     const name = error instanceof Error ? error.name : "";
     const reason = name === "TimeoutError"
       ? `no answer from ${redactUrl(url)} within ${timeoutMs} ms`
-      : `cannot reach ${redactUrl(url)}: ${redactMessage(String(error instanceof Error ? error.message : error), url)}`;
-    return { ok: false, reason };
+      : `cannot reach ${redactUrl(url)}: ${redactMessage(errorText(error), url)}`;
+    return { outcome: "retry", reason };
   }
+}
+
+/** An error's message and, where a runtime puts the detail there (Deno, Node), its cause's. */
+function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? error.cause.message : undefined;
+  return cause !== undefined && cause !== error.message ? `${error.message} (${cause})` : error.message;
+}
+
+/**
+ * The wait before retry number `attempts`: exponential from `baseMs`, capped
+ * at `maxMs`, with jitter (between half and all of it) so that many clients
+ * that failed together do not retry together.
+ *
+ * @param attempts Failed attempts so far (1 for the first retry).
+ * @param baseMs The first wait.
+ * @param maxMs The longest wait.
+ * @param random A number in [0, 1).
+ * @returns Milliseconds to wait.
+ *
+ * @example
+ * ```ts
+ * backoffMs(3, 1000, 300_000, Math.random()); // between 2000 and 4000
+ * ```
+ */
+export function backoffMs(attempts: number, baseMs: number, maxMs: number, random: number): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1));
+  return Math.round(ceiling / 2 + (random * ceiling) / 2);
 }
 
 // ---------------------------------------------------------------------------
@@ -588,38 +656,116 @@ export async function sendPing(url: URL, payload: Payload, timeoutMs: number): P
 export interface Runtime {
   /** For example `"deno/2.9.6"`. */
   readonly name: string;
+  /** Command-line arguments after the script. */
+  readonly args: readonly string[];
   /** An environment variable, or undefined when unset or not permitted. */
   env(name: string): string | undefined;
   /** The process's working directory, or `""` when not permitted. */
   cwd(): string;
   /** The process's stdin as a byte stream. */
   stdin(): AsyncIterable<Uint8Array>;
+  /** Creates or replaces a file readable by this user only (0600). */
+  writePrivateFile(path: string, text: string): Promise<void>;
+  /** Creates a directory and its parents, readable by this user only (0700). */
+  makePrivateDirectory(path: string): Promise<void>;
+  /** A file's modification time in milliseconds, or undefined when it does not exist. */
+  modifiedAt(path: string): Promise<number | undefined>;
+  /**
+   * Creates a private file only if it does not exist (true), else false. Undefined where
+   * the runtime has no cheap way to do it on the hook's path (Bun: `node:fs` costs ~9 ms).
+   */
+  readonly createExclusive?: (path: string, text: string) => Promise<boolean>;
+  /** Starts a process in its own session with stdio closed, and does not wait for it. */
+  startDetached(argv: readonly string[]): void;
+  /** The command that runs this script again with `args`, or undefined when it cannot (not a local file). */
+  selfCommand(args: readonly string[], stateDir: string): string[] | undefined;
   /** Ends the process. */
   exit(code: number): never;
 }
 
 interface DenoLike {
   version: { deno: string };
+  args: string[];
   env: { get(name: string): string | undefined };
   cwd(): string;
-  stdin: { readable: AsyncIterable<Uint8Array> };
+  execPath(): string;
+  stdin: { readSync(buffer: Uint8Array): number | null };
+  writeTextFileSync(path: string, data: string, options: { mode: number; createNew?: boolean }): void;
+  mkdirSync(path: string, options: { recursive: boolean; mode: number }): void;
+  statSync(path: string): { mtime: Date | null };
+  Command: new (command: string, options: Record<string, unknown>) => { spawn(): { unref(): void } };
   exit(code: number): never;
 }
 
 interface BunLike {
   stdin: { stream(): AsyncIterable<Uint8Array> };
+  write(path: string, data: string): Promise<number>;
+  file(path: string): { exists(): Promise<boolean>; lastModified: number };
+  spawn(argv: readonly string[], options: Record<string, unknown>): { unref(): void };
 }
 
 interface ProcessLike {
   versions: Record<string, string | undefined>;
+  argv: string[];
+  execPath: string;
   env: Record<string, string | undefined>;
   cwd(): string;
+  umask(mask: number): number;
   stdin: AsyncIterable<Uint8Array>;
   exit(code: number): never;
 }
 
+/** Reads a synchronous reader to its end, in chunks. */
+async function* readSyncChunks(reader: { readSync(buffer: Uint8Array): number | null }): AsyncIterable<Uint8Array> {
+  while (true) {
+    const buffer = new Uint8Array(1 << 20);
+    const count = reader.readSync(buffer);
+    if (count === null) return;
+    yield buffer.subarray(0, count);
+  }
+}
+
+/** The path of this script, when it runs from a local file. */
+function thisScriptPath(): string | undefined {
+  const url = new URL(import.meta.url);
+  return url.protocol === "file:" ? decodeURIComponent(url.pathname) : undefined;
+}
+
+/**
+ * The Deno flags the hook and its sender run with: the network, the
+ * environment, reading (the working directory, later the transcript), writing
+ * only the state directory, and running only Deno itself (the sender).
+ *
+ * @param denoPath The Deno binary.
+ * @param stateDir The state directory.
+ * @returns Flags for `deno run`, before the script.
+ *
+ * @example
+ * ```ts
+ * denoRunFlags("/usr/bin/deno", "/home/me/.claude/telemhq");
+ * ```
+ */
+export function denoRunFlags(denoPath: string, stateDir: string): string[] {
+  return [
+    "--no-config",
+    "--no-lock",
+    "--no-prompt",
+    "--allow-net",
+    "--allow-env",
+    "--allow-read",
+    `--allow-write=${stateDir}`,
+    `--allow-run=${denoPath}`,
+  ];
+}
+
+/** Bun's flags: no `.env` of the project, no auto-install. */
+const BUN_RUN_FLAGS: readonly string[] = ["--no-env-file", "--no-install"];
+
 /**
  * Detects the runtime (Deno, Bun or Node) and adapts it to {@linkcode Runtime}.
+ * Each runtime uses its own file and process APIs on the hook's path: Deno
+ * takes about 35 ms to load `node:fs` and Bun about 9 ms, more than the rest of
+ * the hook.
  *
  * @returns The adapter.
  *
@@ -634,23 +780,108 @@ export function detectRuntime(): Runtime {
   if (deno !== undefined) {
     return {
       name: `deno/${deno.version.deno}`,
+      args: deno.args,
       env: (name) => attempt(() => deno.env.get(name), undefined),
       cwd: () => attempt(() => deno.cwd(), ""),
-      stdin: () => deno.stdin.readable,
+      // Deno's synchronous calls: its async ops and stdin stream cost 3-7 ms each to set up.
+      stdin: () => readSyncChunks(deno.stdin),
+      writePrivateFile: (path, text) => settle(() => deno.writeTextFileSync(path, text, { mode: 0o600 })),
+      makePrivateDirectory: (path) => settle(() => deno.mkdirSync(path, { recursive: true, mode: 0o700 })),
+      modifiedAt: (path) => settle(() => attempt(() => deno.statSync(path).mtime?.getTime(), undefined)),
+      createExclusive: (path, text) =>
+        settle(() =>
+          attempt(() => (deno.writeTextFileSync(path, text, { mode: 0o600, createNew: true }), true), false)
+        ),
+      startDetached: (argv) => {
+        const quiet = { stdin: "null", stdout: "null", stderr: "null", detached: true };
+        new deno.Command(argv[0], { args: argv.slice(1), ...quiet }).spawn().unref();
+      },
+      selfCommand: (args, stateDir) => {
+        const script = thisScriptPath();
+        const denoPath = deno.execPath();
+        return script === undefined
+          ? undefined
+          : [denoPath, "run", ...denoRunFlags(denoPath, stateDir), script, ...args];
+      },
       exit: (code) => deno.exit(code),
     };
   }
   const process = scope.process;
   if (process === undefined) throw new Error("Unsupported runtime: need Deno, Bun or Node.js");
   const bun = scope.Bun;
-  return {
-    name: bun !== undefined ? `bun/${process.versions.bun}` : `node/${process.versions.node}`,
-    env: (name) => process.env[name],
-    cwd: () => attempt(() => process.cwd(), ""),
-    // Bun's process.stdin (its Node stream emulation) costs about 25 ms to start; Bun.stdin does not.
-    stdin: () => bun !== undefined ? bun.stdin.stream() : process.stdin,
-    exit: (code) => process.exit(code),
+  const node = {
+    fs: () => import("node:fs/promises"),
+    spawn: async (argv: readonly string[]) => {
+      const { spawn } = await import("node:child_process");
+      spawn(argv[0], argv.slice(1), { detached: true, stdio: "ignore" }).unref();
+    },
   };
+  const self = (flags: readonly string[]) => (args: readonly string[]) => {
+    const script = thisScriptPath();
+    return script === undefined ? undefined : [process.execPath, ...flags, script, ...args];
+  };
+  const common = {
+    args: process.argv.slice(2),
+    env: (name: string) => process.env[name],
+    cwd: () => attempt(() => process.cwd(), ""),
+    makePrivateDirectory: async (path: string) => {
+      await (await node.fs()).mkdir(path, { recursive: true, mode: 0o700 });
+    },
+    exit: (code: number) => process.exit(code),
+  };
+  if (bun !== undefined) {
+    // Files Bun.write creates, and the folders it creates for them, are this user's only.
+    process.umask(0o077);
+    return {
+      ...common,
+      name: `bun/${process.versions.bun}`,
+      // Bun's process.stdin (its Node stream emulation) costs about 25 ms to start; Bun.stdin does not.
+      stdin: () => bun.stdin.stream(),
+      writePrivateFile: async (path, text) => {
+        await bun.write(path, text);
+      },
+      modifiedAt: async (path) => {
+        const file = bun.file(path);
+        return (await file.exists()) ? file.lastModified : undefined;
+      },
+      startDetached: (argv) => {
+        bun.spawn(argv, { stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true }).unref();
+      },
+      selfCommand: self(BUN_RUN_FLAGS),
+    };
+  }
+  return {
+    ...common,
+    name: `node/${process.versions.node}`,
+    stdin: () => process.stdin,
+    writePrivateFile: async (path, text) => {
+      await (await node.fs()).writeFile(path, text, { mode: 0o600 });
+    },
+    modifiedAt: async (path) => {
+      try {
+        return (await (await node.fs()).stat(path)).mtimeMs;
+      } catch {
+        return undefined;
+      }
+    },
+    createExclusive: async (path, text) => {
+      try {
+        await (await node.fs()).writeFile(path, text, { flag: "wx", mode: 0o600 });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    startDetached: (argv) => {
+      void node.spawn(argv);
+    },
+    selfCommand: self([]),
+  };
+}
+
+/** Runs a synchronous action as a promise: its result resolves it, its exception rejects it. */
+function settle<T>(action: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(action()));
 }
 
 function attempt<T>(action: () => T, fallback: T): T {
@@ -662,24 +893,66 @@ function attempt<T>(action: () => T, fallback: T): T {
 }
 
 // ---------------------------------------------------------------------------
-// The hook
+// Settings
 
 /** Settings read from the environment. */
 export interface HookConfig {
   /** The raw ping URL, or undefined when not configured. */
   pingUrl?: string;
-  /** Time limit of the ping request, in milliseconds. */
+  /** Time limit of one ping request, in milliseconds. */
   timeoutMs: number;
   /** Print a one-line reason to stderr when the ping is not sent. */
   debug: boolean;
+  /** Where the spool and the sender's lock and status live; undefined when no home is known. */
+  stateDir?: string;
+  /** Most pings the spool keeps; the oldest are dropped first. */
+  spoolMaxPings: number;
+  /** Oldest ping the spool keeps, in milliseconds. */
+  spoolMaxAgeMs: number;
+  /** First wait before a retry, in milliseconds. */
+  retryBaseMs: number;
+  /** Longest wait between retries, in milliseconds. */
+  retryMaxMs: number;
+  /** How long an idle sender waits for more pings before it exits, in milliseconds. */
+  senderIdleMs: number;
+}
+
+/** Default time limit of the ping request, in milliseconds. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+function numberSetting(raw: string | undefined, fallback: number, min: number, max: number): number {
+  const value = Number(raw);
+  return raw !== undefined && raw.trim() !== "" && Number.isFinite(value)
+    ? Math.min(Math.max(Math.round(value), min), max)
+    : fallback;
 }
 
 /**
- * Reads the hook's settings: `TELEMHQ_PING_URL`, `TELEMHQ_TIMEOUT_MS`
- * (100 to 60000, default 5000) and `TELEMHQ_HOOK_DEBUG=1`.
+ * The state directory: `TELEMHQ_STATE_DIR`, else `telemhq/` in Claude Code's
+ * configuration directory (`CLAUDE_CONFIG_DIR`, default `~/.claude`).
  *
  * @param env Looks up an environment variable.
- * @returns The settings.
+ * @returns The directory, or undefined when neither it nor a home is known.
+ *
+ * @example
+ * ```ts
+ * stateDirectory((name) => ({ HOME: "/home/me" })[name]); // "/home/me/.claude/telemhq"
+ * ```
+ */
+export function stateDirectory(env: (name: string) => string | undefined): string | undefined {
+  const explicit = env("TELEMHQ_STATE_DIR")?.trim();
+  if (explicit) return explicit;
+  const config = env("CLAUDE_CONFIG_DIR")?.trim();
+  if (config) return `${config.replace(/\/+$/, "")}/telemhq`;
+  const home = env("HOME")?.trim();
+  return home ? `${home.replace(/\/+$/, "")}/.claude/telemhq` : undefined;
+}
+
+/**
+ * Reads the hook's settings from the environment; see the README's table.
+ *
+ * @param env Looks up an environment variable.
+ * @returns The settings, with defaults and numbers clamped to sane ranges.
  *
  * @example
  * ```ts
@@ -687,56 +960,686 @@ export interface HookConfig {
  * ```
  */
 export function readConfig(env: (name: string) => string | undefined): HookConfig {
-  const timeout = Number(env("TELEMHQ_TIMEOUT_MS"));
   const pingUrl = env("TELEMHQ_PING_URL")?.trim();
+  const day = 24 * 60 * 60 * 1000;
   return {
     pingUrl: pingUrl === "" ? undefined : pingUrl,
-    timeoutMs: Number.isFinite(timeout) && timeout > 0
-      ? Math.min(Math.max(Math.round(timeout), 100), 60_000)
-      : DEFAULT_TIMEOUT_MS,
+    timeoutMs: numberSetting(env("TELEMHQ_TIMEOUT_MS"), DEFAULT_TIMEOUT_MS, 100, 60_000),
     debug: env("TELEMHQ_HOOK_DEBUG") === "1",
+    stateDir: stateDirectory(env),
+    spoolMaxPings: numberSetting(env("TELEMHQ_SPOOL_MAX_PINGS"), 10_000, 1, 1_000_000),
+    spoolMaxAgeMs: numberSetting(env("TELEMHQ_SPOOL_MAX_AGE_DAYS"), 7, 1, 365) * day,
+    retryBaseMs: numberSetting(env("TELEMHQ_RETRY_BASE_MS"), 1000, 10, 60_000),
+    retryMaxMs: numberSetting(env("TELEMHQ_RETRY_MAX_MS"), 5 * 60_000, 10, 60 * 60_000),
+    senderIdleMs: numberSetting(env("TELEMHQ_SENDER_IDLE_MS"), 30_000, 0, 10 * 60_000),
   };
 }
 
+// ---------------------------------------------------------------------------
+// The spool: pings made durable before any network work
+
+/** One spooled ping, as stored in `<state>/spool/<ping_id>.json`. */
+export interface SpoolEntry {
+  /** Format version. */
+  v: 1;
+  /** The ping URL (the file is private: 0600 in a 0700 directory). */
+  url: string;
+  /** The ping. */
+  payload: Payload;
+  /** When it was spooled, in milliseconds. */
+  created_at: number;
+  /** Failed attempts so far. */
+  attempts: number;
+  /** Earliest time of the next attempt, in milliseconds. */
+  next_at: number;
+}
+
+/** The state directory's layout. */
+export const STATE_LAYOUT = {
+  spool: "spool",
+  failed: "failed",
+  lock: "sender.lock",
+  status: "status.json",
+  flushRequest: "flush.request",
+} as const;
+
+/** A sender whose lock is older than this is gone (killed, crashed): another may take over. */
+const LOCK_STALE_MS = 5000;
+const HEARTBEAT_MS = 1000;
+
 /**
- * Runs the hook once: reads the event from stdin, builds the payload and sends it.
- * Never throws and never writes to stdout; returns why nothing was sent, if so.
+ * Makes a ping durable: writes it into the spool as `<ping_id>.json` (a ping
+ * fired twice is spooled once). Creates the private state directory on first use.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @param url The ping URL.
+ * @param payload The ping.
+ * @returns The entry's path.
+ *
+ * @example
+ * ```ts
+ * await spoolPing(detectRuntime(), "/home/me/.claude/telemhq", url, payload);
+ * ```
+ */
+export async function spoolPing(runtime: Runtime, stateDir: string, url: URL, payload: Payload): Promise<string> {
+  const entry: SpoolEntry = { v: 1, url: url.href, payload, created_at: Date.now(), attempts: 0, next_at: 0 };
+  const path = `${stateDir}/${STATE_LAYOUT.spool}/${payload.ping_id}.json`;
+  // Written in place, not renamed: a reader skips a file it cannot parse yet,
+  // and a writer killed mid-write had not made its ping durable either way.
+  const text = JSON.stringify(entry) + "\n";
+  try {
+    await runtime.writePrivateFile(path, text);
+  } catch {
+    await runtime.makePrivateDirectory(`${stateDir}/${STATE_LAYOUT.spool}`);
+    await runtime.writePrivateFile(path, text);
+  }
+  return path;
+}
+
+/**
+ * Whether a sender is running: its lock exists and its heartbeat is fresh.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @returns True when a live sender holds the lock.
+ *
+ * @example
+ * ```ts
+ * if (!(await senderIsRunning(runtime, stateDir))) startSender(runtime, stateDir);
+ * ```
+ */
+export async function senderIsRunning(runtime: Runtime, stateDir: string): Promise<boolean> {
+  const modified = await runtime.modifiedAt(`${stateDir}/${STATE_LAYOUT.lock}`);
+  return modified !== undefined && Date.now() - modified < LOCK_STALE_MS;
+}
+
+// ---------------------------------------------------------------------------
+// The sender: one process drains the spool, outside Claude Code's wait
+
+type FsPromises = typeof import("node:fs/promises");
+
+/** Delivery counters and the last problem, kept in `<state>/status.json` for `flush` and `doctor`. */
+export interface DeliveryStatus {
+  delivered: number;
+  rejected: number;
+  dropped: { too_many: number; too_old: number; unreadable: number };
+  last_delivered_at?: string;
+  last_error?: { at: string; reason: string; status?: number; outcome: SendOutcome };
+}
+
+function emptyStatus(): DeliveryStatus {
+  return { delivered: 0, rejected: 0, dropped: { too_many: 0, too_old: 0, unreadable: 0 } };
+}
+
+/** The sender's lock: a file holding its token, touched every second as a heartbeat. */
+class SenderLock {
+  private constructor(
+    private readonly fs: FsPromises,
+    private readonly path: string,
+    private readonly token: string,
+  ) {}
+
+  /** Takes the lock when it is free or its holder is gone; undefined when a live sender holds it. */
+  static async acquire(fs: FsPromises, stateDir: string): Promise<SenderLock | undefined> {
+    const path = `${stateDir}/${STATE_LAYOUT.lock}`;
+    const token = crypto.randomUUID();
+    for (let round = 0; round < 2; round++) {
+      try {
+        await fs.writeFile(path, token, { flag: "wx", mode: 0o600 });
+        return new SenderLock(fs, path, token);
+      } catch (error) {
+        if ((error as { code?: string }).code !== "EEXIST") throw error;
+      }
+      const stat = await fs.stat(path).catch(() => undefined);
+      if (stat !== undefined && Date.now() - stat.mtimeMs < LOCK_STALE_MS) return undefined;
+      // The holder is gone. Move its lock aside (one contender wins the rename), then retry.
+      await fs.rename(path, `${path}.stale-${token}`).then(() => fs.rm(`${path}.stale-${token}`, { force: true }))
+        .catch(() => {});
+    }
+    return undefined;
+  }
+
+  /** Takes over a lock a hook claimed for this sender (see startSender), else acquires as usual. */
+  static async adopt(fs: FsPromises, stateDir: string, token: string | undefined): Promise<SenderLock | undefined> {
+    const path = `${stateDir}/${STATE_LAYOUT.lock}`;
+    if (token !== undefined && (await fs.readFile(path, "utf8").catch(() => "")) === token) {
+      return new SenderLock(fs, path, token);
+    }
+    return await SenderLock.acquire(fs, stateDir);
+  }
+
+  /** Refreshes the heartbeat; false when another sender took the lock over. */
+  async beat(): Promise<boolean> {
+    if (!(await this.held())) return false;
+    const now = new Date();
+    await this.fs.utimes(this.path, now, now).catch(() => {});
+    return true;
+  }
+
+  async held(): Promise<boolean> {
+    return (await this.fs.readFile(this.path, "utf8").catch(() => "")) === this.token;
+  }
+
+  async release(): Promise<void> {
+    if (await this.held()) await this.fs.rm(this.path, { force: true });
+  }
+}
+
+/** What one sender run did, for `flush`'s report. */
+export interface DeliveryReport {
+  delivered: number;
+  rejected: number;
+  waiting: number;
+  status: DeliveryStatus;
+  /** True when another sender was already running. */
+  busy: boolean;
+}
+
+interface LoadedEntry {
+  name: string;
+  entry: SpoolEntry;
+}
+
+async function readJson<T>(fs: FsPromises, path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(path, "utf8")) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeJsonAtomically(fs: FsPromises, path: string, value: unknown): Promise<void> {
+  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
+  await fs.writeFile(temporary, JSON.stringify(value) + "\n", { mode: 0o600 });
+  await fs.rename(temporary, path);
+}
+
+function isSpoolEntry(value: unknown): value is SpoolEntry {
+  const entry = value as SpoolEntry;
+  return typeof entry === "object" && entry !== null && entry.v === 1 && typeof entry.url === "string" &&
+    typeof entry.payload === "object" && entry.payload !== null && typeof entry.created_at === "number" &&
+    typeof entry.attempts === "number" && typeof entry.next_at === "number";
+}
+
+/** Reads the spool, dropping unreadable, too old and too many entries (oldest first). */
+async function loadSpool(
+  fs: FsPromises,
+  config: HookConfig,
+  spoolDir: string,
+  status: DeliveryStatus,
+): Promise<LoadedEntry[]> {
+  const all = await fs.readdir(spoolDir).catch(() => [] as string[]);
+  const now = Date.now();
+  await recoverClaims(fs, config, spoolDir, all, now);
+  const names = (await fs.readdir(spoolDir).catch(() => [] as string[])).filter((name) => name.endsWith(".json"));
+  const loaded: LoadedEntry[] = [];
+  for (const name of names) {
+    const entry = await readJson<unknown>(fs, `${spoolDir}/${name}`);
+    if (isSpoolEntry(entry)) {
+      loaded.push({ name, entry });
+      continue;
+    }
+    // A file still being written parses a moment later; one that stays unreadable is dropped.
+    const stat = await fs.stat(`${spoolDir}/${name}`).catch(() => undefined);
+    if (stat !== undefined && now - stat.mtimeMs > 60_000) {
+      await fs.rm(`${spoolDir}/${name}`, { force: true });
+      status.dropped.unreadable++;
+    }
+  }
+  loaded.sort((a, b) => a.entry.created_at - b.entry.created_at);
+  const tooOld = loaded.filter((item) => now - item.entry.created_at > config.spoolMaxAgeMs);
+  const kept = loaded.filter((item) => now - item.entry.created_at <= config.spoolMaxAgeMs);
+  const tooMany = kept.splice(0, Math.max(0, kept.length - config.spoolMaxPings));
+  for (const item of tooOld) await fs.rm(`${spoolDir}/${item.name}`, { force: true });
+  for (const item of tooMany) await fs.rm(`${spoolDir}/${item.name}`, { force: true });
+  status.dropped.too_old += tooOld.length;
+  status.dropped.too_many += tooMany.length;
+  return kept;
+}
+
+/** Marks a spool entry as being sent by one sender: `<name>.sending-<token>`. */
+const CLAIM_INFIX = ".sending-";
+
+/**
+ * Puts back entries whose sender died while sending them. A claim older than
+ * one request's time limit (plus a margin) has no live sender: its attempt is over.
+ */
+async function recoverClaims(
+  fs: FsPromises,
+  config: HookConfig,
+  spoolDir: string,
+  names: string[],
+  now: number,
+): Promise<void> {
+  for (const name of names.filter((name) => name.includes(CLAIM_INFIX))) {
+    const stat = await fs.stat(`${spoolDir}/${name}`).catch(() => undefined);
+    if (stat === undefined || now - stat.mtimeMs <= config.timeoutMs + 2000) continue;
+    await fs.rename(`${spoolDir}/${name}`, `${spoolDir}/${name.slice(0, name.indexOf(CLAIM_INFIX))}`).catch(() => {});
+  }
+}
+
+/**
+ * Sends one spooled ping and records what happened: deleted, rescheduled or
+ * moved to `failed/`. The entry is first claimed by renaming it, which only one
+ * sender can do: two senders (possible for a moment when a lock is taken over)
+ * never send the same ping at once, and never bring back one the other delivered.
+ */
+async function attemptEntry(
+  fs: FsPromises,
+  config: HookConfig,
+  stateDir: string,
+  item: LoadedEntry,
+  status: DeliveryStatus,
+): Promise<SendOutcome | "gone"> {
+  const path = `${stateDir}/${STATE_LAYOUT.spool}/${item.name}`;
+  const claimed = `${path}${CLAIM_INFIX}${crypto.randomUUID()}`;
+  if (!(await fs.rename(path, claimed).then(() => true, () => false))) return "gone";
+  let url: URL;
+  try {
+    url = parsePingUrl(item.entry.url);
+  } catch (error) {
+    await fs.rm(claimed, { force: true });
+    status.rejected++;
+    status.last_error = { at: new Date().toISOString(), reason: (error as Error).message, outcome: "rejected" };
+    return "rejected";
+  }
+  const result = await sendPing(url, item.entry.payload, config.timeoutMs);
+  const at = new Date().toISOString();
+  if (result.outcome === "delivered") {
+    await fs.rm(claimed, { force: true });
+    status.delivered++;
+    status.last_delivered_at = at;
+    return "delivered";
+  }
+  status.last_error = { at, reason: result.reason ?? "unknown", status: result.status, outcome: result.outcome };
+  if (result.outcome === "rejected") {
+    // Not retried: a revoked or mistyped tracker must not be hammered. Kept for doctor to show.
+    const failedDir = `${stateDir}/${STATE_LAYOUT.failed}`;
+    // Not recursive: if the state directory was removed, do not bring it back.
+    await fs.mkdir(failedDir, { mode: 0o700 }).catch(() => {});
+    await fs.rename(claimed, `${failedDir}/${item.name}`).catch(() => fs.rm(claimed, { force: true }));
+    await trimDirectory(fs, failedDir, 100);
+    status.rejected++;
+    return "rejected";
+  }
+  const attempts = item.entry.attempts + 1;
+  const wait = Math.max(
+    result.retryAfterMs ?? 0,
+    backoffMs(attempts, config.retryBaseMs, config.retryMaxMs, Math.random()),
+  );
+  item.entry = { ...item.entry, attempts, next_at: Date.now() + wait };
+  // The new state goes in under the entry's own name, then the claim goes: a crash in
+  // between leaves a claim that is later put back onto the same name, never a second ping.
+  await writeJsonAtomically(fs, path, item.entry);
+  await fs.rm(claimed, { force: true });
+  return "retry";
+}
+
+async function trimDirectory(fs: FsPromises, dir: string, keep: number): Promise<void> {
+  const names = (await fs.readdir(dir).catch(() => [] as string[])).sort();
+  if (names.length <= keep) return;
+  const stats = await Promise.all(
+    names.map(async (name) => ({ name, mtime: (await fs.stat(`${dir}/${name}`)).mtimeMs })),
+  );
+  stats.sort((a, b) => a.mtime - b.mtime);
+  for (const { name } of stats.slice(0, stats.length - keep)) await fs.rm(`${dir}/${name}`, { force: true });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Drains the spool as the only sender: takes the lock, sends every due ping, retries with backoff, and stays a while for
+ * more pings (`senderIdleMs`) before it lets go. After letting go it looks
+ * once more, so a ping spooled while it was leaving is not stranded.
+ *
+ * @param config The settings; `config.stateDir` must be set.
+ * @param options `flush`: send every ping now, ignoring backoff, and leave when done;
+ *   `lockToken`: the token of a lock a hook claimed for this sender.
+ * @returns What it delivered, and what is still waiting.
+ *
+ * @example
+ * ```ts
+ * const report = await deliverSpool(readConfig((name) => Deno.env.get(name)), { flush: true });
+ * ```
+ */
+export async function deliverSpool(
+  config: HookConfig,
+  options: { flush?: boolean; maxRunMs?: number; lockToken?: string } = {},
+): Promise<DeliveryReport> {
+  const stateDir = config.stateDir;
+  if (stateDir === undefined) throw new HookSkip("no state directory: set HOME or TELEMHQ_STATE_DIR");
+  const fs = await import("node:fs/promises");
+  await fs.mkdir(`${stateDir}/${STATE_LAYOUT.spool}`, { recursive: true, mode: 0o700 });
+  const statusPath = `${stateDir}/${STATE_LAYOUT.status}`;
+  const report: DeliveryReport = { delivered: 0, rejected: 0, waiting: 0, status: emptyStatus(), busy: false };
+  const deadline = Date.now() + (options.maxRunMs ?? 10 * 60_000);
+  let claim = options.lockToken;
+  while (true) {
+    const lock = await SenderLock.adopt(fs, stateDir, claim);
+    claim = undefined;
+    if (lock === undefined) {
+      report.busy = true;
+      break;
+    }
+    let lost = false;
+    const heartbeat = setInterval(() => {
+      void lock.beat().then((held) => lost ||= !held);
+    }, HEARTBEAT_MS);
+    try {
+      const status = { ...emptyStatus(), ...await readJson<DeliveryStatus>(fs, statusPath) };
+      const seen = new Set<string>();
+      let idleSince = Date.now();
+      while (!lost && Date.now() < deadline) {
+        const flush = options.flush ||
+          await fs.rm(`${stateDir}/${STATE_LAYOUT.flushRequest}`).then(() => true, () => false);
+        const entries = await loadSpool(fs, config, `${stateDir}/${STATE_LAYOUT.spool}`, status);
+        const now = Date.now();
+        // Activity is a new ping or a delivery; failed retries are not, so a sender facing a dead
+        // tracker leaves once its waits grow longer than senderIdleMs, and a later hook restarts it.
+        if (entries.some((item) => !seen.has(item.name))) idleSince = now;
+        for (const item of entries) seen.add(item.name);
+        const due = entries.filter((item) => flush || item.entry.next_at <= now);
+        const settled = new Set<string>();
+        for (const item of due) {
+          if (lost) break;
+          const outcome = await attemptEntry(fs, config, stateDir, item, status);
+          if (outcome !== "retry") settled.add(item.name); // "gone": another sender settled it
+          if (outcome === "delivered") {
+            report.delivered++;
+            idleSince = Date.now();
+          }
+          if (outcome === "rejected") report.rejected++;
+        }
+        if (due.length > 0 || !(await fs.stat(statusPath).then(() => true, () => false))) {
+          await writeJsonAtomically(fs, statusPath, status);
+        }
+        report.status = status;
+        const waiting = entries.filter((item) => !settled.has(item.name) && item.entry.next_at > Date.now());
+        report.waiting = waiting.length;
+        // After a flush, let go at once: `flush` is waiting to take the lock and report.
+        if (flush) break;
+        const untilDue = Math.min(...waiting.map((item) => item.entry.next_at)) - Date.now();
+        if (Date.now() - idleSince >= config.senderIdleMs && untilDue > config.senderIdleMs) break;
+        await sleep(Math.max(20, Math.min(250, untilDue)));
+      }
+    } finally {
+      clearInterval(heartbeat);
+      if (!lost) await lock.release();
+    }
+    if (lost || options.flush || Date.now() >= deadline) break;
+    // Look once more after letting go: a hook that saw our lock just before we left relies on it.
+    const spool = await loadSpool(fs, config, `${stateDir}/${STATE_LAYOUT.spool}`, report.status);
+    if (!spool.some((item) => item.entry.next_at <= Date.now())) break;
+  }
+  return report;
+}
+
+/**
+ * Starts a detached sender for the spool, unless one is running.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @returns True when a sender was started or is running.
+ *
+ * @example
+ * ```ts
+ * await startSender(detectRuntime(), "/home/me/.claude/telemhq");
+ * ```
+ */
+export async function startSender(runtime: Runtime, stateDir: string): Promise<boolean> {
+  if (await senderIsRunning(runtime, stateDir)) return true;
+  // Claim the lock for the sender before starting it, so that of many hooks firing at once
+  // only one starts a sender; the sender adopts the claim by its token. Where the runtime
+  // has no cheap exclusive create (Bun), a plain write still shrinks the race from the
+  // sender's start-up (~15 ms) to a fraction of a millisecond; the sender's own lock
+  // keeps a single drainer either way.
+  const token = crypto.randomUUID();
+  const lock = `${stateDir}/${STATE_LAYOUT.lock}`;
+  const claimed = runtime.createExclusive !== undefined
+    ? await runtime.createExclusive(lock, token)
+    : await runtime.writePrivateFile(lock, token).then(() => true, () => false);
+  if (!claimed && await senderIsRunning(runtime, stateDir)) return true;
+  const command = runtime.selfCommand(claimed ? ["deliver", "--lock", token] : ["deliver"], stateDir);
+  if (command === undefined) return false;
+  runtime.startDetached(command);
+  return true;
+}
+
+/** Quotes a word for a POSIX shell. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'"'"'`)}'`;
+}
+
+/**
+ * The shell fast path, for a settings.json hook command: hands the event to
+ * `hook.ts --detached` started in its own session, and exits. The shell takes
+ * about 2 ms, so this survives where Claude Code does not wait: `async` hooks
+ * when a `claude -p` run ends and `StopFailure` in print mode, whose hook
+ * processes get SIGTERM 15-25 ms after they start (measured with 2.1.332),
+ * before Deno or Bun has even started the script; under load, even a shell
+ * may not have forked yet, so it traps SIGTERM for its two milliseconds. The detached hook reads the
+ * event from the same pipe (it stays open while the hook holds it), spools the
+ * ping and delivers it.
+ *
+ * @param hookCommand The command that runs `hook.ts` (see {@linkcode Runtime.selfCommand}).
+ * @returns A command line for `sh -c`.
+ *
+ * @example
+ * ```ts
+ * fastPathCommand(["/usr/bin/bun", "--no-env-file", "--no-install", "/home/me/.claude/hooks/telemhq.ts"]);
+ * ```
+ */
+export function fastPathCommand(hookCommand: readonly string[]): string {
+  const hook = [...hookCommand, "--detached"].map(shellWord).join(" ");
+  // A background job's stdin is /dev/null unless redirected, so the event's pipe is kept as fd 3
+  // and handed over. setsid (Linux) or POSIX::setsid (perl, macOS) puts the hook in a session of
+  // its own, out of reach of whatever ends Claude Code's hook processes.
+  const io = "<&3 >/dev/null 2>&1 &";
+  // Claude Code ends hooks it no longer waits for with SIGTERM (seen with 2.1.332): a no-op
+  // trap lets the shell finish its two milliseconds. Caught, not ignored: the hook it starts
+  // gets the default SIGTERM back, so it stays easy to stop.
+  return `trap : TERM HUP; exec 3<&0; if command -v setsid >/dev/null 2>&1; then setsid ${hook} ${io} ` +
+    `elif command -v perl >/dev/null 2>&1; then perl -MPOSIX -e 'POSIX::setsid(); exec @ARGV' ${hook} ${io} ` +
+    `else ${hook} ${io} fi`;
+}
+
+// ---------------------------------------------------------------------------
+// The hook
+
+/**
+ * Runs the hook once: reads the event from stdin, builds the payload, makes it
+ * durable in the spool, and hands delivery to a detached sender, so Claude
+ * Code never waits for the network. When the spool cannot be written, it
+ * sends the ping itself (within `TELEMHQ_TIMEOUT_MS`). Never throws and never
+ * writes to stdout; returns why the ping may not arrive, if so.
  *
  * @param runtime The runtime adapter (see {@linkcode detectRuntime}).
- * @returns `undefined` when the ping was accepted, otherwise a one-line reason.
+ * @param options `detached`: started by {@linkcode fastPathCommand}; be the sender instead of starting one.
+ * @returns `undefined` when all went well, otherwise a one-line reason.
  *
  * @example
  * ```ts
  * const problem = await runHook(detectRuntime());
  * ```
  */
-export async function runHook(runtime: Runtime): Promise<string | undefined> {
+export async function runHook(runtime: Runtime, options: { detached?: boolean } = {}): Promise<string | undefined> {
   try {
     const config = readConfig((name) => runtime.env(name));
     if (config.pingUrl === undefined) return "TELEMHQ_PING_URL is not set: nothing sent";
     const url = parsePingUrl(config.pingUrl);
     const input = parseEvent(await readAll(runtime.stdin(), MAX_EVENT_BYTES));
     const payload = await buildPayload(input, { fallbackCwd: runtime.cwd(), runtime: runtime.name });
+    const handOff = await spoolAndHandOff(runtime, config, url, payload, options.detached === true);
+    if (handOff.problem === undefined) {
+      // Started detached by the shell fast path: nobody waits, so deliver from here (or leave
+      // it to the sender that is already running).
+      if (options.detached) await deliverSpool(config).catch(() => {});
+      return handOff.warning;
+    }
+    if (handOff.spooled !== undefined) {
+      // Spooled, but no sender could be started: be the sender for a moment (Claude Code
+      // waits, within the timeout). Through the lock, never beside a running sender.
+      const report = await deliverSpool({ ...config, senderIdleMs: 0 }, { maxRunMs: config.timeoutMs });
+      if (report.busy || report.waiting === 0) {
+        return config.debug ? `${handOff.problem}: delivered from the hook` : undefined;
+      }
+      return `${handOff.problem}; the ping is kept in the spool: ${
+        report.status.last_error?.reason ?? "not delivered yet"
+      }`;
+    }
+    // The spool cannot be written: send it from here, the way the reference script does.
     const result = await sendPing(url, payload, config.timeoutMs);
-    return result.ok ? undefined : `ping not delivered: ${result.reason}`;
+    if (result.outcome === "delivered") return config.debug ? `${handOff.problem}: sent directly` : undefined;
+    return `${handOff.problem}, and the ping was not delivered: ${result.reason}`;
   } catch (error) {
     if (error instanceof HookSkip) return error.message;
     // An unexpected error's text could hold event content: report its kind only.
-    return `hook failed unexpectedly (${error instanceof Error ? error.name : typeof error})`;
+    return `hook failed unexpectedly (${describeError(error)})`;
   }
+}
+
+/**
+ * Spools the ping and makes sure a sender will deliver it. Returns the problem
+ * when either step fails, and the spool entry's path when the ping is durable.
+ */
+async function spoolAndHandOff(
+  runtime: Runtime,
+  config: HookConfig,
+  url: URL,
+  payload: Payload,
+  detached: boolean,
+): Promise<{ problem?: string; spooled?: string; warning?: string }> {
+  if (config.stateDir === undefined) return { problem: "no state directory (set HOME or TELEMHQ_STATE_DIR)" };
+  let spooled: string;
+  try {
+    spooled = await spoolPing(runtime, config.stateDir, url, payload);
+  } catch (error) {
+    return { problem: `cannot write the spool in "${config.stateDir}" (${describeError(error)})` };
+  }
+  const warning = config.debug ? await spoolWarning(config) : undefined;
+  if (detached) return { spooled, warning };
+  try {
+    if (await startSender(runtime, config.stateDir)) return { spooled, warning };
+    return { problem: "cannot start a sender: the hook does not run from a local file", spooled };
+  } catch (error) {
+    return { problem: `cannot start a sender (${describeError(error)})`, spooled };
+  }
+}
+
+/** An error's code or name, never its message (which may quote content or paths). */
+function describeError(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string") return code;
+  return error instanceof Error ? error.name : typeof error;
+}
+
+/** Under debug only: says when the spool is over its limit (the oldest pings will be dropped). */
+async function spoolWarning(config: HookConfig): Promise<string | undefined> {
+  const fs = await import("node:fs/promises");
+  const count = (await fs.readdir(`${config.stateDir}/${STATE_LAYOUT.spool}`).catch(() => [] as string[])).length;
+  if (count <= config.spoolMaxPings) return undefined;
+  return `the spool holds ${count} pings, over its limit of ${config.spoolMaxPings}: the oldest will be dropped; ` +
+    `is the tracker reachable? Run "flush" to see`;
+}
+
+// ---------------------------------------------------------------------------
+// Commands
+
+const HELP = `TelemHQ hook for Claude Code ${HOOK_VERSION}
+
+Usage:
+  hook.ts            read one hook event on stdin and spool its ping (what Claude Code runs)
+  hook.ts --detached the same, started by the shell fast path: also delivers the spool
+  hook.ts flush      deliver every spooled ping now and report what happened
+  hook.ts --help     show this help
+
+Settings come from the environment: TELEMHQ_PING_URL, TELEMHQ_TIMEOUT_MS,
+TELEMHQ_STATE_DIR, TELEMHQ_HOOK_DEBUG=1 (see the README).`;
+
+/**
+ * `flush`: delivers the spool now and prints a report. Exit code 0 when
+ * every ping was delivered (none refused, none left waiting).
+ *
+ * @param runtime The runtime adapter.
+ * @returns The exit code.
+ *
+ * @example
+ * ```ts
+ * const code = await flushCommand(detectRuntime());
+ * ```
+ */
+export async function flushCommand(runtime: Runtime): Promise<number> {
+  const config = readConfig((name) => runtime.env(name));
+  const stateDir = config.stateDir;
+  if (stateDir === undefined) {
+    console.error("Cannot flush: no state directory. Set HOME or TELEMHQ_STATE_DIR.");
+    return 1;
+  }
+  let report = await deliverSpool(config, { flush: true });
+  if (report.busy) {
+    // A sender is running: ask it to send everything now and leave, then take over.
+    await runtime.writePrivateFile(`${stateDir}/${STATE_LAYOUT.flushRequest}`, "");
+    const deadline = Date.now() + 30_000;
+    while (report.busy && Date.now() < deadline) {
+      await sleep(200);
+      report = await deliverSpool(config, { flush: true });
+    }
+    if (report.busy) {
+      console.error(`Cannot flush: a sender in "${stateDir}" is busy. Try again in a minute.`);
+      return 1;
+    }
+  }
+  console.log(flushSummary(report, stateDir));
+  return report.waiting === 0 && report.rejected === 0 ? 0 : 1;
+}
+
+function flushSummary(report: DeliveryReport, stateDir: string): string {
+  const { status } = report;
+  const lines = [`Delivered ${report.delivered} ping${report.delivered === 1 ? "" : "s"} now.`];
+  if (report.rejected > 0) {
+    lines.push(
+      `${report.rejected} refused by the tracker (${status.last_error?.reason}): check TELEMHQ_PING_URL; kept in "${stateDir}/${STATE_LAYOUT.failed}".`,
+    );
+  }
+  if (report.waiting > 0) {
+    lines.push(`${report.waiting} still waiting to be retried; last error: ${status.last_error?.reason}.`);
+  }
+  const dropped = status.dropped.too_many + status.dropped.too_old + status.dropped.unreadable;
+  lines.push(
+    `In all: ${status.delivered} delivered, ${status.rejected} refused, ${dropped} dropped ` +
+      `(${status.dropped.too_many} over the spool limit, ${status.dropped.too_old} too old, ${status.dropped.unreadable} unreadable).`,
+  );
+  return lines.join("\n");
 }
 
 async function main(): Promise<void> {
   let runtime: Runtime | undefined;
+  let code = 0;
   try {
     runtime = detectRuntime();
-    const problem = await runHook(runtime);
-    if (problem !== undefined && runtime.env("TELEMHQ_HOOK_DEBUG") === "1") {
-      // Debug output goes to stderr only: Claude Code reads hook stdout.
-      console.error(`TelemHQ hook: ${problem}`);
+    const [command] = runtime.args;
+    if (command === undefined || command === "--detached") {
+      const problem = await runHook(runtime, { detached: command === "--detached" });
+      if (problem !== undefined && runtime.env("TELEMHQ_HOOK_DEBUG") === "1") {
+        // Debug output goes to stderr only: Claude Code reads hook stdout.
+        console.error(`TelemHQ hook: ${problem}`);
+      }
+    } else if (command === "deliver") {
+      // The detached sender: no terminal, nobody to tell; problems land in status.json.
+      const config = readConfig((name) => runtime!.env(name));
+      const lockToken = runtime.args[1] === "--lock" ? runtime.args[2] : undefined;
+      await deliverSpool(config, { lockToken }).catch(() => {});
+    } else if (command === "flush") {
+      code = await flushCommand(runtime);
+    } else if (command === "--help" || command === "-h" || command === "help") {
+      console.log(HELP);
+    } else {
+      console.error(`Unknown command "${command}". Run with --help to see the commands.`);
+      code = 2;
     }
   } finally {
-    runtime?.exit(0);
+    runtime?.exit(code);
   }
 }
 

@@ -21,12 +21,17 @@
  */
 
 export {
+  backoffMs,
   buildPayload,
   countCodePoints,
   DEFAULT_TIMEOUT_MS,
+  deliverSpool,
+  denoRunFlags,
   detectRuntime,
   ENUM_FIELDS,
   FAILED_EVENTS,
+  fastPathCommand,
+  flushCommand,
   HOOK_VERSION,
   HookSkip,
   MAX_EVENT_BYTES,
@@ -37,9 +42,27 @@ export {
   readAll,
   readConfig,
   redactUrl,
+  retryAfterMs,
   runHook,
+  senderIsRunning,
   sendPing,
   shortHash,
+  spoolPing,
+  startSender,
+  STATE_LAYOUT,
+  stateDirectory,
   STOP_FAILURE_ERRORS,
 } from "./hook.ts";
-export type { HookConfig, HookEventName, HookInput, Payload, PayloadContext, Runtime, SendResult } from "./hook.ts";
+export type {
+  DeliveryReport,
+  DeliveryStatus,
+  HookConfig,
+  HookEventName,
+  HookInput,
+  Payload,
+  PayloadContext,
+  Runtime,
+  SendOutcome,
+  SendResult,
+  SpoolEntry,
+} from "./hook.ts";

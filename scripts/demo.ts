@@ -32,11 +32,16 @@ function readEventLines(path: string): string[] {
   }
 }
 
-async function pipeThroughHook(line: string, pingUrl: string): Promise<void> {
-  const [command, ...args] = hookCommand("deno");
+async function pipeThroughHook(line: string, pingUrl: string, stateDir: string): Promise<void> {
+  const [command, ...args] = hookCommand("deno", stateDir);
   const child = new Deno.Command(command, {
     args,
-    env: { TELEMHQ_PING_URL: pingUrl, TELEMHQ_HOOK_DEBUG: "1" },
+    env: {
+      TELEMHQ_PING_URL: pingUrl,
+      TELEMHQ_HOOK_DEBUG: "1",
+      TELEMHQ_STATE_DIR: stateDir,
+      TELEMHQ_SENDER_IDLE_MS: "500",
+    },
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
@@ -62,12 +67,18 @@ async function main(): Promise<void> {
   const path = Deno.args[0] ?? DEFAULT_EVENTS;
   const lines = readEventLines(path);
   const receiver = await startReceiver();
+  // A throwaway state directory (spool, sender lock), so the demo leaves nothing in ~/.claude.
+  const stateDir = Deno.makeTempDirSync({ prefix: "telemhq-demo-" });
   try {
     console.log(`TelemHQ stand-in listening on ${new URL(receiver.url).origin}`);
     console.log(`Piping ${lines.length} recorded hook events through hook.ts (one Deno process each)...\n`);
-    for (const line of lines) await pipeThroughHook(line, receiver.url);
-    await receiver.waitFor(lines.length, 5000);
-    for (const request of receiver.requests) console.log(describe(request));
+    for (const line of lines) await pipeThroughHook(line, receiver.url, stateDir);
+    // The hook hands each ping to a detached sender and returns; the sender delivers them.
+    await receiver.waitFor(lines.length, 10_000);
+    const byTime = [...receiver.requests].sort((a, b) =>
+      JSON.parse(a.body).occurred_at.localeCompare(JSON.parse(b.body).occurred_at)
+    );
+    for (const request of byTime) console.log(describe(request));
     const first = JSON.parse(receiver.requests[0].body) as Record<string, unknown>;
     console.log(
       `\nEvery ping also carries: ${SHOWN_ONCE.map((key) => `${key}=${JSON.stringify(first[key])}`).join(" ")}`,
@@ -82,6 +93,7 @@ async function main(): Promise<void> {
     if (leaked > 0) Deno.exit(1);
   } finally {
     await receiver.close();
+    Deno.removeSync(stateDir, { recursive: true });
   }
 }
 

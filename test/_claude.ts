@@ -27,16 +27,20 @@ export function shellQuote(word: string): string {
   return `'${word.replaceAll("'", `'"'"'`)}'`;
 }
 
-/** Writes a settings file that runs each command on each event. */
+/** Writes a settings file that runs each command on each event (`async`: Claude Code does not wait). */
 export function writeSettings(
   path: string,
   commands: readonly string[],
   events: readonly string[] = PRINT_MODE_EVENTS,
+  options: { async?: boolean } = {},
 ): void {
-  const hooks = Object.fromEntries(events.map((event) => [
-    event,
-    [{ matcher: "*", hooks: commands.map((command) => ({ type: "command", command, timeout: 30 })) }],
-  ]));
+  const entry = (command: string) => ({
+    type: "command",
+    command,
+    timeout: 30,
+    ...(options.async ? { async: true } : {}),
+  });
+  const hooks = Object.fromEntries(events.map((event) => [event, [{ matcher: "*", hooks: commands.map(entry) }]]));
   Deno.writeTextFileSync(path, JSON.stringify({ hooks }, null, 2));
 }
 
@@ -62,6 +66,8 @@ export interface ClaudeSession {
   home: string;
   cwd: string;
   settings: string;
+  /** The hook's default state directory in this HOME. */
+  stateDir: string;
 }
 
 /** A throwaway HOME and project directory for one Claude Code session. */
@@ -69,7 +75,7 @@ export function newSession(): ClaudeSession {
   const home = Deno.makeTempDirSync({ prefix: "telemhq-e2e-home-" });
   const cwd = `${home}/projects/api`;
   Deno.mkdirSync(cwd, { recursive: true });
-  return { home, cwd, settings: `${home}/settings.json` };
+  return { home, cwd, settings: `${home}/settings.json`, stateDir: `${home}/.claude/telemhq` };
 }
 
 export interface ClaudeRun {

@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
+import { denoRunFlags } from "../hook.ts";
 
 export const ROOT: string = fileURLToPath(new URL("../", import.meta.url));
 export const HOOK_PATH: string = `${ROOT}hook.ts`;
@@ -18,25 +19,29 @@ export interface ReceivedRequest {
   body: string;
 }
 
-/** How the receiver answers a request; the default is 200. */
+/** How the receiver answers a request (optionally after a delay); the default is 200. */
 export type Responder = (
   request: ReceivedRequest,
   index: number,
-) => { status: number; headers?: Record<string, string> } | "hang";
+) => { status: number; headers?: Record<string, string>; delayMs?: number } | "hang";
 
 export interface Receiver {
   /** The ping URL to give the hook: http://127.0.0.1:PORT/ping/TOKEN. */
   url: string;
   token: string;
   requests: ReceivedRequest[];
+  /** When each request arrived (Date.now()), in order. */
+  arrivals: number[];
+  port: number;
   /** Resolves when `count` requests arrived, rejects after `timeoutMs`. */
   waitFor(count: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Starts a real HTTP receiver on 127.0.0.1 that records every request. */
-export async function startReceiver(respond: Responder = () => ({ status: 200 })): Promise<Receiver> {
+/** Starts a real HTTP receiver on 127.0.0.1 (on `port`, or any free one) that records every request. */
+export async function startReceiver(respond: Responder = () => ({ status: 200 }), port = 0): Promise<Receiver> {
   const requests: ReceivedRequest[] = [];
+  const arrivals: number[] = [];
   const hanging: ServerResponse[] = [];
   const token = `tok_${crypto.randomUUID().replaceAll("-", "")}`;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -50,21 +55,26 @@ export async function startReceiver(respond: Responder = () => ({ status: 200 })
         body: new TextDecoder().decode(concat(chunks)),
       };
       requests.push(request);
+      arrivals.push(Date.now());
       const answer = respond(request, requests.length - 1);
       if (answer === "hang") {
         hanging.push(res);
         return;
       }
-      res.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
-      res.end('{"ok":true}');
+      setTimeout(() => {
+        res.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
+        res.end('{"ok":true}');
+      }, answer.delayMs ?? 0);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}/ping/${token}`,
+    url: `http://127.0.0.1:${bound}/ping/${token}`,
     token,
     requests,
+    arrivals,
+    port: bound,
     async waitFor(count: number, timeoutMs = 15_000): Promise<void> {
       const deadline = Date.now() + timeoutMs;
       while (requests.length < count) {
@@ -98,20 +108,10 @@ export function runtimeBinary(runtime: RuntimeName): string {
   return runtime === "deno" ? Deno.execPath() : Deno.env.get("BUN_BINARY") ?? `${ROOT}tools/node_modules/.bin/bun`;
 }
 
-/** The command line that runs the hook under a runtime, as the installer writes it. */
-export function hookCommand(runtime: RuntimeName, hookPath: string = HOOK_PATH): string[] {
+/** The command line that runs the hook under a runtime, with the flags the hook itself uses for its sender. */
+export function hookCommand(runtime: RuntimeName, stateDir: string, hookPath: string = HOOK_PATH): string[] {
   return runtime === "deno"
-    ? [
-      runtimeBinary("deno"),
-      "run",
-      "--no-config",
-      "--no-lock",
-      "--no-prompt",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      hookPath,
-    ]
+    ? [runtimeBinary("deno"), "run", ...denoRunFlags(runtimeBinary("deno"), stateDir), hookPath]
     : [runtimeBinary("bun"), "--no-env-file", "--no-install", hookPath];
 }
 
@@ -123,8 +123,28 @@ export interface HookRun {
 }
 
 /**
+ * Settings for a hook under test: its own state directory, and short retry
+ * and idle times so that its sender finishes within the test.
+ */
+export function testEnv(stateDir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    TELEMHQ_STATE_DIR: stateDir,
+    TELEMHQ_RETRY_BASE_MS: "50",
+    TELEMHQ_RETRY_MAX_MS: "400",
+    TELEMHQ_SENDER_IDLE_MS: "300",
+    ...extra,
+  };
+}
+
+/** A fresh state directory; removing it makes any sender still running in it exit. */
+export function tempStateDir(): string {
+  return Deno.makeTempDirSync({ prefix: "telemhq-state-" });
+}
+
+/**
  * Runs the hook as Claude Code does: a new process, the event on stdin,
  * settings in the environment (and nothing else of the test's environment).
+ * `env.TELEMHQ_STATE_DIR` must be set: it also narrows Deno's write permission.
  */
 export async function runHook(
   runtime: RuntimeName,
@@ -132,7 +152,9 @@ export async function runHook(
   env: Record<string, string>,
   options: { cwd?: string; killAfterMs?: number } = {},
 ): Promise<HookRun> {
-  const [command, ...args] = hookCommand(runtime);
+  const stateDir = env.TELEMHQ_STATE_DIR;
+  if (stateDir === undefined) throw new Error("runHook() needs TELEMHQ_STATE_DIR in env");
+  const [command, ...args] = hookCommand(runtime, stateDir);
   const child = new Deno.Command(command, {
     args,
     cwd: options.cwd ?? Deno.makeTempDirSync({ prefix: "telemhq-cwd-" }),
@@ -155,6 +177,28 @@ export async function runHook(
     stdout: new TextDecoder().decode(output.stdout),
     stderr: new TextDecoder().decode(output.stderr),
   };
+}
+
+/** Waits until `check` is true, polling; throws with `what` after `timeoutMs`. */
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** The files in a state subdirectory (spool, inbox, failed), or [] when it does not exist. */
+export function listState(stateDir: string, subdirectory = ""): string[] {
+  try {
+    return [...Deno.readDirSync(`${stateDir}/${subdirectory}`)].map((entry) => entry.name).sort();
+  } catch {
+    return [];
+  }
 }
 
 /** The recorded hook events of a fixture scenario, one object per line. */

@@ -2,7 +2,19 @@
 // stdin, settings in the environment, a real HTTP receiver on 127.0.0.1.
 import assert from "node:assert/strict";
 import { buildPayload } from "../mod.ts";
-import { allEvents, type HookRun, type Receiver, runHook, RUNTIMES, SECRET_MARKER, startReceiver } from "./_helpers.ts";
+import {
+  allEvents,
+  type HookRun,
+  listState,
+  type Receiver,
+  runHook,
+  RUNTIMES,
+  SECRET_MARKER,
+  startReceiver,
+  tempStateDir,
+  testEnv,
+  waitUntil,
+} from "./_helpers.ts";
 
 /** Fields that depend on when and where the hook ran, compared separately. */
 const VOLATILE = ["occurred_at", "ping_id", "runtime"];
@@ -17,56 +29,66 @@ function assertUndisturbing(run: HookRun, label: string): void {
   assert.equal(run.stdout, "", `${label}: the hook wrote to stdout, which Claude Code reads`);
 }
 
-/** Runs `body` with a fresh receiver, and closes it whatever happens. */
+/** Runs `body` with a fresh receiver and state directory, and removes both whatever happens. */
 async function withReceiver(
-  body: (receiver: Receiver) => Promise<void>,
+  body: (receiver: Receiver, stateDir: string) => Promise<void>,
   respond?: Parameters<typeof startReceiver>[0],
-) {
+): Promise<void> {
   const receiver = await startReceiver(respond);
+  const stateDir = tempStateDir();
   try {
-    await body(receiver);
+    await body(receiver, stateDir);
   } finally {
     await receiver.close();
+    Deno.removeSync(stateDir, { recursive: true });
   }
 }
 
 for (const runtime of RUNTIMES) {
   Deno.test(`${runtime}: every recorded event arrives as one JSON ping equal to buildPayload(), silently`, async () => {
-    await withReceiver(async (receiver) => {
+    await withReceiver(async (receiver, stateDir) => {
       const events = allEvents();
       for (const { scenario, line, event } of events) {
-        const before = receiver.requests.length;
-        const run = await runHook(runtime, JSON.stringify(event), { TELEMHQ_PING_URL: receiver.url });
+        const run = await runHook(
+          runtime,
+          JSON.stringify(event),
+          testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url }),
+        );
         const label = `${runtime} ${scenario}:${line}`;
         assertUndisturbing(run, label);
         assert.equal(run.stderr, "", `${label}: stderr without TELEMHQ_HOOK_DEBUG`);
-        assert.equal(receiver.requests.length, before + 1, `${label}: one ping`);
-        const request = receiver.requests[before];
+      }
+      await receiver.waitFor(events.length);
+      const received = receiver.requests.map((request) => JSON.parse(request.body));
+      for (const ping of received) assert.match(ping.runtime, new RegExp(`^${runtime}/\\d+\\.\\d+`));
+      const expected = await Promise.all(events.map(({ event }) => buildPayload(event, { fallbackCwd: "/", runtime })));
+      const canonical = (pings: object[]) => pings.map((ping) => JSON.stringify(withoutVolatile(ping))).sort();
+      assert.deepEqual(canonical(received), canonical(expected), "one ping per event, equal to buildPayload()");
+      for (const request of receiver.requests) {
         assert.equal(request.method, "POST");
         assert.equal(request.path, new URL(receiver.url).pathname);
         assert.equal(request.headers["content-type"], "application/json");
-        const sent = JSON.parse(request.body);
-        const expected = await buildPayload(event, { fallbackCwd: "/", runtime });
-        assert.deepEqual(withoutVolatile(sent), withoutVolatile(expected), label);
-        assert.match(sent.runtime, new RegExp(`^${runtime}/\\d+\\.\\d+`));
-        assert.match(sent.ping_id, /^[0-9a-f]{32}$/);
-        assert.ok(!request.body.includes(SECRET_MARKER), `${label}: leaked ${request.body}`);
+        assert.ok(!request.body.includes(SECRET_MARKER), `leaked ${request.body}`);
       }
+      await waitUntil(() => listState(stateDir, "spool").length === 0, "an empty spool");
     });
   });
 
   Deno.test(`${runtime}: without TELEMHQ_PING_URL the hook exits 0 silently, and says why only under debug`, async () => {
+    const stateDir = tempStateDir();
     const event = JSON.stringify(allEvents()[0].event);
-    const quiet = await runHook(runtime, event, {});
+    const quiet = await runHook(runtime, event, testEnv(stateDir));
     assertUndisturbing(quiet, "no URL");
     assert.equal(quiet.stderr, "");
-    const debug = await runHook(runtime, event, { TELEMHQ_HOOK_DEBUG: "1" });
+    const debug = await runHook(runtime, event, testEnv(stateDir, { TELEMHQ_HOOK_DEBUG: "1" }));
     assertUndisturbing(debug, "no URL, debug");
     assert.equal(debug.stderr, "TelemHQ hook: TELEMHQ_PING_URL is not set: nothing sent\n");
+    assert.deepEqual(listState(stateDir), [], "nothing spooled");
+    Deno.removeSync(stateDir, { recursive: true });
   });
 
   Deno.test(`${runtime}: bad input is a clean no-op with a one-line reason under debug`, async () => {
-    await withReceiver(async (receiver) => {
+    await withReceiver(async (receiver, stateDir) => {
       const cases: [string, string | Uint8Array, RegExp][] = [
         ["empty stdin", "", /stdin was empty/],
         ["not JSON", "Stop SECRET_TEXT", /not valid JSON/],
@@ -81,8 +103,10 @@ for (const runtime of RUNTIMES) {
       ];
       for (const [label, stdin, reason] of cases) {
         for (const debug of [false, true]) {
-          const env: Record<string, string> = { TELEMHQ_PING_URL: receiver.url };
-          if (debug) env.TELEMHQ_HOOK_DEBUG = "1";
+          const env = testEnv(stateDir, {
+            TELEMHQ_PING_URL: receiver.url,
+            ...(debug ? { TELEMHQ_HOOK_DEBUG: "1" } : {}),
+          });
           const run = await runHook(runtime, stdin, env);
           assertUndisturbing(run, label);
           if (debug) {
@@ -94,13 +118,14 @@ for (const runtime of RUNTIMES) {
           }
         }
       }
+      assert.deepEqual(listState(stateDir, "spool"), [], "bad input spools nothing");
       assert.equal(receiver.requests.length, 0, "bad input sends nothing");
     });
   });
 
   Deno.test(`${runtime}: wrong field types, deep nesting and a 40 MB assistant message still send a clean ping`, async () => {
-    await withReceiver(async (receiver) => {
-      const env = { TELEMHQ_PING_URL: receiver.url, TELEMHQ_HOOK_DEBUG: "1" };
+    await withReceiver(async (receiver, stateDir) => {
+      const env = testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url, TELEMHQ_HOOK_DEBUG: "1" });
       const wrongTypes = { hook_event_name: "Stop", session_id: 12, cwd: { SECRET_: 1 }, tool_name: ["SECRET_"] };
       const deep = `{"hook_event_name":"PostToolUse","tool_response":${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
       const big = JSON.stringify({
@@ -114,18 +139,19 @@ for (const runtime of RUNTIMES) {
         assertUndisturbing(run, label);
         assert.equal(run.stderr, "", `${label}: ${run.stderr}`);
       }
-      assert.equal(receiver.requests.length, 3);
-      const [typed, nested, huge] = receiver.requests.map((request) => JSON.parse(request.body));
-      assert.equal(typed.event, "Stop");
-      assert.equal(typed.session_id, undefined);
+      await receiver.waitFor(3);
+      const pings = receiver.requests.map((request) => JSON.parse(request.body));
+      const typed = pings.find((ping) => ping.event === "Stop" && ping.session_id === undefined);
+      assert.ok(typed, "the ping with wrong types arrived");
       assert.equal(typed.tool_name, undefined);
-      assert.equal(nested.event, "PostToolUse");
-      assert.equal(huge.last_assistant_message_chars, 28_000_000);
+      assert.ok(pings.some((ping) => ping.event === "PostToolUse"), "the deeply nested event's ping arrived");
+      assert.equal(pings.find((ping) => ping.session_id === "s-big")?.last_assistant_message_chars, 28_000_000);
       assert.ok(receiver.requests.every((request) => request.body.length < 2048), "pings stay small");
     });
   });
 
   Deno.test(`${runtime}: the token is never printed, and plain http to a non-loopback host is refused`, async () => {
+    const stateDir = tempStateDir();
     const event = JSON.stringify(allEvents()[2].event);
     const token = "SECRET_TOKEN_abc123";
     for (
@@ -133,52 +159,49 @@ for (const runtime of RUNTIMES) {
         [`http://telemhq.example/ping/${token}`, /plain http to telemhq\.example.*use https/],
         [`ftp://127.0.0.1/ping/${token}`, /unsupported scheme/],
         [`not a url ${token}`, /not a valid URL/],
-        // Nothing listens on port 1: a network error whose text may hold the URL.
-        [`http://127.0.0.1:1/ping/${token}`, /cannot reach http:\/\/127\.0\.0\.1:1\/<redacted>/],
       ] as const
     ) {
-      const run = await runHook(runtime, event, { TELEMHQ_PING_URL: url, TELEMHQ_HOOK_DEBUG: "1" });
+      const run = await runHook(runtime, event, testEnv(stateDir, { TELEMHQ_PING_URL: url, TELEMHQ_HOOK_DEBUG: "1" }));
       assertUndisturbing(run, url);
       assert.match(run.stderr, reason);
       assert.ok(!run.stderr.includes(token), `token printed: ${run.stderr}`);
     }
+    assert.deepEqual(listState(stateDir, "spool"), [], "a refused URL spools nothing");
+    Deno.removeSync(stateDir, { recursive: true });
   });
 
-  Deno.test(`${runtime}: an error answer is reported under debug without the token`, async () => {
-    await withReceiver(async (receiver) => {
-      const run = await runHook(runtime, JSON.stringify(allEvents()[2].event), {
-        TELEMHQ_PING_URL: receiver.url,
-        TELEMHQ_HOOK_DEBUG: "1",
-      });
-      assertUndisturbing(run, "500");
-      assert.match(run.stderr, /answered HTTP 500/);
-      assert.ok(!run.stderr.includes(receiver.token));
-      assert.equal(receiver.requests.length, 1);
-    }, () => ({ status: 500 }));
-  });
-
-  Deno.test(`${runtime}: a receiver that never answers cannot hold the hook past TELEMHQ_TIMEOUT_MS`, async () => {
-    await withReceiver(async (receiver) => {
-      const run = await runHook(runtime, JSON.stringify(allEvents()[2].event), {
-        TELEMHQ_PING_URL: receiver.url,
-        TELEMHQ_TIMEOUT_MS: "300",
-        TELEMHQ_HOOK_DEBUG: "1",
-      }, { killAfterMs: 20_000 });
+  Deno.test(`${runtime}: a receiver that never answers does not hold the hook; the ping is retried and arrives`, async () => {
+    await withReceiver(async (receiver, stateDir) => {
+      const run = await runHook(
+        runtime,
+        JSON.stringify(allEvents()[2].event),
+        testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url, TELEMHQ_TIMEOUT_MS: "300", TELEMHQ_HOOK_DEBUG: "1" }),
+        { killAfterMs: 20_000 },
+      );
       assertUndisturbing(run, "hanging receiver");
-      assert.match(run.stderr, /no answer from .* within 300 ms/);
-      assert.equal(receiver.requests.length, 1);
-    }, () => "hang");
+      assert.equal(run.stderr, "");
+      await receiver.waitFor(2);
+      assert.equal(receiver.requests[0].body, receiver.requests[1].body, "the retry sends the same ping");
+      await waitUntil(() => listState(stateDir, "spool").length === 0, "an empty spool");
+    }, (_request, index) => index === 0 ? "hang" : { status: 200 });
   });
 
   Deno.test(`${runtime}: a redirect is not followed, so the ping and its token go nowhere else`, async () => {
-    await withReceiver(async (receiver) => {
-      const run = await runHook(runtime, JSON.stringify(allEvents()[2].event), {
-        TELEMHQ_PING_URL: receiver.url,
-        TELEMHQ_HOOK_DEBUG: "1",
-      });
+    await withReceiver(async (receiver, stateDir) => {
+      const run = await runHook(
+        runtime,
+        JSON.stringify(allEvents()[2].event),
+        testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url }),
+      );
       assertUndisturbing(run, "redirect");
+      await waitUntil(
+        () => listState(stateDir, "failed").length === 1 && listState(stateDir).includes("status.json"),
+        "the redirected ping in failed/, and status.json",
+      );
       assert.equal(receiver.requests.length, 1, "only the first request arrived");
-      assert.ok(!run.stderr.includes(receiver.token));
+      const status = JSON.parse(Deno.readTextFileSync(`${stateDir}/status.json`));
+      assert.match(status.last_error.reason, /redirect/);
+      assert.ok(!JSON.stringify(status).includes(receiver.token), "status.json never holds the token");
     }, (request) => ({ status: 307, headers: { location: `${request.path}/elsewhere` } }));
   });
 }

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import {
+  backoffMs,
   buildPayload,
   countCodePoints,
+  fastPathCommand,
   HookSkip,
   parseEvent,
   parsePingUrl,
@@ -10,7 +12,9 @@ import {
   projectName,
   readConfig,
   redactUrl,
+  retryAfterMs,
   shortHash,
+  stateDirectory,
   STOP_FAILURE_ERRORS,
 } from "../mod.ts";
 import { allEvents, NEWEST_FIXTURES, ROOT, SECRET_MARKER } from "./_helpers.ts";
@@ -262,15 +266,57 @@ Deno.test("redactUrl() keeps the host and never the token", () => {
   assert.equal(shown, "https://telemhq.com:8443/<redacted>");
 });
 
-Deno.test("readConfig() reads the URL, clamps the timeout and reads the debug switch", () => {
+Deno.test("readConfig() reads the URL, clamps numbers to sane ranges and reads the debug switch", () => {
   const config = (env: Record<string, string>) => readConfig((name) => env[name]);
-  assert.deepEqual(config({}), { pingUrl: undefined, timeoutMs: 5000, debug: false });
+  const defaults = config({});
+  assert.equal(defaults.pingUrl, undefined);
+  assert.equal(defaults.timeoutMs, 10_000);
+  assert.equal(defaults.debug, false);
+  assert.equal(defaults.stateDir, undefined, "no HOME, no state directory");
+  assert.equal(defaults.spoolMaxPings, 10_000);
+  assert.equal(defaults.spoolMaxAgeMs, 7 * 24 * 3600 * 1000);
   assert.equal(config({ TELEMHQ_PING_URL: "  https://t/p  " }).pingUrl, "https://t/p");
   assert.equal(config({ TELEMHQ_PING_URL: " " }).pingUrl, undefined);
   assert.equal(config({ TELEMHQ_TIMEOUT_MS: "250" }).timeoutMs, 250);
   assert.equal(config({ TELEMHQ_TIMEOUT_MS: "5" }).timeoutMs, 100);
   assert.equal(config({ TELEMHQ_TIMEOUT_MS: "999999" }).timeoutMs, 60_000);
-  assert.equal(config({ TELEMHQ_TIMEOUT_MS: "soon" }).timeoutMs, 5000);
+  assert.equal(config({ TELEMHQ_TIMEOUT_MS: "soon" }).timeoutMs, 10_000);
+  assert.equal(config({ TELEMHQ_TIMEOUT_MS: "" }).timeoutMs, 10_000);
   assert.equal(config({ TELEMHQ_HOOK_DEBUG: "1" }).debug, true);
   assert.equal(config({ TELEMHQ_HOOK_DEBUG: "yes" }).debug, false);
+});
+
+Deno.test("stateDirectory() honours TELEMHQ_STATE_DIR, then CLAUDE_CONFIG_DIR, then HOME", () => {
+  const dir = (env: Record<string, string>) => stateDirectory((name) => env[name]);
+  assert.equal(dir({ HOME: "/home/me" }), "/home/me/.claude/telemhq");
+  assert.equal(dir({ HOME: "/home/me/", CLAUDE_CONFIG_DIR: "/etc/claude/" }), "/etc/claude/telemhq");
+  assert.equal(dir({ HOME: "/home/me", CLAUDE_CONFIG_DIR: "/c", TELEMHQ_STATE_DIR: "/s" }), "/s");
+  assert.equal(dir({}), undefined);
+});
+
+Deno.test("retryAfterMs() reads seconds and HTTP dates, capped at one hour", () => {
+  const now = Date.parse("2026-11-25T10:00:00Z");
+  assert.equal(retryAfterMs("3", now), 3000);
+  assert.equal(retryAfterMs("Wed, 25 Nov 2026 10:00:30 GMT", now), 30_000);
+  assert.equal(retryAfterMs("Wed, 25 Nov 2026 09:00:00 GMT", now), 0, "a date in the past means now");
+  assert.equal(retryAfterMs("86400", now), 3_600_000);
+  assert.equal(retryAfterMs("soon", now), undefined);
+  assert.equal(retryAfterMs(null, now), undefined);
+});
+
+Deno.test("backoffMs() grows exponentially with jitter and stays under its cap", () => {
+  assert.equal(backoffMs(1, 1000, 300_000, 0), 500);
+  assert.equal(backoffMs(1, 1000, 300_000, 0.999999), 1000);
+  assert.equal(backoffMs(4, 1000, 300_000, 0), 4000);
+  assert.equal(backoffMs(30, 1000, 300_000, 0.999999), 300_000);
+  for (let attempts = 1; attempts < 40; attempts++) {
+    const wait = backoffMs(attempts, 1000, 300_000, Math.random());
+    assert.ok(wait >= 500 && wait <= 300_000, `attempt ${attempts}: ${wait}`);
+  }
+});
+
+Deno.test("fastPathCommand() quotes paths so that spaces and quotes cannot break the shell", () => {
+  const command = fastPathCommand(["/opt/my bun/bun", "/home/o'neil/hook.ts"]);
+  assert.ok(command.includes(`setsid '/opt/my bun/bun' '/home/o'"'"'neil/hook.ts' --detached <&3`), command);
+  assert.ok(command.startsWith("trap : TERM HUP; exec 3<&0; "), command);
 });
