@@ -1552,6 +1552,8 @@ Usage:
   hook.ts            read one hook event on stdin and spool its ping (what Claude Code runs)
   hook.ts --detached the same, started by the shell fast path: also delivers the spool
   hook.ts flush      deliver every spooled ping now and report what happened
+  hook.ts command    print the settings.json hook command for this runtime and file
+                     (the shell fast path; --direct: run this file directly instead)
   hook.ts --help     show this help
 
 Settings come from the environment: TELEMHQ_PING_URL, TELEMHQ_TIMEOUT_MS,
@@ -1594,6 +1596,40 @@ export async function flushCommand(runtime: Runtime): Promise<number> {
   return report.waiting === 0 && report.rejected === 0 ? 0 : 1;
 }
 
+/**
+ * `command`: prints the hook command for settings.json: this runtime and this
+ * file, by absolute path (hooks started from IDEs and desktop apps get a minimal
+ * PATH), through the shell fast path unless `--direct` is given.
+ *
+ * @param runtime The runtime adapter.
+ * @param args The arguments after `command`.
+ * @returns The exit code.
+ *
+ * @example
+ * ```ts
+ * printHookCommand(detectRuntime(), ["--direct"]);
+ * ```
+ */
+export function printHookCommand(runtime: Runtime, args: readonly string[]): number {
+  const unknown = args.find((arg) => arg !== "--direct");
+  if (unknown !== undefined) {
+    console.error(`Cannot print the hook command: unknown option "${unknown}". Use --direct or nothing.`);
+    return 2;
+  }
+  const stateDir = readConfig((name) => runtime.env(name)).stateDir;
+  if (stateDir === undefined) {
+    console.error("Cannot print the hook command: no state directory. Set HOME or TELEMHQ_STATE_DIR.");
+    return 1;
+  }
+  const hook = runtime.selfCommand([], stateDir);
+  if (hook === undefined) {
+    console.error("Cannot print the hook command: this hook does not run from a local file. Save it first.");
+    return 1;
+  }
+  console.log(args.includes("--direct") ? hook.map(shellWord).join(" ") : fastPathCommand(hook));
+  return 0;
+}
+
 function flushSummary(report: DeliveryReport, stateDir: string): string {
   const { status } = report;
   const lines = [`Delivered ${report.delivered} ping${report.delivered === 1 ? "" : "s"} now.`];
@@ -1632,6 +1668,8 @@ async function main(): Promise<void> {
       await deliverSpool(config, { lockToken }).catch(() => {});
     } else if (command === "flush") {
       code = await flushCommand(runtime);
+    } else if (command === "command") {
+      code = printHookCommand(runtime, runtime.args.slice(1));
     } else if (command === "--help" || command === "-h" || command === "help") {
       console.log(HELP);
     } else {

@@ -38,6 +38,7 @@ export {
   parseEvent,
   parsePingUrl,
   pingId,
+  printHookCommand,
   projectName,
   readAll,
   readConfig,

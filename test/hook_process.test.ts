@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { buildPayload } from "../mod.ts";
 import {
   allEvents,
+  hookCommand,
   type HookRun,
   listState,
   type Receiver,
@@ -203,5 +204,64 @@ for (const runtime of RUNTIMES) {
       assert.match(status.last_error.reason, /redirect/);
       assert.ok(!JSON.stringify(status).includes(receiver.token), "status.json never holds the token");
     }, (request) => ({ status: 307, headers: { location: `${request.path}/elsewhere` } }));
+  });
+}
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: "command" prints a settings.json command that delivers a ping as it stands`, async () => {
+    await withReceiver(async (receiver, stateDir) => {
+      const [binary, ...args] = hookCommand(runtime, stateDir);
+      const env = {
+        PATH: "/usr/bin:/bin",
+        HOME: Deno.env.get("HOME") ?? "/tmp",
+        ...testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url }),
+      };
+      const printed: string[] = [];
+      for (const extra of [[], ["--direct"]]) {
+        const output = await new Deno.Command(binary, {
+          args: [...args, "command", ...extra],
+          clearEnv: true,
+          env,
+          stdout: "piped",
+        })
+          .output();
+        assert.equal(output.code, 0);
+        printed.push(new TextDecoder().decode(output.stdout).trim());
+      }
+      assert.match(printed[0], /^trap : TERM HUP; exec 3<&0; /);
+      assert.match(
+        printed[1],
+        new RegExp(`^/\\S*${runtime}\\S* `),
+        "an absolute runtime path: hooks may get a minimal PATH",
+      );
+      for (const [index, command] of printed.entries()) {
+        const child = new Deno.Command("/bin/sh", {
+          args: ["-c", command],
+          clearEnv: true,
+          env,
+          stdin: "piped",
+          stdout: "piped",
+        })
+          .spawn();
+        const writer = child.stdin.getWriter();
+        await writer.write(
+          new TextEncoder().encode(JSON.stringify({ ...allEvents()[2].event, prompt_id: `p-${index}` })),
+        );
+        await writer.close();
+        const output = await child.output();
+        assert.equal(output.code, 0);
+        assert.equal(output.stdout.length, 0);
+      }
+      await receiver.waitFor(2);
+      const unknown = await new Deno.Command(binary, {
+        args: [...args, "command", "--fast"],
+        clearEnv: true,
+        env,
+        stderr: "piped",
+      })
+        .output();
+      assert.equal(unknown.code, 2);
+      assert.match(new TextDecoder().decode(unknown.stderr), /^Cannot print the hook command: unknown option "--fast"/);
+    });
   });
 }
