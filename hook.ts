@@ -84,7 +84,7 @@ export interface Payload {
   agent_id?: string;
   /** Subagent type, for example `"general-purpose"`. */
   agent_type?: string;
-  /** How long the tool call took, on tool events. */
+  /** How long the tool call took, on tool events; the turn's length on Stop and StopFailure. */
   duration_ms?: number;
   /** Whether the user interrupted the failed tool call. */
   is_interrupt?: boolean;
@@ -96,8 +96,44 @@ export interface Payload {
   reason?: string;
   /** What started a compaction (`manual`, `auto`). */
   trigger?: string;
-  /** Number of tool calls in a `PostToolBatch` event. */
+  /** Tool calls in a `PostToolBatch` batch, or in the turn (Stop, StopFailure) or subagent run. */
   tool_calls?: number;
+  /** Stop, StopFailure: the turn's uncached input tokens; SubagentStop: the subagent's. */
+  input_tokens?: number;
+  /** Output tokens of the turn (or subagent). */
+  output_tokens?: number;
+  /** Tokens written to the prompt cache in the turn (or subagent). */
+  cache_creation_input_tokens?: number;
+  /** Tokens read from the prompt cache in the turn (or subagent). */
+  cache_read_input_tokens?: number;
+  /** The four token counts added up. */
+  total_tokens?: number;
+  /** The model that produced most of the output. */
+  model?: string;
+  /** Every model used, when the turn switched models. */
+  models?: string[];
+  /** List-price cost in US dollars; absent when a model's price is unknown. */
+  cost_usd?: number;
+  /** The git branch Claude Code recorded for the turn. */
+  git_branch?: string;
+  /** API responses in the turn (or subagent), each counted once. */
+  api_requests?: number;
+  /** SessionEnd: uncached input tokens of the session's pings since it (re)started. */
+  session_input_tokens?: number;
+  /** SessionEnd: output tokens since the session (re)started. */
+  session_output_tokens?: number;
+  /** SessionEnd: cache write tokens since the session (re)started. */
+  session_cache_creation_input_tokens?: number;
+  /** SessionEnd: cache read tokens since the session (re)started. */
+  session_cache_read_input_tokens?: number;
+  /** SessionEnd: all tokens since the session (re)started. */
+  session_total_tokens?: number;
+  /** SessionEnd: cost since the session (re)started; absent when a price was unknown. */
+  session_cost_usd?: number;
+  /** SessionEnd: API responses since the session (re)started. */
+  session_api_requests?: number;
+  /** SessionEnd: turns (Stop and StopFailure) since the session (re)started. */
+  session_turns?: number;
   /** When the hook received the event, ISO 8601 UTC. */
   occurred_at: string;
   /** Version of this hook. */
@@ -915,6 +951,8 @@ export interface HookConfig {
   retryMaxMs: number;
   /** How long an idle sender waits for more pings before it exits, in milliseconds. */
   senderIdleMs: number;
+  /** Model prices: the built-in table with `TELEMHQ_PRICES` laid over it. */
+  prices: Record<string, ModelPrice>;
 }
 
 /** Default time limit of the ping request, in milliseconds. */
@@ -972,6 +1010,7 @@ export function readConfig(env: (name: string) => string | undefined): HookConfi
     retryBaseMs: numberSetting(env("TELEMHQ_RETRY_BASE_MS"), 1000, 10, 60_000),
     retryMaxMs: numberSetting(env("TELEMHQ_RETRY_MAX_MS"), 5 * 60_000, 10, 60 * 60_000),
     senderIdleMs: numberSetting(env("TELEMHQ_SENDER_IDLE_MS"), 30_000, 0, 10 * 60_000),
+    prices: priceTable(env("TELEMHQ_PRICES")),
   };
 }
 
@@ -992,12 +1031,48 @@ export interface SpoolEntry {
   attempts: number;
   /** Earliest time of the next attempt, in milliseconds. */
   next_at: number;
+  /** Where the sender reads usage from; never sent, and dropped once read. */
+  local?: UsageSource;
+  /** True once usage fields were added (so a retry does not read or count them again). */
+  enriched?: boolean;
+}
+
+/** Paths and ids the sender needs to read a ping's usage; kept in the private spool only. */
+export interface UsageSource {
+  transcript_path?: string;
+  agent_transcript_path?: string;
+  prompt_id?: string;
+}
+
+/** The events whose ping carries usage, and the session end, which carries the totals. */
+const USAGE_EVENTS: ReadonlySet<string> = new Set(["Stop", "StopFailure", "SubagentStop", "SessionEnd"]);
+
+/**
+ * What the sender needs from an event to add usage to its ping later: the
+ * transcript paths and the turn's id, for the events that carry usage.
+ *
+ * @param input The hook event.
+ * @returns The usage source, or undefined for other events.
+ *
+ * @example
+ * ```ts
+ * usageSource({ hook_event_name: "Stop", transcript_path: "/t.jsonl", prompt_id: "p1" });
+ * ```
+ */
+export function usageSource(input: HookInput): UsageSource | undefined {
+  if (!USAGE_EVENTS.has(eventName(input))) return undefined;
+  return {
+    transcript_path: stringField(input, "transcript_path"),
+    agent_transcript_path: stringField(input, "agent_transcript_path"),
+    prompt_id: tokenField(input, "prompt_id"),
+  };
 }
 
 /** The state directory's layout. */
 export const STATE_LAYOUT = {
   spool: "spool",
   failed: "failed",
+  sessions: "sessions",
   lock: "sender.lock",
   status: "status.json",
   flushRequest: "flush.request",
@@ -1015,6 +1090,7 @@ const HEARTBEAT_MS = 1000;
  * @param stateDir The state directory.
  * @param url The ping URL.
  * @param payload The ping.
+ * @param local Where the sender reads the ping's usage from (see {@linkcode usageSource}).
  * @returns The entry's path.
  *
  * @example
@@ -1022,8 +1098,14 @@ const HEARTBEAT_MS = 1000;
  * await spoolPing(detectRuntime(), "/home/me/.claude/telemhq", url, payload);
  * ```
  */
-export async function spoolPing(runtime: Runtime, stateDir: string, url: URL, payload: Payload): Promise<string> {
-  const entry: SpoolEntry = { v: 1, url: url.href, payload, created_at: Date.now(), attempts: 0, next_at: 0 };
+export async function spoolPing(
+  runtime: Runtime,
+  stateDir: string,
+  url: URL,
+  payload: Payload,
+  local?: UsageSource,
+): Promise<string> {
+  const entry: SpoolEntry = { v: 1, url: url.href, payload, created_at: Date.now(), attempts: 0, next_at: 0, local };
   const path = `${stateDir}/${STATE_LAYOUT.spool}/${payload.ping_id}.json`;
   // Written in place, not renamed: a reader skips a file it cannot parse yet,
   // and a writer killed mid-write had not made its ping durable either way.
@@ -1052,6 +1134,402 @@ export async function spoolPing(runtime: Runtime, stateDir: string, url: URL, pa
 export async function senderIsRunning(runtime: Runtime, stateDir: string): Promise<boolean> {
   const modified = await runtime.modifiedAt(`${stateDir}/${STATE_LAYOUT.lock}`);
   return modified !== undefined && Date.now() - modified < LOCK_STALE_MS;
+}
+
+// ---------------------------------------------------------------------------
+// Usage: tokens and cost of a turn, read from the end of the transcript
+
+/** A model's list prices, in US dollars per million tokens. */
+export interface ModelPrice {
+  /** Uncached input. */
+  input: number;
+  /** Output (thinking included). */
+  output: number;
+  /** Writing the prompt cache with a 5-minute lifetime. */
+  cache_write_5m: number;
+  /** Writing the prompt cache with a 1-hour lifetime. */
+  cache_write_1h: number;
+  /** Reading the prompt cache. */
+  cache_read: number;
+}
+
+/**
+ * Built-in list prices per model family (Anthropic's published prices).
+ * A model id matches its family with or without a date suffix
+ * (`claude-sonnet-4-5-20250929`). Override or extend with `TELEMHQ_PRICES`
+ * (JSON of the same shape). A model not listed gets no `cost_usd`, never 0.
+ */
+export const MODEL_PRICES: Readonly<Record<string, ModelPrice>> = {
+  "claude-opus-4-5": { input: 5, output: 25, cache_write_5m: 6.25, cache_write_1h: 10, cache_read: 0.5 },
+  "claude-opus-4-1": { input: 15, output: 75, cache_write_5m: 18.75, cache_write_1h: 30, cache_read: 1.5 },
+  "claude-opus-4": { input: 15, output: 75, cache_write_5m: 18.75, cache_write_1h: 30, cache_read: 1.5 },
+  "claude-sonnet-4-5": { input: 3, output: 15, cache_write_5m: 3.75, cache_write_1h: 6, cache_read: 0.3 },
+  "claude-sonnet-4": { input: 3, output: 15, cache_write_5m: 3.75, cache_write_1h: 6, cache_read: 0.3 },
+  "claude-3-7-sonnet": { input: 3, output: 15, cache_write_5m: 3.75, cache_write_1h: 6, cache_read: 0.3 },
+  "claude-haiku-4-5": { input: 1, output: 5, cache_write_5m: 1.25, cache_write_1h: 2, cache_read: 0.1 },
+  "claude-3-5-haiku": { input: 0.8, output: 4, cache_write_5m: 1, cache_write_1h: 1.6, cache_read: 0.08 },
+};
+
+const PRICE_FIELDS = ["input", "output", "cache_write_5m", "cache_write_1h", "cache_read"] as const;
+
+/**
+ * The price table in force: the built-in one, with `TELEMHQ_PRICES` (a JSON
+ * object of model to {@linkcode ModelPrice}) laid over it. Entries that are
+ * not complete, finite, non-negative prices are ignored.
+ *
+ * @param override The `TELEMHQ_PRICES` value, if any.
+ * @returns The merged table.
+ *
+ * @example
+ * ```ts
+ * priceTable('{"my-proxy-model":{"input":1,"output":2,"cache_write_5m":1,"cache_write_1h":1,"cache_read":0.1}}');
+ * ```
+ */
+export function priceTable(override: string | undefined): Record<string, ModelPrice> {
+  const table: Record<string, ModelPrice> = { ...MODEL_PRICES };
+  if (override === undefined || override.trim() === "") return table;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(override);
+  } catch {
+    return table;
+  }
+  if (parsed === null || typeof parsed !== "object") return table;
+  for (const [model, price] of Object.entries(parsed as Record<string, unknown>)) {
+    const candidate = price as Record<string, unknown>;
+    const valid = candidate !== null && typeof candidate === "object" &&
+      PRICE_FIELDS.every((field) =>
+        typeof candidate[field] === "number" && Number.isFinite(candidate[field]) && (candidate[field] as number) >= 0
+      );
+    if (valid) {
+      table[model] = Object.fromEntries(
+        PRICE_FIELDS.map((field) => [field, candidate[field]]),
+      ) as unknown as ModelPrice;
+    }
+  }
+  return table;
+}
+
+/**
+ * The price of a model id: its own entry, else its family's (the id with a
+ * date suffix like `-20250929` or a context tag like `[1m]` removed).
+ *
+ * @param model A model id from the transcript.
+ * @param table The price table (see {@linkcode priceTable}).
+ * @returns The price, or undefined when the model is unknown.
+ *
+ * @example
+ * ```ts
+ * priceFor("claude-sonnet-4-5-20250929", MODEL_PRICES)?.input; // 3
+ * ```
+ */
+export function priceFor(model: string, table: Readonly<Record<string, ModelPrice>>): ModelPrice | undefined {
+  if (Object.hasOwn(table, model)) return table[model];
+  const family = model.replace(/\[[^\]]*\]$/, "").replace(/-\d{8}$/, "");
+  return Object.hasOwn(table, family) ? table[family] : undefined;
+}
+
+/** Tokens, cost and shape of one turn (or one subagent run), as sent in the ping. */
+export interface TurnUsage {
+  /** Uncached input tokens. */
+  input_tokens: number;
+  /** Output tokens. */
+  output_tokens: number;
+  /** Tokens written to the prompt cache. */
+  cache_creation_input_tokens: number;
+  /** Tokens read from the prompt cache. */
+  cache_read_input_tokens: number;
+  /** All four above. */
+  total_tokens: number;
+  /** The model that produced most output tokens. */
+  model?: string;
+  /** Every model used, when more than one. */
+  models?: string[];
+  /** List-price cost in US dollars; absent when a model's price is unknown. */
+  cost_usd?: number;
+  /** From the prompt to the last response, in milliseconds. */
+  duration_ms?: number;
+  /** The git branch Claude Code recorded. */
+  git_branch?: string;
+  /** Distinct API responses (each counted once, however many lines it spans). */
+  api_requests: number;
+  /** Tool calls the model made. */
+  tool_calls: number;
+}
+
+/** The parts of a transcript line the usage reader looks at. */
+interface TranscriptLine {
+  type?: unknown;
+  promptId?: unknown;
+  requestId?: unknown;
+  timestamp?: unknown;
+  gitBranch?: unknown;
+  isMeta?: unknown;
+  message?: {
+    id?: unknown;
+    model?: unknown;
+    usage?: Record<string, unknown>;
+    content?: unknown;
+  };
+}
+
+/**
+ * Reads a file's lines from the end, in chunks: the work depends on how far
+ * back the caller reads, not on the size of the file.
+ *
+ * @param path A file.
+ * @param chunkBytes Bytes read at a time.
+ * @returns Lines, last first (a line is split at "\n" bytes, then decoded as UTF-8).
+ *
+ * @example
+ * ```ts
+ * for await (const line of readLinesBackward("session.jsonl")) console.log(line);
+ * ```
+ */
+export async function* readLinesBackward(path: string, chunkBytes = 64 * 1024): AsyncGenerator<string> {
+  const fs = await import("node:fs/promises");
+  const file = await fs.open(path, "r");
+  try {
+    let position = (await file.stat()).size;
+    let carry = new Uint8Array(0);
+    const decoder = new TextDecoder();
+    while (position > 0) {
+      const size = Math.min(chunkBytes, position);
+      position -= size;
+      const chunk = new Uint8Array(size + carry.length);
+      await file.read(chunk, 0, size, position);
+      chunk.set(carry, size);
+      // "\n" never occurs inside a multi-byte UTF-8 sequence: splitting bytes there is safe.
+      let end = chunk.length;
+      for (let index = chunk.length - 1; index >= 0; index--) {
+        if (chunk[index] !== 0x0a) continue;
+        if (end > index + 1) yield decoder.decode(chunk.subarray(index + 1, end));
+        end = index;
+      }
+      carry = chunk.slice(0, end);
+    }
+    if (carry.length > 0) yield decoder.decode(carry);
+  } finally {
+    await file.close();
+  }
+}
+
+function parseLine(line: string): TranscriptLine | undefined {
+  try {
+    const value = JSON.parse(line);
+    return value !== null && typeof value === "object" ? value as TranscriptLine : undefined;
+  } catch {
+    return undefined; // a broken or half-written line: skipped
+  }
+}
+
+/** A real prompt of the user: not a tool result, not a meta line. */
+function isUserPrompt(line: TranscriptLine): boolean {
+  if (line.type !== "user" || line.isMeta === true) return false;
+  const content = line.message?.content;
+  if (typeof content === "string") return true;
+  return Array.isArray(content) && content.length > 0 &&
+    content.every((block) => (block as { type?: unknown }).type === "text");
+}
+
+/**
+ * Reads the lines of one turn from the end of a transcript. A turn's user
+ * lines (the prompt and its tool results) carry its `promptId`; other lines
+ * between them belong to it. Without a `promptId` (older Claude Code), the
+ * turn is everything from the last real user prompt on.
+ */
+async function readTurnLines(path: string, promptId: string | undefined): Promise<TranscriptLine[] | undefined> {
+  const turn: TranscriptLine[] = []; // last line first
+  let earliestOfTurn = -1;
+  for await (const text of readLinesBackward(path)) {
+    const line = parseLine(text);
+    if (line === undefined) continue;
+    const linePrompt = typeof line.promptId === "string" ? line.promptId : undefined;
+    if (promptId !== undefined && linePrompt !== undefined) {
+      if (linePrompt === promptId) {
+        turn.push(line);
+        earliestOfTurn = turn.length - 1;
+        continue;
+      }
+      if (earliestOfTurn >= 0) break; // the turn before ours: done
+      turn.length = 0; // a later turn: what we collected so far is not ours
+      continue;
+    }
+    turn.push(line);
+    if (promptId === undefined && isUserPrompt(line)) {
+      earliestOfTurn = turn.length - 1;
+      break;
+    }
+  }
+  // Lines before the turn's first line (read after it, going backward) belong to the turn before.
+  return earliestOfTurn < 0 ? undefined : turn.slice(0, earliestOfTurn + 1).reverse();
+}
+
+/** Reads every line of a transcript (a subagent's), from the end. */
+async function readAllLines(path: string): Promise<TranscriptLine[]> {
+  const lines: TranscriptLine[] = [];
+  for await (const text of readLinesBackward(path)) {
+    const line = parseLine(text);
+    if (line !== undefined) lines.push(line);
+  }
+  return lines.reverse();
+}
+
+/** What a git branch name may hold here: letters, digits and the punctuation refs commonly use. */
+const BRANCH_PATTERN = /^[\p{L}\p{N}._/@+#-]{1,255}$/u;
+
+const USAGE_FIELDS = [
+  "input_tokens",
+  "output_tokens",
+  "cache_creation_input_tokens",
+  "cache_read_input_tokens",
+] as const;
+
+interface ResponseUsage {
+  model?: string;
+  tokens: Record<(typeof USAGE_FIELDS)[number] | "cache_5m" | "cache_1h", number>;
+}
+
+function count(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : 0;
+}
+
+/**
+ * Sums the usage of transcript lines: each API response once (Claude Code
+ * writes one line per content block and repeats the response's usage on each;
+ * the key is `message.id` + `requestId`, and where its lines disagree the
+ * largest count wins), with the cost from the price table.
+ *
+ * @param lines Transcript lines, in file order.
+ * @param prices The price table (see {@linkcode priceTable}).
+ * @returns The usage, or undefined when the lines hold no API response.
+ *
+ * @example
+ * ```ts
+ * sumUsage(lines, MODEL_PRICES)?.total_tokens;
+ * ```
+ */
+export function sumUsage(
+  lines: readonly object[],
+  prices: Readonly<Record<string, ModelPrice>>,
+): TurnUsage | undefined {
+  const responses = new Map<string, ResponseUsage>();
+  const toolUses = new Set<string>();
+  let branch: string | undefined;
+  let first: number | undefined;
+  let last: number | undefined;
+  for (const line of lines as TranscriptLine[]) {
+    const time = typeof line.timestamp === "string" ? Date.parse(line.timestamp) : NaN;
+    if (!Number.isNaN(time) && (line.type === "user" || line.type === "assistant")) {
+      first ??= time;
+      last = time;
+    }
+    if (typeof line.gitBranch === "string" && BRANCH_PATTERN.test(line.gitBranch)) {
+      branch = line.gitBranch;
+    }
+    const message = line.message;
+    if (line.type !== "assistant" || message === undefined || typeof message.id !== "string") continue;
+    // Claude Code writes API errors as "<synthetic>" assistant messages: no response was billed.
+    if (message.model === "<synthetic>") continue;
+    if (Array.isArray(message.content)) {
+      for (const block of message.content as { type?: unknown; id?: unknown }[]) {
+        if (block?.type === "tool_use" && typeof block.id === "string") toolUses.add(block.id);
+      }
+    }
+    const usage = message.usage;
+    if (usage === undefined || usage === null || typeof usage !== "object") continue;
+    const key = `${message.id}\u0000${typeof line.requestId === "string" ? line.requestId : ""}`;
+    const response = responses.get(key) ??
+      {
+        tokens: {
+          input_tokens: 0,
+          output_tokens: 0,
+          cache_creation_input_tokens: 0,
+          cache_read_input_tokens: 0,
+          cache_5m: 0,
+          cache_1h: 0,
+        },
+      };
+    if (typeof message.model === "string") response.model = message.model;
+    for (const field of USAGE_FIELDS) response.tokens[field] = Math.max(response.tokens[field], count(usage[field]));
+    const split = usage.cache_creation as Record<string, unknown> | undefined;
+    response.tokens.cache_5m = Math.max(response.tokens.cache_5m, count(split?.ephemeral_5m_input_tokens));
+    response.tokens.cache_1h = Math.max(response.tokens.cache_1h, count(split?.ephemeral_1h_input_tokens));
+    responses.set(key, response);
+  }
+  if (responses.size === 0) return undefined;
+  const totals = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+  const outputByModel = new Map<string, number>();
+  let cost: number | undefined = 0;
+  for (const { model, tokens } of responses.values()) {
+    for (const field of USAGE_FIELDS) totals[field] += tokens[field];
+    if (model !== undefined) outputByModel.set(model, (outputByModel.get(model) ?? 0) + tokens.output_tokens);
+    const price = model === undefined ? undefined : priceFor(model, prices);
+    if (price === undefined || cost === undefined) {
+      cost = undefined;
+      continue;
+    }
+    // Writes not split by lifetime (older transcripts) are priced as 5-minute writes, Claude Code's default.
+    const unsplit = Math.max(0, tokens.cache_creation_input_tokens - tokens.cache_5m - tokens.cache_1h);
+    cost += (tokens.input_tokens * price.input + tokens.output_tokens * price.output +
+      (tokens.cache_5m + unsplit) * price.cache_write_5m + tokens.cache_1h * price.cache_write_1h +
+      tokens.cache_read_input_tokens * price.cache_read) / 1_000_000;
+  }
+  const models = [...outputByModel.entries()].sort((a, b) => b[1] - a[1]).map(([model]) => model);
+  return {
+    ...totals,
+    total_tokens: USAGE_FIELDS.reduce((sum, field) => sum + totals[field], 0),
+    model: models[0],
+    models: models.length > 1 ? models : undefined,
+    // Micro-dollars: floating-point sums would otherwise show noise in the last digits.
+    cost_usd: cost === undefined ? undefined : Math.round(cost * 1_000_000) / 1_000_000,
+    duration_ms: first !== undefined && last !== undefined ? last - first : undefined,
+    git_branch: branch,
+    api_requests: responses.size,
+    tool_calls: toolUses.size,
+  };
+}
+
+/**
+ * The usage of one turn: the transcript read from its end back to the turn's
+ * prompt, so the work depends on the turn, not on the size of the file.
+ *
+ * @param transcriptPath The session transcript (`transcript_path`).
+ * @param promptId The turn's `prompt_id`; without it, the turn since the last user prompt.
+ * @param prices The price table.
+ * @returns The usage, or undefined when the turn or its responses are not there.
+ *
+ * @example
+ * ```ts
+ * const usage = await readTurnUsage(event.transcript_path, event.prompt_id, MODEL_PRICES);
+ * ```
+ */
+export async function readTurnUsage(
+  transcriptPath: string,
+  promptId: string | undefined,
+  prices: Readonly<Record<string, ModelPrice>>,
+): Promise<TurnUsage | undefined> {
+  const lines = await readTurnLines(transcriptPath, promptId);
+  return lines === undefined ? undefined : sumUsage(lines, prices);
+}
+
+/**
+ * The usage of a whole transcript: a subagent's (`agent_transcript_path`).
+ *
+ * @param transcriptPath The transcript.
+ * @param prices The price table.
+ * @returns The usage, or undefined when it holds no API response.
+ *
+ * @example
+ * ```ts
+ * const usage = await readTranscriptUsage(event.agent_transcript_path, MODEL_PRICES);
+ * ```
+ */
+export async function readTranscriptUsage(
+  transcriptPath: string,
+  prices: Readonly<Record<string, ModelPrice>>,
+): Promise<TurnUsage | undefined> {
+  return sumUsage(await readAllLines(transcriptPath), prices);
 }
 
 // ---------------------------------------------------------------------------
@@ -1198,6 +1676,91 @@ async function loadSpool(
   return kept;
 }
 
+/** Token counts kept per session until its SessionEnd: `<state>/sessions/<session_id>.json`. */
+interface SessionLedger {
+  turns: number;
+  api_requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
+  /** Null once a turn had a model without a price. */
+  cost_usd: number | null;
+}
+
+/**
+ * Adds usage to a ping, once: the turn's (Stop, StopFailure), the subagent's
+ * (SubagentStop) or the session's totals (SessionEnd). A missing, unreadable
+ * or broken transcript adds nothing: the ping goes out without usage.
+ */
+async function enrichEntry(
+  fs: FsPromises,
+  config: HookConfig,
+  stateDir: string,
+  entry: SpoolEntry,
+): Promise<SpoolEntry> {
+  const payload: Payload = { ...entry.payload };
+  const local = entry.local ?? {};
+  const ledgerPath = payload.session_id === undefined
+    ? undefined
+    : `${stateDir}/${STATE_LAYOUT.sessions}/${payload.session_id}.json`;
+  let usage: TurnUsage | undefined;
+  try {
+    if ((payload.event === "Stop" || payload.event === "StopFailure") && local.transcript_path !== undefined) {
+      usage = await readTurnUsage(local.transcript_path, local.prompt_id, config.prices);
+    } else if (payload.event === "SubagentStop" && local.agent_transcript_path !== undefined) {
+      usage = await readTranscriptUsage(local.agent_transcript_path, config.prices);
+    }
+  } catch {
+    usage = undefined;
+  }
+  if (usage !== undefined) {
+    Object.assign(payload, omitUndefined({ ...usage }));
+    if (ledgerPath !== undefined) await addToLedger(fs, ledgerPath, usage, payload.event !== "SubagentStop");
+  }
+  if (payload.event === "SessionEnd" && ledgerPath !== undefined) {
+    const ledger = await readJson<SessionLedger>(fs, ledgerPath);
+    if (ledger !== undefined) {
+      Object.assign(payload, sessionFields(ledger));
+      await fs.rm(ledgerPath, { force: true });
+    }
+  }
+  return { ...entry, payload, local: undefined, enriched: true };
+}
+
+async function addToLedger(fs: FsPromises, path: string, usage: TurnUsage, isTurn: boolean): Promise<void> {
+  const ledger: SessionLedger = await readJson<SessionLedger>(fs, path) ?? {
+    turns: 0,
+    api_requests: 0,
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+    cost_usd: 0,
+  };
+  ledger.turns += isTurn ? 1 : 0;
+  ledger.api_requests += usage.api_requests;
+  for (const field of USAGE_FIELDS) ledger[field] += usage[field];
+  ledger.cost_usd = ledger.cost_usd === null || usage.cost_usd === undefined
+    ? null
+    : Math.round((ledger.cost_usd + usage.cost_usd) * 1_000_000) / 1_000_000;
+  await fs.mkdir(path.slice(0, path.lastIndexOf("/")), { mode: 0o700 }).catch(() => {});
+  await writeJsonAtomically(fs, path, ledger);
+}
+
+function sessionFields(ledger: SessionLedger): Partial<Payload> {
+  return omitUndefined({
+    session_input_tokens: ledger.input_tokens,
+    session_output_tokens: ledger.output_tokens,
+    session_cache_creation_input_tokens: ledger.cache_creation_input_tokens,
+    session_cache_read_input_tokens: ledger.cache_read_input_tokens,
+    session_total_tokens: USAGE_FIELDS.reduce((sum, field) => sum + ledger[field], 0),
+    session_cost_usd: ledger.cost_usd ?? undefined,
+    session_api_requests: ledger.api_requests,
+    session_turns: ledger.turns,
+  });
+}
+
 /** Marks a spool entry as being sent by one sender: `<name>.sending-<token>`. */
 const CLAIM_INFIX = ".sending-";
 
@@ -1235,6 +1798,11 @@ async function attemptEntry(
   const path = `${stateDir}/${STATE_LAYOUT.spool}/${item.name}`;
   const claimed = `${path}${CLAIM_INFIX}${crypto.randomUUID()}`;
   if (!(await fs.rename(path, claimed).then(() => true, () => false))) return "gone";
+  if (!item.entry.enriched && item.entry.local !== undefined) {
+    item.entry = await enrichEntry(fs, config, stateDir, item.entry);
+    // Saved at once under the claim: a retry sends the same usage and never counts it again.
+    await writeJsonAtomically(fs, claimed, item.entry);
+  }
   let url: URL;
   try {
     url = parsePingUrl(item.entry.url);
@@ -1470,7 +2038,7 @@ export async function runHook(runtime: Runtime, options: { detached?: boolean } 
     const url = parsePingUrl(config.pingUrl);
     const input = parseEvent(await readAll(runtime.stdin(), MAX_EVENT_BYTES));
     const payload = await buildPayload(input, { fallbackCwd: runtime.cwd(), runtime: runtime.name });
-    const handOff = await spoolAndHandOff(runtime, config, url, payload, options.detached === true);
+    const handOff = await spoolAndHandOff(runtime, config, url, payload, usageSource(input), options.detached === true);
     if (handOff.problem === undefined) {
       // Started detached by the shell fast path: nobody waits, so deliver from here (or leave
       // it to the sender that is already running).
@@ -1508,12 +2076,13 @@ async function spoolAndHandOff(
   config: HookConfig,
   url: URL,
   payload: Payload,
+  local: UsageSource | undefined,
   detached: boolean,
 ): Promise<{ problem?: string; spooled?: string; warning?: string }> {
   if (config.stateDir === undefined) return { problem: "no state directory (set HOME or TELEMHQ_STATE_DIR)" };
   let spooled: string;
   try {
-    spooled = await spoolPing(runtime, config.stateDir, url, payload);
+    spooled = await spoolPing(runtime, config.stateDir, url, payload, local);
   } catch (error) {
     return { problem: `cannot write the spool in "${config.stateDir}" (${describeError(error)})` };
   }

@@ -4,12 +4,15 @@
  * Claude Code runs it) and prints each ping the stand-in receives.
  *
  * Run: deno task demo [path/to/events.jsonl]
- * Default: the recorded `tools` session (Claude Code 2.1.197), whose prompts,
- * commands, outputs and answers hold planted `SECRET_` markers.
+ * Default: the recorded `tools` session (Claude Code 2.1.332) with its
+ * transcript, whose prompts, commands, outputs and answers hold planted
+ * `SECRET_` markers; its Stop ping carries the turn's tokens and cost.
  */
-import { FIXTURES, hookCommand, type ReceivedRequest, SECRET_MARKER, startReceiver } from "../test/_helpers.ts";
+import { hookCommand, NEWEST_FIXTURES, type ReceivedRequest, SECRET_MARKER, startReceiver } from "../test/_helpers.ts";
 
-const DEFAULT_EVENTS = `${FIXTURES}/tools/events.jsonl`;
+const DEFAULT_EVENTS = `${NEWEST_FIXTURES}/tools/events.jsonl`;
+/** The recorded session's HOME (transcripts), whose paths the events name as /home/dev. */
+const DEFAULT_HOME = `${NEWEST_FIXTURES}/tools/home`;
 /** Fields that are the same in every ping of a session: printed once, under the list. */
 const SHOWN_ONCE = [
   "provider",
@@ -29,6 +32,14 @@ function readEventLines(path: string): string[] {
     return Deno.readTextFileSync(path).split("\n").filter((line) => line.trim() !== "");
   } catch (error) {
     throw new Error(`Cannot read events file "${path}": ${(error as Error).message}`);
+  }
+}
+
+function copyDirectory(from: string, to: string): void {
+  Deno.mkdirSync(to, { recursive: true });
+  for (const entry of Deno.readDirSync(from)) {
+    if (entry.isDirectory) copyDirectory(`${from}/${entry.name}`, `${to}/${entry.name}`);
+    else Deno.copyFileSync(`${from}/${entry.name}`, `${to}/${entry.name}`);
   }
 }
 
@@ -65,10 +76,15 @@ function describe(request: ReceivedRequest): string {
 
 async function main(): Promise<void> {
   const path = Deno.args[0] ?? DEFAULT_EVENTS;
-  const lines = readEventLines(path);
-  const receiver = await startReceiver();
-  // A throwaway state directory (spool, sender lock), so the demo leaves nothing in ~/.claude.
+  // A throwaway state directory (spool, sender lock), so the demo leaves nothing in ~/.claude;
+  // for the recorded session, a copy of its HOME, so the hook finds its transcript.
   const stateDir = Deno.makeTempDirSync({ prefix: "telemhq-demo-" });
+  let lines = readEventLines(path);
+  if (Deno.args[0] === undefined) {
+    copyDirectory(DEFAULT_HOME, `${stateDir}/home`);
+    lines = lines.map((line) => line.replaceAll("/home/dev", `${stateDir}/home`));
+  }
+  const receiver = await startReceiver();
   try {
     console.log(`TelemHQ stand-in listening on ${new URL(receiver.url).origin}`);
     console.log(`Piping ${lines.length} recorded hook events through hook.ts (one Deno process each)...\n`);

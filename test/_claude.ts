@@ -115,6 +115,8 @@ export async function runClaude(
       ANTHROPIC_API_KEY: "sk-ant-test-e2e",
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
       DISABLE_AUTOUPDATER: "1",
+      // Our senders leave soon after the test instead of waiting 30 s for more pings.
+      TELEMHQ_SENDER_IDLE_MS: "500",
       ...options.env,
     },
     stdin: "null",

@@ -7,6 +7,7 @@ import {
   hookCommand,
   listState,
   type Receiver,
+  removeTree,
   type Responder,
   runHook,
   type RuntimeName,
@@ -112,7 +113,7 @@ function deliveryTest(name: string, body: (t: TestParts) => Promise<void>): void
         },
       });
     } finally {
-      for (const dir of states) Deno.removeSync(dir, { recursive: true });
+      for (const dir of states) await removeTree(dir);
       for (const dir of states) {
         await waitUntil(() => senderPids(dir).length === 0, "the test's senders to exit", 10_000);
       }

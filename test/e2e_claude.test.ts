@@ -21,6 +21,7 @@ import {
   readEvents,
   type ReceivedRequest,
   type Receiver,
+  removeTree,
   RUNTIMES,
   SECRET_MARKER,
   startReceiver,
@@ -93,7 +94,7 @@ async function withHarness(hook: HookFor, body: (harness: Harness) => Promise<vo
     await body({ api, receiver, session, firedDir });
   } finally {
     await Promise.all([api.close(), receiver.close()]);
-    Deno.removeSync(session.home, { recursive: true });
+    await removeTree(session.home);
   }
 }
 
@@ -228,7 +229,7 @@ for (const runtime of RUNTIMES) {
         assert.ok(events.some((event) => event.event === last), `the ${last} ping arrived`);
       } finally {
         await Promise.all([api.close(), receiver.close()]);
-        Deno.removeSync(session.home, { recursive: true });
+        await removeTree(session.home);
       }
     });
   }

@@ -8,6 +8,7 @@ import {
   type HookRun,
   listState,
   type Receiver,
+  removeTree,
   runHook,
   RUNTIMES,
   SECRET_MARKER,
@@ -41,7 +42,7 @@ async function withReceiver(
     await body(receiver, stateDir);
   } finally {
     await receiver.close();
-    Deno.removeSync(stateDir, { recursive: true });
+    await removeTree(stateDir);
   }
 }
 
@@ -85,7 +86,7 @@ for (const runtime of RUNTIMES) {
     assertUndisturbing(debug, "no URL, debug");
     assert.equal(debug.stderr, "TelemHQ hook: TELEMHQ_PING_URL is not set: nothing sent\n");
     assert.deepEqual(listState(stateDir), [], "nothing spooled");
-    Deno.removeSync(stateDir, { recursive: true });
+    await removeTree(stateDir);
   });
 
   Deno.test(`${runtime}: bad input is a clean no-op with a one-line reason under debug`, async () => {
@@ -168,7 +169,7 @@ for (const runtime of RUNTIMES) {
       assert.ok(!run.stderr.includes(token), `token printed: ${run.stderr}`);
     }
     assert.deepEqual(listState(stateDir, "spool"), [], "a refused URL spools nothing");
-    Deno.removeSync(stateDir, { recursive: true });
+    await removeTree(stateDir);
   });
 
   Deno.test(`${runtime}: a receiver that never answers does not hold the hook; the ping is retried and arrives`, async () => {
