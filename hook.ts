@@ -1365,16 +1365,6 @@ async function readTurnLines(path: string, promptId: string | undefined): Promis
   return earliestOfTurn < 0 ? undefined : turn.slice(0, earliestOfTurn + 1).reverse();
 }
 
-/** Reads every line of a transcript (a subagent's), from the end. */
-async function readAllLines(path: string): Promise<TranscriptLine[]> {
-  const lines: TranscriptLine[] = [];
-  for await (const text of readLinesBackward(path)) {
-    const line = parseLine(text);
-    if (line !== undefined) lines.push(line);
-  }
-  return lines.reverse();
-}
-
 /** What a git branch name may hold here: letters, digits and the punctuation refs commonly use. */
 const BRANCH_PATTERN = /^[\p{L}\p{N}._/@+#-]{1,255}$/u;
 
@@ -1410,84 +1400,99 @@ function count(value: unknown): number {
  * ```
  */
 export function sumUsage(
-  lines: readonly object[],
+  lines: Iterable<object>,
   prices: Readonly<Record<string, ModelPrice>>,
 ): TurnUsage | undefined {
-  const responses = new Map<string, ResponseUsage>();
-  const toolUses = new Set<string>();
-  let branch: string | undefined;
-  let first: number | undefined;
-  let last: number | undefined;
-  for (const line of lines as TranscriptLine[]) {
+  const tally = new UsageTally();
+  for (const line of lines) tally.add(line as TranscriptLine);
+  return tally.total(prices);
+}
+
+/**
+ * Adds up transcript lines one at a time, in any order (a transcript read
+ * backward needs no array of its lines): see {@linkcode sumUsage}.
+ */
+class UsageTally {
+  private readonly responses = new Map<string, ResponseUsage>();
+  private readonly toolUses = new Set<string>();
+  private branch: { name: string; time: number } | undefined;
+  private first = Infinity;
+  private last = -Infinity;
+
+  add(line: TranscriptLine): void {
     const time = typeof line.timestamp === "string" ? Date.parse(line.timestamp) : NaN;
     if (!Number.isNaN(time) && (line.type === "user" || line.type === "assistant")) {
-      first ??= time;
-      last = time;
+      this.first = Math.min(this.first, time);
+      this.last = Math.max(this.last, time);
     }
     if (typeof line.gitBranch === "string" && BRANCH_PATTERN.test(line.gitBranch)) {
-      branch = line.gitBranch;
+      // The branch of the latest line: a turn may switch branches.
+      const at = Number.isNaN(time) ? -Infinity : time;
+      if (this.branch === undefined || at >= this.branch.time) this.branch = { name: line.gitBranch, time: at };
     }
     const message = line.message;
-    if (line.type !== "assistant" || message === undefined || typeof message.id !== "string") continue;
+    if (line.type !== "assistant" || message === undefined || typeof message.id !== "string") return;
     // Claude Code writes API errors as "<synthetic>" assistant messages: no response was billed.
-    if (message.model === "<synthetic>") continue;
+    if (message.model === "<synthetic>") return;
     if (Array.isArray(message.content)) {
       for (const block of message.content as { type?: unknown; id?: unknown }[]) {
-        if (block?.type === "tool_use" && typeof block.id === "string") toolUses.add(block.id);
+        if (block?.type === "tool_use" && typeof block.id === "string") this.toolUses.add(block.id);
       }
     }
     const usage = message.usage;
-    if (usage === undefined || usage === null || typeof usage !== "object") continue;
+    if (usage === undefined || usage === null || typeof usage !== "object") return;
     const key = `${message.id}\u0000${typeof line.requestId === "string" ? line.requestId : ""}`;
-    const response = responses.get(key) ??
-      {
-        tokens: {
-          input_tokens: 0,
-          output_tokens: 0,
-          cache_creation_input_tokens: 0,
-          cache_read_input_tokens: 0,
-          cache_5m: 0,
-          cache_1h: 0,
-        },
-      };
+    const response = this.responses.get(key) ?? {
+      tokens: {
+        input_tokens: 0,
+        output_tokens: 0,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+        cache_5m: 0,
+        cache_1h: 0,
+      },
+    };
     if (typeof message.model === "string") response.model = message.model;
     for (const field of USAGE_FIELDS) response.tokens[field] = Math.max(response.tokens[field], count(usage[field]));
     const split = usage.cache_creation as Record<string, unknown> | undefined;
     response.tokens.cache_5m = Math.max(response.tokens.cache_5m, count(split?.ephemeral_5m_input_tokens));
     response.tokens.cache_1h = Math.max(response.tokens.cache_1h, count(split?.ephemeral_1h_input_tokens));
-    responses.set(key, response);
+    this.responses.set(key, response);
   }
-  if (responses.size === 0) return undefined;
-  const totals = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
-  const outputByModel = new Map<string, number>();
-  let cost: number | undefined = 0;
-  for (const { model, tokens } of responses.values()) {
-    for (const field of USAGE_FIELDS) totals[field] += tokens[field];
-    if (model !== undefined) outputByModel.set(model, (outputByModel.get(model) ?? 0) + tokens.output_tokens);
-    const price = model === undefined ? undefined : priceFor(model, prices);
-    if (price === undefined || cost === undefined) {
-      cost = undefined;
-      continue;
+
+  total(prices: Readonly<Record<string, ModelPrice>>): TurnUsage | undefined {
+    if (this.responses.size === 0) return undefined;
+    const totals = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+    const outputByModel = new Map<string, number>();
+    let cost: number | undefined = 0;
+    for (const { model, tokens } of this.responses.values()) {
+      for (const field of USAGE_FIELDS) totals[field] += tokens[field];
+      if (model !== undefined) outputByModel.set(model, (outputByModel.get(model) ?? 0) + tokens.output_tokens);
+      const price = model === undefined ? undefined : priceFor(model, prices);
+      if (price === undefined || cost === undefined) {
+        cost = undefined;
+        continue;
+      }
+      // Writes not split by lifetime (older transcripts) are priced as 5-minute writes, Claude Code's default.
+      const unsplit = Math.max(0, tokens.cache_creation_input_tokens - tokens.cache_5m - tokens.cache_1h);
+      cost += (tokens.input_tokens * price.input + tokens.output_tokens * price.output +
+        (tokens.cache_5m + unsplit) * price.cache_write_5m + tokens.cache_1h * price.cache_write_1h +
+        tokens.cache_read_input_tokens * price.cache_read) / 1_000_000;
     }
-    // Writes not split by lifetime (older transcripts) are priced as 5-minute writes, Claude Code's default.
-    const unsplit = Math.max(0, tokens.cache_creation_input_tokens - tokens.cache_5m - tokens.cache_1h);
-    cost += (tokens.input_tokens * price.input + tokens.output_tokens * price.output +
-      (tokens.cache_5m + unsplit) * price.cache_write_5m + tokens.cache_1h * price.cache_write_1h +
-      tokens.cache_read_input_tokens * price.cache_read) / 1_000_000;
+    const models = [...outputByModel.entries()].sort((a, b) => b[1] - a[1]).map(([model]) => model);
+    return {
+      ...totals,
+      total_tokens: USAGE_FIELDS.reduce((sum, field) => sum + totals[field], 0),
+      model: models[0],
+      models: models.length > 1 ? models : undefined,
+      // Micro-dollars: floating-point sums would otherwise show noise in the last digits.
+      cost_usd: cost === undefined ? undefined : Math.round(cost * 1_000_000) / 1_000_000,
+      duration_ms: this.first <= this.last ? this.last - this.first : undefined,
+      git_branch: this.branch?.name,
+      api_requests: this.responses.size,
+      tool_calls: this.toolUses.size,
+    };
   }
-  const models = [...outputByModel.entries()].sort((a, b) => b[1] - a[1]).map(([model]) => model);
-  return {
-    ...totals,
-    total_tokens: USAGE_FIELDS.reduce((sum, field) => sum + totals[field], 0),
-    model: models[0],
-    models: models.length > 1 ? models : undefined,
-    // Micro-dollars: floating-point sums would otherwise show noise in the last digits.
-    cost_usd: cost === undefined ? undefined : Math.round(cost * 1_000_000) / 1_000_000,
-    duration_ms: first !== undefined && last !== undefined ? last - first : undefined,
-    git_branch: branch,
-    api_requests: responses.size,
-    tool_calls: toolUses.size,
-  };
 }
 
 /**
@@ -1514,7 +1519,8 @@ export async function readTurnUsage(
 }
 
 /**
- * The usage of a whole transcript: a subagent's (`agent_transcript_path`).
+ * The usage of a whole transcript: a subagent's (`agent_transcript_path`),
+ * streamed from the end; its lines are never all in memory at once.
  *
  * @param transcriptPath The transcript.
  * @param prices The price table.
@@ -1529,7 +1535,12 @@ export async function readTranscriptUsage(
   transcriptPath: string,
   prices: Readonly<Record<string, ModelPrice>>,
 ): Promise<TurnUsage | undefined> {
-  return sumUsage(await readAllLines(transcriptPath), prices);
+  const tally = new UsageTally();
+  for await (const text of readLinesBackward(transcriptPath)) {
+    const line = parseLine(text);
+    if (line !== undefined) tally.add(line);
+  }
+  return tally.total(prices);
 }
 
 // ---------------------------------------------------------------------------
