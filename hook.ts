@@ -714,7 +714,9 @@ export interface Runtime {
   /** Starts a process in its own session with stdio closed, and does not wait for it. */
   startDetached(argv: readonly string[]): void;
   /** The command that runs this script again with `args`, or undefined when it cannot (not a local file). */
-  selfCommand(args: readonly string[], stateDir: string): string[] | undefined;
+  selfCommand(args: readonly string[], stateDir: string, narrow?: NarrowAccess): string[] | undefined;
+  /** A file's text, or undefined when it cannot be read. */
+  readTextFile(path: string): Promise<string | undefined>;
   /** Ends the process. */
   exit(code: number): never;
 }
@@ -729,6 +731,8 @@ interface DenoLike {
   writeTextFileSync(path: string, data: string, options: { mode: number; createNew?: boolean }): void;
   mkdirSync(path: string, options: { recursive: boolean; mode: number }): void;
   statSync(path: string): { mtime: Date | null };
+  readTextFileSync(path: string): string;
+  permissions: { querySync(descriptor: { name: string }): { state: string } };
   Command: new (command: string, options: Record<string, unknown>) => { spawn(): { unref(): void } };
   exit(code: number): never;
 }
@@ -736,7 +740,7 @@ interface DenoLike {
 interface BunLike {
   stdin: { stream(): AsyncIterable<Uint8Array> };
   write(path: string, data: string): Promise<number>;
-  file(path: string): { exists(): Promise<boolean>; lastModified: number };
+  file(path: string): { exists(): Promise<boolean>; lastModified: number; text(): Promise<string> };
   spawn(argv: readonly string[], options: Record<string, unknown>): { unref(): void };
 }
 
@@ -768,12 +772,15 @@ function thisScriptPath(): string | undefined {
 }
 
 /**
- * The Deno flags the hook and its sender run with: the network, the
- * environment, reading (the working directory, later the transcript), writing
- * only the state directory, and running only Deno itself (the sender).
+ * The Deno flags the hook and its sender run with. Narrowed (what `install`
+ * writes): the network to the tracker's host only, the environment to the
+ * variables the hook reads, reading to Claude Code's folder (transcripts), the
+ * state directory and Deno itself, writing to the state directory, and running
+ * only Deno (the sender). Without `narrow`: any host, any variable, any file.
  *
  * @param denoPath The Deno binary.
  * @param stateDir The state directory.
+ * @param narrow The tracker's host and Claude Code's folder, to narrow the flags.
  * @returns Flags for `deno run`, before the script.
  *
  * @example
@@ -781,18 +788,54 @@ function thisScriptPath(): string | undefined {
  * denoRunFlags("/usr/bin/deno", "/home/me/.claude/telemhq");
  * ```
  */
-export function denoRunFlags(denoPath: string, stateDir: string): string[] {
+export function denoRunFlags(denoPath: string, stateDir: string, narrow?: NarrowAccess): string[] {
+  if (narrow === undefined) {
+    return [
+      "--no-config",
+      "--no-lock",
+      "--no-prompt",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      `--allow-write=${stateDir}`,
+      `--allow-run=${denoPath}`,
+    ];
+  }
   return [
     "--no-config",
     "--no-lock",
     "--no-prompt",
-    "--allow-net",
-    "--allow-env",
-    "--allow-read",
+    `--allow-net=${narrow.pingHost}`,
+    `--allow-env=${ENV_NAMES.join(",")}`,
+    `--allow-read=${[...new Set([narrow.claudeDir, stateDir, denoPath])].join(",")}`,
     `--allow-write=${stateDir}`,
     `--allow-run=${denoPath}`,
   ];
 }
+
+/** What the narrowest Deno flags are made of: the tracker's host and Claude Code's folder (transcripts). */
+export interface NarrowAccess {
+  /** The ping URL's host, with its port if it has one. */
+  pingHost: string;
+  /** Claude Code's configuration folder (`CLAUDE_CONFIG_DIR`, default `~/.claude`). */
+  claudeDir: string;
+}
+
+/** Every environment variable the hook reads (Deno's `--allow-env` list). */
+export const ENV_NAMES: readonly string[] = [
+  "HOME",
+  "CLAUDE_CONFIG_DIR",
+  "TELEMHQ_PING_URL",
+  "TELEMHQ_HOOK_DEBUG",
+  "TELEMHQ_STATE_DIR",
+  "TELEMHQ_TIMEOUT_MS",
+  "TELEMHQ_SPOOL_MAX_PINGS",
+  "TELEMHQ_SPOOL_MAX_AGE_DAYS",
+  "TELEMHQ_RETRY_BASE_MS",
+  "TELEMHQ_RETRY_MAX_MS",
+  "TELEMHQ_SENDER_IDLE_MS",
+  "TELEMHQ_PRICES",
+];
 
 /** Bun's flags: no `.env` of the project, no auto-install. */
 const BUN_RUN_FLAGS: readonly string[] = ["--no-env-file", "--no-install"];
@@ -832,13 +875,16 @@ export function detectRuntime(): Runtime {
         const quiet = { stdin: "null", stdout: "null", stderr: "null", detached: true };
         new deno.Command(argv[0], { args: argv.slice(1), ...quiet }).spawn().unref();
       },
-      selfCommand: (args, stateDir) => {
+      selfCommand: (args, stateDir, narrow) => {
         const script = thisScriptPath();
         const denoPath = deno.execPath();
+        // The sender gets what this process got: narrow flags only if this process runs narrowed.
+        const broad = attempt(() => deno.permissions.querySync({ name: "net" }).state === "granted", true);
         return script === undefined
           ? undefined
-          : [denoPath, "run", ...denoRunFlags(denoPath, stateDir), script, ...args];
+          : [denoPath, "run", ...denoRunFlags(denoPath, stateDir, broad ? undefined : narrow), script, ...args];
       },
+      readTextFile: (path) => settle(() => attempt(() => deno.readTextFileSync(path), undefined)),
       exit: (code) => deno.exit(code),
     };
   }
@@ -884,6 +930,7 @@ export function detectRuntime(): Runtime {
         bun.spawn(argv, { stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true }).unref();
       },
       selfCommand: self(BUN_RUN_FLAGS),
+      readTextFile: (path) => bun.file(path).text().catch(() => undefined),
     };
   }
   return {
@@ -912,6 +959,7 @@ export function detectRuntime(): Runtime {
       void node.spawn(argv);
     },
     selfCommand: self([]),
+    readTextFile: async (path) => (await node.fs()).readFile(path, "utf8").catch(() => undefined),
   };
 }
 
@@ -935,6 +983,8 @@ function attempt<T>(action: () => T, fallback: T): T {
 export interface HookConfig {
   /** The raw ping URL, or undefined when not configured. */
   pingUrl?: string;
+  /** Where the ping URL came from. */
+  pingUrlSource?: "TELEMHQ_PING_URL" | "config file";
   /** Time limit of one ping request, in milliseconds. */
   timeoutMs: number;
   /** Print a one-line reason to stderr when the ping is not sent. */
@@ -1002,6 +1052,7 @@ export function readConfig(env: (name: string) => string | undefined): HookConfi
   const day = 24 * 60 * 60 * 1000;
   return {
     pingUrl: pingUrl === "" ? undefined : pingUrl,
+    pingUrlSource: pingUrl ? "TELEMHQ_PING_URL" : undefined,
     timeoutMs: numberSetting(env("TELEMHQ_TIMEOUT_MS"), DEFAULT_TIMEOUT_MS, 100, 60_000),
     debug: env("TELEMHQ_HOOK_DEBUG") === "1",
     stateDir: stateDirectory(env),
@@ -1012,6 +1063,56 @@ export function readConfig(env: (name: string) => string | undefined): HookConfi
     senderIdleMs: numberSetting(env("TELEMHQ_SENDER_IDLE_MS"), 30_000, 0, 10 * 60_000),
     prices: priceTable(env("TELEMHQ_PRICES")),
   };
+}
+
+/**
+ * The settings, with the ping URL from `<state>/config.json` (written by
+ * `install`) when `TELEMHQ_PING_URL` is not set: hooks started from IDEs and
+ * desktop apps often do not see the shell's environment.
+ *
+ * @param runtime The runtime adapter.
+ * @returns The settings.
+ *
+ * @example
+ * ```ts
+ * const config = await loadConfig(detectRuntime());
+ * ```
+ */
+export async function loadConfig(runtime: Runtime): Promise<HookConfig> {
+  const config = readConfig((name) => runtime.env(name));
+  if (config.pingUrl !== undefined || config.stateDir === undefined) return config;
+  const saved = await runtime.readTextFile(`${config.stateDir}/${STATE_LAYOUT.config}`);
+  const url: unknown = saved === undefined ? undefined : attempt(() => JSON.parse(saved).ping_url, undefined);
+  if (typeof url === "string" && url.trim() !== "") {
+    config.pingUrl = url.trim();
+    config.pingUrlSource = "config file";
+  }
+  return config;
+}
+
+/**
+ * Claude Code's configuration folder: `CLAUDE_CONFIG_DIR`, else `~/.claude`.
+ *
+ * @param env Looks up an environment variable.
+ * @returns The folder, or undefined when no home is known.
+ *
+ * @example
+ * ```ts
+ * claudeDirectory((name) => ({ HOME: "/home/me" })[name]); // "/home/me/.claude"
+ * ```
+ */
+export function claudeDirectory(env: (name: string) => string | undefined): string | undefined {
+  const config = env("CLAUDE_CONFIG_DIR")?.trim();
+  if (config) return config.replace(/\/+$/, "");
+  const home = env("HOME")?.trim();
+  return home ? `${home.replace(/\/+$/, "")}/.claude` : undefined;
+}
+
+/** The narrow Deno access for a ping URL, when Claude Code's folder is known. */
+function narrowAccess(runtime: Runtime, pingUrl: string | undefined): NarrowAccess | undefined {
+  const claudeDir = claudeDirectory((name) => runtime.env(name));
+  const host = pingUrl === undefined ? undefined : attempt(() => new URL(pingUrl).host, undefined);
+  return claudeDir === undefined || host === undefined ? undefined : { pingHost: host, claudeDir };
 }
 
 // ---------------------------------------------------------------------------
@@ -1073,6 +1174,7 @@ export const STATE_LAYOUT = {
   spool: "spool",
   failed: "failed",
   sessions: "sessions",
+  config: "config.json",
   lock: "sender.lock",
   status: "status.json",
   flushRequest: "flush.request",
@@ -1959,6 +2061,7 @@ export async function deliverSpool(
  *
  * @param runtime The runtime adapter.
  * @param stateDir The state directory.
+ * @param narrow The tracker's host and Claude Code's folder, for a Deno sender's narrow flags.
  * @returns True when a sender was started or is running.
  *
  * @example
@@ -1966,7 +2069,7 @@ export async function deliverSpool(
  * await startSender(detectRuntime(), "/home/me/.claude/telemhq");
  * ```
  */
-export async function startSender(runtime: Runtime, stateDir: string): Promise<boolean> {
+export async function startSender(runtime: Runtime, stateDir: string, narrow?: NarrowAccess): Promise<boolean> {
   if (await senderIsRunning(runtime, stateDir)) return true;
   // Claim the lock for the sender before starting it, so that of many hooks firing at once
   // only one starts a sender; the sender adopts the claim by its token. Where the runtime
@@ -1979,7 +2082,7 @@ export async function startSender(runtime: Runtime, stateDir: string): Promise<b
     ? await runtime.createExclusive(lock, token)
     : await runtime.writePrivateFile(lock, token).then(() => true, () => false);
   if (!claimed && await senderIsRunning(runtime, stateDir)) return true;
-  const command = runtime.selfCommand(claimed ? ["deliver", "--lock", token] : ["deliver"], stateDir);
+  const command = runtime.selfCommand(claimed ? ["deliver", "--lock", token] : ["deliver"], stateDir, narrow);
   if (command === undefined) return false;
   runtime.startDetached(command);
   return true;
@@ -2044,8 +2147,8 @@ export function fastPathCommand(hookCommand: readonly string[]): string {
  */
 export async function runHook(runtime: Runtime, options: { detached?: boolean } = {}): Promise<string | undefined> {
   try {
-    const config = readConfig((name) => runtime.env(name));
-    if (config.pingUrl === undefined) return "TELEMHQ_PING_URL is not set: nothing sent";
+    const config = await loadConfig(runtime);
+    if (config.pingUrl === undefined) return "TELEMHQ_PING_URL is not set (nor saved by install): nothing sent";
     const url = parsePingUrl(config.pingUrl);
     const input = parseEvent(await readAll(runtime.stdin(), MAX_EVENT_BYTES));
     const payload = await buildPayload(input, { fallbackCwd: runtime.cwd(), runtime: runtime.name });
@@ -2100,7 +2203,7 @@ async function spoolAndHandOff(
   const warning = config.debug ? await spoolWarning(config) : undefined;
   if (detached) return { spooled, warning };
   try {
-    if (await startSender(runtime, config.stateDir)) return { spooled, warning };
+    if (await startSender(runtime, config.stateDir, narrowAccess(runtime, config.pingUrl))) return { spooled, warning };
     return { problem: "cannot start a sender: the hook does not run from a local file", spooled };
   } catch (error) {
     return { problem: `cannot start a sender (${describeError(error)})`, spooled };
@@ -2124,11 +2227,543 @@ async function spoolWarning(config: HookConfig): Promise<string | undefined> {
 }
 
 // ---------------------------------------------------------------------------
+// install, uninstall, doctor: what the TelemHQ guide does by hand, in one command
+
+/** Where `install` wires the hook: `~/.claude/settings.json`, the repository's shared or local file, or a printed policy. */
+export type InstallScope = "user" | "project" | "local" | "managed";
+
+/** A runtime `install` can write a command for. */
+export type RuntimeKind = "deno" | "bun";
+
+/** The hook events `install` wires, with their matchers: data, not code. */
+export const INSTALL_EVENTS: Readonly<Record<"always" | "toolActivity", readonly (readonly [string, string?])[]>> = {
+  // SubagentStop and SessionEnd carry the subagents' usage and the session's totals.
+  always: [["Stop"], ["StopFailure", "*"], ["SubagentStop"], ["SessionEnd"]],
+  toolActivity: [["PostToolUse", "Bash|Edit|MultiEdit|Write"], ["PostToolUseFailure", "*"]],
+};
+
+/** The installed hook's file name, in Claude Code's `hooks/` folder. */
+const HOOK_FILE_NAME = "telemhq.ts";
+/** Claude Code's time limit for our hook, in seconds (the fast path takes milliseconds). */
+const HOOK_TIMEOUT_S = 10;
+
+/** A command-line problem: one line for the user, and the exit code. */
+export class CommandError extends Error {
+  /**
+   * @param message One line: what failed, the value, what to do next.
+   * @param exitCode 2 for a usage mistake, 1 for anything else.
+   */
+  constructor(message: string, readonly exitCode: number = 1) {
+    super(message);
+    this.name = "CommandError";
+  }
+}
+
+/**
+ * Parses `--name value`, `--name=value` and `--flag` arguments.
+ *
+ * @param args The arguments after the command.
+ * @param options Names that take a value.
+ * @param flags Names that take none.
+ * @returns Values by name (flags: `"true"`).
+ * @throws {CommandError} On an unknown option or a missing value (exit code 2).
+ *
+ * @example
+ * ```ts
+ * parseArgs(["--url", "https://x/p/T", "--tool-activity"], ["--url"], ["--tool-activity"]);
+ * ```
+ */
+export function parseArgs(
+  args: readonly string[],
+  options: readonly string[],
+  flags: readonly string[],
+): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (let index = 0; index < args.length; index++) {
+    const [name, inline] = args[index].split(/=(.*)/s, 2);
+    if (flags.includes(name) && inline === undefined) {
+      values[name] = "true";
+    } else if (options.includes(name)) {
+      const value = inline ?? args[++index];
+      if (value === undefined || value === "") throw new CommandError(`Option ${name} needs a value.`, 2);
+      values[name] = value;
+    } else {
+      throw new CommandError(`Unknown option "${name}". Run with --help to see the options.`, 2);
+    }
+  }
+  return values;
+}
+
+interface InstallPlan {
+  scope: InstallScope;
+  runtimeKind: RuntimeKind;
+  runtimePath: string;
+  url: URL;
+  claudeDir: string;
+  stateDir: string;
+  hookFile: string;
+  settingsPath?: string;
+  command: string;
+  events: readonly (readonly [string, string?])[];
+}
+
+function settingsPathFor(scope: InstallScope, claudeDir: string, cwd: string): string | undefined {
+  if (scope === "user") return `${claudeDir}/settings.json`;
+  if (scope === "project") return `${cwd}/.claude/settings.json`;
+  if (scope === "local") return `${cwd}/.claude/settings.local.json`;
+  return undefined;
+}
+
+function runtimeKindOf(runtime: Runtime): RuntimeKind | undefined {
+  return runtime.name.startsWith("deno/") ? "deno" : runtime.name.startsWith("bun/") ? "bun" : undefined;
+}
+
+/** Finds a runtime's binary: this process's if it is that runtime, else on PATH or where its installer puts it. */
+async function findRuntime(runtime: Runtime, kind: RuntimeKind): Promise<string | undefined> {
+  const fs = await import("node:fs/promises");
+  const own = globalThis as { Deno?: { execPath(): string }; process?: { execPath: string } };
+  if (runtimeKindOf(runtime) === kind) return own.Deno?.execPath() ?? own.process?.execPath;
+  const home = runtime.env("HOME");
+  const dirs = [...(runtime.env("PATH") ?? "").split(":"), `${home}/.${kind}/bin`].filter((dir) => dir.startsWith("/"));
+  for (const dir of dirs) {
+    const path = `${dir}/${kind}`;
+    if (await fs.access(path, 1 /* X_OK */).then(() => true, () => false)) return await fs.realpath(path);
+  }
+  return undefined;
+}
+
+async function planInstall(runtime: Runtime, args: readonly string[]): Promise<InstallPlan> {
+  const values = parseArgs(args, ["--url", "--scope", "--runtime"], ["--tool-activity"]);
+  const rawUrl = values["--url"] ?? runtime.env("TELEMHQ_PING_URL");
+  if (rawUrl === undefined) {
+    throw new CommandError("Cannot install: no ping URL. Give --url https://telemhq.com/ping/YOUR_TOKEN.", 2);
+  }
+  let url: URL;
+  try {
+    url = parsePingUrl(rawUrl);
+  } catch (error) {
+    // The message names the host at most, never the token.
+    throw new CommandError(
+      `Cannot install: ${(error as Error).message.replace("TELEMHQ_PING_URL", "the ping URL")}.`,
+      2,
+    );
+  }
+  const scope = (values["--scope"] ?? "user") as InstallScope;
+  if (!["user", "project", "local", "managed"].includes(scope)) {
+    throw new CommandError(`Cannot install: unknown scope "${scope}". Use user, project, local or managed.`, 2);
+  }
+  const current = runtimeKindOf(runtime);
+  const kind = (values["--runtime"] ?? current ?? "") as RuntimeKind;
+  if (kind !== "deno" && kind !== "bun") {
+    throw new CommandError(
+      `Cannot install: runtime "${
+        values["--runtime"] ?? runtime.name
+      }" is not supported here. Use --runtime deno or --runtime bun.`,
+      2,
+    );
+  }
+  const runtimePath = await findRuntime(runtime, kind);
+  if (runtimePath === undefined) {
+    throw new CommandError(
+      `Cannot install: ${kind} is not on PATH or in ~/.${kind}/bin. Install it, or choose --runtime ${
+        kind === "deno" ? "bun" : "deno"
+      }.`,
+    );
+  }
+  const env = (name: string) => runtime.env(name);
+  const claudeDir = claudeDirectory(env);
+  const stateDir = stateDirectory(env);
+  if (claudeDir === undefined || stateDir === undefined) throw new CommandError("Cannot install: HOME is not set.");
+  const hookFile = `${claudeDir}/hooks/${HOOK_FILE_NAME}`;
+  const argv = kind === "deno"
+    ? [runtimePath, "run", ...denoRunFlags(runtimePath, stateDir, { pingHost: url.host, claudeDir }), hookFile]
+    : [runtimePath, ...BUN_RUN_FLAGS, hookFile];
+  return {
+    scope,
+    runtimeKind: kind,
+    runtimePath,
+    url,
+    claudeDir,
+    stateDir,
+    hookFile,
+    settingsPath: settingsPathFor(scope, claudeDir, runtime.cwd()),
+    command: fastPathCommand(argv),
+    events: [...INSTALL_EVENTS.always, ...(values["--tool-activity"] ? INSTALL_EVENTS.toolActivity : [])],
+  };
+}
+
+type Settings = Record<string, unknown>;
+interface HookGroup {
+  matcher?: string;
+  hooks?: { type?: string; command?: string; timeout?: number }[];
+}
+
+/** Reads a settings file: absent is empty; not JSON or not an object is refused, with the line. */
+async function readSettings(path: string): Promise<{ settings: Settings; text?: string }> {
+  const fs = await import("node:fs/promises");
+  let text: string;
+  try {
+    text = await fs.readFile(path, "utf8");
+  } catch (error) {
+    if ((error as { code?: string }).code === "ENOENT") return { settings: {} };
+    throw new CommandError(`Cannot read settings file "${path}": ${describeError(error)}. Check its permissions.`);
+  }
+  if (text.trim() === "") return { settings: {}, text };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    const position = Number((error as Error).message.match(/position (\d+)/)?.[1]);
+    const line = Number.isNaN(position) ? "" : ` at line ${text.slice(0, position).split("\n").length}`;
+    throw new CommandError(
+      `Cannot read settings file "${path}": not valid JSON${line}. Fix it, then run this again; nothing was changed.`,
+    );
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new CommandError(
+      `Cannot read settings file "${path}": it is not a JSON object. Fix it, then run this again; nothing was changed.`,
+    );
+  }
+  const hooks = (value as Settings).hooks;
+  if (hooks !== undefined && (hooks === null || typeof hooks !== "object" || Array.isArray(hooks))) {
+    throw new CommandError(
+      `Cannot read settings file "${path}": "hooks" is not an object. Fix it, then run this again; nothing was changed.`,
+    );
+  }
+  return { settings: value as Settings, text };
+}
+
+/** Removes every hook entry that runs `hookFile`; returns how many. Groups and events it empties go too. */
+function removeOurHooks(settings: Settings, hookFile: string): number {
+  const hooks = settings.hooks as Record<string, unknown> | undefined;
+  if (hooks === undefined) return 0;
+  let removed = 0;
+  for (const [event, groups] of Object.entries(hooks)) {
+    if (!Array.isArray(groups)) continue;
+    const kept = (groups as HookGroup[]).flatMap((group) => {
+      if (!Array.isArray(group?.hooks)) return [group];
+      const others = group.hooks.filter((hook) =>
+        !(typeof hook?.command === "string" && hook.command.includes(hookFile))
+      );
+      removed += group.hooks.length - others.length;
+      if (others.length === group.hooks.length) return [group];
+      return others.length === 0 ? [] : [{ ...group, hooks: others }];
+    });
+    if (kept.length === 0 && groups.length > 0) delete hooks[event];
+    else hooks[event] = kept;
+  }
+  if (Object.keys(hooks).length === 0) delete settings.hooks;
+  return removed;
+}
+
+function addOurHooks(settings: Settings, plan: InstallPlan): void {
+  const hooks = (settings.hooks ??= {}) as Record<string, HookGroup[]>;
+  for (const [event, matcher] of plan.events) {
+    const group: HookGroup = {
+      ...(matcher !== undefined ? { matcher } : {}),
+      hooks: [{ type: "command", command: plan.command, timeout: HOOK_TIMEOUT_S }],
+    };
+    hooks[event] = [...(Array.isArray(hooks[event]) ? hooks[event] : []), group];
+  }
+}
+
+/** Serializes settings as the file was written: its indentation, its final newline. */
+function formatSettings(settings: Settings, original: string | undefined): string {
+  const indent = original?.match(/^([ \t]+)"/m)?.[1] ?? "  ";
+  const newline = original === undefined || original.endsWith("\n") ? "\n" : "";
+  return JSON.stringify(settings, null, indent) + newline;
+}
+
+/**
+ * Writes a file atomically (temporary file, then rename), keeping a backup of
+ * what it replaces and the mode it had (else `mode`, whatever the umask).
+ */
+async function replaceFile(path: string, text: string, original: string | undefined, mode: number): Promise<void> {
+  const fs = await import("node:fs/promises");
+  await fs.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o700 });
+  const existing = await fs.stat(path).then((stat) => stat.mode & 0o777, () => undefined);
+  if (original !== undefined) await fs.writeFile(`${path}.telemhq-backup`, original, { mode: 0o600 });
+  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
+  await fs.writeFile(temporary, text, { mode: 0o600 });
+  await fs.chmod(temporary, existing ?? mode);
+  await fs.rename(temporary, path);
+}
+
+/**
+ * `install`: copies the hook into Claude Code's `hooks/` folder, saves the
+ * ping URL in the private state directory (never in a settings file that may
+ * be committed), and merges the hook into the chosen settings file, keeping
+ * everything else in it as it was. Running it twice changes nothing more.
+ *
+ * @param runtime The runtime adapter.
+ * @param args `--url URL [--scope user|project|local|managed] [--runtime deno|bun] [--tool-activity]`.
+ * @returns The exit code.
+ *
+ * @example
+ * ```ts
+ * await installCommand(detectRuntime(), ["--url", "https://telemhq.com/ping/TOKEN"]);
+ * ```
+ */
+export async function installCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
+  const plan = await planInstall(runtime, args);
+  const source = thisScriptPath();
+  const hookSource = source === undefined ? undefined : await runtime.readTextFile(source);
+  if (hookSource === undefined) {
+    throw new CommandError("Cannot install: this hook does not run from a local file. Download it first.");
+  }
+  if (plan.settingsPath === undefined) {
+    // managed: print the policy for a team rollout; the hook file must be at the same path on each machine.
+    const policy: Settings = {};
+    addOurHooks(policy, plan);
+    console.log(JSON.stringify(policy, null, 2));
+    console.error(
+      `Managed policy printed. Deploy the hook to "${plan.hookFile}" and the ping URL to "${plan.stateDir}/${STATE_LAYOUT.config}" on each machine.`,
+    );
+    return 0;
+  }
+  // Everything is checked before anything is written.
+  const { settings, text } = await readSettings(plan.settingsPath);
+  removeOurHooks(settings, plan.hookFile);
+  addOurHooks(settings, plan);
+  const updated = formatSettings(settings, text);
+  const fs = await import("node:fs/promises");
+  await fs.mkdir(`${plan.claudeDir}/hooks`, { recursive: true, mode: 0o700 });
+  await fs.chmod(`${plan.claudeDir}/hooks`, 0o700);
+  await replaceFile(plan.hookFile, hookSource, undefined, 0o600);
+  await fs.mkdir(plan.stateDir, { recursive: true, mode: 0o700 });
+  await replaceFile(
+    `${plan.stateDir}/${STATE_LAYOUT.config}`,
+    JSON.stringify({ ping_url: plan.url.href }) + "\n",
+    undefined,
+    0o600,
+  );
+  if (updated !== text) await replaceFile(plan.settingsPath, updated, text, 0o644);
+  console.log([
+    `Installed the TelemHQ hook for Claude Code.`,
+    `  hook:      ${plan.hookFile}`,
+    `  runtime:   ${plan.runtimePath}`,
+    `  settings:  ${plan.settingsPath} (${plan.events.map(([event]) => event).join(", ")})`,
+    `  ping URL:  ${redactUrl(plan.url)}, saved in ${plan.stateDir}/${STATE_LAYOUT.config}`,
+    `Check it with: ${shellWord(plan.runtimePath)}${plan.runtimeKind === "deno" ? " run -A" : ""} ${
+      shellWord(plan.hookFile)
+    } doctor --ping`,
+  ].join("\n"));
+  return 0;
+}
+
+/**
+ * `uninstall`: removes from the scope's settings file exactly the entries
+ * `install` added, and, when no settings file runs the hook any more, the hook
+ * file and the saved ping URL. Pings still in the spool stay (run `flush` first).
+ *
+ * @param runtime The runtime adapter.
+ * @param args `[--scope user|project|local]`.
+ * @returns The exit code.
+ *
+ * @example
+ * ```ts
+ * await uninstallCommand(detectRuntime(), ["--scope", "project"]);
+ * ```
+ */
+export async function uninstallCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
+  const values = parseArgs(args, ["--scope"], []);
+  const scope = (values["--scope"] ?? "user") as InstallScope;
+  const env = (name: string) => runtime.env(name);
+  const claudeDir = claudeDirectory(env);
+  const stateDir = stateDirectory(env);
+  if (claudeDir === undefined || stateDir === undefined) throw new CommandError("Cannot uninstall: HOME is not set.");
+  const settingsPath = settingsPathFor(scope, claudeDir, runtime.cwd());
+  if (settingsPath === undefined || !["user", "project", "local"].includes(scope)) {
+    throw new CommandError(`Cannot uninstall: unknown scope "${scope}". Use user, project or local.`, 2);
+  }
+  const hookFile = `${claudeDir}/hooks/${HOOK_FILE_NAME}`;
+  const { settings, text } = await readSettings(settingsPath);
+  const removed = removeOurHooks(settings, hookFile);
+  if (removed > 0) await replaceFile(settingsPath, formatSettings(settings, text), text, 0o644);
+  const stillUsed = await hookUsers(runtime, claudeDir, hookFile);
+  const fs = await import("node:fs/promises");
+  if (stillUsed.length === 0) {
+    await fs.rm(hookFile, { force: true });
+    await fs.rm(`${stateDir}/${STATE_LAYOUT.config}`, { force: true });
+  }
+  console.log(
+    removed > 0
+      ? `Removed the TelemHQ hook from ${settingsPath} (${removed} entries).`
+      : `Nothing to remove in ${settingsPath}: it does not run the TelemHQ hook.`,
+  );
+  console.log(
+    stillUsed.length === 0
+      ? `Removed ${hookFile} and the saved ping URL. Pings still in ${stateDir}/${STATE_LAYOUT.spool} stay there.`
+      : `Kept ${hookFile}: ${stillUsed.join(" and ")} still run it.`,
+  );
+  return 0;
+}
+
+/** The settings files (user, project, local) that run the hook. */
+async function hookUsers(runtime: Runtime, claudeDir: string, hookFile: string): Promise<string[]> {
+  const users: string[] = [];
+  for (const scope of ["user", "project", "local"] as const) {
+    const path = settingsPathFor(scope, claudeDir, runtime.cwd())!;
+    const text = await runtime.readTextFile(path);
+    if (text !== undefined && text.includes(hookFile)) users.push(path);
+  }
+  return users;
+}
+
+/**
+ * `doctor`: checks, in plain words, everything a ping needs: the URL (token
+ * redacted), the settings files Claude Code merges (our hook wired once per
+ * event), the runtime, the state directory, the spool, the last delivery.
+ * `--ping` also sends a test ping and shows the answer.
+ *
+ * @param runtime The runtime adapter.
+ * @param args `[--ping]`.
+ * @returns 0 when all is well, 1 otherwise.
+ *
+ * @example
+ * ```ts
+ * await doctorCommand(detectRuntime(), ["--ping"]);
+ * ```
+ */
+export async function doctorCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
+  const values = parseArgs(args, [], ["--ping"]);
+  const fs = await import("node:fs/promises");
+  const config = await loadConfig(runtime);
+  const env = (name: string) => runtime.env(name);
+  const claudeDir = claudeDirectory(env);
+  let problems = 0;
+  const ok = (text: string) => console.log(`ok       ${text}`);
+  const problem = (text: string) => {
+    problems++;
+    console.log(`PROBLEM  ${text}`);
+  };
+  let url: URL | undefined;
+  if (config.pingUrl === undefined) {
+    problem("No ping URL: run install --url ..., or set TELEMHQ_PING_URL where Claude Code starts.");
+  } else {
+    try {
+      url = parsePingUrl(config.pingUrl);
+      ok(`Ping URL ${redactUrl(url)} (from ${config.pingUrlSource}).`);
+    } catch (error) {
+      problem(`The ping URL (from ${config.pingUrlSource}) is refused: ${(error as Error).message}`);
+    }
+  }
+  if (claudeDir === undefined || config.stateDir === undefined) {
+    problem("HOME is not set: no settings or state directory to check.");
+    return 1;
+  }
+  const hookFile = `${claudeDir}/hooks/${HOOK_FILE_NAME}`;
+  const wired = new Map<string, string[]>();
+  let command: string | undefined;
+  for (const scope of ["user", "project", "local"] as const) {
+    const path = settingsPathFor(scope, claudeDir, runtime.cwd())!;
+    try {
+      const { settings, text } = await readSettings(path);
+      if (text === undefined) continue;
+      for (const [event, groups] of Object.entries((settings.hooks ?? {}) as Record<string, HookGroup[]>)) {
+        for (const group of Array.isArray(groups) ? groups : []) {
+          for (const hook of Array.isArray(group?.hooks) ? group.hooks : []) {
+            if (typeof hook?.command !== "string" || !hook.command.includes(hookFile)) continue;
+            wired.set(event, [...(wired.get(event) ?? []), path]);
+            command ??= hook.command;
+          }
+        }
+      }
+    } catch (error) {
+      problem((error as Error).message);
+    }
+  }
+  if (wired.size === 0) problem(`No settings file runs ${hookFile}: run install.`);
+  for (const [event, paths] of wired) {
+    if (paths.length === 1) ok(`${event} runs the hook (${paths[0]}).`);
+    else {problem(
+        `${event} runs the hook ${paths.length} times (${
+          paths.join(", ")
+        }): Claude Code merges these files; run uninstall for all but one scope.`,
+      );}
+  }
+  if (await fs.access(hookFile).then(() => true, () => false)) ok(`Hook file ${hookFile} is there.`);
+  else if (wired.size > 0) problem(`Hook file ${hookFile} is missing: run install again.`);
+  // The fast path's runtime follows "then setsid"; a direct command starts with it.
+  const runtimePath = command?.match(/then setsid ('[^']*'|\S+) /)?.[1] ?? command?.split(" ")[0];
+  if (runtimePath !== undefined) {
+    const version = await runVersion(runtimePath.replace(/^'|'$/g, ""));
+    if (version === undefined) {
+      problem(`The runtime ${runtimePath} does not run: install it again, or run install with --runtime.`);
+    } else ok(`Runtime ${runtimePath} runs (${version}).`);
+  }
+  const probe = `${config.stateDir}/.doctor-${crypto.randomUUID()}`;
+  try {
+    await fs.mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+    await fs.writeFile(probe, "");
+    await fs.rm(probe);
+    ok(`State directory ${config.stateDir} is writable.`);
+  } catch (error) {
+    problem(`State directory ${config.stateDir} is not writable (${describeError(error)}): pings cannot be spooled.`);
+  }
+  const spooled = (await fs.readdir(`${config.stateDir}/${STATE_LAYOUT.spool}`).catch(() => [] as string[]))
+    .filter((name) => name.endsWith(".json"));
+  const oldest = Math.min(
+    ...await Promise.all(
+      spooled.map((name) =>
+        fs.stat(`${config.stateDir}/${STATE_LAYOUT.spool}/${name}`).then((stat) => stat.mtimeMs, () => Infinity)
+      ),
+    ),
+  );
+  if (spooled.length === 0) ok("The spool is empty: every ping was delivered.");
+  else if (Date.now() - oldest > 10 * 60_000) {
+    problem(
+      `${spooled.length} pings wait in the spool, the oldest for ${
+        Math.round((Date.now() - oldest) / 60_000)
+      } min: run flush to see why.`,
+    );
+  } else ok(`${spooled.length} pings wait in the spool (newer than 10 min): delivery is under way.`);
+  const status = await readJson<DeliveryStatus>(fs, `${config.stateDir}/${STATE_LAYOUT.status}`);
+  if (
+    status?.last_error !== undefined &&
+    (status.last_delivered_at === undefined || status.last_error.at > status.last_delivered_at)
+  ) {
+    problem(`Last delivery failed at ${status.last_error.at}: ${status.last_error.reason}.`);
+  } else if (status?.last_delivered_at !== undefined) {
+    ok(
+      `Last delivery at ${status.last_delivered_at}; ${status.delivered} delivered, ${status.rejected} refused in all.`,
+    );
+  }
+  if (values["--ping"] && url !== undefined) {
+    const payload = await buildPayload(
+      { hook_event_name: "DoctorPing", session_id: crypto.randomUUID(), cwd: runtime.cwd() },
+      { fallbackCwd: runtime.cwd(), runtime: runtime.name },
+    );
+    const result = await sendPing(url, payload, config.timeoutMs);
+    if (result.outcome === "delivered") ok(`Test ping accepted: ${redactUrl(url)} answered HTTP ${result.status}.`);
+    else problem(`Test ping not accepted: ${result.reason}.`);
+  }
+  console.log(problems === 0 ? "\nAll good." : `\n${problems} problem${problems === 1 ? "" : "s"} found.`);
+  return problems === 0 ? 0 : 1;
+}
+
+/** A runtime's `--version` answer (first line), or undefined when it does not run within 10 s. */
+async function runVersion(path: string): Promise<string | undefined> {
+  const { execFile } = await import("node:child_process");
+  return await new Promise((resolve) => {
+    execFile(path, ["--version"], { timeout: 10_000 }, (error, stdout) => {
+      resolve(error ? undefined : String(stdout).split("\n")[0].trim());
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------
 // Commands
 
 const HELP = `TelemHQ hook for Claude Code ${HOOK_VERSION}
 
 Usage:
+  hook.ts install --url URL [--scope user|project|local|managed] [--runtime deno|bun] [--tool-activity]
+                     copy the hook into ~/.claude/hooks, save the ping URL, wire it into settings.json
+  hook.ts uninstall [--scope user|project|local]
+                     remove exactly what install added
+  hook.ts doctor [--ping]
+                     check the URL, the settings, the runtime, the spool; --ping sends a test ping
   hook.ts            read one hook event on stdin and spool its ping (what Claude Code runs)
   hook.ts --detached the same, started by the shell fast path: also delivers the spool
   hook.ts flush      deliver every spooled ping now and report what happened
@@ -2152,7 +2787,7 @@ TELEMHQ_STATE_DIR, TELEMHQ_HOOK_DEBUG=1 (see the README).`;
  * ```
  */
 export async function flushCommand(runtime: Runtime): Promise<number> {
-  const config = readConfig((name) => runtime.env(name));
+  const config = await loadConfig(runtime);
   const stateDir = config.stateDir;
   if (stateDir === undefined) {
     console.error("Cannot flush: no state directory. Set HOME or TELEMHQ_STATE_DIR.");
@@ -2243,13 +2878,20 @@ async function main(): Promise<void> {
       }
     } else if (command === "deliver") {
       // The detached sender: no terminal, nobody to tell; problems land in status.json.
-      const config = readConfig((name) => runtime!.env(name));
+      const config = await loadConfig(runtime);
       const lockToken = runtime.args[1] === "--lock" ? runtime.args[2] : undefined;
       await deliverSpool(config, { lockToken }).catch(() => {});
     } else if (command === "flush") {
       code = await flushCommand(runtime);
     } else if (command === "command") {
       code = printHookCommand(runtime, runtime.args.slice(1));
+    } else if (command === "install" || command === "uninstall" || command === "doctor") {
+      const run = { install: installCommand, uninstall: uninstallCommand, doctor: doctorCommand }[command];
+      code = await run(runtime, runtime.args.slice(1)).catch((error) => {
+        if (!(error instanceof CommandError)) throw error;
+        console.error(error.message);
+        return error.exitCode;
+      });
     } else if (command === "--help" || command === "-h" || command === "help") {
       console.log(HELP);
     } else {

@@ -84,7 +84,7 @@ for (const runtime of RUNTIMES) {
     assert.equal(quiet.stderr, "");
     const debug = await runHook(runtime, event, testEnv(stateDir, { TELEMHQ_HOOK_DEBUG: "1" }));
     assertUndisturbing(debug, "no URL, debug");
-    assert.equal(debug.stderr, "TelemHQ hook: TELEMHQ_PING_URL is not set: nothing sent\n");
+    assert.equal(debug.stderr, "TelemHQ hook: TELEMHQ_PING_URL is not set (nor saved by install): nothing sent\n");
     assert.deepEqual(listState(stateDir), [], "nothing spooled");
     await removeTree(stateDir);
   });

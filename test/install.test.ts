@@ -1,0 +1,293 @@
+// install, uninstall and doctor, run as people run them: a real Deno or Bun
+// process in a throwaway HOME, against real settings files.
+import assert from "node:assert/strict";
+import {
+  HOOK_PATH,
+  NEWEST_FIXTURES,
+  removeTree,
+  runtimeBinary,
+  type RuntimeName,
+  RUNTIMES,
+  startReceiver,
+  waitUntil,
+} from "./_helpers.ts";
+
+/** A settings file as people have them: other hooks, a $schema, other keys, odd formatting. */
+const REAL_WORLD_SETTINGS = `{
+    "$schema": "https://json.schemastore.org/claude-code-settings.json",
+    "model": "opus",
+    "hooks": {
+        "Stop": [ { "hooks": [ { "type": "command", "command": "notify-send done" } ] } ],
+        "PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "./guard.sh"}]}]
+    },
+    "permissions": {"allow": ["Bash(ls:*)"]}
+}
+`;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `hook.ts <args>` under a runtime, in `cwd`, with only HOME and PATH set. */
+async function hookCli(runtime: RuntimeName, home: string, args: string[], cwd = home): Promise<Run> {
+  const command = runtime === "deno"
+    ? [runtimeBinary("deno"), "run", "-A", HOOK_PATH]
+    : [runtimeBinary("bun"), HOOK_PATH];
+  const output = await new Deno.Command(command[0], {
+    args: [...command.slice(1), ...args],
+    cwd,
+    clearEnv: true,
+    env: { HOME: home, PATH: "/usr/bin:/bin" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+/** Every file under a folder with its bytes: to show that a refused command changed nothing. */
+function snapshot(dir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const walk = (path: string) => {
+    for (const entry of Deno.readDirSync(path)) {
+      const full = `${path}/${entry.name}`;
+      if (entry.isDirectory) walk(full);
+      else files[full] = Deno.readTextFileSync(full);
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+/** A throwaway HOME with a project folder, removed after the test. */
+async function withHome(body: (home: string, project: string) => Promise<void>): Promise<void> {
+  const home = Deno.makeTempDirSync({ prefix: "telemhq-install-home-" });
+  const project = `${home}/work/api`;
+  Deno.mkdirSync(project, { recursive: true });
+  try {
+    await body(home, project);
+  } finally {
+    await removeTree(home);
+  }
+}
+
+function commandsIn(settingsPath: string, event: string): string[] {
+  const settings = JSON.parse(Deno.readTextFileSync(settingsPath));
+  return (settings.hooks?.[event] ?? []).flatMap((group: { hooks: { command: string }[] }) =>
+    group.hooks.map((hook) => hook.command)
+  );
+}
+
+const TOKEN = "SECRET_TOKEN_install_7f3a";
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: install merges into a real-world settings file, keeps the rest, and a second run changes no byte`, async () => {
+    await withHome(async (home) => {
+      const settingsPath = `${home}/.claude/settings.json`;
+      Deno.mkdirSync(`${home}/.claude`);
+      Deno.writeTextFileSync(settingsPath, REAL_WORLD_SETTINGS);
+      const url = `https://telemhq.example/ping/${TOKEN}`;
+      const first = await hookCli(runtime, home, ["install", "--url", url, "--tool-activity"]);
+      assert.equal(first.code, 0, first.stderr);
+      assert.ok(!first.stdout.includes(TOKEN) && !first.stderr.includes(TOKEN), "the token is never printed");
+      const once = Deno.readTextFileSync(settingsPath);
+      const settings = JSON.parse(once);
+      assert.deepEqual(Object.keys(settings), ["$schema", "model", "hooks", "permissions"], "key order kept");
+      assert.equal(settings.model, "opus");
+      assert.deepEqual(settings.permissions, { allow: ["Bash(ls:*)"] });
+      assert.deepEqual(Object.keys(settings.hooks), [
+        "Stop",
+        "PreToolUse",
+        "StopFailure",
+        "SubagentStop",
+        "SessionEnd",
+        "PostToolUse",
+        "PostToolUseFailure",
+      ]);
+      assert.deepEqual(commandsIn(settingsPath, "PreToolUse"), ["./guard.sh"]);
+      const stop = commandsIn(settingsPath, "Stop");
+      assert.equal(stop.length, 2);
+      assert.equal(stop[0], "notify-send done");
+      assert.match(stop[1], /^trap : TERM HUP; exec 3<&0; .*\/\.claude\/hooks\/telemhq\.ts --detached/);
+      assert.ok(!once.includes(TOKEN), "the token is not in settings.json");
+      assert.equal(settings.hooks.PostToolUse[0].matcher, "Bash|Edit|MultiEdit|Write");
+      assert.equal(once.split("\n")[1].match(/^ */)?.[0].length, 4, "the file's own indentation");
+      assert.equal(
+        Deno.readTextFileSync(`${settingsPath}.telemhq-backup`),
+        REAL_WORLD_SETTINGS,
+        "a backup of the original",
+      );
+      const config = `${home}/.claude/telemhq/config.json`;
+      assert.equal(JSON.parse(Deno.readTextFileSync(config)).ping_url, url);
+      assert.equal(Deno.statSync(config).mode! & 0o777, 0o600);
+      assert.equal(Deno.statSync(`${home}/.claude/hooks`).mode! & 0o777, 0o700);
+      assert.equal(Deno.readTextFileSync(`${home}/.claude/hooks/telemhq.ts`), Deno.readTextFileSync(HOOK_PATH));
+      const second = await hookCli(runtime, home, ["install", "--url", url, "--tool-activity"]);
+      assert.equal(second.code, 0, second.stderr);
+      assert.equal(Deno.readTextFileSync(settingsPath), once, "running it twice is running it once");
+    });
+  });
+
+  Deno.test(`${runtime}: the installed command delivers a ping, with its usage, under the permissions install chose`, async () => {
+    await withHome(async (home, project) => {
+      const receiver = await startReceiver();
+      try {
+        const run = await hookCli(runtime, home, ["install", "--url", receiver.url], project);
+        assert.equal(run.code, 0, run.stderr);
+        // A recorded session, as if Claude Code had written it in this HOME.
+        const projects = `${home}/.claude/projects`;
+        Deno.mkdirSync(projects, { recursive: true });
+        const recorded = `${NEWEST_FIXTURES}/tools/home/.claude/projects/-home-dev-projects-api`;
+        const [transcript] = [...Deno.readDirSync(recorded)].filter((entry) => entry.name.endsWith(".jsonl"));
+        Deno.copyFileSync(`${recorded}/${transcript.name}`, `${projects}/${transcript.name}`);
+        const stop = Deno.readTextFileSync(`${NEWEST_FIXTURES}/tools/events.jsonl`).split("\n")
+          .find((line) => line.includes('"hook_event_name":"Stop"'))!
+          .replace(/"transcript_path":"[^"]+"/, `"transcript_path":"${projects}/${transcript.name}"`);
+        const [command] = commandsIn(`${home}/.claude/settings.json`, "Stop");
+        const child = new Deno.Command("/bin/sh", {
+          args: ["-c", command],
+          cwd: project,
+          clearEnv: true,
+          env: { HOME: home, PATH: "/usr/bin:/bin", TELEMHQ_SENDER_IDLE_MS: "200" },
+          stdin: "piped",
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        const writer = child.stdin.getWriter();
+        await writer.write(new TextEncoder().encode(stop));
+        await writer.close();
+        const output = await child.output();
+        assert.equal(output.code, 0);
+        assert.equal(output.stdout.length + output.stderr.length, 0);
+        await receiver.waitFor(1);
+        const ping = JSON.parse(receiver.requests[0].body);
+        assert.equal(ping.event, "Stop");
+        assert.equal(ping.output_tokens, 42, "the sender could read the transcript");
+        assert.equal(ping.cost_usd, 0.004464);
+        await waitUntil(() => {
+          try {
+            Deno.statSync(`${home}/.claude/telemhq/sender.lock`);
+            return false;
+          } catch {
+            return true;
+          }
+        }, "the sender to leave");
+      } finally {
+        await receiver.close();
+      }
+    });
+  });
+}
+
+Deno.test("install --scope project keeps the token out of the repository; local and managed go where they belong", async () => {
+  await withHome(async (home, project) => {
+    const url = `https://telemhq.example/ping/${TOKEN}`;
+    assert.equal((await hookCli("bun", home, ["install", "--url", url, "--scope", "project"], project)).code, 0);
+    const shared = Deno.readTextFileSync(`${project}/.claude/settings.json`);
+    assert.ok(!shared.includes(TOKEN), "project settings are committed: no token there");
+    assert.equal(commandsIn(`${project}/.claude/settings.json`, "StopFailure").length, 1);
+    assert.equal((await hookCli("bun", home, ["install", "--url", url, "--scope", "local"], project)).code, 0);
+    assert.equal(commandsIn(`${project}/.claude/settings.local.json`, "Stop").length, 1);
+    const managed = await hookCli("bun", home, ["install", "--url", url, "--scope", "managed"], project);
+    assert.equal(managed.code, 0);
+    assert.equal(JSON.parse(managed.stdout).hooks.Stop.length, 1, "the policy is printed");
+    assert.ok(!managed.stdout.includes(TOKEN));
+    assert.throws(() => Deno.statSync(`${home}/.claude/settings.json`), "managed writes no user settings");
+  });
+});
+
+Deno.test("uninstall removes exactly what install added; the hook file goes with the last scope", async () => {
+  await withHome(async (home, project) => {
+    const settingsPath = `${home}/.claude/settings.json`;
+    Deno.mkdirSync(`${home}/.claude`);
+    Deno.writeTextFileSync(settingsPath, REAL_WORLD_SETTINGS);
+    const url = `https://telemhq.example/ping/${TOKEN}`;
+    assert.equal((await hookCli("bun", home, ["install", "--url", url, "--tool-activity"], project)).code, 0);
+    assert.equal((await hookCli("bun", home, ["install", "--url", url, "--scope", "project"], project)).code, 0);
+    const user = await hookCli("bun", home, ["uninstall"], project);
+    assert.equal(user.code, 0, user.stderr);
+    assert.deepEqual(JSON.parse(Deno.readTextFileSync(settingsPath)), JSON.parse(REAL_WORLD_SETTINGS));
+    assert.match(user.stdout, /Kept .*telemhq\.ts: .*\.claude\/settings\.json still run/);
+    assert.ok(Deno.statSync(`${home}/.claude/hooks/telemhq.ts`).isFile);
+    const last = await hookCli("bun", home, ["uninstall", "--scope", "project"], project);
+    assert.equal(last.code, 0, last.stderr);
+    assert.throws(() => Deno.statSync(`${home}/.claude/hooks/telemhq.ts`));
+    assert.throws(() => Deno.statSync(`${home}/.claude/telemhq/config.json`));
+    assert.deepEqual(JSON.parse(Deno.readTextFileSync(`${project}/.claude/settings.json`)), {});
+  });
+});
+
+Deno.test("broken settings, a bad flag or a bad URL: a clear one-line error, and nothing changes", async () => {
+  await withHome(async (home) => {
+    Deno.mkdirSync(`${home}/.claude`);
+    Deno.writeTextFileSync(`${home}/.claude/settings.json`, '{\n  "model": "opus",\n  "hooks": {,}\n}\n');
+    const before = snapshot(`${home}/.claude`);
+    const cases: [string[], number, RegExp][] = [
+      [
+        ["install", "--url", "https://telemhq.example/ping/T"],
+        1,
+        /^Cannot read settings file ".*settings\.json": not valid JSON at line 3\. Fix it/,
+      ],
+      [
+        ["install", "--url", `http://telemhq.example/ping/${TOKEN}`],
+        2,
+        /^Cannot install: .*plain http to telemhq\.example.*use https\.\n$/,
+      ],
+      [["install", "--url", "not a url"], 2, /^Cannot install: the ping URL is not a valid URL/],
+      [
+        ["install", "--url", "https://telemhq.example/ping/T", "--scope", "team"],
+        2,
+        /^Cannot install: unknown scope "team"/,
+      ],
+      [
+        ["install", "--url", "https://telemhq.example/ping/T", "--runtime", "python"],
+        2,
+        /^Cannot install: runtime "python" is not supported/,
+      ],
+      [["install", "--colour"], 2, /^Unknown option "--colour"/],
+      [["install"], 2, /^Cannot install: no ping URL/],
+      [["uninstall"], 1, /^Cannot read settings file/],
+      [["doctor", "--fix"], 2, /^Unknown option "--fix"/],
+    ];
+    for (const [args, code, message] of cases) {
+      const run = await hookCli("deno", home, args);
+      assert.equal(run.code, code, `${args.join(" ")}: ${run.stderr}`);
+      assert.match(run.stderr, message, args.join(" "));
+      assert.equal(run.stderr.trimEnd().split("\n").length, 1, "one line");
+      assert.ok(!run.stderr.includes(TOKEN));
+      assert.deepEqual(snapshot(`${home}/.claude`), before, `${args.join(" ")} changed nothing`);
+    }
+  });
+});
+
+Deno.test("doctor: all good after install, the answer to --ping, and each problem named", async () => {
+  await withHome(async (home, project) => {
+    const receiver = await startReceiver();
+    try {
+      assert.equal((await hookCli("bun", home, ["install", "--url", receiver.url], project)).code, 0);
+      const healthy = await hookCli("bun", home, ["doctor", "--ping"], project);
+      assert.equal(healthy.code, 0, healthy.stdout);
+      assert.match(healthy.stdout, /ok {7}Ping URL http:\/\/127\.0\.0\.1:\d+\/<redacted> \(from config file\)/);
+      assert.match(healthy.stdout, /ok {7}Runtime .*bun.* runs \(1\.\d/);
+      assert.match(healthy.stdout, /ok {7}Test ping accepted: .* answered HTTP 200/);
+      assert.match(healthy.stdout, /All good\.\n$/);
+      assert.equal(receiver.requests.length, 1);
+      assert.ok(!healthy.stdout.includes(receiver.token));
+      // The same hook wired in the project too: Claude Code would run it twice.
+      assert.equal(
+        (await hookCli("bun", home, ["install", "--url", receiver.url, "--scope", "project"], project)).code,
+        0,
+      );
+      Deno.removeSync(`${home}/.claude/hooks/telemhq.ts`);
+      const sick = await hookCli("bun", home, ["doctor"], project);
+      assert.equal(sick.code, 1);
+      assert.match(sick.stdout, /PROBLEM  Stop runs the hook 2 times/);
+      assert.match(sick.stdout, /PROBLEM  Hook file .* is missing: run install again/);
+      assert.match(sick.stdout, /\d problems found\.\n$/);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
