@@ -16,12 +16,14 @@ import {
 } from "./_claude.ts";
 import { fastPathCommand } from "../mod.ts";
 import {
+  HOOK_PATH,
   hookCommand,
   NEWEST_FIXTURES,
   readEvents,
   type ReceivedRequest,
   type Receiver,
   removeTree,
+  runtimeBinary,
   RUNTIMES,
   SECRET_MARKER,
   startReceiver,
@@ -233,4 +235,53 @@ for (const runtime of RUNTIMES) {
       }
     });
   }
+}
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`claude -p with settings written by install (${runtime}): Stop carries the exact tokens the API returned`, async () => {
+    const api = await startAnthropicStandIn();
+    const receiver = await startReceiver();
+    const session = newSession();
+    try {
+      const binary = runtime === "deno" ? [runtimeBinary("deno"), "run", "-A"] : [runtimeBinary("bun")];
+      const install = await new Deno.Command(binary[0], {
+        args: [...binary.slice(1), HOOK_PATH, "install", "--url", receiver.url, "--tool-activity"],
+        cwd: session.cwd,
+        clearEnv: true,
+        env: { HOME: session.home, PATH: "/usr/bin:/bin" },
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      assert.equal(install.code, 0, new TextDecoder().decode(install.stderr));
+      Deno.writeTextFileSync(session.settings, "{}"); // the hooks come from ~/.claude/settings.json
+      const run = await runClaude(session, { prompt: "please SCENARIO:tools SECRET_PROMPT do it", apiUrl: api.url });
+      assert.equal(run.code, 0, run.stderr);
+      // Stop, SessionEnd, and tool activity: Bash's PostToolUse and PostToolUseFailure (Read is not in the matcher).
+      await receiver.waitFor(4, 15_000);
+      const pings = receiver.requests.map((request) => JSON.parse(request.body));
+      assert.deepEqual(
+        pings.map((ping) => ping.event).sort(),
+        ["PostToolUse", "PostToolUseFailure", "SessionEnd", "Stop"],
+      );
+      const stop = pings.find((ping) => ping.event === "Stop");
+      const returned = api.usage.filter((record) => record.error_status === null);
+      for (
+        const field of [
+          "input_tokens",
+          "output_tokens",
+          "cache_creation_input_tokens",
+          "cache_read_input_tokens",
+        ] as const
+      ) {
+        assert.equal(stop[field], returned.reduce((sum, record) => sum + record.usage[field], 0), field);
+      }
+      assert.equal(stop.api_requests, returned.length);
+      assert.equal(stop.model, "claude-sonnet-4-5");
+      assert.equal(pings.find((ping) => ping.event === "SessionEnd").session_output_tokens, stop.output_tokens);
+      assert.ok(receiver.requests.every((request) => !request.body.includes(SECRET_MARKER)));
+    } finally {
+      await Promise.all([api.close(), receiver.close()]);
+      await removeTree(session.home);
+    }
+  });
 }

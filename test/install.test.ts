@@ -283,8 +283,8 @@ Deno.test("doctor: all good after install, the answer to --ping, and each proble
       Deno.removeSync(`${home}/.claude/hooks/telemhq.ts`);
       const sick = await hookCli("bun", home, ["doctor"], project);
       assert.equal(sick.code, 1);
-      assert.match(sick.stdout, /PROBLEM  Stop runs the hook 2 times/);
-      assert.match(sick.stdout, /PROBLEM  Hook file .* is missing: run install again/);
+      assert.match(sick.stdout, /PROBLEM {2}Stop runs the hook 2 times/);
+      assert.match(sick.stdout, /PROBLEM {2}Hook file .* is missing: run install again/);
       assert.match(sick.stdout, /\d problems found\.\n$/);
     } finally {
       await receiver.close();

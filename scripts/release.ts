@@ -1,0 +1,29 @@
+/**
+ * Writes what the curl installer downloads into dist/: hook.ts, install.sh
+ * and SHA256SUMS (the checksums install.sh verifies before it installs
+ * anything). Publish the folder as it is; its URL is install.sh's base URL.
+ *
+ * Run: deno task release
+ */
+import { ROOT } from "../test/_helpers.ts";
+
+async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return [...digest].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+async function main(): Promise<void> {
+  const dist = `${ROOT}dist`;
+  Deno.mkdirSync(dist, { recursive: true });
+  const files = [["hook.ts", `${ROOT}hook.ts`], ["install.sh", `${ROOT}scripts/install.sh`]] as const;
+  const lines: string[] = [];
+  for (const [name, source] of files) {
+    const bytes = Deno.readFileSync(source);
+    Deno.writeFileSync(`${dist}/${name}`, bytes);
+    lines.push(`${await sha256(bytes)}  ${name}`);
+  }
+  Deno.writeTextFileSync(`${dist}/SHA256SUMS`, lines.join("\n") + "\n");
+  console.log(`Wrote dist/: ${files.map(([name]) => name).join(", ")}, SHA256SUMS`);
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,169 @@
+// The curl installer, as users run it: `curl ... | sh -s -- ...`, its files
+// served from a real HTTP server on 127.0.0.1.
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { HOOK_PATH, removeTree, ROOT, runtimeBinary, type RuntimeName } from "./_helpers.ts";
+
+const INSTALL_SH = `${ROOT}scripts/install.sh`;
+
+async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return [...digest].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** Serves files from memory on 127.0.0.1, as a release folder would. */
+async function serve(files: Record<string, Uint8Array>): Promise<{ base: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const body = files[(req.url ?? "").replace(/^\//, "")];
+    res.writeHead(body === undefined ? 404 : 200);
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function releaseFiles(hook: Uint8Array = Deno.readFileSync(HOOK_PATH)): Promise<Record<string, Uint8Array>> {
+  const original = Deno.readFileSync(HOOK_PATH);
+  const sums = `${await sha256(original)}  hook.ts\n`;
+  return { "hook.ts": hook, "install.sh": Deno.readFileSync(INSTALL_SH), "SHA256SUMS": new TextEncoder().encode(sums) };
+}
+
+interface Installed {
+  code: number;
+  stdout: string;
+  stderr: string;
+  home: string;
+}
+
+/** `curl -fsSL BASE/install.sh | sh -s -- ARGS` in a throwaway HOME with one runtime on PATH. */
+async function curlInstall(base: string, runtime: RuntimeName, args: string[]): Promise<Installed> {
+  const home = Deno.makeTempDirSync({ prefix: "telemhq-curl-home-" });
+  const bin = `${home}/bin`;
+  Deno.mkdirSync(bin);
+  Deno.symlinkSync(runtimeBinary(runtime), `${bin}/${runtime}`);
+  const quoted = args.map((arg) => `'${arg}'`).join(" ");
+  const output = await new Deno.Command("/bin/sh", {
+    args: ["-c", `curl -fsSL '${base}/install.sh' | sh -s -- ${quoted}`],
+    cwd: home,
+    clearEnv: true,
+    env: { HOME: home, PATH: `/usr/bin:/bin:${bin}` },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr), home };
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+for (const runtime of ["deno", "bun"] as const) {
+  Deno.test(`install.sh finds ${runtime}, checks the download and installs the hook`, async () => {
+    const server = await serve(await releaseFiles());
+    const run = await curlInstall(server.base, runtime, [
+      "--base-url",
+      server.base,
+      "--url",
+      "https://telemhq.example/ping/SECRET_T",
+    ]);
+    try {
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /^Installed the TelemHQ hook for Claude Code\./);
+      assert.match(run.stdout, new RegExp(`runtime: +\\S*${runtime}`));
+      assert.equal(Deno.readTextFileSync(`${run.home}/.claude/hooks/telemhq.ts`), Deno.readTextFileSync(HOOK_PATH));
+      assert.match(Deno.readTextFileSync(`${run.home}/.claude/settings.json`), /telemhq\.ts --detached/);
+      assert.ok(!run.stdout.includes("SECRET_T") && !run.stderr.includes("SECRET_T"));
+    } finally {
+      await server.close();
+      await removeTree(run.home);
+    }
+  });
+}
+
+Deno.test("install.sh refuses a corrupted download and installs nothing", async () => {
+  const hook = Deno.readFileSync(HOOK_PATH).slice();
+  hook[100] ^= 1;
+  const server = await serve(await releaseFiles(hook));
+  const run = await curlInstall(server.base, "bun", [
+    "--base-url",
+    server.base,
+    "--url",
+    "https://telemhq.example/ping/T",
+  ]);
+  try {
+    assert.notEqual(run.code, 0);
+    assert.equal(
+      run.stderr,
+      "TelemHQ install: checksum mismatch for hook.ts: the download is corrupt or was tampered with; nothing was installed.\n",
+    );
+    assert.ok(!exists(`${run.home}/.claude`), "nothing was installed");
+  } finally {
+    await server.close();
+    await removeTree(run.home);
+  }
+});
+
+Deno.test("install.sh cut short by the network runs nothing; plain http to another host is refused", async () => {
+  const files = await releaseFiles();
+  const script = new TextDecoder().decode(files["install.sh"]);
+  // Cut inside main(): without its last line, the script only defines functions.
+  files["install.sh"] = new TextEncoder().encode(script.slice(0, script.indexOf('  verify "$work"')));
+  const server = await serve(files);
+  const cut = await curlInstall(server.base, "bun", [
+    "--base-url",
+    server.base,
+    "--url",
+    "https://telemhq.example/ping/T",
+  ]);
+  const whole = await serve(await releaseFiles());
+  const http = await curlInstall(whole.base, "bun", [
+    "--base-url",
+    "http://downloads.example.com",
+    "--url",
+    "https://telemhq.example/ping/T",
+  ]);
+  try {
+    assert.ok(!exists(`${cut.home}/.claude`), "a truncated script installs nothing");
+    assert.equal(cut.stdout, "");
+    assert.notEqual(http.code, 0);
+    assert.equal(
+      http.stderr,
+      'TelemHQ install: refusing to download from "http://downloads.example.com": use an https:// URL.\n',
+    );
+    assert.ok(!exists(`${http.home}/.claude`));
+  } finally {
+    await server.close();
+    await whole.close();
+    await removeTree(cut.home);
+    await removeTree(http.home);
+  }
+});
+
+const shellcheck = (() => {
+  try {
+    return new Deno.Command("shellcheck", { args: ["--version"], stdout: "null", stderr: "null" }).outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "install.sh, .ci/run and the other shell scripts pass shellcheck (POSIX sh)",
+  ignore: !shellcheck,
+  fn: async () => {
+    for (const script of [INSTALL_SH, `${ROOT}.ci/run`, `${ROOT}scripts/e2e-latest.sh`]) {
+      const output = await new Deno.Command("shellcheck", { args: ["-s", "sh", script], stdout: "piped" }).output();
+      assert.ok(output.success, `${script}:\n${new TextDecoder().decode(output.stdout)}`);
+    }
+  },
+});
