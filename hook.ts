@@ -1,4 +1,4 @@
-#!/usr/bin/env -S deno run --allow-net --allow-env --allow-read
+#!/usr/bin/env -S deno run --no-config --no-lock -A
 /**
  * The TelemHQ hook for Claude Code: reads one hook event from stdin and sends
  * a privacy-safe metadata ping to the TelemHQ tracker in `TELEMHQ_PING_URL`.
@@ -208,8 +208,7 @@ const MAX_PROJECT_CHARS = 255;
  * ```
  */
 export async function shortHash(value: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
-  return toHex(new Uint8Array(digest)).slice(0, 12);
+  return (await sha256Hex(value)).slice(0, 12);
 }
 
 function toHex(bytes: Uint8Array): string {
@@ -217,6 +216,133 @@ function toHex(bytes: Uint8Array): string {
   for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
   return hex;
 }
+
+/** SHA-256 round constants and initial state (FIPS 180-4): cube and square roots of the first primes. */
+const SHA256_K = new Uint32Array([
+  0x428a2f98,
+  0x71374491,
+  0xb5c0fbcf,
+  0xe9b5dba5,
+  0x3956c25b,
+  0x59f111f1,
+  0x923f82a4,
+  0xab1c5ed5,
+  0xd807aa98,
+  0x12835b01,
+  0x243185be,
+  0x550c7dc3,
+  0x72be5d74,
+  0x80deb1fe,
+  0x9bdc06a7,
+  0xc19bf174,
+  0xe49b69c1,
+  0xefbe4786,
+  0x0fc19dc6,
+  0x240ca1cc,
+  0x2de92c6f,
+  0x4a7484aa,
+  0x5cb0a9dc,
+  0x76f988da,
+  0x983e5152,
+  0xa831c66d,
+  0xb00327c8,
+  0xbf597fc7,
+  0xc6e00bf3,
+  0xd5a79147,
+  0x06ca6351,
+  0x14292967,
+  0x27b70a85,
+  0x2e1b2138,
+  0x4d2c6dfc,
+  0x53380d13,
+  0x650a7354,
+  0x766a0abb,
+  0x81c2c92e,
+  0x92722c85,
+  0xa2bfe8a1,
+  0xa81a664b,
+  0xc24b8b70,
+  0xc76c51a3,
+  0xd192e819,
+  0xd6990624,
+  0xf40e3585,
+  0x106aa070,
+  0x19a4c116,
+  0x1e376c08,
+  0x2748774c,
+  0x34b0bcb5,
+  0x391c0cb3,
+  0x4ed8aa4a,
+  0x5b9cca4f,
+  0x682e6ff3,
+  0x748f82ee,
+  0x78a5636f,
+  0x84c87814,
+  0x8cc70208,
+  0x90befffa,
+  0xa4506ceb,
+  0xbef9a3f7,
+  0xc67178f2,
+]);
+const SHA256_H = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+
+/**
+ * SHA-256 in plain JavaScript, for short strings (paths, ids) where loading a
+ * crypto module costs more than hashing: Node's `node:crypto` takes about 5 ms
+ * to load and its Web Crypto about 11, per hook process. The test suite holds
+ * it to Web Crypto's result.
+ *
+ * @param text Any string; hashed as its UTF-8 bytes.
+ * @returns 64 lowercase hex digits.
+ *
+ * @example
+ * ```ts
+ * sha256HexSync("abc"); // "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+ * ```
+ */
+export function sha256HexSync(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  const padded = new Uint8Array((((bytes.length + 8) >> 6) + 1) << 6);
+  padded.set(bytes);
+  padded[bytes.length] = 0x80;
+  const view = new DataView(padded.buffer);
+  view.setUint32(padded.length - 8, Math.floor(bytes.length / 0x20000000));
+  view.setUint32(padded.length - 4, (bytes.length << 3) >>> 0);
+  const state = Uint32Array.from(SHA256_H);
+  const words = new Uint32Array(64);
+  const rotate = (value: number, bits: number) => (value >>> bits) | (value << (32 - bits));
+  for (let offset = 0; offset < padded.length; offset += 64) {
+    for (let i = 0; i < 16; i++) words[i] = view.getUint32(offset + i * 4);
+    for (let i = 16; i < 64; i++) {
+      const a = words[i - 15];
+      const b = words[i - 2];
+      const s0 = rotate(a, 7) ^ rotate(a, 18) ^ (a >>> 3);
+      const s1 = rotate(b, 17) ^ rotate(b, 19) ^ (b >>> 10);
+      words[i] = (words[i - 16] + s0 + words[i - 7] + s1) >>> 0;
+    }
+    let [a, b, c, d, e, f, g, h] = state;
+    for (let i = 0; i < 64; i++) {
+      const t1 =
+        (h + (rotate(e, 6) ^ rotate(e, 11) ^ rotate(e, 25)) + ((e & f) ^ (~e & g)) + SHA256_K[i] + words[i]) >>> 0;
+      const t2 = ((rotate(a, 2) ^ rotate(a, 13) ^ rotate(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) >>> 0;
+      h = g;
+      g = f;
+      f = e;
+      e = (d + t1) >>> 0;
+      d = c;
+      c = b;
+      b = a;
+      a = (t1 + t2) >>> 0;
+    }
+    const next = [a, b, c, d, e, f, g, h];
+    for (let i = 0; i < 8; i++) state[i] = (state[i] + next[i]) >>> 0;
+  }
+  return [...state].map((word) => word.toString(16).padStart(8, "0")).join("");
+}
+
+/** SHA-256 of a string's UTF-8 bytes, as hex: Web Crypto unless the runtime adapter chose otherwise. */
+let sha256Hex = async (text: string): Promise<string> =>
+  toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))));
 
 /**
  * Counts the Unicode code points of a string, as Python's `len()` does.
@@ -337,8 +463,7 @@ export async function pingId(input: HookInput, occurredAt: Date): Promise<string
       String(Math.floor(occurredAt.getTime() / 1000)),
     );
   }
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(parts.join("\u0000")));
-  return toHex(new Uint8Array(digest)).slice(0, 32);
+  return (await sha256Hex(parts.join("\u0000"))).slice(0, 32);
 }
 
 /** A PostToolBatch event is identified by the first tool call it reports. */
@@ -711,8 +836,8 @@ export interface Runtime {
    * the runtime has no cheap way to do it on the hook's path (Bun: `node:fs` costs ~9 ms).
    */
   readonly createExclusive?: (path: string, text: string) => Promise<boolean>;
-  /** Starts a process in its own session with stdio closed, and does not wait for it. */
-  startDetached(argv: readonly string[]): void;
+  /** Starts a process in its own session with stdio closed; resolves once it is started, not when it ends. */
+  startDetached(argv: readonly string[]): Promise<void>;
   /** The command that runs this script again with `args`, or undefined when it cannot (not a local file). */
   selfCommand(args: readonly string[], stateDir: string, narrow?: NarrowAccess): string[] | undefined;
   /** A file's text, or undefined when it cannot be read. */
@@ -745,6 +870,7 @@ interface BunLike {
 }
 
 interface ProcessLike {
+  getBuiltinModule?(id: string): unknown;
   versions: Record<string, string | undefined>;
   argv: string[];
   execPath: string;
@@ -871,10 +997,11 @@ export function detectRuntime(): Runtime {
         settle(() =>
           attempt(() => (deno.writeTextFileSync(path, text, { mode: 0o600, createNew: true }), true), false)
         ),
-      startDetached: (argv) => {
-        const quiet = { stdin: "null", stdout: "null", stderr: "null", detached: true };
-        new deno.Command(argv[0], { args: argv.slice(1), ...quiet }).spawn().unref();
-      },
+      startDetached: (argv) =>
+        settle(() => {
+          const quiet = { stdin: "null", stdout: "null", stderr: "null", detached: true };
+          new deno.Command(argv[0], { args: argv.slice(1), ...quiet }).spawn().unref();
+        }),
       selfCommand: (args, stateDir, narrow) => {
         const script = thisScriptPath();
         const denoPath = deno.execPath();
@@ -891,10 +1018,14 @@ export function detectRuntime(): Runtime {
   const process = scope.process;
   if (process === undefined) throw new Error("Unsupported runtime: need Deno, Bun or Node.js");
   const bun = scope.Bun;
+  // Node 20.16+ hands out built-in modules synchronously, without import()'s few milliseconds each.
+  const builtin = <T>(id: string): Promise<T> =>
+    process.getBuiltinModule !== undefined ? Promise.resolve(process.getBuiltinModule(id) as T) : import(id);
+  const fsPromises = bun === undefined ? builtin<typeof import("node:fs/promises")>("node:fs/promises") : undefined;
   const node = {
-    fs: () => import("node:fs/promises"),
+    fs: () => fsPromises ?? import("node:fs/promises"),
     spawn: async (argv: readonly string[]) => {
-      const { spawn } = await import("node:child_process");
+      const { spawn } = await builtin<typeof import("node:child_process")>("node:child_process");
       spawn(argv[0], argv.slice(1), { detached: true, stdio: "ignore" }).unref();
     },
   };
@@ -926,17 +1057,23 @@ export function detectRuntime(): Runtime {
         const file = bun.file(path);
         return (await file.exists()) ? file.lastModified : undefined;
       },
-      startDetached: (argv) => {
-        bun.spawn(argv, { stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true }).unref();
-      },
+      startDetached: (argv) =>
+        settle(() => bun.spawn(argv, { stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true }).unref()),
       selfCommand: self(BUN_RUN_FLAGS),
       readTextFile: (path) => bun.file(path).text().catch(() => undefined),
     };
   }
+  // Node: its Web Crypto costs about 11 ms to set up and node:crypto about 5 to load, more than
+  // hashing a path in plain JavaScript; its process.stdin stream about 9 ms, a plain read of
+  // descriptor 0 next to nothing.
+  const nodeFs = builtin<typeof import("node:fs")>("node:fs");
+  sha256Hex = (text) => settle(() => sha256HexSync(text));
   return {
     ...common,
     name: `node/${process.versions.node}`,
-    stdin: () => process.stdin,
+    stdin: async function* () {
+      yield (await nodeFs).readFileSync(0);
+    },
     writePrivateFile: async (path, text) => {
       await (await node.fs()).writeFile(path, text, { mode: 0o600 });
     },
@@ -955,9 +1092,7 @@ export function detectRuntime(): Runtime {
         return false;
       }
     },
-    startDetached: (argv) => {
-      void node.spawn(argv);
-    },
+    startDetached: (argv) => node.spawn(argv),
     selfCommand: self([]),
     readTextFile: async (path) => (await node.fs()).readFile(path, "utf8").catch(() => undefined),
   };
@@ -2084,7 +2219,7 @@ export async function startSender(runtime: Runtime, stateDir: string, narrow?: N
   if (!claimed && await senderIsRunning(runtime, stateDir)) return true;
   const command = runtime.selfCommand(claimed ? ["deliver", "--lock", token] : ["deliver"], stateDir, narrow);
   if (command === undefined) return false;
-  runtime.startDetached(command);
+  await runtime.startDetached(command);
   return true;
 }
 
@@ -2232,8 +2367,8 @@ async function spoolWarning(config: HookConfig): Promise<string | undefined> {
 /** Where `install` wires the hook: `~/.claude/settings.json`, the repository's shared or local file, or a printed policy. */
 export type InstallScope = "user" | "project" | "local" | "managed";
 
-/** A runtime `install` can write a command for. */
-export type RuntimeKind = "deno" | "bun";
+/** A runtime `install` can write a command for (Node: from the npm build only). */
+export type RuntimeKind = "deno" | "bun" | "node";
 
 /** The hook events `install` wires, with their matchers: data, not code. */
 export const INSTALL_EVENTS: Readonly<Record<"always" | "toolActivity", readonly (readonly [string, string?])[]>> = {
@@ -2242,8 +2377,17 @@ export const INSTALL_EVENTS: Readonly<Record<"always" | "toolActivity", readonly
   toolActivity: [["PostToolUse", "Bash|Edit|MultiEdit|Write"], ["PostToolUseFailure", "*"]],
 };
 
-/** The installed hook's file name, in Claude Code's `hooks/` folder. */
-const HOOK_FILE_NAME = "telemhq.ts";
+/** The installed hook's file name in Claude Code's `hooks/` folder: TypeScript for Deno and Bun, the npm build's JavaScript for Node. */
+const HOOK_FILE_NAMES: Readonly<Record<RuntimeKind, string>> = {
+  deno: "telemhq.ts",
+  bun: "telemhq.ts",
+  node: "telemhq.mjs",
+};
+
+/** Every path the installed hook may have: entries running any of them are ours. */
+function installedHookFiles(claudeDir: string): string[] {
+  return [...new Set(Object.values(HOOK_FILE_NAMES))].map((name) => `${claudeDir}/hooks/${name}`);
+}
 /** Claude Code's time limit for our hook, in seconds (the fast path takes milliseconds). */
 const HOOK_TIMEOUT_S = 10;
 
@@ -2314,8 +2458,8 @@ function settingsPathFor(scope: InstallScope, claudeDir: string, cwd: string): s
   return undefined;
 }
 
-function runtimeKindOf(runtime: Runtime): RuntimeKind | undefined {
-  return runtime.name.startsWith("deno/") ? "deno" : runtime.name.startsWith("bun/") ? "bun" : undefined;
+function runtimeKindOf(runtime: Runtime): RuntimeKind {
+  return runtime.name.startsWith("deno/") ? "deno" : runtime.name.startsWith("bun/") ? "bun" : "node";
 }
 
 /** Finds a runtime's binary: this process's if it is that runtime, else on PATH or where its installer puts it. */
@@ -2353,12 +2497,16 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
     throw new CommandError(`Cannot install: unknown scope "${scope}". Use user, project, local or managed.`, 2);
   }
   const current = runtimeKindOf(runtime);
-  const kind = (values["--runtime"] ?? current ?? "") as RuntimeKind;
-  if (kind !== "deno" && kind !== "bun") {
+  const kind = (values["--runtime"] ?? current) as RuntimeKind;
+  if (kind !== "deno" && kind !== "bun" && kind !== "node") {
+    throw new CommandError(`Cannot install: runtime "${kind}" is not supported. Use --runtime deno, bun or node.`, 2);
+  }
+  if ((kind === "node") !== (current === "node")) {
+    // Node runs the npm build (JavaScript); Deno and Bun run hook.ts: install copies the file it runs from.
     throw new CommandError(
-      `Cannot install: runtime "${
-        values["--runtime"] ?? runtime.name
-      }" is not supported here. Use --runtime deno or --runtime bun.`,
+      kind === "node"
+        ? "Cannot install for Node.js from Deno or Bun: run install through the npm package (npx @telemhq/claude-code install ...)."
+        : `Cannot install for ${kind} from the npm build: run install with hook.ts under ${kind}.`,
       2,
     );
   }
@@ -2374,10 +2522,12 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
   const claudeDir = claudeDirectory(env);
   const stateDir = stateDirectory(env);
   if (claudeDir === undefined || stateDir === undefined) throw new CommandError("Cannot install: HOME is not set.");
-  const hookFile = `${claudeDir}/hooks/${HOOK_FILE_NAME}`;
+  const hookFile = `${claudeDir}/hooks/${HOOK_FILE_NAMES[kind]}`;
   const argv = kind === "deno"
     ? [runtimePath, "run", ...denoRunFlags(runtimePath, stateDir, { pingHost: url.host, claudeDir }), hookFile]
-    : [runtimePath, ...BUN_RUN_FLAGS, hookFile];
+    : kind === "bun"
+    ? [runtimePath, ...BUN_RUN_FLAGS, hookFile]
+    : [runtimePath, hookFile];
   return {
     scope,
     runtimeKind: kind,
@@ -2433,8 +2583,9 @@ async function readSettings(path: string): Promise<{ settings: Settings; text?: 
   return { settings: value as Settings, text };
 }
 
-/** Removes every hook entry that runs `hookFile`; returns how many. Groups and events it empties go too. */
-function removeOurHooks(settings: Settings, hookFile: string): number {
+/** Removes every hook entry that runs one of `hookFiles`; returns how many. Groups and events it empties go too. */
+function removeOurHooks(settings: Settings, hookFiles: readonly string[]): number {
+  const ours = (command: unknown) => typeof command === "string" && hookFiles.some((file) => command.includes(file));
   const hooks = settings.hooks as Record<string, unknown> | undefined;
   if (hooks === undefined) return 0;
   let removed = 0;
@@ -2442,9 +2593,7 @@ function removeOurHooks(settings: Settings, hookFile: string): number {
     if (!Array.isArray(groups)) continue;
     const kept = (groups as HookGroup[]).flatMap((group) => {
       if (!Array.isArray(group?.hooks)) return [group];
-      const others = group.hooks.filter((hook) =>
-        !(typeof hook?.command === "string" && hook.command.includes(hookFile))
-      );
+      const others = group.hooks.filter((hook) => !ours(hook?.command));
       removed += group.hooks.length - others.length;
       if (others.length === group.hooks.length) return [group];
       return others.length === 0 ? [] : [{ ...group, hooks: others }];
@@ -2523,7 +2672,7 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
   }
   // Everything is checked before anything is written.
   const { settings, text } = await readSettings(plan.settingsPath);
-  removeOurHooks(settings, plan.hookFile);
+  removeOurHooks(settings, installedHookFiles(plan.claudeDir));
   addOurHooks(settings, plan);
   const updated = formatSettings(settings, text);
   const fs = await import("node:fs/promises");
@@ -2576,14 +2725,14 @@ export async function uninstallCommand(runtime: Runtime, args: readonly string[]
   if (settingsPath === undefined || !["user", "project", "local"].includes(scope)) {
     throw new CommandError(`Cannot uninstall: unknown scope "${scope}". Use user, project or local.`, 2);
   }
-  const hookFile = `${claudeDir}/hooks/${HOOK_FILE_NAME}`;
+  const hookFiles = installedHookFiles(claudeDir);
   const { settings, text } = await readSettings(settingsPath);
-  const removed = removeOurHooks(settings, hookFile);
+  const removed = removeOurHooks(settings, hookFiles);
   if (removed > 0) await replaceFile(settingsPath, formatSettings(settings, text), text, 0o644);
-  const stillUsed = await hookUsers(runtime, claudeDir, hookFile);
+  const stillUsed = await hookUsers(runtime, claudeDir, hookFiles);
   const fs = await import("node:fs/promises");
   if (stillUsed.length === 0) {
-    await fs.rm(hookFile, { force: true });
+    for (const file of hookFiles) await fs.rm(file, { force: true });
     await fs.rm(`${stateDir}/${STATE_LAYOUT.config}`, { force: true });
   }
   console.log(
@@ -2593,19 +2742,19 @@ export async function uninstallCommand(runtime: Runtime, args: readonly string[]
   );
   console.log(
     stillUsed.length === 0
-      ? `Removed ${hookFile} and the saved ping URL. Pings still in ${stateDir}/${STATE_LAYOUT.spool} stay there.`
-      : `Kept ${hookFile}: ${stillUsed.join(" and ")} still run it.`,
+      ? `Removed the hook file and the saved ping URL. Pings still in ${stateDir}/${STATE_LAYOUT.spool} stay there.`
+      : `Kept the hook file: ${stillUsed.join(" and ")} still run it.`,
   );
   return 0;
 }
 
 /** The settings files (user, project, local) that run the hook. */
-async function hookUsers(runtime: Runtime, claudeDir: string, hookFile: string): Promise<string[]> {
+async function hookUsers(runtime: Runtime, claudeDir: string, hookFiles: readonly string[]): Promise<string[]> {
   const users: string[] = [];
   for (const scope of ["user", "project", "local"] as const) {
     const path = settingsPathFor(scope, claudeDir, runtime.cwd())!;
     const text = await runtime.readTextFile(path);
-    if (text !== undefined && text.includes(hookFile)) users.push(path);
+    if (text !== undefined && hookFiles.some((file) => text.includes(file))) users.push(path);
   }
   return users;
 }
@@ -2652,7 +2801,8 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
     problem("HOME is not set: no settings or state directory to check.");
     return 1;
   }
-  const hookFile = `${claudeDir}/hooks/${HOOK_FILE_NAME}`;
+  const hookFiles = installedHookFiles(claudeDir);
+  let hookFile = hookFiles[0];
   const wired = new Map<string, string[]>();
   let command: string | undefined;
   for (const scope of ["user", "project", "local"] as const) {
@@ -2663,9 +2813,13 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
       for (const [event, groups] of Object.entries((settings.hooks ?? {}) as Record<string, HookGroup[]>)) {
         for (const group of Array.isArray(groups) ? groups : []) {
           for (const hook of Array.isArray(group?.hooks) ? group.hooks : []) {
-            if (typeof hook?.command !== "string" || !hook.command.includes(hookFile)) continue;
+            const file = typeof hook?.command === "string"
+              ? hookFiles.find((file) => hook.command!.includes(file))
+              : undefined;
+            if (file === undefined) continue;
             wired.set(event, [...(wired.get(event) ?? []), path]);
             command ??= hook.command;
+            hookFile = file;
           }
         }
       }
@@ -2673,7 +2827,7 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
       problem((error as Error).message);
     }
   }
-  if (wired.size === 0) problem(`No settings file runs ${hookFile}: run install.`);
+  if (wired.size === 0) problem(`No settings file runs the hook (${hookFiles.join(" or ")}): run install.`);
   for (const [event, paths] of wired) {
     if (paths.length === 1) ok(`${event} runs the hook (${paths[0]}).`);
     else {problem(
@@ -2864,7 +3018,20 @@ function flushSummary(report: DeliveryReport, stateDir: string): string {
   return lines.join("\n");
 }
 
-async function main(): Promise<void> {
+/**
+ * The command line: with no arguments, the hook (what Claude Code runs);
+ * otherwise `install`, `uninstall`, `doctor`, `flush`, `command`, `--help`.
+ * Ends the process. Run when this file is the main module; the npm build's
+ * bin calls it.
+ *
+ * @returns Never returns: exits with the command's code (always 0 for the hook).
+ *
+ * @example
+ * ```ts
+ * await runCommandLine();
+ * ```
+ */
+export async function runCommandLine(): Promise<void> {
   let runtime: Runtime | undefined;
   let code = 0;
   try {
@@ -2903,6 +3070,23 @@ async function main(): Promise<void> {
   }
 }
 
-if ((import.meta as { main?: boolean }).main) {
-  await main();
+/**
+ * Whether this file is the program being run. Deno, Bun and Node 24.2+ say so
+ * in `import.meta.main`; older Node (the npm build) is asked which script it
+ * started, through any symlink npm put on the way.
+ */
+async function isMainModule(): Promise<boolean> {
+  const main = (import.meta as { main?: boolean }).main;
+  if (main !== undefined) return main;
+  const process = (globalThis as { process?: { argv?: string[]; getBuiltinModule?(id: string): unknown } }).process;
+  const entry = process?.argv?.[1];
+  const self = thisScriptPath();
+  if (entry === undefined || self === undefined) return false;
+  const { realpath } = (process?.getBuiltinModule?.("node:fs/promises") ??
+    await import("node:fs/promises")) as typeof import("node:fs/promises");
+  return (await realpath(entry).catch(() => entry)) === self;
+}
+
+if (await isMainModule()) {
+  await runCommandLine();
 }

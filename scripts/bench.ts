@@ -14,6 +14,7 @@
  * Run: deno task bench [--runs 15]      (needs python3 and curl)
  */
 import { fastPathCommand } from "../mod.ts";
+import { BIN_NAME, buildNpm } from "./build-npm.ts";
 import { FIXTURES, hookCommand, ROOT, runtimeBinary, type RuntimeName, startReceiver } from "../test/_helpers.ts";
 
 interface Sample {
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
     const event = `${work}/event.json`;
     Deno.writeTextFileSync(event, stop);
     Deno.writeTextFileSync(`${work}/empty.ts`, "");
+    Deno.writeTextFileSync(`${work}/empty.mjs`, "");
     Deno.writeTextFileSync(`${work}/payload.json`, JSON.stringify({ provider: "anthropic", event: "Stop" }));
     // The Python binary itself, not a version manager's shim, so Python is not charged for the shim.
     const python = new TextDecoder().decode(
@@ -124,9 +126,36 @@ async function main(): Promise<void> {
       ];
     };
     const [deno, bun] = [runtimeBinary("deno"), runtimeBinary("bun")];
+    // The npm build, as Node users run it: the bin under each Node, and through npx and bunx.
+    const npmPackage = await buildNpm(`${work}/npm`);
+    const npmBin = `${npmPackage}/bin/${BIN_NAME}.mjs`;
+    const tarball = await packTarball(npmPackage, work);
+    const nodeSubjects = Object.entries(NODES).flatMap(([label, node]): Subject[] => {
+      const running = state(`node-${label}-running`);
+      const starting = state(`node-${label}-starting`);
+      return [
+        {
+          name: `npm bin under Node ${label}, sender running`,
+          command: [node, npmBin],
+          env: { TELEMHQ_STATE_DIR: running, TELEMHQ_SENDER_IDLE_MS: "600000" },
+          pings: true,
+        },
+        {
+          name: `npm bin under Node ${label}, starting the sender`,
+          command: [node, npmBin],
+          env: { TELEMHQ_STATE_DIR: starting, TELEMHQ_SENDER_IDLE_MS: "0" },
+          pings: true,
+          settle: () => senderGone(starting),
+        },
+        { name: `Node ${label}, empty script`, command: [node, `${work}/empty.mjs`], pings: false },
+      ];
+    });
+    const npx = state("npx");
+    const bunx = state("bunx");
     const subjects: Subject[] = [
       ...hookSubjects("bun"),
       ...hookSubjects("deno"),
+      ...nodeSubjects,
       { name: "reference Python script", command: [python, `${ROOT}test/reference/telemhq_ping.py`], pings: true },
       {
         name: "curl POST (floor: one process, one request)",
@@ -156,7 +185,22 @@ async function main(): Promise<void> {
       HOME: Deno.env.get("HOME") ?? work,
       TELEMHQ_PING_URL: receiver.url,
     };
-    const samples = new Map<string, Sample[]>(subjects.map((subject) => [subject.name, []]));
+    // npx and bunx take far longer and start several processes: measured after the others, on their own.
+    const launchers: Subject[] = [
+      {
+        name: "npx (packed tarball), sender running",
+        command: ["npx", "--yes", "--package", tarball, BIN_NAME],
+        env: { TELEMHQ_STATE_DIR: npx, TELEMHQ_SENDER_IDLE_MS: "600000", npm_config_cache: `${work}/npm-cache` },
+        pings: true,
+      },
+      {
+        name: "bunx (packed tarball), sender running",
+        command: [bun, "x", "--bun", "--package", tarball, BIN_NAME],
+        env: { TELEMHQ_STATE_DIR: bunx, TELEMHQ_SENDER_IDLE_MS: "600000" },
+        pings: true,
+      },
+    ];
+    const samples = new Map<string, Sample[]>([...subjects, ...launchers].map((subject) => [subject.name, []]));
     // Warm caches once (and start the long-lived senders).
     for (const subject of subjects) {
       await measure(subject, event, env);
@@ -168,23 +212,64 @@ async function main(): Promise<void> {
         await subject.settle?.();
       }
     }
+    const launcherRuns = Math.min(runs, 5);
+    for (const subject of launchers) {
+      await measure(subject, event, env); // fetches the package into the cache once
+      for (let round = 0; round < launcherRuns; round++) {
+        samples.get(subject.name)!.push(await measure(subject, event, env));
+      }
+    }
     const senders = await measureSenders(runs, work, env);
-    const expected = (runs + 1) * subjects.filter((subject) => subject.pings).length + 2 * runs;
-    await receiver.waitFor(expected, 20_000);
+    const expected = (runs + 1) * subjects.filter((subject) => subject.pings).length + 2 * runs +
+      (launcherRuns + 1) * launchers.length;
+    await receiver.waitFor(expected, 20_000).catch(() => {
+      // Say where the missing pings are, rather than fail the whole run.
+      for (const entry of Deno.readDirSync(work)) {
+        const spool = `${work}/${entry.name}/spool`;
+        const left = (() => {
+          try {
+            return [...Deno.readDirSync(spool)].map((file) => file.name);
+          } catch {
+            return [];
+          }
+        })();
+        if (left.length > 0) console.error(`warning: ${entry.name} still spools ${left.join(", ")}`);
+      }
+      console.error(`warning: the receiver got ${receiver.requests.length} of ${expected} pings`);
+    });
     const stats = new Map(
-      [...subjects.map((subject) => [subject.name, samples.get(subject.name)!] as const), ...senders].map(
-        ([name, list]) => [name, {
-          wall: median(list.map((sample) => sample.wall_ms)),
-          cpu: median(list.map((sample) => sample.cpu_ms)),
-          peak: median(list.map((sample) => sample.peak_kib)) / 1024,
-        }],
-      ),
+      [...[...subjects, ...launchers].map((subject) => [subject.name, samples.get(subject.name)!] as const), ...senders]
+        .map(
+          ([name, list]) => [name, {
+            wall: median(list.map((sample) => sample.wall_ms)),
+            cpu: median(list.map((sample) => sample.cpu_ms)),
+            peak: median(list.map((sample) => sample.peak_kib)) / 1024,
+          }],
+        ),
     );
     printReport(stats, runs);
   } finally {
     await receiver.close();
     Deno.removeSync(work, { recursive: true });
   }
+}
+
+/** The machine's Node and the LTS lines pinned in tools/. */
+const NODES: Record<string, string> = {
+  "20 (machine)": "/usr/bin/node",
+  "22": `${ROOT}tools/node_modules/node-22/bin/node`,
+  "24": `${ROOT}tools/node_modules/node-24/bin/node`,
+};
+
+async function packTarball(folder: string, into: string): Promise<string> {
+  const output = await new Deno.Command("npm", {
+    args: ["pack", "--silent", "--pack-destination", into],
+    cwd: folder,
+    stdout: "piped",
+  })
+    .output();
+  if (!output.success) throw new Error("Cannot pack the npm build: npm pack failed.");
+  return `${into}/${new TextDecoder().decode(output.stdout).trim().split("\n").pop()}`;
 }
 
 function label(runtime: RuntimeName): string {
@@ -256,6 +341,17 @@ function printReport(stats: Map<string, { wall: number; cpu: number; peak: numbe
         ratio(fast / curl, "-")
       } of curl`,
     );
+  }
+  for (const label of Object.keys(NODES)) {
+    const empty = wall(`Node ${label}, empty script`);
+    for (const state of ["sender running", "starting the sender"]) {
+      const bin = wall(`npm bin under Node ${label}, ${state}`);
+      console.log(
+        `- npm bin under Node ${label}, ${state}: ${
+          (bin - empty).toFixed(1)
+        } ms above its empty script (target <= 15 ms)`,
+      );
+    }
   }
 }
 

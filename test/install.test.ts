@@ -209,7 +209,7 @@ Deno.test("uninstall removes exactly what install added; the hook file goes with
     const user = await hookCli("bun", home, ["uninstall"], project);
     assert.equal(user.code, 0, user.stderr);
     assert.deepEqual(JSON.parse(Deno.readTextFileSync(settingsPath)), JSON.parse(REAL_WORLD_SETTINGS));
-    assert.match(user.stdout, /Kept .*telemhq\.ts: .*\.claude\/settings\.json still run/);
+    assert.match(user.stdout, /Kept the hook file: .*\.claude\/settings\.json still run it/);
     assert.ok(Deno.statSync(`${home}/.claude/hooks/telemhq.ts`).isFile);
     const last = await hookCli("bun", home, ["uninstall", "--scope", "project"], project);
     assert.equal(last.code, 0, last.stderr);
@@ -244,7 +244,7 @@ Deno.test("broken settings, a bad flag or a bad URL: a clear one-line error, and
       [
         ["install", "--url", "https://telemhq.example/ping/T", "--runtime", "python"],
         2,
-        /^Cannot install: runtime "python" is not supported/,
+        /^Cannot install: runtime "python" is not supported\. Use --runtime deno, bun or node\./,
       ],
       [["install", "--colour"], 2, /^Unknown option "--colour"/],
       [["install"], 2, /^Cannot install: no ping URL/],
