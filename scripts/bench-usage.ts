@@ -8,21 +8,10 @@
  *
  * Run: deno task bench:usage [--runs 9]      (needs python3; writes ~200 MB to a temporary folder)
  */
-import { hookCommand, ROOT, type RuntimeName, startReceiver } from "../test/_helpers.ts";
-
-interface Sample {
-  code: number;
-  wall_ms: number;
-  cpu_ms: number;
-  peak_kib: number;
-}
+import { hookCommand, pathExists, ROOT, type RuntimeName, startReceiver } from "../test/_helpers.ts";
+import { measureCommand as measure, median, parseRuns, type Sample } from "./_measure.ts";
 
 const FIXTURE = `${ROOT}test/fixtures/claude-code-2.1.332/tools`;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 /** Earlier turns: the session's own lines under other prompt ids, repeated until `bytes`. */
 function writeTranscript(path: string, bytes: number, lastTurn: string[]): void {
@@ -41,29 +30,8 @@ function writeTranscript(path: string, bytes: number, lastTurn: string[]): void 
   file.close();
 }
 
-async function measure(command: string[], stdin: string, env: Record<string, string>): Promise<Sample> {
-  const output = await new Deno.Command("python3", {
-    args: [`${ROOT}scripts/_measure.py`, stdin, ...command],
-    env,
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  const sample = JSON.parse(new TextDecoder().decode(output.stdout)) as Sample;
-  if (sample.code !== 0) throw new Error(`"${command.join(" ")}" exited ${sample.code}`);
-  return sample;
-}
-
-function parseRuns(args: string[]): number {
-  const index = args.indexOf("--runs");
-  const runs = index === -1 ? 9 : Number(args[index + 1]);
-  if (!Number.isInteger(runs) || runs < 3 || runs > 100) {
-    throw new Error(`Cannot use --runs "${args[index + 1]}": give a whole number from 3 to 100`);
-  }
-  return runs;
-}
-
 async function main(): Promise<void> {
-  const runs = parseRuns(Deno.args);
+  const runs = parseRuns(Deno.args, 9, 100);
   const runtime: RuntimeName = Deno.args.includes("--deno") ? "deno" : "bun";
   const work = Deno.makeTempDirSync({ prefix: "telemhq-bench-usage-" });
   const receiver = await startReceiver();
@@ -151,18 +119,9 @@ async function main(): Promise<void> {
 async function waitForEmptySpool(stateDir: string): Promise<void> {
   const deadline = Date.now() + 5000;
   while (Date.now() < deadline) {
-    const busy = [...Deno.readDirSync(`${stateDir}/spool`)].length > 0 || exists(`${stateDir}/sender.lock`);
+    const busy = [...Deno.readDirSync(`${stateDir}/spool`)].length > 0 || pathExists(`${stateDir}/sender.lock`);
     if (!busy) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

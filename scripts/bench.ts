@@ -15,14 +15,13 @@
  */
 import { fastPathCommand } from "../mod.ts";
 import { BIN_NAME, buildNpm } from "./build-npm.ts";
-import { FIXTURES, hookCommand, ROOT, runtimeBinary, type RuntimeName, startReceiver } from "../test/_helpers.ts";
+import { measureCommand, median, parseRuns, type Sample } from "./_measure.ts";
 
-interface Sample {
-  code: number;
-  wall_ms: number;
-  cpu_ms: number;
-  peak_kib: number;
+/** One measured run of a subject. */
+function measure(subject: Subject, stdin: string, env: Record<string, string>): Promise<Sample> {
+  return measureCommand(subject.command, stdin, { ...env, ...subject.env }, subject.name);
 }
+import { FIXTURES, hookCommand, ROOT, runtimeBinary, type RuntimeName, startReceiver } from "../test/_helpers.ts";
 
 interface Subject {
   name: string;
@@ -33,33 +32,6 @@ interface Subject {
   pings: boolean;
   /** Called after each run, outside the measurement (to let a detached sender finish). */
   settle?: () => Promise<void>;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-async function measure(subject: Subject, stdin: string, env: Record<string, string>): Promise<Sample> {
-  const output = await new Deno.Command("python3", {
-    args: [`${ROOT}scripts/_measure.py`, stdin, ...subject.command],
-    env: { ...env, ...subject.env },
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  const sample = JSON.parse(new TextDecoder().decode(output.stdout)) as Sample;
-  if (sample.code !== 0) throw new Error(`"${subject.name}" exited ${sample.code}`);
-  return sample;
-}
-
-function parseRuns(args: string[]): number {
-  const index = args.indexOf("--runs");
-  const runs = index === -1 ? 15 : Number(args[index + 1]);
-  if (!Number.isInteger(runs) || runs < 3 || runs > 200) {
-    throw new Error(`Cannot use --runs "${args[index + 1]}": give a whole number from 3 to 200`);
-  }
-  return runs;
 }
 
 /** Waits (bounded) until no sender holds the lock of a state directory. */
@@ -76,7 +48,7 @@ async function senderGone(stateDir: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const runs = parseRuns(Deno.args);
+  const runs = parseRuns(Deno.args, 15, 200);
   const work = Deno.makeTempDirSync({ prefix: "telemhq-bench-" });
   const receiver = await startReceiver();
   try {

@@ -8,7 +8,14 @@
  * transcript, whose prompts, commands, outputs and answers hold planted
  * `SECRET_` markers; its Stop ping carries the turn's tokens and cost.
  */
-import { hookCommand, NEWEST_FIXTURES, type ReceivedRequest, SECRET_MARKER, startReceiver } from "../test/_helpers.ts";
+import {
+  copyDirectory,
+  hookCommand,
+  NEWEST_FIXTURES,
+  type ReceivedRequest,
+  SECRET_MARKER,
+  startReceiver,
+} from "../test/_helpers.ts";
 
 const DEFAULT_EVENTS = `${NEWEST_FIXTURES}/tools/events.jsonl`;
 /** The recorded session's HOME (transcripts), whose paths the events name as /home/dev. */
@@ -32,14 +39,6 @@ function readEventLines(path: string): string[] {
     return Deno.readTextFileSync(path).split("\n").filter((line) => line.trim() !== "");
   } catch (error) {
     throw new Error(`Cannot read events file "${path}": ${(error as Error).message}`);
-  }
-}
-
-function copyDirectory(from: string, to: string): void {
-  Deno.mkdirSync(to, { recursive: true });
-  for (const entry of Deno.readDirSync(from)) {
-    if (entry.isDirectory) copyDirectory(`${from}/${entry.name}`, `${to}/${entry.name}`);
-    else Deno.copyFileSync(`${from}/${entry.name}`, `${to}/${entry.name}`);
   }
 }
 

@@ -237,3 +237,22 @@ export function allEvents(
 
 /** The content markers planted in the recorded sessions: none may ever leave the machine. */
 export const SECRET_MARKER = "SECRET_";
+
+/** Whether a path exists. */
+export function pathExists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Copies a folder tree (a recorded session's HOME, say). */
+export function copyDirectory(from: string, to: string): void {
+  Deno.mkdirSync(to, { recursive: true });
+  for (const entry of Deno.readDirSync(from)) {
+    if (entry.isDirectory) copyDirectory(`${from}/${entry.name}`, `${to}/${entry.name}`);
+    else Deno.copyFileSync(`${from}/${entry.name}`, `${to}/${entry.name}`);
+  }
+}

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { HOOK_PATH, removeTree, ROOT, runtimeBinary, type RuntimeName } from "./_helpers.ts";
+import { HOOK_PATH, pathExists, removeTree, ROOT, runtimeBinary, type RuntimeName } from "./_helpers.ts";
 
 const INSTALL_SH = `${ROOT}scripts/install.sh`;
 
@@ -58,15 +58,6 @@ async function curlInstall(base: string, runtime: RuntimeName, args: string[]): 
   return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr), home };
 }
 
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 for (const runtime of ["deno", "bun"] as const) {
   Deno.test(`install.sh finds ${runtime}, checks the download and installs the hook`, async () => {
     const server = await serve(await releaseFiles());
@@ -106,7 +97,7 @@ Deno.test("install.sh refuses a corrupted download and installs nothing", async 
       run.stderr,
       "TelemHQ install: checksum mismatch for hook.ts: the download is corrupt or was tampered with; nothing was installed.\n",
     );
-    assert.ok(!exists(`${run.home}/.claude`), "nothing was installed");
+    assert.ok(!pathExists(`${run.home}/.claude`), "nothing was installed");
   } finally {
     await server.close();
     await removeTree(run.home);
@@ -133,14 +124,14 @@ Deno.test("install.sh cut short by the network runs nothing; plain http to anoth
     "https://telemhq.example/ping/T",
   ]);
   try {
-    assert.ok(!exists(`${cut.home}/.claude`), "a truncated script installs nothing");
+    assert.ok(!pathExists(`${cut.home}/.claude`), "a truncated script installs nothing");
     assert.equal(cut.stdout, "");
     assert.notEqual(http.code, 0);
     assert.equal(
       http.stderr,
       'TelemHQ install: refusing to download from "http://downloads.example.com": use an https:// URL.\n',
     );
-    assert.ok(!exists(`${http.home}/.claude`));
+    assert.ok(!pathExists(`${http.home}/.claude`));
   } finally {
     await server.close();
     await whole.close();

@@ -11,7 +11,17 @@ import {
   sumUsage,
   type TurnUsage,
 } from "../mod.ts";
-import { removeTree, ROOT, runHook, RUNTIMES, SCENARIOS, startReceiver, tempStateDir, testEnv } from "./_helpers.ts";
+import {
+  copyDirectory,
+  removeTree,
+  ROOT,
+  runHook,
+  RUNTIMES,
+  SCENARIOS,
+  startReceiver,
+  tempStateDir,
+  testEnv,
+} from "./_helpers.ts";
 
 const VERSIONS = ["claude-code-2.1.197", "claude-code-2.1.332"];
 const TOKEN_FIELDS = [
@@ -237,12 +247,4 @@ for (const runtime of RUNTIMES) {
       await removeTree(home);
     }
   });
-}
-
-function copyDirectory(from: string, to: string): void {
-  Deno.mkdirSync(to, { recursive: true });
-  for (const entry of Deno.readDirSync(from)) {
-    if (entry.isDirectory) copyDirectory(`${from}/${entry.name}`, `${to}/${entry.name}`);
-    else Deno.copyFileSync(`${from}/${entry.name}`, `${to}/${entry.name}`);
-  }
 }
