@@ -3037,7 +3037,10 @@ export async function runCommandLine(): Promise<void> {
   try {
     runtime = detectRuntime();
     const [command] = runtime.args;
-    if (command === undefined || command === "--detached") {
+    const help = runtime.args.some((arg) => arg === "--help" || arg === "-h") || command === "help";
+    if (help && command !== "--detached") {
+      console.log(HELP);
+    } else if (command === undefined || command === "--detached") {
       const problem = await runHook(runtime, { detached: command === "--detached" });
       if (problem !== undefined && runtime.env("TELEMHQ_HOOK_DEBUG") === "1") {
         // Debug output goes to stderr only: Claude Code reads hook stdout.
@@ -3059,8 +3062,6 @@ export async function runCommandLine(): Promise<void> {
         console.error(error.message);
         return error.exitCode;
       });
-    } else if (command === "--help" || command === "-h" || command === "help") {
-      console.log(HELP);
     } else {
       console.error(`Unknown command "${command}". Run with --help to see the commands.`);
       code = 2;

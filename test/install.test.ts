@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import {
   HOOK_PATH,
   NEWEST_FIXTURES,
+  pathExists,
   removeTree,
   runtimeBinary,
   type RuntimeName,
@@ -259,6 +260,20 @@ Deno.test("broken settings, a bad flag or a bad URL: a clear one-line error, and
       assert.ok(!run.stderr.includes(TOKEN));
       assert.deepEqual(snapshot(`${home}/.claude`), before, `${args.join(" ")} changed nothing`);
     }
+  });
+});
+
+Deno.test("--help works on every command and changes nothing", async () => {
+  await withHome(async (home) => {
+    for (
+      const args of [["--help"], ["install", "--help"], ["uninstall", "-h"], ["doctor", "--help"], ["flush", "--help"]]
+    ) {
+      const run = await hookCli("bun", home, args);
+      assert.equal(run.code, 0, args.join(" "));
+      assert.match(run.stdout, /^TelemHQ hook for Claude Code \d+\.\d+\.\d+\n\nUsage:/);
+      assert.match(run.stdout, /install --url URL/);
+    }
+    assert.ok(!pathExists(`${home}/.claude`), "nothing was written");
   });
 });
 
