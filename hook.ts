@@ -1019,13 +1019,15 @@ export function detectRuntime(): Runtime {
   if (process === undefined) throw new Error("Unsupported runtime: need Deno, Bun or Node.js");
   const bun = scope.Bun;
   // Node 20.16+ hands out built-in modules synchronously, without import()'s few milliseconds each.
-  const builtin = <T>(id: string): Promise<T> =>
-    process.getBuiltinModule !== undefined ? Promise.resolve(process.getBuiltinModule(id) as T) : import(id);
-  const fsPromises = bun === undefined ? builtin<typeof import("node:fs/promises")>("node:fs/promises") : undefined;
+  const builtin = <T>(id: string, load: () => Promise<T>): Promise<T> => {
+    const module = process.getBuiltinModule?.(id);
+    return module !== undefined ? Promise.resolve(module as T) : load();
+  };
+  const fsPromises = bun === undefined ? builtin("node:fs/promises", () => import("node:fs/promises")) : undefined;
   const node = {
     fs: () => fsPromises ?? import("node:fs/promises"),
     spawn: async (argv: readonly string[]) => {
-      const { spawn } = await builtin<typeof import("node:child_process")>("node:child_process");
+      const { spawn } = await builtin("node:child_process", () => import("node:child_process"));
       spawn(argv[0], argv.slice(1), { detached: true, stdio: "ignore" }).unref();
     },
   };
@@ -1066,7 +1068,7 @@ export function detectRuntime(): Runtime {
   // Node: its Web Crypto costs about 11 ms to set up and node:crypto about 5 to load, more than
   // hashing a path in plain JavaScript; its process.stdin stream about 9 ms, a plain read of
   // descriptor 0 next to nothing.
-  const nodeFs = builtin<typeof import("node:fs")>("node:fs");
+  const nodeFs = builtin("node:fs", () => import("node:fs"));
   sha256Hex = (text) => settle(() => sha256HexSync(text));
   return {
     ...common,
@@ -1315,6 +1317,9 @@ export const STATE_LAYOUT = {
   flushRequest: "flush.request",
 } as const;
 
+/** How long a SessionEnd ping waits for the session's other pings before its first attempt. */
+const SESSION_END_DELAY_MS = 2000;
+
 /** A sender whose lock is older than this is gone (killed, crashed): another may take over. */
 const LOCK_STALE_MS = 5000;
 const HEARTBEAT_MS = 1000;
@@ -1342,7 +1347,11 @@ export async function spoolPing(
   payload: Payload,
   local?: UsageSource,
 ): Promise<string> {
-  const entry: SpoolEntry = { v: 1, url: url.href, payload, created_at: Date.now(), attempts: 0, next_at: 0, local };
+  const now = Date.now();
+  // A session's last turn and its end fire milliseconds apart, each handled by its own process:
+  // SessionEnd waits a moment so that the turn's ping, which adds to its totals, goes first.
+  const next = payload.event === "SessionEnd" ? now + SESSION_END_DELAY_MS : 0;
+  const entry: SpoolEntry = { v: 1, url: url.href, payload, created_at: now, attempts: 0, next_at: next, local };
   const path = `${stateDir}/${STATE_LAYOUT.spool}/${payload.ping_id}.json`;
   // Written in place, not renamed: a reader skips a file it cannot parse yet,
   // and a writer killed mid-write had not made its ping durable either way.
@@ -1888,18 +1897,23 @@ function isSpoolEntry(value: unknown): value is SpoolEntry {
     typeof entry.attempts === "number" && typeof entry.next_at === "number";
 }
 
-/** Reads the spool, dropping unreadable, too old and too many entries (oldest first). */
+/**
+ * Reads the spool, dropping unreadable, too old and too many entries (oldest
+ * first). `arriving` counts files a hook is still writing (unreadable but
+ * young): a ping on its way, which a sender must not leave behind.
+ */
 async function loadSpool(
   fs: FsPromises,
   config: HookConfig,
   spoolDir: string,
   status: DeliveryStatus,
-): Promise<LoadedEntry[]> {
+): Promise<LoadedEntry[] & { arriving: number }> {
   const all = await fs.readdir(spoolDir).catch(() => [] as string[]);
   const now = Date.now();
   await recoverClaims(fs, config, spoolDir, all, now);
   const names = (await fs.readdir(spoolDir).catch(() => [] as string[])).filter((name) => name.endsWith(".json"));
   const loaded: LoadedEntry[] = [];
+  let arriving = 0;
   for (const name of names) {
     const entry = await readJson<unknown>(fs, `${spoolDir}/${name}`);
     if (isSpoolEntry(entry)) {
@@ -1911,6 +1925,8 @@ async function loadSpool(
     if (stat !== undefined && now - stat.mtimeMs > 60_000) {
       await fs.rm(`${spoolDir}/${name}`, { force: true });
       status.dropped.unreadable++;
+    } else if (stat !== undefined) {
+      arriving++;
     }
   }
   loaded.sort((a, b) => a.entry.created_at - b.entry.created_at);
@@ -1921,7 +1937,7 @@ async function loadSpool(
   for (const item of tooMany) await fs.rm(`${spoolDir}/${item.name}`, { force: true });
   status.dropped.too_old += tooOld.length;
   status.dropped.too_many += tooMany.length;
-  return kept;
+  return Object.assign(kept, { arriving });
 }
 
 /** Token counts kept per session until its SessionEnd: `<state>/sessions/<session_id>.json`. */
@@ -2153,7 +2169,7 @@ export async function deliverSpool(
         const now = Date.now();
         // Activity is a new ping or a delivery; failed retries are not, so a sender facing a dead
         // tracker leaves once its waits grow longer than senderIdleMs, and a later hook restarts it.
-        if (entries.some((item) => !seen.has(item.name))) idleSince = now;
+        if (entries.some((item) => !seen.has(item.name)) || entries.arriving > 0) idleSince = now;
         for (const item of entries) seen.add(item.name);
         const due = entries.filter((item) => flush || item.entry.next_at <= now);
         const settled = new Set<string>();
@@ -2176,7 +2192,9 @@ export async function deliverSpool(
         // After a flush, let go at once: `flush` is waiting to take the lock and report.
         if (flush) break;
         const untilDue = Math.min(...waiting.map((item) => item.entry.next_at)) - Date.now();
-        if (Date.now() - idleSince >= config.senderIdleMs && untilDue > config.senderIdleMs) break;
+        // A ping not tried yet (a SessionEnd waiting its turn) is never left behind.
+        const untried = waiting.some((item) => item.entry.attempts === 0);
+        if (!untried && Date.now() - idleSince >= config.senderIdleMs && untilDue > config.senderIdleMs) break;
         await sleep(Math.max(20, Math.min(250, untilDue)));
       }
     } finally {
@@ -2186,7 +2204,8 @@ export async function deliverSpool(
     if (lost || options.flush || Date.now() >= deadline) break;
     // Look once more after letting go: a hook that saw our lock just before we left relies on it.
     const spool = await loadSpool(fs, config, `${stateDir}/${STATE_LAYOUT.spool}`, report.status);
-    if (!spool.some((item) => item.entry.next_at <= Date.now())) break;
+    const pending = spool.some((item) => item.entry.next_at <= Date.now() || item.entry.attempts === 0);
+    if (spool.arriving === 0 && !pending) break;
   }
   return report;
 }

@@ -343,6 +343,39 @@ for (const runtime of RUNTIMES) {
     assert.equal(Deno.statSync(`${stateDir}/spool/${entry}`).mode! & 0o777, 0o600);
   });
 
+  deliveryTest(`${runtime}: a sender does not leave while a hook is still writing a ping into the spool`, async (t) => {
+    const receiver = await t.receiver();
+    const stateDir = t.state();
+    Deno.mkdirSync(`${stateDir}/spool`, { mode: 0o700 });
+    const entry = JSON.stringify({
+      v: 1,
+      url: receiver.url,
+      payload: { provider: "anthropic", event: "Stop", ping_id: "arriving" },
+      created_at: Date.now(),
+      attempts: 0,
+      next_at: 0,
+    });
+    // Half of it, as a hook writing in place leaves it for a moment.
+    Deno.writeTextFileSync(`${stateDir}/spool/arriving.json`, entry.slice(0, 40));
+    const [command, ...args] = hookCommand(runtime, stateDir);
+    const sender = new Deno.Command(command, {
+      args: [...args, "deliver"],
+      clearEnv: true,
+      env: {
+        PATH: "/usr/bin:/bin",
+        HOME: Deno.env.get("HOME") ?? "/tmp",
+        ...testEnv(stateDir, { TELEMHQ_SENDER_IDLE_MS: "0" }),
+      },
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    Deno.writeTextFileSync(`${stateDir}/spool/arriving.json`, entry);
+    await receiver.waitFor(1, 10_000);
+    assert.equal(JSON.parse(receiver.requests[0].body).ping_id, "arriving");
+    assert.equal((await sender.status).code, 0);
+  });
+
   deliveryTest(
     `${runtime}: a full spool drops the oldest pings, counts them, and the hook says so under debug`,
     async (t) => {
