@@ -48,6 +48,8 @@ const installed = await (async () => {
   assert.ok(install.success, decode(install.stderr));
   return { work, tarball, project, bin: `${project}/node_modules/.bin/${BIN_NAME}` };
 })();
+// The built package goes when the test module ends.
+globalThis.addEventListener("unload", () => Deno.removeSync(installed.work, { recursive: true }));
 
 async function runBin(node: string, args: string[], stdin: string, env: Record<string, string>) {
   const child = new Deno.Command(node, {
@@ -187,10 +189,4 @@ Deno.test("npx and bunx run the same bin from the packed tarball", async () => {
   } finally {
     await removeTree(cache);
   }
-});
-
-Deno.test({
-  name: "cleanup: the built package's temporary folder",
-  sanitizeResources: false,
-  fn: async () => await removeTree(installed.work),
 });
