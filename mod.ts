@@ -1,13 +1,16 @@
 /**
  * The typed library face of the TelemHQ hook for Claude Code: the event and
  * payload types, the privacy-safe payload builder, hashing, the ping URL rules
- * and sending, for people who build their own Claude Code hooks.
+ * and sending, the spool and its sender, usage and prices, for people who
+ * build their own Claude Code hooks.
  *
  * Everything here is defined in `hook.ts`, the single self-contained file that
- * Claude Code runs; this module re-exports it so the two never drift apart.
+ * Claude Code runs (assembled from `src/`); this module re-exports it, so the
+ * library and the installed hook are the same code. This list is also what
+ * hook.ts exports: `deno task build:hook` keeps every other name internal.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { buildPayload, parsePingUrl, sendPing } from "@telemhq/claude-code";
  *
  * const payload = await buildPayload(
@@ -21,6 +24,7 @@
  */
 
 export {
+  allowlisted,
   backoffMs,
   buildPayload,
   claudeDirectory,
@@ -33,10 +37,13 @@ export {
   doctorCommand,
   ENUM_FIELDS,
   ENV_NAMES,
+  eventRule,
   FAILED_EVENTS,
   fastPathCommand,
   flushCommand,
+  HOOK_EVENTS,
   HOOK_VERSION,
+  hookArgv,
   HookSkip,
   INSTALL_EVENTS,
   installCommand,
@@ -46,6 +53,7 @@ export {
   parseArgs,
   parseEvent,
   parsePingUrl,
+  PAYLOAD_FIELDS,
   pingId,
   priceFor,
   priceTable,
@@ -72,10 +80,15 @@ export {
   sumUsage,
   uninstallCommand,
   usageSource,
+  webCryptoSha256Hex,
 } from "./hook.ts";
 export type {
   DeliveryReport,
   DeliveryStatus,
+  DroppedCounts,
+  EnvLookup,
+  EventRule,
+  FsPromises,
   HookConfig,
   HookEventName,
   HookInput,
@@ -88,6 +101,7 @@ export type {
   RuntimeKind,
   SendOutcome,
   SendResult,
+  Sha256Hex,
   SpoolEntry,
   TurnUsage,
   UsageSource,

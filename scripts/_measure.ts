@@ -1,5 +1,5 @@
 // What the benchmarks share: one measured run of a command, and medians.
-import { ROOT } from "../test/_helpers.ts";
+import { ROOT } from "./_dev.ts";
 
 /** One run, as scripts/_measure.py reports it. */
 export interface Sample {

@@ -8,7 +8,7 @@
  *
  * Run: deno task bench:usage [--runs 9]      (needs python3; writes ~200 MB to a temporary folder)
  */
-import { hookCommand, pathExists, ROOT, type RuntimeName, startReceiver } from "../test/_helpers.ts";
+import { hookCommand, pathExists, ROOT, type RuntimeName, startReceiver } from "./_dev.ts";
 import { measureCommand as measure, median, parseRuns, type Sample } from "./_measure.ts";
 
 const FIXTURE = `${ROOT}test/fixtures/claude-code-2.1.332/tools`;

@@ -11,17 +11,19 @@
  * event after a quiet spell), and the shell fast path. The detached sender's
  * own cost, off Claude Code's path, is measured on its own.
  *
- * Run: deno task bench [--runs 15]      (needs python3 and curl)
+ * Run: deno task bench [--runs 15] [--baseline OLD_HOOK.ts]      (needs python3 and curl)
+ * `--baseline` measures another hook file beside hook.ts, in the same run
+ * (a before/after table for a change: `git show HEAD~1:hook.ts > old.ts`).
  */
 import { fastPathCommand } from "../mod.ts";
 import { BIN_NAME, buildNpm } from "./build-npm.ts";
 import { measureCommand, median, parseRuns, type Sample } from "./_measure.ts";
+import { FIXTURES, HOOK_PATH, hookCommand, ROOT, runtimeBinary, type RuntimeName, startReceiver } from "./_dev.ts";
 
 /** One measured run of a subject. */
 function measure(subject: Subject, stdin: string, env: Record<string, string>): Promise<Sample> {
   return measureCommand(subject.command, stdin, { ...env, ...subject.env }, subject.name);
 }
-import { FIXTURES, hookCommand, ROOT, runtimeBinary, type RuntimeName, startReceiver } from "../test/_helpers.ts";
 
 interface Subject {
   name: string;
@@ -70,27 +72,30 @@ async function main(): Promise<void> {
       Deno.mkdirSync(dir);
       return dir;
     };
-    const hookSubjects = (runtime: RuntimeName): Subject[] => {
-      const running = state(`${runtime}-running`);
-      const starting = state(`${runtime}-starting`);
-      const fast = state(`${runtime}-fast`);
+    const baselineAt = Deno.args.indexOf("--baseline");
+    const baseline = baselineAt >= 0 ? Deno.args[baselineAt + 1] : undefined;
+    const hookSubjects = (runtime: RuntimeName, hookPath = HOOK_PATH, tag = "hook.ts"): Subject[] => {
+      const prefix = tag === "hook.ts" ? runtime : `${runtime}-baseline`;
+      const running = state(`${prefix}-running`);
+      const starting = state(`${prefix}-starting`);
+      const fast = state(`${prefix}-fast`);
       return [
         {
-          name: `hook.ts under ${label(runtime)}, sender running`,
-          command: hookCommand(runtime, running),
+          name: `${tag} under ${label(runtime)}, sender running`,
+          command: hookCommand(runtime, running, hookPath),
           env: { TELEMHQ_STATE_DIR: running, TELEMHQ_SENDER_IDLE_MS: "600000" },
           pings: true,
         },
         {
-          name: `hook.ts under ${label(runtime)}, starting the sender`,
-          command: hookCommand(runtime, starting),
+          name: `${tag} under ${label(runtime)}, starting the sender`,
+          command: hookCommand(runtime, starting, hookPath),
           env: { TELEMHQ_STATE_DIR: starting, TELEMHQ_SENDER_IDLE_MS: "0" },
           pings: true,
           settle: () => senderGone(starting),
         },
         {
-          name: `shell fast path, ${label(runtime)} sender`,
-          command: ["/bin/sh", "-c", fastPathCommand(hookCommand(runtime, fast))],
+          name: `shell fast path, ${label(runtime)} sender${tag === "hook.ts" ? "" : ` (${tag})`}`,
+          command: ["/bin/sh", "-c", fastPathCommand(hookCommand(runtime, fast, hookPath))],
           env: { TELEMHQ_STATE_DIR: fast, TELEMHQ_SENDER_IDLE_MS: "0" },
           pings: true,
           settle: () => senderGone(fast),
@@ -127,6 +132,9 @@ async function main(): Promise<void> {
     const subjects: Subject[] = [
       ...hookSubjects("bun"),
       ...hookSubjects("deno"),
+      ...(baseline === undefined
+        ? []
+        : [...hookSubjects("bun", baseline, "baseline"), ...hookSubjects("deno", baseline, "baseline")]),
       ...nodeSubjects,
       { name: "reference Python script", command: [python, `${ROOT}test/reference/telemhq_ping.py`], pings: true },
       {

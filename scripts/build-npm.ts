@@ -7,7 +7,7 @@
  *
  * Run: deno task build:npm [--out DIR]
  */
-import { ROOT } from "../test/_helpers.ts";
+import { ROOT } from "./_dev.ts";
 
 /** The published package's name and bin. */
 export const PACKAGE_NAME = "@telemhq/claude-code";

@@ -15,7 +15,7 @@ import {
   type ReceivedRequest,
   SECRET_MARKER,
   startReceiver,
-} from "../test/_helpers.ts";
+} from "./_dev.ts";
 
 const DEFAULT_EVENTS = `${NEWEST_FIXTURES}/tools/events.jsonl`;
 /** The recorded session's HOME (transcripts), whose paths the events name as /home/dev. */

@@ -9,16 +9,9 @@
  *      CLAUDE_BINARY=/path/to/claude deno task record:fixtures
  * Writes: test/fixtures/claude-code-<version>/<scenario>/
  */
-import { startAnthropicStandIn } from "../test/_anthropic_standin.ts";
-import {
-  claudeBinary,
-  newSession,
-  recordedEvents,
-  recorderCommand,
-  runClaude,
-  writeSettings,
-} from "../test/_claude.ts";
-import { ROOT } from "../test/_helpers.ts";
+import { startAnthropicStandIn } from "./_anthropic_standin.ts";
+import { claudeBinary, newSession, recordedEvents, recorderCommand, runClaude, writeSettings } from "./_claude.ts";
+import { ROOT } from "./_dev.ts";
 
 /** Each scenario's prompts, in order; a second prompt resumes the first one's session. */
 const SCENARIO_PROMPTS: Readonly<Record<string, readonly string[]>> = {

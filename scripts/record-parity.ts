@@ -6,7 +6,7 @@
  *
  * Run: deno task record:parity   (needs python3)
  */
-import { allEvents, ROOT, startReceiver } from "../test/_helpers.ts";
+import { allEvents, ROOT, startReceiver } from "./_dev.ts";
 
 interface Case {
   source: string;

@@ -5,7 +5,7 @@
  *
  * Run: deno task release
  */
-import { ROOT } from "../test/_helpers.ts";
+import { ROOT } from "./_dev.ts";
 
 async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));

@@ -6,10 +6,12 @@ import { type DeliveryStatus, fastPathCommand, STATE_LAYOUT } from "../mod.ts";
 import {
   hookCommand,
   listState,
+  type ProcessRun,
   type Receiver,
   removeTree,
   type Responder,
   runHook,
+  runProcess,
   type RuntimeName,
   RUNTIMES,
   startReceiver,
@@ -70,21 +72,8 @@ function senderPids(stateDir: string): number[] {
   return pids;
 }
 
-async function runFlush(
-  runtime: RuntimeName,
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const [command, ...args] = hookCommand(runtime, env.TELEMHQ_STATE_DIR);
-  const output = await new Deno.Command(command, {
-    args: [...args, "flush"],
-    clearEnv: true,
-    env: { PATH: "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/tmp", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+function runFlush(runtime: RuntimeName, env: Record<string, string>): Promise<ProcessRun> {
+  return runProcess([...hookCommand(runtime, env.TELEMHQ_STATE_DIR), "flush"], { env });
 }
 
 interface TestParts {

@@ -2,10 +2,32 @@
 import assert from "node:assert/strict";
 import * as hook from "../hook.ts";
 import * as mod from "../mod.ts";
-import { ROOT } from "./_helpers.ts";
+import { assembleHook, MODULES } from "../scripts/build-hook.ts";
+import { ROOT, runProcess } from "./_helpers.ts";
 
 const hookSource = Deno.readTextFileSync(`${ROOT}hook.ts`);
 const readme = Deno.readTextFileSync(`${ROOT}README.md`);
+const sourceModules = [...Deno.readDirSync(`${ROOT}src`)]
+  .map((entry) => entry.name)
+  .filter((name) => name.endsWith(".ts") && !name.endsWith("_test.ts"))
+  .sort();
+
+Deno.test("hook.ts is what `deno task build:hook` assembles from src/ (edit src/, then rebuild)", async () => {
+  assert.ok(hookSource === await assembleHook(), "hook.ts is stale: run `deno task build:hook` and commit it");
+});
+
+Deno.test("hook.ts holds every src module, each once", () => {
+  assert.deepEqual([...MODULES].sort(), sourceModules);
+});
+
+Deno.test("every src module opens with what it owns and what it may use, and stays under 600 lines", () => {
+  for (const name of sourceModules) {
+    const source = Deno.readTextFileSync(`${ROOT}src/${name}`);
+    const doc = source.match(/^\/\*\*\n([\s\S]*?)\*\//)?.[1] ?? "";
+    assert.match(doc, /Owns: [\s\S]*Uses: [\s\S]*@module/, `src/${name}: its module doc`);
+    assert.ok(source.split("\n").length <= 600, `src/${name} has ${source.split("\n").length} lines`);
+  }
+});
 
 Deno.test("hook.ts is one self-contained file: it imports nothing but node: built-ins", () => {
   const specifiers = [...hookSource.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*["']([^"']+)["']/gm)]
@@ -14,6 +36,12 @@ Deno.test("hook.ts is one self-contained file: it imports nothing but node: buil
   for (const specifier of [...specifiers, ...dynamic]) {
     assert.match(specifier, /^node:/, `hook.ts imports ${specifier}`);
   }
+});
+
+Deno.test("hook.ts runs unchanged under Node 24 (erasable TypeScript only)", async () => {
+  const run = await runProcess([`${ROOT}tools/node_modules/node-24/bin/node`, `${ROOT}hook.ts`, "--help"]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^TelemHQ hook for Claude Code/);
 });
 
 Deno.test("mod.ts re-exports every value hook.ts exports", () => {
@@ -28,12 +56,15 @@ Deno.test("the README's table of what leaves the machine lists exactly the Paylo
   const section = readme.split("## What leaves the machine")[1]?.split("\n## ")[0];
   assert.ok(section, "the README has no 'What leaves the machine' section");
   const documented = [...section.matchAll(/^\| `([a-z_]+)`\s+\|/gm)].map((match) => match[1]).sort();
-  // The Payload interface in hook.ts is the allowlist: every field it declares, and no other.
-  const declared = [
-    ...hookSource.split("export interface Payload {")[1].split("\n}")[0].matchAll(/^ {2}([a-z_]+)\??:/gm),
-  ]
-    .map((match) => match[1]).sort();
-  assert.deepEqual(documented, declared);
+  assert.deepEqual(documented, [...mod.PAYLOAD_FIELDS].sort());
+});
+
+Deno.test("scripts never import the tests' helpers", () => {
+  for (const entry of Deno.readDirSync(`${ROOT}scripts`)) {
+    if (!entry.name.endsWith(".ts")) continue;
+    const source = Deno.readTextFileSync(`${ROOT}scripts/${entry.name}`);
+    assert.ok(!/from\s*"\.\.\/test\//.test(source), `scripts/${entry.name} imports from test/`);
+  }
 });
 
 Deno.test("the README's quick start is two commands, and .ci/run runs its test command", () => {

@@ -3,7 +3,7 @@
 // 127.0.0.1 gets the pings. A recorder hook beside ours keeps what Claude Code
 // actually fired, so every fired event can be matched to its ping.
 import assert from "node:assert/strict";
-import { type AnthropicStandIn, startAnthropicStandIn } from "./_anthropic_standin.ts";
+import { type AnthropicStandIn, startAnthropicStandIn } from "../scripts/_anthropic_standin.ts";
 import {
   type ClaudeSession,
   newSession,
@@ -13,7 +13,7 @@ import {
   runClaude,
   shellQuote,
   writeSettings,
-} from "./_claude.ts";
+} from "../scripts/_claude.ts";
 import { fastPathCommand } from "../mod.ts";
 import {
   HOOK_PATH,
@@ -24,6 +24,7 @@ import {
   type ReceivedRequest,
   type Receiver,
   removeTree,
+  runProcess,
   runtimeBinary,
   type RuntimeName,
   RUNTIMES,
@@ -267,15 +268,11 @@ for (const runtime of RUNTIMES) {
     const session = newSession();
     try {
       const binary = runtime === "deno" ? [runtimeBinary("deno"), "run", "-A"] : [runtimeBinary("bun")];
-      const install = await new Deno.Command(binary[0], {
-        args: [...binary.slice(1), HOOK_PATH, "install", "--url", receiver.url, "--tool-activity"],
+      const install = await runProcess([...binary, HOOK_PATH, "install", "--url", receiver.url, "--tool-activity"], {
         cwd: session.cwd,
-        clearEnv: true,
-        env: { HOME: session.home, PATH: "/usr/bin:/bin" },
-        stdout: "null",
-        stderr: "piped",
-      }).output();
-      assert.equal(install.code, 0, new TextDecoder().decode(install.stderr));
+        env: { HOME: session.home },
+      });
+      assert.equal(install.code, 0, install.stderr);
       Deno.writeTextFileSync(session.settings, "{}"); // the hooks come from ~/.claude/settings.json
       const run = await runClaude(session, { prompt: "please SCENARIO:tools SECRET_PROMPT do it", apiUrl: api.url });
       assert.equal(run.code, 0, run.stderr);

@@ -10,6 +10,7 @@ import {
   type Receiver,
   removeTree,
   runHook,
+  runProcess,
   RUNTIMES,
   SECRET_MARKER,
   startReceiver,
@@ -211,23 +212,13 @@ for (const runtime of RUNTIMES) {
 for (const runtime of RUNTIMES) {
   Deno.test(`${runtime}: "command" prints a settings.json command that delivers a ping as it stands`, async () => {
     await withReceiver(async (receiver, stateDir) => {
-      const [binary, ...args] = hookCommand(runtime, stateDir);
-      const env = {
-        PATH: "/usr/bin:/bin",
-        HOME: Deno.env.get("HOME") ?? "/tmp",
-        ...testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url }),
-      };
+      const hook = hookCommand(runtime, stateDir);
+      const env = testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url });
       const printed: string[] = [];
       for (const extra of [[], ["--direct"]]) {
-        const output = await new Deno.Command(binary, {
-          args: [...args, "command", ...extra],
-          clearEnv: true,
-          env,
-          stdout: "piped",
-        })
-          .output();
+        const output = await runProcess([...hook, "command", ...extra], { env });
         assert.equal(output.code, 0);
-        printed.push(new TextDecoder().decode(output.stdout).trim());
+        printed.push(output.stdout.trim());
       }
       assert.match(printed[0], /^trap : TERM HUP; exec 3<&0; /);
       assert.match(
@@ -236,33 +227,15 @@ for (const runtime of RUNTIMES) {
         "an absolute runtime path: hooks may get a minimal PATH",
       );
       for (const [index, command] of printed.entries()) {
-        const child = new Deno.Command("/bin/sh", {
-          args: ["-c", command],
-          clearEnv: true,
-          env,
-          stdin: "piped",
-          stdout: "piped",
-        })
-          .spawn();
-        const writer = child.stdin.getWriter();
-        await writer.write(
-          new TextEncoder().encode(JSON.stringify({ ...allEvents()[2].event, prompt_id: `p-${index}` })),
-        );
-        await writer.close();
-        const output = await child.output();
+        const stdin = JSON.stringify({ ...allEvents()[2].event, prompt_id: `p-${index}` });
+        const output = await runProcess(["/bin/sh", "-c", command], { env, stdin });
         assert.equal(output.code, 0);
-        assert.equal(output.stdout.length, 0);
+        assert.equal(output.stdout, "");
       }
       await receiver.waitFor(2);
-      const unknown = await new Deno.Command(binary, {
-        args: [...args, "command", "--fast"],
-        clearEnv: true,
-        env,
-        stderr: "piped",
-      })
-        .output();
+      const unknown = await runProcess([...hook, "command", "--fast"], { env });
       assert.equal(unknown.code, 2);
-      assert.match(new TextDecoder().decode(unknown.stderr), /^Cannot print the hook command: unknown option "--fast"/);
+      assert.match(unknown.stderr, /^Cannot print the hook command: unknown option "--fast"/);
     });
   });
 }

@@ -5,7 +5,9 @@ import {
   HOOK_PATH,
   NEWEST_FIXTURES,
   pathExists,
+  type ProcessRun,
   removeTree,
+  runProcess,
   runtimeBinary,
   type RuntimeName,
   RUNTIMES,
@@ -25,27 +27,12 @@ const REAL_WORLD_SETTINGS = `{
 }
 `;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `hook.ts <args>` under a runtime, in `cwd`, with only HOME and PATH set. */
-async function hookCli(runtime: RuntimeName, home: string, args: string[], cwd = home): Promise<Run> {
+function hookCli(runtime: RuntimeName, home: string, args: string[], cwd = home): Promise<ProcessRun> {
   const command = runtime === "deno"
     ? [runtimeBinary("deno"), "run", "-A", HOOK_PATH]
     : [runtimeBinary("bun"), HOOK_PATH];
-  const output = await new Deno.Command(command[0], {
-    args: [...command.slice(1), ...args],
-    cwd,
-    clearEnv: true,
-    env: { HOME: home, PATH: "/usr/bin:/bin" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+  return runProcess([...command, ...args], { cwd, env: { HOME: home } });
 }
 
 /** Every file under a folder with its bytes: to show that a refused command changed nothing. */

@@ -5,8 +5,10 @@ import assert from "node:assert/strict";
 import { BIN_NAME, buildNpm, PACKAGE_NAME } from "../scripts/build-npm.ts";
 import {
   allEvents,
+  type ProcessRun,
   removeTree,
   ROOT,
+  runProcess,
   runtimeBinary,
   SECRET_MARKER,
   startReceiver,
@@ -51,20 +53,8 @@ const installed = await (async () => {
 // The built package goes when the test module ends.
 globalThis.addEventListener("unload", () => Deno.removeSync(installed.work, { recursive: true }));
 
-async function runBin(node: string, args: string[], stdin: string, env: Record<string, string>) {
-  const child = new Deno.Command(node, {
-    args: [installed.bin, ...args],
-    clearEnv: true,
-    env: { PATH: "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/tmp", ...env },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(stdin)).catch(() => {});
-  await writer.close().catch(() => {});
-  const output = await child.output();
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+function runBin(node: string, args: string[], stdin: string, env: Record<string, string>): Promise<ProcessRun> {
+  return runProcess([node, installed.bin, ...args], { stdin, env });
 }
 
 Deno.test("the packed package holds the bin, the hook and its types, README and LICENSE, versioned from deno.json", async () => {

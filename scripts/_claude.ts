@@ -1,6 +1,6 @@
 // Runs the real Claude Code CLI (`claude -p`) in a throwaway HOME against the
 // Messages API stand-in, with hooks configured in a settings file.
-import { ROOT } from "./_helpers.ts";
+import { ROOT } from "./_dev.ts";
 
 /** The hook events a print-mode session fires, all configured in the end-to-end runs. */
 export const PRINT_MODE_EVENTS: readonly string[] = [

@@ -1,0 +1,182 @@
+/**
+ * Assembles `hook.ts`, the one file users install, from the modules in
+ * `src/`: each module in the order below, under a banner, with its relative
+ * imports removed. Only the names `mod.ts` re-exports stay exported; every
+ * other export of a module is internal to the file.
+ *
+ * `deno task build:hook` writes hook.ts; `--check` fails when the committed
+ * hook.ts differs from what it would write.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+/**
+ * The modules in the order hook.ts holds them: the story of one event (read,
+ * build, spool, deliver), then usage, then the commands. This list is the
+ * map of hook.ts.
+ */
+export const MODULES: readonly string[] = [
+  "input.ts",
+  "events.ts",
+  "sha256.ts",
+  "payload.ts",
+  "runtime.ts",
+  "config.ts",
+  "ping_url.ts",
+  "launch.ts",
+  "spool.ts",
+  "lock.ts",
+  "send.ts",
+  "sender.ts",
+  "run_hook.ts",
+  "transcript.ts",
+  "prices.ts",
+  "usage.ts",
+  "ledger.ts",
+  "cli_args.ts",
+  "settings.ts",
+  "install.ts",
+  "doctor.ts",
+  "cli.ts",
+];
+
+const HEADER = `#!/usr/bin/env -S deno run --no-config --no-lock -A
+/**
+ * The TelemHQ hook for Claude Code: reads one hook event from stdin and sends
+ * a privacy-safe metadata ping to the TelemHQ tracker.
+ *
+ * One self-contained file on purpose (users curl-install it, and can read all
+ * of it): it uses web-standard APIs and \`node:\` built-ins only, and runs
+ * unchanged under Deno, Bun and Node 22.18+ (erasable TypeScript only).
+ * Imported as a module it only exports its building blocks; run as the main
+ * module it runs the hook, or a command (see \`--help\`).
+ *
+ * GENERATED from the modules in src/ by \`deno task build:hook\`: edit those,
+ * not this file. Its parts, in order:
+ *
+@@MAP@@
+ *
+ * @module
+ */
+`;
+
+/** The first sentence of a module's doc comment. */
+function summary(doc: string): string {
+  const text = doc.replace(/\s+/g, " ").trim();
+  const end = text.search(/[.:](\s|$)/);
+  return end < 0 ? text : text.slice(0, end);
+}
+
+interface Module {
+  name: string;
+  doc: string;
+  body: string;
+}
+
+/** Splits a module into its doc comment (as plain text) and its code without relative imports. */
+function readModule(name: string): Module {
+  const source = Deno.readTextFileSync(`${ROOT}src/${name}`);
+  const docMatch = source.match(/^\/\*\*\n([\s\S]*?)\n \*\/\n/);
+  if (docMatch === null || !docMatch[1].includes("@module")) {
+    throw new Error(`src/${name} must open with a module doc comment (@module)`);
+  }
+  const doc = docMatch[1].split("\n").map((line) => line.replace(/^ \* ?/, "")).filter((line) => line !== "@module")
+    .join("\n").trim();
+  let body = source.slice(docMatch[0].length);
+  body = body.replace(/^import\s[^;]*?\sfrom\s*"([^"]+)";\n/gm, (_statement, specifier: string) => {
+    if (!specifier.startsWith("./")) {
+      throw new Error(
+        `src/${name} imports "${specifier}": src modules import only each other (node: built-ins lazily)`,
+      );
+    }
+    return "";
+  });
+  if (/^import\s/m.test(body)) throw new Error(`src/${name} has an import the assembler cannot remove`);
+  return { name, doc, body: body.trim() };
+}
+
+/** The names mod.ts re-exports from hook.ts: the public face; every other export is internal. */
+function publicNames(): Set<string> {
+  const mod = Deno.readTextFileSync(`${ROOT}mod.ts`);
+  const names = new Set<string>();
+  for (const match of mod.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}\s*from\s*"\.\/hook\.ts"/g)) {
+    for (const name of match[1].split(",").map((part) => part.trim()).filter((part) => part !== "")) {
+      names.add(name.replace(/^type\s+/, ""));
+    }
+  }
+  return names;
+}
+
+const DECLARATION = /^export (?=(?:async function\*?|function\*?|const|let|class|interface|type) ([A-Za-z_$][\w$]*))/gm;
+
+/**
+ * Builds hook.ts's text.
+ *
+ * @returns The file's text, formatted as `deno fmt` would.
+ */
+export async function assembleHook(): Promise<string> {
+  const exported = publicNames();
+  const found = new Set<string>();
+  const modules = MODULES.map(readModule);
+  const parts = modules.map((module) => {
+    const body = module.body.replace(DECLARATION, (keyword, name: string) => {
+      if (!exported.has(name)) return "";
+      if (found.has(name)) throw new Error(`${name} is exported by two modules`);
+      found.add(name);
+      return keyword;
+    });
+    const banner = [
+      "// ---------------------------------------------------------------------------",
+      `// src/${module.name}`,
+      "//",
+      ...module.doc.split("\n").map((line) => (line === "" ? "//" : `// ${line}`)),
+    ].join("\n");
+    return `${banner}\n\n${body}\n`;
+  });
+  const missing = [...exported].filter((name) => !found.has(name));
+  if (missing.length > 0) throw new Error(`mod.ts re-exports names no src module exports: ${missing.join(", ")}`);
+  const width = Math.max(...MODULES.map((name) => name.length));
+  const map = modules.map((module, index) =>
+    ` * ${String(index + 1).padStart(2)}. src/${module.name.padEnd(width)}  ${summary(module.doc)}.`
+  ).join("\n");
+  return await format(HEADER.replace("@@MAP@@", map) + "\n" + parts.join("\n"));
+}
+
+async function format(text: string): Promise<string> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--config", `${ROOT}deno.json`, "--ext", "ts", "-"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(text));
+  await writer.close();
+  const output = await child.output();
+  if (!output.success) {
+    throw new Error(`deno fmt refused the assembled hook.ts: ${new TextDecoder().decode(output.stderr)}`);
+  }
+  return new TextDecoder().decode(output.stdout);
+}
+
+async function main(args: string[]): Promise<number> {
+  const text = await assembleHook();
+  const path = `${ROOT}hook.ts`;
+  if (args.includes("--check")) {
+    const committed = await Deno.readTextFile(path).catch(() => "");
+    if (committed !== text) {
+      console.error("hook.ts differs from what src/ assembles into: run `deno task build:hook` and commit it.");
+      return 1;
+    }
+    return 0;
+  }
+  await Deno.writeTextFile(path, text);
+  console.log(`Wrote hook.ts: ${text.split("\n").length} lines from ${MODULES.length} modules in src/.`);
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,196 @@
+/**
+ * The hook's settings: read from the environment (the README's table), with
+ * the ping URL saved by `install` as a fallback, and the folders it works in.
+ *
+ * Owns: `HookConfig`, the environment variables read, Claude Code's folder and
+ * the state directory. Uses: runtime, prices, launch (types).
+ *
+ * @module
+ */
+
+import type { NarrowAccess } from "./launch.ts";
+import { type ModelPrice, priceTable } from "./prices.ts";
+import { attempt, type Runtime } from "./runtime.ts";
+
+/** Every environment variable the hook reads (Deno's `--allow-env` list). */
+export const ENV_NAMES: readonly string[] = [
+  "HOME",
+  "CLAUDE_CONFIG_DIR",
+  "TELEMHQ_PING_URL",
+  "TELEMHQ_HOOK_DEBUG",
+  "TELEMHQ_STATE_DIR",
+  "TELEMHQ_TIMEOUT_MS",
+  "TELEMHQ_SPOOL_MAX_PINGS",
+  "TELEMHQ_SPOOL_MAX_AGE_DAYS",
+  "TELEMHQ_RETRY_BASE_MS",
+  "TELEMHQ_RETRY_MAX_MS",
+  "TELEMHQ_SENDER_IDLE_MS",
+  "TELEMHQ_PRICES",
+];
+
+/** Settings read from the environment. */
+export interface HookConfig {
+  /** The raw ping URL, or undefined when not configured. */
+  pingUrl?: string;
+  /** Where the ping URL came from. */
+  pingUrlSource?: "TELEMHQ_PING_URL" | "config file";
+  /** Time limit of one ping request, in milliseconds. */
+  timeoutMs: number;
+  /** Print a one-line reason to stderr when the ping is not sent. */
+  debug: boolean;
+  /** Where the spool and the sender's lock and status live; undefined when no home is known. */
+  stateDir?: string;
+  /** Most pings the spool keeps; the oldest are dropped first. */
+  spoolMaxPings: number;
+  /** Oldest ping the spool keeps, in milliseconds. */
+  spoolMaxAgeMs: number;
+  /** First wait before a retry, in milliseconds. */
+  retryBaseMs: number;
+  /** Longest wait between retries, in milliseconds. */
+  retryMaxMs: number;
+  /** How long an idle sender waits for more pings before it exits, in milliseconds. */
+  senderIdleMs: number;
+  /** Model prices: the built-in table with `TELEMHQ_PRICES` laid over it. */
+  prices: Record<string, ModelPrice>;
+}
+
+/** Looks up an environment variable. */
+export type EnvLookup = (name: string) => string | undefined;
+
+/** Default time limit of the ping request, in milliseconds. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** The state directory's file names. */
+export const STATE_LAYOUT = {
+  spool: "spool",
+  failed: "failed",
+  sessions: "sessions",
+  config: "config.json",
+  install: "install.json",
+  lock: "sender.lock",
+  status: "status.json",
+  flushRequest: "flush.request",
+} as const;
+
+function numberSetting(raw: string | undefined, fallback: number, min: number, max: number): number {
+  const value = Number(raw);
+  return raw !== undefined && raw.trim() !== "" && Number.isFinite(value)
+    ? Math.min(Math.max(Math.round(value), min), max)
+    : fallback;
+}
+
+/**
+ * Claude Code's configuration folder: `CLAUDE_CONFIG_DIR`, else `~/.claude`.
+ *
+ * @param env Looks up an environment variable.
+ * @returns The folder, or undefined when no home is known.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(claudeDirectory((name) => ({ HOME: "/home/me" })[name]), "/home/me/.claude");
+ * ```
+ */
+export function claudeDirectory(env: EnvLookup): string | undefined {
+  const config = env("CLAUDE_CONFIG_DIR")?.trim();
+  if (config) return config.replace(/\/+$/, "");
+  const home = env("HOME")?.trim();
+  return home ? `${home.replace(/\/+$/, "")}/.claude` : undefined;
+}
+
+/**
+ * The state directory: `TELEMHQ_STATE_DIR`, else `telemhq/` in Claude Code's
+ * configuration folder (see {@linkcode claudeDirectory}).
+ *
+ * @param env Looks up an environment variable.
+ * @returns The directory, or undefined when neither it nor a home is known.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(stateDirectory((name) => ({ HOME: "/home/me" })[name]), "/home/me/.claude/telemhq");
+ * ```
+ */
+export function stateDirectory(env: EnvLookup): string | undefined {
+  const explicit = env("TELEMHQ_STATE_DIR")?.trim();
+  if (explicit) return explicit;
+  const claudeDir = claudeDirectory(env);
+  return claudeDir === undefined ? undefined : `${claudeDir}/telemhq`;
+}
+
+/**
+ * Reads the hook's settings from the environment; see the README's table.
+ *
+ * @param env Looks up an environment variable.
+ * @returns The settings, with defaults and numbers clamped to sane ranges.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const config = readConfig((name) => ({ TELEMHQ_PING_URL: "https://telemhq.com/ping/T" })[name]);
+ * assert.equal(config.timeoutMs, DEFAULT_TIMEOUT_MS);
+ * ```
+ */
+export function readConfig(env: EnvLookup): HookConfig {
+  const pingUrl = env("TELEMHQ_PING_URL")?.trim();
+  const day = 24 * 60 * 60 * 1000;
+  return {
+    pingUrl: pingUrl === "" ? undefined : pingUrl,
+    pingUrlSource: pingUrl ? "TELEMHQ_PING_URL" : undefined,
+    timeoutMs: numberSetting(env("TELEMHQ_TIMEOUT_MS"), DEFAULT_TIMEOUT_MS, 100, 60_000),
+    debug: env("TELEMHQ_HOOK_DEBUG") === "1",
+    stateDir: stateDirectory(env),
+    spoolMaxPings: numberSetting(env("TELEMHQ_SPOOL_MAX_PINGS"), 10_000, 1, 1_000_000),
+    spoolMaxAgeMs: numberSetting(env("TELEMHQ_SPOOL_MAX_AGE_DAYS"), 7, 1, 365) * day,
+    retryBaseMs: numberSetting(env("TELEMHQ_RETRY_BASE_MS"), 1000, 10, 60_000),
+    retryMaxMs: numberSetting(env("TELEMHQ_RETRY_MAX_MS"), 5 * 60_000, 10, 60 * 60_000),
+    senderIdleMs: numberSetting(env("TELEMHQ_SENDER_IDLE_MS"), 30_000, 0, 10 * 60_000),
+    prices: priceTable(env("TELEMHQ_PRICES")),
+  };
+}
+
+/**
+ * The settings, with the ping URL from `<state>/config.json` (written by
+ * `install`) when `TELEMHQ_PING_URL` is not set: hooks started from IDEs and
+ * desktop apps often do not see the shell's environment.
+ *
+ * @param runtime The runtime adapter.
+ * @returns The settings.
+ *
+ * @example
+ * ```ts
+ * import { detectRuntime } from "@telemhq/claude-code";
+ * const config = await loadConfig(detectRuntime());
+ * ```
+ */
+export async function loadConfig(runtime: Runtime): Promise<HookConfig> {
+  const config = readConfig((name) => runtime.env(name));
+  if (config.pingUrl !== undefined || config.stateDir === undefined) return config;
+  const saved = await runtime.readTextFile(`${config.stateDir}/${STATE_LAYOUT.config}`);
+  const url: unknown = saved === undefined ? undefined : attempt(() => JSON.parse(saved).ping_url, undefined);
+  if (typeof url === "string" && url.trim() !== "") {
+    config.pingUrl = url.trim();
+    config.pingUrlSource = "config file";
+  }
+  return config;
+}
+
+/**
+ * What Deno's narrow flags for a ping URL are made of, when Claude Code's folder is known.
+ *
+ * @param env Looks up an environment variable.
+ * @param pingUrl The ping URL in force.
+ * @returns The tracker's host and Claude Code's folder, or undefined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const narrow = narrowAccess((name) => ({ HOME: "/home/me" })[name], "https://telemhq.com/ping/T");
+ * assert.deepEqual(narrow, { pingHost: "telemhq.com", claudeDir: "/home/me/.claude" });
+ * ```
+ */
+export function narrowAccess(env: EnvLookup, pingUrl: string | undefined): NarrowAccess | undefined {
+  const claudeDir = claudeDirectory(env);
+  const host = pingUrl === undefined ? undefined : attempt(() => new URL(pingUrl).host, undefined);
+  return claudeDir === undefined || host === undefined ? undefined : { pingHost: host, claudeDir };
+}

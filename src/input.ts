@@ -1,0 +1,113 @@
+/**
+ * Reading the event: the bytes Claude Code writes to the hook's stdin, up to
+ * a limit, parsed into an object, and the reasons the hook skips an event.
+ *
+ * Owns: `HookSkip`, stdin reading and event parsing. Uses: nothing.
+ *
+ * @module
+ */
+
+/** The largest event the hook reads from stdin; larger events send nothing. */
+export const MAX_EVENT_BYTES: number = 128 * 1024 * 1024;
+
+/**
+ * A Claude Code hook event as it arrives on stdin. Every field is `unknown`
+ * because the hook must survive whatever it is given; the payload builder
+ * checks each field's type before it uses it.
+ */
+export type HookInput = Readonly<Record<string, unknown>>;
+
+/** Why the hook sent nothing: a reason for the debug line, never shown otherwise. */
+export class HookSkip extends Error {
+  /** @param message One line, safe to print (holds no secret). */
+  constructor(message: string) {
+    super(message);
+    this.name = "HookSkip";
+  }
+}
+
+/**
+ * An error's code or name, never its message, which may quote content or paths.
+ *
+ * @param error Anything thrown.
+ * @returns For example `"ENOENT"` or `"TypeError"`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(describeError(new TypeError("secret text")), "TypeError");
+ * ```
+ */
+export function describeError(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string") return code;
+  return error instanceof Error ? error.name : typeof error;
+}
+
+/**
+ * Parses the event bytes Claude Code wrote to stdin.
+ *
+ * @param bytes The whole of stdin.
+ * @returns The event object.
+ * @throws {HookSkip} When stdin is empty, not UTF-8, not JSON, or not a JSON object.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(parseEvent(new TextEncoder().encode('{"hook_event_name":"Stop"}')).hook_event_name, "Stop");
+ * ```
+ */
+export function parseEvent(bytes: Uint8Array): HookInput {
+  if (bytes.length === 0) throw new HookSkip("stdin was empty: no event to report");
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new HookSkip("stdin is not valid UTF-8: event ignored");
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    // A RangeError here is nesting too deep for the runtime's parser.
+    const why = error instanceof RangeError ? "nested too deeply" : "not valid JSON";
+    throw new HookSkip(`stdin is ${why}: event ignored`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new HookSkip("stdin is JSON but not an object: event ignored");
+  }
+  return value as HookInput;
+}
+
+/**
+ * Reads a byte stream to its end, refusing more than `limit` bytes.
+ *
+ * @param stream Chunks, for example stdin.
+ * @param limit Most bytes to accept.
+ * @returns All bytes read.
+ * @throws {HookSkip} When the stream holds more than `limit` bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const bytes = await readAll(new Blob(["{}"]).stream(), 1024);
+ * assert.equal(bytes.length, 2);
+ * ```
+ */
+export async function readAll(stream: AsyncIterable<Uint8Array>, limit: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += chunk.length;
+    if (size > limit) throw new HookSkip(`event is larger than ${limit} bytes: event ignored`);
+    chunks.push(chunk);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return bytes;
+}

@@ -1,0 +1,176 @@
+/**
+ * How the hook is started: the command line that runs it under each runtime
+ * (Deno's narrow permission flags, Bun's flags), and the shell fast path that
+ * Claude Code runs, which hands the event to a detached hook in milliseconds.
+ *
+ * Owns: `hookArgv`, `denoRunFlags`, `fastPathCommand`, shell quoting.
+ * Uses: runtime, config.
+ *
+ * @module
+ */
+
+import { ENV_NAMES } from "./config.ts";
+import type { Runtime, RuntimeKind } from "./runtime.ts";
+
+/** What the narrowest Deno flags are made of: the tracker's host and Claude Code's folder (transcripts). */
+export interface NarrowAccess {
+  /** The ping URL's host, with its port if it has one. */
+  pingHost: string;
+  /** Claude Code's configuration folder (`CLAUDE_CONFIG_DIR`, default `~/.claude`). */
+  claudeDir: string;
+}
+
+/** Bun's flags: no `.env` of the project, no auto-install. */
+const BUN_RUN_FLAGS: readonly string[] = ["--no-env-file", "--no-install"];
+
+/**
+ * The Deno flags the hook and its sender run with. Narrowed (what `install`
+ * writes): the network to the tracker's host only, the environment to the
+ * variables the hook reads, reading to Claude Code's folder (transcripts), the
+ * state directory and Deno itself, writing to the state directory, and running
+ * only Deno (the sender). Without `narrow`: any host, any variable, any file.
+ *
+ * @param denoPath The Deno binary.
+ * @param stateDir The state directory.
+ * @param narrow The tracker's host and Claude Code's folder, to narrow the flags.
+ * @returns Flags for `deno run`, before the script.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const flags = denoRunFlags("/usr/bin/deno", "/home/me/.claude/telemhq");
+ * assert.ok(flags.includes("--allow-write=/home/me/.claude/telemhq"));
+ * ```
+ */
+export function denoRunFlags(denoPath: string, stateDir: string, narrow?: NarrowAccess): string[] {
+  if (narrow === undefined) {
+    return [
+      "--no-config",
+      "--no-lock",
+      "--no-prompt",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      `--allow-write=${stateDir}`,
+      `--allow-run=${denoPath}`,
+    ];
+  }
+  return [
+    "--no-config",
+    "--no-lock",
+    "--no-prompt",
+    `--allow-net=${narrow.pingHost}`,
+    `--allow-env=${ENV_NAMES.join(",")}`,
+    `--allow-read=${[...new Set([narrow.claudeDir, stateDir, denoPath])].join(",")}`,
+    `--allow-write=${stateDir}`,
+    `--allow-run=${denoPath}`,
+  ];
+}
+
+/**
+ * The command line that runs a hook file under a runtime, with that runtime's flags.
+ *
+ * @param kind The runtime.
+ * @param runtimePath Its binary.
+ * @param hookFile The hook file (hook.ts, or the npm build's bundle under Node).
+ * @param stateDir The state directory (Deno's write permission).
+ * @param narrow For Deno: narrow the flags to this host and folder.
+ * @returns The argv, without the hook's own arguments.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const argv = hookArgv("bun", "/usr/bin/bun", "/home/me/.claude/hooks/telemhq.ts", "/home/me/.claude/telemhq");
+ * assert.deepEqual(argv, ["/usr/bin/bun", "--no-env-file", "--no-install", "/home/me/.claude/hooks/telemhq.ts"]);
+ * ```
+ */
+export function hookArgv(
+  kind: RuntimeKind,
+  runtimePath: string,
+  hookFile: string,
+  stateDir: string,
+  narrow?: NarrowAccess,
+): string[] {
+  if (kind === "deno") return [runtimePath, "run", ...denoRunFlags(runtimePath, stateDir, narrow), hookFile];
+  if (kind === "bun") return [runtimePath, ...BUN_RUN_FLAGS, hookFile];
+  return [runtimePath, hookFile];
+}
+
+/**
+ * The command that runs this script again with `args` (to start a sender):
+ * with what this process was given, so narrow flags only if it runs narrowed.
+ *
+ * @param runtime The runtime adapter.
+ * @param args Arguments for the script.
+ * @param stateDir The state directory.
+ * @param narrow The narrow access to use when this process runs narrowed.
+ * @returns The argv, or undefined when this script is not a local file.
+ *
+ * @example
+ * ```ts
+ * import { detectRuntime } from "@telemhq/claude-code";
+ * const argv = selfCommand(detectRuntime(), ["deliver"], "/home/me/.claude/telemhq");
+ * ```
+ */
+export function selfCommand(
+  runtime: Runtime,
+  args: readonly string[],
+  stateDir: string,
+  narrow?: NarrowAccess,
+): string[] | undefined {
+  if (runtime.scriptPath === undefined) return undefined;
+  const access = runtime.mayReachAnyHost() ? undefined : narrow;
+  return [...hookArgv(runtime.kind, runtime.execPath, runtime.scriptPath, stateDir, access), ...args];
+}
+
+/**
+ * Quotes a word for a POSIX shell.
+ *
+ * @param word Any string.
+ * @returns The word, quoted only when it needs to be.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(shellWord("/usr/bin/deno"), "/usr/bin/deno");
+ * assert.equal(shellWord("it's"), `'it'"'"'s'`);
+ * ```
+ */
+export function shellWord(word: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'"'"'`)}'`;
+}
+
+/**
+ * The shell fast path, for a settings.json hook command: hands the event to
+ * `hook.ts --detached` started in its own session, and exits. The shell takes
+ * about 2 ms, so this survives where Claude Code does not wait: `async` hooks
+ * when a `claude -p` run ends and `StopFailure` in print mode, whose hook
+ * processes get SIGTERM 15-25 ms after they start (measured with 2.1.332),
+ * before Deno or Bun has even started the script; under load, even a shell
+ * may not have forked yet, so it traps SIGTERM for its two milliseconds. The
+ * detached hook reads the event from the same pipe (it stays open while the
+ * hook holds it), spools the ping and delivers it.
+ *
+ * @param hookCommand The command that runs `hook.ts` (see {@linkcode hookArgv}).
+ * @returns A command line for `sh -c`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const line = fastPathCommand(["/usr/bin/bun", "/home/me/.claude/hooks/telemhq.ts"]);
+ * assert.ok(line.includes("setsid /usr/bin/bun /home/me/.claude/hooks/telemhq.ts --detached"));
+ * ```
+ */
+export function fastPathCommand(hookCommand: readonly string[]): string {
+  const hook = [...hookCommand, "--detached"].map(shellWord).join(" ");
+  // A background job's stdin is /dev/null unless redirected, so the event's pipe is kept as fd 3
+  // and handed over. setsid (Linux) or POSIX::setsid (perl, macOS) puts the hook in a session of
+  // its own, out of reach of whatever ends Claude Code's hook processes.
+  const io = "<&3 >/dev/null 2>&1 &";
+  // Claude Code ends hooks it no longer waits for with SIGTERM (seen with 2.1.332): a no-op
+  // trap lets the shell finish its two milliseconds. Caught, not ignored: the hook it starts
+  // gets the default SIGTERM back, so it stays easy to stop.
+  return `trap : TERM HUP; exec 3<&0; if command -v setsid >/dev/null 2>&1; then setsid ${hook} ${io} ` +
+    `elif command -v perl >/dev/null 2>&1; then perl -MPOSIX -e 'POSIX::setsid(); exec @ARGV' ${hook} ${io} ` +
+    `else ${hook} ${io} fi`;
+}

@@ -1,0 +1,132 @@
+/**
+ * Adding usage to a ping, once, just before it is sent: the turn's (Stop,
+ * StopFailure), the subagent's (SubagentStop), or the session's totals
+ * (SessionEnd), which a per-session ledger keeps until then.
+ *
+ * Owns: `enrichEntry`, the session ledgers. Uses: runtime, config, events,
+ * payload, prices, usage, spool (types).
+ *
+ * @module
+ */
+
+import { type HookConfig, STATE_LAYOUT } from "./config.ts";
+import { eventRule } from "./events.ts";
+import { omitUndefined, type Payload } from "./payload.ts";
+import { roundUsd } from "./prices.ts";
+import { readJsonFile, type Runtime, writeJsonAtomically } from "./runtime.ts";
+import type { SpoolEntry } from "./spool.ts";
+import {
+  readTranscriptUsage,
+  readTurnUsage,
+  TOKEN_FIELDS,
+  type TokenCounts,
+  totalTokens,
+  type TurnUsage,
+} from "./usage.ts";
+
+/** Token counts kept per session until its SessionEnd: `<state>/sessions/<session_id>.json`. */
+interface SessionLedger extends TokenCounts {
+  turns: number;
+  api_requests: number;
+  /** Null once a turn had a model without a price. */
+  cost_usd: number | null;
+}
+
+/** The ping fields a SessionEnd carries. */
+type SessionFields = Pick<
+  Payload,
+  | "session_input_tokens"
+  | "session_output_tokens"
+  | "session_cache_creation_input_tokens"
+  | "session_cache_read_input_tokens"
+  | "session_total_tokens"
+  | "session_cost_usd"
+  | "session_api_requests"
+  | "session_turns"
+>;
+
+/**
+ * Adds usage to a spooled ping, once: the turn's (Stop, StopFailure), the
+ * subagent's (SubagentStop) or the session's totals (SessionEnd). A missing,
+ * unreadable or broken transcript adds nothing: the ping goes out without usage.
+ *
+ * @param runtime The runtime adapter.
+ * @param config The settings (state directory, prices).
+ * @param entry The spooled ping, with where to read its usage.
+ * @returns The entry with usage added, marked enriched, without its local paths.
+ *
+ * @example
+ * ```ts ignore
+ * const enriched = await enrichEntry(runtime, config, entry);
+ * ```
+ */
+export async function enrichEntry(runtime: Runtime, config: HookConfig, entry: SpoolEntry): Promise<SpoolEntry> {
+  const payload: Payload = { ...entry.payload };
+  const local = entry.local ?? {};
+  const kind = eventRule(payload.event).usage;
+  const ledgerPath = payload.session_id === undefined || config.stateDir === undefined
+    ? undefined
+    : `${config.stateDir}/${STATE_LAYOUT.sessions}/${payload.session_id}.json`;
+  let usage: TurnUsage | undefined;
+  try {
+    if (kind === "turn" && local.transcript_path !== undefined) {
+      usage = await readTurnUsage(local.transcript_path, local.prompt_id, config.prices);
+    } else if (kind === "subagent" && local.agent_transcript_path !== undefined) {
+      usage = await readTranscriptUsage(local.agent_transcript_path, config.prices);
+    }
+  } catch {
+    usage = undefined;
+  }
+  const fs = await runtime.fs();
+  if (usage !== undefined) {
+    Object.assign(payload, omitUndefined({ ...usage }));
+    if (ledgerPath !== undefined) await addToLedger(runtime, ledgerPath, usage, kind === "turn");
+  }
+  if (kind === "session" && ledgerPath !== undefined) {
+    const ledger = await readLedger(runtime, ledgerPath);
+    if (ledger !== undefined) {
+      Object.assign(payload, sessionFields(ledger));
+      await fs.rm(ledgerPath, { force: true });
+    }
+  }
+  return { ...entry, payload, local: undefined, enriched: true };
+}
+
+async function readLedger(runtime: Runtime, path: string): Promise<SessionLedger | undefined> {
+  const value = await readJsonFile(await runtime.fs(), path);
+  return value !== null && typeof value === "object" ? value as SessionLedger : undefined;
+}
+
+async function addToLedger(runtime: Runtime, path: string, usage: TurnUsage, isTurn: boolean): Promise<void> {
+  const fs = await runtime.fs();
+  const ledger: SessionLedger = await readLedger(runtime, path) ?? {
+    turns: 0,
+    api_requests: 0,
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+    cost_usd: 0,
+  };
+  ledger.turns += isTurn ? 1 : 0;
+  ledger.api_requests += usage.api_requests;
+  for (const field of TOKEN_FIELDS) ledger[field] += usage[field];
+  ledger.cost_usd = ledger.cost_usd === null || usage.cost_usd === undefined
+    ? null
+    : roundUsd(ledger.cost_usd + usage.cost_usd);
+  await fs.mkdir(path.slice(0, path.lastIndexOf("/")), { mode: 0o700 }).catch(() => {});
+  await writeJsonAtomically(fs, path, ledger);
+}
+
+function sessionFields(ledger: SessionLedger): SessionFields {
+  return omitUndefined({
+    session_input_tokens: ledger.input_tokens,
+    session_output_tokens: ledger.output_tokens,
+    session_cache_creation_input_tokens: ledger.cache_creation_input_tokens,
+    session_cache_read_input_tokens: ledger.cache_read_input_tokens,
+    session_total_tokens: totalTokens(ledger),
+    session_cost_usd: ledger.cost_usd ?? undefined,
+    session_api_requests: ledger.api_requests,
+    session_turns: ledger.turns,
+  });
+}

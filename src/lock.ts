@@ -1,0 +1,129 @@
+/**
+ * The sender's lock: at most one sender drains a spool. The lock is a file
+ * holding its owner's token, created exclusively and touched every second
+ * (the heartbeat); a lock whose heartbeat stopped is taken over. A hook that
+ * starts a sender claims the lock for it first, so that of many hooks firing
+ * at once only one starts a sender; the sender adopts that claim by its token.
+ *
+ * Owns: the whole lock protocol (claim, adopt, acquire, heartbeat, release,
+ * liveness). Uses: runtime, config.
+ *
+ * @module
+ */
+
+import { STATE_LAYOUT } from "./config.ts";
+import type { Runtime } from "./runtime.ts";
+
+/** A sender whose lock is older than this is gone (killed, crashed): another may take over. */
+const LOCK_STALE_MS = 5000;
+const HEARTBEAT_MS = 1000;
+
+function lockPath(stateDir: string): string {
+  return `${stateDir}/${STATE_LAYOUT.lock}`;
+}
+
+/**
+ * Whether a sender is running: its lock exists and its heartbeat is fresh.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @returns True when a live sender holds the lock.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { detectRuntime } from "@telemhq/claude-code";
+ * assert.equal(await senderIsRunning(detectRuntime(), "/nonexistent"), false);
+ * ```
+ */
+export async function senderIsRunning(runtime: Runtime, stateDir: string): Promise<boolean> {
+  const modified = await runtime.modifiedAt(lockPath(stateDir));
+  return modified !== undefined && Date.now() - modified < LOCK_STALE_MS;
+}
+
+/**
+ * Claims the lock for a sender the caller is about to start: its token when
+ * the lock was free, undefined when another process holds or just took it.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @returns The token to hand to the sender (`deliver --lock TOKEN`), or undefined.
+ *
+ * @example
+ * ```ts ignore
+ * const token = await claimLockForSender(runtime, stateDir);
+ * ```
+ */
+export async function claimLockForSender(runtime: Runtime, stateDir: string): Promise<string | undefined> {
+  const token = crypto.randomUUID();
+  return await runtime.createExclusive(lockPath(stateDir), token).catch(() => false) ? token : undefined;
+}
+
+/** The lock, held by this sender. */
+export class SenderLock {
+  #runtime: Runtime;
+  #path: string;
+  #token: string;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #lost = false;
+
+  private constructor(runtime: Runtime, path: string, token: string) {
+    this.#runtime = runtime;
+    this.#path = path;
+    this.#token = token;
+  }
+
+  /**
+   * Takes the lock: adopts the claim a hook made for this sender (by its token), else takes
+   * it when it is free or its holder is gone. Starts the heartbeat.
+   *
+   * @returns The lock, or undefined when a live sender holds it.
+   */
+  static async take(runtime: Runtime, stateDir: string, claimToken?: string): Promise<SenderLock | undefined> {
+    const path = lockPath(stateDir);
+    const fs = await runtime.fs();
+    if (claimToken !== undefined && (await fs.readFile(path, "utf8").catch(() => "")) === claimToken) {
+      return new SenderLock(runtime, path, claimToken).#start();
+    }
+    const token = crypto.randomUUID();
+    for (let round = 0; round < 2; round++) {
+      if (await runtime.createExclusive(path, token)) return new SenderLock(runtime, path, token).#start();
+      const stat = await fs.stat(path).catch(() => undefined);
+      if (stat !== undefined && Date.now() - stat.mtimeMs < LOCK_STALE_MS) return undefined;
+      // The holder is gone. Move its lock aside (one contender wins the rename), then retry.
+      await fs.rename(path, `${path}.stale-${token}`).then(() => fs.rm(`${path}.stale-${token}`, { force: true }))
+        .catch(() => {});
+    }
+    return undefined;
+  }
+
+  #start(): this {
+    this.#heartbeat = setInterval(() => {
+      void this.#beat().then((held) => this.#lost ||= !held);
+    }, HEARTBEAT_MS);
+    return this;
+  }
+
+  /** True once another sender took the lock over: stop sending. */
+  get lost(): boolean {
+    return this.#lost;
+  }
+
+  async #beat(): Promise<boolean> {
+    if (!(await this.#held())) return false;
+    const now = new Date();
+    await (await this.#runtime.fs()).utimes(this.#path, now, now).catch(() => {});
+    return true;
+  }
+
+  async #held(): Promise<boolean> {
+    const fs = await this.#runtime.fs();
+    return (await fs.readFile(this.#path, "utf8").catch(() => "")) === this.#token;
+  }
+
+  /** Stops the heartbeat and lets go of the lock, unless another sender took it over. */
+  async release(): Promise<void> {
+    clearInterval(this.#heartbeat);
+    if (!this.#lost && await this.#held()) await (await this.#runtime.fs()).rm(this.#path, { force: true });
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The ping URL: it holds the tracker's secret token, so it is checked before
+ * use (https, or http to loopback only) and never shown whole.
+ *
+ * Owns: `parsePingUrl`, redaction. Uses: input.
+ *
+ * @module
+ */
+
+import { HookSkip } from "./input.ts";
+
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["localhost", "[::1]"]);
+
+/**
+ * Checks the ping URL: `https:`, or `http:` to a loopback address only,
+ * because the URL holds the tracker's secret token.
+ *
+ * @param raw The URL, for example from `TELEMHQ_PING_URL`.
+ * @returns The parsed URL.
+ * @throws {HookSkip} When the URL is malformed or would send the token in clear text.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(parsePingUrl("https://telemhq.com/ping/TOKEN").host, "telemhq.com");
+ * ```
+ */
+export function parsePingUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new HookSkip("TELEMHQ_PING_URL is not a valid URL: set it to the ping URL of your TelemHQ tracker");
+  }
+  if (url.protocol === "https:") return url;
+  if (url.protocol === "http:") {
+    if (isLoopbackHost(url.hostname)) return url;
+    throw new HookSkip(
+      `TELEMHQ_PING_URL uses plain http to ${url.host}: the token would cross the network in clear text; use https`,
+    );
+  }
+  throw new HookSkip(`TELEMHQ_PING_URL has unsupported scheme "${url.protocol}": use https`);
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+/**
+ * Shows a ping URL without its secret: scheme, host and port only.
+ *
+ * @param url The ping URL.
+ * @returns For example `"https://telemhq.com/<redacted>"`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(redactUrl(new URL("https://telemhq.com/ping/abc123")), "https://telemhq.com/<redacted>");
+ * ```
+ */
+export function redactUrl(url: URL): string {
+  return `${url.protocol}//${url.host}/<redacted>`;
+}
+
+/**
+ * Removes every trace of a URL's secret parts from a message, and its line breaks.
+ *
+ * @param message Text that may quote the URL (an error from the runtime's fetch, say).
+ * @param url The ping URL.
+ * @returns The message, one line, without the URL's path, query or credentials.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const url = new URL("https://telemhq.com/ping/abc123");
+ * assert.equal(redactMessage("failed: https://telemhq.com/ping/abc123", url), "failed: /<redacted>");
+ * ```
+ */
+export function redactMessage(message: string, url: URL): string {
+  const secrets = [url.href, url.pathname + url.search, url.pathname, url.username, url.password]
+    .filter((secret) => secret.length > 1);
+  let redacted = message;
+  for (const secret of secrets) redacted = redacted.split(secret).join("/<redacted>");
+  return redacted.replace(/[\r\n]+/g, " ");
+}

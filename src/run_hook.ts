@@ -1,0 +1,109 @@
+/**
+ * The hook itself, what Claude Code runs for each event: read the event,
+ * build the ping, make it durable in the spool, and leave delivery to a
+ * sender, so Claude Code never waits for the network. Never throws, never
+ * writes to stdout.
+ *
+ * Owns: `runHook`. Uses: runtime, config, input, payload, ping_url, spool,
+ * sender, send.
+ *
+ * @module
+ */
+
+import { type HookConfig, loadConfig, STATE_LAYOUT } from "./config.ts";
+import { describeError, HookSkip, MAX_EVENT_BYTES, parseEvent, readAll } from "./input.ts";
+import { buildPayload, type Payload } from "./payload.ts";
+import { parsePingUrl } from "./ping_url.ts";
+import type { Runtime } from "./runtime.ts";
+import { sendPing } from "./send.ts";
+import { deliverSpool, startSender } from "./sender.ts";
+import { spoolPing, usageSource } from "./spool.ts";
+
+/**
+ * Runs the hook once: reads the event from stdin, builds the payload, makes it
+ * durable in the spool, and hands delivery to a sender. Started `detached` (by
+ * the shell fast path, so nobody waits), it delivers the spool itself; else it
+ * starts a detached sender. When no sender can be started, it delivers for a
+ * moment itself (Claude Code waits, within the timeout); when the spool cannot
+ * be written, it sends the ping directly, as the reference script does.
+ *
+ * @param runtime The runtime adapter (see {@linkcode detectRuntime}).
+ * @param options `detached`: started by {@linkcode fastPathCommand}; be the sender instead of starting one.
+ * @returns `undefined` when all went well, otherwise a one-line reason (printed under debug only).
+ *
+ * @example
+ * ```ts ignore
+ * const problem = await runHook(detectRuntime());
+ * ```
+ */
+export async function runHook(runtime: Runtime, options: { detached?: boolean } = {}): Promise<string | undefined> {
+  try {
+    const config = await loadConfig(runtime);
+    if (config.pingUrl === undefined) return "TELEMHQ_PING_URL is not set (nor saved by install): nothing sent";
+    const url = parsePingUrl(config.pingUrl);
+    const input = parseEvent(await readAll(runtime.stdin(), MAX_EVENT_BYTES));
+    const payload = await buildPayload(input, {
+      fallbackCwd: runtime.cwd(),
+      runtime: runtime.name,
+      sha256Hex: runtime.sha256Hex,
+    });
+    if (config.stateDir === undefined) {
+      return await sendDirectly(config, url, payload, "no state directory (set HOME or TELEMHQ_STATE_DIR)");
+    }
+    try {
+      await spoolPing(runtime, config.stateDir, url, payload, usageSource(input));
+    } catch (error) {
+      return await sendDirectly(
+        config,
+        url,
+        payload,
+        `cannot write the spool in "${config.stateDir}" (${describeError(error)})`,
+      );
+    }
+    const warning = config.debug ? await spoolWarning(runtime, config) : undefined;
+    if (options.detached) {
+      await deliverSpool(runtime, config).catch(() => {});
+      return warning;
+    }
+    let problem: string;
+    try {
+      if (await startSender(runtime, config)) return warning;
+      problem = "cannot start a sender: the hook does not run from a local file";
+    } catch (error) {
+      problem = `cannot start a sender (${describeError(error)})`;
+    }
+    return await deliverFromHook(runtime, config, problem);
+  } catch (error) {
+    if (error instanceof HookSkip) return error.message;
+    // An unexpected error's text could hold event content: report its kind only.
+    return `hook failed unexpectedly (${describeError(error)})`;
+  }
+}
+
+/** The spool cannot be written: send the ping from here, the way the reference script does. */
+async function sendDirectly(
+  config: HookConfig,
+  url: URL,
+  payload: Payload,
+  problem: string,
+): Promise<string | undefined> {
+  const result = await sendPing(url, payload, config.timeoutMs);
+  if (result.outcome === "delivered") return config.debug ? `${problem}: sent directly` : undefined;
+  return `${problem}, and the ping was not delivered: ${result.reason}`;
+}
+
+/** Spooled, but no sender could be started: be the sender for a moment, through the lock. */
+async function deliverFromHook(runtime: Runtime, config: HookConfig, problem: string): Promise<string | undefined> {
+  const report = await deliverSpool(runtime, { ...config, senderIdleMs: 0 }, { maxRunMs: config.timeoutMs });
+  if (report.busy || report.waiting === 0) return config.debug ? `${problem}: delivered from the hook` : undefined;
+  return `${problem}; the ping is kept in the spool: ${report.status.last_error?.reason ?? "not delivered yet"}`;
+}
+
+/** Under debug only: says when the spool is over its limit (the oldest pings will be dropped). */
+async function spoolWarning(runtime: Runtime, config: HookConfig): Promise<string | undefined> {
+  const fs = await runtime.fs();
+  const count = (await fs.readdir(`${config.stateDir}/${STATE_LAYOUT.spool}`).catch(() => [] as string[])).length;
+  if (count <= config.spoolMaxPings) return undefined;
+  return `the spool holds ${count} pings, over its limit of ${config.spoolMaxPings}: the oldest will be dropped; ` +
+    `is the tracker reachable? Run "flush" to see`;
+}

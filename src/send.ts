@@ -1,0 +1,131 @@
+/**
+ * One ping request: POST the allowlisted payload as JSON, within a time
+ * limit, without following redirects, and say whether to retry and when.
+ *
+ * Owns: `sendPing`, `retryAfterMs`, `backoffMs`. Uses: payload, ping_url.
+ *
+ * @module
+ */
+
+import { allowlisted, HOOK_VERSION, type Payload } from "./payload.ts";
+import { redactMessage, redactUrl } from "./ping_url.ts";
+
+/** What to do with a ping after one attempt to send it. */
+export type SendOutcome = "delivered" | "retry" | "rejected";
+
+/** Outcome of one ping request. */
+export interface SendResult {
+  /** `delivered` (2xx), `retry` (5xx, 408, 429, timeout, network error) or `rejected` (other 4xx, redirects). */
+  outcome: SendOutcome;
+  /** HTTP status, absent when no answer arrived. */
+  status?: number;
+  /** How long the receiver asked to wait (`Retry-After`), in milliseconds, capped at one hour. */
+  retryAfterMs?: number;
+  /** One line, with the URL's secret redacted, when not delivered. */
+  reason?: string;
+}
+
+/** Statuses worth retrying besides 5xx: the receiver is busy or slow, not refusing. */
+const RETRY_STATUSES: ReadonlySet<number> = new Set([408, 425, 429]);
+const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+
+/**
+ * Reads a `Retry-After` header: delay-seconds or an HTTP date.
+ *
+ * @param value The header value, or null.
+ * @param now The current time in milliseconds.
+ * @returns The delay in milliseconds (0 to one hour), or undefined when absent or malformed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(retryAfterMs("120", Date.now()), 120_000);
+ * ```
+ */
+export function retryAfterMs(value: string | null, now: number): number | undefined {
+  if (value === null || value.trim() === "") return undefined;
+  const text = value.trim();
+  const delay = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now;
+  return Number.isNaN(delay) ? undefined : Math.min(Math.max(delay, 0), MAX_RETRY_AFTER_MS);
+}
+
+/**
+ * POSTs a payload as JSON to the ping URL, within a time limit, and says
+ * whether to retry. Only the allowlisted fields are sent. Never throws;
+ * redirects are not followed (they would carry the token elsewhere) and count
+ * as rejected.
+ *
+ * @param url The ping URL (see {@linkcode parsePingUrl}).
+ * @param payload The ping.
+ * @param timeoutMs Time limit of the whole request, in milliseconds.
+ * @returns The outcome, the status, the receiver's `Retry-After`, and a redacted reason.
+ *
+ * @example
+ * ```ts ignore
+ * const result = await sendPing(new URL("http://127.0.0.1:8787/ping/t"), payload, 5000);
+ * if (result.outcome === "retry") console.error(result.reason);
+ * ```
+ */
+export async function sendPing(url: URL, payload: Payload, timeoutMs: number): Promise<SendResult> {
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", "user-agent": `telemhq-claude-code/${HOOK_VERSION}` },
+      body: JSON.stringify(allowlisted(payload)),
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: "manual",
+    });
+    await response.body?.cancel();
+    const status = response.status;
+    if (response.ok) return { outcome: "delivered", status };
+    if (response.type === "opaqueredirect" || (status >= 300 && status < 400)) {
+      return { outcome: "rejected", status, reason: `${redactUrl(url)} answered a redirect: check the ping URL` };
+    }
+    const reason = `${redactUrl(url)} answered HTTP ${status}`;
+    if (status >= 500 || RETRY_STATUSES.has(status)) {
+      return {
+        outcome: "retry",
+        status,
+        reason,
+        retryAfterMs: retryAfterMs(response.headers.get("retry-after"), Date.now()),
+      };
+    }
+    return { outcome: "rejected", status, reason };
+  } catch (error) {
+    const name = error instanceof Error ? error.name : "";
+    const reason = name === "TimeoutError"
+      ? `no answer from ${redactUrl(url)} within ${timeoutMs} ms`
+      : `cannot reach ${redactUrl(url)}: ${redactMessage(errorText(error), url)}`;
+    return { outcome: "retry", reason };
+  }
+}
+
+/** An error's message and, where a runtime puts the detail there (Deno, Node), its cause's. */
+function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? error.cause.message : undefined;
+  return cause !== undefined && cause !== error.message ? `${error.message} (${cause})` : error.message;
+}
+
+/**
+ * The wait before retry number `attempts`: exponential from `baseMs`, capped
+ * at `maxMs`, with jitter (between half and all of it) so that many clients
+ * that failed together do not retry together.
+ *
+ * @param attempts Failed attempts so far (1 for the first retry).
+ * @param baseMs The first wait.
+ * @param maxMs The longest wait.
+ * @param random A number in [0, 1).
+ * @returns Milliseconds to wait.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const wait = backoffMs(3, 1000, 300_000, Math.random());
+ * assert.ok(wait >= 2000 && wait <= 4000);
+ * ```
+ */
+export function backoffMs(attempts: number, baseMs: number, maxMs: number, random: number): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1));
+  return Math.round(ceiling / 2 + (random * ceiling) / 2);
+}

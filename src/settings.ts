@@ -1,0 +1,262 @@
+/**
+ * Claude Code's settings files, as `install`, `uninstall` and `doctor` use
+ * them: which file each scope means, reading one (refused with its line when
+ * broken), finding, adding and removing our hook entries, and writing one back
+ * atomically with a backup, keeping everything else as it was.
+ *
+ * Owns: the scopes, `readSettings`, our hook entries in settings, `replaceFile`.
+ * Uses: runtime, input, cli_args.
+ *
+ * @module
+ */
+
+import { CommandError } from "./cli_args.ts";
+import { describeError } from "./input.ts";
+import { nodeFs } from "./runtime.ts";
+
+/** Where `install` wires the hook: `~/.claude/settings.json`, the repository's shared or local file, or a printed policy. */
+export type InstallScope = "user" | "project" | "local" | "managed";
+
+/** The scopes that are a settings file on this machine, in the order Claude Code's docs list them. */
+export const SETTINGS_SCOPES: readonly Exclude<InstallScope, "managed">[] = ["user", "project", "local"];
+
+/** Every scope `install` accepts. */
+export const INSTALL_SCOPES: readonly InstallScope[] = [...SETTINGS_SCOPES, "managed"];
+
+/**
+ * The settings file of a scope.
+ *
+ * @param scope The scope.
+ * @param claudeDir Claude Code's folder (the user scope).
+ * @param projectDir The project's folder (project and local scopes).
+ * @returns The file, or undefined for `managed` (a printed policy).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(settingsPathFor("local", "/home/me/.claude", "/src/api"), "/src/api/.claude/settings.local.json");
+ * ```
+ */
+export function settingsPathFor(scope: InstallScope, claudeDir: string, projectDir: string): string | undefined {
+  if (scope === "user") return `${claudeDir}/settings.json`;
+  if (scope === "project") return `${projectDir}/.claude/settings.json`;
+  if (scope === "local") return `${projectDir}/.claude/settings.local.json`;
+  return undefined;
+}
+
+/** A settings file's content: any JSON object. */
+export type Settings = Record<string, unknown>;
+
+/** One hook entry of a settings file, as far as we read it. */
+export interface HookEntry {
+  type?: string;
+  command?: string;
+  timeout?: number;
+}
+
+/** A group of hook entries under an event, with its matcher. */
+export interface HookGroup {
+  matcher?: string;
+  hooks?: HookEntry[];
+}
+
+/**
+ * Reads a settings file: absent is empty; not JSON or not an object is refused, with the line.
+ *
+ * @param path The file.
+ * @returns The settings, and the file's text when it exists.
+ * @throws {CommandError} When it cannot be read or is not a JSON object with an object `hooks`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(await readSettings("/nonexistent/settings.json"), { settings: {} });
+ * ```
+ */
+export async function readSettings(path: string): Promise<{ settings: Settings; text?: string }> {
+  const fs = await nodeFs();
+  let text: string;
+  try {
+    text = await fs.readFile(path, "utf8");
+  } catch (error) {
+    if ((error as { code?: string }).code === "ENOENT") return { settings: {} };
+    throw new CommandError(`Cannot read settings file "${path}": ${describeError(error)}. Check its permissions.`);
+  }
+  if (text.trim() === "") return { settings: {}, text };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    const position = Number((error as Error).message.match(/position (\d+)/)?.[1]);
+    const line = Number.isNaN(position) ? "" : ` at line ${text.slice(0, position).split("\n").length}`;
+    throw new CommandError(
+      `Cannot read settings file "${path}": not valid JSON${line}. Fix it, then run this again; nothing was changed.`,
+    );
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new CommandError(
+      `Cannot read settings file "${path}": it is not a JSON object. Fix it, then run this again; nothing was changed.`,
+    );
+  }
+  const hooks = (value as Settings).hooks;
+  if (hooks !== undefined && (hooks === null || typeof hooks !== "object" || Array.isArray(hooks))) {
+    throw new CommandError(
+      `Cannot read settings file "${path}": "hooks" is not an object. Fix it, then run this again; nothing was changed.`,
+    );
+  }
+  return { settings: value as Settings, text };
+}
+
+/** Whether a hook entry's command runs one of our hook files. */
+function runsOurHook(command: unknown, hookFiles: readonly string[]): command is string {
+  return typeof command === "string" && hookFiles.some((file) => command.includes(file));
+}
+
+/** One of our hook entries found in a settings file. */
+export interface WiredHook {
+  /** The event it runs on. */
+  event: string;
+  /** Its command. */
+  command: string;
+  /** Which of our hook files it runs. */
+  hookFile: string;
+}
+
+/**
+ * Lists the hook entries of a settings file that run one of our hook files.
+ *
+ * @param settings A settings file's content.
+ * @param hookFiles Our hook files.
+ * @returns One item per entry.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const settings = { hooks: { Stop: [{ hooks: [{ type: "command", command: "bun /h/telemhq.ts" }] }] } };
+ * assert.equal(findOurHooks(settings, ["/h/telemhq.ts"])[0].event, "Stop");
+ * ```
+ */
+export function findOurHooks(settings: Settings, hookFiles: readonly string[]): WiredHook[] {
+  const found: WiredHook[] = [];
+  for (const [event, groups] of Object.entries((settings.hooks ?? {}) as Record<string, unknown>)) {
+    for (const group of Array.isArray(groups) ? groups as HookGroup[] : []) {
+      for (const hook of Array.isArray(group?.hooks) ? group.hooks : []) {
+        if (!runsOurHook(hook?.command, hookFiles)) continue;
+        const command = hook.command!;
+        found.push({ event, command, hookFile: hookFiles.find((file) => command.includes(file))! });
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * Removes every hook entry that runs one of `hookFiles`; groups and events it empties go too.
+ *
+ * @param settings A settings file's content, changed in place.
+ * @param hookFiles Our hook files.
+ * @returns How many entries were removed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const settings = { hooks: { Stop: [{ hooks: [{ type: "command", command: "bun /h/telemhq.ts" }] }] } };
+ * assert.equal(removeOurHooks(settings, ["/h/telemhq.ts"]), 1);
+ * assert.deepEqual(settings, {});
+ * ```
+ */
+export function removeOurHooks(settings: Settings, hookFiles: readonly string[]): number {
+  const hooks = settings.hooks as Record<string, unknown> | undefined;
+  if (hooks === undefined) return 0;
+  let removed = 0;
+  for (const [event, groups] of Object.entries(hooks)) {
+    if (!Array.isArray(groups)) continue;
+    const kept = (groups as HookGroup[]).flatMap((group) => {
+      if (!Array.isArray(group?.hooks)) return [group];
+      const others = group.hooks.filter((hook) => !runsOurHook(hook?.command, hookFiles));
+      removed += group.hooks.length - others.length;
+      if (others.length === group.hooks.length) return [group];
+      return others.length === 0 ? [] : [{ ...group, hooks: others }];
+    });
+    if (kept.length === 0 && groups.length > 0) delete hooks[event];
+    else hooks[event] = kept;
+  }
+  if (Object.keys(hooks).length === 0) delete settings.hooks;
+  return removed;
+}
+
+/**
+ * Adds one hook entry per event, each in a group of its own, after the events' other groups.
+ *
+ * @param settings A settings file's content, changed in place.
+ * @param events The events, each with its matcher if any.
+ * @param entry The hook entry to add.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const settings = {};
+ * addHooks(settings, [["Stop"]], { type: "command", command: "true", timeout: 10 });
+ * assert.deepEqual(settings, { hooks: { Stop: [{ hooks: [{ type: "command", command: "true", timeout: 10 }] }] } });
+ * ```
+ */
+export function addHooks(
+  settings: Settings,
+  events: readonly (readonly [string, string?])[],
+  entry: HookEntry,
+): void {
+  const hooks = (settings.hooks ??= {}) as Record<string, HookGroup[]>;
+  for (const [event, matcher] of events) {
+    const group: HookGroup = { ...(matcher !== undefined ? { matcher } : {}), hooks: [{ ...entry }] };
+    hooks[event] = [...(Array.isArray(hooks[event]) ? hooks[event] : []), group];
+  }
+}
+
+/**
+ * Serializes settings as the file was written: its indentation, its final newline.
+ *
+ * @param settings A settings file's content.
+ * @param original The file's text before, if it existed.
+ * @returns The new text.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(formatSettings({ a: 1 }, '{\n    "b": 2\n}\n'), '{\n    "a": 1\n}\n');
+ * ```
+ */
+export function formatSettings(settings: Settings, original: string | undefined): string {
+  const indent = original?.match(/^([ \t]+)"/m)?.[1] ?? "  ";
+  const newline = original === undefined || original.endsWith("\n") ? "\n" : "";
+  return JSON.stringify(settings, null, indent) + newline;
+}
+
+/**
+ * Writes a file atomically (temporary file, then rename), keeping a backup of
+ * what it replaces and the mode it had (else `mode`, whatever the umask).
+ *
+ * @param path The file.
+ * @param text Its new content.
+ * @param original Its content before, kept as `<path>.telemhq-backup`; undefined for no backup.
+ * @param mode The mode of a new file.
+ *
+ * @example
+ * ```ts ignore
+ * await replaceFile(settingsPath, formatSettings(settings, text), text, 0o644);
+ * ```
+ */
+export async function replaceFile(
+  path: string,
+  text: string,
+  original: string | undefined,
+  mode: number,
+): Promise<void> {
+  const fs = await nodeFs();
+  await fs.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o700 });
+  const existing = await fs.stat(path).then((stat) => stat.mode & 0o777, () => undefined);
+  if (original !== undefined) await fs.writeFile(`${path}.telemhq-backup`, original, { mode: 0o600 });
+  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
+  await fs.writeFile(temporary, text, { mode: 0o600 });
+  await fs.chmod(temporary, existing ?? mode);
+  await fs.rename(temporary, path);
+}

@@ -1,0 +1,154 @@
+/**
+ * Reading Claude Code's transcripts (JSON lines) from the end: a turn is at
+ * the end of its transcript, and a transcript can be hundreds of megabytes,
+ * so lines are read backward in chunks and never all held at once.
+ *
+ * Owns: `readLinesBackward`, the transcript line shape, finding one turn's
+ * lines. Uses: runtime.
+ *
+ * @module
+ */
+
+import { nodeFs } from "./runtime.ts";
+
+/** The parts of a transcript line the usage reader looks at; every field is unchecked. */
+export interface TranscriptLine {
+  /** `"user"`, `"assistant"`, or other kinds. */
+  type?: unknown;
+  /** The turn's prompt id, on user lines (Claude Code 2.1+). */
+  promptId?: unknown;
+  /** The API request id, on assistant lines. */
+  requestId?: unknown;
+  /** When the line was written, ISO 8601. */
+  timestamp?: unknown;
+  /** The git branch Claude Code saw. */
+  gitBranch?: unknown;
+  /** True on lines Claude Code adds itself (not typed by the user). */
+  isMeta?: unknown;
+  /** The API message. */
+  message?: {
+    id?: unknown;
+    model?: unknown;
+    usage?: Record<string, unknown>;
+    content?: unknown;
+  };
+}
+
+/**
+ * Reads a file's lines from the end, in chunks: the work depends on how far
+ * back the caller reads, not on the size of the file.
+ *
+ * @param path A file.
+ * @param chunkBytes Bytes read at a time.
+ * @returns Lines, last first (a line is split at "\n" bytes, then decoded as UTF-8).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "first\nsecond\n");
+ * const lines = [];
+ * for await (const line of readLinesBackward(path)) lines.push(line);
+ * assert.deepEqual(lines, ["second", "first"]);
+ * ```
+ */
+export async function* readLinesBackward(path: string, chunkBytes = 64 * 1024): AsyncGenerator<string> {
+  const fs = await nodeFs();
+  const file = await fs.open(path, "r");
+  try {
+    let position = (await file.stat()).size;
+    let carry = new Uint8Array(0);
+    const decoder = new TextDecoder();
+    while (position > 0) {
+      const size = Math.min(chunkBytes, position);
+      position -= size;
+      const chunk = new Uint8Array(size + carry.length);
+      await file.read(chunk, 0, size, position);
+      chunk.set(carry, size);
+      // "\n" never occurs inside a multi-byte UTF-8 sequence: splitting bytes there is safe.
+      let end = chunk.length;
+      for (let index = chunk.length - 1; index >= 0; index--) {
+        if (chunk[index] !== 0x0a) continue;
+        if (end > index + 1) yield decoder.decode(chunk.subarray(index + 1, end));
+        end = index;
+      }
+      carry = chunk.slice(0, end);
+    }
+    if (carry.length > 0) yield decoder.decode(carry);
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Parses one transcript line; a broken or half-written line gives undefined (it is skipped).
+ *
+ * @param line One line of JSON.
+ * @returns The line, or undefined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(parseLine('{"type":"user"}')?.type, "user");
+ * assert.equal(parseLine('{"type":'), undefined);
+ * ```
+ */
+export function parseLine(line: string): TranscriptLine | undefined {
+  try {
+    const value = JSON.parse(line);
+    return value !== null && typeof value === "object" ? value as TranscriptLine : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A real prompt of the user: not a tool result, not a meta line. */
+function isUserPrompt(line: TranscriptLine): boolean {
+  if (line.type !== "user" || line.isMeta === true) return false;
+  const content = line.message?.content;
+  if (typeof content === "string") return true;
+  return Array.isArray(content) && content.length > 0 &&
+    content.every((block) => (block as { type?: unknown }).type === "text");
+}
+
+/**
+ * Reads the lines of one turn from the end of a transcript. A turn's user
+ * lines (the prompt and its tool results) carry its `promptId`; other lines
+ * between them belong to it. Without a `promptId` (older Claude Code), the
+ * turn is everything from the last real user prompt on.
+ *
+ * @param path The session transcript.
+ * @param promptId The turn's prompt id, if known.
+ * @returns The turn's lines in file order, or undefined when the turn is not there.
+ *
+ * @example
+ * ```ts ignore
+ * const lines = await readTurnLines(event.transcript_path, event.prompt_id);
+ * ```
+ */
+export async function readTurnLines(path: string, promptId: string | undefined): Promise<TranscriptLine[] | undefined> {
+  const turn: TranscriptLine[] = []; // last line first
+  let earliestOfTurn = -1;
+  for await (const text of readLinesBackward(path)) {
+    const line = parseLine(text);
+    if (line === undefined) continue;
+    const linePrompt = typeof line.promptId === "string" ? line.promptId : undefined;
+    if (promptId !== undefined && linePrompt !== undefined) {
+      if (linePrompt === promptId) {
+        turn.push(line);
+        earliestOfTurn = turn.length - 1;
+        continue;
+      }
+      if (earliestOfTurn >= 0) break; // the turn before ours: done
+      turn.length = 0; // a later turn: what we collected so far is not ours
+      continue;
+    }
+    turn.push(line);
+    if (promptId === undefined && isUserPrompt(line)) {
+      earliestOfTurn = turn.length - 1;
+      break;
+    }
+  }
+  // Lines before the turn's first line (read after it, going backward) belong to the turn before.
+  return earliestOfTurn < 0 ? undefined : turn.slice(0, earliestOfTurn + 1).reverse();
+}
