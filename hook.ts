@@ -15,25 +15,28 @@
  *  1. src/input.ts       Reading the event.
  *  2. src/events.ts      Claude Code's hook events, as data.
  *  3. src/sha256.ts      SHA-256 as hex.
- *  4. src/payload.ts     Building the ping.
- *  5. src/runtime.ts     The one place that knows which runtime runs the hook.
- *  6. src/config.ts      The hook's settings.
- *  7. src/ping_url.ts    The ping URL.
- *  8. src/launch.ts      How the hook is started.
- *  9. src/spool.ts       The spool.
- * 10. src/lock.ts        The sender's lock.
- * 11. src/send.ts        One ping request.
- * 12. src/sender.ts      The sender.
- * 13. src/run_hook.ts    The hook itself, what Claude Code runs for each event.
- * 14. src/transcript.ts  Reading Claude Code's transcripts (JSON lines) from the end.
- * 15. src/prices.ts      What a response costs.
- * 16. src/usage.ts       Tokens and cost of a turn (or a subagent run), from its transcript lines.
- * 17. src/ledger.ts      Adding usage to a ping, once, just before it is sent.
- * 18. src/cli_args.ts    The commands' shared parts.
- * 19. src/settings.ts    Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
- * 20. src/install.ts     `install` and `uninstall`.
- * 21. src/doctor.ts      `doctor`.
- * 22. src/cli.ts         The command line.
+ *  4. src/fields.ts      What may leave the machine.
+ *  5. src/payload.ts     Building the ping.
+ *  6. src/runtime.ts     The one place that knows which runtime runs the hook.
+ *  7. src/state_dir.ts   The state directory.
+ *  8. src/config.ts      The hook's settings.
+ *  9. src/ping_url.ts    The ping URL.
+ * 10. src/launch.ts      How the hook is started.
+ * 11. src/spool.ts       The spool.
+ * 12. src/lock.ts        The sender's lock.
+ * 13. src/send.ts        One ping request.
+ * 14. src/journal.ts     The journal.
+ * 15. src/sender.ts      The sender.
+ * 16. src/run_hook.ts    The hook itself, what Claude Code runs for each event.
+ * 17. src/transcript.ts  Reading Claude Code's transcripts (JSON lines) from the end.
+ * 18. src/prices.ts      What a response costs.
+ * 19. src/usage.ts       Tokens and cost of a turn (or a subagent run), from its transcript lines.
+ * 20. src/ledger.ts      Adding usage to a ping, once, just before it is sent.
+ * 21. src/cli_args.ts    The commands' shared parts.
+ * 22. src/settings.ts    Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
+ * 23. src/install.ts     `install` and `uninstall`.
+ * 24. src/doctor.ts      `doctor`.
+ * 25. src/cli.ts         The command line.
  *
  * @module
  */
@@ -70,12 +73,6 @@ export class HookSkip extends Error {
  *
  * @param error Anything thrown.
  * @returns For example `"ENOENT"` or `"TypeError"`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(describeError(new TypeError("secret text")), "TypeError");
- * ```
  */
 function describeError(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
@@ -246,7 +243,7 @@ function installEvents(when: "always" | "toolActivity"): (readonly [string, stri
 // SHA-256 as hex: through Web Crypto, and in plain JavaScript for runtimes
 // where loading a crypto module costs more than hashing a path.
 //
-// Owns: the two SHA-256 implementations. Uses: web APIs only.
+// Owns: the two SHA-256 implementations. Uses: nothing.
 
 /** SHA-256 round constants and initial state (FIPS 180-4): cube and square roots of the first primes. */
 // deno-fmt-ignore
@@ -347,18 +344,15 @@ export function sha256HexSync(text: string): string {
 }
 
 // ---------------------------------------------------------------------------
-// src/payload.ts
+// src/fields.ts
 //
-// Building the ping: the allowlist of fields that may leave the machine, and
-// the builder that fills them from an event, checking each value's type and
-// shape. Prompts, tool input and output, error text, assistant text and paths
-// are never copied: paths are hashed, the assistant's message is counted.
+// What may leave the machine: the `Payload` type (every field a ping can
+// carry, and nothing else), each field's rule for its value, and the checks
+// that hold a ping to them, when it is built and when it is read back from
+// disk.
 //
-// Owns: `Payload` and its field list, `buildPayload`, `pingId`, the field
-// rules. Uses: sha256, events, input.
-
-/** Version of this hook, sent in every ping as `hook_version`. */
-export const HOOK_VERSION = "0.1.0";
+// Owns: `Payload`, `PAYLOAD_FIELDS`, the field rules, `checkPayload`,
+// `allowlisted`, the enumerations of allowed values. Uses: nothing.
 
 /**
  * The ping sent to TelemHQ. Every field is listed here: nothing else can
@@ -457,80 +451,6 @@ export interface Payload {
   runtime: string;
 }
 
-/** Every {@linkcode Payload} field, once: the compiler refuses a field missing here or not in `Payload`. */
-const PAYLOAD_FIELD_SET: { readonly [Field in keyof Payload]-?: true } = {
-  provider: true,
-  tool: true,
-  status: true,
-  event: true,
-  project: true,
-  session_id: true,
-  tool_name: true,
-  tool_use_id: true,
-  permission_mode: true,
-  cwd_hash: true,
-  transcript_path_hash: true,
-  error: true,
-  last_assistant_message_chars: true,
-  ping_id: true,
-  prompt_id: true,
-  agent_id: true,
-  agent_type: true,
-  duration_ms: true,
-  is_interrupt: true,
-  stop_hook_active: true,
-  source: true,
-  reason: true,
-  trigger: true,
-  tool_calls: true,
-  input_tokens: true,
-  output_tokens: true,
-  cache_creation_input_tokens: true,
-  cache_read_input_tokens: true,
-  total_tokens: true,
-  model: true,
-  models: true,
-  cost_usd: true,
-  git_branch: true,
-  api_requests: true,
-  session_input_tokens: true,
-  session_output_tokens: true,
-  session_cache_creation_input_tokens: true,
-  session_cache_read_input_tokens: true,
-  session_total_tokens: true,
-  session_cost_usd: true,
-  session_api_requests: true,
-  session_turns: true,
-  occurred_at: true,
-  hook_version: true,
-  runtime: true,
-};
-
-/** The names of every field a ping may carry, in the order of {@linkcode Payload}: the allowlist. */
-export const PAYLOAD_FIELDS: readonly (keyof Payload)[] = Object.keys(PAYLOAD_FIELD_SET) as (keyof Payload)[];
-
-/**
- * A copy of a payload with only the allowlisted fields, in their order: what
- * is serialized and sent, whatever else an object may have picked up.
- *
- * @param payload A ping.
- * @returns The same ping with nothing but {@linkcode PAYLOAD_FIELDS}.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * const ping = { provider: "anthropic", extra: "x" } as unknown as Payload;
- * assert.deepEqual(allowlisted(ping), { provider: "anthropic" });
- * ```
- */
-export function allowlisted(payload: Payload): Payload {
-  const copy: Record<string, unknown> = {};
-  for (const field of PAYLOAD_FIELDS) {
-    if (payload[field] !== undefined) copy[field] = payload[field];
-  }
-  return copy as unknown as Payload;
-}
-
 /**
  * StopFailure error codes that Claude Code sends (its hook matcher values).
  * Only these go out as `error`; any other `error` value (PostToolUseFailure's
@@ -559,11 +479,192 @@ export const ENUM_FIELDS: Readonly<Record<"source" | "reason" | "trigger", Reado
   trigger: new Set(["manual", "auto", "init", "maintenance"]),
 };
 
-// Ids, tool names and modes are machine tokens; anything else in those fields
-// (free text, a path, an object) is dropped rather than sent.
+/**
+ * Ids, tool names and modes are machine tokens; anything else in those fields
+ * (free text, a path, an object) is dropped rather than sent.
+ */
 const TOKEN_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}$/;
+/** A hook event name. */
 const EVENT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+/** The longest project name sent. */
 const MAX_PROJECT_CHARS = 255;
+/**
+ * A plain model id: letters, digits, `.`, `_`, `-` (a Bedrock id such as
+ * `us.anthropic.claude-sonnet-4-6` passes). Never an ARN (it holds an account
+ * id), a path, or free text.
+ */
+const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
+/** What a git branch name may hold here: letters, digits and the punctuation refs commonly use. */
+const BRANCH_PATTERN = /^[\p{L}\p{N}._/@+#-]{1,255}$/u;
+
+/**
+ * How a field's value must look to be sent: a pattern, a set of allowed
+ * values, or a kind of number; checked when a ping is built and again when a
+ * spooled ping is read back from disk (a file anyone could have edited).
+ */
+type FieldRule = RegExp | ReadonlySet<string> | "count" | "usd" | "boolean" | "models";
+
+/** Every {@linkcode Payload} field with its rule: the compiler refuses a field missing here or not in `Payload`. */
+const PAYLOAD_RULES: { readonly [Field in keyof Payload]-?: FieldRule } = {
+  provider: new Set(["anthropic"]),
+  tool: new Set(["claude-code"]),
+  status: new Set(["success", "failed"]),
+  event: EVENT_NAME_PATTERN,
+  // deno-lint-ignore no-control-regex -- NUL is what it refuses
+  project: /^[^/\u0000]{1,255}$/u,
+  session_id: TOKEN_PATTERN,
+  tool_name: TOKEN_PATTERN,
+  tool_use_id: TOKEN_PATTERN,
+  permission_mode: TOKEN_PATTERN,
+  cwd_hash: /^[0-9a-f]{12}$/,
+  transcript_path_hash: /^[0-9a-f]{12}$/,
+  error: STOP_FAILURE_ERRORS,
+  last_assistant_message_chars: "count",
+  ping_id: /^[0-9a-f]{32}$/,
+  prompt_id: TOKEN_PATTERN,
+  agent_id: TOKEN_PATTERN,
+  agent_type: TOKEN_PATTERN,
+  duration_ms: "count",
+  is_interrupt: "boolean",
+  stop_hook_active: "boolean",
+  source: ENUM_FIELDS.source,
+  reason: ENUM_FIELDS.reason,
+  trigger: ENUM_FIELDS.trigger,
+  tool_calls: "count",
+  input_tokens: "count",
+  output_tokens: "count",
+  cache_creation_input_tokens: "count",
+  cache_read_input_tokens: "count",
+  total_tokens: "count",
+  model: MODEL_PATTERN,
+  models: "models",
+  cost_usd: "usd",
+  git_branch: BRANCH_PATTERN,
+  api_requests: "count",
+  session_input_tokens: "count",
+  session_output_tokens: "count",
+  session_cache_creation_input_tokens: "count",
+  session_cache_read_input_tokens: "count",
+  session_total_tokens: "count",
+  session_cost_usd: "usd",
+  session_api_requests: "count",
+  session_turns: "count",
+  occurred_at: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/,
+  hook_version: /^\d{1,4}\.\d{1,4}\.\d{1,4}(-[0-9A-Za-z.-]{1,32})?$/,
+  runtime: /^[A-Za-z0-9._-]{1,32}\/[A-Za-z0-9._+-]{1,32}$/,
+};
+
+/** The names of every field a ping may carry, in the order of {@linkcode Payload}: the allowlist. */
+export const PAYLOAD_FIELDS: readonly (keyof Payload)[] = Object.keys(PAYLOAD_RULES) as (keyof Payload)[];
+
+/** The fields without which a ping is not a ping. */
+const REQUIRED_FIELDS: readonly (keyof Payload)[] = [
+  "provider",
+  "tool",
+  "status",
+  "event",
+  "project",
+  "ping_id",
+  "occurred_at",
+  "hook_version",
+  "runtime",
+];
+
+function followsRule(value: unknown, rule: FieldRule): boolean {
+  if (rule instanceof RegExp) return typeof value === "string" && rule.test(value);
+  if (rule === "count") return Number.isSafeInteger(value) && (value as number) >= 0;
+  if (rule === "usd") return typeof value === "number" && Number.isFinite(value) && value >= 0 && value < 1e9;
+  if (rule === "boolean") return typeof value === "boolean";
+  if (rule === "models") {
+    return Array.isArray(value) && value.length <= 16 && value.every((model) => followsRule(model, MODEL_PATTERN));
+  }
+  return typeof value === "string" && rule.has(value);
+}
+
+/**
+ * Checks a ping read back from disk (or given by a library user) field by
+ * field: keeps the allowlisted fields whose values follow their rules, drops
+ * the rest, and refuses a ping that lacks a required field.
+ *
+ * @param value Anything.
+ * @returns The ping with only valid allowlisted fields, or undefined when it is not a ping.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { buildPayload } from "@telemhq/claude-code";
+ * const ping = await buildPayload({ hook_event_name: "Stop" }, { fallbackCwd: "/x", runtime: "deno/2.9.6" });
+ * assert.deepEqual(checkPayload({ ...ping, model: "a\n/home/alice", extra: 1 }), ping);
+ * assert.equal(checkPayload({ provider: "anthropic" }), undefined);
+ * ```
+ */
+export function checkPayload(value: unknown): Payload | undefined {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
+  const source = value as Record<string, unknown>;
+  const checked: Record<string, unknown> = {};
+  for (const field of PAYLOAD_FIELDS) {
+    if (Object.hasOwn(source, field) && followsRule(source[field], PAYLOAD_RULES[field])) {
+      checked[field] = source[field];
+    }
+  }
+  return REQUIRED_FIELDS.every((field) => field in checked) ? checked as unknown as Payload : undefined;
+}
+
+/**
+ * A model id as it may be sent: a plain id (see the rule above), else nothing.
+ *
+ * @param model A model id from a transcript.
+ * @returns The id, or undefined when it is not a plain id.
+ */
+function plainModelId(model: string): string | undefined {
+  return MODEL_PATTERN.test(model) ? model : undefined;
+}
+
+/**
+ * A git branch as it may be sent, else nothing.
+ *
+ * @param branch A branch name from a transcript.
+ * @returns The name, or undefined.
+ */
+function plainBranch(branch: string): string | undefined {
+  return BRANCH_PATTERN.test(branch) ? branch : undefined;
+}
+
+/**
+ * A copy of a payload with only the allowlisted fields, in their order: what
+ * is serialized and sent, whatever else an object may have picked up.
+ *
+ * @param payload A ping.
+ * @returns The same ping with nothing but {@linkcode PAYLOAD_FIELDS}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const ping = { provider: "anthropic", extra: "x" } as unknown as Payload;
+ * assert.deepEqual(allowlisted(ping), { provider: "anthropic" });
+ * ```
+ */
+export function allowlisted(payload: Payload): Payload {
+  const copy: Record<string, unknown> = {};
+  for (const field of PAYLOAD_FIELDS) {
+    if (payload[field] !== undefined) copy[field] = payload[field];
+  }
+  return copy as unknown as Payload;
+}
+
+// ---------------------------------------------------------------------------
+// src/payload.ts
+//
+// Building the ping: fills the allowlisted fields from an event, checking
+// each value's type and shape. Prompts, tool input and output, error text,
+// assistant text and paths are never copied: paths are hashed (with the
+// team's salt, if set), the assistant's message is counted.
+//
+// Owns: `buildPayload`, `pingId`, the project name and the path hashes.
+// Uses: input, events, sha256, fields.
+
+/** Version of this hook, sent in every ping as `hook_version`. */
+export const HOOK_VERSION = "0.1.0";
 
 /**
  * Hashes a string the way the reference script does: the first 12 hex digits
@@ -581,6 +682,11 @@ const MAX_PROJECT_CHARS = 255;
  */
 export async function shortHash(value: string, sha256Hex: Sha256Hex = webCryptoSha256Hex): Promise<string> {
   return (await sha256Hex(value)).slice(0, 12);
+}
+
+/** A path's hash: the reference script's, or with the team's salt mixed in (so a receiver cannot confirm a guess). */
+function pathHash(path: string, sha256Hex: Sha256Hex, salt: string | undefined): Promise<string> {
+  return shortHash(salt === undefined ? path : `${salt}\u0000${path}`, sha256Hex);
 }
 
 /**
@@ -645,13 +751,6 @@ function isTruthy(value: unknown): boolean {
  * @param input The event.
  * @param key The field.
  * @returns The string, unchecked beyond its type: never send it as is.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(stringField({ cwd: "/x" }, "cwd"), "/x");
- * assert.equal(stringField({ cwd: 3 }, "cwd"), undefined);
- * ```
  */
 function stringField(input: HookInput, key: string): string | undefined {
   const value = input[key];
@@ -664,13 +763,6 @@ function stringField(input: HookInput, key: string): string | undefined {
  * @param input The event.
  * @param key The field.
  * @returns The token, when it has a token's shape.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(tokenField({ tool_name: "Bash" }, "tool_name"), "Bash");
- * assert.equal(tokenField({ tool_name: "rm -rf ~" }, "tool_name"), undefined);
- * ```
  */
 function tokenField(input: HookInput, key: string): string | undefined {
   const value = stringField(input, key);
@@ -697,13 +789,6 @@ function countField(input: HookInput, key: string): number | undefined {
  *
  * @param input The event.
  * @returns The name.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(eventName({ hook_event_name: "Stop" }), "Stop");
- * assert.equal(eventName({}), "ClaudeCode");
- * ```
  */
 function eventName(input: HookInput): string {
   const value = input.hook_event_name;
@@ -772,6 +857,8 @@ export interface PayloadContext {
   occurredAt?: Date;
   /** The SHA-256 to hash paths and ids with; Web Crypto's by default. */
   sha256Hex?: Sha256Hex;
+  /** A secret salt for the path hashes (`TELEMHQ_HASH_SALT`); without it they equal the reference script's. */
+  hashSalt?: string;
 }
 
 /**
@@ -816,8 +903,10 @@ export async function buildPayload(input: HookInput, context: PayloadContext): P
     tool_name: tokenField(input, "tool_name"),
     tool_use_id: tokenField(input, "tool_use_id"),
     permission_mode: tokenField(input, "permission_mode"),
-    cwd_hash: cwd === "" ? undefined : await shortHash(cwd, hash),
-    transcript_path_hash: transcriptPath === undefined ? undefined : await shortHash(transcriptPath, hash),
+    cwd_hash: cwd === "" ? undefined : await pathHash(cwd, hash, context.hashSalt),
+    transcript_path_hash: transcriptPath === undefined
+      ? undefined
+      : await pathHash(transcriptPath, hash, context.hashSalt),
     error: error !== undefined && STOP_FAILURE_ERRORS.has(error) ? error : undefined,
     last_assistant_message_chars: typeof lastMessage === "string" ? countCodePoints(lastMessage) : undefined,
     ping_id: await pingId(input, occurredAt, hash),
@@ -843,12 +932,6 @@ export async function buildPayload(input: HookInput, context: PayloadContext): P
  *
  * @param value An object.
  * @returns The same object.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.deepEqual(omitUndefined({ a: 1, b: undefined }), { a: 1 });
- * ```
  */
 function omitUndefined<T extends object>(value: T): T {
   for (const key of Object.keys(value) as (keyof T)[]) {
@@ -876,6 +959,20 @@ export type RuntimeKind = "deno" | "bun" | "node";
 /** Node's promise-based file API (`node:fs/promises`), which Deno, Bun and Node all provide. */
 export type FsPromises = typeof import("node:fs/promises");
 
+/** What `lstat` says of a path: never about what a symlink points to. */
+export interface FileFacts {
+  /** What is at the path itself. */
+  kind: "file" | "directory" | "symlink" | "other";
+  /** Its owner's user id. */
+  uid: number;
+  /** Its permission bits (`0o777` and the sticky, setuid and setgid bits). */
+  mode: number;
+  /** Its modification time, in milliseconds. */
+  mtimeMs: number;
+  /** Its size in bytes. */
+  size: number;
+}
+
 /** What the hook needs from the runtime that runs it. */
 export interface Runtime {
   /** Which runtime this is. */
@@ -898,22 +995,37 @@ export interface Runtime {
   sha256Hex: Sha256Hex;
   /** The full file API, loaded on first use (off the hook's hot path). */
   fs(): Promise<FsPromises>;
-  /** Creates or replaces a file readable by this user only (0600). */
-  writePrivateFile(path: string, text: string): Promise<void>;
+  /** This process's user id; undefined where the system has none (Windows). */
+  uid(): number | undefined;
+  /** What is at a path, without following a symlink there; undefined when nothing is (or it cannot be seen). */
+  lstat(path: string): Promise<FileFacts | undefined>;
+  /**
+   * Creates a file readable by this user only (0600), only if nothing exists at `path`, so never
+   * through a symlink: true when created, false when something exists; rejects on other errors.
+   */
+  createPrivateFile(path: string, text: string): Promise<boolean>;
   /** Creates a directory and its parents, readable by this user only (0700). */
   makePrivateDirectory(path: string): Promise<void>;
-  /** A file's modification time in milliseconds, or undefined when it does not exist. */
-  modifiedAt(path: string): Promise<number | undefined>;
-  /** Creates a private file only if nothing exists at `path`: true when created, false when something exists; rejects on other errors. */
-  createExclusive(path: string, text: string): Promise<boolean>;
   /** A file's text, or undefined when it cannot be read. */
   readTextFile(path: string): Promise<string | undefined>;
   /** Starts a process in its own session with stdio closed; resolves once it is started, not when it ends. */
   startDetached(argv: readonly string[]): Promise<void>;
-  /** Whether this process may reach any host (Deno's narrowed flags say no); always true under Bun and Node. */
-  mayReachAnyHost(): boolean;
+  /** Whether this process may reach `host` (`host:port`), or any host when none is given: Deno's flags may say no. */
+  mayReach(host?: string): boolean;
+  /** The Deno permissions a command needs and this process was not granted; empty under Bun and Node. */
+  missingPermissions(): string[];
   /** Ends the process. */
   exit(code: number): never;
+}
+
+interface DenoStat {
+  isFile: boolean;
+  isDirectory: boolean;
+  isSymlink: boolean;
+  uid: number | null;
+  mode: number | null;
+  mtime: Date | null;
+  size: number;
 }
 
 interface DenoLike {
@@ -922,20 +1034,20 @@ interface DenoLike {
   env: { get(name: string): string | undefined };
   cwd(): string;
   execPath(): string;
+  uid(): number | null;
   stdin: { readSync(buffer: Uint8Array): number | null };
   writeTextFileSync(path: string, data: string, options: { mode: number; createNew?: boolean }): void;
   mkdirSync(path: string, options: { recursive: boolean; mode: number }): void;
-  statSync(path: string): { mtime: Date | null };
+  lstatSync(path: string): DenoStat;
   readTextFileSync(path: string): string;
-  permissions: { querySync(descriptor: { name: string }): { state: string } };
+  permissions: { querySync(descriptor: { name: string; host?: string; variable?: string }): { state: string } };
   Command: new (command: string, options: Record<string, unknown>) => { spawn(): { unref(): void } };
   exit(code: number): never;
 }
 
 interface BunLike {
   stdin: { stream(): AsyncIterable<Uint8Array> };
-  write(path: string, data: string): Promise<number>;
-  file(path: string): { exists(): Promise<boolean>; lastModified: number; text(): Promise<string> };
+  file(path: string): { text(): Promise<string> };
   spawn(argv: readonly string[], options: Record<string, unknown>): { unref(): void };
 }
 
@@ -946,9 +1058,11 @@ interface ProcessLike {
   execPath: string;
   env: Record<string, string | undefined>;
   cwd(): string;
-  umask(mask: number): number;
+  getuid?(): number;
   exit(code: number): never;
 }
+
+type NodeFsSync = typeof import("node:fs");
 
 const scope = globalThis as { Deno?: DenoLike; Bun?: BunLike; process?: ProcessLike };
 
@@ -965,15 +1079,15 @@ let fsModule: Promise<FsPromises> | undefined;
  * hot path (the sender, the usage reader, the commands).
  *
  * @returns The module.
- *
- * @example
- * ```ts
- * const fs = await nodeFs();
- * await fs.stat(".");
- * ```
  */
 function nodeFs(): Promise<FsPromises> {
   return fsModule ??= builtin("node:fs/promises", () => import("node:fs/promises"));
+}
+
+let syncFsModule: Promise<NodeFsSync> | undefined;
+
+function nodeFsSync(): Promise<NodeFsSync> {
+  return syncFsModule ??= builtin("node:fs", () => import("node:fs"));
 }
 
 /** Reads a synchronous reader to its end, in chunks. */
@@ -1002,11 +1116,6 @@ function settle<T>(action: () => T): Promise<T> {
  *
  * @param ms Milliseconds.
  * @returns A promise resolved after `ms`.
- *
- * @example
- * ```ts
- * await sleep(1);
- * ```
  */
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -1021,14 +1130,15 @@ function attempt<T>(action: () => T, fallback: T): T {
   }
 }
 
-async function createExclusiveWithFs(path: string, text: string): Promise<boolean> {
-  try {
-    await (await nodeFs()).writeFile(path, text, { flag: "wx", mode: 0o600 });
-    return true;
-  } catch (error) {
-    if ((error as { code?: unknown }).code === "EEXIST") return false;
-    throw error;
-  }
+/** Whether an error says that something already exists at the path. */
+function isAlreadyExists(error: unknown): boolean {
+  return (error as { code?: unknown }).code === "EEXIST" || (error as Error).name === "AlreadyExists";
+}
+
+/** Node's and Bun's lstat, as {@linkcode FileFacts}. */
+function factsOf(stat: import("node:fs").Stats): FileFacts {
+  const kind = stat.isSymbolicLink() ? "symlink" : stat.isDirectory() ? "directory" : stat.isFile() ? "file" : "other";
+  return { kind, uid: stat.uid, mode: stat.mode & 0o7777, mtimeMs: stat.mtimeMs, size: stat.size };
 }
 
 /**
@@ -1053,7 +1163,15 @@ export function detectRuntime(): Runtime {
   return scope.Bun !== undefined ? bunRuntime(scope.Bun, process) : nodeRuntime(process);
 }
 
+/**
+ * What a Deno command cannot do without: reading HOME. Without it every answer would be
+ * wrong ("no ping URL", "HOME is not set"); the rest is reported by what fails.
+ */
+const DENO_NEEDS: readonly { name: string; variable?: string }[] = [{ name: "env", variable: "HOME" }];
+
 function denoRuntime(deno: DenoLike): Runtime {
+  const granted = (descriptor: { name: string; host?: string; variable?: string }) =>
+    attempt(() => deno.permissions.querySync(descriptor).state === "granted", false);
   return {
     kind: "deno",
     name: `deno/${deno.version.deno}`,
@@ -1066,31 +1184,46 @@ function denoRuntime(deno: DenoLike): Runtime {
     stdin: () => readSyncChunks(deno.stdin),
     sha256Hex: webCryptoSha256Hex,
     fs: nodeFs,
-    writePrivateFile: (path, text) => settle(() => deno.writeTextFileSync(path, text, { mode: 0o600 })),
-    makePrivateDirectory: (path) => settle(() => deno.mkdirSync(path, { recursive: true, mode: 0o700 })),
-    modifiedAt: (path) => settle(() => attempt(() => deno.statSync(path).mtime?.getTime(), undefined)),
-    createExclusive: (path, text) =>
+    uid: () => attempt(() => deno.uid() ?? undefined, undefined),
+    lstat: (path) =>
+      settle(() =>
+        attempt(() => {
+          const stat = deno.lstatSync(path);
+          const kind = stat.isSymlink ? "symlink" : stat.isDirectory ? "directory" : stat.isFile ? "file" : "other";
+          return {
+            kind,
+            uid: stat.uid ?? -1,
+            mode: (stat.mode ?? 0) & 0o7777,
+            mtimeMs: stat.mtime?.getTime() ?? 0,
+            size: stat.size,
+          } satisfies FileFacts;
+        }, undefined)
+      ),
+    // createNew is O_CREAT|O_EXCL: it fails on anything at the path, a symlink included.
+    createPrivateFile: (path, text) =>
       settle(() => {
         try {
           deno.writeTextFileSync(path, text, { mode: 0o600, createNew: true });
           return true;
         } catch (error) {
-          if ((error as Error).name === "AlreadyExists") return false;
+          if (isAlreadyExists(error)) return false;
           throw error;
         }
       }),
+    makePrivateDirectory: (path) => settle(() => deno.mkdirSync(path, { recursive: true, mode: 0o700 })),
     readTextFile: (path) => settle(() => attempt(() => deno.readTextFileSync(path), undefined)),
     startDetached: (argv) =>
       settle(() => {
         const quiet = { stdin: "null", stdout: "null", stderr: "null", detached: true };
         new deno.Command(argv[0], { args: argv.slice(1), ...quiet }).spawn().unref();
       }),
-    mayReachAnyHost: () => attempt(() => deno.permissions.querySync({ name: "net" }).state === "granted", true),
+    mayReach: (host) => granted(host === undefined ? { name: "net" } : { name: "net", host }),
+    missingPermissions: () => DENO_NEEDS.filter((need) => !granted(need)).map((need) => need.name),
     exit: (code) => deno.exit(code),
   };
 }
 
-/** What Bun and Node share: both are `process`. */
+/** What Bun and Node share: both are `process`, and both have node:fs on the hot path. */
 function processBasics(process: ProcessLike) {
   return {
     execPath: process.execPath,
@@ -1099,17 +1232,32 @@ function processBasics(process: ProcessLike) {
     env: (name: string) => process.env[name],
     cwd: () => attempt(() => process.cwd(), ""),
     fs: nodeFs,
-    makePrivateDirectory: async (path: string) => {
-      await (await nodeFs()).mkdir(path, { recursive: true, mode: 0o700 });
+    uid: () => process.getuid?.(),
+    lstat: async (path: string) => {
+      const fs = await nodeFsSync();
+      return attempt(() => factsOf(fs.lstatSync(path)), undefined);
     },
-    mayReachAnyHost: () => true,
+    // "wx" is O_CREAT|O_EXCL: it fails on anything at the path, a symlink included.
+    createPrivateFile: async (path: string, text: string) => {
+      const fs = await nodeFsSync();
+      try {
+        fs.writeFileSync(path, text, { flag: "wx", mode: 0o600 });
+        return true;
+      } catch (error) {
+        if (isAlreadyExists(error)) return false;
+        throw error;
+      }
+    },
+    makePrivateDirectory: async (path: string) => {
+      (await nodeFsSync()).mkdirSync(path, { recursive: true, mode: 0o700 });
+    },
+    mayReach: () => true,
+    missingPermissions: () => [],
     exit: (code: number) => process.exit(code),
   };
 }
 
 function bunRuntime(bun: BunLike, process: ProcessLike): Runtime {
-  // Files Bun.write creates, and the folders it creates for them, are this user's only.
-  process.umask(0o077);
   return {
     ...processBasics(process),
     kind: "bun",
@@ -1117,15 +1265,6 @@ function bunRuntime(bun: BunLike, process: ProcessLike): Runtime {
     // Bun's process.stdin (its Node stream emulation) costs about 25 ms to start; Bun.stdin does not.
     stdin: () => bun.stdin.stream(),
     sha256Hex: webCryptoSha256Hex,
-    writePrivateFile: async (path, text) => {
-      await bun.write(path, text);
-    },
-    modifiedAt: async (path) => {
-      const file = bun.file(path);
-      return (await file.exists()) ? file.lastModified : undefined;
-    },
-    // Bun.write has no exclusive create; node:fs does, off the common path (only to start a sender).
-    createExclusive: createExclusiveWithFs,
     readTextFile: (path) => bun.file(path).text().catch(() => undefined),
     startDetached: (argv) =>
       settle(() => bun.spawn(argv, { stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true }).unref()),
@@ -1136,28 +1275,18 @@ function nodeRuntime(process: ProcessLike): Runtime {
   // Node's Web Crypto costs about 11 ms to set up and node:crypto about 5 to load, more than
   // hashing a path in plain JavaScript; its process.stdin stream about 9 ms, a plain read of
   // descriptor 0 next to nothing.
-  const syncFs = builtin("node:fs", () => import("node:fs"));
-  void nodeFs();
   return {
     ...processBasics(process),
     kind: "node",
     name: `node/${process.versions.node}`,
     stdin: async function* () {
-      yield (await syncFs).readFileSync(0);
+      yield (await nodeFsSync()).readFileSync(0);
     },
     sha256Hex: (text) => settle(() => sha256HexSync(text)),
-    writePrivateFile: async (path, text) => {
-      await (await nodeFs()).writeFile(path, text, { mode: 0o600 });
+    readTextFile: async (path) => {
+      const fs = await nodeFsSync();
+      return attempt(() => fs.readFileSync(path, "utf8"), undefined);
     },
-    modifiedAt: async (path) => {
-      try {
-        return (await (await nodeFs()).stat(path)).mtimeMs;
-      } catch {
-        return undefined;
-      }
-    },
-    createExclusive: createExclusiveWithFs,
-    readTextFile: async (path) => (await nodeFs()).readFile(path, "utf8").catch(() => undefined),
     startDetached: async (argv) => {
       const { spawn } = await builtin("node:child_process", () => import("node:child_process"));
       spawn(argv[0], argv.slice(1), { detached: true, stdio: "ignore" }).unref();
@@ -1165,43 +1294,225 @@ function nodeRuntime(process: ProcessLike): Runtime {
   };
 }
 
+/** The names of the `open` flags the hook uses. */
+type OpenFlag = "O_RDONLY" | "O_WRONLY" | "O_APPEND" | "O_CREAT" | "O_NOFOLLOW" | "O_NONBLOCK";
+
 /**
- * Reads a JSON file; undefined when it is missing, unreadable or not JSON.
+ * The number `open` takes for a list of flags, from this system's constants.
+ *
+ * @param names The flags.
+ * @returns Their bitwise or.
+ */
+async function openFlags(names: readonly OpenFlag[]): Promise<number> {
+  const { constants } = await nodeFsSync();
+  return names.reduce((flags, name) => flags | (constants[name] ?? 0), 0);
+}
+
+/** Opening flags of a file the hook only reads: never through a symlink, never waiting on a FIFO. */
+const READ_FLAGS: readonly OpenFlag[] = ["O_RDONLY", "O_NOFOLLOW", "O_NONBLOCK"];
+
+/**
+ * Opens a file for reading without following a symlink at its path and
+ * without blocking on a FIFO or device, and checks that it is a regular file.
  *
  * @param fs The file API.
  * @param path The file.
- * @returns The parsed value, unchecked: callers check its shape.
- *
- * @example
- * ```ts
- * const status = await readJsonFile(await nodeFs(), "/nonexistent/status.json"); // undefined
- * ```
+ * @returns The open file (the caller closes it) and its size.
+ * @throws When the path is not a regular file, or cannot be opened.
  */
-async function readJsonFile(fs: FsPromises, path: string): Promise<unknown> {
+async function openRegularFile(
+  fs: FsPromises,
+  path: string,
+): Promise<{ file: import("node:fs/promises").FileHandle; size: number }> {
+  const file = await fs.open(path, await openFlags(READ_FLAGS));
+  const stat = await file.stat().catch(async (error) => {
+    await file.close();
+    throw error;
+  });
+  if (!stat.isFile()) {
+    await file.close();
+    throw new Error(`not a regular file: ${path}`);
+  }
+  return { file, size: stat.size };
+}
+
+/**
+ * Reads a small file of the state directory: a regular file only (never
+ * through a symlink, never a FIFO), at most `maxBytes`.
+ *
+ * @param fs The file API.
+ * @param path The file.
+ * @param maxBytes The most bytes to read; a larger file gives undefined.
+ * @returns Its text, or undefined when it is missing, not a regular file, too large or unreadable.
+ */
+async function readSmallFile(fs: FsPromises, path: string, maxBytes = 1 << 20): Promise<string | undefined> {
   try {
-    return JSON.parse(await fs.readFile(path, "utf8"));
+    const { file, size } = await openRegularFile(fs, path);
+    try {
+      if (size > maxBytes) return undefined;
+      const buffer = new Uint8Array(size);
+      const { bytesRead } = await file.read(buffer, 0, size, 0);
+      return new TextDecoder().decode(buffer.subarray(0, bytesRead));
+    } finally {
+      await file.close();
+    }
   } catch {
     return undefined;
   }
 }
 
 /**
- * Writes a JSON file atomically: a private temporary file beside it, then a
- * rename, so a reader never sees half of it.
+ * Reads a small JSON file of the state directory (see {@linkcode readSmallFile}).
+ *
+ * @param fs The file API.
+ * @param path The file.
+ * @returns The parsed value, unchecked (callers check its shape), or undefined.
+ */
+async function readJsonFile(fs: FsPromises, path: string): Promise<unknown> {
+  const text = await readSmallFile(fs, path);
+  return text === undefined ? undefined : attempt(() => JSON.parse(text), undefined);
+}
+
+/**
+ * Writes a file atomically: a new private temporary file beside it (created
+ * exclusively, so never through a symlink), then a rename over the file (which
+ * replaces a symlink there rather than writing through it).
+ *
+ * @param fs The file API.
+ * @param path The file.
+ * @param text Its content.
+ * @param mode Its permission bits.
+ */
+async function writeFileAtomically(fs: FsPromises, path: string, text: string, mode = 0o600): Promise<void> {
+  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
+  await fs.writeFile(temporary, text, { flag: "wx", mode: 0o600 });
+  try {
+    // The umask may have taken bits away; the final mode is set on the new file itself.
+    await fs.chmod(temporary, mode);
+    await fs.rename(temporary, path);
+  } catch (error) {
+    await fs.rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Writes a JSON file atomically (see {@linkcode writeFileAtomically}), readable by this user only.
  *
  * @param fs The file API.
  * @param path The file.
  * @param value Any JSON value.
- *
- * @example
- * ```ts ignore
- * await writeJsonAtomically(await nodeFs(), `${stateDir}/status.json`, { delivered: 1 });
- * ```
  */
 async function writeJsonAtomically(fs: FsPromises, path: string, value: unknown): Promise<void> {
-  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
-  await fs.writeFile(temporary, JSON.stringify(value) + "\n", { mode: 0o600 });
-  await fs.rename(temporary, path);
+  await writeFileAtomically(fs, path, JSON.stringify(value) + "\n");
+}
+
+/**
+ * Runs a program by absolute path (never through a shell) and collects its
+ * output, within a time limit: for the commands, never the hook.
+ *
+ * @param argv The program and its arguments.
+ * @param timeoutMs The time limit; past it the program is killed.
+ * @returns Its exit code and standard output, or undefined when it could not run or ran too long.
+ */
+async function runQuietly(
+  argv: readonly string[],
+  timeoutMs: number,
+): Promise<{ code: number; stdout: string } | undefined> {
+  const { execFile } = await builtin("node:child_process", () => import("node:child_process"));
+  return await new Promise((resolve) => {
+    execFile(argv[0], argv.slice(1), { timeout: timeoutMs, maxBuffer: 1 << 20 }, (error, stdout) => {
+      const code = (error as { code?: unknown } | null)?.code;
+      if (error !== null && typeof code !== "number") resolve(undefined);
+      else resolve({ code: typeof code === "number" ? code : 0, stdout: String(stdout) });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// src/state_dir.ts
+//
+// The state directory: where the spool, the lock, the delivery status, the
+// session ledgers and the saved ping URL live. Everything in it is trusted by
+// the hook and the sender, so the directory must be this user's own and
+// writable by no one else; a directory that is not is refused, never used.
+//
+// Owns: `STATE_LAYOUT`, the safety check of the directory, file names made
+// from event values. Uses: input, sha256, runtime.
+
+/** The state directory's file names. */
+export const STATE_LAYOUT = {
+  spool: "spool",
+  failed: "failed",
+  sessions: "sessions",
+  config: "config.json",
+  install: "install.json",
+  lock: "sender.lock",
+  status: "status.json",
+  journal: "delivered.jsonl",
+  journalOld: "delivered.1.jsonl",
+  flushRequest: "flush.request",
+} as const;
+
+/**
+ * Why a state directory must not be used, from what `lstat` says of it: it
+ * is a symlink, not a directory, another user's, or writable by group or
+ * others (anyone who can write it could plant a lock, a spool entry or a
+ * symlink there).
+ *
+ * @param dir The directory.
+ * @param facts What `lstat` says of it.
+ * @param uid This process's user id (undefined where there is none: not checked).
+ * @returns One line saying what is wrong and what to do, or undefined when it is safe.
+ */
+function stateDirProblem(dir: string, facts: FileFacts, uid: number | undefined): string | undefined {
+  if (facts.kind === "symlink") {
+    return `the state directory "${dir}" is a symlink: set TELEMHQ_STATE_DIR to the folder itself`;
+  }
+  if (facts.kind !== "directory") return `the state directory "${dir}" is not a directory`;
+  if (uid !== undefined && facts.uid !== uid) {
+    return `the state directory "${dir}" belongs to another user (uid ${facts.uid}): use a folder of your own`;
+  }
+  if ((facts.mode & 0o022) !== 0) {
+    return `the state directory "${dir}" is writable by other users (mode ${
+      (facts.mode & 0o777).toString(8)
+    }): run chmod 700 on it, or use a folder of your own`;
+  }
+  return undefined;
+}
+
+/**
+ * Makes sure the state directory exists and is safe to use: creates it
+ * (0700) when it is missing, then checks it (see {@linkcode stateDirProblem}).
+ *
+ * @param runtime The runtime adapter.
+ * @param dir The state directory.
+ * @returns Undefined when it is safe to use, else why not (one line).
+ */
+async function ensureStateDir(runtime: Runtime, dir: string): Promise<string | undefined> {
+  let facts = await runtime.lstat(dir);
+  if (facts === undefined) {
+    try {
+      await runtime.makePrivateDirectory(dir);
+    } catch (error) {
+      return `cannot create the state directory "${dir}" (${describeError(error)})`;
+    }
+    facts = await runtime.lstat(dir);
+    if (facts === undefined) return `cannot see the state directory "${dir}" after creating it`;
+  }
+  return stateDirProblem(dir, facts, runtime.uid());
+}
+
+/**
+ * The file name of a session's ledger: a hash of its id, so that no value
+ * from an event (a `session_id` of `x/../../settings`, say) becomes a path.
+ *
+ * @param sessionId The session id, as the event gave it.
+ * @param sha256Hex The SHA-256 to use.
+ * @returns `<32 hex digits>.json`.
+ */
+async function ledgerFileName(sessionId: string, sha256Hex: Sha256Hex): Promise<string> {
+  return `${(await sha256Hex(`session\u0000${sessionId}`)).slice(0, 32)}.json`;
 }
 
 // ---------------------------------------------------------------------------
@@ -1211,7 +1522,7 @@ async function writeJsonAtomically(fs: FsPromises, path: string, value: unknown)
 // the ping URL saved by `install` as a fallback, and the folders it works in.
 //
 // Owns: `HookConfig`, the environment variables read, Claude Code's folder and
-// the state directory. Uses: runtime, prices, launch (types).
+// the state directory. Uses: runtime, state_dir, launch, prices.
 
 /** Every environment variable the hook reads (Deno's `--allow-env` list). */
 export const ENV_NAMES: readonly string[] = [
@@ -1227,6 +1538,7 @@ export const ENV_NAMES: readonly string[] = [
   "TELEMHQ_RETRY_MAX_MS",
   "TELEMHQ_SENDER_IDLE_MS",
   "TELEMHQ_PRICES",
+  "TELEMHQ_HASH_SALT",
 ];
 
 /** Settings read from the environment. */
@@ -1235,12 +1547,16 @@ export interface HookConfig {
   pingUrl?: string;
   /** Where the ping URL came from. */
   pingUrlSource?: "TELEMHQ_PING_URL" | "config file";
+  /** A secret the team shares, mixed into `cwd_hash` and `transcript_path_hash` (see the README). */
+  hashSalt?: string;
   /** Time limit of one ping request, in milliseconds. */
   timeoutMs: number;
   /** Print a one-line reason to stderr when the ping is not sent. */
   debug: boolean;
   /** Where the spool and the sender's lock and status live; undefined when no home is known. */
   stateDir?: string;
+  /** Why the state directory must not be used (it exists but is not safe); see {@linkcode stateDirProblem}. */
+  stateDirProblem?: string;
   /** Most pings the spool keeps; the oldest are dropped first. */
   spoolMaxPings: number;
   /** Oldest ping the spool keeps, in milliseconds. */
@@ -1260,18 +1576,6 @@ export type EnvLookup = (name: string) => string | undefined;
 
 /** Default time limit of the ping request, in milliseconds. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
-
-/** The state directory's file names. */
-export const STATE_LAYOUT = {
-  spool: "spool",
-  failed: "failed",
-  sessions: "sessions",
-  config: "config.json",
-  install: "install.json",
-  lock: "sender.lock",
-  status: "status.json",
-  flushRequest: "flush.request",
-} as const;
 
 function numberSetting(raw: string | undefined, fallback: number, min: number, max: number): number {
   const value = Number(raw);
@@ -1334,10 +1638,12 @@ export function stateDirectory(env: EnvLookup): string | undefined {
  */
 export function readConfig(env: EnvLookup): HookConfig {
   const pingUrl = env("TELEMHQ_PING_URL")?.trim();
+  const salt = env("TELEMHQ_HASH_SALT");
   const day = 24 * 60 * 60 * 1000;
   return {
     pingUrl: pingUrl === "" ? undefined : pingUrl,
     pingUrlSource: pingUrl ? "TELEMHQ_PING_URL" : undefined,
+    hashSalt: salt === undefined || salt === "" ? undefined : salt,
     timeoutMs: numberSetting(env("TELEMHQ_TIMEOUT_MS"), DEFAULT_TIMEOUT_MS, 100, 60_000),
     debug: env("TELEMHQ_HOOK_DEBUG") === "1",
     stateDir: stateDirectory(env),
@@ -1351,9 +1657,11 @@ export function readConfig(env: EnvLookup): HookConfig {
 }
 
 /**
- * The settings, with the ping URL from `<state>/config.json` (written by
- * `install`) when `TELEMHQ_PING_URL` is not set: hooks started from IDEs and
- * desktop apps often do not see the shell's environment.
+ * The settings, with what `install` saved in `<state>/config.json` (the ping
+ * URL, the hash salt) where the environment has none: hooks started from IDEs
+ * and desktop apps often do not see the shell's environment. The state
+ * directory is checked first: one that is not safe is never read (its
+ * problem is in `stateDirProblem`).
  *
  * @param runtime The runtime adapter.
  * @returns The settings.
@@ -1366,12 +1674,21 @@ export function readConfig(env: EnvLookup): HookConfig {
  */
 export async function loadConfig(runtime: Runtime): Promise<HookConfig> {
   const config = readConfig((name) => runtime.env(name));
-  if (config.pingUrl !== undefined || config.stateDir === undefined) return config;
+  if (config.stateDir === undefined) return config;
+  const facts = await runtime.lstat(config.stateDir);
+  if (facts === undefined) return config;
+  config.stateDirProblem = stateDirProblem(config.stateDir, facts, runtime.uid());
+  if (config.stateDirProblem !== undefined || (config.pingUrl !== undefined && config.hashSalt !== undefined)) {
+    return config;
+  }
   const saved = await runtime.readTextFile(`${config.stateDir}/${STATE_LAYOUT.config}`);
-  const url: unknown = saved === undefined ? undefined : attempt(() => JSON.parse(saved).ping_url, undefined);
-  if (typeof url === "string" && url.trim() !== "") {
-    config.pingUrl = url.trim();
+  const values: Record<string, unknown> = saved === undefined ? {} : attempt(() => JSON.parse(saved), {}) ?? {};
+  if (config.pingUrl === undefined && typeof values.ping_url === "string" && values.ping_url.trim() !== "") {
+    config.pingUrl = values.ping_url.trim();
     config.pingUrlSource = "config file";
+  }
+  if (config.hashSalt === undefined && typeof values.hash_salt === "string" && values.hash_salt !== "") {
+    config.hashSalt = values.hash_salt;
   }
   return config;
 }
@@ -1382,13 +1699,6 @@ export async function loadConfig(runtime: Runtime): Promise<HookConfig> {
  * @param env Looks up an environment variable.
  * @param pingUrl The ping URL in force.
  * @returns The tracker's host and Claude Code's folder, or undefined.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * const narrow = narrowAccess((name) => ({ HOME: "/home/me" })[name], "https://telemhq.com/ping/T");
- * assert.deepEqual(narrow, { pingHost: "telemhq.com", claudeDir: "/home/me/.claude" });
- * ```
  */
 function narrowAccess(env: EnvLookup, pingUrl: string | undefined): NarrowAccess | undefined {
   const claudeDir = claudeDirectory(env);
@@ -1463,13 +1773,6 @@ export function redactUrl(url: URL): string {
  * @param message Text that may quote the URL (an error from the runtime's fetch, say).
  * @param url The ping URL.
  * @returns The message, one line, without the URL's path, query or credentials.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * const url = new URL("https://telemhq.com/ping/abc123");
- * assert.equal(redactMessage("failed: https://telemhq.com/ping/abc123", url), "failed: /<redacted>");
- * ```
  */
 function redactMessage(message: string, url: URL): string {
   const secrets = [url.href, url.pathname + url.search, url.pathname, url.username, url.password]
@@ -1477,6 +1780,34 @@ function redactMessage(message: string, url: URL): string {
   let redacted = message;
   for (const secret of secrets) redacted = redacted.split(secret).join("/<redacted>");
   return redacted.replace(/[\r\n]+/g, " ");
+}
+
+/**
+ * Redacts every URL with a path in a text (a command line argument echoed in
+ * an error, say): whatever a user typed where a ping URL does not belong, its
+ * token is never printed.
+ *
+ * @param text Any text.
+ * @returns The text, each URL shown as `scheme://host/<redacted>`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(
+ *   redactSecrets('Unknown option "https://telemhq.com/ping/TOKEN"'),
+ *   'Unknown option "https://telemhq.com/<redacted>"',
+ * );
+ * ```
+ */
+export function redactSecrets(text: string): string {
+  return text.replace(/\b[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s"'`<>]+/g, (found) => {
+    try {
+      const url = new URL(found);
+      return url.pathname.length > 1 || url.search !== "" || url.username !== "" ? redactUrl(url) : found;
+    } catch {
+      return `${found.split("://")[0]}://<redacted>`;
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -1497,20 +1828,38 @@ export interface NarrowAccess {
   claudeDir: string;
 }
 
+/**
+ * Why a path cannot go into Deno's narrow permission flags, or undefined when
+ * it can: Deno splits a flag's list at commas, so `--allow-write=/tmp/a,b/x`
+ * would grant `/tmp/a` and `b/x` instead.
+ *
+ * @param paths The paths the flags would name.
+ * @returns One line naming the path, or undefined.
+ */
+function denoFlagProblem(paths: readonly string[]): string | undefined {
+  const bad = paths.find((path) => path.includes(","));
+  return bad === undefined
+    ? undefined
+    : `the path "${bad}" holds a comma, which Deno's permission flags cannot express`;
+}
+
 /** Bun's flags: no `.env` of the project, no auto-install. */
 const BUN_RUN_FLAGS: readonly string[] = ["--no-env-file", "--no-install"];
 
 /**
  * The Deno flags the hook and its sender run with. Narrowed (what `install`
  * writes): the network to the tracker's host only, the environment to the
- * variables the hook reads, reading to Claude Code's folder (transcripts), the
- * state directory and Deno itself, writing to the state directory, and running
- * only Deno (the sender). Without `narrow`: any host, any variable, any file.
+ * variables the hook reads, reading to Claude Code's transcripts
+ * (`projects/`, not its credentials), the state directory and Deno itself,
+ * writing to the state directory, running only Deno (the sender), and knowing
+ * its own user id (to check the state directory's owner). Without
+ * `narrow`: any host, any variable, any file.
  *
  * @param denoPath The Deno binary.
  * @param stateDir The state directory.
  * @param narrow The tracker's host and Claude Code's folder, to narrow the flags.
  * @returns Flags for `deno run`, before the script.
+ * @throws {TypeError} When a path holds a comma (see {@linkcode denoFlagProblem}).
  *
  * @example
  * ```ts
@@ -1520,6 +1869,9 @@ const BUN_RUN_FLAGS: readonly string[] = ["--no-env-file", "--no-install"];
  * ```
  */
 export function denoRunFlags(denoPath: string, stateDir: string, narrow?: NarrowAccess): string[] {
+  const reads = narrow === undefined ? [] : [`${narrow.claudeDir}/projects`, stateDir, denoPath];
+  const problem = denoFlagProblem([stateDir, denoPath, ...reads]);
+  if (problem !== undefined) throw new TypeError(problem);
   if (narrow === undefined) {
     return [
       "--no-config",
@@ -1530,6 +1882,7 @@ export function denoRunFlags(denoPath: string, stateDir: string, narrow?: Narrow
       "--allow-read",
       `--allow-write=${stateDir}`,
       `--allow-run=${denoPath}`,
+      "--allow-sys=uid",
     ];
   }
   return [
@@ -1538,9 +1891,10 @@ export function denoRunFlags(denoPath: string, stateDir: string, narrow?: Narrow
     "--no-prompt",
     `--allow-net=${narrow.pingHost}`,
     `--allow-env=${ENV_NAMES.join(",")}`,
-    `--allow-read=${[...new Set([narrow.claudeDir, stateDir, denoPath])].join(",")}`,
+    `--allow-read=${[...new Set(reads)].join(",")}`,
     `--allow-write=${stateDir}`,
     `--allow-run=${denoPath}`,
+    "--allow-sys=uid",
   ];
 }
 
@@ -1582,12 +1936,6 @@ export function hookArgv(
  * @param stateDir The state directory.
  * @param narrow The narrow access to use when this process runs narrowed.
  * @returns The argv, or undefined when this script is not a local file.
- *
- * @example
- * ```ts
- * import { detectRuntime } from "@telemhq/claude-code";
- * const argv = selfCommand(detectRuntime(), ["deliver"], "/home/me/.claude/telemhq");
- * ```
  */
 function selfCommand(
   runtime: Runtime,
@@ -1596,7 +1944,7 @@ function selfCommand(
   narrow?: NarrowAccess,
 ): string[] | undefined {
   if (runtime.scriptPath === undefined) return undefined;
-  const access = runtime.mayReachAnyHost() ? undefined : narrow;
+  const access = runtime.mayReach() ? undefined : narrow;
   return [...hookArgv(runtime.kind, runtime.execPath, runtime.scriptPath, stateDir, access), ...args];
 }
 
@@ -1605,13 +1953,6 @@ function selfCommand(
  *
  * @param word Any string.
  * @returns The word, quoted only when it needs to be.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(shellWord("/usr/bin/deno"), "/usr/bin/deno");
- * assert.equal(shellWord("it's"), `'it'"'"'s'`);
- * ```
  */
 function shellWord(word: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'"'"'`)}'`;
@@ -1660,14 +2001,17 @@ export function fastPathCommand(hookCommand: readonly string[]): string {
 // entry (hot path); the sender loads, claims, reschedules and settles entries.
 //
 // Owns: `SpoolEntry`, `spoolPing`, the `Spool` a sender works on, claims.
-// Uses: runtime, events, payload, config.
+// Uses: input, events, fields, payload, runtime, state_dir.
 
-/** One spooled ping, as stored in `<state>/spool/<ping_id>.json`. */
+/**
+ * One spooled ping, as stored in `<state>/spool/<ping_id>.json`. It holds no
+ * ping URL: a ping goes to the URL configured when it is sent, so a token never
+ * lingers in the spool, and pings spooled before the URL changed go to the new
+ * tracker.
+ */
 export interface SpoolEntry {
-  /** Format version. */
-  v: 1;
-  /** The ping URL (the file is private: 0600 in a 0700 directory). */
-  url: string;
+  /** Format version (1 also held the URL, which is ignored). */
+  v: 2;
   /** The ping. */
   payload: Payload;
   /** When it was spooled, in milliseconds. */
@@ -1680,6 +2024,20 @@ export interface SpoolEntry {
   local?: UsageSource;
   /** True once usage fields were added (so a retry does not read or count them again). */
   enriched?: boolean;
+  /** Local errors while handling it (a full disk, a broken file); after a few it is set aside in `failed/`. */
+  faults?: number;
+  /** Why it is in `failed/`, once it is there. */
+  failed?: FailedReason;
+}
+
+/** Why a ping was set aside in `failed/`. */
+export interface FailedReason {
+  /** When, ISO 8601. */
+  at: string;
+  /** One line, without the token. */
+  reason: string;
+  /** The tracker's HTTP status, when it refused the ping. */
+  status?: number;
 }
 
 /** Paths and ids the sender needs to read a ping's usage; kept in the private spool only. */
@@ -1690,6 +2048,17 @@ export interface UsageSource {
   agent_transcript_path?: string;
   /** The turn's prompt id. */
   prompt_id?: string;
+}
+
+/** The longest path kept from an event (Linux's PATH_MAX). */
+const MAX_PATH_CHARS = 4096;
+
+/** A path from an event, as the sender may use it: absolute, without NUL, of sane length. */
+function plainPath(value: unknown): string | undefined {
+  return typeof value === "string" && value.startsWith("/") && value.length <= MAX_PATH_CHARS &&
+      !value.includes("\u0000")
+    ? value
+    : undefined;
 }
 
 /** How long a ping that carries the session's totals waits for the session's other pings before its first attempt. */
@@ -1711,50 +2080,109 @@ const SESSION_END_DELAY_MS = 2000;
  */
 export function usageSource(input: HookInput): UsageSource | undefined {
   if (eventRule(eventName(input)).usage === undefined) return undefined;
-  return {
+  return checkUsageSource({
     transcript_path: stringField(input, "transcript_path"),
     agent_transcript_path: stringField(input, "agent_transcript_path"),
     prompt_id: tokenField(input, "prompt_id"),
-  };
+  });
+}
+
+function checkUsageSource(value: unknown): UsageSource | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  const source = value as Record<string, unknown>;
+  const prompt = tokenField(source, "prompt_id");
+  const checked: UsageSource = {};
+  if (plainPath(source.transcript_path) !== undefined) checked.transcript_path = source.transcript_path as string;
+  if (plainPath(source.agent_transcript_path) !== undefined) {
+    checked.agent_transcript_path = source.agent_transcript_path as string;
+  }
+  if (prompt !== undefined) checked.prompt_id = prompt;
+  return checked;
+}
+
+/** The file name of a ping's spool entry: its id, which {@linkcode checkPayload} holds to 32 hex digits. */
+const ENTRY_NAME = /^[0-9a-f]{32}\.json$/;
+
+function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
 /**
- * Makes a ping durable: writes it into the spool as `<ping_id>.json` (a ping
- * fired twice is spooled once). Creates the private state directory on first use.
+ * Checks a spool entry read from disk, field by field: the ping (see
+ * {@linkcode checkPayload}), the schedule, the local paths. Anything that does
+ * not follow the format is refused; a URL an older entry held is ignored.
+ *
+ * @param value Anything parsed from a spool file.
+ * @returns The entry, or undefined.
+ */
+function parseSpoolEntry(value: unknown): SpoolEntry | undefined {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
+  const raw = value as Record<string, unknown>;
+  const payload = checkPayload(raw.payload);
+  if ((raw.v !== 1 && raw.v !== 2) || payload === undefined) return undefined;
+  if (!isCount(raw.created_at) || !isCount(raw.attempts) || !isCount(raw.next_at)) return undefined;
+  const entry: SpoolEntry = {
+    v: 2,
+    payload,
+    created_at: raw.created_at,
+    attempts: raw.attempts,
+    next_at: raw.next_at,
+  };
+  if (raw.local !== undefined && !raw.enriched) entry.local = checkUsageSource(raw.local);
+  if (raw.enriched === true) entry.enriched = true;
+  if (isCount(raw.faults) && raw.faults > 0) entry.faults = raw.faults;
+  const failed = raw.failed as Record<string, unknown> | undefined;
+  if (
+    failed !== null && typeof failed === "object" && typeof failed.at === "string" && typeof failed.reason === "string"
+  ) {
+    entry.failed = {
+      at: failed.at.slice(0, 40),
+      reason: failed.reason.slice(0, 300),
+      ...(isCount(failed.status) ? { status: failed.status } : {}),
+    };
+  }
+  return entry;
+}
+
+/**
+ * Makes a ping durable: writes it into the spool as `<ping_id>.json`,
+ * creating the file exclusively (never through a symlink; a ping fired twice
+ * is spooled once). The state directory must exist and be safe (see
+ * {@linkcode ensureStateDir}); the spool folder in it is created on first use.
  *
  * @param runtime The runtime adapter.
  * @param stateDir The state directory.
- * @param url The ping URL.
  * @param payload The ping.
  * @param local Where the sender reads the ping's usage from (see {@linkcode usageSource}).
  * @returns The entry's path.
  *
  * @example
  * ```ts ignore
- * await spoolPing(detectRuntime(), "/home/me/.claude/telemhq", url, payload);
+ * await spoolPing(detectRuntime(), "/home/me/.claude/telemhq", payload);
  * ```
  */
 export async function spoolPing(
   runtime: Runtime,
   stateDir: string,
-  url: URL,
   payload: Payload,
   local?: UsageSource,
 ): Promise<string> {
+  const name = `${payload.ping_id}.json`;
+  if (!ENTRY_NAME.test(name)) throw new TypeError("a ping_id is 32 hex digits");
   const now = Date.now();
   // A session's last turn and its end fire milliseconds apart, each handled by its own process:
   // SessionEnd waits a moment so that the turn's ping, which adds to its totals, goes first.
   const next = eventRule(payload.event).usage === "session" ? now + SESSION_END_DELAY_MS : 0;
-  const entry: SpoolEntry = { v: 1, url: url.href, payload, created_at: now, attempts: 0, next_at: next, local };
-  const path = `${stateDir}/${STATE_LAYOUT.spool}/${payload.ping_id}.json`;
+  const entry: SpoolEntry = { v: 2, payload, created_at: now, attempts: 0, next_at: next, local };
+  const path = `${stateDir}/${STATE_LAYOUT.spool}/${name}`;
   // Written in place, not renamed: a reader skips a file it cannot parse yet,
   // and a writer killed mid-write had not made its ping durable either way.
   const text = JSON.stringify(entry) + "\n";
   try {
-    await runtime.writePrivateFile(path, text);
+    await runtime.createPrivateFile(path, text);
   } catch {
     await runtime.makePrivateDirectory(`${stateDir}/${STATE_LAYOUT.spool}`);
-    await runtime.writePrivateFile(path, text);
+    await runtime.createPrivateFile(path, text);
   }
   return path;
 }
@@ -1798,13 +2226,6 @@ const CLAIM_INFIX = ".sending-";
 /** Entries refused by the tracker are kept for `doctor`, up to this many. */
 const FAILED_KEPT = 100;
 
-function isSpoolEntry(value: unknown): value is SpoolEntry {
-  const entry = value as SpoolEntry;
-  return typeof entry === "object" && entry !== null && entry.v === 1 && typeof entry.url === "string" &&
-    typeof entry.payload === "object" && entry.payload !== null && typeof entry.created_at === "number" &&
-    typeof entry.attempts === "number" && typeof entry.next_at === "number";
-}
-
 /**
  * The spool as a sender works on it. An entry is claimed by renaming it,
  * which only one sender can do: two senders (possible for a moment when a
@@ -1845,15 +2266,16 @@ class Spool {
     const loaded: LoadedEntry[] = [];
     let arriving = 0;
     for (const name of names) {
-      const entry = await readJsonFile(fs, `${this.dir}/${name}`);
-      if (isSpoolEntry(entry)) {
+      const entry = ENTRY_NAME.test(name) ? parseSpoolEntry(await readJsonFile(fs, `${this.dir}/${name}`)) : undefined;
+      if (entry !== undefined) {
         loaded.push({ name, entry });
         continue;
       }
-      // A file still being written parses a moment later; one that stays unreadable is dropped.
-      const stat = await fs.stat(`${this.dir}/${name}`).catch(() => undefined);
+      // A file still being written parses a moment later; one that stays unreadable (or is not
+      // a spool entry at all: a symlink, a stranger's file) is dropped.
+      const stat = await fs.lstat(`${this.dir}/${name}`).catch(() => undefined);
       if (stat !== undefined && now - stat.mtimeMs > 60_000) {
-        await fs.rm(`${this.dir}/${name}`, { force: true });
+        await fs.rm(`${this.dir}/${name}`, { force: true }).catch(() => {});
         dropped.unreadable++;
       } else if (stat !== undefined) {
         arriving++;
@@ -1896,13 +2318,43 @@ class Spool {
     await this.#fs.rm(claimed.claim, { force: true });
   }
 
-  /** Moves a claimed entry the tracker refused to `failed/` (the newest {@linkcode FAILED_KEPT} are kept). */
-  async moveToFailed(claimed: ClaimedEntry): Promise<void> {
+  /**
+   * Sets a claimed entry aside in `failed/` with why (the tracker refused it, or it kept failing
+   * here); the newest {@linkcode FAILED_KEPT} are kept, for `doctor` and `flush --retry-failed`.
+   */
+  async moveToFailed(claimed: ClaimedEntry, why: FailedReason): Promise<void> {
+    claimed.entry = { ...claimed.entry, failed: why };
+    await writeJsonAtomically(this.#fs, claimed.claim, claimed.entry).catch(() => {});
     // Not recursive: if the state directory was removed, do not bring it back.
     await this.#fs.mkdir(this.failedDir, { mode: 0o700 }).catch(() => {});
     await this.#fs.rename(claimed.claim, `${this.failedDir}/${claimed.name}`)
       .catch(() => this.#fs.rm(claimed.claim, { force: true }));
     await this.#trimFailed();
+  }
+
+  /** The entries set aside in `failed/`, with why. */
+  async failedEntries(): Promise<LoadedEntry[]> {
+    const names = (await this.#fs.readdir(this.failedDir).catch(() => [] as string[])).filter((name) =>
+      ENTRY_NAME.test(name)
+    );
+    const entries: LoadedEntry[] = [];
+    for (const name of names) {
+      const entry = parseSpoolEntry(await readJsonFile(this.#fs, `${this.failedDir}/${name}`));
+      if (entry !== undefined) entries.push({ name, entry });
+    }
+    return entries;
+  }
+
+  /** Puts every entry of `failed/` back into the spool, due now: after the ping URL was fixed. */
+  async retryFailed(): Promise<number> {
+    let count = 0;
+    for (const { name, entry } of await this.failedEntries()) {
+      const { failed: _failed, faults: _faults, ...rest } = entry;
+      await writeJsonAtomically(this.#fs, `${this.dir}/${name}`, { ...rest, attempts: 0, next_at: 0 });
+      await this.#fs.rm(`${this.failedDir}/${name}`, { force: true });
+      count++;
+    }
+    return count;
   }
 
   /**
@@ -1939,7 +2391,7 @@ class Spool {
 // at once only one starts a sender; the sender adopts that claim by its token.
 //
 // Owns: the whole lock protocol (claim, adopt, acquire, heartbeat, release,
-// liveness). Uses: runtime, config.
+// liveness). Uses: runtime, state_dir.
 
 /** A sender whose lock is older than this is gone (killed, crashed): another may take over. */
 const LOCK_STALE_MS = 5000;
@@ -1964,8 +2416,8 @@ function lockPath(stateDir: string): string {
  * ```
  */
 export async function senderIsRunning(runtime: Runtime, stateDir: string): Promise<boolean> {
-  const modified = await runtime.modifiedAt(lockPath(stateDir));
-  return modified !== undefined && Date.now() - modified < LOCK_STALE_MS;
+  const lock = await runtime.lstat(lockPath(stateDir));
+  return lock !== undefined && Date.now() - lock.mtimeMs < LOCK_STALE_MS;
 }
 
 /**
@@ -1975,15 +2427,30 @@ export async function senderIsRunning(runtime: Runtime, stateDir: string): Promi
  * @param runtime The runtime adapter.
  * @param stateDir The state directory.
  * @returns The token to hand to the sender (`deliver --lock TOKEN`), or undefined.
- *
- * @example
- * ```ts ignore
- * const token = await claimLockForSender(runtime, stateDir);
- * ```
  */
 async function claimLockForSender(runtime: Runtime, stateDir: string): Promise<string | undefined> {
   const token = crypto.randomUUID();
-  return await runtime.createExclusive(lockPath(stateDir), token).catch(() => false) ? token : undefined;
+  return await runtime.createPrivateFile(lockPath(stateDir), token).catch(() => false) ? token : undefined;
+}
+
+/**
+ * The arguments that start a sender, handing it a claimed lock's token.
+ *
+ * @param token The token from {@linkcode claimLockForSender}, if the claim succeeded.
+ * @returns The hook's arguments: `deliver [--lock TOKEN]`.
+ */
+function senderArgs(token: string | undefined): string[] {
+  return token === undefined ? ["deliver"] : ["deliver", "--lock", token];
+}
+
+/**
+ * The claimed lock's token in a sender's arguments (after `deliver`), if any.
+ *
+ * @param args The arguments after `deliver`.
+ * @returns The token, or undefined.
+ */
+function claimTokenIn(args: readonly string[]): string | undefined {
+  return args[0] === "--lock" && typeof args[1] === "string" ? args[1] : undefined;
 }
 
 /** The lock, held by this sender. */
@@ -2009,13 +2476,13 @@ class SenderLock {
   static async take(runtime: Runtime, stateDir: string, claimToken?: string): Promise<SenderLock | undefined> {
     const path = lockPath(stateDir);
     const fs = await runtime.fs();
-    if (claimToken !== undefined && (await fs.readFile(path, "utf8").catch(() => "")) === claimToken) {
+    if (claimToken !== undefined && (await readSmallFile(fs, path, 100)) === claimToken) {
       return new SenderLock(runtime, path, claimToken).#start();
     }
     const token = crypto.randomUUID();
     for (let round = 0; round < 2; round++) {
-      if (await runtime.createExclusive(path, token)) return new SenderLock(runtime, path, token).#start();
-      const stat = await fs.stat(path).catch(() => undefined);
+      if (await runtime.createPrivateFile(path, token)) return new SenderLock(runtime, path, token).#start();
+      const stat = await fs.lstat(path).catch(() => undefined);
       if (stat !== undefined && Date.now() - stat.mtimeMs < LOCK_STALE_MS) return undefined;
       // The holder is gone. Move its lock aside (one contender wins the rename), then retry.
       await fs.rename(path, `${path}.stale-${token}`).then(() => fs.rm(`${path}.stale-${token}`, { force: true }))
@@ -2036,16 +2503,27 @@ class SenderLock {
     return this.#lost;
   }
 
+  /** Touches the lock through the file it opened (never through a symlink); false once it is not ours. */
   async #beat(): Promise<boolean> {
-    if (!(await this.#held())) return false;
-    const now = new Date();
-    await (await this.#runtime.fs()).utimes(this.#path, now, now).catch(() => {});
-    return true;
+    try {
+      const { file } = await openRegularFile(await this.#runtime.fs(), this.#path);
+      try {
+        const buffer = new Uint8Array(100);
+        const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+        if (new TextDecoder().decode(buffer.subarray(0, bytesRead)) !== this.#token) return false;
+        const now = new Date();
+        await file.utimes(now, now);
+        return true;
+      } finally {
+        await file.close();
+      }
+    } catch {
+      return false;
+    }
   }
 
   async #held(): Promise<boolean> {
-    const fs = await this.#runtime.fs();
-    return (await fs.readFile(this.#path, "utf8").catch(() => "")) === this.#token;
+    return (await readSmallFile(await this.#runtime.fs(), this.#path, 100)) === this.#token;
   }
 
   /** Stops the heartbeat and lets go of the lock, unless another sender took it over. */
@@ -2061,22 +2539,22 @@ class SenderLock {
 // One ping request: POST the allowlisted payload as JSON, within a time
 // limit, without following redirects, and say whether to retry and when.
 //
-// Owns: `sendPing`, `retryAfterMs`, `backoffMs`. Uses: payload, ping_url.
+// Owns: `sendPing`, `retryAfterMs`, `backoffMs`. Uses: fields, payload,
+// ping_url.
 
 /** What to do with a ping after one attempt to send it. */
 export type SendOutcome = "delivered" | "retry" | "rejected";
 
-/** Outcome of one ping request. */
-export interface SendResult {
-  /** `delivered` (2xx), `retry` (5xx, 408, 429, timeout, network error) or `rejected` (other 4xx, redirects). */
-  outcome: SendOutcome;
-  /** HTTP status, absent when no answer arrived. */
-  status?: number;
-  /** How long the receiver asked to wait (`Retry-After`), in milliseconds, capped at one hour. */
-  retryAfterMs?: number;
-  /** One line, with the URL's secret redacted, when not delivered. */
-  reason?: string;
-}
+/**
+ * Outcome of one ping request: `delivered` (2xx); `retry` (5xx, 408, 425,
+ * 429, a timeout, a network error), with how long the receiver asked to wait
+ * (`Retry-After`, capped at one hour); `rejected` (other 4xx, redirects). A
+ * ping not delivered always has a reason: one line, the URL's secret redacted.
+ */
+export type SendResult =
+  | { outcome: "delivered"; status: number }
+  | { outcome: "retry"; status?: number; retryAfterMs?: number; reason: string }
+  | { outcome: "rejected"; status: number; reason: string };
 
 /** Statuses worth retrying besides 5xx: the receiver is busy or slow, not refusing. */
 const RETRY_STATUSES: ReadonlySet<number> = new Set([408, 425, 429]);
@@ -2184,6 +2662,77 @@ export function backoffMs(attempts: number, baseMs: number, maxMs: number, rando
 }
 
 // ---------------------------------------------------------------------------
+// src/journal.ts
+//
+// The journal: the exact bodies of the pings delivered, newest kept, so that
+// a user can check what left the machine (`log`). It holds what was sent and
+// when and how the tracker answered, nothing more (never the URL).
+//
+// Owns: the journal files, `appendToJournal`, `readJournal`. Uses: runtime,
+// state_dir.
+
+/** One delivered ping, as the journal keeps it. */
+interface JournalRecord {
+  /** When the tracker accepted it, ISO 8601. */
+  delivered_at: string;
+  /** The tracker's HTTP status. */
+  status: number;
+  /** The exact body sent. */
+  body: string;
+}
+
+/** A journal file is set aside (replacing the older one) past this size: the two hold the newest ~2,000 pings. */
+const JOURNAL_FILE_BYTES = 1 << 20;
+
+/** Opening flags of the journal: append, create, never through a symlink. */
+const APPEND_FLAGS: readonly OpenFlag[] = ["O_WRONLY", "O_APPEND", "O_CREAT", "O_NOFOLLOW"];
+
+/**
+ * Adds a delivered ping to the journal (0600), setting the current file aside
+ * when it is full.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @param record What was sent, when, and the answer's status.
+ */
+async function appendToJournal(runtime: Runtime, stateDir: string, record: JournalRecord): Promise<void> {
+  const path = `${stateDir}/${STATE_LAYOUT.journal}`;
+  const fs = await runtime.fs();
+  const file = await fs.open(path, await openFlags(APPEND_FLAGS), 0o600);
+  try {
+    await file.appendFile(JSON.stringify(record) + "\n");
+    if ((await file.stat()).size > JOURNAL_FILE_BYTES) {
+      await fs.rename(path, `${stateDir}/${STATE_LAYOUT.journalOld}`);
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * The journal's records, newest first.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @param limit The most records to return.
+ * @returns The records; broken lines are skipped.
+ */
+async function readJournal(runtime: Runtime, stateDir: string, limit: number): Promise<JournalRecord[]> {
+  const fs = await runtime.fs();
+  const records: JournalRecord[] = [];
+  for (const name of [STATE_LAYOUT.journal, STATE_LAYOUT.journalOld]) {
+    const text = await readSmallFile(fs, `${stateDir}/${name}`, 2 * JOURNAL_FILE_BYTES);
+    const lines = (text ?? "").split("\n").filter((line) => line !== "").reverse();
+    for (const line of lines) {
+      const record = attempt(() => JSON.parse(line) as JournalRecord, undefined);
+      if (typeof record?.delivered_at === "string" && typeof record.body === "string") records.push(record);
+      if (records.length >= limit) return records;
+    }
+  }
+  return records;
+}
+
+// ---------------------------------------------------------------------------
 // src/sender.ts
 //
 // The sender: one detached process drains the spool, outside Claude Code's
@@ -2191,15 +2740,18 @@ export function backoffMs(attempts: number, baseMs: number, maxMs: number, rando
 // with backoff, keeps counters in `status.json`, and stays a while for more
 // pings before it leaves.
 //
-// Owns: `deliverSpool`, `startSender`, `DeliveryStatus`. Uses: runtime,
-// config, ping_url, spool, lock, send, launch, ledger (enrichment).
+// Owns: `deliverSpool`, `startSender`, `DeliveryStatus`. Uses: input, fields,
+// runtime, state_dir, config, ping_url, launch, spool, lock, send, journal,
+// ledger.
 
 /** Delivery counters and the last problem, kept in `<state>/status.json` for `flush` and `doctor`. */
 export interface DeliveryStatus {
   /** Pings delivered, in all. */
   delivered: number;
-  /** Pings the tracker refused, in all. */
+  /** Pings the tracker refused, in all (kept in `failed/`). */
   rejected: number;
+  /** Pings set aside in `failed/` after failing here again and again (a full disk, a broken file). */
+  faulted: number;
   /** Pings dropped from the spool unsent, by reason. */
   dropped: DroppedCounts;
   /** When the last ping was delivered, ISO 8601. */
@@ -2214,6 +2766,8 @@ export interface DeliveryReport {
   delivered: number;
   /** Pings refused during this run. */
   rejected: number;
+  /** Pings set aside during this run after repeated local errors. */
+  faulted: number;
   /** Pings still waiting for a retry. */
   waiting: number;
   /** The counters in `status.json`. */
@@ -2223,8 +2777,14 @@ export interface DeliveryReport {
 }
 
 function emptyStatus(): DeliveryStatus {
-  return { delivered: 0, rejected: 0, dropped: { too_many: 0, too_old: 0, unreadable: 0 } };
+  return { delivered: 0, rejected: 0, faulted: 0, dropped: { too_many: 0, too_old: 0, unreadable: 0 } };
 }
+
+/** Local errors one ping may cause before it is set aside in `failed/`, so that it never stalls the rest. */
+const MAX_FAULTS = 5;
+
+/** The outcome of one attempt: sent, retried later, refused, set aside after local errors, or settled by another sender. */
+type AttemptOutcome = SendOutcome | "faulted" | "gone";
 
 /**
  * Reads `status.json`; an absent or broken file counts as no deliveries yet.
@@ -2232,13 +2792,6 @@ function emptyStatus(): DeliveryStatus {
  * @param runtime The runtime adapter.
  * @param stateDir The state directory.
  * @returns The counters.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { detectRuntime } from "@telemhq/claude-code";
- * assert.equal((await readStatus(detectRuntime(), "/nonexistent")).delivered, 0);
- * ```
  */
 async function readStatus(runtime: Runtime, stateDir: string): Promise<DeliveryStatus> {
   const saved = await readJsonFile(await runtime.fs(), `${stateDir}/${STATE_LAYOUT.status}`);
@@ -2246,56 +2799,120 @@ async function readStatus(runtime: Runtime, stateDir: string): Promise<DeliveryS
 }
 
 /**
+ * The earliest `next_at` of some entries, without spreading them into
+ * `Math.min` (which throws past about 125,000 arguments).
+ *
+ * @param items Spool entries.
+ * @returns The earliest time, or Infinity for none.
+ */
+function soonestDue(items: readonly { entry: { next_at: number } }[]): number {
+  let soonest = Infinity;
+  for (const item of items) soonest = Math.min(soonest, item.entry.next_at);
+  return soonest;
+}
+
+/**
  * Sends one spooled ping and records what happened: deleted, rescheduled or
  * moved to `failed/`. Usage is added first, once, and saved under the claim
- * so that a retry sends the same numbers and never counts them again.
+ * so that a retry sends the same numbers and never counts them again. Any
+ * error while handling it stays with this entry (see {@linkcode faultEntry}).
  */
 async function attemptEntry(
   runtime: Runtime,
   config: HookConfig,
   spool: Spool,
+  url: URL,
   item: LoadedEntry,
   status: DeliveryStatus,
-): Promise<SendOutcome | "gone"> {
+): Promise<AttemptOutcome> {
   const claimed: ClaimedEntry | undefined = await spool.claim(item);
   if (claimed === undefined) return "gone";
-  if (!claimed.entry.enriched && claimed.entry.local !== undefined) {
-    claimed.entry = await enrichEntry(runtime, config, claimed.entry);
-    await spool.update(claimed);
+  try {
+    if (!claimed.entry.enriched && claimed.entry.local !== undefined) {
+      claimed.entry = await enrichEntry(runtime, config, claimed.entry);
+      await spool.update(claimed);
+    }
+    const result = await sendPing(url, claimed.entry.payload, config.timeoutMs);
+    const at = new Date().toISOString();
+    if (result.outcome === "delivered") {
+      await spool.remove(claimed);
+      status.delivered++;
+      status.last_delivered_at = at;
+      const body = JSON.stringify(allowlisted(claimed.entry.payload));
+      await appendToJournal(runtime, config.stateDir!, { delivered_at: at, status: result.status, body })
+        .catch(() => {});
+      return "delivered";
+    }
+    status.last_error = { at, reason: result.reason, status: result.status, outcome: result.outcome };
+    if (result.outcome === "rejected") {
+      // Not retried: a revoked or mistyped tracker must not be hammered. Kept for doctor and --retry-failed.
+      await spool.moveToFailed(claimed, { at, reason: result.reason, status: result.status });
+      status.rejected++;
+      return "rejected";
+    }
+    const attempts = claimed.entry.attempts + 1;
+    const wait = Math.max(
+      result.retryAfterMs ?? 0,
+      backoffMs(attempts, config.retryBaseMs, config.retryMaxMs, Math.random()),
+    );
+    claimed.entry = { ...claimed.entry, attempts, next_at: Date.now() + wait };
+    item.entry = claimed.entry;
+    await spool.reschedule(claimed);
+    return "retry";
+  } catch (error) {
+    return await faultEntry(config, spool, item, claimed, status, describeError(error));
   }
+}
+
+/**
+ * An error while handling one entry (a full disk, a broken file) stays with
+ * it: it is retried with backoff, and after {@linkcode MAX_FAULTS} it is set
+ * aside in `failed/` with its reason; the pings behind it keep flowing.
+ */
+async function faultEntry(
+  config: HookConfig,
+  spool: Spool,
+  item: LoadedEntry,
+  claimed: ClaimedEntry,
+  status: DeliveryStatus,
+  code: string,
+): Promise<AttemptOutcome> {
+  const at = new Date().toISOString();
+  const faults = (claimed.entry.faults ?? 0) + 1;
+  const reason = `could not handle a spooled ping here (${code}), ${faults} time${faults === 1 ? "" : "s"}`;
+  status.last_error = { at, reason, outcome: faults >= MAX_FAULTS ? "rejected" : "retry" };
+  try {
+    if (faults >= MAX_FAULTS) {
+      await spool.moveToFailed(claimed, { at, reason });
+      status.faulted++;
+      return "faulted";
+    }
+    const wait = backoffMs(faults, config.retryBaseMs, config.retryMaxMs, Math.random());
+    claimed.entry = { ...claimed.entry, faults, next_at: Date.now() + wait };
+    item.entry = claimed.entry;
+    await spool.reschedule(claimed);
+  } catch {
+    // Even that failed: the claim stays, and is put back once it is old (see Spool.load).
+  }
+  return "retry";
+}
+
+/** Where pings go now: the URL in force, unless it is missing, refused, or out of this Deno's reach. */
+function sendTarget(runtime: Runtime, config: HookConfig): { url: URL } | { problem: string } {
+  if (config.pingUrl === undefined) return { problem: "no ping URL: run install --url, or set TELEMHQ_PING_URL" };
   let url: URL;
   try {
-    url = parsePingUrl(claimed.entry.url);
+    url = parsePingUrl(config.pingUrl);
   } catch (error) {
-    await spool.remove(claimed);
-    status.rejected++;
-    status.last_error = { at: new Date().toISOString(), reason: (error as Error).message, outcome: "rejected" };
-    return "rejected";
+    return { problem: (error as Error).message };
   }
-  const result = await sendPing(url, claimed.entry.payload, config.timeoutMs);
-  const at = new Date().toISOString();
-  if (result.outcome === "delivered") {
-    await spool.remove(claimed);
-    status.delivered++;
-    status.last_delivered_at = at;
-    return "delivered";
+  if (!runtime.mayReach(url.host)) {
+    return {
+      problem: `this Deno hook may only reach the tracker it was installed for, not ${url.host}: ` +
+        `run install again with the ping URL in force`,
+    };
   }
-  status.last_error = { at, reason: result.reason ?? "unknown", status: result.status, outcome: result.outcome };
-  if (result.outcome === "rejected") {
-    // Not retried: a revoked or mistyped tracker must not be hammered. Kept for doctor to show.
-    await spool.moveToFailed(claimed);
-    status.rejected++;
-    return "rejected";
-  }
-  const attempts = claimed.entry.attempts + 1;
-  const wait = Math.max(
-    result.retryAfterMs ?? 0,
-    backoffMs(attempts, config.retryBaseMs, config.retryMaxMs, Math.random()),
-  );
-  claimed.entry = { ...claimed.entry, attempts, next_at: Date.now() + wait };
-  item.entry = claimed.entry;
-  await spool.reschedule(claimed);
-  return "retry";
+  return { url };
 }
 
 /**
@@ -2323,11 +2940,21 @@ export async function deliverSpool(
 ): Promise<DeliveryReport> {
   const stateDir = config.stateDir;
   if (stateDir === undefined) throw new HookSkip("no state directory: set HOME or TELEMHQ_STATE_DIR");
+  const unsafe = config.stateDirProblem ?? await ensureStateDir(runtime, stateDir);
+  if (unsafe !== undefined) throw new HookSkip(unsafe);
   const fs = await runtime.fs();
   const spool = new Spool(fs, stateDir, config);
-  await fs.mkdir(spool.dir, { recursive: true, mode: 0o700 });
+  await fs.mkdir(spool.dir, { mode: 0o700 }).catch(() => {});
   const statusPath = `${stateDir}/${STATE_LAYOUT.status}`;
-  const report: DeliveryReport = { delivered: 0, rejected: 0, waiting: 0, status: emptyStatus(), busy: false };
+  const report: DeliveryReport = {
+    delivered: 0,
+    rejected: 0,
+    faulted: 0,
+    waiting: 0,
+    status: emptyStatus(),
+    busy: false,
+  };
+  const target = sendTarget(runtime, config);
   const deadline = Date.now() + (options.maxRunMs ?? 10 * 60_000);
   let claim = options.lockToken;
   while (true) {
@@ -2350,30 +2977,34 @@ export async function deliverSpool(
         // tracker leaves once its waits grow longer than senderIdleMs, and a later hook restarts it.
         if (entries.some((item) => !seen.has(item.name)) || entries.arriving > 0) idleSince = now;
         for (const item of entries) seen.add(item.name);
-        const due = entries.filter((item) => flush || item.entry.next_at <= now);
+        // Without a URL it may use, nothing is due: the pings wait in the spool, the reason in status.json.
+        const due = "url" in target ? entries.filter((item) => flush || item.entry.next_at <= now) : [];
+        if ("problem" in target && entries.length > 0) {
+          status.last_error = { at: new Date().toISOString(), reason: target.problem, outcome: "retry" };
+        }
         const settled = new Set<string>();
         for (const item of due) {
-          if (lock.lost) break;
-          const outcome = await attemptEntry(runtime, config, spool, item, status);
+          if (lock.lost || !("url" in target)) break;
+          const outcome = await attemptEntry(runtime, config, spool, target.url, item, status);
           if (outcome !== "retry") settled.add(item.name); // "gone": another sender settled it
           if (outcome === "delivered") {
             report.delivered++;
             idleSince = Date.now();
           }
           if (outcome === "rejected") report.rejected++;
+          if (outcome === "faulted") report.faulted++;
         }
-        if (due.length > 0 || !(await fs.stat(statusPath).then(() => true, () => false))) {
-          await writeJsonAtomically(fs, statusPath, status);
+        if (due.length > 0 || "problem" in target || !(await fs.lstat(statusPath).then(() => true, () => false))) {
+          await writeJsonAtomically(fs, statusPath, status).catch(() => {});
         }
         report.status = status;
         const waiting = entries.filter((item) => !settled.has(item.name) && item.entry.next_at > Date.now());
         report.waiting = waiting.length;
         // After a flush, let go at once: `flush` is waiting to take the lock and report.
         if (flush) break;
-        const untilDue = waiting.reduce((soonest, item) => Math.min(soonest, item.entry.next_at), Infinity) -
-          Date.now();
+        const untilDue = soonestDue(waiting) - Date.now();
         // A ping not tried yet (a SessionEnd waiting its turn) is never left behind.
-        const untried = waiting.some((item) => item.entry.attempts === 0);
+        const untried = "url" in target && waiting.some((item) => item.entry.attempts === 0);
         if (!untried && Date.now() - idleSince >= config.senderIdleMs && untilDue > config.senderIdleMs) break;
         await sleep(Math.max(20, Math.min(250, untilDue)));
       }
@@ -2383,7 +3014,8 @@ export async function deliverSpool(
     if (lock.lost || options.flush || Date.now() >= deadline) break;
     // Look once more after letting go: a hook that saw our lock just before we left relies on it.
     const spooled = await spool.load(report.status.dropped);
-    const pending = spooled.some((item) => item.entry.next_at <= Date.now() || item.entry.attempts === 0);
+    const pending = "url" in target &&
+      spooled.some((item) => item.entry.next_at <= Date.now() || item.entry.attempts === 0);
     if (spooled.arriving === 0 && !pending) break;
   }
   return report;
@@ -2407,10 +3039,14 @@ export async function startSender(runtime: Runtime, config: HookConfig): Promise
   const stateDir = config.stateDir;
   if (stateDir === undefined) return false;
   if (await senderIsRunning(runtime, stateDir)) return true;
+  // A sender gets no more than this process has: when this Deno may not reach the tracker, neither
+  // could its sender; the pings wait in the spool, and the hook and doctor say why.
+  const host = config.pingUrl === undefined ? undefined : attempt(() => new URL(config.pingUrl!).host, undefined);
+  if (host !== undefined && !runtime.mayReach(host)) return true;
   const token = await claimLockForSender(runtime, stateDir);
   if (token === undefined && await senderIsRunning(runtime, stateDir)) return true;
-  const args = token !== undefined ? ["deliver", "--lock", token] : ["deliver"];
-  const command = selfCommand(runtime, args, stateDir, narrowAccess((name) => runtime.env(name), config.pingUrl));
+  const narrow = narrowAccess((name) => runtime.env(name), config.pingUrl);
+  const command = selfCommand(runtime, senderArgs(token), stateDir, narrow);
   if (command === undefined) return false;
   await runtime.startDetached(command);
   return true;
@@ -2424,8 +3060,8 @@ export async function startSender(runtime: Runtime, config: HookConfig): Promise
 // sender, so Claude Code never waits for the network. Never throws, never
 // writes to stdout.
 //
-// Owns: `runHook`. Uses: runtime, config, input, payload, ping_url, spool,
-// sender, send.
+// Owns: `runHook`. Uses: input, fields, payload, runtime, state_dir, config,
+// ping_url, spool, send, sender.
 
 /**
  * Runs the hook once: reads the event from stdin, builds the payload, makes it
@@ -2447,19 +3083,25 @@ export async function startSender(runtime: Runtime, config: HookConfig): Promise
 export async function runHook(runtime: Runtime, options: { detached?: boolean } = {}): Promise<string | undefined> {
   try {
     const config = await loadConfig(runtime);
-    if (config.pingUrl === undefined) return "TELEMHQ_PING_URL is not set (nor saved by install): nothing sent";
+    if (config.pingUrl === undefined) {
+      return config.stateDirProblem !== undefined
+        ? `${config.stateDirProblem}; its saved ping URL was not read: nothing sent`
+        : "TELEMHQ_PING_URL is not set (nor saved by install): nothing sent";
+    }
     const url = parsePingUrl(config.pingUrl);
     const input = parseEvent(await readAll(runtime.stdin(), MAX_EVENT_BYTES));
     const payload = await buildPayload(input, {
       fallbackCwd: runtime.cwd(),
       runtime: runtime.name,
       sha256Hex: runtime.sha256Hex,
+      hashSalt: config.hashSalt,
     });
-    if (config.stateDir === undefined) {
-      return await sendDirectly(config, url, payload, "no state directory (set HOME or TELEMHQ_STATE_DIR)");
-    }
+    const unsafe = config.stateDir === undefined
+      ? "no state directory (set HOME or TELEMHQ_STATE_DIR)"
+      : config.stateDirProblem ?? await ensureStateDir(runtime, config.stateDir);
+    if (unsafe !== undefined) return await sendDirectly(config, url, payload, unsafe);
     try {
-      await spoolPing(runtime, config.stateDir, url, payload, usageSource(input));
+      await spoolPing(runtime, config.stateDir!, payload, usageSource(input));
     } catch (error) {
       return await sendDirectly(
         config,
@@ -2468,7 +3110,12 @@ export async function runHook(runtime: Runtime, options: { detached?: boolean } 
         `cannot write the spool in "${config.stateDir}" (${describeError(error)})`,
       );
     }
-    const warning = config.debug ? await spoolWarning(runtime, config) : undefined;
+    // Kept in the spool either way: once the permission covers the URL again, the pings go out.
+    const warning = !runtime.mayReach(url.host)
+      ? `this Deno hook may not reach ${url.host} (it was installed for another tracker): run install again`
+      : config.debug
+      ? await spoolWarning(runtime, config)
+      : undefined;
     if (options.detached) {
       await deliverSpool(runtime, config).catch(() => {});
       return warning;
@@ -2549,12 +3196,18 @@ interface TranscriptLine {
   };
 }
 
+/** The most bytes read back from a transcript's end for one ping (a turn is at the end). */
+const MAX_READ_BYTES = 1 << 30;
+
 /**
  * Reads a file's lines from the end, in chunks: the work depends on how far
- * back the caller reads, not on the size of the file.
+ * back the caller reads, not on the size of the file. Only a regular file is
+ * read (never a FIFO or a device, never through a symlink), and at most its
+ * last `maxBytes`.
  *
  * @param path A file.
  * @param chunkBytes Bytes read at a time.
+ * @param maxBytes The most bytes read back from the end.
  * @returns Lines, last first (a line is split at "\n" bytes, then decoded as UTF-8).
  *
  * @example
@@ -2567,19 +3220,23 @@ interface TranscriptLine {
  * assert.deepEqual(lines, ["second", "first"]);
  * ```
  */
-export async function* readLinesBackward(path: string, chunkBytes = 64 * 1024): AsyncGenerator<string> {
-  const fs = await nodeFs();
-  const file = await fs.open(path, "r");
+export async function* readLinesBackward(
+  path: string,
+  chunkBytes = 64 * 1024,
+  maxBytes = MAX_READ_BYTES,
+): AsyncGenerator<string> {
+  const { file, size } = await openRegularFile(await nodeFs(), path);
   try {
-    let position = (await file.stat()).size;
+    let position = size;
+    const floor = Math.max(0, size - maxBytes);
     let carry = new Uint8Array(0);
     const decoder = new TextDecoder();
-    while (position > 0) {
-      const size = Math.min(chunkBytes, position);
-      position -= size;
-      const chunk = new Uint8Array(size + carry.length);
-      await file.read(chunk, 0, size, position);
-      chunk.set(carry, size);
+    while (position > floor) {
+      const length = Math.min(chunkBytes, position - floor);
+      position -= length;
+      const chunk = new Uint8Array(length + carry.length);
+      await file.read(chunk, 0, length, position);
+      chunk.set(carry, length);
       // "\n" never occurs inside a multi-byte UTF-8 sequence: splitting bytes there is safe.
       let end = chunk.length;
       for (let index = chunk.length - 1; index >= 0; index--) {
@@ -2600,13 +3257,6 @@ export async function* readLinesBackward(path: string, chunkBytes = 64 * 1024): 
  *
  * @param line One line of JSON.
  * @returns The line, or undefined.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(parseLine('{"type":"user"}')?.type, "user");
- * assert.equal(parseLine('{"type":'), undefined);
- * ```
  */
 function parseLine(line: string): TranscriptLine | undefined {
   try {
@@ -2635,11 +3285,6 @@ function isUserPrompt(line: TranscriptLine): boolean {
  * @param path The session transcript.
  * @param promptId The turn's prompt id, if known.
  * @returns The turn's lines in file order, or undefined when the turn is not there.
- *
- * @example
- * ```ts ignore
- * const lines = await readTurnLines(event.transcript_path, event.prompt_id);
- * ```
  */
 async function readTurnLines(path: string, promptId: string | undefined): Promise<TranscriptLine[] | undefined> {
   const turn: TranscriptLine[] = []; // last line first
@@ -2792,16 +3437,6 @@ interface ResponseTokens {
  * @param tokens The response's tokens.
  * @param price The model's price.
  * @returns The cost.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * const tokens = {
- *   input_tokens: 1_000_000, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0,
- *   cache_5m: 0, cache_1h: 0,
- * };
- * assert.equal(responseCostUsd(tokens, MODEL_PRICES["claude-sonnet-4-5"]), 3);
- * ```
  */
 function responseCostUsd(tokens: ResponseTokens, price: ModelPrice): number {
   // Writes not split by lifetime (older transcripts) are priced as 5-minute writes, Claude Code's default.
@@ -2816,12 +3451,6 @@ function responseCostUsd(tokens: ResponseTokens, price: ModelPrice): number {
  *
  * @param usd A cost in US dollars.
  * @returns The cost, rounded to 6 decimals.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(roundUsd(0.1 + 0.2), 0.3);
- * ```
  */
 function roundUsd(usd: number): number {
   return Math.round(usd * 1_000_000) / 1_000_000;
@@ -2834,7 +3463,7 @@ function roundUsd(usd: number): number {
 // each API response counted once, priced by its model.
 //
 // Owns: `TurnUsage`, `sumUsage`, `readTurnUsage`, `readTranscriptUsage`,
-// the token fields. Uses: payload (types), transcript, prices.
+// the token fields. Uses: fields, transcript, prices.
 
 /**
  * Tokens, cost and shape of one turn (or one subagent run): a part of
@@ -2871,22 +3500,10 @@ type TokenCounts = Record<(typeof TOKEN_FIELDS)[number], number>;
  *
  * @param counts The counts.
  * @returns Their sum.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(
- *   totalTokens({ input_tokens: 1, output_tokens: 2, cache_creation_input_tokens: 3, cache_read_input_tokens: 4 }),
- *   10,
- * );
- * ```
  */
 function totalTokens(counts: TokenCounts): number {
   return TOKEN_FIELDS.reduce((sum, field) => sum + counts[field], 0);
 }
-
-/** What a git branch name may hold here: letters, digits and the punctuation refs commonly use. */
-const BRANCH_PATTERN = /^[\p{L}\p{N}._/@+#-]{1,255}$/u;
 
 interface ResponseUsage {
   model?: string;
@@ -2945,7 +3562,7 @@ class UsageTally {
       this.#first = Math.min(this.#first, time);
       this.#last = Math.max(this.#last, time);
     }
-    if (typeof line.gitBranch === "string" && BRANCH_PATTERN.test(line.gitBranch)) {
+    if (typeof line.gitBranch === "string" && plainBranch(line.gitBranch) !== undefined) {
       // The branch of the latest line: a turn may switch branches.
       const at = Number.isNaN(time) ? -Infinity : time;
       if (this.#branch === undefined || at >= this.#branch.time) this.#branch = { name: line.gitBranch, time: at };
@@ -2996,12 +3613,14 @@ class UsageTally {
       const price = model === undefined ? undefined : priceFor(model, prices);
       cost = price === undefined || cost === undefined ? undefined : cost + responseCostUsd(tokens, price);
     }
-    const models = [...outputByModel.entries()].sort((a, b) => b[1] - a[1]).map(([model]) => model);
+    // Models as the transcript names them are priced, but only plain ids are sent.
+    const models = [...outputByModel.entries()].sort((a, b) => b[1] - a[1]).map(([model]) => plainModelId(model));
+    const named = models.filter((model) => model !== undefined);
     return {
       ...totals,
       total_tokens: totalTokens(totals),
       model: models[0],
-      models: models.length > 1 ? models : undefined,
+      models: models.length > 1 && named.length > 0 ? named : undefined,
       cost_usd: cost === undefined ? undefined : roundUsd(cost),
       duration_ms: this.#first <= this.#last ? this.#last - this.#first : undefined,
       git_branch: this.#branch?.name,
@@ -3066,10 +3685,14 @@ export async function readTranscriptUsage(
 // StopFailure), the subagent's (SubagentStop), or the session's totals
 // (SessionEnd), which a per-session ledger keeps until then.
 //
-// Owns: `enrichEntry`, the session ledgers. Uses: runtime, config, events,
-// payload, prices, usage, spool (types).
+// Owns: `enrichEntry`, the session ledgers, which transcripts may be read.
+// Uses: events, fields, payload, runtime, state_dir, config, spool, prices,
+// usage.
 
-/** Token counts kept per session until its SessionEnd: `<state>/sessions/<session_id>.json`. */
+/** How long reading one ping's usage may take: a stalled disk or network mount must not stall delivery. */
+const USAGE_READ_MS = 15_000;
+
+/** Token counts kept per session until its SessionEnd: `<state>/sessions/<hash of session_id>.json`. */
 interface SessionLedger extends TokenCounts {
   turns: number;
   api_requests: number;
@@ -3099,11 +3722,6 @@ type SessionFields = Pick<
  * @param config The settings (state directory, prices).
  * @param entry The spooled ping, with where to read its usage.
  * @returns The entry with usage added, marked enriched, without its local paths.
- *
- * @example
- * ```ts ignore
- * const enriched = await enrichEntry(runtime, config, entry);
- * ```
  */
 async function enrichEntry(runtime: Runtime, config: HookConfig, entry: SpoolEntry): Promise<SpoolEntry> {
   const payload: Payload = { ...entry.payload };
@@ -3111,16 +3729,17 @@ async function enrichEntry(runtime: Runtime, config: HookConfig, entry: SpoolEnt
   const kind = eventRule(payload.event).usage;
   const ledgerPath = payload.session_id === undefined || config.stateDir === undefined
     ? undefined
-    : `${config.stateDir}/${STATE_LAYOUT.sessions}/${payload.session_id}.json`;
+    : `${config.stateDir}/${STATE_LAYOUT.sessions}/${await ledgerFileName(payload.session_id, runtime.sha256Hex)}`;
   let usage: TurnUsage | undefined;
-  try {
-    if (kind === "turn" && local.transcript_path !== undefined) {
-      usage = await readTurnUsage(local.transcript_path, local.prompt_id, config.prices);
-    } else if (kind === "subagent" && local.agent_transcript_path !== undefined) {
-      usage = await readTranscriptUsage(local.agent_transcript_path, config.prices);
+  if (kind === "turn" || kind === "subagent") {
+    const path = kind === "turn" ? local.transcript_path : local.agent_transcript_path;
+    const transcript = path === undefined ? undefined : await readableTranscript(runtime, path);
+    if (transcript !== undefined) {
+      const reading = kind === "turn"
+        ? readTurnUsage(transcript, local.prompt_id, config.prices)
+        : readTranscriptUsage(transcript, config.prices);
+      usage = await withinTime(reading, USAGE_READ_MS).catch(() => undefined);
     }
-  } catch {
-    usage = undefined;
   }
   const fs = await runtime.fs();
   if (usage !== undefined) {
@@ -3135,6 +3754,32 @@ async function enrichEntry(runtime: Runtime, config: HookConfig, entry: SpoolEnt
     }
   }
   return { ...entry, payload, local: undefined, enriched: true };
+}
+
+/**
+ * A transcript path from an event, as the sender may read it: a `.jsonl` file
+ * inside Claude Code's `projects/` folder (symlinks resolved), nothing else:
+ * an event cannot make the sender read another file.
+ */
+async function readableTranscript(runtime: Runtime, path: string): Promise<string | undefined> {
+  const claudeDir = claudeDirectory((name) => runtime.env(name));
+  if (claudeDir === undefined || !path.endsWith(".jsonl")) return undefined;
+  const fs = await runtime.fs();
+  try {
+    const [real, projects] = await Promise.all([fs.realpath(path), fs.realpath(`${claudeDir}/projects`)]);
+    return real.startsWith(`${projects}/`) && real.endsWith(".jsonl") ? real : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The promise's value, or a rejection once `ms` have passed (the work itself may go on, unheeded). */
+function withinTime<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 async function readLedger(runtime: Runtime, path: string): Promise<SessionLedger | undefined> {
@@ -3230,6 +3875,8 @@ export function parseArgs(
       const value = inline ?? args[++index];
       if (value === undefined || value === "") throw new CommandError(`Option ${name} needs a value.`, 2);
       values[name] = value;
+    } else if (!name.startsWith("-")) {
+      throw new CommandError(`Unexpected argument "${name}". Run with --help to see the options.`, 2);
     } else {
       throw new CommandError(`Unknown option "${name}". Run with --help to see the options.`, 2);
     }
@@ -3246,7 +3893,7 @@ export function parseArgs(
 // atomically with a backup, keeping everything else as it was.
 //
 // Owns: the scopes, `readSettings`, our hook entries in settings, `replaceFile`.
-// Uses: runtime, input, cli_args.
+// Uses: input, runtime, cli_args.
 
 /** Where `install` wires the hook: `~/.claude/settings.json`, the repository's shared or local file, or a printed policy. */
 export type InstallScope = "user" | "project" | "local" | "managed";
@@ -3264,12 +3911,6 @@ const INSTALL_SCOPES: readonly InstallScope[] = [...SETTINGS_SCOPES, "managed"];
  * @param claudeDir Claude Code's folder (the user scope).
  * @param projectDir The project's folder (project and local scopes).
  * @returns The file, or undefined for `managed` (a printed policy).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(settingsPathFor("local", "/home/me/.claude", "/src/api"), "/src/api/.claude/settings.local.json");
- * ```
  */
 function settingsPathFor(scope: InstallScope, claudeDir: string, projectDir: string): string | undefined {
   if (scope === "user") return `${claudeDir}/settings.json`;
@@ -3300,12 +3941,6 @@ interface HookGroup {
  * @param path The file.
  * @returns The settings, and the file's text when it exists.
  * @throws {CommandError} When it cannot be read or is not a JSON object with an object `hooks`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.deepEqual(await readSettings("/nonexistent/settings.json"), { settings: {} });
- * ```
  */
 async function readSettings(path: string): Promise<{ settings: Settings; text?: string }> {
   const fs = await nodeFs();
@@ -3320,9 +3955,10 @@ async function readSettings(path: string): Promise<{ settings: Settings; text?: 
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (error) {
-    const position = Number((error as Error).message.match(/position (\d+)/)?.[1]);
-    const line = Number.isNaN(position) ? "" : ` at line ${text.slice(0, position).split("\n").length}`;
+  } catch {
+    // Runtimes word JSON errors differently (Bun and Deno give no position): find the line ourselves.
+    const at = jsonErrorLine(text);
+    const line = at === undefined ? "" : ` at line ${at}`;
     throw new CommandError(
       `Cannot read settings file "${path}": not valid JSON${line}. Fix it, then run this again; nothing was changed.`,
     );
@@ -3339,6 +3975,81 @@ async function readSettings(path: string): Promise<{ settings: Settings; text?: 
     );
   }
   return { settings: value as Settings, text };
+}
+
+const JSON_NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const JSON_LITERAL = /true|false|null/y;
+const JSON_ESCAPE = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/y;
+
+/**
+ * The line of the first mistake in a text that is not valid JSON (RFC 8259),
+ * found by scanning it: the same answer under Deno, Bun and Node, whose
+ * `JSON.parse` errors differ (and may give no position at all).
+ *
+ * @param text The text.
+ * @returns The 1-based line of the first mistake, or undefined when the text is valid JSON.
+ */
+function jsonErrorLine(text: string): number | undefined {
+  let at = 0;
+  const stack: string[] = [];
+  let expect: "value" | "key" | "colon" | "after" = "value";
+  const lineOf = (offset: number) => text.slice(0, offset).split("\n").length;
+  const match = (pattern: RegExp) => {
+    pattern.lastIndex = at;
+    if (!pattern.test(text)) return false;
+    at = pattern.lastIndex;
+    return true;
+  };
+  const string = () => {
+    at++;
+    while (at < text.length) {
+      const char = text[at];
+      if (char === '"') {
+        at++;
+        return true;
+      }
+      if (char === "\\") {
+        if (!match(JSON_ESCAPE)) return false;
+      } else if (char < " ") return false;
+      else at++;
+    }
+    return false;
+  };
+  while (true) {
+    while (at < text.length && " \t\n\r".includes(text[at])) at++;
+    if (at >= text.length) return stack.length === 0 && expect === "after" ? undefined : lineOf(at);
+    const char = text[at];
+    if (expect === "value") {
+      if (char === "{" || char === "[") {
+        stack.push(char);
+        at++;
+        expect = char === "{" ? "key" : "value";
+        while (at < text.length && " \t\n\r".includes(text[at])) at++;
+        if (text[at] === (char === "{" ? "}" : "]")) {
+          stack.pop();
+          at++;
+          expect = "after";
+        }
+      } else if (char === '"' ? string() : match(JSON_NUMBER) || match(JSON_LITERAL)) expect = "after";
+      else return lineOf(at);
+    } else if (expect === "key") {
+      if (char !== '"' || !string()) return lineOf(at);
+      expect = "colon";
+    } else if (expect === "colon") {
+      if (char !== ":") return lineOf(at);
+      at++;
+      expect = "value";
+    } else {
+      const open = stack[stack.length - 1];
+      if (char === "," && open !== undefined) {
+        at++;
+        expect = open === "{" ? "key" : "value";
+      } else if ((char === "}" && open === "{") || (char === "]" && open === "[")) {
+        stack.pop();
+        at++;
+      } else return lineOf(at);
+    }
+  }
 }
 
 /** Whether a hook entry's command runs one of our hook files. */
@@ -3362,13 +4073,6 @@ interface WiredHook {
  * @param settings A settings file's content.
  * @param hookFiles Our hook files.
  * @returns One item per entry.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * const settings = { hooks: { Stop: [{ hooks: [{ type: "command", command: "bun /h/telemhq.ts" }] }] } };
- * assert.equal(findOurHooks(settings, ["/h/telemhq.ts"])[0].event, "Stop");
- * ```
  */
 function findOurHooks(settings: Settings, hookFiles: readonly string[]): WiredHook[] {
   const found: WiredHook[] = [];
@@ -3390,14 +4094,6 @@ function findOurHooks(settings: Settings, hookFiles: readonly string[]): WiredHo
  * @param settings A settings file's content, changed in place.
  * @param hookFiles Our hook files.
  * @returns How many entries were removed.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * const settings = { hooks: { Stop: [{ hooks: [{ type: "command", command: "bun /h/telemhq.ts" }] }] } };
- * assert.equal(removeOurHooks(settings, ["/h/telemhq.ts"]), 1);
- * assert.deepEqual(settings, {});
- * ```
  */
 function removeOurHooks(settings: Settings, hookFiles: readonly string[]): number {
   const hooks = settings.hooks as Record<string, unknown> | undefined;
@@ -3425,14 +4121,6 @@ function removeOurHooks(settings: Settings, hookFiles: readonly string[]): numbe
  * @param settings A settings file's content, changed in place.
  * @param events The events, each with its matcher if any.
  * @param entry The hook entry to add.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * const settings = {};
- * addHooks(settings, [["Stop"]], { type: "command", command: "true", timeout: 10 });
- * assert.deepEqual(settings, { hooks: { Stop: [{ hooks: [{ type: "command", command: "true", timeout: 10 }] }] } });
- * ```
  */
 function addHooks(
   settings: Settings,
@@ -3452,12 +4140,6 @@ function addHooks(
  * @param settings A settings file's content.
  * @param original The file's text before, if it existed.
  * @returns The new text.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(formatSettings({ a: 1 }, '{\n    "b": 2\n}\n'), '{\n    "a": 1\n}\n');
- * ```
  */
 function formatSettings(settings: Settings, original: string | undefined): string {
   const indent = original?.match(/^([ \t]+)"/m)?.[1] ?? "  ";
@@ -3466,33 +4148,28 @@ function formatSettings(settings: Settings, original: string | undefined): strin
 }
 
 /**
- * Writes a file atomically (temporary file, then rename), keeping a backup of
- * what it replaces and the mode it had (else `mode`, whatever the umask).
+ * Writes a settings or state file atomically (a new temporary file, then a
+ * rename: never written through a symlink), keeping a backup of what it
+ * replaces the same way. The file keeps its mode, unless `mode` must hold
+ * (a file with a secret is 0600 whatever it was).
  *
  * @param path The file.
  * @param text Its new content.
- * @param original Its content before, kept as `<path>.telemhq-backup`; undefined for no backup.
- * @param mode The mode of a new file.
- *
- * @example
- * ```ts ignore
- * await replaceFile(settingsPath, formatSettings(settings, text), text, 0o644);
- * ```
+ * @param options `backup`: its content before, kept as `<path>.telemhq-backup`; `mode`: the mode of a new
+ *   file; `forceMode`: set `mode` even on an existing file.
  */
 async function replaceFile(
   path: string,
   text: string,
-  original: string | undefined,
-  mode: number,
+  options: { backup?: string; mode: number; forceMode?: boolean },
 ): Promise<void> {
   const fs = await nodeFs();
   await fs.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o700 });
-  const existing = await fs.stat(path).then((stat) => stat.mode & 0o777, () => undefined);
-  if (original !== undefined) await fs.writeFile(`${path}.telemhq-backup`, original, { mode: 0o600 });
-  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
-  await fs.writeFile(temporary, text, { mode: 0o600 });
-  await fs.chmod(temporary, existing ?? mode);
-  await fs.rename(temporary, path);
+  const existing = options.forceMode
+    ? undefined
+    : await fs.stat(path).then((stat) => stat.mode & 0o777, () => undefined);
+  if (options.backup !== undefined) await writeFileAtomically(fs, `${path}.telemhq-backup`, options.backup, 0o600);
+  await writeFileAtomically(fs, path, text, existing ?? options.mode);
 }
 
 // ---------------------------------------------------------------------------
@@ -3502,48 +4179,44 @@ async function replaceFile(
 // command. `install` copies the hook into Claude Code's `hooks/` folder, saves
 // the ping URL in the private state directory (never in a settings file),
 // records what it installed, and merges the shell fast path into a scope's
-// settings file; `uninstall` removes exactly that.
+// settings file; `uninstall` removes exactly that, and with the last scope
+// everything the hook kept (the saved URL, the spool, the journal).
 //
-// Owns: the install plan, the install record, finding runtimes, the scan of
-// the settings files. Uses: runtime, config, ping_url, launch, events,
-// cli_args, settings.
+// Owns: the install plan, the install record, finding runtimes and the
+// project's folder, the scan of the settings files. Uses: input, events,
+// runtime, state_dir, config, ping_url, launch, cli_args, settings.
 
-/** The installed hook's file name in Claude Code's `hooks/` folder: TypeScript for Deno and Bun, the npm build's JavaScript for Node. */
-const HOOK_FILE_NAMES: Readonly<Record<RuntimeKind, string>> = {
-  deno: "telemhq.ts",
-  bun: "telemhq.ts",
-  node: "telemhq.mjs",
-};
+/** The installed hook's file name in Claude Code's `hooks/` folder: hook.ts's TypeScript, or the npm build's JavaScript. */
+const HOOK_FILE_NAMES = { ts: "telemhq.ts", mjs: "telemhq.mjs" } as const;
 
 /** Claude Code's time limit for our hook, in seconds (the fast path takes milliseconds). */
 const HOOK_TIMEOUT_S = 10;
+
+/** The first Node that runs TypeScript as it is (type stripping on by default). */
+const NODE_RUNS_TS = [22, 18] as const;
 
 /**
  * Every path the installed hook may have: entries running any of them are ours.
  *
  * @param claudeDir Claude Code's folder.
  * @returns The paths.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.deepEqual(installedHookFiles("/h/.claude"), ["/h/.claude/hooks/telemhq.ts", "/h/.claude/hooks/telemhq.mjs"]);
- * ```
  */
 function installedHookFiles(claudeDir: string): string[] {
-  return [...new Set(Object.values(HOOK_FILE_NAMES))].map((name) => `${claudeDir}/hooks/${name}`);
+  return Object.values(HOOK_FILE_NAMES).map((name) => `${claudeDir}/hooks/${name}`);
 }
 
-/** What `install` wrote, kept in `<state>/install.json` so that `doctor` reads it rather than guessing. */
+/** What `install` wrote, kept in `<state>/install.json` so that `doctor` and `uninstall` read it rather than guess. */
 interface InstallRecord {
   /** The runtime the hook runs under. */
   runtime: RuntimeKind;
-  /** That runtime's binary, by absolute path. */
+  /** That runtime's binary, by absolute path, as `install` resolved it. */
   runtime_path: string;
   /** The installed hook file. */
   hook_file: string;
   /** The command line that runs the hook (inside the fast path). */
   hook_argv: string[];
+  /** Settings files that `install` created (and `uninstall` may remove once they hold nothing else). */
+  created_settings: string[];
 }
 
 /**
@@ -3552,22 +4225,18 @@ interface InstallRecord {
  * @param runtime The runtime adapter.
  * @param stateDir The state directory.
  * @returns The record.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { detectRuntime } from "@telemhq/claude-code";
- * assert.equal(await readInstallRecord(detectRuntime(), "/nonexistent"), undefined);
- * ```
  */
 async function readInstallRecord(runtime: Runtime, stateDir: string): Promise<InstallRecord | undefined> {
   const value = await readJsonFile(await runtime.fs(), `${stateDir}/${STATE_LAYOUT.install}`);
   const record = value as Partial<InstallRecord> | undefined;
+  const strings = (list: unknown) => Array.isArray(list) && list.every((item) => typeof item === "string");
   const valid = record !== null && typeof record === "object" &&
-    ["deno", "bun", "node"].includes(record.runtime as string) && typeof record.runtime_path === "string" &&
-    typeof record.hook_file === "string" && Array.isArray(record.hook_argv) &&
-    record.hook_argv.every((word) => typeof word === "string");
-  return valid ? record as InstallRecord : undefined;
+    ["deno", "bun", "node"].includes(record.runtime as string) &&
+    typeof record.runtime_path === "string" && record.runtime_path.startsWith("/") &&
+    typeof record.hook_file === "string" && strings(record.hook_argv);
+  return valid
+    ? { ...record, created_settings: strings(record.created_settings) ? record.created_settings! : [] } as InstallRecord
+    : undefined;
 }
 
 /** One settings file, scanned for our hook entries. */
@@ -3584,25 +4253,19 @@ interface ScannedSettings {
 
 /**
  * Reads every settings file on this machine that Claude Code merges (user,
- * project, local) and lists our hook entries in each: the one scan `uninstall`
- * and `doctor` share.
+ * project, local) and lists our hook entries in each: the one scan `install`,
+ * `uninstall` and `doctor` share.
  *
  * @param claudeDir Claude Code's folder.
- * @param projectDir The project's folder.
+ * @param projectDir The project's folder, if there is one.
  * @returns One item per scope.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * const scanned = await scanSettings("/nonexistent/.claude", "/nonexistent/project");
- * assert.deepEqual(scanned.map((file) => file.hooks.length), [0, 0, 0]);
- * ```
  */
-async function scanSettings(claudeDir: string, projectDir: string): Promise<ScannedSettings[]> {
+async function scanSettings(claudeDir: string, projectDir: string | undefined): Promise<ScannedSettings[]> {
   const hookFiles = installedHookFiles(claudeDir);
   const scanned: ScannedSettings[] = [];
   for (const scope of SETTINGS_SCOPES) {
-    const path = settingsPathFor(scope, claudeDir, projectDir)!;
+    if (scope !== "user" && projectDir === undefined) continue;
+    const path = settingsPathFor(scope, claudeDir, projectDir ?? "")!;
     try {
       scanned.push({ scope, path, hooks: findOurHooks((await readSettings(path)).settings, hookFiles) });
     } catch (error) {
@@ -3612,10 +4275,60 @@ async function scanSettings(claudeDir: string, projectDir: string): Promise<Scan
   return scanned;
 }
 
+/**
+ * The project a command is about: `--dir`, else the git repository around
+ * the working directory (Claude Code reads a project's settings at its root).
+ *
+ * @param runtime The runtime adapter.
+ * @param dir The `--dir` value, if given.
+ * @returns The folder, or undefined outside a repository without `--dir`.
+ */
+async function projectDirectory(runtime: Runtime, dir: string | undefined): Promise<string | undefined> {
+  const fs = await runtime.fs();
+  if (dir !== undefined) return await fs.realpath(dir).catch(() => undefined);
+  let current = runtime.cwd();
+  while (current !== "") {
+    if (await runtime.lstat(`${current}/.git`) !== undefined) return current;
+    current = current.slice(0, current.lastIndexOf("/"));
+  }
+  return undefined;
+}
+
+function scopeOf(value: string | undefined, allowed: readonly InstallScope[], action: string): InstallScope {
+  const scope = (value ?? "user") as InstallScope;
+  if (!allowed.includes(scope)) {
+    throw new CommandError(`Cannot ${action}: unknown scope "${scope}". Use ${allowed.join(", ")}.`, 2);
+  }
+  return scope;
+}
+
+/** The settings file of a scope, with the project's folder found for the project and local scopes. */
+async function scopeSettingsPath(
+  runtime: Runtime,
+  scope: InstallScope,
+  claudeDir: string,
+  dir: string | undefined,
+  action: string,
+): Promise<string | undefined> {
+  if (scope !== "project" && scope !== "local") return settingsPathFor(scope, claudeDir, "");
+  const project = await projectDirectory(runtime, dir);
+  if (project === undefined) {
+    throw new CommandError(
+      dir !== undefined
+        ? `Cannot ${action}: the folder "${dir}" does not exist.`
+        : `Cannot ${action} for --scope ${scope}: "${runtime.cwd()}" is not inside a git repository. ` +
+          `Run it from the repository, or name the project with --dir DIR.`,
+      2,
+    );
+  }
+  return settingsPathFor(scope, claudeDir, project);
+}
+
 interface InstallPlan {
   scope: InstallScope;
   record: InstallRecord;
   url: URL;
+  hashSalt?: string;
   claudeDir: string;
   stateDir: string;
   settingsPath?: string;
@@ -3636,15 +4349,27 @@ async function findRuntime(runtime: Runtime, kind: RuntimeKind): Promise<string 
   return undefined;
 }
 
-async function planInstall(runtime: Runtime, args: readonly string[]): Promise<InstallPlan> {
-  const values = parseArgs(args, ["--url", "--scope", "--runtime"], ["--tool-activity"]);
-  const rawUrl = values["--url"] ?? runtime.env("TELEMHQ_PING_URL");
-  if (rawUrl === undefined) {
-    throw new CommandError("Cannot install: no ping URL. Give --url https://telemhq.com/ping/YOUR_TOKEN.", 2);
+/** Whether a Node binary runs TypeScript files as they are (22.18 or later). */
+async function nodeRunsTypeScript(nodePath: string): Promise<boolean> {
+  const version = (await runQuietly([nodePath, "--version"], 10_000))?.stdout.match(/^v(\d+)\.(\d+)/);
+  if (version === null || version === undefined) return false;
+  const [major, minor] = [Number(version[1]), Number(version[2])];
+  return major > NODE_RUNS_TS[0] || (major === NODE_RUNS_TS[0] && minor >= NODE_RUNS_TS[1]);
+}
+
+/** The ping URL: `--url URL`, `--url -` (the first line of stdin, off the process list), or TELEMHQ_PING_URL. */
+async function pingUrlArgument(runtime: Runtime, value: string | undefined): Promise<URL> {
+  let raw = value ?? runtime.env("TELEMHQ_PING_URL");
+  if (value === "-") raw = new TextDecoder().decode(await readAll(runtime.stdin(), 64 * 1024)).split("\n")[0];
+  if (raw === undefined || raw.trim() === "") {
+    throw new CommandError(
+      "Cannot install: no ping URL. Give --url https://telemhq.com/ping/YOUR_TOKEN, --url - (read from stdin), " +
+        "or set TELEMHQ_PING_URL.",
+      2,
+    );
   }
-  let url: URL;
   try {
-    url = parsePingUrl(rawUrl);
+    return parsePingUrl(raw);
   } catch (error) {
     // The message names the host at most, never the token.
     throw new CommandError(
@@ -3652,44 +4377,66 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
       2,
     );
   }
-  const scope = (values["--scope"] ?? "user") as InstallScope;
-  if (!INSTALL_SCOPES.includes(scope)) {
-    throw new CommandError(`Cannot install: unknown scope "${scope}". Use user, project, local or managed.`, 2);
-  }
+}
+
+async function planInstall(runtime: Runtime, args: readonly string[]): Promise<InstallPlan> {
+  const values = parseArgs(
+    args,
+    ["--url", "--scope", "--runtime", "--dir", "--hash-salt"],
+    ["--tool-activity"],
+  );
+  const scope = scopeOf(values["--scope"], INSTALL_SCOPES, "install");
   const kind = (values["--runtime"] ?? runtime.kind) as RuntimeKind;
   if (kind !== "deno" && kind !== "bun" && kind !== "node") {
     throw new CommandError(`Cannot install: runtime "${kind}" is not supported. Use --runtime deno, bun or node.`, 2);
   }
-  if ((kind === "node") !== (runtime.kind === "node")) {
-    // Node runs the npm build (JavaScript); Deno and Bun run hook.ts: install copies the file it runs from.
+  const source = runtime.scriptPath;
+  const sourceKind = source?.endsWith(".ts") ? "ts" : source?.endsWith(".mjs") ? "mjs" : undefined;
+  if (source === undefined || sourceKind === undefined) {
     throw new CommandError(
-      kind === "node"
-        ? "Cannot install for Node.js from Deno or Bun: run install through the npm package (npx @telemhq/claude-code install ...)."
-        : `Cannot install for ${kind} from the npm build: run install with hook.ts under ${kind}.`,
-      2,
+      "Cannot install: this hook does not run from a local hook.ts or npm build. Download it first.",
     );
   }
+  if (sourceKind === "mjs" && kind !== "node") {
+    // The npm build is JavaScript for Node; Deno and Bun run hook.ts itself.
+    throw new CommandError(`Cannot install for ${kind} from the npm build: run install with hook.ts under ${kind}.`, 2);
+  }
+  const url = await pingUrlArgument(runtime, values["--url"]);
   const runtimePath = await findRuntime(runtime, kind);
   if (runtimePath === undefined) {
     throw new CommandError(
-      `Cannot install: ${kind} is not on PATH or in ~/.${kind}/bin. Install it, or choose --runtime ${
-        kind === "deno" ? "bun" : "deno"
-      }.`,
+      `Cannot install: ${kind} is not on PATH or in ~/.${kind}/bin. Install it, or choose another --runtime.`,
+    );
+  }
+  if (kind === "node" && sourceKind === "ts" && !(await nodeRunsTypeScript(runtimePath))) {
+    throw new CommandError(
+      `Cannot install for Node: ${runtimePath} is older than ${NODE_RUNS_TS.join(".")} and cannot run hook.ts. ` +
+        `Install Node 22.18 or later, or use the npm build (npx @telemhq/claude-code install ...).`,
     );
   }
   const env = (name: string) => runtime.env(name);
   const claudeDir = claudeDirectory(env);
   const stateDir = stateDirectory(env);
   if (claudeDir === undefined || stateDir === undefined) throw new CommandError("Cannot install: HOME is not set.");
-  const hookFile = `${claudeDir}/hooks/${HOOK_FILE_NAMES[kind]}`;
+  const hookFile = `${claudeDir}/hooks/${HOOK_FILE_NAMES[sourceKind]}`;
+  const commaProblem = kind === "deno"
+    ? denoFlagProblem([stateDir, `${claudeDir}/projects`, runtimePath, hookFile])
+    : undefined;
+  if (commaProblem !== undefined) {
+    throw new CommandError(
+      `Cannot install for Deno: ${commaProblem}. Set TELEMHQ_STATE_DIR or CLAUDE_CONFIG_DIR to a path ` +
+        `without commas, or choose --runtime bun.`,
+    );
+  }
   const argv = hookArgv(kind, runtimePath, hookFile, stateDir, { pingHost: url.host, claudeDir });
   return {
     scope,
-    record: { runtime: kind, runtime_path: runtimePath, hook_file: hookFile, hook_argv: argv },
+    record: { runtime: kind, runtime_path: runtimePath, hook_file: hookFile, hook_argv: argv, created_settings: [] },
     url,
+    hashSalt: values["--hash-salt"],
     claudeDir,
     stateDir,
-    settingsPath: settingsPathFor(scope, claudeDir, runtime.cwd()),
+    settingsPath: await scopeSettingsPath(runtime, scope, claudeDir, values["--dir"], "install"),
     command: fastPathCommand(argv),
     events: [...INSTALL_EVENTS.always, ...(values["--tool-activity"] ? INSTALL_EVENTS.toolActivity : [])],
   };
@@ -3699,6 +4446,17 @@ function ourEntry(plan: InstallPlan) {
   return { type: "command", command: plan.command, timeout: HOOK_TIMEOUT_S };
 }
 
+/** Makes the state directory safe to use: created 0700, or tightened to 0700 when it is this user's own. */
+async function prepareStateDir(runtime: Runtime, stateDir: string): Promise<void> {
+  const fs = await runtime.fs();
+  const facts = await runtime.lstat(stateDir);
+  if (facts?.kind === "directory" && facts.uid === runtime.uid() && (facts.mode & 0o077) !== 0) {
+    await fs.chmod(stateDir, 0o700);
+  }
+  const problem = await ensureStateDir(runtime, stateDir);
+  if (problem !== undefined) throw new CommandError(`Cannot install: ${problem}.`);
+}
+
 /**
  * `install`: copies the hook into Claude Code's `hooks/` folder, saves the
  * ping URL in the private state directory (never in a settings file that may
@@ -3706,7 +4464,8 @@ function ourEntry(plan: InstallPlan) {
  * everything else in it as it was. Running it twice changes nothing more.
  *
  * @param runtime The runtime adapter.
- * @param args `--url URL [--scope user|project|local|managed] [--runtime deno|bun] [--tool-activity]`.
+ * @param args `--url URL|- [--scope user|project|local|managed] [--dir DIR] [--runtime deno|bun|node]
+ *   [--tool-activity] [--hash-salt SALT]`.
  * @returns The exit code.
  *
  * @example
@@ -3716,11 +4475,8 @@ function ourEntry(plan: InstallPlan) {
  */
 export async function installCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
   const plan = await planInstall(runtime, args);
-  const source = runtime.scriptPath;
-  const hookSource = source === undefined ? undefined : await runtime.readTextFile(source);
-  if (hookSource === undefined) {
-    throw new CommandError("Cannot install: this hook does not run from a local file. Download it first.");
-  }
+  const hookSource = await runtime.readTextFile(runtime.scriptPath!);
+  if (hookSource === undefined) throw new CommandError("Cannot install: cannot read this hook's own file.");
   if (plan.settingsPath === undefined) {
     // managed: print the policy for a team rollout; the hook file must be at the same path on each machine.
     const policy: Settings = {};
@@ -3736,45 +4492,59 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
   removeOurHooks(settings, installedHookFiles(plan.claudeDir));
   addHooks(settings, plan.events, ourEntry(plan));
   const updated = formatSettings(settings, text);
+  await prepareStateDir(runtime, plan.stateDir);
   const fs = await runtime.fs();
   await fs.mkdir(`${plan.claudeDir}/hooks`, { recursive: true, mode: 0o700 });
   await fs.chmod(`${plan.claudeDir}/hooks`, 0o700);
-  await replaceFile(plan.record.hook_file, hookSource, undefined, 0o600);
-  await fs.mkdir(plan.stateDir, { recursive: true, mode: 0o700 });
-  await replaceFile(
-    `${plan.stateDir}/${STATE_LAYOUT.config}`,
-    JSON.stringify({ ping_url: plan.url.href }) + "\n",
-    undefined,
-    0o600,
-  );
-  await replaceFile(
-    `${plan.stateDir}/${STATE_LAYOUT.install}`,
-    JSON.stringify(plan.record, null, 2) + "\n",
-    undefined,
-    0o600,
-  );
-  if (updated !== text) await replaceFile(plan.settingsPath, updated, text, 0o644);
-  console.log([
+  await replaceFile(plan.record.hook_file, hookSource, { mode: 0o600, forceMode: true });
+  const saved = { ping_url: plan.url.href, ...(plan.hashSalt !== undefined ? { hash_salt: plan.hashSalt } : {}) };
+  await writeFileAtomically(fs, `${plan.stateDir}/${STATE_LAYOUT.config}`, JSON.stringify(saved) + "\n", 0o600);
+  const previous = await readInstallRecord(runtime, plan.stateDir);
+  const created = new Set(previous?.created_settings ?? []);
+  if (text === undefined) created.add(plan.settingsPath);
+  const record = { ...plan.record, created_settings: [...created].sort() };
+  await writeFileAtomically(fs, `${plan.stateDir}/${STATE_LAYOUT.install}`, JSON.stringify(record, null, 2) + "\n");
+  if (updated !== text) await replaceFile(plan.settingsPath, updated, { backup: text, mode: 0o644 });
+  const lines = [
     `Installed the TelemHQ hook for Claude Code.`,
     `  hook:      ${plan.record.hook_file}`,
     `  runtime:   ${plan.record.runtime_path}`,
     `  settings:  ${plan.settingsPath} (${plan.events.map(([event]) => event).join(", ")})`,
     `  ping URL:  ${redactUrl(plan.url)}, saved in ${plan.stateDir}/${STATE_LAYOUT.config}`,
+  ];
+  if (plan.scope === "project") {
+    lines.push(
+      `Note: ${plan.settingsPath} is shared through the repository, and the hook command in it holds this ` +
+        `machine's absolute paths; teammates install their own, or use --scope local.`,
+    );
+  }
+  const twice = (await scanSettings(plan.claudeDir, await projectDirectory(runtime, undefined)))
+    .filter((file) => file.path !== plan.settingsPath && file.hooks.length > 0);
+  for (const file of twice) {
+    lines.push(
+      `Warning: ${file.path} runs the hook too; Claude Code merges settings files and would send every ping ` +
+        `twice. Remove one: uninstall --scope ${file.scope}.`,
+    );
+  }
+  lines.push(
     `Check it with: ${shellWord(plan.record.runtime_path)}${plan.record.runtime === "deno" ? " run -A" : ""} ${
       shellWord(plan.record.hook_file)
     } doctor --ping`,
-  ].join("\n"));
+  );
+  console.log(lines.join("\n"));
   return 0;
 }
 
 /**
  * `uninstall`: removes from the scope's settings file exactly the entries
- * `install` added, and, when no settings file runs the hook any more, the hook
- * file, the saved ping URL and the install record. Pings still in the spool
- * stay (run `flush` first).
+ * `install` added (and the file itself when `install` created it and it holds
+ * nothing else). When no settings file runs the hook any more, it also removes
+ * the hook file and everything the hook kept: the saved ping URL, the install
+ * record, the spool (saying how many unsent pings it dropped), refused pings,
+ * session ledgers, the status and the journal.
  *
  * @param runtime The runtime adapter.
- * @param args `[--scope user|project|local]`.
+ * @param args `[--scope user|project|local] [--dir DIR]`.
  * @returns The exit code.
  *
  * @example
@@ -3783,59 +4553,106 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
  * ```
  */
 export async function uninstallCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
-  const values = parseArgs(args, ["--scope"], []);
-  const scope = (values["--scope"] ?? "user") as InstallScope;
+  const values = parseArgs(args, ["--scope", "--dir"], []);
+  const scope = scopeOf(values["--scope"], SETTINGS_SCOPES, "uninstall");
   const env = (name: string) => runtime.env(name);
   const claudeDir = claudeDirectory(env);
   const stateDir = stateDirectory(env);
   if (claudeDir === undefined || stateDir === undefined) throw new CommandError("Cannot uninstall: HOME is not set.");
-  const settingsPath = settingsPathFor(scope, claudeDir, runtime.cwd());
-  if (settingsPath === undefined || !(SETTINGS_SCOPES as readonly string[]).includes(scope)) {
-    throw new CommandError(`Cannot uninstall: unknown scope "${scope}". Use user, project or local.`, 2);
-  }
+  const settingsPath = (await scopeSettingsPath(runtime, scope, claudeDir, values["--dir"], "uninstall"))!;
   const hookFiles = installedHookFiles(claudeDir);
   const { settings, text } = await readSettings(settingsPath);
   const removed = removeOurHooks(settings, hookFiles);
-  if (removed > 0) await replaceFile(settingsPath, formatSettings(settings, text), text, 0o644);
-  const stillUsed = (await scanSettings(claudeDir, runtime.cwd()))
-    .filter((file) => file.hooks.length > 0 || file.error !== undefined)
-    .map((file) => file.path);
+  const safeState = await runtime.lstat(stateDir).then((facts) =>
+    facts !== undefined && stateDirProblem(stateDir, facts, runtime.uid()) === undefined
+  );
+  const record = safeState ? await readInstallRecord(runtime, stateDir) : undefined;
   const fs = await runtime.fs();
-  if (stillUsed.length === 0) {
-    for (const file of hookFiles) await fs.rm(file, { force: true });
-    await fs.rm(`${stateDir}/${STATE_LAYOUT.config}`, { force: true });
-    await fs.rm(`${stateDir}/${STATE_LAYOUT.install}`, { force: true });
+  const lines: string[] = [];
+  if (removed > 0) {
+    if (Object.keys(settings).length === 0 && record?.created_settings.includes(settingsPath)) {
+      await fs.rm(settingsPath, { force: true });
+      lines.push(`Removed ${settingsPath}, which install had created (${removed} entries).`);
+    } else {
+      await replaceFile(settingsPath, formatSettings(settings, text), { backup: text, mode: 0o644 });
+      lines.push(`Removed the TelemHQ hook from ${settingsPath} (${removed} entries).`);
+    }
+  } else {
+    lines.push(`Nothing to remove in ${settingsPath}: it does not run the TelemHQ hook.`);
   }
-  console.log(
-    removed > 0
-      ? `Removed the TelemHQ hook from ${settingsPath} (${removed} entries).`
-      : `Nothing to remove in ${settingsPath}: it does not run the TelemHQ hook.`,
-  );
-  console.log(
-    stillUsed.length === 0
-      ? `Removed the hook file and the saved ping URL. Pings still in ${stateDir}/${STATE_LAYOUT.spool} stay there.`
-      : `Kept the hook file: ${stillUsed.join(" and ")} still run it.`,
-  );
+  const scanned = await scanSettings(claudeDir, await projectDirectory(runtime, values["--dir"]));
+  const stillUsed = scanned.filter((file) => file.hooks.length > 0).map((file) => file.path);
+  for (const file of scanned.filter((file) => file.error !== undefined)) lines.push(`Warning: ${file.error}`);
+  if (stillUsed.length > 0) {
+    lines.push(`Kept the hook file: ${stillUsed.join(" and ")} still run${stillUsed.length === 1 ? "s" : ""} it.`);
+  } else {
+    lines.push(...await removeEverything(runtime, hookFiles, safeState ? stateDir : undefined));
+  }
+  console.log(lines.join("\n"));
   return 0;
+}
+
+/** With the last scope gone: the hook files and, in a safe state directory, everything the hook kept. */
+async function removeEverything(
+  runtime: Runtime,
+  hookFiles: readonly string[],
+  stateDir: string | undefined,
+): Promise<string[]> {
+  const fs = await runtime.fs();
+  const removed: string[] = [];
+  for (const file of hookFiles) {
+    if (await runtime.lstat(file) !== undefined) {
+      await fs.rm(file, { force: true });
+      removed.push(file);
+    }
+  }
+  if (stateDir === undefined) {
+    return [removed.length > 0 ? `Removed ${removed.join(" and ")}.` : "No hook file to remove."];
+  }
+  const unsent = (await fs.readdir(`${stateDir}/${STATE_LAYOUT.spool}`).catch(() => [] as string[]))
+    .filter((name) => name.endsWith(".json")).length;
+  let kept = 0;
+  for (const name of Object.values(STATE_LAYOUT)) {
+    const path = `${stateDir}/${name}`;
+    if (await runtime.lstat(path) === undefined) continue;
+    await fs.rm(path, { recursive: true, force: true });
+    kept++;
+  }
+  await fs.rmdir(stateDir).catch(() => {}); // only when nothing else is in it
+  const lines = [removed.length > 0 ? `Removed ${removed.join(" and ")}.` : "No hook file to remove."];
+  lines.push(
+    kept > 0
+      ? `Removed the saved ping URL and everything the hook kept in ${stateDir}` +
+        (unsent > 0 ? `, including ${unsent} unsent ping${unsent === 1 ? "" : "s"}.` : ".")
+      : `Nothing was kept in ${stateDir}.`,
+  );
+  return lines;
 }
 
 // ---------------------------------------------------------------------------
 // src/doctor.ts
 //
 // `doctor`: checks, in plain words, everything a ping needs: the URL (token
-// redacted), the settings files Claude Code merges (our hook wired once per
-// event), the hook file and the runtime `install` recorded, the state
-// directory, the spool, and the last delivery; `--ping` sends a test ping.
+// redacted) and whether the installed hook may reach it, the settings files
+// Claude Code merges (our hook wired once per event, as `install` wrote it),
+// the hook file and the runtime `install` recorded (never a program named in a
+// settings file), the state directory and its modes, the spool, the pings the
+// tracker refused, and the last delivery; `--ping` sends a test ping through
+// the installed hook, with its permissions.
 //
-// Owns: `doctorCommand`. Uses: runtime, config, input, payload, ping_url,
-// send, sender, cli_args, install.
+// Owns: `doctorCommand`. Uses: input, payload, runtime, state_dir, config,
+// ping_url, launch, spool, send, sender, cli_args, install.
 
-/** A line of doctor's report; problems are counted for the exit code. */
+/** doctor's report: a line per check; problems are counted for the exit code. */
 class Report {
   problems = 0;
 
   ok(text: string): void {
     console.log(`ok       ${text}`);
+  }
+
+  note(text: string): void {
+    console.log(`note     ${text}`);
   }
 
   problem(text: string): void {
@@ -3844,11 +4661,23 @@ class Report {
   }
 }
 
+/** What to do about a status the tracker refused pings with. */
+function refusalAdvice(status: number | undefined): string {
+  if (status === 401 || status === 403 || status === 404) {
+    return "the tracker refused the token: check the ping URL, then run install --url again and flush --retry-failed";
+  }
+  return "check the ping URL and the tracker, then run flush --retry-failed";
+}
+
+/** The hosts Deno's `--allow-net=` in the recorded command allows, or undefined when it allows any. */
+function allowedHosts(record: InstallRecord): string[] | undefined {
+  const flag = record.hook_argv.find((arg) => arg.startsWith("--allow-net="));
+  return flag === undefined ? undefined : flag.slice("--allow-net=".length).split(",");
+}
+
 /**
- * `doctor`: checks, in plain words, everything a ping needs: the URL (token
- * redacted), the settings files Claude Code merges (our hook wired once per
- * event), the runtime, the state directory, the spool, the last delivery.
- * `--ping` also sends a test ping and shows the answer.
+ * `doctor`: checks everything a ping needs and says what to do about each
+ * problem. `--ping` also sends a test ping through the installed hook.
  *
  * @param runtime The runtime adapter.
  * @param args `[--ping]`.
@@ -3861,35 +4690,82 @@ class Report {
  */
 export async function doctorCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
   const values = parseArgs(args, [], ["--ping"]);
-  const fs = await runtime.fs();
   const config = await loadConfig(runtime);
   const claudeDir = claudeDirectory((name) => runtime.env(name));
   const report = new Report();
-  let url: URL | undefined;
-  if (config.pingUrl === undefined) {
-    report.problem("No ping URL: run install --url ..., or set TELEMHQ_PING_URL where Claude Code starts.");
-  } else {
-    try {
-      url = parsePingUrl(config.pingUrl);
-      report.ok(`Ping URL ${redactUrl(url)} (from ${config.pingUrlSource}).`);
-    } catch (error) {
-      report.problem(`The ping URL (from ${config.pingUrlSource}) is refused: ${(error as Error).message}`);
-    }
-  }
   if (claudeDir === undefined || config.stateDir === undefined) {
     report.problem("HOME is not set: no settings or state directory to check.");
-    return 1;
+    return finish(report);
   }
   const stateDir = config.stateDir;
-  const scanned = await scanSettings(claudeDir, runtime.cwd());
+  if (config.stateDirProblem !== undefined) {
+    report.problem(`${capitalize(config.stateDirProblem)}. Nothing in it is used until it is fixed.`);
+    return finish(report);
+  }
+  const record = await readInstallRecord(runtime, stateDir);
+  const url = checkUrl(report, config, record);
+  await checkSettings(runtime, report, claudeDir, record);
+  await checkInstall(runtime, report, record);
+  await checkStateFiles(runtime, report, stateDir);
+  await checkDelivery(runtime, report, config, stateDir);
+  if (values["--ping"] && url !== undefined) await testPing(runtime, report, url, record);
+  return finish(report);
+}
+
+function finish(report: Report): number {
+  const problems = report.problems;
+  console.log(problems === 0 ? "\nAll good." : `\n${problems} problem${problems === 1 ? "" : "s"} found.`);
+  return problems === 0 ? 0 : 1;
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function checkUrl(report: Report, config: HookConfig, record: InstallRecord | undefined): URL | undefined {
+  if (config.pingUrl === undefined) {
+    report.problem("No ping URL: run install --url ..., or set TELEMHQ_PING_URL where Claude Code starts.");
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = parsePingUrl(config.pingUrl);
+  } catch (error) {
+    report.problem(`The ping URL (from ${config.pingUrlSource}) is refused: ${(error as Error).message}.`);
+    return undefined;
+  }
+  report.ok(`Ping URL ${redactUrl(url)} (from ${config.pingUrlSource}).`);
+  const hosts = record === undefined ? undefined : allowedHosts(record);
+  if (hosts !== undefined && !hosts.includes(url.host)) {
+    report.problem(
+      `The installed Deno hook may only reach ${hosts.join(", ")}, but the ping URL in force is for ${url.host}: ` +
+        `run install again with that URL.`,
+    );
+  }
+  return url;
+}
+
+async function checkSettings(
+  runtime: Runtime,
+  report: Report,
+  claudeDir: string,
+  record: InstallRecord | undefined,
+): Promise<void> {
+  const scanned = await scanSettings(claudeDir, await projectDirectory(runtime, undefined));
   const wired = new Map<string, string[]>();
+  const expected = record === undefined ? undefined : fastPathCommand(record.hook_argv);
   for (const file of scanned) {
     if (file.error !== undefined) report.problem(file.error);
-    for (const hook of file.hooks) wired.set(hook.event, [...(wired.get(hook.event) ?? []), file.path]);
+    for (const hook of file.hooks) {
+      wired.set(hook.event, [...(wired.get(hook.event) ?? []), file.path]);
+      if (expected !== undefined && hook.command !== expected) {
+        report.problem(
+          `${file.path} runs the hook on ${hook.event} with another command than install wrote: run install again.`,
+        );
+      }
+    }
   }
-  if (wired.size === 0) {
-    report.problem(`No settings file runs the hook (${installedHookFiles(claudeDir).join(" or ")}): run install.`);
-  }
+  if (wired.size === 0) report.problem("No settings file runs the hook: run install.");
   for (const [event, paths] of wired) {
     if (paths.length === 1) report.ok(`${event} runs the hook (${paths[0]}).`);
     else {
@@ -3900,39 +4776,69 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
       );
     }
   }
-  const record = await readInstallRecord(runtime, stateDir);
-  const hookFile = record?.hook_file ?? scanned.flatMap((file) => file.hooks)[0]?.hookFile;
-  if (hookFile !== undefined) {
-    if (await fs.access(hookFile).then(() => true, () => false)) report.ok(`Hook file ${hookFile} is there.`);
-    else if (wired.size > 0) report.problem(`Hook file ${hookFile} is missing: run install again.`);
+}
+
+async function checkInstall(runtime: Runtime, report: Report, record: InstallRecord | undefined): Promise<void> {
+  if (record === undefined) {
+    report.note("No install record: the runtime and hook file are not checked. Run install to record them.");
+    return;
   }
-  if (record !== undefined) {
-    // Only the runtime install resolved and recorded, never a word from a settings file.
-    const version = await runVersion(record.runtime_path);
-    if (version === undefined) {
-      report.problem(
-        `The runtime ${record.runtime_path} does not run: install it again, or run install with --runtime.`,
-      );
-    } else report.ok(`Runtime ${record.runtime_path} runs (${version}).`);
-  } else if (wired.size > 0) {
-    report.problem(`No install record in ${stateDir}: run install again so that doctor can check the runtime.`);
+  if (await runtime.lstat(record.hook_file) === undefined) {
+    report.problem(`Hook file ${record.hook_file} is missing: run install again.`);
+    return;
+  }
+  report.ok(`Hook file ${record.hook_file} is there.`);
+  // Only the runtime install resolved and recorded is run, never a word from a settings file.
+  const version = await runQuietly([record.runtime_path, "--version"], 10_000);
+  if (version?.code !== 0) {
+    report.problem(`The runtime ${record.runtime_path} does not run: install it again, or run install with --runtime.`);
+    return;
+  }
+  const loads = await runQuietly([...record.hook_argv, "--help"], 20_000);
+  if (loads?.code !== 0) {
+    report.problem(`The hook does not start with ${record.runtime_path}: run install again.`);
+    return;
+  }
+  report.ok(`Runtime ${record.runtime_path} runs the hook (${version.stdout.split("\n")[0].trim()}).`);
+}
+
+async function checkStateFiles(runtime: Runtime, report: Report, stateDir: string): Promise<void> {
+  const fs = await runtime.fs();
+  const facts = await runtime.lstat(stateDir);
+  if (facts !== undefined && (facts.mode & 0o077) !== 0) {
+    report.problem(
+      `State directory ${stateDir} can be read by other users (mode ${(facts.mode & 0o777).toString(8)}): ` +
+        `run chmod 700 on it, or run install again.`,
+    );
+  }
+  const config = await runtime.lstat(`${stateDir}/${STATE_LAYOUT.config}`);
+  if (config !== undefined && (config.mode & 0o077) !== 0) {
+    report.problem(
+      `${stateDir}/${STATE_LAYOUT.config} holds the token and can be read by other users (mode ${
+        (config.mode & 0o777).toString(8)
+      }): run chmod 600 on it, or run install again.`,
+    );
   }
   const probe = `${stateDir}/.doctor-${crypto.randomUUID()}`;
   try {
     await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
-    await fs.writeFile(probe, "");
+    await fs.writeFile(probe, "", { flag: "wx", mode: 0o600 });
     await fs.rm(probe);
-    report.ok(`State directory ${stateDir} is writable.`);
+    report.ok(`State directory ${stateDir} is private and writable.`);
   } catch (error) {
     report.problem(`State directory ${stateDir} is not writable (${describeError(error)}): pings cannot be spooled.`);
   }
-  const spoolDir = `${stateDir}/${STATE_LAYOUT.spool}`;
-  const spooled = (await fs.readdir(spoolDir).catch(() => [] as string[])).filter((name) => name.endsWith(".json"));
+}
+
+async function checkDelivery(runtime: Runtime, report: Report, config: HookConfig, stateDir: string): Promise<void> {
+  const fs = await runtime.fs();
+  const spool = new Spool(fs, stateDir, config);
+  const spooled = (await fs.readdir(spool.dir).catch(() => [] as string[])).filter((name) => name.endsWith(".json"));
   let oldest = Infinity;
   for (const name of spooled) {
-    oldest = Math.min(oldest, await fs.stat(`${spoolDir}/${name}`).then((stat) => stat.mtimeMs, () => Infinity));
+    oldest = Math.min(oldest, await fs.lstat(`${spool.dir}/${name}`).then((stat) => stat.mtimeMs, () => Infinity));
   }
-  if (spooled.length === 0) report.ok("The spool is empty: every ping was delivered.");
+  if (spooled.length === 0) report.ok("No ping waits in the spool.");
   else if (Date.now() - oldest > 10 * 60_000) {
     report.problem(
       `${spooled.length} pings wait in the spool, the oldest for ${
@@ -3940,6 +4846,16 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
       } min: run flush to see why.`,
     );
   } else report.ok(`${spooled.length} pings wait in the spool (newer than 10 min): delivery is under way.`);
+  const failed = await spool.failedEntries();
+  if (failed.length > 0) {
+    const latest = failed.map((item) => item.entry.failed).filter((why) => why !== undefined)
+      .sort((a, b) => (a.at < b.at ? 1 : -1))[0];
+    report.problem(
+      `${failed.length} ping${failed.length === 1 ? " was" : "s were"} refused or set aside (latest: ${
+        latest?.reason ?? "unknown"
+      }): ${refusalAdvice(latest?.status)}.`,
+    );
+  }
   const status = await readStatus(runtime, stateDir);
   if (
     status.last_error !== undefined &&
@@ -3951,29 +4867,35 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
       `Last delivery at ${status.last_delivered_at}; ${status.delivered} delivered, ${status.rejected} refused in all.`,
     );
   }
-  if (values["--ping"] && url !== undefined) {
+}
+
+/** Sends a test ping through the installed hook (its runtime, its permissions), or from here without a record. */
+async function testPing(runtime: Runtime, report: Report, url: URL, record: InstallRecord | undefined): Promise<void> {
+  let result: SendResult | undefined;
+  if (record !== undefined) {
+    const run = await runQuietly([...record.hook_argv, "ping-test"], 30_000);
+    try {
+      result = JSON.parse(run?.stdout.trim().split("\n").pop() ?? "") as SendResult;
+    } catch {
+      report.problem(`The installed hook could not send a test ping: run install again.`);
+      return;
+    }
+  } else {
     const payload = await buildPayload(
       { hook_event_name: "DoctorPing", session_id: crypto.randomUUID(), cwd: runtime.cwd() },
       { fallbackCwd: runtime.cwd(), runtime: runtime.name, sha256Hex: runtime.sha256Hex },
     );
-    const result = await sendPing(url, payload, config.timeoutMs);
-    if (result.outcome === "delivered") {
-      report.ok(`Test ping accepted: ${redactUrl(url)} answered HTTP ${result.status}.`);
-    } else report.problem(`Test ping not accepted: ${result.reason}.`);
+    result = await sendPing(url, payload, 10_000);
   }
-  const problems = report.problems;
-  console.log(problems === 0 ? "\nAll good." : `\n${problems} problem${problems === 1 ? "" : "s"} found.`);
-  return problems === 0 ? 0 : 1;
-}
-
-/** A runtime's `--version` answer (first line), or undefined when it does not run within 10 s. */
-async function runVersion(path: string): Promise<string | undefined> {
-  const { execFile } = await import("node:child_process");
-  return await new Promise((resolve) => {
-    execFile(path, ["--version"], { timeout: 10_000 }, (error, stdout) => {
-      resolve(error ? undefined : String(stdout).split("\n")[0].trim());
-    });
-  });
+  if (result.outcome === "delivered") {
+    report.ok(`Test ping accepted: ${redactUrl(url)} answered HTTP ${result.status}.`);
+  } else {
+    report.problem(
+      `Test ping not accepted: ${result.reason}${
+        result.outcome === "rejected" ? `; ${refusalAdvice(result.status)}` : ""
+      }.`,
+    );
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -3981,67 +4903,136 @@ async function runVersion(path: string): Promise<string | undefined> {
 //
 // The command line: with no arguments, the hook (what Claude Code runs);
 // otherwise a command people type (`install`, `uninstall`, `doctor`,
-// `flush`, `command`) or the detached sender (`deliver`). Runs when this file
-// is the main module.
+// `flush`, `log`, `command`), each with its own `--help`, or one the hook
+// runs itself (`deliver`, the detached sender; `ping-test`, for `doctor`).
+// Every command prints one clear line and exits non-zero on any failure.
 //
-// Owns: the help text, `flush`, `command`, dispatch, the main-module check.
-// Uses: runtime, config, launch, payload, run_hook, sender, cli_args,
+// Owns: the command table and its help, `flush`, `log`, `command`, dispatch,
+// the main-module check. Uses: input, payload, runtime, state_dir, config,
+// ping_url, launch, spool, lock, send, journal, sender, run_hook, cli_args,
 // install, doctor.
 
-const HELP = `TelemHQ hook for Claude Code ${HOOK_VERSION}
+/** A command people type: its usage line, what it does, and how it runs. */
+interface Command {
+  usage: string;
+  summary: string;
+  details?: string;
+  run(runtime: Runtime, args: readonly string[]): Promise<number>;
+}
+
+/** The name this file answers to in help: the npm bin under Node, else the script's own name. */
+function programName(runtime: Runtime): string {
+  if (runtime.kind === "node") return "telemhq-claude-code";
+  return runtime.scriptPath?.split("/").pop() ?? "hook.ts";
+}
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  install: {
+    usage: "install --url URL|- [--scope user|project|local|managed] [--dir DIR] [--runtime deno|bun] " +
+      "[--tool-activity] [--hash-salt SALT]",
+    summary: "copy the hook into ~/.claude/hooks, save the ping URL, wire it into a settings file",
+    details: `The ping URL holds your tracker's token. To keep it out of the process list, give --url - and
+the URL on standard input, or set TELEMHQ_PING_URL and leave --url out.
+--scope project writes the repository's .claude/settings.json (its git root, or --dir DIR).
+--hash-salt mixes a secret your team shares into cwd_hash and transcript_path_hash.`,
+    run: installCommand,
+  },
+  uninstall: {
+    usage: "uninstall [--scope user|project|local] [--dir DIR]",
+    summary: "remove exactly what install added; with the last scope, the hook file, the saved URL and the spool",
+    details: "Run flush first to send pings still waiting: uninstall drops them with the last scope.",
+    run: uninstallCommand,
+  },
+  doctor: {
+    usage: "doctor [--ping]",
+    summary: "check the URL, the settings, the runtime, the state directory, the spool and refused pings",
+    details: "--ping sends a test ping through the installed hook, with the permissions it runs with.",
+    run: doctorCommand,
+  },
+  flush: {
+    usage: "flush [--retry-failed]",
+    summary: "deliver every spooled ping now and report what happened",
+    details: "--retry-failed first puts the pings the tracker refused back in the spool (after fixing the URL).",
+    run: flushCommand,
+  },
+  log: {
+    usage: "log [--json] [--limit N]",
+    summary: "show the pings delivered, newest first: when, the tracker's answer, the exact body sent",
+    run: logCommand,
+  },
+  command: {
+    usage: "command [--direct]",
+    summary: "print the settings.json hook command for this runtime and file (the shell fast path)",
+    details: "--direct prints a command that runs this file directly instead.",
+    run: printHookCommand,
+  },
+};
+
+function usageText(runtime: Runtime): string {
+  const name = programName(runtime);
+  const usage = Object.values(COMMANDS).map((command) => `  ${name} ${command.usage}\n      ${command.summary}`);
+  return `TelemHQ hook for Claude Code ${HOOK_VERSION}
 
 Usage:
-  hook.ts install --url URL [--scope user|project|local|managed] [--runtime deno|bun] [--tool-activity]
-                     copy the hook into ~/.claude/hooks, save the ping URL, wire it into settings.json
-  hook.ts uninstall [--scope user|project|local]
-                     remove exactly what install added
-  hook.ts doctor [--ping]
-                     check the URL, the settings, the runtime, the spool; --ping sends a test ping
-  hook.ts            read one hook event on stdin and spool its ping (what Claude Code runs)
-  hook.ts --detached the same, started by the shell fast path: also delivers the spool
-  hook.ts flush      deliver every spooled ping now and report what happened
-  hook.ts command    print the settings.json hook command for this runtime and file
-                     (the shell fast path; --direct: run this file directly instead)
-  hook.ts --help     show this help
+${usage.join("\n")}
+  ${name}
+      read one hook event on stdin and spool its ping (what Claude Code runs)
+  ${name} COMMAND --help
+      help on one command
 
-Settings come from the environment: TELEMHQ_PING_URL, TELEMHQ_TIMEOUT_MS,
-TELEMHQ_STATE_DIR, TELEMHQ_HOOK_DEBUG=1 (see the README).`;
+Settings come from the environment (TELEMHQ_PING_URL, TELEMHQ_STATE_DIR, TELEMHQ_TIMEOUT_MS,
+TELEMHQ_HOOK_DEBUG=1, ...) and from what install saved; see the README.`;
+}
+
+function commandHelp(runtime: Runtime, command: Command): string {
+  const help = `Usage: ${programName(runtime)} ${command.usage}\n\n${command.summary}.`;
+  const runtimeNote = runtime.kind === "node"
+    ? "\nUnder Node, --runtime is node (this npm build runs under Node)."
+    : "";
+  return command.details === undefined ? help + runtimeNote : `${help}\n\n${command.details}${runtimeNote}`;
+}
 
 /**
- * `flush`: delivers the spool now and prints a report. Exit code 0 when
- * every ping was delivered (none refused, none left waiting).
+ * `flush`: delivers the spool now and prints a report. A sender already
+ * running is asked to send everything now, and the report waits for it.
+ * Exit code 0 when every ping was delivered (none refused, none left waiting).
  *
  * @param runtime The runtime adapter.
+ * @param args `[--retry-failed]`.
  * @returns The exit code.
  *
  * @example
  * ```ts ignore
- * const code = await flushCommand(detectRuntime());
+ * const code = await flushCommand(detectRuntime(), []);
  * ```
  */
-export async function flushCommand(runtime: Runtime): Promise<number> {
+export async function flushCommand(runtime: Runtime, args: readonly string[] = []): Promise<number> {
+  const values = parseArgs(args, [], ["--retry-failed"]);
   const config = await loadConfig(runtime);
   const stateDir = config.stateDir;
   if (stateDir === undefined) {
-    console.error("Cannot flush: no state directory. Set HOME or TELEMHQ_STATE_DIR.");
-    return 1;
+    throw new CommandError("Cannot flush: no state directory. Set HOME or TELEMHQ_STATE_DIR.");
   }
+  if (config.stateDirProblem !== undefined) throw new CommandError(`Cannot flush: ${config.stateDirProblem}.`);
+  let retried = 0;
+  if (values["--retry-failed"]) retried = await new Spool(await runtime.fs(), stateDir, config).retryFailed();
+  // A running sender may deliver for us: the report counts every delivery since flush began.
+  const deliveredBefore = (await readStatus(runtime, stateDir)).delivered;
   let report = await deliverSpool(runtime, config, { flush: true });
   if (report.busy) {
     // A sender is running: ask it to send everything now and leave, then take over.
-    await runtime.writePrivateFile(`${stateDir}/${STATE_LAYOUT.flushRequest}`, "");
+    await runtime.createPrivateFile(`${stateDir}/${STATE_LAYOUT.flushRequest}`, "").catch(() => false);
     const deadline = Date.now() + 30_000;
     while (report.busy && Date.now() < deadline) {
       await sleep(200);
       report = await deliverSpool(runtime, config, { flush: true });
     }
-    if (report.busy) {
-      console.error(`Cannot flush: a sender in "${stateDir}" is busy. Try again in a minute.`);
-      return 1;
-    }
+    if (report.busy) throw new CommandError(`Cannot flush: a sender in "${stateDir}" is busy. Try again in a minute.`);
   }
+  report = { ...report, delivered: Math.max(report.delivered, report.status.delivered - deliveredBefore) };
+  if (retried > 0) console.log(`Put ${retried} refused ping${retried === 1 ? "" : "s"} back in the spool.`);
   console.log(flushSummary(report, stateDir));
-  return report.waiting === 0 && report.rejected === 0 ? 0 : 1;
+  return report.waiting === 0 && report.rejected === 0 && report.faulted === 0 ? 0 : 1;
 }
 
 function flushSummary(report: DeliveryReport, stateDir: string): string {
@@ -4049,8 +5040,12 @@ function flushSummary(report: DeliveryReport, stateDir: string): string {
   const lines = [`Delivered ${report.delivered} ping${report.delivered === 1 ? "" : "s"} now.`];
   if (report.rejected > 0) {
     lines.push(
-      `${report.rejected} refused by the tracker (${status.last_error?.reason}): check TELEMHQ_PING_URL; kept in "${stateDir}/${STATE_LAYOUT.failed}".`,
+      `${report.rejected} refused by the tracker (${status.last_error?.reason}): check the ping URL, then run ` +
+        `install --url again and flush --retry-failed; kept in "${stateDir}/${STATE_LAYOUT.failed}".`,
     );
+  }
+  if (report.faulted > 0) {
+    lines.push(`${report.faulted} set aside in "${stateDir}/${STATE_LAYOUT.failed}" after failing here repeatedly.`);
   }
   if (report.waiting > 0) {
     lines.push(`${report.waiting} still waiting to be retried; last error: ${status.last_error?.reason}.`);
@@ -4064,9 +5059,47 @@ function flushSummary(report: DeliveryReport, stateDir: string): string {
 }
 
 /**
+ * `log`: prints the pings delivered, newest first: when each was delivered,
+ * the tracker's answer, and the exact body sent. `--json` prints one JSON
+ * object per line (`delivered_at`, `status`, `ping`) for tools.
+ *
+ * @param runtime The runtime adapter.
+ * @param args `[--json] [--limit N]`.
+ * @returns The exit code.
+ *
+ * @example
+ * ```ts ignore
+ * await logCommand(detectRuntime(), ["--json"]);
+ * ```
+ */
+export async function logCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
+  const values = parseArgs(args, ["--limit"], ["--json"]);
+  const limit = Number(values["--limit"] ?? 1000);
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new CommandError(`Cannot show the log: --limit "${values["--limit"]}" is not a whole number above 0.`, 2);
+  }
+  const config = await loadConfig(runtime);
+  if (config.stateDir === undefined) throw new CommandError("Cannot show the log: HOME is not set.");
+  if (config.stateDirProblem !== undefined) throw new CommandError(`Cannot show the log: ${config.stateDirProblem}.`);
+  const records = await readJournal(runtime, config.stateDir, limit);
+  for (const record of records) {
+    console.log(
+      values["--json"]
+        ? JSON.stringify({ delivered_at: record.delivered_at, status: record.status, ping: JSON.parse(record.body) })
+        : `${record.delivered_at}  ${record.status}  ${record.body}`,
+    );
+  }
+  if (!values["--json"]) {
+    console.error(records.length === 0 ? "No ping was delivered yet." : `${records.length} pings, newest first.`);
+  }
+  return 0;
+}
+
+/**
  * `command`: prints the hook command for settings.json: this runtime and this
  * file, by absolute path (hooks started from IDEs and desktop apps get a minimal
- * PATH), through the shell fast path unless `--direct` is given.
+ * PATH), with the permissions `install` would give it, through the shell fast
+ * path unless `--direct` is given.
  *
  * @param runtime The runtime adapter.
  * @param args The arguments after `command`.
@@ -4074,36 +5107,62 @@ function flushSummary(report: DeliveryReport, stateDir: string): string {
  *
  * @example
  * ```ts ignore
- * printHookCommand(detectRuntime(), ["--direct"]);
+ * await printHookCommand(detectRuntime(), ["--direct"]);
  * ```
  */
-export function printHookCommand(runtime: Runtime, args: readonly string[]): number {
-  const unknown = args.find((arg) => arg !== "--direct");
-  if (unknown !== undefined) {
-    console.error(`Cannot print the hook command: unknown option "${unknown}". Use --direct or nothing.`);
-    return 2;
+export async function printHookCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
+  const values = parseArgs(args, [], ["--direct"]);
+  const config = await loadConfig(runtime);
+  if (config.stateDir === undefined) {
+    throw new CommandError("Cannot print the hook command: no state directory. Set HOME or TELEMHQ_STATE_DIR.");
   }
-  const stateDir = readConfig((name) => runtime.env(name)).stateDir;
-  if (stateDir === undefined) {
-    console.error("Cannot print the hook command: no state directory. Set HOME or TELEMHQ_STATE_DIR.");
-    return 1;
+  if (runtime.scriptPath === undefined) {
+    throw new CommandError("Cannot print the hook command: this hook does not run from a local file. Save it first.");
   }
-  const hook = selfCommand(runtime, [], stateDir);
-  if (hook === undefined) {
-    console.error("Cannot print the hook command: this hook does not run from a local file. Save it first.");
-    return 1;
-  }
-  console.log(args.includes("--direct") ? hook.map(shellWord).join(" ") : fastPathCommand(hook));
+  const narrow = narrowAccess((name) => runtime.env(name), config.pingUrl);
+  const hook = hookArgv(runtime.kind, runtime.execPath, runtime.scriptPath, config.stateDir, narrow);
+  console.log(values["--direct"] ? hook.map(shellWord).join(" ") : fastPathCommand(hook));
   return 0;
+}
+
+/** `ping-test`: sends one test ping with this process's permissions and prints the result as JSON (for doctor). */
+async function pingTest(runtime: Runtime): Promise<number> {
+  const config = await loadConfig(runtime);
+  if (config.pingUrl === undefined) throw new CommandError("Cannot send a test ping: no ping URL.");
+  const url = parsePingUrl(config.pingUrl);
+  const payload = await buildPayload(
+    { hook_event_name: "DoctorPing", session_id: crypto.randomUUID(), cwd: runtime.cwd() },
+    { fallbackCwd: runtime.cwd(), runtime: runtime.name, sha256Hex: runtime.sha256Hex, hashSalt: config.hashSalt },
+  );
+  const result = await sendPing(url, payload, config.timeoutMs);
+  console.log(JSON.stringify(result));
+  return result.outcome === "delivered" ? 0 : 1;
+}
+
+/** Runs a command people type: its help, its Deno permissions, and one clear line for any failure. */
+async function runCommand(runtime: Runtime, name: string, command: Command, args: readonly string[]): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(commandHelp(runtime, command));
+    return 0;
+  }
+  const missing = runtime.missingPermissions();
+  if (missing.length > 0) {
+    throw new CommandError(
+      `Cannot run ${name}: Deno was not given the permissions it needs (${missing.join(", ")}). ` +
+        `Run it as: deno run -A ${shellWord(runtime.scriptPath ?? "hook.ts")} ${name}`,
+    );
+  }
+  return await command.run(runtime, args);
 }
 
 /**
  * The command line: with no arguments, the hook (what Claude Code runs);
- * otherwise `install`, `uninstall`, `doctor`, `flush`, `command`, `--help`.
- * Ends the process. Run when this file is the main module; the npm build's
- * bin calls it.
+ * otherwise a command (see `--help`). Ends the process: the hook always exits
+ * 0 and prints nothing (it must never disturb Claude Code); a command prints
+ * one clear line and exits non-zero on any failure (2 for a usage mistake).
+ * Run when this file is the main module; the npm build's bin calls it.
  *
- * @returns Never returns: exits with the command's code (always 0 for the hook).
+ * @returns Never returns: exits with the command's code.
  *
  * @example
  * ```ts ignore
@@ -4111,43 +5170,41 @@ export function printHookCommand(runtime: Runtime, args: readonly string[]): num
  * ```
  */
 export async function runCommandLine(): Promise<void> {
-  let runtime: Runtime | undefined;
-  let code = 0;
-  try {
-    runtime = detectRuntime();
-    const [command] = runtime.args;
-    const help = runtime.args.some((arg) => arg === "--help" || arg === "-h") || command === "help";
-    if (help && command !== "--detached") {
-      console.log(HELP);
-    } else if (command === undefined || command === "--detached") {
-      const problem = await runHook(runtime, { detached: command === "--detached" });
-      if (problem !== undefined && runtime.env("TELEMHQ_HOOK_DEBUG") === "1") {
-        // Debug output goes to stderr only: Claude Code reads hook stdout.
-        console.error(`TelemHQ hook: ${problem}`);
-      }
-    } else if (command === "deliver") {
-      // The detached sender: no terminal, nobody to tell; problems land in status.json.
-      const config = await loadConfig(runtime);
-      const lockToken = runtime.args[1] === "--lock" ? runtime.args[2] : undefined;
-      await deliverSpool(runtime, config, { lockToken }).catch(() => {});
-    } else if (command === "flush") {
-      code = await flushCommand(runtime);
-    } else if (command === "command") {
-      code = printHookCommand(runtime, runtime.args.slice(1));
-    } else if (command === "install" || command === "uninstall" || command === "doctor") {
-      const run = { install: installCommand, uninstall: uninstallCommand, doctor: doctorCommand }[command];
-      code = await run(runtime, runtime.args.slice(1)).catch((error) => {
-        if (!(error instanceof CommandError)) throw error;
-        console.error(error.message);
-        return error.exitCode;
-      });
-    } else {
-      console.error(`Unknown command "${command}". Run with --help to see the commands.`);
-      code = 2;
+  const runtime = detectRuntime();
+  const [name, ...args] = runtime.args;
+  let code: number;
+  if (name === undefined || name === "--detached") {
+    const problem = await runHook(runtime, { detached: name === "--detached" });
+    if (problem !== undefined && runtime.env("TELEMHQ_HOOK_DEBUG") === "1") {
+      // Debug output goes to stderr only: Claude Code reads hook stdout.
+      console.error(`TelemHQ hook: ${problem}`);
     }
-  } finally {
-    runtime?.exit(code);
+    runtime.exit(0);
   }
+  try {
+    if (name === "deliver") {
+      // The detached sender: no terminal, nobody to tell; problems land in status.json.
+      await deliverSpool(runtime, await loadConfig(runtime), { lockToken: claimTokenIn(args) }).catch(() => {});
+      code = 0;
+    } else if (name === "ping-test") {
+      code = await pingTest(runtime);
+    } else if (name === "--help" || name === "-h" || name === "help") {
+      console.log(usageText(runtime));
+      code = 0;
+    } else if (Object.hasOwn(COMMANDS, name)) {
+      code = await runCommand(runtime, name, COMMANDS[name], args);
+    } else {
+      throw new CommandError(`Unknown command "${name}". Run with --help to see the commands.`, 2);
+    }
+  } catch (error) {
+    // One line, never a stack, never a token; an unexpected error says what failed, not its text.
+    const message = error instanceof CommandError
+      ? error.message
+      : `Cannot ${name}: unexpected error (${describeError(error)}). Run doctor to check the installation.`;
+    console.error(redactSecrets(message));
+    code = error instanceof CommandError ? error.exitCode : 1;
+  }
+  runtime.exit(code);
 }
 
 /**

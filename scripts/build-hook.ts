@@ -23,14 +23,17 @@ export const MODULES: readonly string[] = [
   "input.ts",
   "events.ts",
   "sha256.ts",
+  "fields.ts",
   "payload.ts",
   "runtime.ts",
+  "state_dir.ts",
   "config.ts",
   "ping_url.ts",
   "launch.ts",
   "spool.ts",
   "lock.ts",
   "send.ts",
+  "journal.ts",
   "sender.ts",
   "run_hook.ts",
   "transcript.ts",
@@ -102,6 +105,7 @@ function readModule(name: string): Module {
 /** The names mod.ts re-exports from hook.ts: the public face; every other export is internal. */
 function publicNames(): Set<string> {
   const mod = Deno.readTextFileSync(`${ROOT}mod.ts`);
+  if (/export\s*\*/.test(mod)) throw new Error("mod.ts must name what it re-exports: no `export *`");
   const names = new Set<string>();
   for (const match of mod.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}\s*from\s*"\.\/hook\.ts"/g)) {
     for (const name of match[1].split(",").map((part) => part.trim()).filter((part) => part !== "")) {
@@ -111,7 +115,12 @@ function publicNames(): Set<string> {
   return names;
 }
 
-const DECLARATION = /^export (?=(?:async function\*?|function\*?|const|let|class|interface|type) ([A-Za-z_$][\w$]*))/gm;
+/** A top-level declaration, with the JSDoc comment before it if it has one. */
+const DECLARATION =
+  /^(\/\*\*(?:(?!\*\/)[\s\S])*?\*\/\n)?(export )?((?:async function\*?|function\*?|const|let|class|interface|type) ([A-Za-z_$][\w$]*))/gm;
+
+/** An `@example` section of a JSDoc comment: dropped from internal names, whose examples need names users cannot import. */
+const EXAMPLE = /^ \* @example\n(?: \*(?! @|\/)[^\n]*\n)*/gm;
 
 /**
  * Builds hook.ts's text.
@@ -121,14 +130,29 @@ const DECLARATION = /^export (?=(?:async function\*?|function\*?|const|let|class
 export async function assembleHook(): Promise<string> {
   const exported = publicNames();
   const found = new Set<string>();
+  const declaredIn = new Map<string, string>();
   const modules = MODULES.map(readModule);
   const parts = modules.map((module) => {
-    const body = module.body.replace(DECLARATION, (keyword, name: string) => {
-      if (!exported.has(name)) return "";
-      if (found.has(name)) throw new Error(`${name} is exported by two modules`);
-      found.add(name);
-      return keyword;
-    });
+    const body = module.body.replace(
+      DECLARATION,
+      (_all, doc: string | undefined, keyword: string | undefined, declaration: string, name: string) => {
+        const other = declaredIn.get(name);
+        if (other !== undefined) {
+          throw new Error(`src/${module.name} and src/${other} both declare ${name}: rename one`);
+        }
+        declaredIn.set(name, module.name);
+        if (keyword === undefined) return `${doc ?? ""}${declaration}`;
+        if (exported.has(name)) {
+          found.add(name);
+          return `${doc ?? ""}${keyword}${declaration}`;
+        }
+        return `${(doc ?? "").replace(EXAMPLE, "")}${declaration}`;
+      },
+    );
+    const leftover = body.match(/^export\b.*$/gm)?.find((line) =>
+      !line.match(/^export (?:async function\*?|function\*?|const|let|class|interface|type) ([A-Za-z_$][\w$]*)/)
+    );
+    if (leftover !== undefined) throw new Error(`src/${module.name}: the assembler cannot handle "${leftover}"`);
     const banner = [
       "// ---------------------------------------------------------------------------",
       `// src/${module.name}`,

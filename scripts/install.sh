@@ -7,6 +7,9 @@
 # (--base-url, or TELEMHQ_INSTALL_BASE_URL), checks the checksum before
 # anything is moved into place, then runs the hook's own install, which takes
 # every other option (--scope, --runtime, --tool-activity; see hook.ts --help).
+# --sha256 HEX checks hook.ts against a checksum you got elsewhere (a release
+# page, a colleague) instead of the server's SHA256SUMS: the server's own file
+# only proves the download is whole, not that the server is honest.
 # It never needs sudo. All logic is in functions and main runs last, so a
 # download cut short runs nothing.
 set -eu
@@ -16,12 +19,31 @@ die() {
   exit 1
 }
 
-# Plain http only to this machine: the files are code that will run on every hook event.
+# Plain http only to this machine: the files are code that will run on every hook event. The URL
+# is taken apart, not matched by prefix: "http://127.0.0.1:80@example.com" names example.com.
 check_base_url() {
-  case "$1" in
-    https://*) ;;
-    http://127.0.0.1:* | http://127.0.0.1/* | http://localhost:* | http://localhost/*) ;;
-    "") die "no base URL to download from: give --base-url URL (or set TELEMHQ_INSTALL_BASE_URL)." ;;
+  [ -n "$1" ] || die "no base URL to download from: give --base-url URL (or set TELEMHQ_INSTALL_BASE_URL)."
+  scheme=${1%%://*}
+  rest=${1#*://}
+  [ "$rest" != "$1" ] || die "refusing to download from \"$1\": it is not a URL; use an https:// URL."
+  authority=${rest%%/*}
+  case "$authority" in
+    *@*) die "refusing to download from \"$1\": a base URL must not hold a user name or password." ;;
+    "" | *[!A-Za-z0-9.:\[\]-]*) die "refusing to download from \"$1\": its host is not valid." ;;
+  esac
+  case "$scheme" in
+    https) ;;
+    http)
+      host=${authority%:*}
+      port=${authority##*:}
+      [ "$port" != "$authority" ] || { host=$authority; port=80; }
+      case "$authority" in "[::1]") host="[::1]" port=80 ;; esac
+      case "$port" in "" | *[!0-9]*) die "refusing to download from \"$1\": its port is not a number." ;; esac
+      case "$host" in
+        127.0.0.1 | localhost | "[::1]") ;;
+        *) die "refusing to download from \"$1\": use an https:// URL." ;;
+      esac
+      ;;
     *) die "refusing to download from \"$1\": use an https:// URL." ;;
   esac
 }
@@ -37,11 +59,20 @@ find_runtime() {
   return 1
 }
 
+# Redirects may only lead to https; from a loopback base (tests, a local mirror) none is followed.
 download() {
+  case "$1" in
+    https://*) curl_protocols='--proto =https --proto-redir =https' wget_redirects='--https-only' ;;
+    *) curl_protocols='--proto =http --max-redirs 0' wget_redirects='--max-redirect=0' ;;
+  esac
   if command -v curl >/dev/null 2>&1; then
-    curl -fsSL --retry 2 -o "$2" "$1" || die "cannot download $1: check the base URL and your connection."
+    # shellcheck disable=SC2086 # the protocol options are words on purpose
+    curl -fsL --retry 2 $curl_protocols -o "$2" "$1" ||
+      die "cannot download $1: check the base URL and your connection (redirects away from https are refused)."
   elif command -v wget >/dev/null 2>&1; then
-    wget -q -O "$2" "$1" || die "cannot download $1: check the base URL and your connection."
+    # shellcheck disable=SC2086
+    wget -q $wget_redirects -O "$2" "$1" ||
+      die "cannot download $1: check the base URL and your connection (redirects away from https are refused)."
   else
     die "neither curl nor wget is installed: install one and run this again."
   fi
@@ -58,8 +89,11 @@ sha256_of() {
 }
 
 verify() {
-  expected=$(awk '$2 == "hook.ts" || $2 == "*hook.ts" { print $1 }' "$1/SHA256SUMS")
-  [ -n "$expected" ] || die "SHA256SUMS has no line for hook.ts: nothing was installed."
+  expected=$2
+  if [ -z "$expected" ]; then
+    expected=$(awk '$2 == "hook.ts" || $2 == "*hook.ts" { print $1 }' "$1/SHA256SUMS")
+    [ -n "$expected" ] || die "SHA256SUMS has no line for hook.ts: nothing was installed."
+  fi
   actual=$(sha256_of "$1/hook.ts")
   [ "$expected" = "$actual" ] ||
     die "checksum mismatch for hook.ts: the download is corrupt or was tampered with; nothing was installed."
@@ -77,19 +111,32 @@ run_install() {
 
 main() {
   base_url=${TELEMHQ_INSTALL_BASE_URL:-}
-  if [ "${1:-}" = "--base-url" ]; then
-    [ $# -ge 2 ] || die "--base-url needs a URL."
-    base_url=$2
-    shift 2
-  fi
+  pinned=""
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --base-url)
+        [ $# -ge 2 ] || die "--base-url needs a URL."
+        base_url=$2
+        shift 2
+        ;;
+      --sha256)
+        [ $# -ge 2 ] || die "--sha256 needs the checksum of hook.ts."
+        pinned=$(printf '%s' "$2" | tr 'A-F' 'a-f')
+        case "$pinned" in *[!0-9a-f]*) die "--sha256 takes 64 hex digits." ;; esac
+        [ ${#pinned} -eq 64 ] || die "--sha256 takes 64 hex digits."
+        shift 2
+        ;;
+      *) break ;;
+    esac
+  done
   base_url=${base_url%/}
   check_base_url "$base_url"
   runtime=$(find_runtime) || die "neither Deno nor Bun was found: install one (https://deno.com, https://bun.sh) and run this again."
   work=$(mktemp -d "${TMPDIR:-/tmp}/telemhq-install.XXXXXX")
   trap 'rm -rf "$work"' EXIT INT TERM
   download "$base_url/hook.ts" "$work/hook.ts"
-  download "$base_url/SHA256SUMS" "$work/SHA256SUMS"
-  verify "$work"
+  [ -n "$pinned" ] || download "$base_url/SHA256SUMS" "$work/SHA256SUMS"
+  verify "$work" "$pinned"
   run_install "$runtime" "$work/hook.ts" "$@"
 }
 

@@ -53,6 +53,8 @@ export function parseArgs(
       const value = inline ?? args[++index];
       if (value === undefined || value === "") throw new CommandError(`Option ${name} needs a value.`, 2);
       values[name] = value;
+    } else if (!name.startsWith("-")) {
+      throw new CommandError(`Unexpected argument "${name}". Run with --help to see the options.`, 2);
     } else {
       throw new CommandError(`Unknown option "${name}". Run with --help to see the options.`, 2);
     }

@@ -3,7 +3,7 @@
  * the ping URL saved by `install` as a fallback, and the folders it works in.
  *
  * Owns: `HookConfig`, the environment variables read, Claude Code's folder and
- * the state directory. Uses: runtime, prices, launch (types).
+ * the state directory. Uses: runtime, state_dir, launch, prices.
  *
  * @module
  */
@@ -11,6 +11,7 @@
 import type { NarrowAccess } from "./launch.ts";
 import { type ModelPrice, priceTable } from "./prices.ts";
 import { attempt, type Runtime } from "./runtime.ts";
+import { STATE_LAYOUT, stateDirProblem } from "./state_dir.ts";
 
 /** Every environment variable the hook reads (Deno's `--allow-env` list). */
 export const ENV_NAMES: readonly string[] = [
@@ -26,6 +27,7 @@ export const ENV_NAMES: readonly string[] = [
   "TELEMHQ_RETRY_MAX_MS",
   "TELEMHQ_SENDER_IDLE_MS",
   "TELEMHQ_PRICES",
+  "TELEMHQ_HASH_SALT",
 ];
 
 /** Settings read from the environment. */
@@ -34,12 +36,16 @@ export interface HookConfig {
   pingUrl?: string;
   /** Where the ping URL came from. */
   pingUrlSource?: "TELEMHQ_PING_URL" | "config file";
+  /** A secret the team shares, mixed into `cwd_hash` and `transcript_path_hash` (see the README). */
+  hashSalt?: string;
   /** Time limit of one ping request, in milliseconds. */
   timeoutMs: number;
   /** Print a one-line reason to stderr when the ping is not sent. */
   debug: boolean;
   /** Where the spool and the sender's lock and status live; undefined when no home is known. */
   stateDir?: string;
+  /** Why the state directory must not be used (it exists but is not safe); see {@linkcode stateDirProblem}. */
+  stateDirProblem?: string;
   /** Most pings the spool keeps; the oldest are dropped first. */
   spoolMaxPings: number;
   /** Oldest ping the spool keeps, in milliseconds. */
@@ -59,18 +65,6 @@ export type EnvLookup = (name: string) => string | undefined;
 
 /** Default time limit of the ping request, in milliseconds. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
-
-/** The state directory's file names. */
-export const STATE_LAYOUT = {
-  spool: "spool",
-  failed: "failed",
-  sessions: "sessions",
-  config: "config.json",
-  install: "install.json",
-  lock: "sender.lock",
-  status: "status.json",
-  flushRequest: "flush.request",
-} as const;
 
 function numberSetting(raw: string | undefined, fallback: number, min: number, max: number): number {
   const value = Number(raw);
@@ -133,10 +127,12 @@ export function stateDirectory(env: EnvLookup): string | undefined {
  */
 export function readConfig(env: EnvLookup): HookConfig {
   const pingUrl = env("TELEMHQ_PING_URL")?.trim();
+  const salt = env("TELEMHQ_HASH_SALT");
   const day = 24 * 60 * 60 * 1000;
   return {
     pingUrl: pingUrl === "" ? undefined : pingUrl,
     pingUrlSource: pingUrl ? "TELEMHQ_PING_URL" : undefined,
+    hashSalt: salt === undefined || salt === "" ? undefined : salt,
     timeoutMs: numberSetting(env("TELEMHQ_TIMEOUT_MS"), DEFAULT_TIMEOUT_MS, 100, 60_000),
     debug: env("TELEMHQ_HOOK_DEBUG") === "1",
     stateDir: stateDirectory(env),
@@ -150,9 +146,11 @@ export function readConfig(env: EnvLookup): HookConfig {
 }
 
 /**
- * The settings, with the ping URL from `<state>/config.json` (written by
- * `install`) when `TELEMHQ_PING_URL` is not set: hooks started from IDEs and
- * desktop apps often do not see the shell's environment.
+ * The settings, with what `install` saved in `<state>/config.json` (the ping
+ * URL, the hash salt) where the environment has none: hooks started from IDEs
+ * and desktop apps often do not see the shell's environment. The state
+ * directory is checked first: one that is not safe is never read (its
+ * problem is in `stateDirProblem`).
  *
  * @param runtime The runtime adapter.
  * @returns The settings.
@@ -165,12 +163,21 @@ export function readConfig(env: EnvLookup): HookConfig {
  */
 export async function loadConfig(runtime: Runtime): Promise<HookConfig> {
   const config = readConfig((name) => runtime.env(name));
-  if (config.pingUrl !== undefined || config.stateDir === undefined) return config;
+  if (config.stateDir === undefined) return config;
+  const facts = await runtime.lstat(config.stateDir);
+  if (facts === undefined) return config;
+  config.stateDirProblem = stateDirProblem(config.stateDir, facts, runtime.uid());
+  if (config.stateDirProblem !== undefined || (config.pingUrl !== undefined && config.hashSalt !== undefined)) {
+    return config;
+  }
   const saved = await runtime.readTextFile(`${config.stateDir}/${STATE_LAYOUT.config}`);
-  const url: unknown = saved === undefined ? undefined : attempt(() => JSON.parse(saved).ping_url, undefined);
-  if (typeof url === "string" && url.trim() !== "") {
-    config.pingUrl = url.trim();
+  const values: Record<string, unknown> = saved === undefined ? {} : attempt(() => JSON.parse(saved), {}) ?? {};
+  if (config.pingUrl === undefined && typeof values.ping_url === "string" && values.ping_url.trim() !== "") {
+    config.pingUrl = values.ping_url.trim();
     config.pingUrlSource = "config file";
+  }
+  if (config.hashSalt === undefined && typeof values.hash_salt === "string" && values.hash_salt !== "") {
+    config.hashSalt = values.hash_salt;
   }
   return config;
 }

@@ -1,31 +1,41 @@
 /**
  * `doctor`: checks, in plain words, everything a ping needs: the URL (token
- * redacted), the settings files Claude Code merges (our hook wired once per
- * event), the hook file and the runtime `install` recorded, the state
- * directory, the spool, and the last delivery; `--ping` sends a test ping.
+ * redacted) and whether the installed hook may reach it, the settings files
+ * Claude Code merges (our hook wired once per event, as `install` wrote it),
+ * the hook file and the runtime `install` recorded (never a program named in a
+ * settings file), the state directory and its modes, the spool, the pings the
+ * tracker refused, and the last delivery; `--ping` sends a test ping through
+ * the installed hook, with its permissions.
  *
- * Owns: `doctorCommand`. Uses: runtime, config, input, payload, ping_url,
- * send, sender, cli_args, install.
+ * Owns: `doctorCommand`. Uses: input, payload, runtime, state_dir, config,
+ * ping_url, launch, spool, send, sender, cli_args, install.
  *
  * @module
  */
 
 import { parseArgs } from "./cli_args.ts";
-import { claudeDirectory, loadConfig, STATE_LAYOUT } from "./config.ts";
+import { claudeDirectory, type HookConfig, loadConfig } from "./config.ts";
 import { describeError } from "./input.ts";
-import { installedHookFiles, readInstallRecord, scanSettings } from "./install.ts";
+import { type InstallRecord, projectDirectory, readInstallRecord, scanSettings } from "./install.ts";
+import { fastPathCommand } from "./launch.ts";
 import { buildPayload } from "./payload.ts";
 import { parsePingUrl, redactUrl } from "./ping_url.ts";
-import type { Runtime } from "./runtime.ts";
-import { sendPing } from "./send.ts";
+import { runQuietly, type Runtime } from "./runtime.ts";
+import { sendPing, type SendResult } from "./send.ts";
 import { readStatus } from "./sender.ts";
+import { Spool } from "./spool.ts";
+import { STATE_LAYOUT } from "./state_dir.ts";
 
-/** A line of doctor's report; problems are counted for the exit code. */
+/** doctor's report: a line per check; problems are counted for the exit code. */
 class Report {
   problems = 0;
 
   ok(text: string): void {
     console.log(`ok       ${text}`);
+  }
+
+  note(text: string): void {
+    console.log(`note     ${text}`);
   }
 
   problem(text: string): void {
@@ -34,11 +44,23 @@ class Report {
   }
 }
 
+/** What to do about a status the tracker refused pings with. */
+function refusalAdvice(status: number | undefined): string {
+  if (status === 401 || status === 403 || status === 404) {
+    return "the tracker refused the token: check the ping URL, then run install --url again and flush --retry-failed";
+  }
+  return "check the ping URL and the tracker, then run flush --retry-failed";
+}
+
+/** The hosts Deno's `--allow-net=` in the recorded command allows, or undefined when it allows any. */
+function allowedHosts(record: InstallRecord): string[] | undefined {
+  const flag = record.hook_argv.find((arg) => arg.startsWith("--allow-net="));
+  return flag === undefined ? undefined : flag.slice("--allow-net=".length).split(",");
+}
+
 /**
- * `doctor`: checks, in plain words, everything a ping needs: the URL (token
- * redacted), the settings files Claude Code merges (our hook wired once per
- * event), the runtime, the state directory, the spool, the last delivery.
- * `--ping` also sends a test ping and shows the answer.
+ * `doctor`: checks everything a ping needs and says what to do about each
+ * problem. `--ping` also sends a test ping through the installed hook.
  *
  * @param runtime The runtime adapter.
  * @param args `[--ping]`.
@@ -51,35 +73,82 @@ class Report {
  */
 export async function doctorCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
   const values = parseArgs(args, [], ["--ping"]);
-  const fs = await runtime.fs();
   const config = await loadConfig(runtime);
   const claudeDir = claudeDirectory((name) => runtime.env(name));
   const report = new Report();
-  let url: URL | undefined;
-  if (config.pingUrl === undefined) {
-    report.problem("No ping URL: run install --url ..., or set TELEMHQ_PING_URL where Claude Code starts.");
-  } else {
-    try {
-      url = parsePingUrl(config.pingUrl);
-      report.ok(`Ping URL ${redactUrl(url)} (from ${config.pingUrlSource}).`);
-    } catch (error) {
-      report.problem(`The ping URL (from ${config.pingUrlSource}) is refused: ${(error as Error).message}`);
-    }
-  }
   if (claudeDir === undefined || config.stateDir === undefined) {
     report.problem("HOME is not set: no settings or state directory to check.");
-    return 1;
+    return finish(report);
   }
   const stateDir = config.stateDir;
-  const scanned = await scanSettings(claudeDir, runtime.cwd());
+  if (config.stateDirProblem !== undefined) {
+    report.problem(`${capitalize(config.stateDirProblem)}. Nothing in it is used until it is fixed.`);
+    return finish(report);
+  }
+  const record = await readInstallRecord(runtime, stateDir);
+  const url = checkUrl(report, config, record);
+  await checkSettings(runtime, report, claudeDir, record);
+  await checkInstall(runtime, report, record);
+  await checkStateFiles(runtime, report, stateDir);
+  await checkDelivery(runtime, report, config, stateDir);
+  if (values["--ping"] && url !== undefined) await testPing(runtime, report, url, record);
+  return finish(report);
+}
+
+function finish(report: Report): number {
+  const problems = report.problems;
+  console.log(problems === 0 ? "\nAll good." : `\n${problems} problem${problems === 1 ? "" : "s"} found.`);
+  return problems === 0 ? 0 : 1;
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function checkUrl(report: Report, config: HookConfig, record: InstallRecord | undefined): URL | undefined {
+  if (config.pingUrl === undefined) {
+    report.problem("No ping URL: run install --url ..., or set TELEMHQ_PING_URL where Claude Code starts.");
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = parsePingUrl(config.pingUrl);
+  } catch (error) {
+    report.problem(`The ping URL (from ${config.pingUrlSource}) is refused: ${(error as Error).message}.`);
+    return undefined;
+  }
+  report.ok(`Ping URL ${redactUrl(url)} (from ${config.pingUrlSource}).`);
+  const hosts = record === undefined ? undefined : allowedHosts(record);
+  if (hosts !== undefined && !hosts.includes(url.host)) {
+    report.problem(
+      `The installed Deno hook may only reach ${hosts.join(", ")}, but the ping URL in force is for ${url.host}: ` +
+        `run install again with that URL.`,
+    );
+  }
+  return url;
+}
+
+async function checkSettings(
+  runtime: Runtime,
+  report: Report,
+  claudeDir: string,
+  record: InstallRecord | undefined,
+): Promise<void> {
+  const scanned = await scanSettings(claudeDir, await projectDirectory(runtime, undefined));
   const wired = new Map<string, string[]>();
+  const expected = record === undefined ? undefined : fastPathCommand(record.hook_argv);
   for (const file of scanned) {
     if (file.error !== undefined) report.problem(file.error);
-    for (const hook of file.hooks) wired.set(hook.event, [...(wired.get(hook.event) ?? []), file.path]);
+    for (const hook of file.hooks) {
+      wired.set(hook.event, [...(wired.get(hook.event) ?? []), file.path]);
+      if (expected !== undefined && hook.command !== expected) {
+        report.problem(
+          `${file.path} runs the hook on ${hook.event} with another command than install wrote: run install again.`,
+        );
+      }
+    }
   }
-  if (wired.size === 0) {
-    report.problem(`No settings file runs the hook (${installedHookFiles(claudeDir).join(" or ")}): run install.`);
-  }
+  if (wired.size === 0) report.problem("No settings file runs the hook: run install.");
   for (const [event, paths] of wired) {
     if (paths.length === 1) report.ok(`${event} runs the hook (${paths[0]}).`);
     else {
@@ -90,39 +159,69 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
       );
     }
   }
-  const record = await readInstallRecord(runtime, stateDir);
-  const hookFile = record?.hook_file ?? scanned.flatMap((file) => file.hooks)[0]?.hookFile;
-  if (hookFile !== undefined) {
-    if (await fs.access(hookFile).then(() => true, () => false)) report.ok(`Hook file ${hookFile} is there.`);
-    else if (wired.size > 0) report.problem(`Hook file ${hookFile} is missing: run install again.`);
+}
+
+async function checkInstall(runtime: Runtime, report: Report, record: InstallRecord | undefined): Promise<void> {
+  if (record === undefined) {
+    report.note("No install record: the runtime and hook file are not checked. Run install to record them.");
+    return;
   }
-  if (record !== undefined) {
-    // Only the runtime install resolved and recorded, never a word from a settings file.
-    const version = await runVersion(record.runtime_path);
-    if (version === undefined) {
-      report.problem(
-        `The runtime ${record.runtime_path} does not run: install it again, or run install with --runtime.`,
-      );
-    } else report.ok(`Runtime ${record.runtime_path} runs (${version}).`);
-  } else if (wired.size > 0) {
-    report.problem(`No install record in ${stateDir}: run install again so that doctor can check the runtime.`);
+  if (await runtime.lstat(record.hook_file) === undefined) {
+    report.problem(`Hook file ${record.hook_file} is missing: run install again.`);
+    return;
+  }
+  report.ok(`Hook file ${record.hook_file} is there.`);
+  // Only the runtime install resolved and recorded is run, never a word from a settings file.
+  const version = await runQuietly([record.runtime_path, "--version"], 10_000);
+  if (version?.code !== 0) {
+    report.problem(`The runtime ${record.runtime_path} does not run: install it again, or run install with --runtime.`);
+    return;
+  }
+  const loads = await runQuietly([...record.hook_argv, "--help"], 20_000);
+  if (loads?.code !== 0) {
+    report.problem(`The hook does not start with ${record.runtime_path}: run install again.`);
+    return;
+  }
+  report.ok(`Runtime ${record.runtime_path} runs the hook (${version.stdout.split("\n")[0].trim()}).`);
+}
+
+async function checkStateFiles(runtime: Runtime, report: Report, stateDir: string): Promise<void> {
+  const fs = await runtime.fs();
+  const facts = await runtime.lstat(stateDir);
+  if (facts !== undefined && (facts.mode & 0o077) !== 0) {
+    report.problem(
+      `State directory ${stateDir} can be read by other users (mode ${(facts.mode & 0o777).toString(8)}): ` +
+        `run chmod 700 on it, or run install again.`,
+    );
+  }
+  const config = await runtime.lstat(`${stateDir}/${STATE_LAYOUT.config}`);
+  if (config !== undefined && (config.mode & 0o077) !== 0) {
+    report.problem(
+      `${stateDir}/${STATE_LAYOUT.config} holds the token and can be read by other users (mode ${
+        (config.mode & 0o777).toString(8)
+      }): run chmod 600 on it, or run install again.`,
+    );
   }
   const probe = `${stateDir}/.doctor-${crypto.randomUUID()}`;
   try {
     await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
-    await fs.writeFile(probe, "");
+    await fs.writeFile(probe, "", { flag: "wx", mode: 0o600 });
     await fs.rm(probe);
-    report.ok(`State directory ${stateDir} is writable.`);
+    report.ok(`State directory ${stateDir} is private and writable.`);
   } catch (error) {
     report.problem(`State directory ${stateDir} is not writable (${describeError(error)}): pings cannot be spooled.`);
   }
-  const spoolDir = `${stateDir}/${STATE_LAYOUT.spool}`;
-  const spooled = (await fs.readdir(spoolDir).catch(() => [] as string[])).filter((name) => name.endsWith(".json"));
+}
+
+async function checkDelivery(runtime: Runtime, report: Report, config: HookConfig, stateDir: string): Promise<void> {
+  const fs = await runtime.fs();
+  const spool = new Spool(fs, stateDir, config);
+  const spooled = (await fs.readdir(spool.dir).catch(() => [] as string[])).filter((name) => name.endsWith(".json"));
   let oldest = Infinity;
   for (const name of spooled) {
-    oldest = Math.min(oldest, await fs.stat(`${spoolDir}/${name}`).then((stat) => stat.mtimeMs, () => Infinity));
+    oldest = Math.min(oldest, await fs.lstat(`${spool.dir}/${name}`).then((stat) => stat.mtimeMs, () => Infinity));
   }
-  if (spooled.length === 0) report.ok("The spool is empty: every ping was delivered.");
+  if (spooled.length === 0) report.ok("No ping waits in the spool.");
   else if (Date.now() - oldest > 10 * 60_000) {
     report.problem(
       `${spooled.length} pings wait in the spool, the oldest for ${
@@ -130,6 +229,16 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
       } min: run flush to see why.`,
     );
   } else report.ok(`${spooled.length} pings wait in the spool (newer than 10 min): delivery is under way.`);
+  const failed = await spool.failedEntries();
+  if (failed.length > 0) {
+    const latest = failed.map((item) => item.entry.failed).filter((why) => why !== undefined)
+      .sort((a, b) => (a.at < b.at ? 1 : -1))[0];
+    report.problem(
+      `${failed.length} ping${failed.length === 1 ? " was" : "s were"} refused or set aside (latest: ${
+        latest?.reason ?? "unknown"
+      }): ${refusalAdvice(latest?.status)}.`,
+    );
+  }
   const status = await readStatus(runtime, stateDir);
   if (
     status.last_error !== undefined &&
@@ -141,27 +250,33 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
       `Last delivery at ${status.last_delivered_at}; ${status.delivered} delivered, ${status.rejected} refused in all.`,
     );
   }
-  if (values["--ping"] && url !== undefined) {
+}
+
+/** Sends a test ping through the installed hook (its runtime, its permissions), or from here without a record. */
+async function testPing(runtime: Runtime, report: Report, url: URL, record: InstallRecord | undefined): Promise<void> {
+  let result: SendResult | undefined;
+  if (record !== undefined) {
+    const run = await runQuietly([...record.hook_argv, "ping-test"], 30_000);
+    try {
+      result = JSON.parse(run?.stdout.trim().split("\n").pop() ?? "") as SendResult;
+    } catch {
+      report.problem(`The installed hook could not send a test ping: run install again.`);
+      return;
+    }
+  } else {
     const payload = await buildPayload(
       { hook_event_name: "DoctorPing", session_id: crypto.randomUUID(), cwd: runtime.cwd() },
       { fallbackCwd: runtime.cwd(), runtime: runtime.name, sha256Hex: runtime.sha256Hex },
     );
-    const result = await sendPing(url, payload, config.timeoutMs);
-    if (result.outcome === "delivered") {
-      report.ok(`Test ping accepted: ${redactUrl(url)} answered HTTP ${result.status}.`);
-    } else report.problem(`Test ping not accepted: ${result.reason}.`);
+    result = await sendPing(url, payload, 10_000);
   }
-  const problems = report.problems;
-  console.log(problems === 0 ? "\nAll good." : `\n${problems} problem${problems === 1 ? "" : "s"} found.`);
-  return problems === 0 ? 0 : 1;
-}
-
-/** A runtime's `--version` answer (first line), or undefined when it does not run within 10 s. */
-async function runVersion(path: string): Promise<string | undefined> {
-  const { execFile } = await import("node:child_process");
-  return await new Promise((resolve) => {
-    execFile(path, ["--version"], { timeout: 10_000 }, (error, stdout) => {
-      resolve(error ? undefined : String(stdout).split("\n")[0].trim());
-    });
-  });
+  if (result.outcome === "delivered") {
+    report.ok(`Test ping accepted: ${redactUrl(url)} answered HTTP ${result.status}.`);
+  } else {
+    report.problem(
+      `Test ping not accepted: ${result.reason}${
+        result.outcome === "rejected" ? `; ${refusalAdvice(result.status)}` : ""
+      }.`,
+    );
+  }
 }

@@ -20,20 +20,45 @@ export interface NarrowAccess {
   claudeDir: string;
 }
 
+/**
+ * Why a path cannot go into Deno's narrow permission flags, or undefined when
+ * it can: Deno splits a flag's list at commas, so `--allow-write=/tmp/a,b/x`
+ * would grant `/tmp/a` and `b/x` instead.
+ *
+ * @param paths The paths the flags would name.
+ * @returns One line naming the path, or undefined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.match(denoFlagProblem(["/tmp/a,b/.claude"]) ?? "", /comma/);
+ * assert.equal(denoFlagProblem(["/home/me/.claude"]), undefined);
+ * ```
+ */
+export function denoFlagProblem(paths: readonly string[]): string | undefined {
+  const bad = paths.find((path) => path.includes(","));
+  return bad === undefined
+    ? undefined
+    : `the path "${bad}" holds a comma, which Deno's permission flags cannot express`;
+}
+
 /** Bun's flags: no `.env` of the project, no auto-install. */
 const BUN_RUN_FLAGS: readonly string[] = ["--no-env-file", "--no-install"];
 
 /**
  * The Deno flags the hook and its sender run with. Narrowed (what `install`
  * writes): the network to the tracker's host only, the environment to the
- * variables the hook reads, reading to Claude Code's folder (transcripts), the
- * state directory and Deno itself, writing to the state directory, and running
- * only Deno (the sender). Without `narrow`: any host, any variable, any file.
+ * variables the hook reads, reading to Claude Code's transcripts
+ * (`projects/`, not its credentials), the state directory and Deno itself,
+ * writing to the state directory, running only Deno (the sender), and knowing
+ * its own user id (to check the state directory's owner). Without
+ * `narrow`: any host, any variable, any file.
  *
  * @param denoPath The Deno binary.
  * @param stateDir The state directory.
  * @param narrow The tracker's host and Claude Code's folder, to narrow the flags.
  * @returns Flags for `deno run`, before the script.
+ * @throws {TypeError} When a path holds a comma (see {@linkcode denoFlagProblem}).
  *
  * @example
  * ```ts
@@ -43,6 +68,9 @@ const BUN_RUN_FLAGS: readonly string[] = ["--no-env-file", "--no-install"];
  * ```
  */
 export function denoRunFlags(denoPath: string, stateDir: string, narrow?: NarrowAccess): string[] {
+  const reads = narrow === undefined ? [] : [`${narrow.claudeDir}/projects`, stateDir, denoPath];
+  const problem = denoFlagProblem([stateDir, denoPath, ...reads]);
+  if (problem !== undefined) throw new TypeError(problem);
   if (narrow === undefined) {
     return [
       "--no-config",
@@ -53,6 +81,7 @@ export function denoRunFlags(denoPath: string, stateDir: string, narrow?: Narrow
       "--allow-read",
       `--allow-write=${stateDir}`,
       `--allow-run=${denoPath}`,
+      "--allow-sys=uid",
     ];
   }
   return [
@@ -61,9 +90,10 @@ export function denoRunFlags(denoPath: string, stateDir: string, narrow?: Narrow
     "--no-prompt",
     `--allow-net=${narrow.pingHost}`,
     `--allow-env=${ENV_NAMES.join(",")}`,
-    `--allow-read=${[...new Set([narrow.claudeDir, stateDir, denoPath])].join(",")}`,
+    `--allow-read=${[...new Set(reads)].join(",")}`,
     `--allow-write=${stateDir}`,
     `--allow-run=${denoPath}`,
+    "--allow-sys=uid",
   ];
 }
 
@@ -119,7 +149,7 @@ export function selfCommand(
   narrow?: NarrowAccess,
 ): string[] | undefined {
   if (runtime.scriptPath === undefined) return undefined;
-  const access = runtime.mayReachAnyHost() ? undefined : narrow;
+  const access = runtime.mayReach() ? undefined : narrow;
   return [...hookArgv(runtime.kind, runtime.execPath, runtime.scriptPath, stateDir, access), ...args];
 }
 

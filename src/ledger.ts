@@ -3,18 +3,21 @@
  * StopFailure), the subagent's (SubagentStop), or the session's totals
  * (SessionEnd), which a per-session ledger keeps until then.
  *
- * Owns: `enrichEntry`, the session ledgers. Uses: runtime, config, events,
- * payload, prices, usage, spool (types).
+ * Owns: `enrichEntry`, the session ledgers, which transcripts may be read.
+ * Uses: events, fields, payload, runtime, state_dir, config, spool, prices,
+ * usage.
  *
  * @module
  */
 
-import { type HookConfig, STATE_LAYOUT } from "./config.ts";
+import { claudeDirectory, type HookConfig } from "./config.ts";
 import { eventRule } from "./events.ts";
-import { omitUndefined, type Payload } from "./payload.ts";
+import type { Payload } from "./fields.ts";
+import { omitUndefined } from "./payload.ts";
 import { roundUsd } from "./prices.ts";
 import { readJsonFile, type Runtime, writeJsonAtomically } from "./runtime.ts";
 import type { SpoolEntry } from "./spool.ts";
+import { ledgerFileName, STATE_LAYOUT } from "./state_dir.ts";
 import {
   readTranscriptUsage,
   readTurnUsage,
@@ -24,7 +27,10 @@ import {
   type TurnUsage,
 } from "./usage.ts";
 
-/** Token counts kept per session until its SessionEnd: `<state>/sessions/<session_id>.json`. */
+/** How long reading one ping's usage may take: a stalled disk or network mount must not stall delivery. */
+const USAGE_READ_MS = 15_000;
+
+/** Token counts kept per session until its SessionEnd: `<state>/sessions/<hash of session_id>.json`. */
 interface SessionLedger extends TokenCounts {
   turns: number;
   api_requests: number;
@@ -66,16 +72,17 @@ export async function enrichEntry(runtime: Runtime, config: HookConfig, entry: S
   const kind = eventRule(payload.event).usage;
   const ledgerPath = payload.session_id === undefined || config.stateDir === undefined
     ? undefined
-    : `${config.stateDir}/${STATE_LAYOUT.sessions}/${payload.session_id}.json`;
+    : `${config.stateDir}/${STATE_LAYOUT.sessions}/${await ledgerFileName(payload.session_id, runtime.sha256Hex)}`;
   let usage: TurnUsage | undefined;
-  try {
-    if (kind === "turn" && local.transcript_path !== undefined) {
-      usage = await readTurnUsage(local.transcript_path, local.prompt_id, config.prices);
-    } else if (kind === "subagent" && local.agent_transcript_path !== undefined) {
-      usage = await readTranscriptUsage(local.agent_transcript_path, config.prices);
+  if (kind === "turn" || kind === "subagent") {
+    const path = kind === "turn" ? local.transcript_path : local.agent_transcript_path;
+    const transcript = path === undefined ? undefined : await readableTranscript(runtime, path);
+    if (transcript !== undefined) {
+      const reading = kind === "turn"
+        ? readTurnUsage(transcript, local.prompt_id, config.prices)
+        : readTranscriptUsage(transcript, config.prices);
+      usage = await withinTime(reading, USAGE_READ_MS).catch(() => undefined);
     }
-  } catch {
-    usage = undefined;
   }
   const fs = await runtime.fs();
   if (usage !== undefined) {
@@ -90,6 +97,32 @@ export async function enrichEntry(runtime: Runtime, config: HookConfig, entry: S
     }
   }
   return { ...entry, payload, local: undefined, enriched: true };
+}
+
+/**
+ * A transcript path from an event, as the sender may read it: a `.jsonl` file
+ * inside Claude Code's `projects/` folder (symlinks resolved), nothing else:
+ * an event cannot make the sender read another file.
+ */
+async function readableTranscript(runtime: Runtime, path: string): Promise<string | undefined> {
+  const claudeDir = claudeDirectory((name) => runtime.env(name));
+  if (claudeDir === undefined || !path.endsWith(".jsonl")) return undefined;
+  const fs = await runtime.fs();
+  try {
+    const [real, projects] = await Promise.all([fs.realpath(path), fs.realpath(`${claudeDir}/projects`)]);
+    return real.startsWith(`${projects}/`) && real.endsWith(".jsonl") ? real : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The promise's value, or a rejection once `ms` have passed (the work itself may go on, unheeded). */
+function withinTime<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 async function readLedger(runtime: Runtime, path: string): Promise<SessionLedger | undefined> {

@@ -6,13 +6,13 @@
  * at once only one starts a sender; the sender adopts that claim by its token.
  *
  * Owns: the whole lock protocol (claim, adopt, acquire, heartbeat, release,
- * liveness). Uses: runtime, config.
+ * liveness). Uses: runtime, state_dir.
  *
  * @module
  */
 
-import { STATE_LAYOUT } from "./config.ts";
-import type { Runtime } from "./runtime.ts";
+import { openRegularFile, readSmallFile, type Runtime } from "./runtime.ts";
+import { STATE_LAYOUT } from "./state_dir.ts";
 
 /** A sender whose lock is older than this is gone (killed, crashed): another may take over. */
 const LOCK_STALE_MS = 5000;
@@ -37,8 +37,8 @@ function lockPath(stateDir: string): string {
  * ```
  */
 export async function senderIsRunning(runtime: Runtime, stateDir: string): Promise<boolean> {
-  const modified = await runtime.modifiedAt(lockPath(stateDir));
-  return modified !== undefined && Date.now() - modified < LOCK_STALE_MS;
+  const lock = await runtime.lstat(lockPath(stateDir));
+  return lock !== undefined && Date.now() - lock.mtimeMs < LOCK_STALE_MS;
 }
 
 /**
@@ -56,7 +56,40 @@ export async function senderIsRunning(runtime: Runtime, stateDir: string): Promi
  */
 export async function claimLockForSender(runtime: Runtime, stateDir: string): Promise<string | undefined> {
   const token = crypto.randomUUID();
-  return await runtime.createExclusive(lockPath(stateDir), token).catch(() => false) ? token : undefined;
+  return await runtime.createPrivateFile(lockPath(stateDir), token).catch(() => false) ? token : undefined;
+}
+
+/**
+ * The arguments that start a sender, handing it a claimed lock's token.
+ *
+ * @param token The token from {@linkcode claimLockForSender}, if the claim succeeded.
+ * @returns The hook's arguments: `deliver [--lock TOKEN]`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(senderArgs("t1"), ["deliver", "--lock", "t1"]);
+ * assert.deepEqual(claimTokenIn(senderArgs("t1").slice(1)), "t1");
+ * ```
+ */
+export function senderArgs(token: string | undefined): string[] {
+  return token === undefined ? ["deliver"] : ["deliver", "--lock", token];
+}
+
+/**
+ * The claimed lock's token in a sender's arguments (after `deliver`), if any.
+ *
+ * @param args The arguments after `deliver`.
+ * @returns The token, or undefined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(claimTokenIn([]), undefined);
+ * ```
+ */
+export function claimTokenIn(args: readonly string[]): string | undefined {
+  return args[0] === "--lock" && typeof args[1] === "string" ? args[1] : undefined;
 }
 
 /** The lock, held by this sender. */
@@ -82,13 +115,13 @@ export class SenderLock {
   static async take(runtime: Runtime, stateDir: string, claimToken?: string): Promise<SenderLock | undefined> {
     const path = lockPath(stateDir);
     const fs = await runtime.fs();
-    if (claimToken !== undefined && (await fs.readFile(path, "utf8").catch(() => "")) === claimToken) {
+    if (claimToken !== undefined && (await readSmallFile(fs, path, 100)) === claimToken) {
       return new SenderLock(runtime, path, claimToken).#start();
     }
     const token = crypto.randomUUID();
     for (let round = 0; round < 2; round++) {
-      if (await runtime.createExclusive(path, token)) return new SenderLock(runtime, path, token).#start();
-      const stat = await fs.stat(path).catch(() => undefined);
+      if (await runtime.createPrivateFile(path, token)) return new SenderLock(runtime, path, token).#start();
+      const stat = await fs.lstat(path).catch(() => undefined);
       if (stat !== undefined && Date.now() - stat.mtimeMs < LOCK_STALE_MS) return undefined;
       // The holder is gone. Move its lock aside (one contender wins the rename), then retry.
       await fs.rename(path, `${path}.stale-${token}`).then(() => fs.rm(`${path}.stale-${token}`, { force: true }))
@@ -109,16 +142,27 @@ export class SenderLock {
     return this.#lost;
   }
 
+  /** Touches the lock through the file it opened (never through a symlink); false once it is not ours. */
   async #beat(): Promise<boolean> {
-    if (!(await this.#held())) return false;
-    const now = new Date();
-    await (await this.#runtime.fs()).utimes(this.#path, now, now).catch(() => {});
-    return true;
+    try {
+      const { file } = await openRegularFile(await this.#runtime.fs(), this.#path);
+      try {
+        const buffer = new Uint8Array(100);
+        const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+        if (new TextDecoder().decode(buffer.subarray(0, bytesRead)) !== this.#token) return false;
+        const now = new Date();
+        await file.utimes(now, now);
+        return true;
+      } finally {
+        await file.close();
+      }
+    } catch {
+      return false;
+    }
   }
 
   async #held(): Promise<boolean> {
-    const fs = await this.#runtime.fs();
-    return (await fs.readFile(this.#path, "utf8").catch(() => "")) === this.#token;
+    return (await readSmallFile(await this.#runtime.fs(), this.#path, 100)) === this.#token;
   }
 
   /** Stops the heartbeat and lets go of the lock, unless another sender took it over. */

@@ -1,7 +1,7 @@
 // The sender's lock, with real files: one holder, takeover of a dead one,
 // adoption of a hook's claim.
 import assert from "node:assert/strict";
-import { STATE_LAYOUT } from "./config.ts";
+import { STATE_LAYOUT } from "./state_dir.ts";
 import { claimLockForSender, senderIsRunning, SenderLock } from "./lock.ts";
 import { detectRuntime } from "./runtime.ts";
 

@@ -1,226 +1,29 @@
 /**
- * Building the ping: the allowlist of fields that may leave the machine, and
- * the builder that fills them from an event, checking each value's type and
- * shape. Prompts, tool input and output, error text, assistant text and paths
- * are never copied: paths are hashed, the assistant's message is counted.
+ * Building the ping: fills the allowlisted fields from an event, checking
+ * each value's type and shape. Prompts, tool input and output, error text,
+ * assistant text and paths are never copied: paths are hashed (with the
+ * team's salt, if set), the assistant's message is counted.
  *
- * Owns: `Payload` and its field list, `buildPayload`, `pingId`, the field
- * rules. Uses: sha256, events, input.
+ * Owns: `buildPayload`, `pingId`, the project name and the path hashes.
+ * Uses: input, events, sha256, fields.
  *
  * @module
  */
 
 import { eventRule, FAILED_EVENTS } from "./events.ts";
+import {
+  ENUM_FIELDS,
+  EVENT_NAME_PATTERN,
+  MAX_PROJECT_CHARS,
+  type Payload,
+  STOP_FAILURE_ERRORS,
+  TOKEN_PATTERN,
+} from "./fields.ts";
 import type { HookInput } from "./input.ts";
 import { type Sha256Hex, webCryptoSha256Hex } from "./sha256.ts";
 
 /** Version of this hook, sent in every ping as `hook_version`. */
 export const HOOK_VERSION = "0.1.0";
-
-/**
- * The ping sent to TelemHQ. Every field is listed here: nothing else can
- * leave the machine. Optional fields are omitted when the event lacks them.
- */
-export interface Payload {
-  /** Always `"anthropic"`. */
-  provider: "anthropic";
-  /** Always `"claude-code"`. */
-  tool: "claude-code";
-  /** `"failed"` for `PostToolUseFailure`, `StopFailure`, or an event with an `error`. */
-  status: "success" | "failed";
-  /** The hook event name, for example `"Stop"`. */
-  event: string;
-  /** The last component of the working directory, as the reference script sends it. */
-  project: string;
-  /** Claude Code's session id. */
-  session_id?: string;
-  /** The tool's name on tool events, for example `"Bash"`. */
-  tool_name?: string;
-  /** The tool call's id on tool events. */
-  tool_use_id?: string;
-  /** Claude Code's permission mode, for example `"default"`. */
-  permission_mode?: string;
-  /** First 12 hex digits of the SHA-256 of the working directory. */
-  cwd_hash?: string;
-  /** First 12 hex digits of the SHA-256 of the transcript path. */
-  transcript_path_hash?: string;
-  /** The StopFailure error code, only when it is one of {@linkcode STOP_FAILURE_ERRORS}. */
-  error?: string;
-  /** Length of the assistant's last message in Unicode code points (never the text). */
-  last_assistant_message_chars?: number;
-  /** Stable id of this ping: the same event always gets the same id. */
-  ping_id: string;
-  /** Id of the user prompt (turn) the event belongs to. */
-  prompt_id?: string;
-  /** Subagent id on subagent events. */
-  agent_id?: string;
-  /** Subagent type, for example `"general-purpose"`. */
-  agent_type?: string;
-  /** How long the tool call took, on tool events; the turn's length on Stop and StopFailure. */
-  duration_ms?: number;
-  /** Whether the user interrupted the failed tool call. */
-  is_interrupt?: boolean;
-  /** Whether a Stop hook already made Claude continue this turn. */
-  stop_hook_active?: boolean;
-  /** How the session started (`startup`, `resume`, `clear`, `compact`, `fork`). */
-  source?: string;
-  /** Why the session ended (`clear`, `resume`, `logout`, `prompt_input_exit`, `other`). */
-  reason?: string;
-  /** What started a compaction (`manual`, `auto`). */
-  trigger?: string;
-  /** Tool calls in a `PostToolBatch` batch, or in the turn (Stop, StopFailure) or subagent run. */
-  tool_calls?: number;
-  /** Stop, StopFailure: the turn's uncached input tokens; SubagentStop: the subagent's. */
-  input_tokens?: number;
-  /** Output tokens of the turn (or subagent). */
-  output_tokens?: number;
-  /** Tokens written to the prompt cache in the turn (or subagent). */
-  cache_creation_input_tokens?: number;
-  /** Tokens read from the prompt cache in the turn (or subagent). */
-  cache_read_input_tokens?: number;
-  /** The four token counts added up. */
-  total_tokens?: number;
-  /** The model that produced most of the output. */
-  model?: string;
-  /** Every model used, when the turn switched models. */
-  models?: string[];
-  /** List-price cost in US dollars; absent when a model's price is unknown. */
-  cost_usd?: number;
-  /** The git branch Claude Code recorded for the turn. */
-  git_branch?: string;
-  /** API responses in the turn (or subagent), each counted once. */
-  api_requests?: number;
-  /** SessionEnd: uncached input tokens of the session's pings since it (re)started. */
-  session_input_tokens?: number;
-  /** SessionEnd: output tokens since the session (re)started. */
-  session_output_tokens?: number;
-  /** SessionEnd: cache write tokens since the session (re)started. */
-  session_cache_creation_input_tokens?: number;
-  /** SessionEnd: cache read tokens since the session (re)started. */
-  session_cache_read_input_tokens?: number;
-  /** SessionEnd: all tokens since the session (re)started. */
-  session_total_tokens?: number;
-  /** SessionEnd: cost since the session (re)started; absent when a price was unknown. */
-  session_cost_usd?: number;
-  /** SessionEnd: API responses since the session (re)started. */
-  session_api_requests?: number;
-  /** SessionEnd: turns (Stop and StopFailure) since the session (re)started. */
-  session_turns?: number;
-  /** When the hook received the event, ISO 8601 UTC. */
-  occurred_at: string;
-  /** Version of this hook. */
-  hook_version: string;
-  /** Runtime that ran the hook, for example `"deno/2.9.6"`. */
-  runtime: string;
-}
-
-/** Every {@linkcode Payload} field, once: the compiler refuses a field missing here or not in `Payload`. */
-const PAYLOAD_FIELD_SET: { readonly [Field in keyof Payload]-?: true } = {
-  provider: true,
-  tool: true,
-  status: true,
-  event: true,
-  project: true,
-  session_id: true,
-  tool_name: true,
-  tool_use_id: true,
-  permission_mode: true,
-  cwd_hash: true,
-  transcript_path_hash: true,
-  error: true,
-  last_assistant_message_chars: true,
-  ping_id: true,
-  prompt_id: true,
-  agent_id: true,
-  agent_type: true,
-  duration_ms: true,
-  is_interrupt: true,
-  stop_hook_active: true,
-  source: true,
-  reason: true,
-  trigger: true,
-  tool_calls: true,
-  input_tokens: true,
-  output_tokens: true,
-  cache_creation_input_tokens: true,
-  cache_read_input_tokens: true,
-  total_tokens: true,
-  model: true,
-  models: true,
-  cost_usd: true,
-  git_branch: true,
-  api_requests: true,
-  session_input_tokens: true,
-  session_output_tokens: true,
-  session_cache_creation_input_tokens: true,
-  session_cache_read_input_tokens: true,
-  session_total_tokens: true,
-  session_cost_usd: true,
-  session_api_requests: true,
-  session_turns: true,
-  occurred_at: true,
-  hook_version: true,
-  runtime: true,
-};
-
-/** The names of every field a ping may carry, in the order of {@linkcode Payload}: the allowlist. */
-export const PAYLOAD_FIELDS: readonly (keyof Payload)[] = Object.keys(PAYLOAD_FIELD_SET) as (keyof Payload)[];
-
-/**
- * A copy of a payload with only the allowlisted fields, in their order: what
- * is serialized and sent, whatever else an object may have picked up.
- *
- * @param payload A ping.
- * @returns The same ping with nothing but {@linkcode PAYLOAD_FIELDS}.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * const ping = { provider: "anthropic", extra: "x" } as unknown as Payload;
- * assert.deepEqual(allowlisted(ping), { provider: "anthropic" });
- * ```
- */
-export function allowlisted(payload: Payload): Payload {
-  const copy: Record<string, unknown> = {};
-  for (const field of PAYLOAD_FIELDS) {
-    if (payload[field] !== undefined) copy[field] = payload[field];
-  }
-  return copy as unknown as Payload;
-}
-
-/**
- * StopFailure error codes that Claude Code sends (its hook matcher values).
- * Only these go out as `error`; any other `error` value (PostToolUseFailure's
- * holds the failed command's output) is never sent.
- */
-export const STOP_FAILURE_ERRORS: ReadonlySet<string> = new Set([
-  "rate_limit",
-  "overloaded",
-  "authentication_failed",
-  "oauth_org_not_allowed",
-  "account_on_hold",
-  "verification_required",
-  "billing_error",
-  "invalid_request",
-  "model_not_found",
-  "server_error",
-  "max_output_tokens",
-  "cloud_credential_error",
-  "unknown",
-]);
-
-/** Values Claude Code uses for SessionStart `source`, SessionEnd `reason` and compaction `trigger`. */
-export const ENUM_FIELDS: Readonly<Record<"source" | "reason" | "trigger", ReadonlySet<string>>> = {
-  source: new Set(["startup", "resume", "clear", "compact", "fork"]),
-  reason: new Set(["clear", "resume", "logout", "prompt_input_exit", "other", "bypass_permissions_disabled"]),
-  trigger: new Set(["manual", "auto", "init", "maintenance"]),
-};
-
-// Ids, tool names and modes are machine tokens; anything else in those fields
-// (free text, a path, an object) is dropped rather than sent.
-const TOKEN_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}$/;
-const EVENT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
-const MAX_PROJECT_CHARS = 255;
 
 /**
  * Hashes a string the way the reference script does: the first 12 hex digits
@@ -238,6 +41,11 @@ const MAX_PROJECT_CHARS = 255;
  */
 export async function shortHash(value: string, sha256Hex: Sha256Hex = webCryptoSha256Hex): Promise<string> {
   return (await sha256Hex(value)).slice(0, 12);
+}
+
+/** A path's hash: the reference script's, or with the team's salt mixed in (so a receiver cannot confirm a guess). */
+function pathHash(path: string, sha256Hex: Sha256Hex, salt: string | undefined): Promise<string> {
+  return shortHash(salt === undefined ? path : `${salt}\u0000${path}`, sha256Hex);
 }
 
 /**
@@ -429,6 +237,8 @@ export interface PayloadContext {
   occurredAt?: Date;
   /** The SHA-256 to hash paths and ids with; Web Crypto's by default. */
   sha256Hex?: Sha256Hex;
+  /** A secret salt for the path hashes (`TELEMHQ_HASH_SALT`); without it they equal the reference script's. */
+  hashSalt?: string;
 }
 
 /**
@@ -473,8 +283,10 @@ export async function buildPayload(input: HookInput, context: PayloadContext): P
     tool_name: tokenField(input, "tool_name"),
     tool_use_id: tokenField(input, "tool_use_id"),
     permission_mode: tokenField(input, "permission_mode"),
-    cwd_hash: cwd === "" ? undefined : await shortHash(cwd, hash),
-    transcript_path_hash: transcriptPath === undefined ? undefined : await shortHash(transcriptPath, hash),
+    cwd_hash: cwd === "" ? undefined : await pathHash(cwd, hash, context.hashSalt),
+    transcript_path_hash: transcriptPath === undefined
+      ? undefined
+      : await pathHash(transcriptPath, hash, context.hashSalt),
     error: error !== undefined && STOP_FAILURE_ERRORS.has(error) ? error : undefined,
     last_assistant_message_chars: typeof lastMessage === "string" ? countCodePoints(lastMessage) : undefined,
     ping_id: await pingId(input, occurredAt, hash),

@@ -2,17 +2,8 @@
 // reference script, nothing but allowlisted fields, no content ever.
 import assert from "node:assert/strict";
 import { allEvents, NEWEST_FIXTURES, ROOT, SECRET_MARKER } from "../scripts/_dev.ts";
-import {
-  allowlisted,
-  buildPayload,
-  countCodePoints,
-  type Payload,
-  PAYLOAD_FIELDS,
-  pingId,
-  projectName,
-  shortHash,
-  STOP_FAILURE_ERRORS,
-} from "./payload.ts";
+import { allowlisted, checkPayload, type Payload, PAYLOAD_FIELDS, STOP_FAILURE_ERRORS } from "./fields.ts";
+import { buildPayload, countCodePoints, pingId, projectName, shortHash } from "./payload.ts";
 
 const CONTEXT = { fallbackCwd: "/", runtime: "test/0" };
 
@@ -207,8 +198,29 @@ Deno.test("allowlisted() keeps only Payload fields, whatever else a ping object 
 Deno.test("PAYLOAD_FIELDS lists every Payload field once", () => {
   assert.equal(new Set(PAYLOAD_FIELDS).size, PAYLOAD_FIELDS.length);
   const declared = [
-    ...Deno.readTextFileSync(`${ROOT}src/payload.ts`).split("export interface Payload {")[1].split("\n}")[0]
+    ...Deno.readTextFileSync(`${ROOT}src/fields.ts`).split("export interface Payload {")[1].split("\n}")[0]
       .matchAll(/^ {2}([a-z_]+)\??:/gm),
   ].map((match) => match[1]);
   assert.deepEqual([...PAYLOAD_FIELDS], declared);
+});
+
+Deno.test("a hash salt changes cwd_hash and transcript_path_hash, the same way for everyone who shares it", async () => {
+  const event = { hook_event_name: "Stop", cwd: "/home/alice/api", transcript_path: "/home/alice/t.jsonl" };
+  const plain = await buildPayload(event, CONTEXT);
+  const salted = await buildPayload(event, { ...CONTEXT, hashSalt: "team-secret" });
+  const again = await buildPayload(event, { ...CONTEXT, hashSalt: "team-secret" });
+  assert.equal(plain.cwd_hash, await shortHash("/home/alice/api"), "unsalted: the reference script's hash");
+  assert.notEqual(salted.cwd_hash, plain.cwd_hash);
+  assert.notEqual(salted.transcript_path_hash, plain.transcript_path_hash);
+  assert.equal(salted.cwd_hash, again.cwd_hash);
+});
+
+Deno.test("checkPayload() keeps only valid allowlisted fields and refuses what is not a ping", async () => {
+  const ping = await buildPayload({ hook_event_name: "Stop", session_id: "s1" }, CONTEXT);
+  const tampered = { ...ping, prompt: "SECRET_", model: "x\n/home", cost_usd: -1, tool_calls: 1.5, session_id: "a b" };
+  const { session_id: _dropped, ...withoutSession } = ping;
+  assert.deepEqual(checkPayload(tampered), withoutSession);
+  assert.equal(checkPayload({ ...ping, ping_id: "../../etc/passwd" }), undefined, "ping_id names a file: 32 hex only");
+  assert.equal(checkPayload(null), undefined);
+  assert.equal(checkPayload([ping]), undefined);
 });

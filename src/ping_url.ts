@@ -83,3 +83,31 @@ export function redactMessage(message: string, url: URL): string {
   for (const secret of secrets) redacted = redacted.split(secret).join("/<redacted>");
   return redacted.replace(/[\r\n]+/g, " ");
 }
+
+/**
+ * Redacts every URL with a path in a text (a command line argument echoed in
+ * an error, say): whatever a user typed where a ping URL does not belong, its
+ * token is never printed.
+ *
+ * @param text Any text.
+ * @returns The text, each URL shown as `scheme://host/<redacted>`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(
+ *   redactSecrets('Unknown option "https://telemhq.com/ping/TOKEN"'),
+ *   'Unknown option "https://telemhq.com/<redacted>"',
+ * );
+ * ```
+ */
+export function redactSecrets(text: string): string {
+  return text.replace(/\b[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s"'`<>]+/g, (found) => {
+    try {
+      const url = new URL(found);
+      return url.pathname.length > 1 || url.search !== "" || url.username !== "" ? redactUrl(url) : found;
+    } catch {
+      return `${found.split("://")[0]}://<redacted>`;
+    }
+  });
+}

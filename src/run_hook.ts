@@ -4,20 +4,22 @@
  * sender, so Claude Code never waits for the network. Never throws, never
  * writes to stdout.
  *
- * Owns: `runHook`. Uses: runtime, config, input, payload, ping_url, spool,
- * sender, send.
+ * Owns: `runHook`. Uses: input, fields, payload, runtime, state_dir, config,
+ * ping_url, spool, send, sender.
  *
  * @module
  */
 
-import { type HookConfig, loadConfig, STATE_LAYOUT } from "./config.ts";
+import { type HookConfig, loadConfig } from "./config.ts";
 import { describeError, HookSkip, MAX_EVENT_BYTES, parseEvent, readAll } from "./input.ts";
-import { buildPayload, type Payload } from "./payload.ts";
+import type { Payload } from "./fields.ts";
+import { buildPayload } from "./payload.ts";
 import { parsePingUrl } from "./ping_url.ts";
 import type { Runtime } from "./runtime.ts";
 import { sendPing } from "./send.ts";
 import { deliverSpool, startSender } from "./sender.ts";
 import { spoolPing, usageSource } from "./spool.ts";
+import { ensureStateDir, STATE_LAYOUT } from "./state_dir.ts";
 
 /**
  * Runs the hook once: reads the event from stdin, builds the payload, makes it
@@ -39,19 +41,25 @@ import { spoolPing, usageSource } from "./spool.ts";
 export async function runHook(runtime: Runtime, options: { detached?: boolean } = {}): Promise<string | undefined> {
   try {
     const config = await loadConfig(runtime);
-    if (config.pingUrl === undefined) return "TELEMHQ_PING_URL is not set (nor saved by install): nothing sent";
+    if (config.pingUrl === undefined) {
+      return config.stateDirProblem !== undefined
+        ? `${config.stateDirProblem}; its saved ping URL was not read: nothing sent`
+        : "TELEMHQ_PING_URL is not set (nor saved by install): nothing sent";
+    }
     const url = parsePingUrl(config.pingUrl);
     const input = parseEvent(await readAll(runtime.stdin(), MAX_EVENT_BYTES));
     const payload = await buildPayload(input, {
       fallbackCwd: runtime.cwd(),
       runtime: runtime.name,
       sha256Hex: runtime.sha256Hex,
+      hashSalt: config.hashSalt,
     });
-    if (config.stateDir === undefined) {
-      return await sendDirectly(config, url, payload, "no state directory (set HOME or TELEMHQ_STATE_DIR)");
-    }
+    const unsafe = config.stateDir === undefined
+      ? "no state directory (set HOME or TELEMHQ_STATE_DIR)"
+      : config.stateDirProblem ?? await ensureStateDir(runtime, config.stateDir);
+    if (unsafe !== undefined) return await sendDirectly(config, url, payload, unsafe);
     try {
-      await spoolPing(runtime, config.stateDir, url, payload, usageSource(input));
+      await spoolPing(runtime, config.stateDir!, payload, usageSource(input));
     } catch (error) {
       return await sendDirectly(
         config,
@@ -60,7 +68,12 @@ export async function runHook(runtime: Runtime, options: { detached?: boolean } 
         `cannot write the spool in "${config.stateDir}" (${describeError(error)})`,
       );
     }
-    const warning = config.debug ? await spoolWarning(runtime, config) : undefined;
+    // Kept in the spool either way: once the permission covers the URL again, the pings go out.
+    const warning = !runtime.mayReach(url.host)
+      ? `this Deno hook may not reach ${url.host} (it was installed for another tracker): run install again`
+      : config.debug
+      ? await spoolWarning(runtime, config)
+      : undefined;
     if (options.detached) {
       await deliverSpool(runtime, config).catch(() => {});
       return warning;

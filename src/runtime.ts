@@ -20,6 +20,20 @@ export type RuntimeKind = "deno" | "bun" | "node";
 /** Node's promise-based file API (`node:fs/promises`), which Deno, Bun and Node all provide. */
 export type FsPromises = typeof import("node:fs/promises");
 
+/** What `lstat` says of a path: never about what a symlink points to. */
+export interface FileFacts {
+  /** What is at the path itself. */
+  kind: "file" | "directory" | "symlink" | "other";
+  /** Its owner's user id. */
+  uid: number;
+  /** Its permission bits (`0o777` and the sticky, setuid and setgid bits). */
+  mode: number;
+  /** Its modification time, in milliseconds. */
+  mtimeMs: number;
+  /** Its size in bytes. */
+  size: number;
+}
+
 /** What the hook needs from the runtime that runs it. */
 export interface Runtime {
   /** Which runtime this is. */
@@ -42,22 +56,37 @@ export interface Runtime {
   sha256Hex: Sha256Hex;
   /** The full file API, loaded on first use (off the hook's hot path). */
   fs(): Promise<FsPromises>;
-  /** Creates or replaces a file readable by this user only (0600). */
-  writePrivateFile(path: string, text: string): Promise<void>;
+  /** This process's user id; undefined where the system has none (Windows). */
+  uid(): number | undefined;
+  /** What is at a path, without following a symlink there; undefined when nothing is (or it cannot be seen). */
+  lstat(path: string): Promise<FileFacts | undefined>;
+  /**
+   * Creates a file readable by this user only (0600), only if nothing exists at `path`, so never
+   * through a symlink: true when created, false when something exists; rejects on other errors.
+   */
+  createPrivateFile(path: string, text: string): Promise<boolean>;
   /** Creates a directory and its parents, readable by this user only (0700). */
   makePrivateDirectory(path: string): Promise<void>;
-  /** A file's modification time in milliseconds, or undefined when it does not exist. */
-  modifiedAt(path: string): Promise<number | undefined>;
-  /** Creates a private file only if nothing exists at `path`: true when created, false when something exists; rejects on other errors. */
-  createExclusive(path: string, text: string): Promise<boolean>;
   /** A file's text, or undefined when it cannot be read. */
   readTextFile(path: string): Promise<string | undefined>;
   /** Starts a process in its own session with stdio closed; resolves once it is started, not when it ends. */
   startDetached(argv: readonly string[]): Promise<void>;
-  /** Whether this process may reach any host (Deno's narrowed flags say no); always true under Bun and Node. */
-  mayReachAnyHost(): boolean;
+  /** Whether this process may reach `host` (`host:port`), or any host when none is given: Deno's flags may say no. */
+  mayReach(host?: string): boolean;
+  /** The Deno permissions a command needs and this process was not granted; empty under Bun and Node. */
+  missingPermissions(): string[];
   /** Ends the process. */
   exit(code: number): never;
+}
+
+interface DenoStat {
+  isFile: boolean;
+  isDirectory: boolean;
+  isSymlink: boolean;
+  uid: number | null;
+  mode: number | null;
+  mtime: Date | null;
+  size: number;
 }
 
 interface DenoLike {
@@ -66,20 +95,20 @@ interface DenoLike {
   env: { get(name: string): string | undefined };
   cwd(): string;
   execPath(): string;
+  uid(): number | null;
   stdin: { readSync(buffer: Uint8Array): number | null };
   writeTextFileSync(path: string, data: string, options: { mode: number; createNew?: boolean }): void;
   mkdirSync(path: string, options: { recursive: boolean; mode: number }): void;
-  statSync(path: string): { mtime: Date | null };
+  lstatSync(path: string): DenoStat;
   readTextFileSync(path: string): string;
-  permissions: { querySync(descriptor: { name: string }): { state: string } };
+  permissions: { querySync(descriptor: { name: string; host?: string; variable?: string }): { state: string } };
   Command: new (command: string, options: Record<string, unknown>) => { spawn(): { unref(): void } };
   exit(code: number): never;
 }
 
 interface BunLike {
   stdin: { stream(): AsyncIterable<Uint8Array> };
-  write(path: string, data: string): Promise<number>;
-  file(path: string): { exists(): Promise<boolean>; lastModified: number; text(): Promise<string> };
+  file(path: string): { text(): Promise<string> };
   spawn(argv: readonly string[], options: Record<string, unknown>): { unref(): void };
 }
 
@@ -90,9 +119,11 @@ interface ProcessLike {
   execPath: string;
   env: Record<string, string | undefined>;
   cwd(): string;
-  umask(mask: number): number;
+  getuid?(): number;
   exit(code: number): never;
 }
+
+type NodeFsSync = typeof import("node:fs");
 
 const scope = globalThis as { Deno?: DenoLike; Bun?: BunLike; process?: ProcessLike };
 
@@ -118,6 +149,12 @@ let fsModule: Promise<FsPromises> | undefined;
  */
 export function nodeFs(): Promise<FsPromises> {
   return fsModule ??= builtin("node:fs/promises", () => import("node:fs/promises"));
+}
+
+let syncFsModule: Promise<NodeFsSync> | undefined;
+
+function nodeFsSync(): Promise<NodeFsSync> {
+  return syncFsModule ??= builtin("node:fs", () => import("node:fs"));
 }
 
 /** Reads a synchronous reader to its end, in chunks. */
@@ -165,14 +202,15 @@ export function attempt<T>(action: () => T, fallback: T): T {
   }
 }
 
-async function createExclusiveWithFs(path: string, text: string): Promise<boolean> {
-  try {
-    await (await nodeFs()).writeFile(path, text, { flag: "wx", mode: 0o600 });
-    return true;
-  } catch (error) {
-    if ((error as { code?: unknown }).code === "EEXIST") return false;
-    throw error;
-  }
+/** Whether an error says that something already exists at the path. */
+function isAlreadyExists(error: unknown): boolean {
+  return (error as { code?: unknown }).code === "EEXIST" || (error as Error).name === "AlreadyExists";
+}
+
+/** Node's and Bun's lstat, as {@linkcode FileFacts}. */
+function factsOf(stat: import("node:fs").Stats): FileFacts {
+  const kind = stat.isSymbolicLink() ? "symlink" : stat.isDirectory() ? "directory" : stat.isFile() ? "file" : "other";
+  return { kind, uid: stat.uid, mode: stat.mode & 0o7777, mtimeMs: stat.mtimeMs, size: stat.size };
 }
 
 /**
@@ -197,7 +235,15 @@ export function detectRuntime(): Runtime {
   return scope.Bun !== undefined ? bunRuntime(scope.Bun, process) : nodeRuntime(process);
 }
 
+/**
+ * What a Deno command cannot do without: reading HOME. Without it every answer would be
+ * wrong ("no ping URL", "HOME is not set"); the rest is reported by what fails.
+ */
+const DENO_NEEDS: readonly { name: string; variable?: string }[] = [{ name: "env", variable: "HOME" }];
+
 function denoRuntime(deno: DenoLike): Runtime {
+  const granted = (descriptor: { name: string; host?: string; variable?: string }) =>
+    attempt(() => deno.permissions.querySync(descriptor).state === "granted", false);
   return {
     kind: "deno",
     name: `deno/${deno.version.deno}`,
@@ -210,31 +256,46 @@ function denoRuntime(deno: DenoLike): Runtime {
     stdin: () => readSyncChunks(deno.stdin),
     sha256Hex: webCryptoSha256Hex,
     fs: nodeFs,
-    writePrivateFile: (path, text) => settle(() => deno.writeTextFileSync(path, text, { mode: 0o600 })),
-    makePrivateDirectory: (path) => settle(() => deno.mkdirSync(path, { recursive: true, mode: 0o700 })),
-    modifiedAt: (path) => settle(() => attempt(() => deno.statSync(path).mtime?.getTime(), undefined)),
-    createExclusive: (path, text) =>
+    uid: () => attempt(() => deno.uid() ?? undefined, undefined),
+    lstat: (path) =>
+      settle(() =>
+        attempt(() => {
+          const stat = deno.lstatSync(path);
+          const kind = stat.isSymlink ? "symlink" : stat.isDirectory ? "directory" : stat.isFile ? "file" : "other";
+          return {
+            kind,
+            uid: stat.uid ?? -1,
+            mode: (stat.mode ?? 0) & 0o7777,
+            mtimeMs: stat.mtime?.getTime() ?? 0,
+            size: stat.size,
+          } satisfies FileFacts;
+        }, undefined)
+      ),
+    // createNew is O_CREAT|O_EXCL: it fails on anything at the path, a symlink included.
+    createPrivateFile: (path, text) =>
       settle(() => {
         try {
           deno.writeTextFileSync(path, text, { mode: 0o600, createNew: true });
           return true;
         } catch (error) {
-          if ((error as Error).name === "AlreadyExists") return false;
+          if (isAlreadyExists(error)) return false;
           throw error;
         }
       }),
+    makePrivateDirectory: (path) => settle(() => deno.mkdirSync(path, { recursive: true, mode: 0o700 })),
     readTextFile: (path) => settle(() => attempt(() => deno.readTextFileSync(path), undefined)),
     startDetached: (argv) =>
       settle(() => {
         const quiet = { stdin: "null", stdout: "null", stderr: "null", detached: true };
         new deno.Command(argv[0], { args: argv.slice(1), ...quiet }).spawn().unref();
       }),
-    mayReachAnyHost: () => attempt(() => deno.permissions.querySync({ name: "net" }).state === "granted", true),
+    mayReach: (host) => granted(host === undefined ? { name: "net" } : { name: "net", host }),
+    missingPermissions: () => DENO_NEEDS.filter((need) => !granted(need)).map((need) => need.name),
     exit: (code) => deno.exit(code),
   };
 }
 
-/** What Bun and Node share: both are `process`. */
+/** What Bun and Node share: both are `process`, and both have node:fs on the hot path. */
 function processBasics(process: ProcessLike) {
   return {
     execPath: process.execPath,
@@ -243,17 +304,32 @@ function processBasics(process: ProcessLike) {
     env: (name: string) => process.env[name],
     cwd: () => attempt(() => process.cwd(), ""),
     fs: nodeFs,
-    makePrivateDirectory: async (path: string) => {
-      await (await nodeFs()).mkdir(path, { recursive: true, mode: 0o700 });
+    uid: () => process.getuid?.(),
+    lstat: async (path: string) => {
+      const fs = await nodeFsSync();
+      return attempt(() => factsOf(fs.lstatSync(path)), undefined);
     },
-    mayReachAnyHost: () => true,
+    // "wx" is O_CREAT|O_EXCL: it fails on anything at the path, a symlink included.
+    createPrivateFile: async (path: string, text: string) => {
+      const fs = await nodeFsSync();
+      try {
+        fs.writeFileSync(path, text, { flag: "wx", mode: 0o600 });
+        return true;
+      } catch (error) {
+        if (isAlreadyExists(error)) return false;
+        throw error;
+      }
+    },
+    makePrivateDirectory: async (path: string) => {
+      (await nodeFsSync()).mkdirSync(path, { recursive: true, mode: 0o700 });
+    },
+    mayReach: () => true,
+    missingPermissions: () => [],
     exit: (code: number) => process.exit(code),
   };
 }
 
 function bunRuntime(bun: BunLike, process: ProcessLike): Runtime {
-  // Files Bun.write creates, and the folders it creates for them, are this user's only.
-  process.umask(0o077);
   return {
     ...processBasics(process),
     kind: "bun",
@@ -261,15 +337,6 @@ function bunRuntime(bun: BunLike, process: ProcessLike): Runtime {
     // Bun's process.stdin (its Node stream emulation) costs about 25 ms to start; Bun.stdin does not.
     stdin: () => bun.stdin.stream(),
     sha256Hex: webCryptoSha256Hex,
-    writePrivateFile: async (path, text) => {
-      await bun.write(path, text);
-    },
-    modifiedAt: async (path) => {
-      const file = bun.file(path);
-      return (await file.exists()) ? file.lastModified : undefined;
-    },
-    // Bun.write has no exclusive create; node:fs does, off the common path (only to start a sender).
-    createExclusive: createExclusiveWithFs,
     readTextFile: (path) => bun.file(path).text().catch(() => undefined),
     startDetached: (argv) =>
       settle(() => bun.spawn(argv, { stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true }).unref()),
@@ -280,28 +347,18 @@ function nodeRuntime(process: ProcessLike): Runtime {
   // Node's Web Crypto costs about 11 ms to set up and node:crypto about 5 to load, more than
   // hashing a path in plain JavaScript; its process.stdin stream about 9 ms, a plain read of
   // descriptor 0 next to nothing.
-  const syncFs = builtin("node:fs", () => import("node:fs"));
-  void nodeFs();
   return {
     ...processBasics(process),
     kind: "node",
     name: `node/${process.versions.node}`,
     stdin: async function* () {
-      yield (await syncFs).readFileSync(0);
+      yield (await nodeFsSync()).readFileSync(0);
     },
     sha256Hex: (text) => settle(() => sha256HexSync(text)),
-    writePrivateFile: async (path, text) => {
-      await (await nodeFs()).writeFile(path, text, { mode: 0o600 });
+    readTextFile: async (path) => {
+      const fs = await nodeFsSync();
+      return attempt(() => fs.readFileSync(path, "utf8"), undefined);
     },
-    modifiedAt: async (path) => {
-      try {
-        return (await (await nodeFs()).stat(path)).mtimeMs;
-      } catch {
-        return undefined;
-      }
-    },
-    createExclusive: createExclusiveWithFs,
-    readTextFile: async (path) => (await nodeFs()).readFile(path, "utf8").catch(() => undefined),
     startDetached: async (argv) => {
       const { spawn } = await builtin("node:child_process", () => import("node:child_process"));
       spawn(argv[0], argv.slice(1), { detached: true, stdio: "ignore" }).unref();
@@ -309,29 +366,140 @@ function nodeRuntime(process: ProcessLike): Runtime {
   };
 }
 
+/** The names of the `open` flags the hook uses. */
+export type OpenFlag = "O_RDONLY" | "O_WRONLY" | "O_APPEND" | "O_CREAT" | "O_NOFOLLOW" | "O_NONBLOCK";
+
 /**
- * Reads a JSON file; undefined when it is missing, unreadable or not JSON.
+ * The number `open` takes for a list of flags, from this system's constants.
  *
- * @param fs The file API.
- * @param path The file.
- * @returns The parsed value, unchecked: callers check its shape.
+ * @param names The flags.
+ * @returns Their bitwise or.
  *
  * @example
  * ```ts
- * const status = await readJsonFile(await nodeFs(), "/nonexistent/status.json"); // undefined
+ * import assert from "node:assert/strict";
+ * assert.equal(typeof await openFlags(["O_RDONLY", "O_NOFOLLOW"]), "number");
  * ```
  */
-export async function readJsonFile(fs: FsPromises, path: string): Promise<unknown> {
+export async function openFlags(names: readonly OpenFlag[]): Promise<number> {
+  const { constants } = await nodeFsSync();
+  return names.reduce((flags, name) => flags | (constants[name] ?? 0), 0);
+}
+
+/** Opening flags of a file the hook only reads: never through a symlink, never waiting on a FIFO. */
+const READ_FLAGS: readonly OpenFlag[] = ["O_RDONLY", "O_NOFOLLOW", "O_NONBLOCK"];
+
+/**
+ * Opens a file for reading without following a symlink at its path and
+ * without blocking on a FIFO or device, and checks that it is a regular file.
+ *
+ * @param fs The file API.
+ * @param path The file.
+ * @returns The open file (the caller closes it) and its size.
+ * @throws When the path is not a regular file, or cannot be opened.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const fs = await nodeFs();
+ * await assert.rejects(() => openRegularFile(fs, "/dev/null"), /not a regular file/);
+ * ```
+ */
+export async function openRegularFile(
+  fs: FsPromises,
+  path: string,
+): Promise<{ file: import("node:fs/promises").FileHandle; size: number }> {
+  const file = await fs.open(path, await openFlags(READ_FLAGS));
+  const stat = await file.stat().catch(async (error) => {
+    await file.close();
+    throw error;
+  });
+  if (!stat.isFile()) {
+    await file.close();
+    throw new Error(`not a regular file: ${path}`);
+  }
+  return { file, size: stat.size };
+}
+
+/**
+ * Reads a small file of the state directory: a regular file only (never
+ * through a symlink, never a FIFO), at most `maxBytes`.
+ *
+ * @param fs The file API.
+ * @param path The file.
+ * @param maxBytes The most bytes to read; a larger file gives undefined.
+ * @returns Its text, or undefined when it is missing, not a regular file, too large or unreadable.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(await readSmallFile(await nodeFs(), "/nonexistent/status.json"), undefined);
+ * ```
+ */
+export async function readSmallFile(fs: FsPromises, path: string, maxBytes = 1 << 20): Promise<string | undefined> {
   try {
-    return JSON.parse(await fs.readFile(path, "utf8"));
+    const { file, size } = await openRegularFile(fs, path);
+    try {
+      if (size > maxBytes) return undefined;
+      const buffer = new Uint8Array(size);
+      const { bytesRead } = await file.read(buffer, 0, size, 0);
+      return new TextDecoder().decode(buffer.subarray(0, bytesRead));
+    } finally {
+      await file.close();
+    }
   } catch {
     return undefined;
   }
 }
 
 /**
- * Writes a JSON file atomically: a private temporary file beside it, then a
- * rename, so a reader never sees half of it.
+ * Reads a small JSON file of the state directory (see {@linkcode readSmallFile}).
+ *
+ * @param fs The file API.
+ * @param path The file.
+ * @returns The parsed value, unchecked (callers check its shape), or undefined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(await readJsonFile(await nodeFs(), "/nonexistent/status.json"), undefined);
+ * ```
+ */
+export async function readJsonFile(fs: FsPromises, path: string): Promise<unknown> {
+  const text = await readSmallFile(fs, path);
+  return text === undefined ? undefined : attempt(() => JSON.parse(text), undefined);
+}
+
+/**
+ * Writes a file atomically: a new private temporary file beside it (created
+ * exclusively, so never through a symlink), then a rename over the file (which
+ * replaces a symlink there rather than writing through it).
+ *
+ * @param fs The file API.
+ * @param path The file.
+ * @param text Its content.
+ * @param mode Its permission bits.
+ *
+ * @example
+ * ```ts ignore
+ * await writeFileAtomically(await nodeFs(), `${stateDir}/config.json`, "{}\n", 0o600);
+ * ```
+ */
+export async function writeFileAtomically(fs: FsPromises, path: string, text: string, mode = 0o600): Promise<void> {
+  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
+  await fs.writeFile(temporary, text, { flag: "wx", mode: 0o600 });
+  try {
+    // The umask may have taken bits away; the final mode is set on the new file itself.
+    await fs.chmod(temporary, mode);
+    await fs.rename(temporary, path);
+  } catch (error) {
+    await fs.rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Writes a JSON file atomically (see {@linkcode writeFileAtomically}), readable by this user only.
  *
  * @param fs The file API.
  * @param path The file.
@@ -343,7 +511,33 @@ export async function readJsonFile(fs: FsPromises, path: string): Promise<unknow
  * ```
  */
 export async function writeJsonAtomically(fs: FsPromises, path: string, value: unknown): Promise<void> {
-  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
-  await fs.writeFile(temporary, JSON.stringify(value) + "\n", { mode: 0o600 });
-  await fs.rename(temporary, path);
+  await writeFileAtomically(fs, path, JSON.stringify(value) + "\n");
+}
+
+/**
+ * Runs a program by absolute path (never through a shell) and collects its
+ * output, within a time limit: for the commands, never the hook.
+ *
+ * @param argv The program and its arguments.
+ * @param timeoutMs The time limit; past it the program is killed.
+ * @returns Its exit code and standard output, or undefined when it could not run or ran too long.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal((await runQuietly(["/bin/echo", "hi"], 5000))?.stdout, "hi\n");
+ * ```
+ */
+export async function runQuietly(
+  argv: readonly string[],
+  timeoutMs: number,
+): Promise<{ code: number; stdout: string } | undefined> {
+  const { execFile } = await builtin("node:child_process", () => import("node:child_process"));
+  return await new Promise((resolve) => {
+    execFile(argv[0], argv.slice(1), { timeout: timeoutMs, maxBuffer: 1 << 20 }, (error, stdout) => {
+      const code = (error as { code?: unknown } | null)?.code;
+      if (error !== null && typeof code !== "number") resolve(undefined);
+      else resolve({ code: typeof code === "number" ? code : 0, stdout: String(stdout) });
+    });
+  });
 }

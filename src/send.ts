@@ -2,28 +2,29 @@
  * One ping request: POST the allowlisted payload as JSON, within a time
  * limit, without following redirects, and say whether to retry and when.
  *
- * Owns: `sendPing`, `retryAfterMs`, `backoffMs`. Uses: payload, ping_url.
+ * Owns: `sendPing`, `retryAfterMs`, `backoffMs`. Uses: fields, payload,
+ * ping_url.
  *
  * @module
  */
 
-import { allowlisted, HOOK_VERSION, type Payload } from "./payload.ts";
+import { allowlisted, type Payload } from "./fields.ts";
+import { HOOK_VERSION } from "./payload.ts";
 import { redactMessage, redactUrl } from "./ping_url.ts";
 
 /** What to do with a ping after one attempt to send it. */
 export type SendOutcome = "delivered" | "retry" | "rejected";
 
-/** Outcome of one ping request. */
-export interface SendResult {
-  /** `delivered` (2xx), `retry` (5xx, 408, 429, timeout, network error) or `rejected` (other 4xx, redirects). */
-  outcome: SendOutcome;
-  /** HTTP status, absent when no answer arrived. */
-  status?: number;
-  /** How long the receiver asked to wait (`Retry-After`), in milliseconds, capped at one hour. */
-  retryAfterMs?: number;
-  /** One line, with the URL's secret redacted, when not delivered. */
-  reason?: string;
-}
+/**
+ * Outcome of one ping request: `delivered` (2xx); `retry` (5xx, 408, 425,
+ * 429, a timeout, a network error), with how long the receiver asked to wait
+ * (`Retry-After`, capped at one hour); `rejected` (other 4xx, redirects). A
+ * ping not delivered always has a reason: one line, the URL's secret redacted.
+ */
+export type SendResult =
+  | { outcome: "delivered"; status: number }
+  | { outcome: "retry"; status?: number; retryAfterMs?: number; reason: string }
+  | { outcome: "rejected"; status: number; reason: string };
 
 /** Statuses worth retrying besides 5xx: the receiver is busy or slow, not refusing. */
 const RETRY_STATUSES: ReadonlySet<number> = new Set([408, 425, 429]);

@@ -4,28 +4,34 @@
  * with backoff, keeps counters in `status.json`, and stays a while for more
  * pings before it leaves.
  *
- * Owns: `deliverSpool`, `startSender`, `DeliveryStatus`. Uses: runtime,
- * config, ping_url, spool, lock, send, launch, ledger (enrichment).
+ * Owns: `deliverSpool`, `startSender`, `DeliveryStatus`. Uses: input, fields,
+ * runtime, state_dir, config, ping_url, launch, spool, lock, send, journal,
+ * ledger.
  *
  * @module
  */
 
-import { type HookConfig, narrowAccess, STATE_LAYOUT } from "./config.ts";
-import { HookSkip } from "./input.ts";
+import { type HookConfig, narrowAccess } from "./config.ts";
+import { describeError, HookSkip } from "./input.ts";
+import { appendToJournal } from "./journal.ts";
 import { selfCommand } from "./launch.ts";
 import { enrichEntry } from "./ledger.ts";
-import { claimLockForSender, senderIsRunning, SenderLock } from "./lock.ts";
+import { claimLockForSender, senderArgs, senderIsRunning, SenderLock } from "./lock.ts";
+import { allowlisted } from "./fields.ts";
 import { parsePingUrl } from "./ping_url.ts";
-import { readJsonFile, type Runtime, sleep, writeJsonAtomically } from "./runtime.ts";
+import { attempt, readJsonFile, type Runtime, sleep, writeJsonAtomically } from "./runtime.ts";
 import { backoffMs, type SendOutcome, sendPing } from "./send.ts";
 import { type ClaimedEntry, type DroppedCounts, type LoadedEntry, Spool } from "./spool.ts";
+import { ensureStateDir, STATE_LAYOUT } from "./state_dir.ts";
 
 /** Delivery counters and the last problem, kept in `<state>/status.json` for `flush` and `doctor`. */
 export interface DeliveryStatus {
   /** Pings delivered, in all. */
   delivered: number;
-  /** Pings the tracker refused, in all. */
+  /** Pings the tracker refused, in all (kept in `failed/`). */
   rejected: number;
+  /** Pings set aside in `failed/` after failing here again and again (a full disk, a broken file). */
+  faulted: number;
   /** Pings dropped from the spool unsent, by reason. */
   dropped: DroppedCounts;
   /** When the last ping was delivered, ISO 8601. */
@@ -40,6 +46,8 @@ export interface DeliveryReport {
   delivered: number;
   /** Pings refused during this run. */
   rejected: number;
+  /** Pings set aside during this run after repeated local errors. */
+  faulted: number;
   /** Pings still waiting for a retry. */
   waiting: number;
   /** The counters in `status.json`. */
@@ -49,8 +57,14 @@ export interface DeliveryReport {
 }
 
 function emptyStatus(): DeliveryStatus {
-  return { delivered: 0, rejected: 0, dropped: { too_many: 0, too_old: 0, unreadable: 0 } };
+  return { delivered: 0, rejected: 0, faulted: 0, dropped: { too_many: 0, too_old: 0, unreadable: 0 } };
 }
+
+/** Local errors one ping may cause before it is set aside in `failed/`, so that it never stalls the rest. */
+const MAX_FAULTS = 5;
+
+/** The outcome of one attempt: sent, retried later, refused, set aside after local errors, or settled by another sender. */
+type AttemptOutcome = SendOutcome | "faulted" | "gone";
 
 /**
  * Reads `status.json`; an absent or broken file counts as no deliveries yet.
@@ -72,56 +86,127 @@ export async function readStatus(runtime: Runtime, stateDir: string): Promise<De
 }
 
 /**
+ * The earliest `next_at` of some entries, without spreading them into
+ * `Math.min` (which throws past about 125,000 arguments).
+ *
+ * @param items Spool entries.
+ * @returns The earliest time, or Infinity for none.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const items = Array.from({ length: 200_000 }, (_, i) => ({ entry: { next_at: 1000 + i } }));
+ * assert.equal(soonestDue(items), 1000);
+ * ```
+ */
+export function soonestDue(items: readonly { entry: { next_at: number } }[]): number {
+  let soonest = Infinity;
+  for (const item of items) soonest = Math.min(soonest, item.entry.next_at);
+  return soonest;
+}
+
+/**
  * Sends one spooled ping and records what happened: deleted, rescheduled or
  * moved to `failed/`. Usage is added first, once, and saved under the claim
- * so that a retry sends the same numbers and never counts them again.
+ * so that a retry sends the same numbers and never counts them again. Any
+ * error while handling it stays with this entry (see {@linkcode faultEntry}).
  */
 async function attemptEntry(
   runtime: Runtime,
   config: HookConfig,
   spool: Spool,
+  url: URL,
   item: LoadedEntry,
   status: DeliveryStatus,
-): Promise<SendOutcome | "gone"> {
+): Promise<AttemptOutcome> {
   const claimed: ClaimedEntry | undefined = await spool.claim(item);
   if (claimed === undefined) return "gone";
-  if (!claimed.entry.enriched && claimed.entry.local !== undefined) {
-    claimed.entry = await enrichEntry(runtime, config, claimed.entry);
-    await spool.update(claimed);
+  try {
+    if (!claimed.entry.enriched && claimed.entry.local !== undefined) {
+      claimed.entry = await enrichEntry(runtime, config, claimed.entry);
+      await spool.update(claimed);
+    }
+    const result = await sendPing(url, claimed.entry.payload, config.timeoutMs);
+    const at = new Date().toISOString();
+    if (result.outcome === "delivered") {
+      await spool.remove(claimed);
+      status.delivered++;
+      status.last_delivered_at = at;
+      const body = JSON.stringify(allowlisted(claimed.entry.payload));
+      await appendToJournal(runtime, config.stateDir!, { delivered_at: at, status: result.status, body })
+        .catch(() => {});
+      return "delivered";
+    }
+    status.last_error = { at, reason: result.reason, status: result.status, outcome: result.outcome };
+    if (result.outcome === "rejected") {
+      // Not retried: a revoked or mistyped tracker must not be hammered. Kept for doctor and --retry-failed.
+      await spool.moveToFailed(claimed, { at, reason: result.reason, status: result.status });
+      status.rejected++;
+      return "rejected";
+    }
+    const attempts = claimed.entry.attempts + 1;
+    const wait = Math.max(
+      result.retryAfterMs ?? 0,
+      backoffMs(attempts, config.retryBaseMs, config.retryMaxMs, Math.random()),
+    );
+    claimed.entry = { ...claimed.entry, attempts, next_at: Date.now() + wait };
+    item.entry = claimed.entry;
+    await spool.reschedule(claimed);
+    return "retry";
+  } catch (error) {
+    return await faultEntry(config, spool, item, claimed, status, describeError(error));
   }
+}
+
+/**
+ * An error while handling one entry (a full disk, a broken file) stays with
+ * it: it is retried with backoff, and after {@linkcode MAX_FAULTS} it is set
+ * aside in `failed/` with its reason; the pings behind it keep flowing.
+ */
+async function faultEntry(
+  config: HookConfig,
+  spool: Spool,
+  item: LoadedEntry,
+  claimed: ClaimedEntry,
+  status: DeliveryStatus,
+  code: string,
+): Promise<AttemptOutcome> {
+  const at = new Date().toISOString();
+  const faults = (claimed.entry.faults ?? 0) + 1;
+  const reason = `could not handle a spooled ping here (${code}), ${faults} time${faults === 1 ? "" : "s"}`;
+  status.last_error = { at, reason, outcome: faults >= MAX_FAULTS ? "rejected" : "retry" };
+  try {
+    if (faults >= MAX_FAULTS) {
+      await spool.moveToFailed(claimed, { at, reason });
+      status.faulted++;
+      return "faulted";
+    }
+    const wait = backoffMs(faults, config.retryBaseMs, config.retryMaxMs, Math.random());
+    claimed.entry = { ...claimed.entry, faults, next_at: Date.now() + wait };
+    item.entry = claimed.entry;
+    await spool.reschedule(claimed);
+  } catch {
+    // Even that failed: the claim stays, and is put back once it is old (see Spool.load).
+  }
+  return "retry";
+}
+
+/** Where pings go now: the URL in force, unless it is missing, refused, or out of this Deno's reach. */
+function sendTarget(runtime: Runtime, config: HookConfig): { url: URL } | { problem: string } {
+  if (config.pingUrl === undefined) return { problem: "no ping URL: run install --url, or set TELEMHQ_PING_URL" };
   let url: URL;
   try {
-    url = parsePingUrl(claimed.entry.url);
+    url = parsePingUrl(config.pingUrl);
   } catch (error) {
-    await spool.remove(claimed);
-    status.rejected++;
-    status.last_error = { at: new Date().toISOString(), reason: (error as Error).message, outcome: "rejected" };
-    return "rejected";
+    return { problem: (error as Error).message };
   }
-  const result = await sendPing(url, claimed.entry.payload, config.timeoutMs);
-  const at = new Date().toISOString();
-  if (result.outcome === "delivered") {
-    await spool.remove(claimed);
-    status.delivered++;
-    status.last_delivered_at = at;
-    return "delivered";
+  if (!runtime.mayReach(url.host)) {
+    return {
+      problem: `this Deno hook may only reach the tracker it was installed for, not ${url.host}: ` +
+        `run install again with the ping URL in force`,
+    };
   }
-  status.last_error = { at, reason: result.reason ?? "unknown", status: result.status, outcome: result.outcome };
-  if (result.outcome === "rejected") {
-    // Not retried: a revoked or mistyped tracker must not be hammered. Kept for doctor to show.
-    await spool.moveToFailed(claimed);
-    status.rejected++;
-    return "rejected";
-  }
-  const attempts = claimed.entry.attempts + 1;
-  const wait = Math.max(
-    result.retryAfterMs ?? 0,
-    backoffMs(attempts, config.retryBaseMs, config.retryMaxMs, Math.random()),
-  );
-  claimed.entry = { ...claimed.entry, attempts, next_at: Date.now() + wait };
-  item.entry = claimed.entry;
-  await spool.reschedule(claimed);
-  return "retry";
+  return { url };
 }
 
 /**
@@ -149,11 +234,21 @@ export async function deliverSpool(
 ): Promise<DeliveryReport> {
   const stateDir = config.stateDir;
   if (stateDir === undefined) throw new HookSkip("no state directory: set HOME or TELEMHQ_STATE_DIR");
+  const unsafe = config.stateDirProblem ?? await ensureStateDir(runtime, stateDir);
+  if (unsafe !== undefined) throw new HookSkip(unsafe);
   const fs = await runtime.fs();
   const spool = new Spool(fs, stateDir, config);
-  await fs.mkdir(spool.dir, { recursive: true, mode: 0o700 });
+  await fs.mkdir(spool.dir, { mode: 0o700 }).catch(() => {});
   const statusPath = `${stateDir}/${STATE_LAYOUT.status}`;
-  const report: DeliveryReport = { delivered: 0, rejected: 0, waiting: 0, status: emptyStatus(), busy: false };
+  const report: DeliveryReport = {
+    delivered: 0,
+    rejected: 0,
+    faulted: 0,
+    waiting: 0,
+    status: emptyStatus(),
+    busy: false,
+  };
+  const target = sendTarget(runtime, config);
   const deadline = Date.now() + (options.maxRunMs ?? 10 * 60_000);
   let claim = options.lockToken;
   while (true) {
@@ -176,30 +271,34 @@ export async function deliverSpool(
         // tracker leaves once its waits grow longer than senderIdleMs, and a later hook restarts it.
         if (entries.some((item) => !seen.has(item.name)) || entries.arriving > 0) idleSince = now;
         for (const item of entries) seen.add(item.name);
-        const due = entries.filter((item) => flush || item.entry.next_at <= now);
+        // Without a URL it may use, nothing is due: the pings wait in the spool, the reason in status.json.
+        const due = "url" in target ? entries.filter((item) => flush || item.entry.next_at <= now) : [];
+        if ("problem" in target && entries.length > 0) {
+          status.last_error = { at: new Date().toISOString(), reason: target.problem, outcome: "retry" };
+        }
         const settled = new Set<string>();
         for (const item of due) {
-          if (lock.lost) break;
-          const outcome = await attemptEntry(runtime, config, spool, item, status);
+          if (lock.lost || !("url" in target)) break;
+          const outcome = await attemptEntry(runtime, config, spool, target.url, item, status);
           if (outcome !== "retry") settled.add(item.name); // "gone": another sender settled it
           if (outcome === "delivered") {
             report.delivered++;
             idleSince = Date.now();
           }
           if (outcome === "rejected") report.rejected++;
+          if (outcome === "faulted") report.faulted++;
         }
-        if (due.length > 0 || !(await fs.stat(statusPath).then(() => true, () => false))) {
-          await writeJsonAtomically(fs, statusPath, status);
+        if (due.length > 0 || "problem" in target || !(await fs.lstat(statusPath).then(() => true, () => false))) {
+          await writeJsonAtomically(fs, statusPath, status).catch(() => {});
         }
         report.status = status;
         const waiting = entries.filter((item) => !settled.has(item.name) && item.entry.next_at > Date.now());
         report.waiting = waiting.length;
         // After a flush, let go at once: `flush` is waiting to take the lock and report.
         if (flush) break;
-        const untilDue = waiting.reduce((soonest, item) => Math.min(soonest, item.entry.next_at), Infinity) -
-          Date.now();
+        const untilDue = soonestDue(waiting) - Date.now();
         // A ping not tried yet (a SessionEnd waiting its turn) is never left behind.
-        const untried = waiting.some((item) => item.entry.attempts === 0);
+        const untried = "url" in target && waiting.some((item) => item.entry.attempts === 0);
         if (!untried && Date.now() - idleSince >= config.senderIdleMs && untilDue > config.senderIdleMs) break;
         await sleep(Math.max(20, Math.min(250, untilDue)));
       }
@@ -209,7 +308,8 @@ export async function deliverSpool(
     if (lock.lost || options.flush || Date.now() >= deadline) break;
     // Look once more after letting go: a hook that saw our lock just before we left relies on it.
     const spooled = await spool.load(report.status.dropped);
-    const pending = spooled.some((item) => item.entry.next_at <= Date.now() || item.entry.attempts === 0);
+    const pending = "url" in target &&
+      spooled.some((item) => item.entry.next_at <= Date.now() || item.entry.attempts === 0);
     if (spooled.arriving === 0 && !pending) break;
   }
   return report;
@@ -233,10 +333,14 @@ export async function startSender(runtime: Runtime, config: HookConfig): Promise
   const stateDir = config.stateDir;
   if (stateDir === undefined) return false;
   if (await senderIsRunning(runtime, stateDir)) return true;
+  // A sender gets no more than this process has: when this Deno may not reach the tracker, neither
+  // could its sender; the pings wait in the spool, and the hook and doctor say why.
+  const host = config.pingUrl === undefined ? undefined : attempt(() => new URL(config.pingUrl!).host, undefined);
+  if (host !== undefined && !runtime.mayReach(host)) return true;
   const token = await claimLockForSender(runtime, stateDir);
   if (token === undefined && await senderIsRunning(runtime, stateDir)) return true;
-  const args = token !== undefined ? ["deliver", "--lock", token] : ["deliver"];
-  const command = selfCommand(runtime, args, stateDir, narrowAccess((name) => runtime.env(name), config.pingUrl));
+  const narrow = narrowAccess((name) => runtime.env(name), config.pingUrl);
+  const command = selfCommand(runtime, senderArgs(token), stateDir, narrow);
   if (command === undefined) return false;
   await runtime.startDetached(command);
   return true;

@@ -5,14 +5,14 @@
  * atomically with a backup, keeping everything else as it was.
  *
  * Owns: the scopes, `readSettings`, our hook entries in settings, `replaceFile`.
- * Uses: runtime, input, cli_args.
+ * Uses: input, runtime, cli_args.
  *
  * @module
  */
 
 import { CommandError } from "./cli_args.ts";
 import { describeError } from "./input.ts";
-import { nodeFs } from "./runtime.ts";
+import { nodeFs, writeFileAtomically } from "./runtime.ts";
 
 /** Where `install` wires the hook: `~/.claude/settings.json`, the repository's shared or local file, or a printed policy. */
 export type InstallScope = "user" | "project" | "local" | "managed";
@@ -86,9 +86,10 @@ export async function readSettings(path: string): Promise<{ settings: Settings; 
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (error) {
-    const position = Number((error as Error).message.match(/position (\d+)/)?.[1]);
-    const line = Number.isNaN(position) ? "" : ` at line ${text.slice(0, position).split("\n").length}`;
+  } catch {
+    // Runtimes word JSON errors differently (Bun and Deno give no position): find the line ourselves.
+    const at = jsonErrorLine(text);
+    const line = at === undefined ? "" : ` at line ${at}`;
     throw new CommandError(
       `Cannot read settings file "${path}": not valid JSON${line}. Fix it, then run this again; nothing was changed.`,
     );
@@ -105,6 +106,88 @@ export async function readSettings(path: string): Promise<{ settings: Settings; 
     );
   }
   return { settings: value as Settings, text };
+}
+
+const JSON_NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const JSON_LITERAL = /true|false|null/y;
+const JSON_ESCAPE = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/y;
+
+/**
+ * The line of the first mistake in a text that is not valid JSON (RFC 8259),
+ * found by scanning it: the same answer under Deno, Bun and Node, whose
+ * `JSON.parse` errors differ (and may give no position at all).
+ *
+ * @param text The text.
+ * @returns The 1-based line of the first mistake, or undefined when the text is valid JSON.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(jsonErrorLine('{\n  "a": 1,\n  "b": ,\n}'), 3);
+ * assert.equal(jsonErrorLine('{"a": [1, 2]}'), undefined);
+ * ```
+ */
+export function jsonErrorLine(text: string): number | undefined {
+  let at = 0;
+  const stack: string[] = [];
+  let expect: "value" | "key" | "colon" | "after" = "value";
+  const lineOf = (offset: number) => text.slice(0, offset).split("\n").length;
+  const match = (pattern: RegExp) => {
+    pattern.lastIndex = at;
+    if (!pattern.test(text)) return false;
+    at = pattern.lastIndex;
+    return true;
+  };
+  const string = () => {
+    at++;
+    while (at < text.length) {
+      const char = text[at];
+      if (char === '"') {
+        at++;
+        return true;
+      }
+      if (char === "\\") {
+        if (!match(JSON_ESCAPE)) return false;
+      } else if (char < " ") return false;
+      else at++;
+    }
+    return false;
+  };
+  while (true) {
+    while (at < text.length && " \t\n\r".includes(text[at])) at++;
+    if (at >= text.length) return stack.length === 0 && expect === "after" ? undefined : lineOf(at);
+    const char = text[at];
+    if (expect === "value") {
+      if (char === "{" || char === "[") {
+        stack.push(char);
+        at++;
+        expect = char === "{" ? "key" : "value";
+        while (at < text.length && " \t\n\r".includes(text[at])) at++;
+        if (text[at] === (char === "{" ? "}" : "]")) {
+          stack.pop();
+          at++;
+          expect = "after";
+        }
+      } else if (char === '"' ? string() : match(JSON_NUMBER) || match(JSON_LITERAL)) expect = "after";
+      else return lineOf(at);
+    } else if (expect === "key") {
+      if (char !== '"' || !string()) return lineOf(at);
+      expect = "colon";
+    } else if (expect === "colon") {
+      if (char !== ":") return lineOf(at);
+      at++;
+      expect = "value";
+    } else {
+      const open = stack[stack.length - 1];
+      if (char === "," && open !== undefined) {
+        at++;
+        expect = open === "{" ? "key" : "value";
+      } else if ((char === "}" && open === "{") || (char === "]" && open === "[")) {
+        stack.pop();
+        at++;
+      } else return lineOf(at);
+    }
+  }
 }
 
 /** Whether a hook entry's command runs one of our hook files. */
@@ -232,31 +315,31 @@ export function formatSettings(settings: Settings, original: string | undefined)
 }
 
 /**
- * Writes a file atomically (temporary file, then rename), keeping a backup of
- * what it replaces and the mode it had (else `mode`, whatever the umask).
+ * Writes a settings or state file atomically (a new temporary file, then a
+ * rename: never written through a symlink), keeping a backup of what it
+ * replaces the same way. The file keeps its mode, unless `mode` must hold
+ * (a file with a secret is 0600 whatever it was).
  *
  * @param path The file.
  * @param text Its new content.
- * @param original Its content before, kept as `<path>.telemhq-backup`; undefined for no backup.
- * @param mode The mode of a new file.
+ * @param options `backup`: its content before, kept as `<path>.telemhq-backup`; `mode`: the mode of a new
+ *   file; `forceMode`: set `mode` even on an existing file.
  *
  * @example
  * ```ts ignore
- * await replaceFile(settingsPath, formatSettings(settings, text), text, 0o644);
+ * await replaceFile(settingsPath, formatSettings(settings, text), { backup: text, mode: 0o644 });
  * ```
  */
 export async function replaceFile(
   path: string,
   text: string,
-  original: string | undefined,
-  mode: number,
+  options: { backup?: string; mode: number; forceMode?: boolean },
 ): Promise<void> {
   const fs = await nodeFs();
   await fs.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o700 });
-  const existing = await fs.stat(path).then((stat) => stat.mode & 0o777, () => undefined);
-  if (original !== undefined) await fs.writeFile(`${path}.telemhq-backup`, original, { mode: 0o600 });
-  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
-  await fs.writeFile(temporary, text, { mode: 0o600 });
-  await fs.chmod(temporary, existing ?? mode);
-  await fs.rename(temporary, path);
+  const existing = options.forceMode
+    ? undefined
+    : await fs.stat(path).then((stat) => stat.mode & 0o777, () => undefined);
+  if (options.backup !== undefined) await writeFileAtomically(fs, `${path}.telemhq-backup`, options.backup, 0o600);
+  await writeFileAtomically(fs, path, text, existing ?? options.mode);
 }

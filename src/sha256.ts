@@ -2,7 +2,7 @@
  * SHA-256 as hex: through Web Crypto, and in plain JavaScript for runtimes
  * where loading a crypto module costs more than hashing a path.
  *
- * Owns: the two SHA-256 implementations. Uses: web APIs only.
+ * Owns: the two SHA-256 implementations. Uses: nothing.
  *
  * @module
  */

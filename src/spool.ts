@@ -4,23 +4,27 @@
  * entry (hot path); the sender loads, claims, reschedules and settles entries.
  *
  * Owns: `SpoolEntry`, `spoolPing`, the `Spool` a sender works on, claims.
- * Uses: runtime, events, payload, config.
+ * Uses: input, events, fields, payload, runtime, state_dir.
  *
  * @module
  */
 
-import { STATE_LAYOUT } from "./config.ts";
 import { eventRule } from "./events.ts";
 import type { HookInput } from "./input.ts";
-import { eventName, type Payload, stringField, tokenField } from "./payload.ts";
+import { checkPayload, type Payload } from "./fields.ts";
+import { eventName, stringField, tokenField } from "./payload.ts";
 import { type FsPromises, readJsonFile, type Runtime, writeJsonAtomically } from "./runtime.ts";
+import { STATE_LAYOUT } from "./state_dir.ts";
 
-/** One spooled ping, as stored in `<state>/spool/<ping_id>.json`. */
+/**
+ * One spooled ping, as stored in `<state>/spool/<ping_id>.json`. It holds no
+ * ping URL: a ping goes to the URL configured when it is sent, so a token never
+ * lingers in the spool, and pings spooled before the URL changed go to the new
+ * tracker.
+ */
 export interface SpoolEntry {
-  /** Format version. */
-  v: 1;
-  /** The ping URL (the file is private: 0600 in a 0700 directory). */
-  url: string;
+  /** Format version (1 also held the URL, which is ignored). */
+  v: 2;
   /** The ping. */
   payload: Payload;
   /** When it was spooled, in milliseconds. */
@@ -33,6 +37,20 @@ export interface SpoolEntry {
   local?: UsageSource;
   /** True once usage fields were added (so a retry does not read or count them again). */
   enriched?: boolean;
+  /** Local errors while handling it (a full disk, a broken file); after a few it is set aside in `failed/`. */
+  faults?: number;
+  /** Why it is in `failed/`, once it is there. */
+  failed?: FailedReason;
+}
+
+/** Why a ping was set aside in `failed/`. */
+export interface FailedReason {
+  /** When, ISO 8601. */
+  at: string;
+  /** One line, without the token. */
+  reason: string;
+  /** The tracker's HTTP status, when it refused the ping. */
+  status?: number;
 }
 
 /** Paths and ids the sender needs to read a ping's usage; kept in the private spool only. */
@@ -43,6 +61,17 @@ export interface UsageSource {
   agent_transcript_path?: string;
   /** The turn's prompt id. */
   prompt_id?: string;
+}
+
+/** The longest path kept from an event (Linux's PATH_MAX). */
+const MAX_PATH_CHARS = 4096;
+
+/** A path from an event, as the sender may use it: absolute, without NUL, of sane length. */
+function plainPath(value: unknown): string | undefined {
+  return typeof value === "string" && value.startsWith("/") && value.length <= MAX_PATH_CHARS &&
+      !value.includes("\u0000")
+    ? value
+    : undefined;
 }
 
 /** How long a ping that carries the session's totals waits for the session's other pings before its first attempt. */
@@ -64,50 +93,115 @@ const SESSION_END_DELAY_MS = 2000;
  */
 export function usageSource(input: HookInput): UsageSource | undefined {
   if (eventRule(eventName(input)).usage === undefined) return undefined;
-  return {
+  return checkUsageSource({
     transcript_path: stringField(input, "transcript_path"),
     agent_transcript_path: stringField(input, "agent_transcript_path"),
     prompt_id: tokenField(input, "prompt_id"),
-  };
+  });
+}
+
+function checkUsageSource(value: unknown): UsageSource | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  const source = value as Record<string, unknown>;
+  const prompt = tokenField(source, "prompt_id");
+  const checked: UsageSource = {};
+  if (plainPath(source.transcript_path) !== undefined) checked.transcript_path = source.transcript_path as string;
+  if (plainPath(source.agent_transcript_path) !== undefined) {
+    checked.agent_transcript_path = source.agent_transcript_path as string;
+  }
+  if (prompt !== undefined) checked.prompt_id = prompt;
+  return checked;
+}
+
+/** The file name of a ping's spool entry: its id, which {@linkcode checkPayload} holds to 32 hex digits. */
+const ENTRY_NAME = /^[0-9a-f]{32}\.json$/;
+
+function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
 /**
- * Makes a ping durable: writes it into the spool as `<ping_id>.json` (a ping
- * fired twice is spooled once). Creates the private state directory on first use.
+ * Checks a spool entry read from disk, field by field: the ping (see
+ * {@linkcode checkPayload}), the schedule, the local paths. Anything that does
+ * not follow the format is refused; a URL an older entry held is ignored.
+ *
+ * @param value Anything parsed from a spool file.
+ * @returns The entry, or undefined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(parseSpoolEntry({ v: 2, payload: { event: "Stop" }, created_at: 1, attempts: 0, next_at: 0 }), undefined);
+ * ```
+ */
+export function parseSpoolEntry(value: unknown): SpoolEntry | undefined {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
+  const raw = value as Record<string, unknown>;
+  const payload = checkPayload(raw.payload);
+  if ((raw.v !== 1 && raw.v !== 2) || payload === undefined) return undefined;
+  if (!isCount(raw.created_at) || !isCount(raw.attempts) || !isCount(raw.next_at)) return undefined;
+  const entry: SpoolEntry = {
+    v: 2,
+    payload,
+    created_at: raw.created_at,
+    attempts: raw.attempts,
+    next_at: raw.next_at,
+  };
+  if (raw.local !== undefined && !raw.enriched) entry.local = checkUsageSource(raw.local);
+  if (raw.enriched === true) entry.enriched = true;
+  if (isCount(raw.faults) && raw.faults > 0) entry.faults = raw.faults;
+  const failed = raw.failed as Record<string, unknown> | undefined;
+  if (
+    failed !== null && typeof failed === "object" && typeof failed.at === "string" && typeof failed.reason === "string"
+  ) {
+    entry.failed = {
+      at: failed.at.slice(0, 40),
+      reason: failed.reason.slice(0, 300),
+      ...(isCount(failed.status) ? { status: failed.status } : {}),
+    };
+  }
+  return entry;
+}
+
+/**
+ * Makes a ping durable: writes it into the spool as `<ping_id>.json`,
+ * creating the file exclusively (never through a symlink; a ping fired twice
+ * is spooled once). The state directory must exist and be safe (see
+ * {@linkcode ensureStateDir}); the spool folder in it is created on first use.
  *
  * @param runtime The runtime adapter.
  * @param stateDir The state directory.
- * @param url The ping URL.
  * @param payload The ping.
  * @param local Where the sender reads the ping's usage from (see {@linkcode usageSource}).
  * @returns The entry's path.
  *
  * @example
  * ```ts ignore
- * await spoolPing(detectRuntime(), "/home/me/.claude/telemhq", url, payload);
+ * await spoolPing(detectRuntime(), "/home/me/.claude/telemhq", payload);
  * ```
  */
 export async function spoolPing(
   runtime: Runtime,
   stateDir: string,
-  url: URL,
   payload: Payload,
   local?: UsageSource,
 ): Promise<string> {
+  const name = `${payload.ping_id}.json`;
+  if (!ENTRY_NAME.test(name)) throw new TypeError("a ping_id is 32 hex digits");
   const now = Date.now();
   // A session's last turn and its end fire milliseconds apart, each handled by its own process:
   // SessionEnd waits a moment so that the turn's ping, which adds to its totals, goes first.
   const next = eventRule(payload.event).usage === "session" ? now + SESSION_END_DELAY_MS : 0;
-  const entry: SpoolEntry = { v: 1, url: url.href, payload, created_at: now, attempts: 0, next_at: next, local };
-  const path = `${stateDir}/${STATE_LAYOUT.spool}/${payload.ping_id}.json`;
+  const entry: SpoolEntry = { v: 2, payload, created_at: now, attempts: 0, next_at: next, local };
+  const path = `${stateDir}/${STATE_LAYOUT.spool}/${name}`;
   // Written in place, not renamed: a reader skips a file it cannot parse yet,
   // and a writer killed mid-write had not made its ping durable either way.
   const text = JSON.stringify(entry) + "\n";
   try {
-    await runtime.writePrivateFile(path, text);
+    await runtime.createPrivateFile(path, text);
   } catch {
     await runtime.makePrivateDirectory(`${stateDir}/${STATE_LAYOUT.spool}`);
-    await runtime.writePrivateFile(path, text);
+    await runtime.createPrivateFile(path, text);
   }
   return path;
 }
@@ -151,13 +245,6 @@ const CLAIM_INFIX = ".sending-";
 /** Entries refused by the tracker are kept for `doctor`, up to this many. */
 const FAILED_KEPT = 100;
 
-function isSpoolEntry(value: unknown): value is SpoolEntry {
-  const entry = value as SpoolEntry;
-  return typeof entry === "object" && entry !== null && entry.v === 1 && typeof entry.url === "string" &&
-    typeof entry.payload === "object" && entry.payload !== null && typeof entry.created_at === "number" &&
-    typeof entry.attempts === "number" && typeof entry.next_at === "number";
-}
-
 /**
  * The spool as a sender works on it. An entry is claimed by renaming it,
  * which only one sender can do: two senders (possible for a moment when a
@@ -198,15 +285,16 @@ export class Spool {
     const loaded: LoadedEntry[] = [];
     let arriving = 0;
     for (const name of names) {
-      const entry = await readJsonFile(fs, `${this.dir}/${name}`);
-      if (isSpoolEntry(entry)) {
+      const entry = ENTRY_NAME.test(name) ? parseSpoolEntry(await readJsonFile(fs, `${this.dir}/${name}`)) : undefined;
+      if (entry !== undefined) {
         loaded.push({ name, entry });
         continue;
       }
-      // A file still being written parses a moment later; one that stays unreadable is dropped.
-      const stat = await fs.stat(`${this.dir}/${name}`).catch(() => undefined);
+      // A file still being written parses a moment later; one that stays unreadable (or is not
+      // a spool entry at all: a symlink, a stranger's file) is dropped.
+      const stat = await fs.lstat(`${this.dir}/${name}`).catch(() => undefined);
       if (stat !== undefined && now - stat.mtimeMs > 60_000) {
-        await fs.rm(`${this.dir}/${name}`, { force: true });
+        await fs.rm(`${this.dir}/${name}`, { force: true }).catch(() => {});
         dropped.unreadable++;
       } else if (stat !== undefined) {
         arriving++;
@@ -249,13 +337,43 @@ export class Spool {
     await this.#fs.rm(claimed.claim, { force: true });
   }
 
-  /** Moves a claimed entry the tracker refused to `failed/` (the newest {@linkcode FAILED_KEPT} are kept). */
-  async moveToFailed(claimed: ClaimedEntry): Promise<void> {
+  /**
+   * Sets a claimed entry aside in `failed/` with why (the tracker refused it, or it kept failing
+   * here); the newest {@linkcode FAILED_KEPT} are kept, for `doctor` and `flush --retry-failed`.
+   */
+  async moveToFailed(claimed: ClaimedEntry, why: FailedReason): Promise<void> {
+    claimed.entry = { ...claimed.entry, failed: why };
+    await writeJsonAtomically(this.#fs, claimed.claim, claimed.entry).catch(() => {});
     // Not recursive: if the state directory was removed, do not bring it back.
     await this.#fs.mkdir(this.failedDir, { mode: 0o700 }).catch(() => {});
     await this.#fs.rename(claimed.claim, `${this.failedDir}/${claimed.name}`)
       .catch(() => this.#fs.rm(claimed.claim, { force: true }));
     await this.#trimFailed();
+  }
+
+  /** The entries set aside in `failed/`, with why. */
+  async failedEntries(): Promise<LoadedEntry[]> {
+    const names = (await this.#fs.readdir(this.failedDir).catch(() => [] as string[])).filter((name) =>
+      ENTRY_NAME.test(name)
+    );
+    const entries: LoadedEntry[] = [];
+    for (const name of names) {
+      const entry = parseSpoolEntry(await readJsonFile(this.#fs, `${this.failedDir}/${name}`));
+      if (entry !== undefined) entries.push({ name, entry });
+    }
+    return entries;
+  }
+
+  /** Puts every entry of `failed/` back into the spool, due now: after the ping URL was fixed. */
+  async retryFailed(): Promise<number> {
+    let count = 0;
+    for (const { name, entry } of await this.failedEntries()) {
+      const { failed: _failed, faults: _faults, ...rest } = entry;
+      await writeJsonAtomically(this.#fs, `${this.dir}/${name}`, { ...rest, attempts: 0, next_at: 0 });
+      await this.#fs.rm(`${this.failedDir}/${name}`, { force: true });
+      count++;
+    }
+    return count;
   }
 
   /**

@@ -6,7 +6,6 @@ import { detectRuntime, nodeFs } from "./runtime.ts";
 import { type DroppedCounts, Spool, spoolPing } from "./spool.ts";
 
 const LIMITS = { timeoutMs: 1000, spoolMaxPings: 3, spoolMaxAgeMs: 60_000 };
-const URL_ = new URL("http://127.0.0.1:9/ping/T");
 
 async function withSpool(body: (dir: string, spool: Spool, dropped: DroppedCounts) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "telemhq-spool-" });
@@ -27,8 +26,8 @@ async function ping(id: string) {
 Deno.test("spoolPing() writes one private file per ping id: a ping fired twice is spooled once", async () => {
   await withSpool(async (dir, spool, dropped) => {
     const payload = await ping("toolu_1");
-    const path = await spoolPing(detectRuntime(), dir, URL_, payload);
-    await spoolPing(detectRuntime(), dir, URL_, payload);
+    const path = await spoolPing(detectRuntime(), dir, payload);
+    await spoolPing(detectRuntime(), dir, payload);
     assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
     assert.equal((await Deno.stat(`${dir}/spool`)).mode! & 0o777, 0o700);
     assert.equal((await spool.load(dropped)).length, 1);
@@ -37,7 +36,7 @@ Deno.test("spoolPing() writes one private file per ping id: a ping fired twice i
 
 Deno.test("Spool.claim() lets one sender claim an entry; the other finds it gone", async () => {
   await withSpool(async (dir, spool, dropped) => {
-    await spoolPing(detectRuntime(), dir, URL_, await ping("toolu_1"));
+    await spoolPing(detectRuntime(), dir, await ping("toolu_1"));
     const [item] = await spool.load(dropped);
     const [a, b] = await Promise.all([spool.claim(item), spool.claim(item)]);
     assert.ok((a === undefined) !== (b === undefined), "exactly one claim succeeds");
@@ -48,7 +47,7 @@ Deno.test("Spool.claim() lets one sender claim an entry; the other finds it gone
 Deno.test("Spool.load() keeps the newest pings within the limit and drops files that stay unreadable", async () => {
   await withSpool(async (dir, spool, dropped) => {
     for (const id of ["toolu_1", "toolu_2", "toolu_3", "toolu_4"]) {
-      await spoolPing(detectRuntime(), dir, URL_, await ping(id));
+      await spoolPing(detectRuntime(), dir, await ping(id));
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
     await Deno.writeTextFile(`${dir}/spool/half.json`, '{"v":1,');

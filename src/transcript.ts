@@ -9,7 +9,7 @@
  * @module
  */
 
-import { nodeFs } from "./runtime.ts";
+import { nodeFs, openRegularFile } from "./runtime.ts";
 
 /** The parts of a transcript line the usage reader looks at; every field is unchecked. */
 export interface TranscriptLine {
@@ -34,12 +34,18 @@ export interface TranscriptLine {
   };
 }
 
+/** The most bytes read back from a transcript's end for one ping (a turn is at the end). */
+const MAX_READ_BYTES = 1 << 30;
+
 /**
  * Reads a file's lines from the end, in chunks: the work depends on how far
- * back the caller reads, not on the size of the file.
+ * back the caller reads, not on the size of the file. Only a regular file is
+ * read (never a FIFO or a device, never through a symlink), and at most its
+ * last `maxBytes`.
  *
  * @param path A file.
  * @param chunkBytes Bytes read at a time.
+ * @param maxBytes The most bytes read back from the end.
  * @returns Lines, last first (a line is split at "\n" bytes, then decoded as UTF-8).
  *
  * @example
@@ -52,19 +58,23 @@ export interface TranscriptLine {
  * assert.deepEqual(lines, ["second", "first"]);
  * ```
  */
-export async function* readLinesBackward(path: string, chunkBytes = 64 * 1024): AsyncGenerator<string> {
-  const fs = await nodeFs();
-  const file = await fs.open(path, "r");
+export async function* readLinesBackward(
+  path: string,
+  chunkBytes = 64 * 1024,
+  maxBytes = MAX_READ_BYTES,
+): AsyncGenerator<string> {
+  const { file, size } = await openRegularFile(await nodeFs(), path);
   try {
-    let position = (await file.stat()).size;
+    let position = size;
+    const floor = Math.max(0, size - maxBytes);
     let carry = new Uint8Array(0);
     const decoder = new TextDecoder();
-    while (position > 0) {
-      const size = Math.min(chunkBytes, position);
-      position -= size;
-      const chunk = new Uint8Array(size + carry.length);
-      await file.read(chunk, 0, size, position);
-      chunk.set(carry, size);
+    while (position > floor) {
+      const length = Math.min(chunkBytes, position - floor);
+      position -= length;
+      const chunk = new Uint8Array(length + carry.length);
+      await file.read(chunk, 0, length, position);
+      chunk.set(carry, length);
       // "\n" never occurs inside a multi-byte UTF-8 sequence: splitting bytes there is safe.
       let end = chunk.length;
       for (let index = chunk.length - 1; index >= 0; index--) {

@@ -3,12 +3,12 @@
  * each API response counted once, priced by its model.
  *
  * Owns: `TurnUsage`, `sumUsage`, `readTurnUsage`, `readTranscriptUsage`,
- * the token fields. Uses: payload (types), transcript, prices.
+ * the token fields. Uses: fields, transcript, prices.
  *
  * @module
  */
 
-import type { Payload } from "./payload.ts";
+import { type Payload, plainBranch, plainModelId } from "./fields.ts";
 import { type ModelPrice, priceFor, responseCostUsd, type ResponseTokens, roundUsd } from "./prices.ts";
 import { parseLine, readLinesBackward, readTurnLines, type TranscriptLine } from "./transcript.ts";
 
@@ -60,9 +60,6 @@ export type TokenCounts = Record<(typeof TOKEN_FIELDS)[number], number>;
 export function totalTokens(counts: TokenCounts): number {
   return TOKEN_FIELDS.reduce((sum, field) => sum + counts[field], 0);
 }
-
-/** What a git branch name may hold here: letters, digits and the punctuation refs commonly use. */
-const BRANCH_PATTERN = /^[\p{L}\p{N}._/@+#-]{1,255}$/u;
 
 interface ResponseUsage {
   model?: string;
@@ -121,7 +118,7 @@ class UsageTally {
       this.#first = Math.min(this.#first, time);
       this.#last = Math.max(this.#last, time);
     }
-    if (typeof line.gitBranch === "string" && BRANCH_PATTERN.test(line.gitBranch)) {
+    if (typeof line.gitBranch === "string" && plainBranch(line.gitBranch) !== undefined) {
       // The branch of the latest line: a turn may switch branches.
       const at = Number.isNaN(time) ? -Infinity : time;
       if (this.#branch === undefined || at >= this.#branch.time) this.#branch = { name: line.gitBranch, time: at };
@@ -172,12 +169,14 @@ class UsageTally {
       const price = model === undefined ? undefined : priceFor(model, prices);
       cost = price === undefined || cost === undefined ? undefined : cost + responseCostUsd(tokens, price);
     }
-    const models = [...outputByModel.entries()].sort((a, b) => b[1] - a[1]).map(([model]) => model);
+    // Models as the transcript names them are priced, but only plain ids are sent.
+    const models = [...outputByModel.entries()].sort((a, b) => b[1] - a[1]).map(([model]) => plainModelId(model));
+    const named = models.filter((model) => model !== undefined);
     return {
       ...totals,
       total_tokens: totalTokens(totals),
       model: models[0],
-      models: models.length > 1 ? models : undefined,
+      models: models.length > 1 && named.length > 0 ? named : undefined,
       cost_usd: cost === undefined ? undefined : roundUsd(cost),
       duration_ms: this.#first <= this.#last ? this.#last - this.#first : undefined,
       git_branch: this.#branch?.name,

@@ -125,3 +125,17 @@ for (const version of VERSIONS) {
     }
   });
 }
+
+Deno.test("a model is sent only as a plain id: free text, paths and ARNs (which hold an account id) are dropped", () => {
+  const response = (id: string, model: string, output: number) => ({
+    type: "assistant",
+    requestId: id,
+    message: { id, model, usage: { input_tokens: 1, output_tokens: output } },
+  });
+  const hostile = "claude-sonnet-4-5 SECRET_\n/home/alice/project";
+  const arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc";
+  const usage = sumUsage([response("a", hostile, 9), response("b", arn, 5), response("c", "claude-haiku-4-5", 1)], {});
+  assert.equal(usage?.model, undefined, "the top model is not a plain id: no model at all");
+  assert.deepEqual(usage?.models, ["claude-haiku-4-5"]);
+  assert.ok(!JSON.stringify(usage).includes("SECRET_") && !JSON.stringify(usage).includes("123456789012"));
+});

@@ -2,7 +2,7 @@
 // with real hook processes and a real receiver on 127.0.0.1. Every wait is
 // bounded; removing a test's state directory makes its senders exit.
 import assert from "node:assert/strict";
-import { type DeliveryStatus, fastPathCommand, STATE_LAYOUT } from "../mod.ts";
+import { buildPayload, type DeliveryStatus, fastPathCommand, STATE_LAYOUT } from "../mod.ts";
 import {
   hookCommand,
   listState,
@@ -33,6 +33,22 @@ function toolEvent(index: number, session = "0b5e7a52-0000-4000-8000-00000000000
     tool_response: { stdout: "SECRET_OUTPUT" },
     duration_ms: index,
   });
+}
+
+/** A spool entry as a hook writes it, for a tool call with its own id. */
+async function spoolEntry(toolUseId: string, createdAt = Date.now()): Promise<{ name: string; text: string }> {
+  const payload = await buildPayload(
+    {
+      hook_event_name: "PostToolUse",
+      session_id: "s1",
+      tool_use_id: toolUseId,
+      tool_name: "Bash",
+      cwd: "/home/dev/api",
+    },
+    { fallbackCwd: "/", runtime: "test/0" },
+  );
+  const entry = { v: 2, payload, created_at: createdAt, attempts: 0, next_at: 0 };
+  return { name: `${payload.ping_id}.json`, text: JSON.stringify(entry) };
 }
 
 function toolUseIds(receiver: Receiver): string[] {
@@ -310,7 +326,7 @@ for (const runtime of RUNTIMES) {
       assert.equal(run.stdout, "");
       assert.match(
         run.stderr,
-        /^TelemHQ hook: cannot write the spool in ".*" \((ENOTDIR|NotADirectory|ENOENT|NotFound)\): sent directly\n$/,
+        /^TelemHQ hook: cannot create the state directory ".*" \((ENOTDIR|NotADirectory|ENOENT|NotFound)\): sent directly\n$/,
       );
       assert.deepEqual(toolUseIds(receiver), ["toolu_007"]);
     },
@@ -336,16 +352,9 @@ for (const runtime of RUNTIMES) {
     const receiver = await t.receiver();
     const stateDir = t.state();
     Deno.mkdirSync(`${stateDir}/spool`, { mode: 0o700 });
-    const entry = JSON.stringify({
-      v: 1,
-      url: receiver.url,
-      payload: { provider: "anthropic", event: "Stop", ping_id: "arriving" },
-      created_at: Date.now(),
-      attempts: 0,
-      next_at: 0,
-    });
+    const entry = await spoolEntry("toolu_arriving");
     // Half of it, as a hook writing in place leaves it for a moment.
-    Deno.writeTextFileSync(`${stateDir}/spool/arriving.json`, entry.slice(0, 40));
+    Deno.writeTextFileSync(`${stateDir}/spool/${entry.name}`, entry.text.slice(0, 40));
     const [command, ...args] = hookCommand(runtime, stateDir);
     const sender = new Deno.Command(command, {
       args: [...args, "deliver"],
@@ -353,15 +362,15 @@ for (const runtime of RUNTIMES) {
       env: {
         PATH: "/usr/bin:/bin",
         HOME: Deno.env.get("HOME") ?? "/tmp",
-        ...testEnv(stateDir, { TELEMHQ_SENDER_IDLE_MS: "0" }),
+        ...testEnv(stateDir, { TELEMHQ_SENDER_IDLE_MS: "0", TELEMHQ_PING_URL: receiver.url }),
       },
       stdout: "null",
       stderr: "null",
     }).spawn();
     await new Promise((resolve) => setTimeout(resolve, 700));
-    Deno.writeTextFileSync(`${stateDir}/spool/arriving.json`, entry);
+    Deno.writeTextFileSync(`${stateDir}/spool/${entry.name}`, entry.text);
     await receiver.waitFor(1, 10_000);
-    assert.equal(JSON.parse(receiver.requests[0].body).ping_id, "arriving");
+    assert.deepEqual(toolUseIds(receiver), ["toolu_arriving"]);
     assert.equal((await sender.status).code, 0);
   });
 
@@ -372,20 +381,8 @@ for (const runtime of RUNTIMES) {
       const stateDir = t.state();
       Deno.mkdirSync(`${stateDir}/spool`, { mode: 0o700 });
       for (let index = 0; index < 5; index++) {
-        const entry = {
-          v: 1,
-          url: receiver.url,
-          payload: {
-            provider: "anthropic",
-            event: "PostToolUse",
-            tool_use_id: `toolu_old_${index}`,
-            ping_id: `old${index}`,
-          },
-          created_at: Date.now() - 60_000 + index,
-          attempts: 0,
-          next_at: 0,
-        };
-        Deno.writeTextFileSync(`${stateDir}/spool/old${index}.json`, JSON.stringify(entry), { mode: 0o600 });
+        const entry = await spoolEntry(`toolu_old_${index}`, Date.now() - 60_000 + index);
+        Deno.writeTextFileSync(`${stateDir}/spool/${entry.name}`, entry.text, { mode: 0o600 });
       }
       const env = testEnv(stateDir, {
         TELEMHQ_PING_URL: receiver.url,

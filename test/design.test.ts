@@ -29,6 +29,20 @@ Deno.test("every src module opens with what it owns and what it may use, and sta
   }
 });
 
+Deno.test("every src module's doc names each module it imports (Uses: ...)", () => {
+  for (const name of sourceModules) {
+    const source = Deno.readTextFileSync(`${ROOT}src/${name}`);
+    const uses = source.match(/Uses: ([\s\S]*?)\n \*\n/)?.[1].replace(/\n \* /g, " ") ?? "";
+    for (const match of source.matchAll(/^import\b[^;]*?from "\.\/([a-z_0-9]+)\.ts";/gm)) {
+      assert.match(
+        uses,
+        new RegExp(`\\b${match[1]}\\b`),
+        `src/${name} imports ${match[1]}.ts but its doc does not say so`,
+      );
+    }
+  }
+});
+
 Deno.test("hook.ts is one self-contained file: it imports nothing but node: built-ins", () => {
   const specifiers = [...hookSource.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*["']([^"']+)["']/gm)]
     .map((match) => match[1]);

@@ -7,6 +7,7 @@ import {
   pathExists,
   type ProcessRun,
   removeTree,
+  ROOT,
   runProcess,
   runtimeBinary,
   type RuntimeName,
@@ -53,7 +54,7 @@ function snapshot(dir: string): Record<string, string> {
 async function withHome(body: (home: string, project: string) => Promise<void>): Promise<void> {
   const home = Deno.makeTempDirSync({ prefix: "telemhq-install-home-" });
   const project = `${home}/work/api`;
-  Deno.mkdirSync(project, { recursive: true });
+  Deno.mkdirSync(`${project}/.git`, { recursive: true }); // a repository: project settings go to its root
   try {
     await body(home, project);
   } finally {
@@ -197,13 +198,14 @@ Deno.test("uninstall removes exactly what install added; the hook file goes with
     const user = await hookCli("bun", home, ["uninstall"], project);
     assert.equal(user.code, 0, user.stderr);
     assert.deepEqual(JSON.parse(Deno.readTextFileSync(settingsPath)), JSON.parse(REAL_WORLD_SETTINGS));
-    assert.match(user.stdout, /Kept the hook file: .*\.claude\/settings\.json still run it/);
+    assert.match(user.stdout, /Kept the hook file: .*\.claude\/settings\.json still runs it\./);
     assert.ok(Deno.statSync(`${home}/.claude/hooks/telemhq.ts`).isFile);
     const last = await hookCli("bun", home, ["uninstall", "--scope", "project"], project);
     assert.equal(last.code, 0, last.stderr);
     assert.throws(() => Deno.statSync(`${home}/.claude/hooks/telemhq.ts`));
     assert.throws(() => Deno.statSync(`${home}/.claude/telemhq/config.json`));
-    assert.deepEqual(JSON.parse(Deno.readTextFileSync(`${project}/.claude/settings.json`)), {});
+    assert.ok(!pathExists(`${project}/.claude/settings.json`), "install created it; uninstall takes it away");
+    assert.ok(!pathExists(`${project}/.claude/settings.json.telemhq-backup`), "and leaves no backup of it");
   });
 });
 
@@ -250,16 +252,20 @@ Deno.test("broken settings, a bad flag or a bad URL: a clear one-line error, and
   });
 });
 
-Deno.test("--help works on every command and changes nothing", async () => {
+Deno.test("--help shows every command; COMMAND --help shows that command's own help; nothing is written", async () => {
   await withHome(async (home) => {
-    for (
-      const args of [["--help"], ["install", "--help"], ["uninstall", "-h"], ["doctor", "--help"], ["flush", "--help"]]
-    ) {
-      const run = await hookCli("bun", home, args);
-      assert.equal(run.code, 0, args.join(" "));
-      assert.match(run.stdout, /^TelemHQ hook for Claude Code \d+\.\d+\.\d+\n\nUsage:/);
-      assert.match(run.stdout, /install --url URL/);
+    const all = await hookCli("bun", home, ["--help"]);
+    assert.equal(all.code, 0);
+    assert.match(all.stdout, /^TelemHQ hook for Claude Code \d+\.\d+\.\d+\n\nUsage:/);
+    for (const command of ["install", "uninstall", "doctor", "flush", "log", "command"]) {
+      assert.match(all.stdout, new RegExp(`hook\\.ts ${command}`), command);
+      for (const flag of ["--help", "-h"]) {
+        const run = await hookCli("bun", home, [command, flag]);
+        assert.equal(run.code, 0, `${command} ${flag}`);
+        assert.match(run.stdout, new RegExp(`^Usage: hook\\.ts ${command}\\b`), `${command} ${flag}`);
+      }
     }
+    assert.match((await hookCli("bun", home, ["install", "--help"])).stdout, /--url - and\nthe URL on standard input/);
     assert.ok(!pathExists(`${home}/.claude`), "nothing was written");
   });
 });
@@ -272,7 +278,7 @@ Deno.test("doctor: all good after install, the answer to --ping, and each proble
       const healthy = await hookCli("bun", home, ["doctor", "--ping"], project);
       assert.equal(healthy.code, 0, healthy.stdout);
       assert.match(healthy.stdout, /ok {7}Ping URL http:\/\/127\.0\.0\.1:\d+\/<redacted> \(from config file\)/);
-      assert.match(healthy.stdout, /ok {7}Runtime .*bun.* runs \(1\.\d/);
+      assert.match(healthy.stdout, /ok {7}Runtime .*bun.* runs the hook \(1\.\d/);
       assert.match(healthy.stdout, /ok {7}Test ping accepted: .* answered HTTP 200/);
       assert.match(healthy.stdout, /All good\.\n$/);
       assert.equal(receiver.requests.length, 1);
@@ -288,6 +294,39 @@ Deno.test("doctor: all good after install, the answer to --ping, and each proble
       assert.match(sick.stdout, /PROBLEM {2}Stop runs the hook 2 times/);
       assert.match(sick.stdout, /PROBLEM {2}Hook file .* is missing: run install again/);
       assert.match(sick.stdout, /\d problems found\.\n$/);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+Deno.test("node: hook.ts under Node 24 installs itself as TypeScript, and the installed command delivers a ping", async () => {
+  await withHome(async (home, project) => {
+    const receiver = await startReceiver();
+    try {
+      const node = `${ROOT}tools/node_modules/node-24/bin/node`;
+      const install = await runProcess([node, HOOK_PATH, "install", "--url", receiver.url], {
+        cwd: project,
+        env: { HOME: home },
+      });
+      assert.equal(install.code, 0, install.stderr);
+      assert.match(install.stdout, /hook: +.*\/\.claude\/hooks\/telemhq\.ts\n/);
+      const [command] = commandsIn(`${home}/.claude/settings.json`, "Stop");
+      const run = await runProcess(["/bin/sh", "-c", command], {
+        cwd: project,
+        env: { HOME: home },
+        stdin: JSON.stringify({ hook_event_name: "Stop", session_id: "s-node", cwd: project }),
+      });
+      assert.equal(run.code, 0);
+      await receiver.waitFor(1);
+      assert.match(JSON.parse(receiver.requests[0].body).runtime, /^node\/24\./);
+      // A Node too old to run TypeScript is refused, with what to do instead.
+      const old = await hookCli("bun", home, ["install", "--url", receiver.url, "--runtime", "node"], project);
+      assert.equal(old.code, 1);
+      assert.match(
+        old.stderr,
+        /^Cannot install for Node: .* is older than 22\.18 and cannot run hook\.ts\. Install Node 22\.18/,
+      );
     } finally {
       await receiver.close();
     }

@@ -140,6 +140,70 @@ Deno.test("install.sh cut short by the network runs nothing; plain http to anoth
   }
 });
 
+Deno.test("install.sh refuses a base URL with a user name (http://127.0.0.1:80@example.com) and follows no redirect from http", async () => {
+  const target = await serve(await releaseFiles());
+  let redirected = 0;
+  const server = createServer((req, res) => {
+    redirected++;
+    res.writeHead(302, { location: `${target.base}${req.url}` });
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const userinfo = await curlInstall(target.base, "bun", [
+    "--base-url",
+    "http://127.0.0.1:80@example.com",
+    "--url",
+    "https://t.example/p/T",
+  ]);
+  const redirect = await curlInstall(target.base, "bun", ["--base-url", base, "--url", "https://t.example/p/T"]);
+  try {
+    assert.notEqual(userinfo.code, 0);
+    assert.equal(
+      userinfo.stderr,
+      'TelemHQ install: refusing to download from "http://127.0.0.1:80@example.com": a base URL must not hold a user name or password.\n',
+    );
+    assert.notEqual(redirect.code, 0);
+    assert.match(redirect.stderr, /^TelemHQ install: cannot download .*redirects away from https are refused/);
+    assert.equal(redirected, 1, "the redirect was answered once and not followed");
+    assert.ok(!pathExists(`${userinfo.home}/.claude`) && !pathExists(`${redirect.home}/.claude`));
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await target.close();
+    await removeTree(userinfo.home);
+    await removeTree(redirect.home);
+  }
+});
+
+Deno.test("install.sh --sha256 checks hook.ts against a checksum from elsewhere, not the server's SHA256SUMS", async () => {
+  const hook = Deno.readFileSync(HOOK_PATH).slice();
+  hook[100] ^= 1;
+  const files = await releaseFiles(hook);
+  // A dishonest server: its SHA256SUMS matches its tampered hook.ts.
+  files["SHA256SUMS"] = new TextEncoder().encode(`${await sha256(hook)}  hook.ts\n`);
+  const server = await serve(files);
+  const honest = await sha256(Deno.readFileSync(HOOK_PATH));
+  const fooled = await curlInstall(server.base, "bun", ["--base-url", server.base, "--url", "https://t.example/p/T"]);
+  const pinned = await curlInstall(server.base, "bun", [
+    "--base-url",
+    server.base,
+    "--sha256",
+    honest,
+    "--url",
+    "https://t.example/p/T",
+  ]);
+  try {
+    assert.equal(fooled.code, 0, "the server's own checksum cannot catch the server");
+    assert.notEqual(pinned.code, 0);
+    assert.match(pinned.stderr, /checksum mismatch for hook\.ts/);
+    assert.ok(!pathExists(`${pinned.home}/.claude`));
+  } finally {
+    await server.close();
+    await removeTree(fooled.home);
+    await removeTree(pinned.home);
+  }
+});
+
 const shellcheck = (() => {
   try {
     return new Deno.Command("shellcheck", { args: ["--version"], stdout: "null", stderr: "null" }).outputSync().success;

@@ -38,7 +38,8 @@ for (const runtime of RUNTIMES) {
       events.push(
         JSON.stringify({ ...missing, prompt_id: "p-missing", transcript_path: `${home}/no-such-transcript.jsonl` }),
       );
-      const env = testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url });
+      // The session lives in this HOME: the sender reads transcripts only from its Claude Code folder.
+      const env = testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url, HOME: home });
       for (const event of events) assert.equal((await runHook(runtime, event, env)).code, 0);
       await receiver.waitFor(events.length);
       const pings = receiver.requests.map((request) => JSON.parse(request.body) as Record<string, number & string>);
