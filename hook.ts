@@ -29,14 +29,15 @@
  * 15. src/sender.ts      The sender.
  * 16. src/run_hook.ts    The hook itself, what Claude Code runs for each event.
  * 17. src/transcript.ts  Reading Claude Code's transcripts (JSON lines) from the end.
- * 18. src/prices.ts      What a response costs.
- * 19. src/usage.ts       Tokens and cost of a turn (or a subagent run), from its transcript lines.
- * 20. src/ledger.ts      Adding usage to a ping, once, just before it is sent.
- * 21. src/cli_args.ts    The commands' shared parts.
- * 22. src/settings.ts    Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
- * 23. src/install.ts     `install` and `uninstall`.
- * 24. src/doctor.ts      `doctor`.
- * 25. src/cli.ts         The command line.
+ * 18. src/catalog.ts     The model catalog Claude Code prices by, as data.
+ * 19. src/prices.ts      What a response costs, the way Claude Code itself computes it.
+ * 20. src/usage.ts       Tokens and cost of a turn (or a subagent run), from its transcript lines.
+ * 21. src/ledger.ts      Adding usage to a ping, once, just before it is sent.
+ * 22. src/cli_args.ts    The commands' shared parts.
+ * 23. src/settings.ts    Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
+ * 24. src/install.ts     `install` and `uninstall`.
+ * 25. src/doctor.ts      `doctor`.
+ * 26. src/cli.ts         The command line.
  *
  * @module
  */
@@ -427,6 +428,14 @@ export interface Payload {
   git_branch?: string;
   /** API responses in the turn (or subagent), each counted once. */
   api_requests?: number;
+  /** Web searches the model ran in the turn (or subagent). */
+  web_search_requests?: number;
+  /** `"fast"` when a response of the turn (or subagent) ran in fast mode. */
+  speed?: "fast";
+  /** Lines the turn's (or subagent's) Write and Edit calls added, counted as Claude Code counts them. */
+  lines_added?: number;
+  /** Lines they removed. */
+  lines_removed?: number;
   /** SessionEnd: uncached input tokens of the session's pings since it (re)started. */
   session_input_tokens?: number;
   /** SessionEnd: output tokens since the session (re)started. */
@@ -443,6 +452,12 @@ export interface Payload {
   session_api_requests?: number;
   /** SessionEnd: turns (Stop and StopFailure) since the session (re)started. */
   session_turns?: number;
+  /** SessionEnd: web searches since the session (re)started. */
+  session_web_search_requests?: number;
+  /** SessionEnd: lines added since the session (re)started. */
+  session_lines_added?: number;
+  /** SessionEnd: lines removed since the session (re)started. */
+  session_lines_removed?: number;
   /** When the hook received the event, ISO 8601 UTC. */
   occurred_at: string;
   /** Version of this hook. */
@@ -541,6 +556,10 @@ const PAYLOAD_RULES: { readonly [Field in keyof Payload]-?: FieldRule } = {
   cost_usd: "usd",
   git_branch: BRANCH_PATTERN,
   api_requests: "count",
+  web_search_requests: "count",
+  speed: new Set(["fast"]),
+  lines_added: "count",
+  lines_removed: "count",
   session_input_tokens: "count",
   session_output_tokens: "count",
   session_cache_creation_input_tokens: "count",
@@ -549,6 +568,9 @@ const PAYLOAD_RULES: { readonly [Field in keyof Payload]-?: FieldRule } = {
   session_cost_usd: "usd",
   session_api_requests: "count",
   session_turns: "count",
+  session_web_search_requests: "count",
+  session_lines_added: "count",
+  session_lines_removed: "count",
   occurred_at: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/,
   hook_version: /^\d{1,4}\.\d{1,4}\.\d{1,4}(-[0-9A-Za-z.-]{1,32})?$/,
   runtime: /^[A-Za-z0-9._-]{1,32}\/[A-Za-z0-9._+-]{1,32}$/,
@@ -1567,8 +1589,8 @@ export interface HookConfig {
   retryMaxMs: number;
   /** How long an idle sender waits for more pings before it exits, in milliseconds. */
   senderIdleMs: number;
-  /** Model prices: the built-in table with `TELEMHQ_PRICES` laid over it. */
-  prices: Record<string, ModelPrice>;
+  /** The prices in force: the catalog, managed `modelPricing` (read by the sender), `TELEMHQ_PRICES` over all. */
+  prices: PriceBook;
 }
 
 /** Looks up an environment variable. */
@@ -1652,7 +1674,7 @@ export function readConfig(env: EnvLookup): HookConfig {
     retryBaseMs: numberSetting(env("TELEMHQ_RETRY_BASE_MS"), 1000, 10, 60_000),
     retryMaxMs: numberSetting(env("TELEMHQ_RETRY_MAX_MS"), 5 * 60_000, 10, 60 * 60_000),
     senderIdleMs: numberSetting(env("TELEMHQ_SENDER_IDLE_MS"), 30_000, 0, 10 * 60_000),
-    prices: priceTable(env("TELEMHQ_PRICES")),
+    prices: { overrides: priceTable(env("TELEMHQ_PRICES")) },
   };
 }
 
@@ -1704,6 +1726,37 @@ function narrowAccess(env: EnvLookup, pingUrl: string | undefined): NarrowAccess
   const claudeDir = claudeDirectory(env);
   const host = pingUrl === undefined ? undefined : attempt(() => new URL(pingUrl).host, undefined);
   return claudeDir === undefined || host === undefined ? undefined : { pingHost: host, claudeDir };
+}
+
+/** Where Claude Code reads managed (policy) settings from, by platform; drop-ins in `managed-settings.d/`. */
+const MANAGED_SETTINGS_DIRS: readonly string[] = [
+  "/etc/claude-code",
+  "/Library/Application Support/ClaudeCode",
+];
+
+/**
+ * An organisation's `modelPricing`, from the managed settings files Claude
+ * Code honours it from (`managed-settings.json`, then its `managed-settings.d/`
+ * drop-ins in name order, the last one to set it winning). Policy from MDM
+ * or served by Anthropic's server is out of a hook's reach.
+ *
+ * @param runtime The runtime adapter.
+ * @returns The pricing, or undefined when no managed file sets it.
+ */
+async function loadManagedPricing(runtime: Runtime): Promise<ManagedPricing | undefined> {
+  const fs = await runtime.fs();
+  let value: unknown;
+  for (const dir of MANAGED_SETTINGS_DIRS) {
+    const dropIns = (await fs.readdir(`${dir}/managed-settings.d`).catch(() => [] as string[]))
+      .filter((name) => name.endsWith(".json")).sort().map((name) => `${dir}/managed-settings.d/${name}`);
+    for (const path of [`${dir}/managed-settings.json`, ...dropIns]) {
+      const settings = await readJsonFile(fs, path) as { modelPricing?: unknown } | undefined;
+      if (settings !== null && typeof settings === "object" && settings.modelPricing !== undefined) {
+        value = settings.modelPricing;
+      }
+    }
+  }
+  return managedPricing(value);
 }
 
 // ---------------------------------------------------------------------------
@@ -1850,7 +1903,8 @@ const BUN_RUN_FLAGS: readonly string[] = ["--no-env-file", "--no-install"];
  * The Deno flags the hook and its sender run with. Narrowed (what `install`
  * writes): the network to the tracker's host only, the environment to the
  * variables the hook reads, reading to Claude Code's transcripts
- * (`projects/`, not its credentials), the state directory and Deno itself,
+ * (`projects/`, not its credentials), managed settings (an organisation's
+ * prices), the state directory and Deno itself,
  * writing to the state directory, running only Deno (the sender), and knowing
  * its own user id (to check the state directory's owner). Without
  * `narrow`: any host, any variable, any file.
@@ -1869,7 +1923,9 @@ const BUN_RUN_FLAGS: readonly string[] = ["--no-env-file", "--no-install"];
  * ```
  */
 export function denoRunFlags(denoPath: string, stateDir: string, narrow?: NarrowAccess): string[] {
-  const reads = narrow === undefined ? [] : [`${narrow.claudeDir}/projects`, stateDir, denoPath];
+  const reads = narrow === undefined
+    ? []
+    : [`${narrow.claudeDir}/projects`, stateDir, denoPath, ...MANAGED_SETTINGS_DIRS];
   const problem = denoFlagProblem([stateDir, denoPath, ...reads]);
   if (problem !== undefined) throw new TypeError(problem);
   if (narrow === undefined) {
@@ -2955,6 +3011,8 @@ export async function deliverSpool(
     busy: false,
   };
   const target = sendTarget(runtime, config);
+  // Claude Code honours an organisation's own prices from its managed settings: so does the usage.
+  config = { ...config, prices: { ...config.prices, managed: await loadManagedPricing(runtime) } };
   const deadline = Date.now() + (options.maxRunMs ?? 10 * 60_000);
   let claim = options.lockToken;
   while (true) {
@@ -3187,6 +3245,12 @@ interface TranscriptLine {
   gitBranch?: unknown;
   /** True on lines Claude Code adds itself (not typed by the user). */
   isMeta?: unknown;
+  /** The line's own id. */
+  uuid?: unknown;
+  /** The model id Claude Code asked for, on assistant lines (what it prices). */
+  requestedModel?: unknown;
+  /** A tool's structured result, on the user line holding it (Write and Edit: the file's patch). */
+  toolUseResult?: unknown;
   /** The API message. */
   message?: {
     id?: unknown;
@@ -3314,136 +3378,444 @@ async function readTurnLines(path: string, promptId: string | undefined): Promis
 }
 
 // ---------------------------------------------------------------------------
-// src/prices.ts
+// src/catalog.ts
 //
-// What a response costs: list prices per model as data, the override from
-// `TELEMHQ_PRICES`, and the cost of one response's tokens.
+// The model catalog Claude Code prices by, as data: its pricing tiers, its
+// models (with every provider's id for each), and its fast-mode prices.
+// Recorded from the pinned Claude Code (2.1.332) by `deno task
+// record:catalog`; a test fails, naming the model and the price, when the
+// pinned binary's catalog differs from this one.
 //
-// Owns: `MODEL_PRICES`, `priceTable`, `priceFor`, `responseCostUsd`,
-// `roundUsd`. Uses: nothing.
+// Owns: `PRICING_TIERS`, `CATALOG_MODELS`, `FAST_PRICES`. Uses: nothing.
 
-/** A model's list prices, in US dollars per million tokens. */
-export interface ModelPrice {
+/** Prices of one model, in US dollars per million tokens (`web_search`: per request). */
+export interface TierPrice {
   /** Uncached input. */
   input: number;
   /** Output (thinking included). */
   output: number;
-  /** Writing the prompt cache with a 5-minute lifetime. */
+  /** Writing the prompt cache with a 5-minute lifetime (and writes not split by lifetime). */
   cache_write_5m: number;
-  /** Writing the prompt cache with a 1-hour lifetime. */
-  cache_write_1h: number;
+  /** Writing the prompt cache with a 1-hour lifetime; absent: priced as 5-minute writes. */
+  cache_write_1h?: number;
   /** Reading the prompt cache. */
   cache_read: number;
+  /** One web search request. */
+  web_search?: number;
+  /** Prices of a response whose prompt (input, cache reads and writes) is over `above_prompt_tokens`. */
+  long_prompt?: Omit<TierPrice, "web_search" | "long_prompt"> & { above_prompt_tokens: number };
 }
 
-/**
- * Built-in list prices per model family (Anthropic's published prices).
- * A model id matches its family with or without a date suffix
- * (`claude-sonnet-4-5-20250929`). Override or extend with `TELEMHQ_PRICES`
- * (JSON of the same shape). A model not listed gets no `cost_usd`, never 0.
- */
-export const MODEL_PRICES: Readonly<Record<string, ModelPrice>> = {
-  "claude-opus-4-5": { input: 5, output: 25, cache_write_5m: 6.25, cache_write_1h: 10, cache_read: 0.5 },
-  "claude-opus-4-1": { input: 15, output: 75, cache_write_5m: 18.75, cache_write_1h: 30, cache_read: 1.5 },
-  "claude-opus-4": { input: 15, output: 75, cache_write_5m: 18.75, cache_write_1h: 30, cache_read: 1.5 },
-  "claude-sonnet-4-5": { input: 3, output: 15, cache_write_5m: 3.75, cache_write_1h: 6, cache_read: 0.3 },
-  "claude-sonnet-4": { input: 3, output: 15, cache_write_5m: 3.75, cache_write_1h: 6, cache_read: 0.3 },
-  "claude-3-7-sonnet": { input: 3, output: 15, cache_write_5m: 3.75, cache_write_1h: 6, cache_read: 0.3 },
-  "claude-haiku-4-5": { input: 1, output: 5, cache_write_5m: 1.25, cache_write_1h: 2, cache_read: 0.1 },
-  "claude-3-5-haiku": { input: 0.8, output: 4, cache_write_5m: 1, cache_write_1h: 1.6, cache_read: 0.08 },
+/** One model of the catalog. */
+export interface CatalogModel {
+  /** The catalog's canonical id, for example `"claude-sonnet-4-6"`. */
+  id: string;
+  /** Its pricing tier (a key of {@linkcode PRICING_TIERS}). */
+  tier: string;
+  /** Every id a provider knows it by (first party, Bedrock, Vertex, Foundry, ...), lower case. */
+  providerIds: readonly string[];
+}
+
+/** The catalog's pricing tiers. */
+// deno-fmt-ignore
+export const PRICING_TIERS: Readonly<Record<string, TierPrice>> = {
+  tier_2_10: { input: 2, output: 10, cache_write_5m: 2.5, cache_write_1h: 4, cache_read: 0.2, web_search: 0.01 },
+  tier_2_10_cache_read_0_10: { input: 2, output: 10, cache_write_5m: 2.5, cache_write_1h: 4, cache_read: 0.1, web_search: 0.01 },
+  tier_3_15: { input: 3, output: 15, cache_write_5m: 3.75, cache_write_1h: 6, cache_read: 0.3, web_search: 0.01 },
+  tier_5_25: { input: 5, output: 25, cache_write_5m: 6.25, cache_write_1h: 10, cache_read: 0.5, web_search: 0.01 },
+  tier_15_75: { input: 15, output: 75, cache_write_5m: 18.75, cache_write_1h: 30, cache_read: 1.5, web_search: 0.01 },
+  tier_10_50: { input: 10, output: 50, cache_write_5m: 12.5, cache_write_1h: 20, cache_read: 1, web_search: 0.01 },
+  tier_10_50_cache_read_0_25: { input: 10, output: 50, cache_write_5m: 12.5, cache_write_1h: 20, cache_read: 0.25, web_search: 0.01 },
+  tier_4_20_cache_read_0_20: { input: 4, output: 20, cache_write_5m: 5, cache_write_1h: 8, cache_read: 0.2, web_search: 0.01 },
+  tier_8_40_cache_read_0_20: { input: 8, output: 40, cache_write_5m: 10, cache_write_1h: 16, cache_read: 0.2, web_search: 0.01 },
+  haiku_35: { input: 0.8, output: 4, cache_write_5m: 1, cache_write_1h: 1.6, cache_read: 0.08, web_search: 0.01 },
+  haiku_45: { input: 1, output: 5, cache_write_5m: 1.25, cache_write_1h: 2, cache_read: 0.1, web_search: 0.01 },
+  haiku_55: { input: 0.1, output: 0.5, cache_write_5m: 0.125, cache_write_1h: 0.2, cache_read: 0.01, web_search: 0.01, long_prompt: { above_prompt_tokens: 100000, input: 0.5, output: 2.5, cache_write_5m: 0.625, cache_write_1h: 1, cache_read: 0.05 } },
 };
 
-const PRICE_FIELDS = ["input", "output", "cache_write_5m", "cache_write_1h", "cache_read"] as const;
+/** The catalog's models, in the catalog's order. */
+// deno-fmt-ignore
+export const CATALOG_MODELS: readonly CatalogModel[] = [
+  { id: "claude-3-5-haiku", tier: "haiku_35", providerIds: ["claude-3-5-haiku","claude-3-5-haiku-20241022","us.anthropic.claude-3-5-haiku-20241022-v1:0","claude-3-5-haiku@20241022"] },
+  { id: "claude-haiku-4-5", tier: "haiku_45", providerIds: ["claude-haiku-4-5","claude-haiku-4-5-20251001","us.anthropic.claude-haiku-4-5-20251001-v1:0","claude-haiku-4-5@20251001","anthropic.claude-haiku-4-5"] },
+  { id: "claude-haiku-5-5", tier: "haiku_55", providerIds: ["claude-haiku-5-5","us.anthropic.claude-haiku-5-5","anthropic.claude-haiku-5-5"] },
+  { id: "claude-3-5-sonnet", tier: "tier_3_15", providerIds: ["claude-3-5-sonnet","claude-3-5-sonnet-20241022","us.anthropic.claude-3-5-sonnet-20241022-v2:0","claude-3-5-sonnet-v2@20241022"] },
+  { id: "claude-3-7-sonnet", tier: "tier_3_15", providerIds: ["claude-3-7-sonnet","claude-3-7-sonnet-20250219","us.anthropic.claude-3-7-sonnet-20250219-v1:0","claude-3-7-sonnet@20250219"] },
+  { id: "claude-sonnet-4-0", tier: "tier_3_15", providerIds: ["claude-sonnet-4-0","claude-sonnet-4-20250514","us.anthropic.claude-sonnet-4-20250514-v1:0","claude-sonnet-4@20250514","claude-sonnet-4"] },
+  { id: "claude-sonnet-4-5", tier: "tier_3_15", providerIds: ["claude-sonnet-4-5","claude-sonnet-4-5-20250929","us.anthropic.claude-sonnet-4-5-20250929-v1:0","claude-sonnet-4-5@20250929"] },
+  { id: "claude-sonnet-4-6", tier: "tier_3_15", providerIds: ["claude-sonnet-4-6","us.anthropic.claude-sonnet-4-6"] },
+  { id: "claude-sonnet-5", tier: "tier_2_10", providerIds: ["claude-sonnet-5","us.anthropic.claude-sonnet-5","anthropic.claude-sonnet-5"] },
+  { id: "claude-sonnet-5-5", tier: "tier_2_10_cache_read_0_10", providerIds: ["claude-sonnet-5-5","us.anthropic.claude-sonnet-5-5","anthropic.claude-sonnet-5-5"] },
+  { id: "claude-opus-4-0", tier: "tier_15_75", providerIds: ["claude-opus-4-0","claude-opus-4-20250514","us.anthropic.claude-opus-4-20250514-v1:0","claude-opus-4@20250514","claude-opus-4"] },
+  { id: "claude-opus-4-1", tier: "tier_15_75", providerIds: ["claude-opus-4-1","claude-opus-4-1-20250805","us.anthropic.claude-opus-4-1-20250805-v1:0","claude-opus-4-1@20250805"] },
+  { id: "claude-opus-4-5", tier: "tier_5_25", providerIds: ["claude-opus-4-5","claude-opus-4-5-20251101","us.anthropic.claude-opus-4-5-20251101-v1:0","claude-opus-4-5@20251101"] },
+  { id: "claude-opus-4-6", tier: "tier_5_25", providerIds: ["claude-opus-4-6","us.anthropic.claude-opus-4-6-v1"] },
+  { id: "claude-opus-4-7", tier: "tier_5_25", providerIds: ["claude-opus-4-7","us.anthropic.claude-opus-4-7","anthropic.claude-opus-4-7"] },
+  { id: "claude-opus-4-8", tier: "tier_5_25", providerIds: ["claude-opus-4-8","us.anthropic.claude-opus-4-8","anthropic.claude-opus-4-8"] },
+  { id: "claude-opus-5", tier: "tier_5_25", providerIds: ["claude-opus-5","us.anthropic.claude-opus-5","anthropic.claude-opus-5"] },
+  { id: "claude-opus-5-5", tier: "tier_4_20_cache_read_0_20", providerIds: ["claude-opus-5-5","us.anthropic.claude-opus-5-5","anthropic.claude-opus-5-5"] },
+  { id: "claude-fable-5", tier: "tier_10_50", providerIds: ["claude-fable-5","us.anthropic.claude-fable-5","anthropic.claude-fable-5"] },
+  { id: "claude-fable-5-1", tier: "tier_10_50_cache_read_0_25", providerIds: ["claude-fable-5-1","us.anthropic.claude-fable-5-1","anthropic.claude-fable-5-1"] },
+  { id: "claude-fable-5-2", tier: "tier_8_40_cache_read_0_20", providerIds: ["claude-fable-5-2","us.anthropic.claude-fable-5-2","anthropic.claude-fable-5-2"] },
+  { id: "claude-mythos-5", tier: "tier_10_50", providerIds: ["claude-mythos-5"] },
+  { id: "claude-mythos-5-1", tier: "tier_10_50_cache_read_0_25", providerIds: ["claude-mythos-5-1"] },
+  { id: "claude-mythos-5-2", tier: "tier_8_40_cache_read_0_20", providerIds: ["claude-mythos-5-2"] },
+];
+
+/** Fast-mode prices (`usage.speed` `"fast"`), by model: in Claude Code's code, not its catalog. */
+// deno-fmt-ignore
+export const FAST_PRICES: Readonly<Record<string, TierPrice>> = {
+  "claude-fable-5-2": { input: 16, output: 80, cache_write_5m: 20, cache_write_1h: 32, cache_read: 0.4, web_search: 0.01 },
+  "claude-mythos-5-2": { input: 16, output: 80, cache_write_5m: 20, cache_write_1h: 32, cache_read: 0.4, web_search: 0.01 },
+  "claude-opus-5-5": { input: 8, output: 40, cache_write_5m: 10, cache_write_1h: 16, cache_read: 0.4, web_search: 0.01 },
+  "claude-opus-4-8": { input: 10, output: 50, cache_write_5m: 12.5, cache_write_1h: 20, cache_read: 1, web_search: 0.01 },
+  "claude-opus-5": { input: 10, output: 50, cache_write_5m: 12.5, cache_write_1h: 20, cache_read: 1, web_search: 0.01 },
+  "claude-opus-4-6": { input: 30, output: 150, cache_write_5m: 37.5, cache_write_1h: 60, cache_read: 3, web_search: 0.01 },
+  "claude-opus-4-7": { input: 30, output: 150, cache_write_5m: 37.5, cache_write_1h: 60, cache_read: 3, web_search: 0.01 },
+};
+
+// ---------------------------------------------------------------------------
+// src/prices.ts
+//
+// What a response costs, the way Claude Code itself computes it: the model
+// id as a transcript names it resolved to the catalog's model (dated ids,
+// `[1m]` tags, Bedrock, Vertex and Foundry ids, ARNs), that model's tier, the
+// fast-mode, long-prompt, 1-hour cache, US-inference and web-search rules,
+// an organisation's managed `modelPricing`, and `TELEMHQ_PRICES` over all.
+//
+// Owns: `resolveModel`, `PriceBook`, `responseCostUsd`, `roundUsd`,
+// `priceTable`. Uses: catalog.
+
+/** A model's list prices, in US dollars per million tokens (see {@linkcode TierPrice}). */
+export type ModelPrice = TierPrice;
+
+/** The US-only inference multiplier Claude Code applies to token costs (`usage.inference_geo === "us"`). */
+const US_INFERENCE_FACTOR = 1.1;
+/** Web search per request, where a price gives none (Claude Code's default). */
+const WEB_SEARCH_USD = 0.01;
+/** Region prefixes of Bedrock inference profiles; a profile id of another region is priced as its `us.` twin. */
+const REGIONS = ["us", "eu", "apac", "jp", "au", "us-gov", "global"] as const;
+
+/** Every provider id (lower case) to its catalog model. */
+const BY_PROVIDER_ID: ReadonlyMap<string, string> = new Map(
+  CATALOG_MODELS.flatMap((model) => model.providerIds.map((id) => [id, model.id] as const)),
+);
+
+/** A model id taken apart: `claude-<family>-<major>[-<minor>]`, or the older `claude-<major>[-<minor>]-<family>`. */
+interface ModelName {
+  family: string;
+  major: number;
+  minor: number;
+  legacyOrder: boolean;
+}
+
+const MODERN_NAME = /^claude-([a-z]+)-(\d{1,2})(?:-(\d{1,2})(?!\d))?/;
+const LEGACY_NAME = /^claude-(\d{1,2})(?:-(\d{1,2}))?-([a-z]+)/;
+/** What may follow a model name in an id: `-fast`/`-latest`, a date, a Bedrock version (`-v1:0`). */
+const NAME_TRAILER = /^(?:-fast|-latest)?(?:-v\d{1,3}@\d{8}|[-@]\d{8})?(?:-v\d{1,3}(?::\d{1,3})?)?$/;
+
+function parseName(id: string): ModelName | undefined {
+  const modern = MODERN_NAME.exec(id);
+  const legacy = modern === null ? LEGACY_NAME.exec(id) : null;
+  const match = modern ?? legacy;
+  if (match === null || !NAME_TRAILER.test(id.slice(match[0].length))) return undefined;
+  return modern !== null
+    ? { family: modern[1], major: Number(modern[2]), minor: Number(modern[3] ?? 0), legacyOrder: false }
+    : { family: legacy![3], major: Number(legacy![1]), minor: Number(legacy![2] ?? 0), legacyOrder: true };
+}
+
+/** Catalog models by their parsed names, for ids that are no provider's exact id. */
+const BY_NAME: ReadonlyMap<string, string> = new Map(
+  CATALOG_MODELS.flatMap((model) => {
+    const name = parseName(model.id);
+    return name === undefined ? [] : [[nameKey(name), model.id] as const];
+  }),
+);
+
+function nameKey(name: ModelName): string {
+  return `${name.family}\u0000${name.major}\u0000${name.minor}\u0000${name.legacyOrder}`;
+}
 
 /**
- * The price table in force: the built-in one, with `TELEMHQ_PRICES` (a JSON
- * object of model to {@linkcode ModelPrice}) laid over it. Entries that are
- * not complete, finite, non-negative prices are ignored.
+ * The catalog model a model id names, as Claude Code resolves it: exact
+ * provider ids first (any region's Bedrock profile), then the id taken apart
+ * (what follows the last `/` of an ARN or gateway path, without an
+ * `anthropic.` prefix, a `[1m]` tag, a date or a version), then the newest
+ * catalog id the string contains.
  *
- * @param override The `TELEMHQ_PRICES` value, if any.
- * @returns The merged table.
+ * @param model A model id from a transcript, for example `"us.anthropic.claude-sonnet-4-6"`.
+ * @returns The catalog's id, for example `"claude-sonnet-4-6"`, or undefined when it names no catalog model.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * const table = priceTable('{"my-model":{"input":1,"output":2,"cache_write_5m":1,"cache_write_1h":1,"cache_read":0.1}}');
- * assert.equal(table["my-model"].output, 2);
+ * assert.equal(resolveModel("claude-sonnet-4-5-20250929"), "claude-sonnet-4-5");
+ * assert.equal(resolveModel("claude-sonnet-4-5@20250929"), "claude-sonnet-4-5");
+ * assert.equal(resolveModel("Claude-Opus-4.6[1m]"), "claude-opus-4-6");
+ * assert.equal(resolveModel("my-proxy-model"), undefined);
  * ```
  */
-export function priceTable(override: string | undefined): Record<string, ModelPrice> {
-  const table: Record<string, ModelPrice> = { ...MODEL_PRICES };
-  if (override === undefined || override.trim() === "") return table;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(override);
-  } catch {
-    return table;
+export function resolveModel(model: string): string | undefined {
+  let id = model.trim().toLowerCase();
+  if (id === "" || /\s/.test(id)) return undefined;
+  id = id.replace(/\[[12]m\]/g, "").replace(/(claude-(?:[a-z]+-)?\d{1,2})\.(?=\d)/g, "$1-");
+  const exact = BY_PROVIDER_ID.get(id);
+  if (exact !== undefined) return exact;
+  const region = REGIONS.find((prefix) => prefix !== "us" && id.startsWith(`${prefix}.anthropic.`));
+  if (region !== undefined) {
+    const twin = BY_PROVIDER_ID.get(`us${id.slice(region.length)}`);
+    if (twin !== undefined) return twin;
   }
-  if (parsed === null || typeof parsed !== "object") return table;
-  for (const [model, price] of Object.entries(parsed as Record<string, unknown>)) {
-    const candidate = price as Record<string, unknown>;
-    const valid = candidate !== null && typeof candidate === "object" &&
-      PRICE_FIELDS.every((field) =>
-        typeof candidate[field] === "number" && Number.isFinite(candidate[field]) && (candidate[field] as number) >= 0
-      );
-    if (valid) {
-      table[model] = Object.fromEntries(
-        PRICE_FIELDS.map((field) => [field, candidate[field]]),
-      ) as unknown as ModelPrice;
-    }
+  let bare = id.slice(id.lastIndexOf("/") + 1);
+  const prefixed = /^(?:([a-z-]+)\.)?anthropic\.(claude-.*)$/.exec(bare);
+  if (prefixed !== null) {
+    if (prefixed[1] !== undefined && !(REGIONS as readonly string[]).includes(prefixed[1])) return undefined;
+    bare = prefixed[2];
   }
-  return table;
+  const named = BY_PROVIDER_ID.get(bare) ?? (parseName(bare) && BY_NAME.get(nameKey(parseName(bare)!)));
+  if (named !== undefined) return named;
+  return containedModel(bare);
+}
+
+/** The newest catalog id a string contains, not followed by another version number (`claude-opus-4` is 4-0). */
+function containedModel(id: string): string | undefined {
+  for (const model of [...CATALOG_MODELS].reverse()) {
+    const at = id.indexOf(model.id);
+    if (at >= 0 && !/^-?\d/.test(id.slice(at + model.id.length))) return model.id;
+    const major = model.id.match(/^(claude-[a-z]+-\d+)-0$/)?.[1];
+    if (major !== undefined && new RegExp(`${major}(?!-?\\d)`).test(id)) return model.id;
+  }
+  return undefined;
+}
+
+/** What `TELEMHQ_PRICES` and managed `modelPricing` rows look like once read. */
+interface PriceRow {
+  price: ModelPrice;
+  /** A managed row prices every token alike: no US-inference, fast or long-prompt rule. */
+  flat: boolean;
+}
+
+/** An organisation's managed `modelPricing` (Claude Code honours it from managed settings only). */
+export interface ManagedPricing {
+  /** Multiplies every cost, web search and unmatched models included (0 to 10). */
+  multiplier: number;
+  /** Rows by model id (lower case, `[1m]` removed), as written. */
+  exact: ReadonlyMap<string, ModelPrice>;
+  /** Rows by the catalog model their key names. */
+  byModel: ReadonlyMap<string, ModelPrice>;
 }
 
 /**
- * The price of a model id: its own entry, else its family's (the id with a
- * date suffix like `-20250929` or a context tag like `[1m]` removed).
+ * Reads managed `modelPricing` (`{"multiplier": 0.85, "overrides": {"<model>": {"input", "output",
+ * "cacheRead", "cacheWrite"}}}`), as Claude Code validates it; anything else gives undefined.
  *
- * @param model A model id from the transcript.
- * @param table The price table (see {@linkcode priceTable}).
- * @returns The price, or undefined when the model is unknown.
+ * @param value The `modelPricing` value of a managed settings file.
+ * @returns The pricing, or undefined when absent, malformed, or without effect.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * assert.equal(priceFor("claude-sonnet-4-5-20250929", MODEL_PRICES)?.input, 3);
+ * const pricing = managedPricing({ multiplier: 0.5 });
+ * assert.equal(pricing?.multiplier, 0.5);
  * ```
  */
-export function priceFor(model: string, table: Readonly<Record<string, ModelPrice>>): ModelPrice | undefined {
-  if (Object.hasOwn(table, model)) return table[model];
-  const family = model.replace(/\[[^\]]*\]$/, "").replace(/-\d{8}$/, "");
-  return Object.hasOwn(table, family) ? table[family] : undefined;
+export function managedPricing(value: unknown): ManagedPricing | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  const { multiplier = 1, overrides = {} } = value as { multiplier?: unknown; overrides?: unknown };
+  if (typeof multiplier !== "number" || !(multiplier > 0 && multiplier <= 10)) return undefined;
+  if (overrides === null || typeof overrides !== "object") return undefined;
+  const exact = new Map<string, ModelPrice>();
+  const byModel = new Map<string, ModelPrice>();
+  const valid = (n: unknown) => typeof n === "number" && n >= 0 && n <= 10_000;
+  for (const [key, row] of Object.entries(overrides as Record<string, Record<string, unknown>>)) {
+    if (row === null || typeof row !== "object") return undefined;
+    if (![row.input, row.output, row.cacheRead, row.cacheWrite].every(valid)) return undefined;
+    const price: ModelPrice = {
+      input: row.input as number,
+      output: row.output as number,
+      cache_read: row.cacheRead as number,
+      cache_write_5m: row.cacheWrite as number,
+      web_search: WEB_SEARCH_USD,
+    };
+    const name = key.replace(/\[[12]m\]/gi, "").toLowerCase();
+    if (exact.has(name)) continue; // the first row wins, as in Claude Code
+    exact.set(name, price);
+    const model = resolveExactly(name);
+    if (model !== undefined && !byModel.has(model)) byModel.set(model, price);
+  }
+  if (exact.size === 0 && multiplier === 1) return undefined;
+  return { multiplier, exact, byModel };
 }
 
-/** One response's billed tokens, by price dimension. */
-interface ResponseTokens {
+/** A catalog id, or a provider id of any region: what a managed row's key may name. */
+function resolveExactly(key: string): string | undefined {
+  if (CATALOG_MODELS.some((model) => model.id === key)) return key;
+  const region = REGIONS.find((prefix) => key.startsWith(`${prefix}.anthropic.`));
+  return BY_PROVIDER_ID.get(region === undefined ? key : `us${key.slice(region.length)}`);
+}
+
+/** The prices in force: the catalog, an organisation's managed pricing, and the user's `TELEMHQ_PRICES` over all. */
+export interface PriceBook {
+  /** `TELEMHQ_PRICES`: rows by model id (exact, lower case) or catalog id. */
+  overrides: Readonly<Record<string, ModelPrice>>;
+  /** Managed `modelPricing`, if the machine's managed settings have it. */
+  managed?: ManagedPricing;
+}
+
+/** The usage fields of one response that its cost depends on. */
+export interface PricedUsage {
   /** Uncached input tokens. */
   input_tokens: number;
   /** Output tokens. */
   output_tokens: number;
-  /** All cache writes, split or not. */
-  cache_creation_input_tokens: number;
   /** Cache reads. */
   cache_read_input_tokens: number;
-  /** Cache writes with a 5-minute lifetime (part of `cache_creation_input_tokens`). */
-  cache_5m: number;
-  /** Cache writes with a 1-hour lifetime (part of `cache_creation_input_tokens`). */
+  /** All cache writes. */
+  cache_creation_input_tokens: number;
+  /** Cache writes with a 1-hour lifetime (part of the above). */
   cache_1h: number;
+  /** `"fast"` for fast mode; other values than `"standard"` are priced as fast too, as Claude Code does. */
+  speed?: string;
+  /** `"us"`: US-only inference, 1.1 times the token cost. */
+  inference_geo?: string;
+  /** Web search requests. */
+  web_search_requests: number;
+  /** `usage.iterations`: the server-side steps of the response (see {@linkcode responseCostUsd}). */
+  iterations?: readonly unknown[];
+}
+
+/** One step of `usage.iterations`, as far as its cost goes. */
+interface Iteration {
+  type?: unknown;
+  model?: unknown;
+  input_tokens?: unknown;
+  output_tokens?: unknown;
+  cache_read_input_tokens?: unknown;
+  cache_creation_input_tokens?: unknown;
+  cache_creation?: { ephemeral_1h_input_tokens?: unknown; ephemeral_5m_input_tokens?: unknown } | null;
+}
+
+const COUNTED = ["input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"] as const;
+
+function tokens(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : 0;
+}
+
+function iterationUsage(step: Iteration, oneHour: number, geo: string | undefined): PricedUsage {
+  return {
+    input_tokens: tokens(step.input_tokens),
+    output_tokens: tokens(step.output_tokens),
+    cache_read_input_tokens: tokens(step.cache_read_input_tokens),
+    cache_creation_input_tokens: tokens(step.cache_creation_input_tokens),
+    cache_1h: oneHour,
+    inference_geo: geo,
+    web_search_requests: 0,
+  };
 }
 
 /**
- * The list-price cost of one response, in US dollars (not rounded).
- *
- * @param tokens The response's tokens.
- * @param price The model's price.
- * @returns The cost.
+ * The units a response is priced in. Normally the response itself; under a price with a long-prompt
+ * line, its `message` iterations one by one (each with its own line test) when their counts add up to
+ * the response's, with the response's 1-hour writes the iterations do not account for handed to them
+ * in order, as Claude Code does.
  */
-function responseCostUsd(tokens: ResponseTokens, price: ModelPrice): number {
-  // Writes not split by lifetime (older transcripts) are priced as 5-minute writes, Claude Code's default.
-  const unsplit = Math.max(0, tokens.cache_creation_input_tokens - tokens.cache_5m - tokens.cache_1h);
-  return (tokens.input_tokens * price.input + tokens.output_tokens * price.output +
-    (tokens.cache_5m + unsplit) * price.cache_write_5m + tokens.cache_1h * price.cache_write_1h +
-    tokens.cache_read_input_tokens * price.cache_read) / 1_000_000;
+function pricedUnits(usage: PricedUsage, price: ModelPrice): PricedUsage[] {
+  if (price.long_prompt === undefined || !Array.isArray(usage.iterations)) return [usage];
+  const steps = (usage.iterations as Iteration[]).filter((step) => step?.type === "message");
+  const valid = steps.length > 0 &&
+    COUNTED.every((field) =>
+      steps.every((step) => typeof step[field] === "number" && Number.isFinite(step[field]) && step[field] >= 0) &&
+      steps.reduce((sum, step) => sum + (step[field] as number), 0) === usage[field]
+    );
+  if (!valid) return [usage];
+  const split = (step: Iteration) => {
+    const total = tokens(step.cache_creation_input_tokens);
+    const hour = Math.max(Math.min(tokens(step.cache_creation?.ephemeral_1h_input_tokens), total), 0);
+    return { hour, five: Math.max(Math.min(tokens(step.cache_creation?.ephemeral_5m_input_tokens), total - hour), 0) };
+  };
+  let unplaced = Math.max(0, usage.cache_1h - steps.reduce((sum, step) => sum + split(step).hour, 0));
+  return steps.map((step) => {
+    const { hour, five } = split(step);
+    const extra = Math.min(unplaced, tokens(step.cache_creation_input_tokens) - five - hour);
+    unplaced -= extra;
+    return iterationUsage(step, hour + extra, usage.inference_geo);
+  });
+}
+
+function tierOf(catalogId: string, speed: string | undefined): ModelPrice | undefined {
+  const model = CATALOG_MODELS.find((entry) => entry.id === catalogId);
+  const base = model === undefined ? undefined : PRICING_TIERS[model.tier];
+  const fast = speed !== undefined && speed !== "" && speed !== "standard" ? FAST_PRICES[catalogId] : undefined;
+  return fast ?? base;
+}
+
+/** Finds the price of a model id: `TELEMHQ_PRICES`, then a managed row, then the catalog. */
+function priceRow(model: string, book: PriceBook, speed: string | undefined): PriceRow | undefined {
+  const key = model.replace(/\[[12]m\]/gi, "").toLowerCase();
+  const catalogId = resolveModel(model);
+  const override = book.overrides[key] ?? (catalogId === undefined ? undefined : book.overrides[catalogId]);
+  if (override !== undefined) return { price: override, flat: false };
+  const managed = book.managed?.exact.get(key) ??
+    (catalogId === undefined ? undefined : book.managed?.byModel.get(catalogId));
+  if (managed !== undefined) return { price: managed, flat: true };
+  const tier = catalogId === undefined ? undefined : tierOf(catalogId, speed);
+  return tier === undefined ? undefined : { price: tier, flat: false };
+}
+
+/** The token cost of one priced unit, in Claude Code's order of operations (equal to its own, bit for bit). */
+function unitCost(usage: PricedUsage, price: ModelPrice): number {
+  const promptTokens = usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens;
+  const long = price.long_prompt;
+  const p = long !== undefined && promptTokens > long.above_prompt_tokens ? long : price;
+  const oneHour = Math.max(Math.min(usage.cache_1h, usage.cache_creation_input_tokens), 0);
+  // Writes not marked 1-hour (5-minute ones, and older transcripts' unsplit writes) pay the 5-minute price.
+  const writes = p.cache_write_1h === undefined || oneHour <= 0
+    ? usage.cache_creation_input_tokens / 1e6 * p.cache_write_5m
+    : oneHour / 1e6 * p.cache_write_1h + (usage.cache_creation_input_tokens - oneHour) / 1e6 * p.cache_write_5m;
+  return usage.input_tokens / 1e6 * p.input + usage.output_tokens / 1e6 * p.output +
+    usage.cache_read_input_tokens / 1e6 * p.cache_read + writes;
+}
+
+/**
+ * The cost of one response in US dollars, as Claude Code computes it (not
+ * rounded): each token count times its price (the long-prompt prices when the
+ * prompt is over the tier's line; 1-hour writes apart; the fast prices for a
+ * fast response), times 1.1 for US-only inference, plus web searches.
+ *
+ * @param model The model id the response was requested with (the transcript's `requestedModel`).
+ * @param usage The response's usage.
+ * @param book The prices in force.
+ * @returns The cost, or undefined when no price is known for the model (never a made-up 0).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const usage = {
+ *   input_tokens: 1_000_000, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0,
+ *   cache_1h: 0, web_search_requests: 0,
+ * };
+ * assert.equal(responseCostUsd("claude-sonnet-4-6", usage, { overrides: {} }), 3);
+ * assert.equal(responseCostUsd("my-proxy-model", usage, { overrides: {} }), undefined);
+ * ```
+ */
+export function responseCostUsd(model: string, usage: PricedUsage, book: PriceBook): number | undefined {
+  const row = priceRow(model, book, usage.speed);
+  if (row === undefined) return undefined;
+  const geo = !row.flat && usage.inference_geo === "us" ? US_INFERENCE_FACTOR : 1;
+  const units = row.flat ? [usage] : pricedUnits(usage, row.price);
+  let tokensCost = 0;
+  for (const unit of units) tokensCost += unitCost(unit, row.price);
+  let cost = (tokensCost * geo + usage.web_search_requests * (row.price.web_search ?? WEB_SEARCH_USD)) *
+    (book.managed?.multiplier ?? 1);
+  // An advisor's steps are priced as its own model, with the response's US-inference rule, and added.
+  for (const step of (usage.iterations ?? []) as Iteration[]) {
+    if (step?.type !== "advisor_message" || typeof step.model !== "string") continue;
+    const oneHour = tokens(step.cache_creation?.ephemeral_1h_input_tokens);
+    const advisor = responseCostUsd(step.model, iterationUsage(step, oneHour, usage.inference_geo), book);
+    if (advisor === undefined) return undefined;
+    cost += advisor;
+  }
+  return cost;
 }
 
 /**
@@ -3454,6 +3826,64 @@ function responseCostUsd(tokens: ResponseTokens, price: ModelPrice): number {
  */
 function roundUsd(usd: number): number {
   return Math.round(usd * 1_000_000) / 1_000_000;
+}
+
+const PRICE_FIELDS = ["input", "output", "cache_write_5m", "cache_read"] as const;
+
+/**
+ * Reads `TELEMHQ_PRICES`: a JSON object of model id (or catalog id) to
+ * prices (`input`, `output`, `cache_write_5m`, `cache_read`, and optionally
+ * `cache_write_1h`, `web_search` and `long_prompt`), laid over every other
+ * price. Entries that are not complete, finite, non-negative prices are ignored.
+ *
+ * @param override The `TELEMHQ_PRICES` value, if any.
+ * @returns The rows, keyed by lower-case model id.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const table = priceTable('{"my-model":{"input":1,"output":2,"cache_write_5m":1,"cache_read":0.1}}');
+ * assert.equal(table["my-model"].output, 2);
+ * ```
+ */
+export function priceTable(override: string | undefined): Record<string, ModelPrice> {
+  const table: Record<string, ModelPrice> = {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(override ?? "{}");
+  } catch {
+    return table;
+  }
+  if (parsed === null || typeof parsed !== "object") return table;
+  const price = (n: unknown) => typeof n === "number" && Number.isFinite(n) && n >= 0;
+  for (const [model, value] of Object.entries(parsed as Record<string, unknown>)) {
+    const row = value as Record<string, unknown> | null;
+    if (row === null || typeof row !== "object" || !PRICE_FIELDS.every((field) => price(row[field]))) continue;
+    const entry: ModelPrice = {
+      input: row.input as number,
+      output: row.output as number,
+      cache_write_5m: row.cache_write_5m as number,
+      cache_read: row.cache_read as number,
+    };
+    if (price(row.cache_write_1h)) entry.cache_write_1h = row.cache_write_1h as number;
+    if (price(row.web_search)) entry.web_search = row.web_search as number;
+    const long = row.long_prompt as Record<string, unknown> | undefined;
+    if (
+      long !== null && typeof long === "object" && price(long.above_prompt_tokens) &&
+      PRICE_FIELDS.every((f) => price(long[f]))
+    ) {
+      entry.long_prompt = {
+        above_prompt_tokens: long.above_prompt_tokens as number,
+        input: long.input as number,
+        output: long.output as number,
+        cache_write_5m: long.cache_write_5m as number,
+        cache_read: long.cache_read as number,
+        ...(price(long.cache_write_1h) ? { cache_write_1h: long.cache_write_1h as number } : {}),
+      };
+    }
+    table[model.toLowerCase()] = entry;
+  }
+  return table;
 }
 
 // ---------------------------------------------------------------------------
@@ -3482,7 +3912,18 @@ export type TurnUsage =
       | "tool_calls"
     >
   >
-  & Pick<Payload, "model" | "models" | "cost_usd" | "duration_ms" | "git_branch">;
+  & Pick<
+    Payload,
+    | "model"
+    | "models"
+    | "cost_usd"
+    | "duration_ms"
+    | "git_branch"
+    | "web_search_requests"
+    | "speed"
+    | "lines_added"
+    | "lines_removed"
+  >;
 
 /** The four token counts of a response, as the API names them. */
 const TOKEN_FIELDS = [
@@ -3505,9 +3946,9 @@ function totalTokens(counts: TokenCounts): number {
   return TOKEN_FIELDS.reduce((sum, field) => sum + counts[field], 0);
 }
 
-interface ResponseUsage {
+/** One API response's usage, its lines merged, and the model it was requested with. */
+interface ResponseUsage extends PricedUsage {
   model?: string;
-  tokens: ResponseTokens;
 }
 
 function count(value: unknown): number {
@@ -3515,31 +3956,53 @@ function count(value: unknown): number {
 }
 
 /**
+ * The lines a Write or Edit tool result added and removed, counted as Claude
+ * Code counts them for its own totals: a new file's lines (newlines + 1, none
+ * for an empty file), else the `+` and `-` lines of its patch.
+ */
+function changedLines(result: unknown): { added: number; removed: number } | undefined {
+  if (result === null || typeof result !== "object") return undefined;
+  const { type, content, structuredPatch } = result as { type?: unknown; content?: unknown; structuredPatch?: unknown };
+  if (!Array.isArray(structuredPatch)) return undefined;
+  if (structuredPatch.length === 0) {
+    if (type !== "create" || typeof content !== "string") return { added: 0, removed: 0 };
+    return { added: content === "" ? 0 : content.split("\n").length, removed: 0 };
+  }
+  let added = 0;
+  let removed = 0;
+  for (const hunk of structuredPatch as { lines?: unknown }[]) {
+    for (const line of Array.isArray(hunk?.lines) ? hunk.lines : []) {
+      if (typeof line !== "string") continue;
+      if (line.startsWith("+")) added++;
+      else if (line.startsWith("-")) removed++;
+    }
+  }
+  return { added, removed };
+}
+
+/**
  * Sums the usage of transcript lines: each API response once (Claude Code
  * writes one line per content block and repeats the response's usage on each;
  * the key is `message.id` + `requestId`, and where its lines disagree the
- * largest count wins), with the cost from the price table.
+ * largest count wins), each priced as Claude Code prices it (see
+ * {@linkcode responseCostUsd}); the lines Write and Edit changed are counted.
  *
  * @param lines Transcript lines, in file order.
- * @param prices The price table (see {@linkcode priceTable}).
+ * @param prices The prices in force.
  * @returns The usage, or undefined when the lines hold no API response.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { MODEL_PRICES } from "@telemhq/claude-code";
  * const line = {
  *   type: "assistant",
  *   requestId: "req_1",
  *   message: { id: "msg_1", model: "claude-sonnet-4-5", usage: { input_tokens: 10, output_tokens: 5 } },
  * };
- * assert.equal(sumUsage([line, line], MODEL_PRICES)?.total_tokens, 15);
+ * assert.equal(sumUsage([line, line], { overrides: {} })?.total_tokens, 15);
  * ```
  */
-export function sumUsage(
-  lines: Iterable<object>,
-  prices: Readonly<Record<string, ModelPrice>>,
-): TurnUsage | undefined {
+export function sumUsage(lines: Iterable<object>, prices: PriceBook): TurnUsage | undefined {
   const tally = new UsageTally();
   for (const line of lines) tally.add(line as TranscriptLine);
   return tally.total(prices);
@@ -3552,6 +4015,7 @@ export function sumUsage(
 class UsageTally {
   readonly #responses = new Map<string, ResponseUsage>();
   readonly #toolUses = new Set<string>();
+  readonly #changes = new Map<string, { added: number; removed: number }>();
   #branch: { name: string; time: number } | undefined;
   #first = Infinity;
   #last = -Infinity;
@@ -3567,6 +4031,12 @@ class UsageTally {
       const at = Number.isNaN(time) ? -Infinity : time;
       if (this.#branch === undefined || at >= this.#branch.time) this.#branch = { name: line.gitBranch, time: at };
     }
+    const changed = line.type === "user" ? changedLines(line.toolUseResult) : undefined;
+    if (changed !== undefined) {
+      // One result per tool call, however many times a line is read.
+      const key = typeof line.uuid === "string" ? line.uuid : `${this.#changes.size}`;
+      this.#changes.set(key, changed);
+    }
     const message = line.message;
     if (line.type !== "assistant" || message === undefined || typeof message.id !== "string") return;
     // Claude Code writes API errors as "<synthetic>" assistant messages: no response was billed.
@@ -3579,25 +4049,29 @@ class UsageTally {
     const usage = message.usage;
     if (usage === undefined || usage === null || typeof usage !== "object") return;
     const key = `${message.id}\u0000${typeof line.requestId === "string" ? line.requestId : ""}`;
-    const response = this.#responses.get(key) ?? {
-      tokens: {
-        input_tokens: 0,
-        output_tokens: 0,
-        cache_creation_input_tokens: 0,
-        cache_read_input_tokens: 0,
-        cache_5m: 0,
-        cache_1h: 0,
-      },
+    const response: ResponseUsage = this.#responses.get(key) ?? {
+      input_tokens: 0,
+      output_tokens: 0,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+      cache_1h: 0,
+      web_search_requests: 0,
     };
-    if (typeof message.model === "string") response.model = message.model;
-    for (const field of TOKEN_FIELDS) response.tokens[field] = Math.max(response.tokens[field], count(usage[field]));
+    // Claude Code prices the model it asked for (requestedModel), which the answer may name otherwise.
+    const model = typeof line.requestedModel === "string" ? line.requestedModel : message.model;
+    if (typeof model === "string") response.model = model;
+    for (const field of TOKEN_FIELDS) response[field] = Math.max(response[field], count(usage[field]));
     const split = usage.cache_creation as Record<string, unknown> | undefined;
-    response.tokens.cache_5m = Math.max(response.tokens.cache_5m, count(split?.ephemeral_5m_input_tokens));
-    response.tokens.cache_1h = Math.max(response.tokens.cache_1h, count(split?.ephemeral_1h_input_tokens));
+    response.cache_1h = Math.max(response.cache_1h, count(split?.ephemeral_1h_input_tokens));
+    const tools = usage.server_tool_use as Record<string, unknown> | undefined;
+    response.web_search_requests = Math.max(response.web_search_requests, count(tools?.web_search_requests));
+    if (typeof usage.speed === "string") response.speed = usage.speed;
+    if (typeof usage.inference_geo === "string") response.inference_geo = usage.inference_geo;
+    if (Array.isArray(usage.iterations)) response.iterations = usage.iterations;
     this.#responses.set(key, response);
   }
 
-  total(prices: Readonly<Record<string, ModelPrice>>): TurnUsage | undefined {
+  total(prices: PriceBook): TurnUsage | undefined {
     if (this.#responses.size === 0) return undefined;
     const totals: TokenCounts = {
       input_tokens: 0,
@@ -3607,25 +4081,39 @@ class UsageTally {
     };
     const outputByModel = new Map<string, number>();
     let cost: number | undefined = 0;
-    for (const { model, tokens } of this.#responses.values()) {
-      for (const field of TOKEN_FIELDS) totals[field] += tokens[field];
-      if (model !== undefined) outputByModel.set(model, (outputByModel.get(model) ?? 0) + tokens.output_tokens);
-      const price = model === undefined ? undefined : priceFor(model, prices);
-      cost = price === undefined || cost === undefined ? undefined : cost + responseCostUsd(tokens, price);
+    let searches = 0;
+    let fast = false;
+    for (const response of this.#responses.values()) {
+      for (const field of TOKEN_FIELDS) totals[field] += response[field];
+      searches += response.web_search_requests;
+      fast ||= response.speed === "fast";
+      // Sent as the catalog's id where it names one, else only as a plain id (never an ARN or free text).
+      const name = response.model === undefined
+        ? undefined
+        : resolveModel(response.model) ?? plainModelId(response.model);
+      // An unnamed model still counts: when it produced most of the output, no model is named.
+      const key = name ?? "";
+      outputByModel.set(key, (outputByModel.get(key) ?? 0) + response.output_tokens);
+      const priced = response.model === undefined ? undefined : responseCostUsd(response.model, response, prices);
+      cost = priced === undefined || cost === undefined ? undefined : cost + priced;
     }
-    // Models as the transcript names them are priced, but only plain ids are sent.
-    const models = [...outputByModel.entries()].sort((a, b) => b[1] - a[1]).map(([model]) => plainModelId(model));
-    const named = models.filter((model) => model !== undefined);
+    const ranked = [...outputByModel.entries()].sort((a, b) => b[1] - a[1]).map(([model]) => model);
+    const models = ranked.filter((model) => model !== "");
+    const changes = [...this.#changes.values()];
     return {
       ...totals,
       total_tokens: totalTokens(totals),
-      model: models[0],
-      models: models.length > 1 && named.length > 0 ? named : undefined,
+      model: ranked[0] === "" ? undefined : ranked[0],
+      models: ranked.length > 1 && models.length > 0 ? models : undefined,
       cost_usd: cost === undefined ? undefined : roundUsd(cost),
       duration_ms: this.#first <= this.#last ? this.#last - this.#first : undefined,
       git_branch: this.#branch?.name,
       api_requests: this.#responses.size,
       tool_calls: this.#toolUses.size,
+      web_search_requests: searches > 0 ? searches : undefined,
+      speed: fast ? "fast" : undefined,
+      lines_added: changes.length > 0 ? changes.reduce((sum, change) => sum + change.added, 0) : undefined,
+      lines_removed: changes.length > 0 ? changes.reduce((sum, change) => sum + change.removed, 0) : undefined,
     };
   }
 }
@@ -3641,13 +4129,13 @@ class UsageTally {
  *
  * @example
  * ```ts ignore
- * const usage = await readTurnUsage(event.transcript_path, event.prompt_id, MODEL_PRICES);
+ * const usage = await readTurnUsage(event.transcript_path, event.prompt_id, { overrides: {} });
  * ```
  */
 export async function readTurnUsage(
   transcriptPath: string,
   promptId: string | undefined,
-  prices: Readonly<Record<string, ModelPrice>>,
+  prices: PriceBook,
 ): Promise<TurnUsage | undefined> {
   const lines = await readTurnLines(transcriptPath, promptId);
   return lines === undefined ? undefined : sumUsage(lines, prices);
@@ -3663,12 +4151,12 @@ export async function readTurnUsage(
  *
  * @example
  * ```ts ignore
- * const usage = await readTranscriptUsage(event.agent_transcript_path, MODEL_PRICES);
+ * const usage = await readTranscriptUsage(event.agent_transcript_path, { overrides: {} });
  * ```
  */
 export async function readTranscriptUsage(
   transcriptPath: string,
-  prices: Readonly<Record<string, ModelPrice>>,
+  prices: PriceBook,
 ): Promise<TurnUsage | undefined> {
   const tally = new UsageTally();
   for await (const text of readLinesBackward(transcriptPath)) {
@@ -3696,6 +4184,9 @@ const USAGE_READ_MS = 15_000;
 interface SessionLedger extends TokenCounts {
   turns: number;
   api_requests: number;
+  web_search_requests?: number;
+  lines_added?: number;
+  lines_removed?: number;
   /** Null once a turn had a model without a price. */
   cost_usd: number | null;
 }
@@ -3711,6 +4202,9 @@ type SessionFields = Pick<
   | "session_cost_usd"
   | "session_api_requests"
   | "session_turns"
+  | "session_web_search_requests"
+  | "session_lines_added"
+  | "session_lines_removed"
 >;
 
 /**
@@ -3800,6 +4294,9 @@ async function addToLedger(runtime: Runtime, path: string, usage: TurnUsage, isT
   };
   ledger.turns += isTurn ? 1 : 0;
   ledger.api_requests += usage.api_requests;
+  ledger.web_search_requests = (ledger.web_search_requests ?? 0) + (usage.web_search_requests ?? 0);
+  ledger.lines_added = (ledger.lines_added ?? 0) + (usage.lines_added ?? 0);
+  ledger.lines_removed = (ledger.lines_removed ?? 0) + (usage.lines_removed ?? 0);
   for (const field of TOKEN_FIELDS) ledger[field] += usage[field];
   ledger.cost_usd = ledger.cost_usd === null || usage.cost_usd === undefined
     ? null
@@ -3818,6 +4315,9 @@ function sessionFields(ledger: SessionLedger): SessionFields {
     session_cost_usd: ledger.cost_usd ?? undefined,
     session_api_requests: ledger.api_requests,
     session_turns: ledger.turns,
+    session_web_search_requests: ledger.web_search_requests || undefined,
+    session_lines_added: ledger.lines_added || undefined,
+    session_lines_removed: ledger.lines_removed || undefined,
   });
 }
 

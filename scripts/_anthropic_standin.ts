@@ -10,8 +10,13 @@ export type Block =
   | { type: "thinking"; thinking: string }
   | { type: "tool_use"; name: string; input: Record<string, unknown> };
 
-/** A scripted answer: content blocks, or an API error. */
-export type Answer = { blocks: Block[] } | { error: { status: number; type: string; message: string } };
+/**
+ * A scripted answer: content blocks (with, optionally, the usage to report, sent as given: fast mode,
+ * US-only inference, web searches, 1-hour cache writes), or an API error.
+ */
+export type Answer =
+  | { blocks: Block[]; usage?: Record<string, unknown> }
+  | { error: { status: number; type: string; message: string } };
 
 /** Usage the stand-in reported for one response. */
 export interface UsageRecord {
@@ -26,9 +31,13 @@ export interface UsageRecord {
     cache_creation_input_tokens: number;
     cache_read_input_tokens: number;
     cache_creation: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
+    [more: string]: unknown;
   };
   error_status: number | null;
 }
+
+/** A tool call that does nothing, so that Claude Code asks for the next answer. */
+const NOOP_TOOL: Block = { type: "tool_use", name: "Bash", input: { command: "true", description: "nothing" } };
 
 /** Where the prompt names its scenario: `SCENARIO:name`. */
 const SCENARIO_PATTERN = /SCENARIO:([a-z0-9-]+)/;
@@ -79,6 +88,36 @@ export const SCENARIOS: Readonly<Record<string, readonly Answer[]>> = {
     error: { status: 400, type: "invalid_request_error", message: "prompt is too long: SECRET_IN_API_ERROR" },
   }],
   "two-turns-1": [{ blocks: [{ type: "text", text: "First answer SECRET_ONE" }] }],
+  // Every price dimension Claude Code applies, one response each: 1-hour and 5-minute cache writes and web
+  // searches, US-only inference, fast mode, and a prompt one token over a long-prompt line (100,000).
+  "priced": [
+    { blocks: [NOOP_TOOL], usage: pricedUsage({}) },
+    { blocks: [NOOP_TOOL], usage: pricedUsage({ inference_geo: "us", input_tokens: 77 }) },
+    { blocks: [NOOP_TOOL], usage: pricedUsage({ speed: "fast", output_tokens: 3 }) },
+    {
+      blocks: [{ type: "text", text: "Priced. SECRET_PRICED" }],
+      usage: pricedUsage({
+        input_tokens: 40_001,
+        cache_read_input_tokens: 50_000,
+        cache_creation_input_tokens: 10_000,
+        cache_creation: { ephemeral_1h_input_tokens: 4000, ephemeral_5m_input_tokens: 6000 },
+      }),
+    },
+  ],
+  // Write a new three-line file, then replace one of its lines by two: Claude Code counts 5 added, 1 removed.
+  "edits": [
+    {
+      blocks: [{ type: "tool_use", name: "Write", input: { file_path: "EDIT_FILE", content: "one\ntwo\nthree" } }],
+    },
+    {
+      blocks: [{
+        type: "tool_use",
+        name: "Edit",
+        input: { file_path: "EDIT_FILE", old_string: "two", new_string: "two-a\ntwo-b" },
+      }],
+    },
+    { blocks: [{ type: "text", text: "Edited. SECRET_EDITED" }] },
+  ],
   "two-turns-2": [
     { blocks: [{ type: "tool_use", name: "Bash", input: { command: "ls", description: "list" } }] },
     { blocks: [{ type: "text", text: "Second answer SECRET_TWO" }] },
@@ -124,8 +163,14 @@ export interface AnthropicStandIn {
   close(): Promise<void>;
 }
 
-/** Starts the stand-in. `runId` makes message and request ids unique per recording. */
-export async function startAnthropicStandIn(runId = "e2e"): Promise<AnthropicStandIn> {
+/**
+ * Starts the stand-in. `runId` makes message and request ids unique per recording; `editFile` is
+ * the file the `edits` scenario writes and edits.
+ */
+export async function startAnthropicStandIn(
+  runId = "e2e",
+  editFile = "/tmp/telemhq-edit.txt",
+): Promise<AnthropicStandIn> {
   const usage: UsageRecord[] = [];
   const bodies: string[] = [];
   let count = 0;
@@ -164,7 +209,7 @@ export async function startAnthropicStandIn(runId = "e2e"): Promise<AnthropicSta
         res.end(JSON.stringify({ type: "error", error: { type: answer.error.type, message: answer.error.message } }));
         return;
       }
-      const known = knownUsage(n);
+      const known = answer.usage === undefined ? knownUsage(n) : { ...knownUsage(0), ...answer.usage };
       usage.push({
         request: n,
         ...ids,
@@ -173,7 +218,8 @@ export async function startAnthropicStandIn(runId = "e2e"): Promise<AnthropicSta
         usage: known,
         error_status: null,
       });
-      streamAnswer(res, answer.blocks, { ...ids, model, usage: known, toolPrefix: `toolu_${runId}_${n}` });
+      const blocks = answer.blocks.map((block) => withEditFile(block, editFile));
+      streamAnswer(res, blocks, { ...ids, model, usage: known, toolPrefix: `toolu_${runId}_${n}` });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -187,6 +233,25 @@ export async function startAnthropicStandIn(runId = "e2e"): Promise<AnthropicSta
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Usage with every token kind, 1-hour and 5-minute writes and two web searches; `extra` replaces fields. */
+function pricedUsage(extra: Record<string, unknown>): Record<string, unknown> {
+  return {
+    input_tokens: 1234,
+    output_tokens: 567,
+    cache_read_input_tokens: 8901,
+    cache_creation_input_tokens: 2345,
+    cache_creation: { ephemeral_1h_input_tokens: 1000, ephemeral_5m_input_tokens: 1345 },
+    server_tool_use: { web_search_requests: 2 },
+    ...extra,
+  };
+}
+
+/** The `edits` scenario names its file EDIT_FILE: the stand-in puts the real one in. */
+function withEditFile(block: Block, file: string): Block {
+  if (block.type !== "tool_use" || block.input.file_path !== "EDIT_FILE") return block;
+  return { ...block, input: { ...block.input, file_path: file } };
 }
 
 function zeroUsage(): UsageRecord["usage"] {

@@ -89,7 +89,14 @@ export interface ClaudeRun {
 /** Runs one `claude -p` turn (or a `--resume` follow-up) against the stand-in. */
 export async function runClaude(
   session: ClaudeSession,
-  options: { prompt: string; apiUrl: string; env?: Record<string, string>; resume?: string },
+  options: {
+    prompt: string;
+    apiUrl: string;
+    env?: Record<string, string>;
+    resume?: string;
+    model?: string;
+    allowedTools?: string;
+  },
 ): Promise<ClaudeRun> {
   const args = [
     "-p",
@@ -97,9 +104,9 @@ export async function runClaude(
     "--settings",
     session.settings,
     "--model",
-    "claude-sonnet-4-5",
+    options.model ?? "claude-sonnet-4-5",
     "--allowedTools",
-    "Bash Read Agent",
+    options.allowedTools ?? "Bash Read Agent",
     "--output-format",
     "json",
   ];

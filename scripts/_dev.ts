@@ -194,3 +194,8 @@ export async function runProcess(
   const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
   return { code: output.code, signal: output.signal, stdout: decode(output.stdout), stderr: decode(output.stderr) };
 }
+
+/** The pinned Claude Code's executable (its JavaScript, the catalog included, is text inside it). */
+export function pinnedClaudeBinary(): string {
+  return `${ROOT}tools/node_modules/@anthropic-ai/claude-code/bin/claude.exe`;
+}

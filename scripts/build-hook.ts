@@ -37,6 +37,7 @@ export const MODULES: readonly string[] = [
   "sender.ts",
   "run_hook.ts",
   "transcript.ts",
+  "catalog.ts",
   "prices.ts",
   "usage.ts",
   "ledger.ts",

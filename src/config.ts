@@ -9,8 +9,8 @@
  */
 
 import type { NarrowAccess } from "./launch.ts";
-import { type ModelPrice, priceTable } from "./prices.ts";
-import { attempt, type Runtime } from "./runtime.ts";
+import { type ManagedPricing, managedPricing, type PriceBook, priceTable } from "./prices.ts";
+import { attempt, readJsonFile, type Runtime } from "./runtime.ts";
 import { STATE_LAYOUT, stateDirProblem } from "./state_dir.ts";
 
 /** Every environment variable the hook reads (Deno's `--allow-env` list). */
@@ -56,8 +56,8 @@ export interface HookConfig {
   retryMaxMs: number;
   /** How long an idle sender waits for more pings before it exits, in milliseconds. */
   senderIdleMs: number;
-  /** Model prices: the built-in table with `TELEMHQ_PRICES` laid over it. */
-  prices: Record<string, ModelPrice>;
+  /** The prices in force: the catalog, managed `modelPricing` (read by the sender), `TELEMHQ_PRICES` over all. */
+  prices: PriceBook;
 }
 
 /** Looks up an environment variable. */
@@ -141,7 +141,7 @@ export function readConfig(env: EnvLookup): HookConfig {
     retryBaseMs: numberSetting(env("TELEMHQ_RETRY_BASE_MS"), 1000, 10, 60_000),
     retryMaxMs: numberSetting(env("TELEMHQ_RETRY_MAX_MS"), 5 * 60_000, 10, 60 * 60_000),
     senderIdleMs: numberSetting(env("TELEMHQ_SENDER_IDLE_MS"), 30_000, 0, 10 * 60_000),
-    prices: priceTable(env("TELEMHQ_PRICES")),
+    prices: { overrides: priceTable(env("TELEMHQ_PRICES")) },
   };
 }
 
@@ -200,4 +200,41 @@ export function narrowAccess(env: EnvLookup, pingUrl: string | undefined): Narro
   const claudeDir = claudeDirectory(env);
   const host = pingUrl === undefined ? undefined : attempt(() => new URL(pingUrl).host, undefined);
   return claudeDir === undefined || host === undefined ? undefined : { pingHost: host, claudeDir };
+}
+
+/** Where Claude Code reads managed (policy) settings from, by platform; drop-ins in `managed-settings.d/`. */
+export const MANAGED_SETTINGS_DIRS: readonly string[] = [
+  "/etc/claude-code",
+  "/Library/Application Support/ClaudeCode",
+];
+
+/**
+ * An organisation's `modelPricing`, from the managed settings files Claude
+ * Code honours it from (`managed-settings.json`, then its `managed-settings.d/`
+ * drop-ins in name order, the last one to set it winning). Policy from MDM
+ * or served by Anthropic's server is out of a hook's reach.
+ *
+ * @param runtime The runtime adapter.
+ * @returns The pricing, or undefined when no managed file sets it.
+ *
+ * @example
+ * ```ts
+ * import { detectRuntime } from "@telemhq/claude-code";
+ * await loadManagedPricing(detectRuntime());
+ * ```
+ */
+export async function loadManagedPricing(runtime: Runtime): Promise<ManagedPricing | undefined> {
+  const fs = await runtime.fs();
+  let value: unknown;
+  for (const dir of MANAGED_SETTINGS_DIRS) {
+    const dropIns = (await fs.readdir(`${dir}/managed-settings.d`).catch(() => [] as string[]))
+      .filter((name) => name.endsWith(".json")).sort().map((name) => `${dir}/managed-settings.d/${name}`);
+    for (const path of [`${dir}/managed-settings.json`, ...dropIns]) {
+      const settings = await readJsonFile(fs, path) as { modelPricing?: unknown } | undefined;
+      if (settings !== null && typeof settings === "object" && settings.modelPricing !== undefined) {
+        value = settings.modelPricing;
+      }
+    }
+  }
+  return managedPricing(value);
 }

@@ -83,6 +83,14 @@ export interface Payload {
   git_branch?: string;
   /** API responses in the turn (or subagent), each counted once. */
   api_requests?: number;
+  /** Web searches the model ran in the turn (or subagent). */
+  web_search_requests?: number;
+  /** `"fast"` when a response of the turn (or subagent) ran in fast mode. */
+  speed?: "fast";
+  /** Lines the turn's (or subagent's) Write and Edit calls added, counted as Claude Code counts them. */
+  lines_added?: number;
+  /** Lines they removed. */
+  lines_removed?: number;
   /** SessionEnd: uncached input tokens of the session's pings since it (re)started. */
   session_input_tokens?: number;
   /** SessionEnd: output tokens since the session (re)started. */
@@ -99,6 +107,12 @@ export interface Payload {
   session_api_requests?: number;
   /** SessionEnd: turns (Stop and StopFailure) since the session (re)started. */
   session_turns?: number;
+  /** SessionEnd: web searches since the session (re)started. */
+  session_web_search_requests?: number;
+  /** SessionEnd: lines added since the session (re)started. */
+  session_lines_added?: number;
+  /** SessionEnd: lines removed since the session (re)started. */
+  session_lines_removed?: number;
   /** When the hook received the event, ISO 8601 UTC. */
   occurred_at: string;
   /** Version of this hook. */
@@ -197,6 +211,10 @@ const PAYLOAD_RULES: { readonly [Field in keyof Payload]-?: FieldRule } = {
   cost_usd: "usd",
   git_branch: BRANCH_PATTERN,
   api_requests: "count",
+  web_search_requests: "count",
+  speed: new Set(["fast"]),
+  lines_added: "count",
+  lines_removed: "count",
   session_input_tokens: "count",
   session_output_tokens: "count",
   session_cache_creation_input_tokens: "count",
@@ -205,6 +223,9 @@ const PAYLOAD_RULES: { readonly [Field in keyof Payload]-?: FieldRule } = {
   session_cost_usd: "usd",
   session_api_requests: "count",
   session_turns: "count",
+  session_web_search_requests: "count",
+  session_lines_added: "count",
+  session_lines_removed: "count",
   occurred_at: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/,
   hook_version: /^\d{1,4}\.\d{1,4}\.\d{1,4}(-[0-9A-Za-z.-]{1,32})?$/,
   runtime: /^[A-Za-z0-9._-]{1,32}\/[A-Za-z0-9._+-]{1,32}$/,

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { ENV_NAMES } from "./config.ts";
+import { ENV_NAMES, MANAGED_SETTINGS_DIRS } from "./config.ts";
 import type { Runtime, RuntimeKind } from "./runtime.ts";
 
 /** What the narrowest Deno flags are made of: the tracker's host and Claude Code's folder (transcripts). */
@@ -49,7 +49,8 @@ const BUN_RUN_FLAGS: readonly string[] = ["--no-env-file", "--no-install"];
  * The Deno flags the hook and its sender run with. Narrowed (what `install`
  * writes): the network to the tracker's host only, the environment to the
  * variables the hook reads, reading to Claude Code's transcripts
- * (`projects/`, not its credentials), the state directory and Deno itself,
+ * (`projects/`, not its credentials), managed settings (an organisation's
+ * prices), the state directory and Deno itself,
  * writing to the state directory, running only Deno (the sender), and knowing
  * its own user id (to check the state directory's owner). Without
  * `narrow`: any host, any variable, any file.
@@ -68,7 +69,9 @@ const BUN_RUN_FLAGS: readonly string[] = ["--no-env-file", "--no-install"];
  * ```
  */
 export function denoRunFlags(denoPath: string, stateDir: string, narrow?: NarrowAccess): string[] {
-  const reads = narrow === undefined ? [] : [`${narrow.claudeDir}/projects`, stateDir, denoPath];
+  const reads = narrow === undefined
+    ? []
+    : [`${narrow.claudeDir}/projects`, stateDir, denoPath, ...MANAGED_SETTINGS_DIRS];
   const problem = denoFlagProblem([stateDir, denoPath, ...reads]);
   if (problem !== undefined) throw new TypeError(problem);
   if (narrow === undefined) {

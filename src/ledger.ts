@@ -34,6 +34,9 @@ const USAGE_READ_MS = 15_000;
 interface SessionLedger extends TokenCounts {
   turns: number;
   api_requests: number;
+  web_search_requests?: number;
+  lines_added?: number;
+  lines_removed?: number;
   /** Null once a turn had a model without a price. */
   cost_usd: number | null;
 }
@@ -49,6 +52,9 @@ type SessionFields = Pick<
   | "session_cost_usd"
   | "session_api_requests"
   | "session_turns"
+  | "session_web_search_requests"
+  | "session_lines_added"
+  | "session_lines_removed"
 >;
 
 /**
@@ -143,6 +149,9 @@ async function addToLedger(runtime: Runtime, path: string, usage: TurnUsage, isT
   };
   ledger.turns += isTurn ? 1 : 0;
   ledger.api_requests += usage.api_requests;
+  ledger.web_search_requests = (ledger.web_search_requests ?? 0) + (usage.web_search_requests ?? 0);
+  ledger.lines_added = (ledger.lines_added ?? 0) + (usage.lines_added ?? 0);
+  ledger.lines_removed = (ledger.lines_removed ?? 0) + (usage.lines_removed ?? 0);
   for (const field of TOKEN_FIELDS) ledger[field] += usage[field];
   ledger.cost_usd = ledger.cost_usd === null || usage.cost_usd === undefined
     ? null
@@ -161,5 +170,8 @@ function sessionFields(ledger: SessionLedger): SessionFields {
     session_cost_usd: ledger.cost_usd ?? undefined,
     session_api_requests: ledger.api_requests,
     session_turns: ledger.turns,
+    session_web_search_requests: ledger.web_search_requests || undefined,
+    session_lines_added: ledger.lines_added || undefined,
+    session_lines_removed: ledger.lines_removed || undefined,
   });
 }

@@ -1,145 +1,348 @@
 /**
- * What a response costs: list prices per model as data, the override from
- * `TELEMHQ_PRICES`, and the cost of one response's tokens.
+ * What a response costs, the way Claude Code itself computes it: the model
+ * id as a transcript names it resolved to the catalog's model (dated ids,
+ * `[1m]` tags, Bedrock, Vertex and Foundry ids, ARNs), that model's tier, the
+ * fast-mode, long-prompt, 1-hour cache, US-inference and web-search rules,
+ * an organisation's managed `modelPricing`, and `TELEMHQ_PRICES` over all.
  *
- * Owns: `MODEL_PRICES`, `priceTable`, `priceFor`, `responseCostUsd`,
- * `roundUsd`. Uses: nothing.
+ * Owns: `resolveModel`, `PriceBook`, `responseCostUsd`, `roundUsd`,
+ * `priceTable`. Uses: catalog.
  *
  * @module
  */
 
-/** A model's list prices, in US dollars per million tokens. */
-export interface ModelPrice {
-  /** Uncached input. */
-  input: number;
-  /** Output (thinking included). */
-  output: number;
-  /** Writing the prompt cache with a 5-minute lifetime. */
-  cache_write_5m: number;
-  /** Writing the prompt cache with a 1-hour lifetime. */
-  cache_write_1h: number;
-  /** Reading the prompt cache. */
-  cache_read: number;
+import { CATALOG_MODELS, FAST_PRICES, PRICING_TIERS, type TierPrice } from "./catalog.ts";
+
+/** A model's list prices, in US dollars per million tokens (see {@linkcode TierPrice}). */
+export type ModelPrice = TierPrice;
+
+/** The US-only inference multiplier Claude Code applies to token costs (`usage.inference_geo === "us"`). */
+const US_INFERENCE_FACTOR = 1.1;
+/** Web search per request, where a price gives none (Claude Code's default). */
+const WEB_SEARCH_USD = 0.01;
+/** Region prefixes of Bedrock inference profiles; a profile id of another region is priced as its `us.` twin. */
+const REGIONS = ["us", "eu", "apac", "jp", "au", "us-gov", "global"] as const;
+
+/** Every provider id (lower case) to its catalog model. */
+const BY_PROVIDER_ID: ReadonlyMap<string, string> = new Map(
+  CATALOG_MODELS.flatMap((model) => model.providerIds.map((id) => [id, model.id] as const)),
+);
+
+/** A model id taken apart: `claude-<family>-<major>[-<minor>]`, or the older `claude-<major>[-<minor>]-<family>`. */
+interface ModelName {
+  family: string;
+  major: number;
+  minor: number;
+  legacyOrder: boolean;
+}
+
+const MODERN_NAME = /^claude-([a-z]+)-(\d{1,2})(?:-(\d{1,2})(?!\d))?/;
+const LEGACY_NAME = /^claude-(\d{1,2})(?:-(\d{1,2}))?-([a-z]+)/;
+/** What may follow a model name in an id: `-fast`/`-latest`, a date, a Bedrock version (`-v1:0`). */
+const NAME_TRAILER = /^(?:-fast|-latest)?(?:-v\d{1,3}@\d{8}|[-@]\d{8})?(?:-v\d{1,3}(?::\d{1,3})?)?$/;
+
+function parseName(id: string): ModelName | undefined {
+  const modern = MODERN_NAME.exec(id);
+  const legacy = modern === null ? LEGACY_NAME.exec(id) : null;
+  const match = modern ?? legacy;
+  if (match === null || !NAME_TRAILER.test(id.slice(match[0].length))) return undefined;
+  return modern !== null
+    ? { family: modern[1], major: Number(modern[2]), minor: Number(modern[3] ?? 0), legacyOrder: false }
+    : { family: legacy![3], major: Number(legacy![1]), minor: Number(legacy![2] ?? 0), legacyOrder: true };
+}
+
+/** Catalog models by their parsed names, for ids that are no provider's exact id. */
+const BY_NAME: ReadonlyMap<string, string> = new Map(
+  CATALOG_MODELS.flatMap((model) => {
+    const name = parseName(model.id);
+    return name === undefined ? [] : [[nameKey(name), model.id] as const];
+  }),
+);
+
+function nameKey(name: ModelName): string {
+  return `${name.family}\u0000${name.major}\u0000${name.minor}\u0000${name.legacyOrder}`;
 }
 
 /**
- * Built-in list prices per model family (Anthropic's published prices).
- * A model id matches its family with or without a date suffix
- * (`claude-sonnet-4-5-20250929`). Override or extend with `TELEMHQ_PRICES`
- * (JSON of the same shape). A model not listed gets no `cost_usd`, never 0.
- */
-export const MODEL_PRICES: Readonly<Record<string, ModelPrice>> = {
-  "claude-opus-4-5": { input: 5, output: 25, cache_write_5m: 6.25, cache_write_1h: 10, cache_read: 0.5 },
-  "claude-opus-4-1": { input: 15, output: 75, cache_write_5m: 18.75, cache_write_1h: 30, cache_read: 1.5 },
-  "claude-opus-4": { input: 15, output: 75, cache_write_5m: 18.75, cache_write_1h: 30, cache_read: 1.5 },
-  "claude-sonnet-4-5": { input: 3, output: 15, cache_write_5m: 3.75, cache_write_1h: 6, cache_read: 0.3 },
-  "claude-sonnet-4": { input: 3, output: 15, cache_write_5m: 3.75, cache_write_1h: 6, cache_read: 0.3 },
-  "claude-3-7-sonnet": { input: 3, output: 15, cache_write_5m: 3.75, cache_write_1h: 6, cache_read: 0.3 },
-  "claude-haiku-4-5": { input: 1, output: 5, cache_write_5m: 1.25, cache_write_1h: 2, cache_read: 0.1 },
-  "claude-3-5-haiku": { input: 0.8, output: 4, cache_write_5m: 1, cache_write_1h: 1.6, cache_read: 0.08 },
-};
-
-const PRICE_FIELDS = ["input", "output", "cache_write_5m", "cache_write_1h", "cache_read"] as const;
-
-/**
- * The price table in force: the built-in one, with `TELEMHQ_PRICES` (a JSON
- * object of model to {@linkcode ModelPrice}) laid over it. Entries that are
- * not complete, finite, non-negative prices are ignored.
+ * The catalog model a model id names, as Claude Code resolves it: exact
+ * provider ids first (any region's Bedrock profile), then the id taken apart
+ * (what follows the last `/` of an ARN or gateway path, without an
+ * `anthropic.` prefix, a `[1m]` tag, a date or a version), then the newest
+ * catalog id the string contains.
  *
- * @param override The `TELEMHQ_PRICES` value, if any.
- * @returns The merged table.
+ * @param model A model id from a transcript, for example `"us.anthropic.claude-sonnet-4-6"`.
+ * @returns The catalog's id, for example `"claude-sonnet-4-6"`, or undefined when it names no catalog model.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * const table = priceTable('{"my-model":{"input":1,"output":2,"cache_write_5m":1,"cache_write_1h":1,"cache_read":0.1}}');
- * assert.equal(table["my-model"].output, 2);
+ * assert.equal(resolveModel("claude-sonnet-4-5-20250929"), "claude-sonnet-4-5");
+ * assert.equal(resolveModel("claude-sonnet-4-5@20250929"), "claude-sonnet-4-5");
+ * assert.equal(resolveModel("Claude-Opus-4.6[1m]"), "claude-opus-4-6");
+ * assert.equal(resolveModel("my-proxy-model"), undefined);
  * ```
  */
-export function priceTable(override: string | undefined): Record<string, ModelPrice> {
-  const table: Record<string, ModelPrice> = { ...MODEL_PRICES };
-  if (override === undefined || override.trim() === "") return table;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(override);
-  } catch {
-    return table;
+export function resolveModel(model: string): string | undefined {
+  let id = model.trim().toLowerCase();
+  if (id === "" || /\s/.test(id)) return undefined;
+  id = id.replace(/\[[12]m\]/g, "").replace(/(claude-(?:[a-z]+-)?\d{1,2})\.(?=\d)/g, "$1-");
+  const exact = BY_PROVIDER_ID.get(id);
+  if (exact !== undefined) return exact;
+  const region = REGIONS.find((prefix) => prefix !== "us" && id.startsWith(`${prefix}.anthropic.`));
+  if (region !== undefined) {
+    const twin = BY_PROVIDER_ID.get(`us${id.slice(region.length)}`);
+    if (twin !== undefined) return twin;
   }
-  if (parsed === null || typeof parsed !== "object") return table;
-  for (const [model, price] of Object.entries(parsed as Record<string, unknown>)) {
-    const candidate = price as Record<string, unknown>;
-    const valid = candidate !== null && typeof candidate === "object" &&
-      PRICE_FIELDS.every((field) =>
-        typeof candidate[field] === "number" && Number.isFinite(candidate[field]) && (candidate[field] as number) >= 0
-      );
-    if (valid) {
-      table[model] = Object.fromEntries(
-        PRICE_FIELDS.map((field) => [field, candidate[field]]),
-      ) as unknown as ModelPrice;
-    }
+  let bare = id.slice(id.lastIndexOf("/") + 1);
+  const prefixed = /^(?:([a-z-]+)\.)?anthropic\.(claude-.*)$/.exec(bare);
+  if (prefixed !== null) {
+    if (prefixed[1] !== undefined && !(REGIONS as readonly string[]).includes(prefixed[1])) return undefined;
+    bare = prefixed[2];
   }
-  return table;
+  const named = BY_PROVIDER_ID.get(bare) ?? (parseName(bare) && BY_NAME.get(nameKey(parseName(bare)!)));
+  if (named !== undefined) return named;
+  return containedModel(bare);
+}
+
+/** The newest catalog id a string contains, not followed by another version number (`claude-opus-4` is 4-0). */
+function containedModel(id: string): string | undefined {
+  for (const model of [...CATALOG_MODELS].reverse()) {
+    const at = id.indexOf(model.id);
+    if (at >= 0 && !/^-?\d/.test(id.slice(at + model.id.length))) return model.id;
+    const major = model.id.match(/^(claude-[a-z]+-\d+)-0$/)?.[1];
+    if (major !== undefined && new RegExp(`${major}(?!-?\\d)`).test(id)) return model.id;
+  }
+  return undefined;
+}
+
+/** What `TELEMHQ_PRICES` and managed `modelPricing` rows look like once read. */
+interface PriceRow {
+  price: ModelPrice;
+  /** A managed row prices every token alike: no US-inference, fast or long-prompt rule. */
+  flat: boolean;
+}
+
+/** An organisation's managed `modelPricing` (Claude Code honours it from managed settings only). */
+export interface ManagedPricing {
+  /** Multiplies every cost, web search and unmatched models included (0 to 10). */
+  multiplier: number;
+  /** Rows by model id (lower case, `[1m]` removed), as written. */
+  exact: ReadonlyMap<string, ModelPrice>;
+  /** Rows by the catalog model their key names. */
+  byModel: ReadonlyMap<string, ModelPrice>;
 }
 
 /**
- * The price of a model id: its own entry, else its family's (the id with a
- * date suffix like `-20250929` or a context tag like `[1m]` removed).
+ * Reads managed `modelPricing` (`{"multiplier": 0.85, "overrides": {"<model>": {"input", "output",
+ * "cacheRead", "cacheWrite"}}}`), as Claude Code validates it; anything else gives undefined.
  *
- * @param model A model id from the transcript.
- * @param table The price table (see {@linkcode priceTable}).
- * @returns The price, or undefined when the model is unknown.
+ * @param value The `modelPricing` value of a managed settings file.
+ * @returns The pricing, or undefined when absent, malformed, or without effect.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * assert.equal(priceFor("claude-sonnet-4-5-20250929", MODEL_PRICES)?.input, 3);
+ * const pricing = managedPricing({ multiplier: 0.5 });
+ * assert.equal(pricing?.multiplier, 0.5);
  * ```
  */
-export function priceFor(model: string, table: Readonly<Record<string, ModelPrice>>): ModelPrice | undefined {
-  if (Object.hasOwn(table, model)) return table[model];
-  const family = model.replace(/\[[^\]]*\]$/, "").replace(/-\d{8}$/, "");
-  return Object.hasOwn(table, family) ? table[family] : undefined;
+export function managedPricing(value: unknown): ManagedPricing | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  const { multiplier = 1, overrides = {} } = value as { multiplier?: unknown; overrides?: unknown };
+  if (typeof multiplier !== "number" || !(multiplier > 0 && multiplier <= 10)) return undefined;
+  if (overrides === null || typeof overrides !== "object") return undefined;
+  const exact = new Map<string, ModelPrice>();
+  const byModel = new Map<string, ModelPrice>();
+  const valid = (n: unknown) => typeof n === "number" && n >= 0 && n <= 10_000;
+  for (const [key, row] of Object.entries(overrides as Record<string, Record<string, unknown>>)) {
+    if (row === null || typeof row !== "object") return undefined;
+    if (![row.input, row.output, row.cacheRead, row.cacheWrite].every(valid)) return undefined;
+    const price: ModelPrice = {
+      input: row.input as number,
+      output: row.output as number,
+      cache_read: row.cacheRead as number,
+      cache_write_5m: row.cacheWrite as number,
+      web_search: WEB_SEARCH_USD,
+    };
+    const name = key.replace(/\[[12]m\]/gi, "").toLowerCase();
+    if (exact.has(name)) continue; // the first row wins, as in Claude Code
+    exact.set(name, price);
+    const model = resolveExactly(name);
+    if (model !== undefined && !byModel.has(model)) byModel.set(model, price);
+  }
+  if (exact.size === 0 && multiplier === 1) return undefined;
+  return { multiplier, exact, byModel };
 }
 
-/** One response's billed tokens, by price dimension. */
-export interface ResponseTokens {
+/** A catalog id, or a provider id of any region: what a managed row's key may name. */
+function resolveExactly(key: string): string | undefined {
+  if (CATALOG_MODELS.some((model) => model.id === key)) return key;
+  const region = REGIONS.find((prefix) => key.startsWith(`${prefix}.anthropic.`));
+  return BY_PROVIDER_ID.get(region === undefined ? key : `us${key.slice(region.length)}`);
+}
+
+/** The prices in force: the catalog, an organisation's managed pricing, and the user's `TELEMHQ_PRICES` over all. */
+export interface PriceBook {
+  /** `TELEMHQ_PRICES`: rows by model id (exact, lower case) or catalog id. */
+  overrides: Readonly<Record<string, ModelPrice>>;
+  /** Managed `modelPricing`, if the machine's managed settings have it. */
+  managed?: ManagedPricing;
+}
+
+/** The usage fields of one response that its cost depends on. */
+export interface PricedUsage {
   /** Uncached input tokens. */
   input_tokens: number;
   /** Output tokens. */
   output_tokens: number;
-  /** All cache writes, split or not. */
-  cache_creation_input_tokens: number;
   /** Cache reads. */
   cache_read_input_tokens: number;
-  /** Cache writes with a 5-minute lifetime (part of `cache_creation_input_tokens`). */
-  cache_5m: number;
-  /** Cache writes with a 1-hour lifetime (part of `cache_creation_input_tokens`). */
+  /** All cache writes. */
+  cache_creation_input_tokens: number;
+  /** Cache writes with a 1-hour lifetime (part of the above). */
   cache_1h: number;
+  /** `"fast"` for fast mode; other values than `"standard"` are priced as fast too, as Claude Code does. */
+  speed?: string;
+  /** `"us"`: US-only inference, 1.1 times the token cost. */
+  inference_geo?: string;
+  /** Web search requests. */
+  web_search_requests: number;
+  /** `usage.iterations`: the server-side steps of the response (see {@linkcode responseCostUsd}). */
+  iterations?: readonly unknown[];
+}
+
+/** One step of `usage.iterations`, as far as its cost goes. */
+interface Iteration {
+  type?: unknown;
+  model?: unknown;
+  input_tokens?: unknown;
+  output_tokens?: unknown;
+  cache_read_input_tokens?: unknown;
+  cache_creation_input_tokens?: unknown;
+  cache_creation?: { ephemeral_1h_input_tokens?: unknown; ephemeral_5m_input_tokens?: unknown } | null;
+}
+
+const COUNTED = ["input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"] as const;
+
+function tokens(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : 0;
+}
+
+function iterationUsage(step: Iteration, oneHour: number, geo: string | undefined): PricedUsage {
+  return {
+    input_tokens: tokens(step.input_tokens),
+    output_tokens: tokens(step.output_tokens),
+    cache_read_input_tokens: tokens(step.cache_read_input_tokens),
+    cache_creation_input_tokens: tokens(step.cache_creation_input_tokens),
+    cache_1h: oneHour,
+    inference_geo: geo,
+    web_search_requests: 0,
+  };
 }
 
 /**
- * The list-price cost of one response, in US dollars (not rounded).
+ * The units a response is priced in. Normally the response itself; under a price with a long-prompt
+ * line, its `message` iterations one by one (each with its own line test) when their counts add up to
+ * the response's, with the response's 1-hour writes the iterations do not account for handed to them
+ * in order, as Claude Code does.
+ */
+function pricedUnits(usage: PricedUsage, price: ModelPrice): PricedUsage[] {
+  if (price.long_prompt === undefined || !Array.isArray(usage.iterations)) return [usage];
+  const steps = (usage.iterations as Iteration[]).filter((step) => step?.type === "message");
+  const valid = steps.length > 0 &&
+    COUNTED.every((field) =>
+      steps.every((step) => typeof step[field] === "number" && Number.isFinite(step[field]) && step[field] >= 0) &&
+      steps.reduce((sum, step) => sum + (step[field] as number), 0) === usage[field]
+    );
+  if (!valid) return [usage];
+  const split = (step: Iteration) => {
+    const total = tokens(step.cache_creation_input_tokens);
+    const hour = Math.max(Math.min(tokens(step.cache_creation?.ephemeral_1h_input_tokens), total), 0);
+    return { hour, five: Math.max(Math.min(tokens(step.cache_creation?.ephemeral_5m_input_tokens), total - hour), 0) };
+  };
+  let unplaced = Math.max(0, usage.cache_1h - steps.reduce((sum, step) => sum + split(step).hour, 0));
+  return steps.map((step) => {
+    const { hour, five } = split(step);
+    const extra = Math.min(unplaced, tokens(step.cache_creation_input_tokens) - five - hour);
+    unplaced -= extra;
+    return iterationUsage(step, hour + extra, usage.inference_geo);
+  });
+}
+
+function tierOf(catalogId: string, speed: string | undefined): ModelPrice | undefined {
+  const model = CATALOG_MODELS.find((entry) => entry.id === catalogId);
+  const base = model === undefined ? undefined : PRICING_TIERS[model.tier];
+  const fast = speed !== undefined && speed !== "" && speed !== "standard" ? FAST_PRICES[catalogId] : undefined;
+  return fast ?? base;
+}
+
+/** Finds the price of a model id: `TELEMHQ_PRICES`, then a managed row, then the catalog. */
+function priceRow(model: string, book: PriceBook, speed: string | undefined): PriceRow | undefined {
+  const key = model.replace(/\[[12]m\]/gi, "").toLowerCase();
+  const catalogId = resolveModel(model);
+  const override = book.overrides[key] ?? (catalogId === undefined ? undefined : book.overrides[catalogId]);
+  if (override !== undefined) return { price: override, flat: false };
+  const managed = book.managed?.exact.get(key) ??
+    (catalogId === undefined ? undefined : book.managed?.byModel.get(catalogId));
+  if (managed !== undefined) return { price: managed, flat: true };
+  const tier = catalogId === undefined ? undefined : tierOf(catalogId, speed);
+  return tier === undefined ? undefined : { price: tier, flat: false };
+}
+
+/** The token cost of one priced unit, in Claude Code's order of operations (equal to its own, bit for bit). */
+function unitCost(usage: PricedUsage, price: ModelPrice): number {
+  const promptTokens = usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens;
+  const long = price.long_prompt;
+  const p = long !== undefined && promptTokens > long.above_prompt_tokens ? long : price;
+  const oneHour = Math.max(Math.min(usage.cache_1h, usage.cache_creation_input_tokens), 0);
+  // Writes not marked 1-hour (5-minute ones, and older transcripts' unsplit writes) pay the 5-minute price.
+  const writes = p.cache_write_1h === undefined || oneHour <= 0
+    ? usage.cache_creation_input_tokens / 1e6 * p.cache_write_5m
+    : oneHour / 1e6 * p.cache_write_1h + (usage.cache_creation_input_tokens - oneHour) / 1e6 * p.cache_write_5m;
+  return usage.input_tokens / 1e6 * p.input + usage.output_tokens / 1e6 * p.output +
+    usage.cache_read_input_tokens / 1e6 * p.cache_read + writes;
+}
+
+/**
+ * The cost of one response in US dollars, as Claude Code computes it (not
+ * rounded): each token count times its price (the long-prompt prices when the
+ * prompt is over the tier's line; 1-hour writes apart; the fast prices for a
+ * fast response), times 1.1 for US-only inference, plus web searches.
  *
- * @param tokens The response's tokens.
- * @param price The model's price.
- * @returns The cost.
+ * @param model The model id the response was requested with (the transcript's `requestedModel`).
+ * @param usage The response's usage.
+ * @param book The prices in force.
+ * @returns The cost, or undefined when no price is known for the model (never a made-up 0).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * const tokens = {
- *   input_tokens: 1_000_000, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0,
- *   cache_5m: 0, cache_1h: 0,
+ * const usage = {
+ *   input_tokens: 1_000_000, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0,
+ *   cache_1h: 0, web_search_requests: 0,
  * };
- * assert.equal(responseCostUsd(tokens, MODEL_PRICES["claude-sonnet-4-5"]), 3);
+ * assert.equal(responseCostUsd("claude-sonnet-4-6", usage, { overrides: {} }), 3);
+ * assert.equal(responseCostUsd("my-proxy-model", usage, { overrides: {} }), undefined);
  * ```
  */
-export function responseCostUsd(tokens: ResponseTokens, price: ModelPrice): number {
-  // Writes not split by lifetime (older transcripts) are priced as 5-minute writes, Claude Code's default.
-  const unsplit = Math.max(0, tokens.cache_creation_input_tokens - tokens.cache_5m - tokens.cache_1h);
-  return (tokens.input_tokens * price.input + tokens.output_tokens * price.output +
-    (tokens.cache_5m + unsplit) * price.cache_write_5m + tokens.cache_1h * price.cache_write_1h +
-    tokens.cache_read_input_tokens * price.cache_read) / 1_000_000;
+export function responseCostUsd(model: string, usage: PricedUsage, book: PriceBook): number | undefined {
+  const row = priceRow(model, book, usage.speed);
+  if (row === undefined) return undefined;
+  const geo = !row.flat && usage.inference_geo === "us" ? US_INFERENCE_FACTOR : 1;
+  const units = row.flat ? [usage] : pricedUnits(usage, row.price);
+  let tokensCost = 0;
+  for (const unit of units) tokensCost += unitCost(unit, row.price);
+  let cost = (tokensCost * geo + usage.web_search_requests * (row.price.web_search ?? WEB_SEARCH_USD)) *
+    (book.managed?.multiplier ?? 1);
+  // An advisor's steps are priced as its own model, with the response's US-inference rule, and added.
+  for (const step of (usage.iterations ?? []) as Iteration[]) {
+    if (step?.type !== "advisor_message" || typeof step.model !== "string") continue;
+    const oneHour = tokens(step.cache_creation?.ephemeral_1h_input_tokens);
+    const advisor = responseCostUsd(step.model, iterationUsage(step, oneHour, usage.inference_geo), book);
+    if (advisor === undefined) return undefined;
+    cost += advisor;
+  }
+  return cost;
 }
 
 /**
@@ -156,4 +359,62 @@ export function responseCostUsd(tokens: ResponseTokens, price: ModelPrice): numb
  */
 export function roundUsd(usd: number): number {
   return Math.round(usd * 1_000_000) / 1_000_000;
+}
+
+const PRICE_FIELDS = ["input", "output", "cache_write_5m", "cache_read"] as const;
+
+/**
+ * Reads `TELEMHQ_PRICES`: a JSON object of model id (or catalog id) to
+ * prices (`input`, `output`, `cache_write_5m`, `cache_read`, and optionally
+ * `cache_write_1h`, `web_search` and `long_prompt`), laid over every other
+ * price. Entries that are not complete, finite, non-negative prices are ignored.
+ *
+ * @param override The `TELEMHQ_PRICES` value, if any.
+ * @returns The rows, keyed by lower-case model id.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const table = priceTable('{"my-model":{"input":1,"output":2,"cache_write_5m":1,"cache_read":0.1}}');
+ * assert.equal(table["my-model"].output, 2);
+ * ```
+ */
+export function priceTable(override: string | undefined): Record<string, ModelPrice> {
+  const table: Record<string, ModelPrice> = {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(override ?? "{}");
+  } catch {
+    return table;
+  }
+  if (parsed === null || typeof parsed !== "object") return table;
+  const price = (n: unknown) => typeof n === "number" && Number.isFinite(n) && n >= 0;
+  for (const [model, value] of Object.entries(parsed as Record<string, unknown>)) {
+    const row = value as Record<string, unknown> | null;
+    if (row === null || typeof row !== "object" || !PRICE_FIELDS.every((field) => price(row[field]))) continue;
+    const entry: ModelPrice = {
+      input: row.input as number,
+      output: row.output as number,
+      cache_write_5m: row.cache_write_5m as number,
+      cache_read: row.cache_read as number,
+    };
+    if (price(row.cache_write_1h)) entry.cache_write_1h = row.cache_write_1h as number;
+    if (price(row.web_search)) entry.web_search = row.web_search as number;
+    const long = row.long_prompt as Record<string, unknown> | undefined;
+    if (
+      long !== null && typeof long === "object" && price(long.above_prompt_tokens) &&
+      PRICE_FIELDS.every((f) => price(long[f]))
+    ) {
+      entry.long_prompt = {
+        above_prompt_tokens: long.above_prompt_tokens as number,
+        input: long.input as number,
+        output: long.output as number,
+        cache_write_5m: long.cache_write_5m as number,
+        cache_read: long.cache_read as number,
+        ...(price(long.cache_write_1h) ? { cache_write_1h: long.cache_write_1h as number } : {}),
+      };
+    }
+    table[model.toLowerCase()] = entry;
+  }
+  return table;
 }

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { type HookConfig, narrowAccess } from "./config.ts";
+import { type HookConfig, loadManagedPricing, narrowAccess } from "./config.ts";
 import { describeError, HookSkip } from "./input.ts";
 import { appendToJournal } from "./journal.ts";
 import { selfCommand } from "./launch.ts";
@@ -249,6 +249,8 @@ export async function deliverSpool(
     busy: false,
   };
   const target = sendTarget(runtime, config);
+  // Claude Code honours an organisation's own prices from its managed settings: so does the usage.
+  config = { ...config, prices: { ...config.prices, managed: await loadManagedPricing(runtime) } };
   const deadline = Date.now() + (options.maxRunMs ?? 10 * 60_000);
   let claim = options.lockToken;
   while (true) {

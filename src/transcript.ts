@@ -25,6 +25,12 @@ export interface TranscriptLine {
   gitBranch?: unknown;
   /** True on lines Claude Code adds itself (not typed by the user). */
   isMeta?: unknown;
+  /** The line's own id. */
+  uuid?: unknown;
+  /** The model id Claude Code asked for, on assistant lines (what it prices). */
+  requestedModel?: unknown;
+  /** A tool's structured result, on the user line holding it (Write and Edit: the file's patch). */
+  toolUseResult?: unknown;
   /** The API message. */
   message?: {
     id?: unknown;

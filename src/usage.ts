@@ -9,7 +9,7 @@
  */
 
 import { type Payload, plainBranch, plainModelId } from "./fields.ts";
-import { type ModelPrice, priceFor, responseCostUsd, type ResponseTokens, roundUsd } from "./prices.ts";
+import { type PriceBook, type PricedUsage, resolveModel, responseCostUsd, roundUsd } from "./prices.ts";
 import { parseLine, readLinesBackward, readTurnLines, type TranscriptLine } from "./transcript.ts";
 
 /**
@@ -29,7 +29,18 @@ export type TurnUsage =
       | "tool_calls"
     >
   >
-  & Pick<Payload, "model" | "models" | "cost_usd" | "duration_ms" | "git_branch">;
+  & Pick<
+    Payload,
+    | "model"
+    | "models"
+    | "cost_usd"
+    | "duration_ms"
+    | "git_branch"
+    | "web_search_requests"
+    | "speed"
+    | "lines_added"
+    | "lines_removed"
+  >;
 
 /** The four token counts of a response, as the API names them. */
 export const TOKEN_FIELDS = [
@@ -61,9 +72,9 @@ export function totalTokens(counts: TokenCounts): number {
   return TOKEN_FIELDS.reduce((sum, field) => sum + counts[field], 0);
 }
 
-interface ResponseUsage {
+/** One API response's usage, its lines merged, and the model it was requested with. */
+interface ResponseUsage extends PricedUsage {
   model?: string;
-  tokens: ResponseTokens;
 }
 
 function count(value: unknown): number {
@@ -71,31 +82,53 @@ function count(value: unknown): number {
 }
 
 /**
+ * The lines a Write or Edit tool result added and removed, counted as Claude
+ * Code counts them for its own totals: a new file's lines (newlines + 1, none
+ * for an empty file), else the `+` and `-` lines of its patch.
+ */
+function changedLines(result: unknown): { added: number; removed: number } | undefined {
+  if (result === null || typeof result !== "object") return undefined;
+  const { type, content, structuredPatch } = result as { type?: unknown; content?: unknown; structuredPatch?: unknown };
+  if (!Array.isArray(structuredPatch)) return undefined;
+  if (structuredPatch.length === 0) {
+    if (type !== "create" || typeof content !== "string") return { added: 0, removed: 0 };
+    return { added: content === "" ? 0 : content.split("\n").length, removed: 0 };
+  }
+  let added = 0;
+  let removed = 0;
+  for (const hunk of structuredPatch as { lines?: unknown }[]) {
+    for (const line of Array.isArray(hunk?.lines) ? hunk.lines : []) {
+      if (typeof line !== "string") continue;
+      if (line.startsWith("+")) added++;
+      else if (line.startsWith("-")) removed++;
+    }
+  }
+  return { added, removed };
+}
+
+/**
  * Sums the usage of transcript lines: each API response once (Claude Code
  * writes one line per content block and repeats the response's usage on each;
  * the key is `message.id` + `requestId`, and where its lines disagree the
- * largest count wins), with the cost from the price table.
+ * largest count wins), each priced as Claude Code prices it (see
+ * {@linkcode responseCostUsd}); the lines Write and Edit changed are counted.
  *
  * @param lines Transcript lines, in file order.
- * @param prices The price table (see {@linkcode priceTable}).
+ * @param prices The prices in force.
  * @returns The usage, or undefined when the lines hold no API response.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { MODEL_PRICES } from "@telemhq/claude-code";
  * const line = {
  *   type: "assistant",
  *   requestId: "req_1",
  *   message: { id: "msg_1", model: "claude-sonnet-4-5", usage: { input_tokens: 10, output_tokens: 5 } },
  * };
- * assert.equal(sumUsage([line, line], MODEL_PRICES)?.total_tokens, 15);
+ * assert.equal(sumUsage([line, line], { overrides: {} })?.total_tokens, 15);
  * ```
  */
-export function sumUsage(
-  lines: Iterable<object>,
-  prices: Readonly<Record<string, ModelPrice>>,
-): TurnUsage | undefined {
+export function sumUsage(lines: Iterable<object>, prices: PriceBook): TurnUsage | undefined {
   const tally = new UsageTally();
   for (const line of lines) tally.add(line as TranscriptLine);
   return tally.total(prices);
@@ -108,6 +141,7 @@ export function sumUsage(
 class UsageTally {
   readonly #responses = new Map<string, ResponseUsage>();
   readonly #toolUses = new Set<string>();
+  readonly #changes = new Map<string, { added: number; removed: number }>();
   #branch: { name: string; time: number } | undefined;
   #first = Infinity;
   #last = -Infinity;
@@ -123,6 +157,12 @@ class UsageTally {
       const at = Number.isNaN(time) ? -Infinity : time;
       if (this.#branch === undefined || at >= this.#branch.time) this.#branch = { name: line.gitBranch, time: at };
     }
+    const changed = line.type === "user" ? changedLines(line.toolUseResult) : undefined;
+    if (changed !== undefined) {
+      // One result per tool call, however many times a line is read.
+      const key = typeof line.uuid === "string" ? line.uuid : `${this.#changes.size}`;
+      this.#changes.set(key, changed);
+    }
     const message = line.message;
     if (line.type !== "assistant" || message === undefined || typeof message.id !== "string") return;
     // Claude Code writes API errors as "<synthetic>" assistant messages: no response was billed.
@@ -135,25 +175,29 @@ class UsageTally {
     const usage = message.usage;
     if (usage === undefined || usage === null || typeof usage !== "object") return;
     const key = `${message.id}\u0000${typeof line.requestId === "string" ? line.requestId : ""}`;
-    const response = this.#responses.get(key) ?? {
-      tokens: {
-        input_tokens: 0,
-        output_tokens: 0,
-        cache_creation_input_tokens: 0,
-        cache_read_input_tokens: 0,
-        cache_5m: 0,
-        cache_1h: 0,
-      },
+    const response: ResponseUsage = this.#responses.get(key) ?? {
+      input_tokens: 0,
+      output_tokens: 0,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+      cache_1h: 0,
+      web_search_requests: 0,
     };
-    if (typeof message.model === "string") response.model = message.model;
-    for (const field of TOKEN_FIELDS) response.tokens[field] = Math.max(response.tokens[field], count(usage[field]));
+    // Claude Code prices the model it asked for (requestedModel), which the answer may name otherwise.
+    const model = typeof line.requestedModel === "string" ? line.requestedModel : message.model;
+    if (typeof model === "string") response.model = model;
+    for (const field of TOKEN_FIELDS) response[field] = Math.max(response[field], count(usage[field]));
     const split = usage.cache_creation as Record<string, unknown> | undefined;
-    response.tokens.cache_5m = Math.max(response.tokens.cache_5m, count(split?.ephemeral_5m_input_tokens));
-    response.tokens.cache_1h = Math.max(response.tokens.cache_1h, count(split?.ephemeral_1h_input_tokens));
+    response.cache_1h = Math.max(response.cache_1h, count(split?.ephemeral_1h_input_tokens));
+    const tools = usage.server_tool_use as Record<string, unknown> | undefined;
+    response.web_search_requests = Math.max(response.web_search_requests, count(tools?.web_search_requests));
+    if (typeof usage.speed === "string") response.speed = usage.speed;
+    if (typeof usage.inference_geo === "string") response.inference_geo = usage.inference_geo;
+    if (Array.isArray(usage.iterations)) response.iterations = usage.iterations;
     this.#responses.set(key, response);
   }
 
-  total(prices: Readonly<Record<string, ModelPrice>>): TurnUsage | undefined {
+  total(prices: PriceBook): TurnUsage | undefined {
     if (this.#responses.size === 0) return undefined;
     const totals: TokenCounts = {
       input_tokens: 0,
@@ -163,25 +207,39 @@ class UsageTally {
     };
     const outputByModel = new Map<string, number>();
     let cost: number | undefined = 0;
-    for (const { model, tokens } of this.#responses.values()) {
-      for (const field of TOKEN_FIELDS) totals[field] += tokens[field];
-      if (model !== undefined) outputByModel.set(model, (outputByModel.get(model) ?? 0) + tokens.output_tokens);
-      const price = model === undefined ? undefined : priceFor(model, prices);
-      cost = price === undefined || cost === undefined ? undefined : cost + responseCostUsd(tokens, price);
+    let searches = 0;
+    let fast = false;
+    for (const response of this.#responses.values()) {
+      for (const field of TOKEN_FIELDS) totals[field] += response[field];
+      searches += response.web_search_requests;
+      fast ||= response.speed === "fast";
+      // Sent as the catalog's id where it names one, else only as a plain id (never an ARN or free text).
+      const name = response.model === undefined
+        ? undefined
+        : resolveModel(response.model) ?? plainModelId(response.model);
+      // An unnamed model still counts: when it produced most of the output, no model is named.
+      const key = name ?? "";
+      outputByModel.set(key, (outputByModel.get(key) ?? 0) + response.output_tokens);
+      const priced = response.model === undefined ? undefined : responseCostUsd(response.model, response, prices);
+      cost = priced === undefined || cost === undefined ? undefined : cost + priced;
     }
-    // Models as the transcript names them are priced, but only plain ids are sent.
-    const models = [...outputByModel.entries()].sort((a, b) => b[1] - a[1]).map(([model]) => plainModelId(model));
-    const named = models.filter((model) => model !== undefined);
+    const ranked = [...outputByModel.entries()].sort((a, b) => b[1] - a[1]).map(([model]) => model);
+    const models = ranked.filter((model) => model !== "");
+    const changes = [...this.#changes.values()];
     return {
       ...totals,
       total_tokens: totalTokens(totals),
-      model: models[0],
-      models: models.length > 1 && named.length > 0 ? named : undefined,
+      model: ranked[0] === "" ? undefined : ranked[0],
+      models: ranked.length > 1 && models.length > 0 ? models : undefined,
       cost_usd: cost === undefined ? undefined : roundUsd(cost),
       duration_ms: this.#first <= this.#last ? this.#last - this.#first : undefined,
       git_branch: this.#branch?.name,
       api_requests: this.#responses.size,
       tool_calls: this.#toolUses.size,
+      web_search_requests: searches > 0 ? searches : undefined,
+      speed: fast ? "fast" : undefined,
+      lines_added: changes.length > 0 ? changes.reduce((sum, change) => sum + change.added, 0) : undefined,
+      lines_removed: changes.length > 0 ? changes.reduce((sum, change) => sum + change.removed, 0) : undefined,
     };
   }
 }
@@ -197,13 +255,13 @@ class UsageTally {
  *
  * @example
  * ```ts ignore
- * const usage = await readTurnUsage(event.transcript_path, event.prompt_id, MODEL_PRICES);
+ * const usage = await readTurnUsage(event.transcript_path, event.prompt_id, { overrides: {} });
  * ```
  */
 export async function readTurnUsage(
   transcriptPath: string,
   promptId: string | undefined,
-  prices: Readonly<Record<string, ModelPrice>>,
+  prices: PriceBook,
 ): Promise<TurnUsage | undefined> {
   const lines = await readTurnLines(transcriptPath, promptId);
   return lines === undefined ? undefined : sumUsage(lines, prices);
@@ -219,12 +277,12 @@ export async function readTurnUsage(
  *
  * @example
  * ```ts ignore
- * const usage = await readTranscriptUsage(event.agent_transcript_path, MODEL_PRICES);
+ * const usage = await readTranscriptUsage(event.agent_transcript_path, { overrides: {} });
  * ```
  */
 export async function readTranscriptUsage(
   transcriptPath: string,
-  prices: Readonly<Record<string, ModelPrice>>,
+  prices: PriceBook,
 ): Promise<TurnUsage | undefined> {
   const tally = new UsageTally();
   for await (const text of readLinesBackward(transcriptPath)) {

@@ -2,8 +2,11 @@
 // Code 2.1.197 and 2.1.332, held to what the API stand-in actually returned.
 import assert from "node:assert/strict";
 import { ROOT, SCENARIOS } from "../scripts/_dev.ts";
-import { MODEL_PRICES } from "./prices.ts";
+import type { PriceBook } from "./prices.ts";
 import { readTranscriptUsage, readTurnUsage, sumUsage, TOKEN_FIELDS, type TurnUsage } from "./usage.ts";
+
+/** The catalog's prices, nothing laid over them. */
+const PRICES: PriceBook = { overrides: {} };
 
 const VERSIONS = ["claude-code-2.1.197", "claude-code-2.1.332"];
 
@@ -25,10 +28,10 @@ async function pingUsages(version: string, scenario: string): Promise<TurnUsage[
       usage = await readTurnUsage(
         localPath(version, scenario, event.transcript_path),
         String(event.prompt_id),
-        MODEL_PRICES,
+        PRICES,
       );
     } else if (event.hook_event_name === "SubagentStop") {
-      usage = await readTranscriptUsage(localPath(version, scenario, event.agent_transcript_path), MODEL_PRICES);
+      usage = await readTranscriptUsage(localPath(version, scenario, event.agent_transcript_path), PRICES);
     }
     if (usage !== undefined) usages.push(usage);
   }
@@ -60,11 +63,11 @@ Deno.test("a turn reads only its own responses, even with later turns after it",
     event.hook_event_name === "Stop"
   );
   const transcript = localPath(version, "two-turns", events[0].transcript_path);
-  const first = await readTurnUsage(transcript, String(events[0].prompt_id), MODEL_PRICES);
-  const second = await readTurnUsage(transcript, String(events[1].prompt_id), MODEL_PRICES);
+  const first = await readTurnUsage(transcript, String(events[0].prompt_id), PRICES);
+  const second = await readTurnUsage(transcript, String(events[1].prompt_id), PRICES);
   assert.equal(first?.api_requests, 1);
   assert.equal(second?.api_requests, 2);
-  assert.equal(await readTurnUsage(transcript, "no-such-prompt", MODEL_PRICES), undefined);
+  assert.equal(await readTurnUsage(transcript, "no-such-prompt", PRICES), undefined);
 });
 Deno.test("without a prompt id (older transcripts), the turn is everything since the last user prompt", async () => {
   const version = "claude-code-2.1.197";
@@ -72,8 +75,8 @@ Deno.test("without a prompt id (older transcripts), the turn is everything since
     event.hook_event_name === "Stop"
   );
   const transcript = localPath(version, "tools", stop.transcript_path);
-  const withId = await readTurnUsage(transcript, String(stop.prompt_id), MODEL_PRICES);
-  const withoutId = await readTurnUsage(transcript, undefined, MODEL_PRICES);
+  const withId = await readTurnUsage(transcript, String(stop.prompt_id), PRICES);
+  const withoutId = await readTurnUsage(transcript, undefined, PRICES);
   assert.deepEqual(withoutId, withId);
 });
 Deno.test("lines of one response that disagree keep the largest counts; synthetic error messages count nothing", () => {
@@ -82,7 +85,7 @@ Deno.test("lines of one response that disagree keep the largest counts; syntheti
     requestId: "req_1",
     message: { id, model, usage: { input_tokens: 10, output_tokens: output }, content: [{ type: "text" }] },
   });
-  const usage = sumUsage([line(3), line(9), line(5), line(0, "<synthetic>", "msg_error")], MODEL_PRICES);
+  const usage = sumUsage([line(3), line(9), line(5), line(0, "<synthetic>", "msg_error")], PRICES);
   assert.equal(usage?.output_tokens, 9);
   assert.equal(usage?.input_tokens, 10);
   assert.equal(usage?.api_requests, 1);
@@ -101,9 +104,9 @@ Deno.test("broken lines and a truncated last line are skipped; a missing transcr
     '{"type":"assistant","message":{"id":"msg_x"',
   ];
   Deno.writeTextFileSync(path, damaged.join("\n"));
-  const usage = await readTurnUsage(path, String(stop.prompt_id), MODEL_PRICES);
+  const usage = await readTurnUsage(path, String(stop.prompt_id), PRICES);
   assert.equal(usage?.output_tokens, 42);
-  await assert.rejects(() => readTurnUsage(`${path}.missing`, String(stop.prompt_id), MODEL_PRICES));
+  await assert.rejects(() => readTurnUsage(`${path}.missing`, String(stop.prompt_id), PRICES));
   Deno.removeSync(path);
 });
 for (const version of VERSIONS) {
@@ -134,7 +137,10 @@ Deno.test("a model is sent only as a plain id: free text, paths and ARNs (which 
   });
   const hostile = "claude-sonnet-4-5 SECRET_\n/home/alice/project";
   const arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc";
-  const usage = sumUsage([response("a", hostile, 9), response("b", arn, 5), response("c", "claude-haiku-4-5", 1)], {});
+  const usage = sumUsage(
+    [response("a", hostile, 9), response("b", arn, 5), response("c", "claude-haiku-4-5", 1)],
+    PRICES,
+  );
   assert.equal(usage?.model, undefined, "the top model is not a plain id: no model at all");
   assert.deepEqual(usage?.models, ["claude-haiku-4-5"]);
   assert.ok(!JSON.stringify(usage).includes("SECRET_") && !JSON.stringify(usage).includes("123456789012"));
