@@ -1021,6 +1021,8 @@ export interface Runtime {
   uid(): number | undefined;
   /** What is at a path, without following a symlink there; undefined when nothing is (or it cannot be seen). */
   lstat(path: string): Promise<FileFacts | undefined>;
+  /** A path with every symlink in it resolved; undefined when it does not exist (or cannot be seen). */
+  realpath(path: string): Promise<string | undefined>;
   /**
    * Creates a file readable by this user only (0600), only if nothing exists at `path`, so never
    * through a symlink: true when created, false when something exists; rejects on other errors.
@@ -1032,10 +1034,20 @@ export interface Runtime {
   readTextFile(path: string): Promise<string | undefined>;
   /** Starts a process in its own session with stdio closed; resolves once it is started, not when it ends. */
   startDetached(argv: readonly string[]): Promise<void>;
+  /** Whether this process may look at `path` at all: Deno's narrow `--allow-read` may say no. */
+  mayInspect(path: string): boolean;
   /** Whether this process may reach `host` (`host:port`), or any host when none is given: Deno's flags may say no. */
   mayReach(host?: string): boolean;
   /** The Deno permissions a command needs and this process was not granted; empty under Bun and Node. */
   missingPermissions(): string[];
+  /** A way to write to the terminal when stdout is one (for progress lines); undefined otherwise. */
+  terminal(): { write(text: string): void } | undefined;
+  /**
+   * Ends the process on SIGTERM and SIGHUP, whatever it inherited: the fast path starts the hook with both
+   * ignored (so that Claude Code's teardown cannot kill it before it has spooled), and a process it starts
+   * (the sender) must still be easy to stop.
+   */
+  exitOnTermination(): void;
   /** Ends the process. */
   exit(code: number): never;
 }
@@ -1062,7 +1074,10 @@ interface DenoLike {
   mkdirSync(path: string, options: { recursive: boolean; mode: number }): void;
   lstatSync(path: string): DenoStat;
   readTextFileSync(path: string): string;
+  realPathSync(path: string): string;
   permissions: { querySync(descriptor: { name: string; host?: string; variable?: string }): { state: string } };
+  stdout: { isTerminal(): boolean; writeSync(data: Uint8Array): number };
+  addSignalListener(signal: string, handler: () => void): void;
   Command: new (command: string, options: Record<string, unknown>) => { spawn(): { unref(): void } };
   exit(code: number): never;
 }
@@ -1074,6 +1089,8 @@ interface BunLike {
 }
 
 interface ProcessLike {
+  stdout: { isTTY?: boolean; write(text: string): boolean };
+  on(signal: string, handler: () => void): void;
   getBuiltinModule?(id: string): unknown;
   versions: Record<string, string | undefined>;
   argv: string[];
@@ -1192,7 +1209,7 @@ export function detectRuntime(): Runtime {
 const DENO_NEEDS: readonly { name: string; variable?: string }[] = [{ name: "env", variable: "HOME" }];
 
 function denoRuntime(deno: DenoLike): Runtime {
-  const granted = (descriptor: { name: string; host?: string; variable?: string }) =>
+  const granted = (descriptor: { name: string; host?: string; variable?: string; path?: string }) =>
     attempt(() => deno.permissions.querySync(descriptor).state === "granted", false);
   return {
     kind: "deno",
@@ -1221,6 +1238,7 @@ function denoRuntime(deno: DenoLike): Runtime {
           } satisfies FileFacts;
         }, undefined)
       ),
+    realpath: (path) => settle(() => attempt(() => deno.realPathSync(path), undefined)),
     // createNew is O_CREAT|O_EXCL: it fails on anything at the path, a symlink included.
     createPrivateFile: (path, text) =>
       settle(() => {
@@ -1239,8 +1257,17 @@ function denoRuntime(deno: DenoLike): Runtime {
         const quiet = { stdin: "null", stdout: "null", stderr: "null", detached: true };
         new deno.Command(argv[0], { args: argv.slice(1), ...quiet }).spawn().unref();
       }),
+    mayInspect: (path) => granted({ name: "read", path }),
     mayReach: (host) => granted(host === undefined ? { name: "net" } : { name: "net", host }),
     missingPermissions: () => DENO_NEEDS.filter((need) => !granted(need)).map((need) => need.name),
+    terminal: () =>
+      attempt(() => deno.stdout.isTerminal(), false)
+        ? { write: (text) => void deno.stdout.writeSync(new TextEncoder().encode(text)) }
+        : undefined,
+    exitOnTermination: () => {
+      deno.addSignalListener("SIGTERM", () => deno.exit(143));
+      deno.addSignalListener("SIGHUP", () => deno.exit(129));
+    },
     exit: (code) => deno.exit(code),
   };
 }
@@ -1259,6 +1286,10 @@ function processBasics(process: ProcessLike) {
       const fs = await nodeFsSync();
       return attempt(() => factsOf(fs.lstatSync(path)), undefined);
     },
+    realpath: async (path: string) => {
+      const fs = await nodeFsSync();
+      return attempt(() => fs.realpathSync(path), undefined);
+    },
     // "wx" is O_CREAT|O_EXCL: it fails on anything at the path, a symlink included.
     createPrivateFile: async (path: string, text: string) => {
       const fs = await nodeFsSync();
@@ -1273,8 +1304,14 @@ function processBasics(process: ProcessLike) {
     makePrivateDirectory: async (path: string) => {
       (await nodeFsSync()).mkdirSync(path, { recursive: true, mode: 0o700 });
     },
+    mayInspect: () => true,
     mayReach: () => true,
     missingPermissions: () => [],
+    terminal: () => process.stdout.isTTY ? { write: (text: string) => void process.stdout.write(text) } : undefined,
+    exitOnTermination: () => {
+      process.on("SIGTERM", () => process.exit(143));
+      process.on("SIGHUP", () => process.exit(129));
+    },
     exit: (code: number) => process.exit(code),
   };
 }
@@ -1339,14 +1376,17 @@ const READ_FLAGS: readonly OpenFlag[] = ["O_RDONLY", "O_NOFOLLOW", "O_NONBLOCK"]
  *
  * @param fs The file API.
  * @param path The file.
+ * @param followSymlink Open what a symlink at `path` points to (a user's own dotfiles), still only a regular file.
  * @returns The open file (the caller closes it) and its size.
  * @throws When the path is not a regular file, or cannot be opened.
  */
 async function openRegularFile(
   fs: FsPromises,
   path: string,
+  followSymlink = false,
 ): Promise<{ file: import("node:fs/promises").FileHandle; size: number }> {
-  const file = await fs.open(path, await openFlags(READ_FLAGS));
+  const flags = followSymlink ? READ_FLAGS.filter((flag) => flag !== "O_NOFOLLOW") : READ_FLAGS;
+  const file = await fs.open(path, await openFlags(flags));
   const stat = await file.stat().catch(async (error) => {
     await file.close();
     throw error;
@@ -1365,11 +1405,17 @@ async function openRegularFile(
  * @param fs The file API.
  * @param path The file.
  * @param maxBytes The most bytes to read; a larger file gives undefined.
+ * @param followSymlink Read what a symlink at `path` points to (still only a regular file).
  * @returns Its text, or undefined when it is missing, not a regular file, too large or unreadable.
  */
-async function readSmallFile(fs: FsPromises, path: string, maxBytes = 1 << 20): Promise<string | undefined> {
+async function readSmallFile(
+  fs: FsPromises,
+  path: string,
+  maxBytes = 1 << 20,
+  followSymlink = false,
+): Promise<string | undefined> {
   try {
-    const { file, size } = await openRegularFile(fs, path);
+    const { file, size } = await openRegularFile(fs, path, followSymlink);
     try {
       if (size > maxBytes) return undefined;
       const buffer = new Uint8Array(size);
@@ -1474,6 +1520,7 @@ export const STATE_LAYOUT = {
   journal: "delivered.jsonl",
   journalOld: "delivered.1.jsonl",
   flushRequest: "flush.request",
+  flushDone: "flush.done",
 } as const;
 
 /**
@@ -1496,16 +1543,76 @@ function stateDirProblem(dir: string, facts: FileFacts, uid: number | undefined)
     return `the state directory "${dir}" belongs to another user (uid ${facts.uid}): use a folder of your own`;
   }
   if ((facts.mode & 0o022) !== 0) {
-    return `the state directory "${dir}" is writable by other users (mode ${
-      (facts.mode & 0o777).toString(8)
-    }): run chmod 700 on it, or use a folder of your own`;
+    return `the state directory "${dir}" is writable by other users (mode ${facts.mode.toString(8)}): ` +
+      `set TELEMHQ_STATE_DIR to a private folder of your own (never a shared one such as /tmp)`;
+  }
+  return undefined;
+}
+
+/** The folders above an absolute path, nearest first, "/" last. */
+function ancestorsOf(path: string): string[] {
+  const ancestors: string[] = [];
+  for (let end = path.lastIndexOf("/"); end > 0; end = path.lastIndexOf("/", end - 1)) {
+    ancestors.push(path.slice(0, end));
+  }
+  return path === "/" ? [] : [...ancestors, "/"];
+}
+
+/**
+ * Why the folders above a state directory make it unsafe, or undefined: each
+ * one, symlinks resolved, must be root's or this user's and writable by no one
+ * else, or sticky (like `/tmp`, where others cannot rename what is ours).
+ * Anyone who can write a parent could swap the state directory for their own.
+ *
+ * @param runtime The runtime adapter.
+ * @param dir The state directory (it must exist).
+ * @returns One line, or undefined when every parent is safe.
+ */
+async function parentsProblem(runtime: Runtime, dir: string): Promise<string | undefined> {
+  const real = await runtime.realpath(dir);
+  if (real === undefined) return `cannot resolve the state directory "${dir}"`;
+  const uid = runtime.uid();
+  for (const path of ancestorsOf(real)) {
+    const facts = await runtime.lstat(path);
+    if (facts === undefined) {
+      // The installed Deno hook may read the state directory but not ~/.claude above it (its credentials are
+      // there): install and doctor, which run with every permission, check what it cannot see.
+      if (!runtime.mayInspect(path)) continue;
+      return `cannot see "${path}", a parent of the state directory`;
+    }
+    const owned = facts.uid === 0 || uid === undefined || facts.uid === uid;
+    const open = (facts.mode & 0o022) !== 0 && (facts.mode & 0o1000) === 0;
+    if (!owned || open) {
+      return `"${path}", a parent of the state directory "${dir}", can be changed by other users: ` +
+        `use a state directory in a folder of your own`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Why a folder inside the state directory (`spool`, `failed`, `sessions`)
+ * must not be used, or undefined: it must be a real folder of this user's
+ * (never a symlink to somewhere else), or not exist yet.
+ *
+ * @param runtime The runtime adapter.
+ * @param path The folder.
+ * @returns One line, or undefined.
+ */
+async function subfolderProblem(runtime: Runtime, path: string): Promise<string | undefined> {
+  const facts = await runtime.lstat(path);
+  if (facts === undefined) return undefined;
+  const uid = runtime.uid();
+  if (facts.kind !== "directory" || (uid !== undefined && facts.uid !== uid)) {
+    return `"${path}" is not a folder of your own (a symlink?): remove it`;
   }
   return undefined;
 }
 
 /**
  * Makes sure the state directory exists and is safe to use: creates it
- * (0700) when it is missing, then checks it (see {@linkcode stateDirProblem}).
+ * (0700) when it is missing, then checks it (see {@linkcode stateDirProblem})
+ * and every folder above it (see {@linkcode parentsProblem}).
  *
  * @param runtime The runtime adapter.
  * @param dir The state directory.
@@ -1522,7 +1629,7 @@ async function ensureStateDir(runtime: Runtime, dir: string): Promise<string | u
     facts = await runtime.lstat(dir);
     if (facts === undefined) return `cannot see the state directory "${dir}" after creating it`;
   }
-  return stateDirProblem(dir, facts, runtime.uid());
+  return stateDirProblem(dir, facts, runtime.uid()) ?? await parentsProblem(runtime, dir);
 }
 
 /**
@@ -1546,6 +1653,9 @@ async function ledgerFileName(sessionId: string, sha256Hex: Sha256Hex): Promise<
 // Owns: `HookConfig`, the environment variables read, Claude Code's folder and
 // the state directory. Uses: runtime, state_dir, launch, prices.
 
+/** The largest `config.json` read: it holds a URL and a salt. */
+const MAX_CONFIG_BYTES = 64 * 1024;
+
 /** Every environment variable the hook reads (Deno's `--allow-env` list). */
 export const ENV_NAMES: readonly string[] = [
   "HOME",
@@ -1559,6 +1669,7 @@ export const ENV_NAMES: readonly string[] = [
   "TELEMHQ_RETRY_BASE_MS",
   "TELEMHQ_RETRY_MAX_MS",
   "TELEMHQ_SENDER_IDLE_MS",
+  "TELEMHQ_SENDER_CONCURRENCY",
   "TELEMHQ_PRICES",
   "TELEMHQ_HASH_SALT",
 ];
@@ -1589,6 +1700,8 @@ export interface HookConfig {
   retryMaxMs: number;
   /** How long an idle sender waits for more pings before it exits, in milliseconds. */
   senderIdleMs: number;
+  /** How many pings a sender has in flight at once (1 to 16). */
+  senderConcurrency: number;
   /** The prices in force: the catalog, managed `modelPricing` (read by the sender), `TELEMHQ_PRICES` over all. */
   prices: PriceBook;
 }
@@ -1674,6 +1787,7 @@ export function readConfig(env: EnvLookup): HookConfig {
     retryBaseMs: numberSetting(env("TELEMHQ_RETRY_BASE_MS"), 1000, 10, 60_000),
     retryMaxMs: numberSetting(env("TELEMHQ_RETRY_MAX_MS"), 5 * 60_000, 10, 60 * 60_000),
     senderIdleMs: numberSetting(env("TELEMHQ_SENDER_IDLE_MS"), 30_000, 0, 10 * 60_000),
+    senderConcurrency: numberSetting(env("TELEMHQ_SENDER_CONCURRENCY"), 8, 1, 16),
     prices: { overrides: priceTable(env("TELEMHQ_PRICES")) },
   };
 }
@@ -1699,11 +1813,15 @@ export async function loadConfig(runtime: Runtime): Promise<HookConfig> {
   if (config.stateDir === undefined) return config;
   const facts = await runtime.lstat(config.stateDir);
   if (facts === undefined) return config;
-  config.stateDirProblem = stateDirProblem(config.stateDir, facts, runtime.uid());
+  config.stateDirProblem = stateDirProblem(config.stateDir, facts, runtime.uid()) ??
+    await parentsProblem(runtime, config.stateDir);
   if (config.stateDirProblem !== undefined || (config.pingUrl !== undefined && config.hashSalt !== undefined)) {
     return config;
   }
-  const saved = await runtime.readTextFile(`${config.stateDir}/${STATE_LAYOUT.config}`);
+  // Only a small regular file: a FIFO or a device there must not hang the hook or eat its memory.
+  const path = `${config.stateDir}/${STATE_LAYOUT.config}`;
+  const file = await runtime.lstat(path);
+  const saved = file?.kind === "file" && file.size <= MAX_CONFIG_BYTES ? await runtime.readTextFile(path) : undefined;
   const values: Record<string, unknown> = saved === undefined ? {} : attempt(() => JSON.parse(saved), {}) ?? {};
   if (config.pingUrl === undefined && typeof values.ping_url === "string" && values.ping_url.trim() !== "") {
     config.pingUrl = values.ping_url.trim();
@@ -1850,6 +1968,8 @@ function redactMessage(message: string, url: URL): string {
  *   redactSecrets('Unknown option "https://telemhq.com/ping/TOKEN"'),
  *   'Unknown option "https://telemhq.com/<redacted>"',
  * );
+ * assert.equal(redactSecrets('"telemhq.com/ping/TOKEN"'), '"telemhq.com/<redacted>"');
+ * assert.equal(redactSecrets('"/home/me/my.project/x"'), '"/home/me/my.project/x"');
  * ```
  */
 export function redactSecrets(text: string): string {
@@ -1860,7 +1980,9 @@ export function redactSecrets(text: string): string {
     } catch {
       return `${found.split("://")[0]}://<redacted>`;
     }
-  });
+  })
+    // A URL typed without its scheme (telemhq.com/ping/TOKEN); a file path's parts are left alone.
+    .replace(/(?<![\w/.:-])((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}(?::\d+)?)\/[^\s"'`<>]+/g, "$1/<redacted>");
 }
 
 // ---------------------------------------------------------------------------
@@ -1879,6 +2001,8 @@ export interface NarrowAccess {
   pingHost: string;
   /** Claude Code's configuration folder (`CLAUDE_CONFIG_DIR`, default `~/.claude`). */
   claudeDir: string;
+  /** Its `projects/` folder with symlinks resolved, when that is elsewhere (a `~/.claude` kept in dotfiles, say). */
+  projectsDir?: string;
 }
 
 /**
@@ -1923,9 +2047,13 @@ const BUN_RUN_FLAGS: readonly string[] = ["--no-env-file", "--no-install"];
  * ```
  */
 export function denoRunFlags(denoPath: string, stateDir: string, narrow?: NarrowAccess): string[] {
-  const reads = narrow === undefined
-    ? []
-    : [`${narrow.claudeDir}/projects`, stateDir, denoPath, ...MANAGED_SETTINGS_DIRS];
+  const reads = narrow === undefined ? [] : [
+    `${narrow.claudeDir}/projects`,
+    ...(narrow.projectsDir ? [narrow.projectsDir] : []),
+    stateDir,
+    denoPath,
+    ...MANAGED_SETTINGS_DIRS,
+  ];
   const problem = denoFlagProblem([stateDir, denoPath, ...reads]);
   if (problem !== undefined) throw new TypeError(problem);
   if (narrow === undefined) {
@@ -2020,10 +2148,13 @@ function shellWord(word: string): string {
  * about 2 ms, so this survives where Claude Code does not wait: `async` hooks
  * when a `claude -p` run ends and `StopFailure` in print mode, whose hook
  * processes get SIGTERM 15-25 ms after they start (measured with 2.1.332),
- * before Deno or Bun has even started the script; under load, even a shell
- * may not have forked yet, so it traps SIGTERM for its two milliseconds. The
- * detached hook reads the event from the same pipe (it stays open while the
- * hook holds it), spools the ping and delivers it.
+ * before Deno or Bun has even started the script. The shell ignores SIGTERM
+ * and SIGHUP, and an ignored signal stays ignored across fork and exec, so
+ * neither it nor the hook it starts can be ended by that teardown until the
+ * hook has spooled the ping (Claude Code follows with SIGKILL 1.5 s later).
+ * The detached hook reads the event from the same pipe (it stays open while
+ * the hook holds it), spools the ping, and starts a sender, which restores
+ * the default handling of both signals.
  *
  * @param hookCommand The command that runs `hook.ts` (see {@linkcode hookArgv}).
  * @returns A command line for `sh -c`.
@@ -2041,10 +2172,9 @@ export function fastPathCommand(hookCommand: readonly string[]): string {
   // and handed over. setsid (Linux) or POSIX::setsid (perl, macOS) puts the hook in a session of
   // its own, out of reach of whatever ends Claude Code's hook processes.
   const io = "<&3 >/dev/null 2>&1 &";
-  // Claude Code ends hooks it no longer waits for with SIGTERM (seen with 2.1.332): a no-op
-  // trap lets the shell finish its two milliseconds. Caught, not ignored: the hook it starts
-  // gets the default SIGTERM back, so it stays easy to stop.
-  return `trap : TERM HUP; exec 3<&0; if command -v setsid >/dev/null 2>&1; then setsid ${hook} ${io} ` +
+  // Claude Code ends hooks it no longer waits for with SIGTERM to their process group and every
+  // descendant (seen with 2.1.332): ignored here, for the shell and, across fork and exec, the hook.
+  return `trap '' TERM HUP; exec 3<&0; if command -v setsid >/dev/null 2>&1; then setsid ${hook} ${io} ` +
     `elif command -v perl >/dev/null 2>&1; then perl -MPOSIX -e 'POSIX::setsid(); exec @ARGV' ${hook} ${io} ` +
     `else ${hook} ${io} fi`;
 }
@@ -2279,6 +2409,8 @@ interface SpoolLimits {
 
 /** Marks a spool entry as being sent by one sender: `<name>.sending-<token>`. */
 const CLAIM_INFIX = ".sending-";
+/** A claim this much older than one request's time limit has no live sender. */
+const CLAIM_MARGIN_MS = 2000;
 /** Entries refused by the tracker are kept for `doctor`, up to this many. */
 const FAILED_KEPT = 100;
 
@@ -2295,6 +2427,10 @@ class Spool {
   readonly failedDir: string;
   #fs: FsPromises;
   #limits: SpoolLimits;
+  /** The entries read so far, by file name; kept current by the sender. */
+  #index = new Map<string, LoadedEntry>();
+  /** Every file name read so far: an entry put back after a retry is not a new ping. */
+  #seen = new Set<string>();
 
   /**
    * @param fs The file API.
@@ -2311,24 +2447,35 @@ class Spool {
   /**
    * Reads the spool, dropping unreadable, too old and too many entries (oldest
    * first), and putting back entries whose sender died while sending them.
-   * `arriving` counts files a hook is still writing (unreadable but young): a
-   * ping on its way, which a sender must not leave behind.
+   * Only files it has not read yet are read: the entries it knows are kept in
+   * memory (the sender updates them as it goes), so the work per pass does not
+   * grow with a backlog. `arriving` counts files a hook is still writing
+   * (unreadable but young): a ping on its way, which a sender must not leave
+   * behind; `added` counts pings never seen before.
    */
-  async load(dropped: DroppedCounts): Promise<LoadedEntry[] & { arriving: number }> {
+  async load(dropped: DroppedCounts): Promise<LoadedEntry[] & { arriving: number; added: number }> {
     const fs = this.#fs;
     const now = Date.now();
-    await this.#recoverClaims(await fs.readdir(this.dir).catch(() => [] as string[]), now);
-    const names = (await fs.readdir(this.dir).catch(() => [] as string[])).filter((name) => name.endsWith(".json"));
-    const loaded: LoadedEntry[] = [];
+    const all = await fs.readdir(this.dir).catch(() => [] as string[]);
+    if (all.some((name) => name.includes(CLAIM_INFIX)) && await this.#recoverClaims(all, now)) {
+      all.splice(0, all.length, ...await fs.readdir(this.dir).catch(() => [] as string[]));
+    }
+    // Only names a hook gives its entries: anything else in the folder is neither read nor removed.
+    const present = new Set(all.filter((name) => ENTRY_NAME.test(name)));
+    for (const name of this.#index.keys()) if (!present.has(name)) this.#index.delete(name);
     let arriving = 0;
-    for (const name of names) {
-      const entry = ENTRY_NAME.test(name) ? parseSpoolEntry(await readJsonFile(fs, `${this.dir}/${name}`)) : undefined;
+    let added = 0;
+    for (const name of present) {
+      if (this.#index.has(name)) continue;
+      const entry = parseSpoolEntry(await readJsonFile(fs, `${this.dir}/${name}`));
       if (entry !== undefined) {
-        loaded.push({ name, entry });
+        this.#index.set(name, { name, entry });
+        if (!this.#seen.has(name)) added++;
+        this.#seen.add(name);
         continue;
       }
-      // A file still being written parses a moment later; one that stays unreadable (or is not
-      // a spool entry at all: a symlink, a stranger's file) is dropped.
+      // A file still being written parses a moment later; one that stays unreadable (or is not a
+      // spool entry at all: a symlink, say) is dropped; rm removes a symlink, never what it points to.
       const stat = await fs.lstat(`${this.dir}/${name}`).catch(() => undefined);
       if (stat !== undefined && now - stat.mtimeMs > 60_000) {
         await fs.rm(`${this.dir}/${name}`, { force: true }).catch(() => {});
@@ -2337,24 +2484,48 @@ class Spool {
         arriving++;
       }
     }
-    loaded.sort((a, b) => a.entry.created_at - b.entry.created_at);
+    const loaded = [...this.#index.values()].sort((a, b) => a.entry.created_at - b.entry.created_at);
     const tooOld = loaded.filter((item) => now - item.entry.created_at > this.#limits.spoolMaxAgeMs);
     const kept = loaded.filter((item) => now - item.entry.created_at <= this.#limits.spoolMaxAgeMs);
     const tooMany = kept.splice(0, Math.max(0, kept.length - this.#limits.spoolMaxPings));
-    for (const item of [...tooOld, ...tooMany]) await fs.rm(`${this.dir}/${item.name}`, { force: true });
+    for (const item of [...tooOld, ...tooMany]) {
+      await fs.rm(`${this.dir}/${item.name}`, { force: true }).catch(() => {});
+      this.#index.delete(item.name);
+    }
     dropped.too_old += tooOld.length;
     dropped.too_many += tooMany.length;
-    return Object.assign(kept, { arriving });
+    return Object.assign(kept, { arriving, added });
+  }
+
+  /** How many pings wait in the spool: its readable entries, without reading them into the sender's index. */
+  async waiting(): Promise<number> {
+    let count = 0;
+    for (const name of await this.#fs.readdir(this.dir).catch(() => [] as string[])) {
+      if (ENTRY_NAME.test(name) && parseSpoolEntry(await readJsonFile(this.#fs, `${this.dir}/${name}`))) count++;
+    }
+    return count;
+  }
+
+  /** Makes every known entry due now, in memory: the tracker is back, so nobody waits out a backoff. */
+  makeAllDue(): void {
+    for (const item of this.#index.values()) item.entry = { ...item.entry, next_at: 0 };
+  }
+
+  /** Puts a claimed entry back under its name, as it is now (its usage added, say), for a later send. */
+  async release(claimed: ClaimedEntry): Promise<void> {
+    await this.#fs.rename(claimed.claim, `${this.dir}/${claimed.name}`).catch(() => {});
   }
 
   /** A claim older than one request's time limit (plus a margin) has no live sender: its attempt is over. */
-  async #recoverClaims(names: string[], now: number): Promise<void> {
+  async #recoverClaims(names: string[], now: number): Promise<boolean> {
+    let recovered = false;
     for (const name of names.filter((name) => name.includes(CLAIM_INFIX))) {
-      const stat = await this.#fs.stat(`${this.dir}/${name}`).catch(() => undefined);
-      if (stat === undefined || now - stat.mtimeMs <= this.#limits.timeoutMs + 2000) continue;
+      const stat = await this.#fs.lstat(`${this.dir}/${name}`).catch(() => undefined);
+      if (stat === undefined || now - stat.mtimeMs <= this.#limits.timeoutMs + CLAIM_MARGIN_MS) continue;
       await this.#fs.rename(`${this.dir}/${name}`, `${this.dir}/${name.slice(0, name.indexOf(CLAIM_INFIX))}`)
-        .catch(() => {});
+        .then(() => recovered = true, () => {});
     }
+    return recovered;
   }
 
   /** Claims an entry for this sender; undefined when another sender settled it meanwhile. */
@@ -2425,10 +2596,15 @@ class Spool {
 
   async #trimFailed(): Promise<void> {
     const fs = this.#fs;
-    const names = (await fs.readdir(this.failedDir).catch(() => [] as string[])).sort();
+    const names = (await fs.readdir(this.failedDir).catch(() => [] as string[])).filter((name) =>
+      ENTRY_NAME.test(name)
+    );
     if (names.length <= FAILED_KEPT) return;
     const stats = await Promise.all(
-      names.map(async (name) => ({ name, mtime: (await fs.stat(`${this.failedDir}/${name}`)).mtimeMs })),
+      names.map(async (name) => ({
+        name,
+        mtime: await fs.lstat(`${this.failedDir}/${name}`).then((stat) => stat.mtimeMs, () => 0),
+      })),
     );
     stats.sort((a, b) => a.mtime - b.mtime);
     for (const { name } of stats.slice(0, stats.length - FAILED_KEPT)) {
@@ -2453,6 +2629,12 @@ class Spool {
 const LOCK_STALE_MS = 5000;
 const HEARTBEAT_MS = 1000;
 
+/** A heartbeat within the last few seconds; one in the future (a clock set back, a planted file) is no heartbeat. */
+function isFresh(mtimeMs: number): boolean {
+  const age = Date.now() - mtimeMs;
+  return age < LOCK_STALE_MS && age > -LOCK_STALE_MS;
+}
+
 function lockPath(stateDir: string): string {
   return `${stateDir}/${STATE_LAYOUT.lock}`;
 }
@@ -2473,7 +2655,7 @@ function lockPath(stateDir: string): string {
  */
 export async function senderIsRunning(runtime: Runtime, stateDir: string): Promise<boolean> {
   const lock = await runtime.lstat(lockPath(stateDir));
-  return lock !== undefined && Date.now() - lock.mtimeMs < LOCK_STALE_MS;
+  return lock !== undefined && isFresh(lock.mtimeMs);
 }
 
 /**
@@ -2539,7 +2721,7 @@ class SenderLock {
     for (let round = 0; round < 2; round++) {
       if (await runtime.createPrivateFile(path, token)) return new SenderLock(runtime, path, token).#start();
       const stat = await fs.lstat(path).catch(() => undefined);
-      if (stat !== undefined && Date.now() - stat.mtimeMs < LOCK_STALE_MS) return undefined;
+      if (stat !== undefined && isFresh(stat.mtimeMs)) return undefined;
       // The holder is gone. Move its lock aside (one contender wins the rename), then retry.
       await fs.rename(path, `${path}.stale-${token}`).then(() => fs.rm(`${path}.stale-${token}`, { force: true }))
         .catch(() => {});
@@ -2610,7 +2792,7 @@ export type SendOutcome = "delivered" | "retry" | "rejected";
 export type SendResult =
   | { outcome: "delivered"; status: number }
   | { outcome: "retry"; status?: number; retryAfterMs?: number; reason: string }
-  | { outcome: "rejected"; status: number; reason: string };
+  | { outcome: "rejected"; status?: number; reason: string };
 
 /** Statuses worth retrying besides 5xx: the receiver is busy or slow, not refusing. */
 const RETRY_STATUSES: ReadonlySet<number> = new Set([408, 425, 429]);
@@ -2638,7 +2820,8 @@ export function retryAfterMs(value: string | null, now: number): number | undefi
 
 /**
  * POSTs a payload as JSON to the ping URL, within a time limit, and says
- * whether to retry. Only the allowlisted fields are sent. Never throws;
+ * whether to retry. Only allowlisted fields whose values follow their rules
+ * are sent (see {@linkcode checkPayload}). Never throws;
  * redirects are not followed (they would carry the token elsewhere) and count
  * as rejected.
  *
@@ -2654,15 +2837,19 @@ export function retryAfterMs(value: string | null, now: number): number | undefi
  * ```
  */
 export async function sendPing(url: URL, payload: Payload, timeoutMs: number): Promise<SendResult> {
+  // Every field is checked once more as it leaves: usage read from a transcript or a ledger included.
+  const checked = checkPayload(payload);
+  if (checked === undefined) return { outcome: "rejected", reason: "not a valid ping: nothing sent" };
   try {
     const response = await fetch(url, {
       method: "POST",
       headers: { "content-type": "application/json", "user-agent": `telemhq-claude-code/${HOOK_VERSION}` },
-      body: JSON.stringify(allowlisted(payload)),
+      body: JSON.stringify(checked),
       signal: AbortSignal.timeout(timeoutMs),
       redirect: "manual",
     });
-    await response.body?.cancel();
+    // Read to its end (it is small), so that the connection goes back to the pool for the next ping.
+    await drain(response.body);
     const status = response.status;
     if (response.ok) return { outcome: "delivered", status };
     if (response.type === "opaqueredirect" || (status >= 300 && status < 400)) {
@@ -2684,6 +2871,77 @@ export async function sendPing(url: URL, payload: Payload, timeoutMs: number): P
       ? `no answer from ${redactUrl(url)} within ${timeoutMs} ms`
       : `cannot reach ${redactUrl(url)}: ${redactMessage(errorText(error), url)}`;
     return { outcome: "retry", reason };
+  }
+}
+
+/** The most of an answer's body read to keep its connection: a tracker answers a few bytes. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/** Reads a body to its end (within a bound), so that its connection can carry the next request. */
+async function drain(body: ReadableStream<Uint8Array> | null): Promise<void> {
+  if (body === null) return;
+  const reader = body.getReader();
+  let read = 0;
+  try {
+    while (read <= MAX_ANSWER_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.length;
+    }
+    await reader.cancel();
+  } catch {
+    // A body cut short: the answer's status is what counts.
+  }
+}
+
+/**
+ * The pace of requests to one tracker, shared by everything a sender sends:
+ * a 429 or 5xx (or no answer) slows the whole sender down, exponentially with
+ * the failures in a row and never before the tracker's `Retry-After`; a
+ * delivery resets it. Entries then do not each hammer a struggling tracker.
+ */
+class TrackerPace {
+  #failures = 0;
+  #pausedUntil = 0;
+  #baseMs: number;
+  #maxMs: number;
+
+  /**
+   * @param baseMs The first wait after a failure.
+   * @param maxMs The longest wait.
+   */
+  constructor(baseMs: number, maxMs: number) {
+    this.#baseMs = baseMs;
+    this.#maxMs = maxMs;
+  }
+
+  /** How long to wait before the next request, in milliseconds (0: go). */
+  waitMs(now: number = Date.now()): number {
+    return Math.max(0, this.#pausedUntil - now);
+  }
+
+  /**
+   * Whether the last answer was a failure: until a delivery, one request at a
+   * time probes the tracker, so an outage costs one request per backoff, not
+   * one per lane.
+   */
+  probing(): boolean {
+    return this.#failures > 0;
+  }
+
+  /** The tracker answered `retry`: pause every request for the backoff, or as long as it asked. */
+  failed(retryAfterMs: number | undefined, now: number = Date.now()): void {
+    // Requests that were in flight together fail together: one step of backoff, not one each.
+    if (now >= this.#pausedUntil) this.#failures++;
+    const wait = Math.max(retryAfterMs ?? 0, backoffMs(this.#failures, this.#baseMs, this.#maxMs, Math.random()));
+    this.#pausedUntil = Math.max(this.#pausedUntil, now + wait);
+  }
+
+  /** A delivery: the tracker is back. Returns true when it comes after failures (waiting pings are due again). */
+  delivered(): boolean {
+    const recovered = this.#failures > 0;
+    this.#failures = 0;
+    return recovered;
   }
 }
 
@@ -2741,7 +2999,7 @@ interface JournalRecord {
 const JOURNAL_FILE_BYTES = 1 << 20;
 
 /** Opening flags of the journal: append, create, never through a symlink. */
-const APPEND_FLAGS: readonly OpenFlag[] = ["O_WRONLY", "O_APPEND", "O_CREAT", "O_NOFOLLOW"];
+const APPEND_FLAGS: readonly OpenFlag[] = ["O_WRONLY", "O_APPEND", "O_CREAT", "O_NOFOLLOW", "O_NONBLOCK"];
 
 /**
  * Adds a delivered ping to the journal (0600), setting the current file aside
@@ -2756,6 +3014,7 @@ async function appendToJournal(runtime: Runtime, stateDir: string, record: Journ
   const fs = await runtime.fs();
   const file = await fs.open(path, await openFlags(APPEND_FLAGS), 0o600);
   try {
+    if (!(await file.stat()).isFile()) throw new Error(`not a regular file: ${path}`);
     await file.appendFile(JSON.stringify(record) + "\n");
     if ((await file.stat()).size > JOURNAL_FILE_BYTES) {
       await fs.rename(path, `${stateDir}/${STATE_LAYOUT.journalOld}`);
@@ -2771,13 +3030,19 @@ async function appendToJournal(runtime: Runtime, stateDir: string, record: Journ
  * @param runtime The runtime adapter.
  * @param stateDir The state directory.
  * @param limit The most records to return.
- * @returns The records; broken lines are skipped.
+ * @returns The records (broken lines skipped), or undefined when a journal file is there but cannot be read.
  */
-async function readJournal(runtime: Runtime, stateDir: string, limit: number): Promise<JournalRecord[]> {
+async function readJournal(
+  runtime: Runtime,
+  stateDir: string,
+  limit: number,
+): Promise<JournalRecord[] | undefined> {
   const fs = await runtime.fs();
   const records: JournalRecord[] = [];
   for (const name of [STATE_LAYOUT.journal, STATE_LAYOUT.journalOld]) {
     const text = await readSmallFile(fs, `${stateDir}/${name}`, 2 * JOURNAL_FILE_BYTES);
+    // A journal that is there but cannot be read is not an empty one.
+    if (text === undefined && await runtime.lstat(`${stateDir}/${name}`) !== undefined) return undefined;
     const lines = (text ?? "").split("\n").filter((line) => line !== "").reverse();
     for (const line of lines) {
       const record = attempt(() => JSON.parse(line) as JournalRecord, undefined);
@@ -2799,6 +3064,10 @@ async function readJournal(runtime: Runtime, stateDir: string, limit: number): P
 // Owns: `deliverSpool`, `startSender`, `DeliveryStatus`. Uses: input, fields,
 // runtime, state_dir, config, ping_url, launch, spool, lock, send, journal,
 // ledger.
+
+async function firstProblem(checks: Promise<string | undefined>[]): Promise<string | undefined> {
+  return (await Promise.all(checks)).find((problem) => problem !== undefined);
+}
 
 /** Delivery counters and the last problem, kept in `<state>/status.json` for `flush` and `doctor`. */
 export interface DeliveryStatus {
@@ -2850,8 +3119,34 @@ type AttemptOutcome = SendOutcome | "faulted" | "gone";
  * @returns The counters.
  */
 async function readStatus(runtime: Runtime, stateDir: string): Promise<DeliveryStatus> {
-  const saved = await readJsonFile(await runtime.fs(), `${stateDir}/${STATE_LAYOUT.status}`);
-  return { ...emptyStatus(), ...(saved !== null && typeof saved === "object" ? saved : {}) };
+  const saved = await readJsonFile(await runtime.fs(), `${stateDir}/${STATE_LAYOUT.status}`) as
+    | Record<string, unknown>
+    | undefined;
+  const status = emptyStatus();
+  if (saved === null || typeof saved !== "object") return status;
+  // Each field checked: a broken status file must not stop every sender.
+  const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0 ? n as number : 0;
+  status.delivered = count(saved.delivered);
+  status.rejected = count(saved.rejected);
+  status.faulted = count(saved.faulted);
+  const dropped = (saved.dropped ?? {}) as Record<string, unknown>;
+  status.dropped = {
+    too_many: count(dropped?.too_many),
+    too_old: count(dropped?.too_old),
+    unreadable: count(dropped?.unreadable),
+  };
+  if (typeof saved.last_delivered_at === "string") status.last_delivered_at = saved.last_delivered_at.slice(0, 40);
+  const error = saved.last_error as Record<string, unknown> | undefined;
+  if (error !== null && typeof error === "object" && typeof error.at === "string" && typeof error.reason === "string") {
+    const outcome = ["delivered", "retry", "rejected"].includes(error.outcome as string) ? error.outcome : "retry";
+    status.last_error = {
+      at: error.at.slice(0, 40),
+      reason: error.reason.slice(0, 300),
+      outcome: outcome as SendOutcome,
+      ...(Number.isSafeInteger(error.status) ? { status: error.status as number } : {}),
+    };
+  }
+  return status;
 }
 
 /**
@@ -2868,33 +3163,59 @@ function soonestDue(items: readonly { entry: { next_at: number } }[]): number {
 }
 
 /**
- * Sends one spooled ping and records what happened: deleted, rescheduled or
- * moved to `failed/`. Usage is added first, once, and saved under the claim
- * so that a retry sends the same numbers and never counts them again. Any
- * error while handling it stays with this entry (see {@linkcode faultEntry}).
+ * Adds usage to an entry that carries it, once, under a claim, and puts it
+ * back: done one entry at a time, oldest first, so that a session's ledger
+ * sees its turns before its end. Any error stays with this entry.
  */
-async function attemptEntry(
+async function enrichOne(
+  runtime: Runtime,
+  config: HookConfig,
+  spool: Spool,
+  item: LoadedEntry,
+  status: DeliveryStatus,
+): Promise<AttemptOutcome | undefined> {
+  if (item.entry.enriched || item.entry.local === undefined) return undefined;
+  const claimed = await spool.claim(item);
+  if (claimed === undefined) return "gone";
+  try {
+    claimed.entry = await enrichEntry(runtime, config, claimed.entry);
+    await spool.update(claimed);
+    item.entry = claimed.entry;
+    await spool.release(claimed);
+    return undefined;
+  } catch (error) {
+    return await faultEntry(config, spool, item, claimed, status, describeError(error));
+  }
+}
+
+/**
+ * Sends one spooled ping and records what happened: deleted (and journaled),
+ * rescheduled (the whole sender slows down: see {@linkcode TrackerPace}) or
+ * moved to `failed/`. The entry is claimed first, so two senders never send
+ * it at once. Any error while handling it stays with this entry (see
+ * {@linkcode faultEntry}).
+ */
+async function sendOne(
   runtime: Runtime,
   config: HookConfig,
   spool: Spool,
   url: URL,
   item: LoadedEntry,
   status: DeliveryStatus,
+  pace: TrackerPace,
 ): Promise<AttemptOutcome> {
   const claimed: ClaimedEntry | undefined = await spool.claim(item);
   if (claimed === undefined) return "gone";
   try {
-    if (!claimed.entry.enriched && claimed.entry.local !== undefined) {
-      claimed.entry = await enrichEntry(runtime, config, claimed.entry);
-      await spool.update(claimed);
-    }
     const result = await sendPing(url, claimed.entry.payload, config.timeoutMs);
     const at = new Date().toISOString();
     if (result.outcome === "delivered") {
       await spool.remove(claimed);
       status.delivered++;
       status.last_delivered_at = at;
-      const body = JSON.stringify(allowlisted(claimed.entry.payload));
+      // The tracker is back: whatever waited out a backoff is due now (a tracker's Retry-After still holds).
+      if (pace.delivered()) spool.makeAllDue();
+      const body = JSON.stringify(checkPayload(claimed.entry.payload));
       await appendToJournal(runtime, config.stateDir!, { delivered_at: at, status: result.status, body })
         .catch(() => {});
       return "delivered";
@@ -2906,6 +3227,7 @@ async function attemptEntry(
       status.rejected++;
       return "rejected";
     }
+    pace.failed(result.retryAfterMs);
     const attempts = claimed.entry.attempts + 1;
     const wait = Math.max(
       result.retryAfterMs ?? 0,
@@ -2918,6 +3240,44 @@ async function attemptEntry(
   } catch (error) {
     return await faultEntry(config, spool, item, claimed, status, describeError(error));
   }
+}
+
+/**
+ * Delivers a batch of due entries: usage added first, in order, then sent a
+ * few at a time (`TELEMHQ_SENDER_CONCURRENCY`), oldest first, over connections
+ * the runtime keeps open. A tracker that asks to wait stops the batch: what
+ * is not sent yet stays due, untouched.
+ */
+async function sendBatch(
+  runtime: Runtime,
+  config: HookConfig,
+  spool: Spool,
+  url: URL,
+  due: readonly LoadedEntry[],
+  status: DeliveryStatus,
+  pace: TrackerPace,
+): Promise<Map<string, AttemptOutcome>> {
+  const outcomes = new Map<string, AttemptOutcome>();
+  for (const item of due) {
+    const outcome = await enrichOne(runtime, config, spool, item, status);
+    if (outcome !== undefined) outcomes.set(item.name, outcome);
+  }
+  const sendable = due.filter((item) => !outcomes.has(item.name));
+  let next = 0;
+  const worker = async (lane: number) => {
+    while (next < sendable.length && pace.waitMs() === 0) {
+      // While the tracker is failing, lane 0 alone probes it; the others wait for its answer.
+      if (lane > 0 && pace.probing()) {
+        await sleep(50);
+        continue;
+      }
+      const item = sendable[next++];
+      outcomes.set(item.name, await sendOne(runtime, config, spool, url, item, status, pace));
+    }
+  };
+  const lanes = Math.min(config.senderConcurrency, sendable.length);
+  await Promise.all(Array.from({ length: lanes }, (_, lane) => worker(lane)));
+  return outcomes;
 }
 
 /**
@@ -2979,8 +3339,9 @@ function sendTarget(runtime: Runtime, config: HookConfig): { url: URL } | { prob
  *
  * @param runtime The runtime adapter.
  * @param config The settings; `config.stateDir` must be set.
- * @param options `flush`: send every ping now, ignoring backoff, and leave when done;
- *   `maxRunMs`: leave after this long; `lockToken`: the token of a lock a hook claimed for this sender.
+ * @param options `flush`: try every ping once now, ignoring backoff, and leave when done;
+ *   `maxRunMs`: leave after this long; `lockToken`: the token of a lock a hook claimed for this sender;
+ *   `progress`: called after each batch (flush's progress line).
  * @returns What it delivered, and what is still waiting.
  *
  * @example
@@ -2992,11 +3353,16 @@ function sendTarget(runtime: Runtime, config: HookConfig): { url: URL } | { prob
 export async function deliverSpool(
   runtime: Runtime,
   config: HookConfig,
-  options: { flush?: boolean; maxRunMs?: number; lockToken?: string } = {},
+  options: { flush?: boolean; maxRunMs?: number; lockToken?: string; progress?: () => Promise<void> } = {},
 ): Promise<DeliveryReport> {
   const stateDir = config.stateDir;
   if (stateDir === undefined) throw new HookSkip("no state directory: set HOME or TELEMHQ_STATE_DIR");
-  const unsafe = config.stateDirProblem ?? await ensureStateDir(runtime, stateDir);
+  const unsafe = config.stateDirProblem ?? await ensureStateDir(runtime, stateDir) ??
+    await firstProblem(
+      [STATE_LAYOUT.spool, STATE_LAYOUT.failed, STATE_LAYOUT.sessions].map((name) =>
+        subfolderProblem(runtime, `${stateDir}/${name}`)
+      ),
+    );
   if (unsafe !== undefined) throw new HookSkip(unsafe);
   const fs = await runtime.fs();
   const spool = new Spool(fs, stateDir, config);
@@ -3010,9 +3376,10 @@ export async function deliverSpool(
     status: emptyStatus(),
     busy: false,
   };
-  const target = sendTarget(runtime, config);
+  let target = sendTarget(runtime, config);
   // Claude Code honours an organisation's own prices from its managed settings: so does the usage.
-  config = { ...config, prices: { ...config.prices, managed: await loadManagedPricing(runtime) } };
+  const priced = { ...config, prices: { ...config.prices, managed: await loadManagedPricing(runtime) } };
+  const pace = new TrackerPace(config.retryBaseMs, config.retryMaxMs);
   const deadline = Date.now() + (options.maxRunMs ?? 10 * 60_000);
   let claim = options.lockToken;
   while (true) {
@@ -3024,27 +3391,36 @@ export async function deliverSpool(
     }
     try {
       const status = await readStatus(runtime, stateDir);
-      const seen = new Set<string>();
       let idleSince = Date.now();
+      // Flushing: every ping is tried once now, whatever its backoff. `flush` asks a running sender by a file.
+      let flushing = options.flush === true;
+      const tried = new Set<string>();
       while (!lock.lost && Date.now() < deadline) {
-        const flush = options.flush ||
-          await fs.rm(`${stateDir}/${STATE_LAYOUT.flushRequest}`).then(() => true, () => false);
+        if (!flushing && await fs.rm(`${stateDir}/${STATE_LAYOUT.flushRequest}`).then(() => true, () => false)) {
+          flushing = true;
+          tried.clear();
+        }
+        // The URL install saved may change while a sender runs (a rotated token): the next ping goes to the new one.
+        if (config.pingUrlSource === "config file") target = sendTarget(runtime, await loadConfig(runtime));
         const entries = await spool.load(status.dropped);
         const now = Date.now();
         // Activity is a new ping or a delivery; failed retries are not, so a sender facing a dead
         // tracker leaves once its waits grow longer than senderIdleMs, and a later hook restarts it.
-        if (entries.some((item) => !seen.has(item.name)) || entries.arriving > 0) idleSince = now;
-        for (const item of entries) seen.add(item.name);
-        // Without a URL it may use, nothing is due: the pings wait in the spool, the reason in status.json.
-        const due = "url" in target ? entries.filter((item) => flush || item.entry.next_at <= now) : [];
+        if (entries.added > 0 || entries.arriving > 0) idleSince = now;
         if ("problem" in target && entries.length > 0) {
           status.last_error = { at: new Date().toISOString(), reason: target.problem, outcome: "retry" };
         }
-        const settled = new Set<string>();
-        for (const item of due) {
-          if (lock.lost || !("url" in target)) break;
-          const outcome = await attemptEntry(runtime, config, spool, target.url, item, status);
-          if (outcome !== "retry") settled.add(item.name); // "gone": another sender settled it
+        const paused = pace.waitMs(now);
+        // Without a URL it may use, nothing is due: the pings wait in the spool, the reason in status.json.
+        const due = "url" in target && paused === 0
+          ? entries.filter((item) => flushing ? !tried.has(item.name) : item.entry.next_at <= now)
+            .slice(0, config.senderConcurrency * BATCH_ROUNDS)
+          : [];
+        const outcomes = due.length === 0
+          ? new Map<string, AttemptOutcome>()
+          : await sendBatch(runtime, priced, spool, (target as { url: URL }).url, due, status, pace);
+        for (const [name, outcome] of outcomes) {
+          tried.add(name);
           if (outcome === "delivered") {
             report.delivered++;
             idleSince = Date.now();
@@ -3055,16 +3431,29 @@ export async function deliverSpool(
         if (due.length > 0 || "problem" in target || !(await fs.lstat(statusPath).then(() => true, () => false))) {
           await writeJsonAtomically(fs, statusPath, status).catch(() => {});
         }
+        await options.progress?.();
         report.status = status;
-        const waiting = entries.filter((item) => !settled.has(item.name) && item.entry.next_at > Date.now());
+        const waiting = entries.filter((item) => {
+          const outcome = outcomes.get(item.name);
+          return outcome === undefined || outcome === "retry";
+        });
         report.waiting = waiting.length;
-        // After a flush, let go at once: `flush` is waiting to take the lock and report.
-        if (flush) break;
-        const untilDue = soonestDue(waiting) - Date.now();
-        // A ping not tried yet (a SessionEnd waiting its turn) is never left behind.
-        const untried = "url" in target && waiting.some((item) => item.entry.attempts === 0);
+        const moreNow = outcomes.size === due.length && due.length === config.senderConcurrency * BATCH_ROUNDS;
+        if (moreNow) continue;
+        if (flushing && pace.waitMs() === 0 && entries.every((item) => tried.has(item.name) || !("url" in target))) {
+          // Every ping was tried: a flush command waiting on a running sender gets its answer.
+          await runtime.createPrivateFile(`${stateDir}/${STATE_LAYOUT.flushDone}`, new Date().toISOString())
+            .catch(() => false);
+          if (options.flush) break;
+          flushing = false;
+        }
+        const untilDue = Math.max(soonestDue(waiting) - Date.now(), pace.waitMs());
+        // A ping not tried yet (a SessionEnd waiting its turn) is never left behind, unless the tracker is
+        // failing: then it waits behind the probe, like the rest, for the next hook to start a sender.
+        const untried = "url" in target && !pace.probing() && waiting.some((item) => item.entry.attempts === 0);
         if (!untried && Date.now() - idleSince >= config.senderIdleMs && untilDue > config.senderIdleMs) break;
-        await sleep(Math.max(20, Math.min(250, untilDue)));
+        // While the tracker asks to wait, nothing can go: look less often (a backlog is read from memory anyway).
+        await sleep(pace.waitMs() > 0 ? Math.min(pace.waitMs(), 5000) : Math.max(20, Math.min(250, untilDue)));
       }
     } finally {
       await lock.release();
@@ -3072,12 +3461,16 @@ export async function deliverSpool(
     if (lock.lost || options.flush || Date.now() >= deadline) break;
     // Look once more after letting go: a hook that saw our lock just before we left relies on it.
     const spooled = await spool.load(report.status.dropped);
-    const pending = "url" in target &&
-      spooled.some((item) => item.entry.next_at <= Date.now() || item.entry.attempts === 0);
+    // While the tracker fails, only a new ping counts: the rest wait behind the probe, for a later hook.
+    const pending = "url" in target && (spooled.added > 0 ||
+      !pace.probing() && spooled.some((item) => item.entry.next_at <= Date.now() || item.entry.attempts === 0));
     if (spooled.arriving === 0 && !pending) break;
   }
   return report;
 }
+
+/** A batch is this many rounds of `senderConcurrency` requests: status and new pings are looked at between batches. */
+const BATCH_ROUNDS = 16;
 
 /**
  * Starts a detached sender for the spool, unless one is running. The lock is
@@ -3123,14 +3516,14 @@ export async function startSender(runtime: Runtime, config: HookConfig): Promise
 
 /**
  * Runs the hook once: reads the event from stdin, builds the payload, makes it
- * durable in the spool, and hands delivery to a sender. Started `detached` (by
- * the shell fast path, so nobody waits), it delivers the spool itself; else it
- * starts a detached sender. When no sender can be started, it delivers for a
- * moment itself (Claude Code waits, within the timeout); when the spool cannot
- * be written, it sends the ping directly, as the reference script does.
+ * durable in the spool, and starts a detached sender unless one is running.
+ * Started by the shell fast path (`--detached`) it does the same: a process
+ * it starts is not among those Claude Code's teardown listed, so the sender
+ * outlives it. When no sender can be started, it delivers for a moment itself
+ * (within the timeout); when the spool cannot be written, it sends the ping
+ * directly, as the reference script does.
  *
  * @param runtime The runtime adapter (see {@linkcode detectRuntime}).
- * @param options `detached`: started by {@linkcode fastPathCommand}; be the sender instead of starting one.
  * @returns `undefined` when all went well, otherwise a one-line reason (printed under debug only).
  *
  * @example
@@ -3138,7 +3531,7 @@ export async function startSender(runtime: Runtime, config: HookConfig): Promise
  * const problem = await runHook(detectRuntime());
  * ```
  */
-export async function runHook(runtime: Runtime, options: { detached?: boolean } = {}): Promise<string | undefined> {
+export async function runHook(runtime: Runtime): Promise<string | undefined> {
   try {
     const config = await loadConfig(runtime);
     if (config.pingUrl === undefined) {
@@ -3156,7 +3549,8 @@ export async function runHook(runtime: Runtime, options: { detached?: boolean } 
     });
     const unsafe = config.stateDir === undefined
       ? "no state directory (set HOME or TELEMHQ_STATE_DIR)"
-      : config.stateDirProblem ?? await ensureStateDir(runtime, config.stateDir);
+      : config.stateDirProblem ?? await ensureStateDir(runtime, config.stateDir) ??
+        await subfolderProblem(runtime, `${config.stateDir}/${STATE_LAYOUT.spool}`);
     if (unsafe !== undefined) return await sendDirectly(config, url, payload, unsafe);
     try {
       await spoolPing(runtime, config.stateDir!, payload, usageSource(input));
@@ -3174,10 +3568,6 @@ export async function runHook(runtime: Runtime, options: { detached?: boolean } 
       : config.debug
       ? await spoolWarning(runtime, config)
       : undefined;
-    if (options.detached) {
-      await deliverSpool(runtime, config).catch(() => {});
-      return warning;
-    }
     let problem: string;
     try {
       if (await startSender(runtime, config)) return warning;
@@ -3262,6 +3652,8 @@ interface TranscriptLine {
 
 /** The most bytes read back from a transcript's end for one ping (a turn is at the end). */
 const MAX_READ_BYTES = 1 << 30;
+/** A longer line is skipped, not gathered: no transcript line that matters is this long. */
+const MAX_LINE_BYTES = 16 << 20;
 
 /**
  * Reads a file's lines from the end, in chunks: the work depends on how far
@@ -3309,6 +3701,24 @@ export async function* readLinesBackward(
         end = index;
       }
       carry = chunk.slice(0, end);
+      // A line longer than any real one: skip it rather than copy it again and again.
+      if (carry.length > MAX_LINE_BYTES) {
+        const newline = chunk.lastIndexOf(0x0a, end - 1);
+        carry = new Uint8Array(0);
+        if (newline < 0) {
+          while (position > floor) {
+            const length = Math.min(chunkBytes, position - floor);
+            position -= length;
+            const skip = new Uint8Array(length);
+            await file.read(skip, 0, length, position);
+            const at = skip.lastIndexOf(0x0a);
+            if (at >= 0) {
+              carry = skip.slice(0, at);
+              break;
+            }
+          }
+        }
+      }
     }
     if (carry.length > 0) yield decoder.decode(carry);
   } finally {
@@ -3951,9 +4361,13 @@ interface ResponseUsage extends PricedUsage {
   model?: string;
 }
 
+/** A token count as the API gives it: a whole number of tokens, else nothing. */
 function count(value: unknown): number {
-  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : 0;
+  return Number.isSafeInteger(value) && (value as number) >= 0 ? value as number : 0;
 }
+
+/** The most models named in one ping (the allowlist's limit). */
+const MAX_MODELS = 16;
 
 /**
  * The lines a Write or Edit tool result added and removed, counted as Claude
@@ -4098,7 +4512,7 @@ class UsageTally {
       cost = priced === undefined || cost === undefined ? undefined : cost + priced;
     }
     const ranked = [...outputByModel.entries()].sort((a, b) => b[1] - a[1]).map(([model]) => model);
-    const models = ranked.filter((model) => model !== "");
+    const models = ranked.filter((model) => model !== "").slice(0, MAX_MODELS);
     const changes = [...this.#changes.values()];
     return {
       ...totals,
@@ -4227,13 +4641,14 @@ async function enrichEntry(runtime: Runtime, config: HookConfig, entry: SpoolEnt
   let usage: TurnUsage | undefined;
   if (kind === "turn" || kind === "subagent") {
     const path = kind === "turn" ? local.transcript_path : local.agent_transcript_path;
-    const transcript = path === undefined ? undefined : await readableTranscript(runtime, path);
-    if (transcript !== undefined) {
-      const reading = kind === "turn"
-        ? readTurnUsage(transcript, local.prompt_id, config.prices)
-        : readTranscriptUsage(transcript, config.prices);
-      usage = await withinTime(reading, USAGE_READ_MS).catch(() => undefined);
-    }
+    const reading = async () => {
+      const transcript = path === undefined ? undefined : await readableTranscript(runtime, path);
+      if (transcript === undefined) return undefined;
+      return kind === "turn"
+        ? await readTurnUsage(transcript, local.prompt_id, config.prices)
+        : await readTranscriptUsage(transcript, config.prices);
+    };
+    usage = await withinTime(reading(), USAGE_READ_MS).catch(() => undefined);
   }
   const fs = await runtime.fs();
   if (usage !== undefined) {
@@ -4276,9 +4691,18 @@ function withinTime<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** A session's ledger, each field checked: a file that is not one (or any field of the wrong kind) is no ledger. */
 async function readLedger(runtime: Runtime, path: string): Promise<SessionLedger | undefined> {
-  const value = await readJsonFile(await runtime.fs(), path);
-  return value !== null && typeof value === "object" ? value as SessionLedger : undefined;
+  const value = await readJsonFile(await runtime.fs(), path) as Record<string, unknown> | undefined;
+  if (value === null || typeof value !== "object") return undefined;
+  const counts = ["turns", "api_requests", ...TOKEN_FIELDS] as const;
+  const optional = ["web_search_requests", "lines_added", "lines_removed"] as const;
+  const isCount = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  if (!counts.every((field) => isCount(value[field]))) return undefined;
+  if (!optional.every((field) => value[field] === undefined || isCount(value[field]))) return undefined;
+  const cost = value.cost_usd;
+  if (cost !== null && !(typeof cost === "number" && Number.isFinite(cost) && cost >= 0)) return undefined;
+  return value as unknown as SessionLedger;
 }
 
 async function addToLedger(runtime: Runtime, path: string, usage: TurnUsage, isTurn: boolean): Promise<void> {
@@ -4388,12 +4812,18 @@ export function parseArgs(
 // src/settings.ts
 //
 // Claude Code's settings files, as `install`, `uninstall` and `doctor` use
-// them: which file each scope means, reading one (refused with its line when
-// broken), finding, adding and removing our hook entries, and writing one back
-// atomically with a backup, keeping everything else as it was.
+// them: which file each scope means, the project's folder (its git root, as
+// Claude Code finds it), reading one (refused with its line when broken),
+// finding, adding and removing our hook entries, the scan of every file
+// Claude Code merges, and writing one back atomically with a backup, keeping
+// everything else as it was.
 //
-// Owns: the scopes, `readSettings`, our hook entries in settings, `replaceFile`.
+// Owns: the scopes, the project's folder, `readSettings`, our hook entries in
+// settings and the hook file names they run, `scanSettings`, `replaceFile`.
 // Uses: input, runtime, cli_args.
+
+/** The largest settings file read (Claude Code's are a few kilobytes). */
+const MAX_SETTINGS_BYTES = 1 << 20;
 
 /** Where `install` wires the hook: `~/.claude/settings.json`, the repository's shared or local file, or a printed policy. */
 export type InstallScope = "user" | "project" | "local" | "managed";
@@ -4446,10 +4876,22 @@ async function readSettings(path: string): Promise<{ settings: Settings; text?: 
   const fs = await nodeFs();
   let text: string;
   try {
-    text = await fs.readFile(path, "utf8");
+    // A regular file of sane size only: a repository's settings file could be a FIFO or /dev/zero.
+    const { file, size } = await openRegularFile(fs, path, true);
+    try {
+      if (size > MAX_SETTINGS_BYTES) throw Object.assign(new Error("too large"), { code: "EFBIG" });
+      const bytes = new Uint8Array(size);
+      const { bytesRead } = await file.read(bytes, 0, size, 0);
+      text = new TextDecoder().decode(bytes.subarray(0, bytesRead));
+    } finally {
+      await file.close();
+    }
   } catch (error) {
     if ((error as { code?: string }).code === "ENOENT") return { settings: {} };
-    throw new CommandError(`Cannot read settings file "${path}": ${describeError(error)}. Check its permissions.`);
+    const why = (error as Error).message?.startsWith("not a regular file")
+      ? "not a regular file"
+      : describeError(error);
+    throw new CommandError(`Cannot read settings file "${path}": ${why}. Check it, then run this again.`);
   }
   if (text.trim() === "") return { settings: {}, text };
   let value: unknown;
@@ -4672,28 +5114,8 @@ async function replaceFile(
   await writeFileAtomically(fs, path, text, existing ?? options.mode);
 }
 
-// ---------------------------------------------------------------------------
-// src/install.ts
-//
-// `install` and `uninstall`: what the TelemHQ guide does by hand, in one
-// command. `install` copies the hook into Claude Code's `hooks/` folder, saves
-// the ping URL in the private state directory (never in a settings file),
-// records what it installed, and merges the shell fast path into a scope's
-// settings file; `uninstall` removes exactly that, and with the last scope
-// everything the hook kept (the saved URL, the spool, the journal).
-//
-// Owns: the install plan, the install record, finding runtimes and the
-// project's folder, the scan of the settings files. Uses: input, events,
-// runtime, state_dir, config, ping_url, launch, cli_args, settings.
-
 /** The installed hook's file name in Claude Code's `hooks/` folder: hook.ts's TypeScript, or the npm build's JavaScript. */
 const HOOK_FILE_NAMES = { ts: "telemhq.ts", mjs: "telemhq.mjs" } as const;
-
-/** Claude Code's time limit for our hook, in seconds (the fast path takes milliseconds). */
-const HOOK_TIMEOUT_S = 10;
-
-/** The first Node that runs TypeScript as it is (type stripping on by default). */
-const NODE_RUNS_TS = [22, 18] as const;
 
 /**
  * Every path the installed hook may have: entries running any of them are ours.
@@ -4703,40 +5125,6 @@ const NODE_RUNS_TS = [22, 18] as const;
  */
 function installedHookFiles(claudeDir: string): string[] {
   return Object.values(HOOK_FILE_NAMES).map((name) => `${claudeDir}/hooks/${name}`);
-}
-
-/** What `install` wrote, kept in `<state>/install.json` so that `doctor` and `uninstall` read it rather than guess. */
-interface InstallRecord {
-  /** The runtime the hook runs under. */
-  runtime: RuntimeKind;
-  /** That runtime's binary, by absolute path, as `install` resolved it. */
-  runtime_path: string;
-  /** The installed hook file. */
-  hook_file: string;
-  /** The command line that runs the hook (inside the fast path). */
-  hook_argv: string[];
-  /** Settings files that `install` created (and `uninstall` may remove once they hold nothing else). */
-  created_settings: string[];
-}
-
-/**
- * Reads `install.json`; undefined when absent or not of the expected shape.
- *
- * @param runtime The runtime adapter.
- * @param stateDir The state directory.
- * @returns The record.
- */
-async function readInstallRecord(runtime: Runtime, stateDir: string): Promise<InstallRecord | undefined> {
-  const value = await readJsonFile(await runtime.fs(), `${stateDir}/${STATE_LAYOUT.install}`);
-  const record = value as Partial<InstallRecord> | undefined;
-  const strings = (list: unknown) => Array.isArray(list) && list.every((item) => typeof item === "string");
-  const valid = record !== null && typeof record === "object" &&
-    ["deno", "bun", "node"].includes(record.runtime as string) &&
-    typeof record.runtime_path === "string" && record.runtime_path.startsWith("/") &&
-    typeof record.hook_file === "string" && strings(record.hook_argv);
-  return valid
-    ? { ...record, created_settings: strings(record.created_settings) ? record.created_settings! : [] } as InstallRecord
-    : undefined;
 }
 
 /** One settings file, scanned for our hook entries. */
@@ -4788,12 +5176,26 @@ async function projectDirectory(runtime: Runtime, dir: string | undefined): Prom
   if (dir !== undefined) return await fs.realpath(dir).catch(() => undefined);
   let current = runtime.cwd();
   while (current !== "") {
-    if (await runtime.lstat(`${current}/.git`) !== undefined) return current;
+    if (await runtime.lstat(`${current}/.git`) !== undefined) {
+      // Only a repository of this user's: another user's `.git` above us (in /tmp, say) is not our project.
+      const uid = runtime.uid();
+      const owner = (await runtime.lstat(current))?.uid;
+      return uid === undefined || owner === uid ? current : undefined;
+    }
     current = current.slice(0, current.lastIndexOf("/"));
   }
   return undefined;
 }
 
+/**
+ * A scope given on the command line, checked.
+ *
+ * @param value The `--scope` value, if any (default `user`).
+ * @param allowed The scopes the command takes.
+ * @param action The command, for the message.
+ * @returns The scope.
+ * @throws {CommandError} On any other value (exit code 2).
+ */
 function scopeOf(value: string | undefined, allowed: readonly InstallScope[], action: string): InstallScope {
   const scope = (value ?? "user") as InstallScope;
   if (!allowed.includes(scope)) {
@@ -4802,7 +5204,17 @@ function scopeOf(value: string | undefined, allowed: readonly InstallScope[], ac
   return scope;
 }
 
-/** The settings file of a scope, with the project's folder found for the project and local scopes. */
+/**
+ * The settings file of a scope: a user's own file where its link points, or the
+ * repository's file at its root (never through a link in the repository).
+ *
+ * @param runtime The runtime adapter.
+ * @param scope The scope.
+ * @param claudeDir Claude Code's folder.
+ * @param dir `--dir`, if given.
+ * @param action The command, for messages.
+ * @returns The file, or undefined for `managed`.
+ */
 async function scopeSettingsPath(
   runtime: Runtime,
   scope: InstallScope,
@@ -4810,7 +5222,13 @@ async function scopeSettingsPath(
   dir: string | undefined,
   action: string,
 ): Promise<string | undefined> {
-  if (scope !== "project" && scope !== "local") return settingsPathFor(scope, claudeDir, "");
+  if (scope === "managed") return undefined;
+  if (scope === "user") {
+    // A user's settings file may be a link into their dotfiles: the file it points to is the one to edit.
+    const path = settingsPathFor(scope, claudeDir, "")!;
+    const facts = await runtime.lstat(path);
+    return facts?.kind === "symlink" ? await runtime.realpath(path) ?? path : path;
+  }
   const project = await projectDirectory(runtime, dir);
   if (project === undefined) {
     throw new CommandError(
@@ -4821,14 +5239,79 @@ async function scopeSettingsPath(
       2,
     );
   }
-  return settingsPathFor(scope, claudeDir, project);
+  const path = settingsPathFor(scope, claudeDir, project)!;
+  for (const link of [`${project}/.claude`, path]) {
+    if ((await runtime.lstat(link))?.kind === "symlink") {
+      throw new CommandError(
+        `Cannot ${action}: "${link}" is a symlink, and in a repository nothing is read or written through a ` +
+          `link (it could lead anywhere). Replace it with a real file or folder, or use --scope user.`,
+      );
+    }
+  }
+  return path;
+}
+
+// ---------------------------------------------------------------------------
+// src/install.ts
+//
+// `install` and `uninstall`: what the TelemHQ guide does by hand, in one
+// command. `install` copies the hook into Claude Code's `hooks/` folder, saves
+// the ping URL in the private state directory (never in a settings file),
+// records what it installed, and merges the shell fast path into a scope's
+// settings file; `uninstall` removes exactly that, and with the last scope
+// everything the hook kept (the saved URL, the spool, the journal).
+//
+// Owns: the install plan, the install record, finding runtimes. Uses: input, events,
+// runtime, state_dir, config, ping_url, launch, cli_args, settings.
+
+/** Claude Code's time limit for our hook, in seconds (the fast path takes milliseconds). */
+const HOOK_TIMEOUT_S = 10;
+
+/** The first Node that runs TypeScript as it is (type stripping on by default). */
+const NODE_RUNS_TS = [22, 18] as const;
+
+/** What `install` wrote, kept in `<state>/install.json` so that `doctor` and `uninstall` read it rather than guess. */
+interface InstallRecord {
+  /** The runtime the hook runs under. */
+  runtime: RuntimeKind;
+  /** That runtime's binary, by absolute path, as `install` resolved it. */
+  runtime_path: string;
+  /** The installed hook file. */
+  hook_file: string;
+  /** The command line that runs the hook (inside the fast path). */
+  hook_argv: string[];
+  /** Settings files that `install` created (and `uninstall` may remove once they hold nothing else). */
+  created_settings: string[];
+}
+
+/**
+ * Reads `install.json`; undefined when absent or not of the expected shape.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @returns The record.
+ */
+async function readInstallRecord(runtime: Runtime, stateDir: string): Promise<InstallRecord | undefined> {
+  const value = await readJsonFile(await runtime.fs(), `${stateDir}/${STATE_LAYOUT.install}`);
+  const record = value as Partial<InstallRecord> | undefined;
+  const strings = (list: unknown) => Array.isArray(list) && list.every((item) => typeof item === "string");
+  const valid = record !== null && typeof record === "object" &&
+    ["deno", "bun", "node"].includes(record.runtime as string) &&
+    typeof record.runtime_path === "string" && record.runtime_path.startsWith("/") &&
+    typeof record.hook_file === "string" && strings(record.hook_argv);
+  return valid
+    ? { ...record, created_settings: strings(record.created_settings) ? record.created_settings! : [] } as InstallRecord
+    : undefined;
 }
 
 interface InstallPlan {
   scope: InstallScope;
   record: InstallRecord;
   url: URL;
-  hashSalt?: string;
+  /** The salt to save; null: none (`--no-hash-salt`); undefined: keep the saved one. */
+  hashSalt?: string | null;
+  /** Whether to wire tool activity; undefined: as the scope's settings had it. */
+  toolActivity?: boolean;
   claudeDir: string;
   stateDir: string;
   settingsPath?: string;
@@ -4863,13 +5346,14 @@ async function pingUrlArgument(runtime: Runtime, value: string | undefined): Pro
   if (value === "-") raw = new TextDecoder().decode(await readAll(runtime.stdin(), 64 * 1024)).split("\n")[0];
   if (raw === undefined || raw.trim() === "") {
     throw new CommandError(
-      "Cannot install: no ping URL. Give --url https://telemhq.com/ping/YOUR_TOKEN, --url - (read from stdin), " +
+      "Cannot install: no ping URL. Give --url with your tracker's ping URL, --url - to read it from stdin, " +
         "or set TELEMHQ_PING_URL.",
       2,
     );
   }
+  let url: URL;
   try {
-    return parsePingUrl(raw);
+    url = parsePingUrl(raw);
   } catch (error) {
     // The message names the host at most, never the token.
     throw new CommandError(
@@ -4877,13 +5361,21 @@ async function pingUrlArgument(runtime: Runtime, value: string | undefined): Pro
       2,
     );
   }
+  // A URL without its token, or the guide's placeholder, could never be accepted by a tracker.
+  if (url.pathname.replace(/\/+$/, "") === "" || /YOUR_/i.test(url.pathname)) {
+    throw new CommandError(
+      `Cannot install: ${redactUrl(url)} holds no tracking token. Copy the whole ping URL from your TelemHQ tracker.`,
+      2,
+    );
+  }
+  return url;
 }
 
 async function planInstall(runtime: Runtime, args: readonly string[]): Promise<InstallPlan> {
   const values = parseArgs(
     args,
     ["--url", "--scope", "--runtime", "--dir", "--hash-salt"],
-    ["--tool-activity"],
+    ["--tool-activity", "--no-tool-activity", "--no-hash-salt"],
   );
   const scope = scopeOf(values["--scope"], INSTALL_SCOPES, "install");
   const kind = (values["--runtime"] ?? runtime.kind) as RuntimeKind;
@@ -4919,8 +5411,11 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
   const stateDir = stateDirectory(env);
   if (claudeDir === undefined || stateDir === undefined) throw new CommandError("Cannot install: HOME is not set.");
   const hookFile = `${claudeDir}/hooks/${HOOK_FILE_NAMES[sourceKind]}`;
+  // The transcripts' real folder too: Deno checks a permission against the path a symlink leads to.
+  const projects = await runtime.realpath(`${claudeDir}/projects`);
+  const projectsDir = projects !== undefined && projects !== `${claudeDir}/projects` ? projects : undefined;
   const commaProblem = kind === "deno"
-    ? denoFlagProblem([stateDir, `${claudeDir}/projects`, runtimePath, hookFile])
+    ? denoFlagProblem([stateDir, `${claudeDir}/projects`, projectsDir ?? "", runtimePath, hookFile])
     : undefined;
   if (commaProblem !== undefined) {
     throw new CommandError(
@@ -4928,17 +5423,18 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
         `without commas, or choose --runtime bun.`,
     );
   }
-  const argv = hookArgv(kind, runtimePath, hookFile, stateDir, { pingHost: url.host, claudeDir });
+  const argv = hookArgv(kind, runtimePath, hookFile, stateDir, { pingHost: url.host, claudeDir, projectsDir });
   return {
     scope,
     record: { runtime: kind, runtime_path: runtimePath, hook_file: hookFile, hook_argv: argv, created_settings: [] },
     url,
-    hashSalt: values["--hash-salt"],
+    hashSalt: values["--no-hash-salt"] ? null : values["--hash-salt"],
+    toolActivity: values["--tool-activity"] ? true : values["--no-tool-activity"] ? false : undefined,
     claudeDir,
     stateDir,
     settingsPath: await scopeSettingsPath(runtime, scope, claudeDir, values["--dir"], "install"),
     command: fastPathCommand(argv),
-    events: [...INSTALL_EVENTS.always, ...(values["--tool-activity"] ? INSTALL_EVENTS.toolActivity : [])],
+    events: INSTALL_EVENTS.always,
   };
 }
 
@@ -4946,15 +5442,24 @@ function ourEntry(plan: InstallPlan) {
   return { type: "command", command: plan.command, timeout: HOOK_TIMEOUT_S };
 }
 
-/** Makes the state directory safe to use: created 0700, or tightened to 0700 when it is this user's own. */
-async function prepareStateDir(runtime: Runtime, stateDir: string): Promise<void> {
+/** Refuses, before anything is written, a file whose folder (or nearest existing parent) this user cannot write. */
+async function assertWritable(runtime: Runtime, path: string): Promise<void> {
   const fs = await runtime.fs();
-  const facts = await runtime.lstat(stateDir);
-  if (facts?.kind === "directory" && facts.uid === runtime.uid() && (facts.mode & 0o077) !== 0) {
-    await fs.chmod(stateDir, 0o700);
-  }
+  let dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  while ((await runtime.lstat(dir)) === undefined && dir !== "/") dir = dir.slice(0, dir.lastIndexOf("/")) || "/";
+  const writable = await fs.access(dir, 2 /* W_OK */).then(() => true, () => false);
+  if (!writable) throw new CommandError(`Cannot install: "${dir}" is not writable, so "${path}" cannot be written.`);
+}
+
+/**
+ * Makes the state directory safe to use: created 0700, or, when it is this user's own folder that others may
+ * only read, made 0700. A folder others may write (a shared one such as /tmp) is refused, never changed.
+ */
+async function prepareStateDir(runtime: Runtime, stateDir: string): Promise<void> {
   const problem = await ensureStateDir(runtime, stateDir);
   if (problem !== undefined) throw new CommandError(`Cannot install: ${problem}.`);
+  const facts = await runtime.lstat(stateDir);
+  if (facts !== undefined && (facts.mode & 0o077) !== 0) await (await runtime.fs()).chmod(stateDir, 0o700);
 }
 
 /**
@@ -4980,7 +5485,7 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
   if (plan.settingsPath === undefined) {
     // managed: print the policy for a team rollout; the hook file must be at the same path on each machine.
     const policy: Settings = {};
-    addHooks(policy, plan.events, ourEntry(plan));
+    addHooks(policy, [...plan.events, ...(plan.toolActivity ? INSTALL_EVENTS.toolActivity : [])], ourEntry(plan));
     console.log(JSON.stringify(policy, null, 2));
     console.error(
       `Managed policy printed. Deploy the hook to "${plan.record.hook_file}" and the ping URL to "${plan.stateDir}/${STATE_LAYOUT.config}" on each machine.`,
@@ -4989,15 +5494,31 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
   }
   // Everything is checked before anything is written.
   const { settings, text } = await readSettings(plan.settingsPath);
-  removeOurHooks(settings, installedHookFiles(plan.claudeDir));
-  addHooks(settings, plan.events, ourEntry(plan));
+  for (const path of [plan.record.hook_file, `${plan.stateDir}/${STATE_LAYOUT.config}`, plan.settingsPath]) {
+    await assertWritable(runtime, path);
+  }
+  // Options given once stay until changed: a second install (after a 401, say) keeps tool activity and the salt.
+  const hookFiles = installedHookFiles(plan.claudeDir);
+  const toolActivity = plan.toolActivity ??
+    findOurHooks(settings, hookFiles).some((hook) =>
+      INSTALL_EVENTS.toolActivity.some(([event]) => event === hook.event)
+    );
+  const events = [...plan.events, ...(toolActivity ? INSTALL_EVENTS.toolActivity : [])];
+  const savedSalt = (await readJsonFile(await runtime.fs(), `${plan.stateDir}/${STATE_LAYOUT.config}`) as
+    | { hash_salt?: unknown }
+    | undefined)?.hash_salt;
+  const salt = plan.hashSalt === null
+    ? undefined
+    : plan.hashSalt ?? (typeof savedSalt === "string" && savedSalt !== "" ? savedSalt : undefined);
+  removeOurHooks(settings, hookFiles);
+  addHooks(settings, events, ourEntry(plan));
   const updated = formatSettings(settings, text);
   await prepareStateDir(runtime, plan.stateDir);
   const fs = await runtime.fs();
   await fs.mkdir(`${plan.claudeDir}/hooks`, { recursive: true, mode: 0o700 });
   await fs.chmod(`${plan.claudeDir}/hooks`, 0o700);
   await replaceFile(plan.record.hook_file, hookSource, { mode: 0o600, forceMode: true });
-  const saved = { ping_url: plan.url.href, ...(plan.hashSalt !== undefined ? { hash_salt: plan.hashSalt } : {}) };
+  const saved = { ping_url: plan.url.href, ...(salt !== undefined ? { hash_salt: salt } : {}) };
   await writeFileAtomically(fs, `${plan.stateDir}/${STATE_LAYOUT.config}`, JSON.stringify(saved) + "\n", 0o600);
   const previous = await readInstallRecord(runtime, plan.stateDir);
   const created = new Set(previous?.created_settings ?? []);
@@ -5009,8 +5530,11 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
     `Installed the TelemHQ hook for Claude Code.`,
     `  hook:      ${plan.record.hook_file}`,
     `  runtime:   ${plan.record.runtime_path}`,
-    `  settings:  ${plan.settingsPath} (${plan.events.map(([event]) => event).join(", ")})`,
+    `  settings:  ${plan.settingsPath} (${events.map(([event]) => event).join(", ")})`,
     `  ping URL:  ${redactUrl(plan.url)}, saved in ${plan.stateDir}/${STATE_LAYOUT.config}`,
+    `  options:   tool activity ${toolActivity ? "on" : "off (--tool-activity)"}; hash salt ${
+      salt !== undefined ? "set" : "none (--hash-salt)"
+    }`,
   ];
   if (plan.scope === "project") {
     lines.push(
@@ -5018,12 +5542,17 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
         `machine's absolute paths; teammates install their own, or use --scope local.`,
     );
   }
+  const root = plan.settingsPath.slice(0, plan.settingsPath.lastIndexOf("/.claude/"));
+  if (plan.scope !== "user" && root !== runtime.cwd()) {
+    lines.push(`Note: Claude Code reads this file when it is started in ${root} (not in a folder below it).`);
+  }
+  // Claude Code runs an identical command once, however many files name it; two different ones, twice.
   const twice = (await scanSettings(plan.claudeDir, await projectDirectory(runtime, undefined)))
-    .filter((file) => file.path !== plan.settingsPath && file.hooks.length > 0);
+    .filter((file) => file.path !== plan.settingsPath && file.hooks.some((hook) => hook.command !== plan.command));
   for (const file of twice) {
     lines.push(
-      `Warning: ${file.path} runs the hook too; Claude Code merges settings files and would send every ping ` +
-        `twice. Remove one: uninstall --scope ${file.scope}.`,
+      `Warning: ${file.path} runs another TelemHQ hook command; Claude Code would send every ping twice. ` +
+        `Remove one: uninstall --scope ${file.scope}, or install there again.`,
     );
   }
   lines.push(
@@ -5063,10 +5592,9 @@ export async function uninstallCommand(runtime: Runtime, args: readonly string[]
   const hookFiles = installedHookFiles(claudeDir);
   const { settings, text } = await readSettings(settingsPath);
   const removed = removeOurHooks(settings, hookFiles);
-  const safeState = await runtime.lstat(stateDir).then((facts) =>
-    facts !== undefined && stateDirProblem(stateDir, facts, runtime.uid()) === undefined
-  );
-  const record = safeState ? await readInstallRecord(runtime, stateDir) : undefined;
+  const record = await stateDirProblemOf(runtime, stateDir) === undefined
+    ? await readInstallRecord(runtime, stateDir)
+    : undefined;
   const fs = await runtime.fs();
   const lines: string[] = [];
   if (removed > 0) {
@@ -5074,9 +5602,11 @@ export async function uninstallCommand(runtime: Runtime, args: readonly string[]
       await fs.rm(settingsPath, { force: true });
       lines.push(`Removed ${settingsPath}, which install had created (${removed} entries).`);
     } else {
-      await replaceFile(settingsPath, formatSettings(settings, text), { backup: text, mode: 0o644 });
+      await replaceFile(settingsPath, formatSettings(settings, text), { mode: 0o644 });
       lines.push(`Removed the TelemHQ hook from ${settingsPath} (${removed} entries).`);
     }
+    // install's backup of this file has served: the file is as it was, but for our entries.
+    await fs.rm(`${settingsPath}.telemhq-backup`, { force: true });
   } else {
     lines.push(`Nothing to remove in ${settingsPath}: it does not run the TelemHQ hook.`);
   }
@@ -5086,18 +5616,21 @@ export async function uninstallCommand(runtime: Runtime, args: readonly string[]
   if (stillUsed.length > 0) {
     lines.push(`Kept the hook file: ${stillUsed.join(" and ")} still run${stillUsed.length === 1 ? "s" : ""} it.`);
   } else {
-    lines.push(...await removeEverything(runtime, hookFiles, safeState ? stateDir : undefined));
+    lines.push(...await removeEverything(runtime, hookFiles, stateDir));
   }
   console.log(lines.join("\n"));
   return 0;
 }
 
+/** Why a state directory that exists must not be trusted, or undefined (also when it does not exist). */
+async function stateDirProblemOf(runtime: Runtime, stateDir: string): Promise<string | undefined> {
+  const facts = await runtime.lstat(stateDir);
+  if (facts === undefined) return undefined;
+  return stateDirProblem(stateDir, facts, runtime.uid()) ?? await parentsProblem(runtime, stateDir);
+}
+
 /** With the last scope gone: the hook files and, in a safe state directory, everything the hook kept. */
-async function removeEverything(
-  runtime: Runtime,
-  hookFiles: readonly string[],
-  stateDir: string | undefined,
-): Promise<string[]> {
+async function removeEverything(runtime: Runtime, hookFiles: readonly string[], stateDir: string): Promise<string[]> {
   const fs = await runtime.fs();
   const removed: string[] = [];
   for (const file of hookFiles) {
@@ -5106,8 +5639,14 @@ async function removeEverything(
       removed.push(file);
     }
   }
-  if (stateDir === undefined) {
-    return [removed.length > 0 ? `Removed ${removed.join(" and ")}.` : "No hook file to remove."];
+  // The hooks folder install made goes too, if nothing else is in it.
+  if (hookFiles.length > 0) await fs.rmdir(hookFiles[0].slice(0, hookFiles[0].lastIndexOf("/"))).catch(() => {});
+  const files = removed.length > 0 ? `Removed ${removed.join(" and ")}.` : "No hook file to remove.";
+  // The token goes whatever else: removing a name is safe even in a folder others can write.
+  const unsafe = await stateDirProblemOf(runtime, stateDir);
+  if (unsafe !== undefined) {
+    for (const name of [STATE_LAYOUT.config, STATE_LAYOUT.install]) await fs.rm(`${stateDir}/${name}`, { force: true });
+    return [files, `Removed the saved ping URL, and left the rest of ${stateDir}: ${unsafe}.`];
   }
   const unsent = (await fs.readdir(`${stateDir}/${STATE_LAYOUT.spool}`).catch(() => [] as string[]))
     .filter((name) => name.endsWith(".json")).length;
@@ -5119,7 +5658,7 @@ async function removeEverything(
     kept++;
   }
   await fs.rmdir(stateDir).catch(() => {}); // only when nothing else is in it
-  const lines = [removed.length > 0 ? `Removed ${removed.join(" and ")}.` : "No hook file to remove."];
+  const lines = [files];
   lines.push(
     kept > 0
       ? `Removed the saved ping URL and everything the hook kept in ${stateDir}` +
@@ -5140,8 +5679,9 @@ async function removeEverything(
 // tracker refused, and the last delivery; `--ping` sends a test ping through
 // the installed hook, with its permissions.
 //
-// Owns: `doctorCommand`. Uses: input, payload, runtime, state_dir, config,
-// ping_url, launch, spool, send, sender, cli_args, install.
+// Owns: `doctorCommand`, `testPayload`. Uses: input, payload, runtime, state_dir, config,
+// ping_url, launch, lock, spool, send, sender, cli_args, install, settings,
+// fields.
 
 /** doctor's report: a line per check; problems are counted for the exit code. */
 class Report {
@@ -5208,7 +5748,7 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
   await checkInstall(runtime, report, record);
   await checkStateFiles(runtime, report, stateDir);
   await checkDelivery(runtime, report, config, stateDir);
-  if (values["--ping"] && url !== undefined) await testPing(runtime, report, url, record);
+  if (values["--ping"] && url !== undefined) await testPing(runtime, report, url, record, config);
   return finish(report);
 }
 
@@ -5251,13 +5791,24 @@ async function checkSettings(
   claudeDir: string,
   record: InstallRecord | undefined,
 ): Promise<void> {
-  const scanned = await scanSettings(claudeDir, await projectDirectory(runtime, undefined));
-  const wired = new Map<string, string[]>();
+  const project = await projectDirectory(runtime, undefined);
+  const scanned = await scanSettings(claudeDir, project);
+  if (project !== undefined && project !== runtime.cwd()) {
+    report.note(`Project settings are read from the repository root ${project}, as Claude Code does.`);
+  }
+  const wired = new Map<string, { paths: string[]; commands: Set<string> }>();
   const expected = record === undefined ? undefined : fastPathCommand(record.hook_argv);
+  let unreadable = false;
   for (const file of scanned) {
-    if (file.error !== undefined) report.problem(file.error);
+    if (file.error !== undefined) {
+      unreadable = true;
+      report.problem(file.error);
+    }
     for (const hook of file.hooks) {
-      wired.set(hook.event, [...(wired.get(hook.event) ?? []), file.path]);
+      const seen = wired.get(hook.event) ?? { paths: [], commands: new Set<string>() };
+      seen.paths.push(file.path);
+      seen.commands.add(hook.command);
+      wired.set(hook.event, seen);
       if (expected !== undefined && hook.command !== expected) {
         report.problem(
           `${file.path} runs the hook on ${hook.event} with another command than install wrote: run install again.`,
@@ -5265,12 +5816,15 @@ async function checkSettings(
       }
     }
   }
-  if (wired.size === 0) report.problem("No settings file runs the hook: run install.");
-  for (const [event, paths] of wired) {
+  if (wired.size === 0 && !unreadable) report.problem("No settings file runs the hook: run install.");
+  for (const [event, { paths, commands }] of wired) {
     if (paths.length === 1) report.ok(`${event} runs the hook (${paths[0]}).`);
-    else {
+    else if (commands.size === 1) {
+      // Claude Code runs identical commands from merged files once.
+      report.ok(`${event} runs the hook once (the same command in ${paths.join(", ")}).`);
+    } else {
       report.problem(
-        `${event} runs the hook ${paths.length} times (${
+        `${event} runs the hook ${commands.size} times, with different commands (${
           paths.join(", ")
         }): Claude Code merges these files; run uninstall for all but one scope.`,
       );
@@ -5319,9 +5873,12 @@ async function checkStateFiles(runtime: Runtime, report: Report, stateDir: strin
       }): run chmod 600 on it, or run install again.`,
     );
   }
+  if (facts === undefined) {
+    report.note(`State directory ${stateDir} does not exist yet: the first ping creates it.`);
+    return;
+  }
   const probe = `${stateDir}/.doctor-${crypto.randomUUID()}`;
   try {
-    await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
     await fs.writeFile(probe, "", { flag: "wx", mode: 0o600 });
     await fs.rm(probe);
     report.ok(`State directory ${stateDir} is private and writable.`);
@@ -5338,21 +5895,24 @@ async function checkDelivery(runtime: Runtime, report: Report, config: HookConfi
   for (const name of spooled) {
     oldest = Math.min(oldest, await fs.lstat(`${spool.dir}/${name}`).then((stat) => stat.mtimeMs, () => Infinity));
   }
+  const waiting = spooled.length === 1 ? "1 ping waits" : `${spooled.length} pings wait`;
   if (spooled.length === 0) report.ok("No ping waits in the spool.");
-  else if (Date.now() - oldest > 10 * 60_000) {
+  else if (!await senderIsRunning(runtime, stateDir)) {
+    report.problem(`${waiting} in the spool and no sender is running: run flush to send them and see why.`);
+  } else if (Date.now() - oldest > 10 * 60_000) {
     report.problem(
-      `${spooled.length} pings wait in the spool, the oldest for ${
+      `${waiting} in the spool, the oldest for ${
         Math.round((Date.now() - oldest) / 60_000)
       } min: run flush to see why.`,
     );
-  } else report.ok(`${spooled.length} pings wait in the spool (newer than 10 min): delivery is under way.`);
+  } else report.ok(`${waiting} in the spool (newer than 10 min): the sender is delivering.`);
   const failed = await spool.failedEntries();
   if (failed.length > 0) {
     const latest = failed.map((item) => item.entry.failed).filter((why) => why !== undefined)
       .sort((a, b) => (a.at < b.at ? 1 : -1))[0];
     report.problem(
       `${failed.length} ping${failed.length === 1 ? " was" : "s were"} refused or set aside (latest: ${
-        latest?.reason ?? "unknown"
+        stripStop(latest?.reason ?? "unknown")
       }): ${refusalAdvice(latest?.status)}.`,
     );
   }
@@ -5361,7 +5921,7 @@ async function checkDelivery(runtime: Runtime, report: Report, config: HookConfi
     status.last_error !== undefined &&
     (status.last_delivered_at === undefined || status.last_error.at > status.last_delivered_at)
   ) {
-    report.problem(`Last delivery failed at ${status.last_error.at}: ${status.last_error.reason}.`);
+    report.problem(`Last delivery failed at ${status.last_error.at}: ${sentence(status.last_error.reason)}`);
   } else if (status.last_delivered_at !== undefined) {
     report.ok(
       `Last delivery at ${status.last_delivered_at}; ${status.delivered} delivered, ${status.rejected} refused in all.`,
@@ -5369,8 +5929,38 @@ async function checkDelivery(runtime: Runtime, report: Report, config: HookConfi
   }
 }
 
+/** Ends a reason from elsewhere with one full stop, whatever it ended with. */
+function sentence(text: string): string {
+  return `${stripStop(text)}.`;
+}
+
+function stripStop(text: string): string {
+  return text.replace(/[\s.!?:;,]+$/, "");
+}
+
+/**
+ * A test ping that names no real project or session: sent from "/" with a
+ * fresh session id, so the tracker's dashboards are not touched by it.
+ *
+ * @param runtime The runtime adapter.
+ * @param config The hook's configuration (its hash salt).
+ * @returns The payload.
+ */
+async function testPayload(runtime: Runtime, config: HookConfig): Promise<Payload> {
+  return await buildPayload(
+    { hook_event_name: "DoctorPing", session_id: crypto.randomUUID(), cwd: "/" },
+    { fallbackCwd: "/", runtime: runtime.name, sha256Hex: runtime.sha256Hex, hashSalt: config.hashSalt },
+  );
+}
+
 /** Sends a test ping through the installed hook (its runtime, its permissions), or from here without a record. */
-async function testPing(runtime: Runtime, report: Report, url: URL, record: InstallRecord | undefined): Promise<void> {
+async function testPing(
+  runtime: Runtime,
+  report: Report,
+  url: URL,
+  record: InstallRecord | undefined,
+  config: HookConfig,
+): Promise<void> {
   let result: SendResult | undefined;
   if (record !== undefined) {
     const run = await runQuietly([...record.hook_argv, "ping-test"], 30_000);
@@ -5381,17 +5971,13 @@ async function testPing(runtime: Runtime, report: Report, url: URL, record: Inst
       return;
     }
   } else {
-    const payload = await buildPayload(
-      { hook_event_name: "DoctorPing", session_id: crypto.randomUUID(), cwd: runtime.cwd() },
-      { fallbackCwd: runtime.cwd(), runtime: runtime.name, sha256Hex: runtime.sha256Hex },
-    );
-    result = await sendPing(url, payload, 10_000);
+    result = await sendPing(url, await testPayload(runtime, config), config.timeoutMs);
   }
   if (result.outcome === "delivered") {
     report.ok(`Test ping accepted: ${redactUrl(url)} answered HTTP ${result.status}.`);
   } else {
     report.problem(
-      `Test ping not accepted: ${result.reason}${
+      `Test ping not accepted: ${stripStop(result.reason)}${
         result.outcome === "rejected" ? `; ${refusalAdvice(result.status)}` : ""
       }.`,
     );
@@ -5428,12 +6014,14 @@ function programName(runtime: Runtime): string {
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   install: {
-    usage: "install --url URL|- [--scope user|project|local|managed] [--dir DIR] [--runtime deno|bun] " +
-      "[--tool-activity] [--hash-salt SALT]",
+    usage: "install --url URL|- [--scope user|project|local|managed] [--dir DIR] [--runtime deno|bun|node] " +
+      "[--[no-]tool-activity] [--hash-salt SALT | --no-hash-salt]",
     summary: "copy the hook into ~/.claude/hooks, save the ping URL, wire it into a settings file",
     details: `The ping URL holds your tracker's token. To keep it out of the process list, give --url - and
 the URL on standard input, or set TELEMHQ_PING_URL and leave --url out.
 --scope project writes the repository's .claude/settings.json (its git root, or --dir DIR).
+--runtime picks the program that runs the hook (default: the one running install; node needs 22.18+).
+--tool-activity adds tool names and counts to the pings; a re-run keeps the choices made before.
 --hash-salt mixes a secret your team shares into cwd_hash and transcript_path_hash.`,
     run: installCommand,
   },
@@ -5514,25 +6102,79 @@ export async function flushCommand(runtime: Runtime, args: readonly string[] = [
     throw new CommandError("Cannot flush: no state directory. Set HOME or TELEMHQ_STATE_DIR.");
   }
   if (config.stateDirProblem !== undefined) throw new CommandError(`Cannot flush: ${config.stateDirProblem}.`);
-  let retried = 0;
-  if (values["--retry-failed"]) retried = await new Spool(await runtime.fs(), stateDir, config).retryFailed();
-  // A running sender may deliver for us: the report counts every delivery since flush began.
-  const deliveredBefore = (await readStatus(runtime, stateDir)).delivered;
-  let report = await deliverSpool(runtime, config, { flush: true });
-  if (report.busy) {
-    // A sender is running: ask it to send everything now and leave, then take over.
-    await runtime.createPrivateFile(`${stateDir}/${STATE_LAYOUT.flushRequest}`, "").catch(() => false);
-    const deadline = Date.now() + 30_000;
-    while (report.busy && Date.now() < deadline) {
-      await sleep(200);
-      report = await deliverSpool(runtime, config, { flush: true });
-    }
-    if (report.busy) throw new CommandError(`Cannot flush: a sender in "${stateDir}" is busy. Try again in a minute.`);
+  if (await runtime.lstat(stateDir) === undefined) {
+    console.log(`Nothing to flush: no ping was spooled yet (no state directory "${stateDir}").`);
+    return 0;
   }
-  report = { ...report, delivered: Math.max(report.delivered, report.status.delivered - deliveredBefore) };
+  const fs = await runtime.fs();
+  let retried = 0;
+  if (values["--retry-failed"]) retried = await new Spool(fs, stateDir, config).retryFailed();
+  const before = await readStatus(runtime, stateDir);
+  const progress = flushProgress(runtime, stateDir, before.delivered);
+  const done = `${stateDir}/${STATE_LAYOUT.flushDone}`;
+  await fs.rm(done, { force: true });
+  let report = await deliverSpool(runtime, config, { flush: true, progress });
+  if (report.busy) {
+    // A sender is running: hand it the request, and follow it until it has tried every ping.
+    await runtime.createPrivateFile(`${stateDir}/${STATE_LAYOUT.flushRequest}`, "").catch(() => false);
+    while (report.busy && await runtime.lstat(done) === undefined) {
+      await sleep(200);
+      await progress();
+      // A sender that left (or died) meanwhile: do the rest here.
+      if (!(await senderIsRunning(runtime, stateDir))) {
+        report = await deliverSpool(runtime, config, { flush: true, progress });
+      }
+    }
+  }
+  await fs.rm(done, { force: true });
+  const status = await readStatus(runtime, stateDir);
+  const spool = new Spool(fs, stateDir, config);
+  const waiting = await spool.waiting();
+  const setAside = (await spool.failedEntries()).length;
+  await progress(true);
   if (retried > 0) console.log(`Put ${retried} refused ping${retried === 1 ? "" : "s"} back in the spool.`);
-  console.log(flushSummary(report, stateDir));
-  return report.waiting === 0 && report.rejected === 0 && report.faulted === 0 ? 0 : 1;
+  console.log(flushSummary({
+    delivered: status.delivered - before.delivered,
+    rejected: status.rejected - before.rejected,
+    faulted: status.faulted - before.faulted,
+    waiting,
+    status,
+    busy: false,
+  }, stateDir));
+  if (setAside > 0) {
+    console.log(
+      `${setAside} ping${
+        setAside === 1 ? " was" : "s were"
+      } set aside earlier in "${stateDir}/${STATE_LAYOUT.failed}": ` +
+        `once the cause is fixed, run flush --retry-failed to send ${setAside === 1 ? "it" : "them"} again.`,
+    );
+  }
+  return waiting === 0 && setAside === 0 && status.rejected === before.rejected && status.faulted === before.faulted
+    ? 0
+    : 1;
+}
+
+/**
+ * On a terminal, a line that shows a long flush going: pings delivered, left, and the rate; elsewhere nothing.
+ * Called with `last`, it ends the line.
+ */
+function flushProgress(runtime: Runtime, stateDir: string, deliveredBefore: number): (last?: boolean) => Promise<void> {
+  const terminal = runtime.terminal();
+  const started = Date.now();
+  let shown = false;
+  return async (last = false) => {
+    if (terminal === undefined || (!last && Date.now() - started < 1000)) return;
+    if (last) {
+      if (shown) terminal.write("\n");
+      return;
+    }
+    const delivered = (await readStatus(runtime, stateDir)).delivered - deliveredBefore;
+    const left = (await (await runtime.fs()).readdir(`${stateDir}/${STATE_LAYOUT.spool}`).catch(() => [] as string[]))
+      .filter((name) => name.endsWith(".json")).length;
+    const rate = delivered / ((Date.now() - started) / 1000);
+    terminal.write(`\rFlushing: ${delivered} delivered, ${left} left (${rate.toFixed(0)} pings/s)   `);
+    shown = true;
+  };
 }
 
 function flushSummary(report: DeliveryReport, stateDir: string): string {
@@ -5548,7 +6190,8 @@ function flushSummary(report: DeliveryReport, stateDir: string): string {
     lines.push(`${report.faulted} set aside in "${stateDir}/${STATE_LAYOUT.failed}" after failing here repeatedly.`);
   }
   if (report.waiting > 0) {
-    lines.push(`${report.waiting} still waiting to be retried; last error: ${status.last_error?.reason}.`);
+    const why = status.last_error === undefined ? "" : `; last error: ${status.last_error.reason}`;
+    lines.push(`${report.waiting} still waiting to be retried${why}.`);
   }
   const dropped = status.dropped.too_many + status.dropped.too_old + status.dropped.unreadable;
   lines.push(
@@ -5582,17 +6225,32 @@ export async function logCommand(runtime: Runtime, args: readonly string[]): Pro
   if (config.stateDir === undefined) throw new CommandError("Cannot show the log: HOME is not set.");
   if (config.stateDirProblem !== undefined) throw new CommandError(`Cannot show the log: ${config.stateDirProblem}.`);
   const records = await readJournal(runtime, config.stateDir, limit);
+  if (records === undefined) {
+    throw new CommandError(`Cannot show the log: cannot read "${config.stateDir}/${STATE_LAYOUT.journal}".`);
+  }
   for (const record of records) {
+    // The body is JSON as sent; anything else in the file (a tampered line) is shown escaped, never raw.
+    const ping = attempt(() => JSON.parse(record.body), undefined);
     console.log(
       values["--json"]
-        ? JSON.stringify({ delivered_at: record.delivered_at, status: record.status, ping: JSON.parse(record.body) })
-        : `${record.delivered_at}  ${record.status}  ${record.body}`,
+        ? JSON.stringify({ delivered_at: record.delivered_at, status: record.status, ping: ping ?? record.body })
+        : `${record.delivered_at}  ${record.status}  ${escapeControls(record.body)}`,
     );
   }
   if (!values["--json"]) {
-    console.error(records.length === 0 ? "No ping was delivered yet." : `${records.length} pings, newest first.`);
+    console.error(
+      records.length === 0
+        ? "No ping was delivered yet."
+        : `${records.length} ping${records.length === 1 ? "" : "s"}, newest first.`,
+    );
   }
   return 0;
+}
+
+/** Control characters shown as escapes, so that a line cannot move the terminal's cursor or hide text. */
+function escapeControls(text: string): string {
+  // deno-lint-ignore no-control-regex -- the characters it escapes
+  return text.replace(/[\u0000-\u001f\u007f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /**
@@ -5630,11 +6288,7 @@ async function pingTest(runtime: Runtime): Promise<number> {
   const config = await loadConfig(runtime);
   if (config.pingUrl === undefined) throw new CommandError("Cannot send a test ping: no ping URL.");
   const url = parsePingUrl(config.pingUrl);
-  const payload = await buildPayload(
-    { hook_event_name: "DoctorPing", session_id: crypto.randomUUID(), cwd: runtime.cwd() },
-    { fallbackCwd: runtime.cwd(), runtime: runtime.name, sha256Hex: runtime.sha256Hex, hashSalt: config.hashSalt },
-  );
-  const result = await sendPing(url, payload, config.timeoutMs);
+  const result = await sendPing(url, await testPayload(runtime, config), config.timeoutMs);
   console.log(JSON.stringify(result));
   return result.outcome === "delivered" ? 0 : 1;
 }
@@ -5674,7 +6328,7 @@ export async function runCommandLine(): Promise<void> {
   const [name, ...args] = runtime.args;
   let code: number;
   if (name === undefined || name === "--detached") {
-    const problem = await runHook(runtime, { detached: name === "--detached" });
+    const problem = await runHook(runtime);
     if (problem !== undefined && runtime.env("TELEMHQ_HOOK_DEBUG") === "1") {
       // Debug output goes to stderr only: Claude Code reads hook stdout.
       console.error(`TelemHQ hook: ${problem}`);
@@ -5683,7 +6337,9 @@ export async function runCommandLine(): Promise<void> {
   }
   try {
     if (name === "deliver") {
-      // The detached sender: no terminal, nobody to tell; problems land in status.json.
+      // The detached sender: no terminal, nobody to tell; problems land in status.json. Started by a
+      // hook that ignores SIGTERM and SIGHUP (see fastPathCommand), it must still be easy to stop.
+      runtime.exitOnTermination();
       await deliverSpool(runtime, await loadConfig(runtime), { lockToken: claimTokenIn(args) }).catch(() => {});
       code = 0;
     } else if (name === "ping-test") {
@@ -5700,6 +6356,8 @@ export async function runCommandLine(): Promise<void> {
     // One line, never a stack, never a token; an unexpected error says what failed, not its text.
     const message = error instanceof CommandError
       ? error.message
+      : error instanceof HookSkip
+      ? `Cannot ${name}: ${error.message}.`
       : `Cannot ${name}: unexpected error (${describeError(error)}). Run doctor to check the installation.`;
     console.error(redactSecrets(message));
     code = error instanceof CommandError ? error.exitCode : 1;

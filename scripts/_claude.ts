@@ -49,8 +49,11 @@ export function writeSettings(
  * `dir`: the record of what Claude Code actually fired.
  */
 export function recorderCommand(dir: string): string {
-  // Named by the time it fired, so the directory lists the events in order.
-  return `f=$(mktemp ${shellQuote(dir)}/event.$(date +%s%N).XXXXXX) && cat > "$f"`;
+  // Named by the time it fired, so the directory lists the events in order; written whole, then renamed, so a
+  // half-written file is never read; deaf to Claude Code's SIGTERM (as our fast path is), so a StopFailure it
+  // ends 15 ms after the start is still recorded.
+  const at = shellQuote(dir);
+  return `trap '' TERM HUP; t=$(date +%s%N); f=$(mktemp ${at}/.recording.XXXXXX) && cat > "$f" && mv "$f" ${at}/event.$t.$$`;
 }
 
 /** The events the recorder kept, in the order they fired. */

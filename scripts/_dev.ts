@@ -35,6 +35,10 @@ export interface Receiver {
   requests: ReceivedRequest[];
   /** When each request arrived (Date.now()), in order. */
   arrivals: number[];
+  /** TCP connections opened to it so far (keep-alive reuses them). */
+  readonly connections: number;
+  /** The most requests it was answering at once. */
+  readonly maxInFlight: number;
   port: number;
   /** Resolves when `count` requests arrived, rejects after `timeoutMs`. */
   waitFor(count: number, timeoutMs?: number): Promise<void>;
@@ -47,7 +51,13 @@ export async function startReceiver(respond: Responder = () => ({ status: 200 })
   const arrivals: number[] = [];
   const hanging: ServerResponse[] = [];
   const token = `tok_${crypto.randomUUID().replaceAll("-", "")}`;
+  let connections = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    res.on("close", () => inFlight--);
     const chunks: Uint8Array[] = [];
     req.on("data", (chunk: Uint8Array) => chunks.push(chunk));
     req.on("end", () => {
@@ -70,6 +80,7 @@ export async function startReceiver(respond: Responder = () => ({ status: 200 })
       }, answer.delayMs ?? 0);
     });
   });
+  server.on("connection", () => connections++);
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   const bound = (server.address() as AddressInfo).port;
   return {
@@ -77,6 +88,12 @@ export async function startReceiver(respond: Responder = () => ({ status: 200 })
     token,
     requests,
     arrivals,
+    get connections() {
+      return connections;
+    },
+    get maxInFlight() {
+      return maxInFlight;
+    },
     port: bound,
     async waitFor(count: number, timeoutMs = 15_000): Promise<void> {
       const deadline = Date.now() + timeoutMs;

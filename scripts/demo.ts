@@ -42,7 +42,12 @@ function readEventLines(path: string): string[] {
   }
 }
 
-async function pipeThroughHook(line: string, pingUrl: string, stateDir: string): Promise<void> {
+async function pipeThroughHook(
+  line: string,
+  pingUrl: string,
+  stateDir: string,
+  claudeDir: string | undefined,
+): Promise<void> {
   const [command, ...args] = hookCommand("deno", stateDir);
   const child = new Deno.Command(command, {
     args,
@@ -51,6 +56,8 @@ async function pipeThroughHook(line: string, pingUrl: string, stateDir: string):
       TELEMHQ_HOOK_DEBUG: "1",
       TELEMHQ_STATE_DIR: stateDir,
       TELEMHQ_SENDER_IDLE_MS: "500",
+      // Claude Code's folder, where the sender reads transcripts from (and from nowhere else).
+      ...(claudeDir === undefined ? {} : { CLAUDE_CONFIG_DIR: claudeDir }),
     },
     stdin: "piped",
     stdout: "piped",
@@ -87,7 +94,8 @@ async function main(): Promise<void> {
   try {
     console.log(`TelemHQ stand-in listening on ${new URL(receiver.url).origin}`);
     console.log(`Piping ${lines.length} recorded hook events through hook.ts (one Deno process each)...\n`);
-    for (const line of lines) await pipeThroughHook(line, receiver.url, stateDir);
+    const claudeDir = Deno.args[0] === undefined ? `${stateDir}/home/.claude` : undefined;
+    for (const line of lines) await pipeThroughHook(line, receiver.url, stateDir, claudeDir);
     // The hook hands each ping to a detached sender and returns; the sender delivers them.
     await receiver.waitFor(lines.length, 10_000);
     const byTime = [...receiver.requests].sort((a, b) =>
@@ -105,6 +113,11 @@ async function main(): Promise<void> {
     console.log(
       `${planted} events held planted "${SECRET_MARKER}" content (prompts, commands, outputs, answers); ${leaked} pings carried any of it.`,
     );
+    const turns = receiver.requests.map((request) => JSON.parse(request.body)).filter((ping) => ping.event === "Stop");
+    if (claudeDir !== undefined && !turns.every((ping) => typeof ping.total_tokens === "number")) {
+      console.error("The Stop ping carries no tokens: the sender could not read the recorded transcript. A bug.");
+      Deno.exit(1);
+    }
     if (leaked > 0) Deno.exit(1);
   } finally {
     await receiver.close();

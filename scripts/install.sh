@@ -60,18 +60,18 @@ find_runtime() {
 }
 
 # Redirects may only lead to https; from a loopback base (tests, a local mirror) none is followed.
+# wget cannot hold redirects to https (its --https-only is for recursive downloads): it follows none.
 download() {
   case "$1" in
-    https://*) curl_protocols='--proto =https --proto-redir =https' wget_redirects='--https-only' ;;
-    *) curl_protocols='--proto =http --max-redirs 0' wget_redirects='--max-redirect=0' ;;
+    https://*) curl_protocols='--proto =https --proto-redir =https' ;;
+    *) curl_protocols='--proto =http --max-redirs 0' ;;
   esac
   if command -v curl >/dev/null 2>&1; then
     # shellcheck disable=SC2086 # the protocol options are words on purpose
     curl -fsL --retry 2 $curl_protocols -o "$2" "$1" ||
       die "cannot download $1: check the base URL and your connection (redirects away from https are refused)."
   elif command -v wget >/dev/null 2>&1; then
-    # shellcheck disable=SC2086
-    wget -q $wget_redirects -O "$2" "$1" ||
+    wget -q --max-redirect=0 -O "$2" "$1" ||
       die "cannot download $1: check the base URL and your connection (redirects away from https are refused)."
   else
     die "neither curl nor wget is installed: install one and run this again."

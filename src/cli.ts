@@ -15,16 +15,16 @@
 
 import { CommandError, parseArgs } from "./cli_args.ts";
 import { loadConfig, narrowAccess } from "./config.ts";
-import { doctorCommand } from "./doctor.ts";
-import { describeError } from "./input.ts";
+import { doctorCommand, testPayload } from "./doctor.ts";
+import { describeError, HookSkip } from "./input.ts";
 import { installCommand, uninstallCommand } from "./install.ts";
-import { claimTokenIn } from "./lock.ts";
+import { claimTokenIn, senderIsRunning } from "./lock.ts";
 import { readJournal } from "./journal.ts";
 import { fastPathCommand, hookArgv, shellWord } from "./launch.ts";
-import { buildPayload, HOOK_VERSION } from "./payload.ts";
+import { HOOK_VERSION } from "./payload.ts";
 import { parsePingUrl, redactSecrets } from "./ping_url.ts";
 import { runHook } from "./run_hook.ts";
-import { detectRuntime, nodeFs, type Runtime, sleep } from "./runtime.ts";
+import { attempt, detectRuntime, nodeFs, type Runtime, sleep } from "./runtime.ts";
 import { sendPing } from "./send.ts";
 import { deliverSpool, type DeliveryReport, readStatus } from "./sender.ts";
 import { Spool } from "./spool.ts";
@@ -46,12 +46,14 @@ function programName(runtime: Runtime): string {
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   install: {
-    usage: "install --url URL|- [--scope user|project|local|managed] [--dir DIR] [--runtime deno|bun] " +
-      "[--tool-activity] [--hash-salt SALT]",
+    usage: "install --url URL|- [--scope user|project|local|managed] [--dir DIR] [--runtime deno|bun|node] " +
+      "[--[no-]tool-activity] [--hash-salt SALT | --no-hash-salt]",
     summary: "copy the hook into ~/.claude/hooks, save the ping URL, wire it into a settings file",
     details: `The ping URL holds your tracker's token. To keep it out of the process list, give --url - and
 the URL on standard input, or set TELEMHQ_PING_URL and leave --url out.
 --scope project writes the repository's .claude/settings.json (its git root, or --dir DIR).
+--runtime picks the program that runs the hook (default: the one running install; node needs 22.18+).
+--tool-activity adds tool names and counts to the pings; a re-run keeps the choices made before.
 --hash-salt mixes a secret your team shares into cwd_hash and transcript_path_hash.`,
     run: installCommand,
   },
@@ -132,25 +134,79 @@ export async function flushCommand(runtime: Runtime, args: readonly string[] = [
     throw new CommandError("Cannot flush: no state directory. Set HOME or TELEMHQ_STATE_DIR.");
   }
   if (config.stateDirProblem !== undefined) throw new CommandError(`Cannot flush: ${config.stateDirProblem}.`);
-  let retried = 0;
-  if (values["--retry-failed"]) retried = await new Spool(await runtime.fs(), stateDir, config).retryFailed();
-  // A running sender may deliver for us: the report counts every delivery since flush began.
-  const deliveredBefore = (await readStatus(runtime, stateDir)).delivered;
-  let report = await deliverSpool(runtime, config, { flush: true });
-  if (report.busy) {
-    // A sender is running: ask it to send everything now and leave, then take over.
-    await runtime.createPrivateFile(`${stateDir}/${STATE_LAYOUT.flushRequest}`, "").catch(() => false);
-    const deadline = Date.now() + 30_000;
-    while (report.busy && Date.now() < deadline) {
-      await sleep(200);
-      report = await deliverSpool(runtime, config, { flush: true });
-    }
-    if (report.busy) throw new CommandError(`Cannot flush: a sender in "${stateDir}" is busy. Try again in a minute.`);
+  if (await runtime.lstat(stateDir) === undefined) {
+    console.log(`Nothing to flush: no ping was spooled yet (no state directory "${stateDir}").`);
+    return 0;
   }
-  report = { ...report, delivered: Math.max(report.delivered, report.status.delivered - deliveredBefore) };
+  const fs = await runtime.fs();
+  let retried = 0;
+  if (values["--retry-failed"]) retried = await new Spool(fs, stateDir, config).retryFailed();
+  const before = await readStatus(runtime, stateDir);
+  const progress = flushProgress(runtime, stateDir, before.delivered);
+  const done = `${stateDir}/${STATE_LAYOUT.flushDone}`;
+  await fs.rm(done, { force: true });
+  let report = await deliverSpool(runtime, config, { flush: true, progress });
+  if (report.busy) {
+    // A sender is running: hand it the request, and follow it until it has tried every ping.
+    await runtime.createPrivateFile(`${stateDir}/${STATE_LAYOUT.flushRequest}`, "").catch(() => false);
+    while (report.busy && await runtime.lstat(done) === undefined) {
+      await sleep(200);
+      await progress();
+      // A sender that left (or died) meanwhile: do the rest here.
+      if (!(await senderIsRunning(runtime, stateDir))) {
+        report = await deliverSpool(runtime, config, { flush: true, progress });
+      }
+    }
+  }
+  await fs.rm(done, { force: true });
+  const status = await readStatus(runtime, stateDir);
+  const spool = new Spool(fs, stateDir, config);
+  const waiting = await spool.waiting();
+  const setAside = (await spool.failedEntries()).length;
+  await progress(true);
   if (retried > 0) console.log(`Put ${retried} refused ping${retried === 1 ? "" : "s"} back in the spool.`);
-  console.log(flushSummary(report, stateDir));
-  return report.waiting === 0 && report.rejected === 0 && report.faulted === 0 ? 0 : 1;
+  console.log(flushSummary({
+    delivered: status.delivered - before.delivered,
+    rejected: status.rejected - before.rejected,
+    faulted: status.faulted - before.faulted,
+    waiting,
+    status,
+    busy: false,
+  }, stateDir));
+  if (setAside > 0) {
+    console.log(
+      `${setAside} ping${
+        setAside === 1 ? " was" : "s were"
+      } set aside earlier in "${stateDir}/${STATE_LAYOUT.failed}": ` +
+        `once the cause is fixed, run flush --retry-failed to send ${setAside === 1 ? "it" : "them"} again.`,
+    );
+  }
+  return waiting === 0 && setAside === 0 && status.rejected === before.rejected && status.faulted === before.faulted
+    ? 0
+    : 1;
+}
+
+/**
+ * On a terminal, a line that shows a long flush going: pings delivered, left, and the rate; elsewhere nothing.
+ * Called with `last`, it ends the line.
+ */
+function flushProgress(runtime: Runtime, stateDir: string, deliveredBefore: number): (last?: boolean) => Promise<void> {
+  const terminal = runtime.terminal();
+  const started = Date.now();
+  let shown = false;
+  return async (last = false) => {
+    if (terminal === undefined || (!last && Date.now() - started < 1000)) return;
+    if (last) {
+      if (shown) terminal.write("\n");
+      return;
+    }
+    const delivered = (await readStatus(runtime, stateDir)).delivered - deliveredBefore;
+    const left = (await (await runtime.fs()).readdir(`${stateDir}/${STATE_LAYOUT.spool}`).catch(() => [] as string[]))
+      .filter((name) => name.endsWith(".json")).length;
+    const rate = delivered / ((Date.now() - started) / 1000);
+    terminal.write(`\rFlushing: ${delivered} delivered, ${left} left (${rate.toFixed(0)} pings/s)   `);
+    shown = true;
+  };
 }
 
 function flushSummary(report: DeliveryReport, stateDir: string): string {
@@ -166,7 +222,8 @@ function flushSummary(report: DeliveryReport, stateDir: string): string {
     lines.push(`${report.faulted} set aside in "${stateDir}/${STATE_LAYOUT.failed}" after failing here repeatedly.`);
   }
   if (report.waiting > 0) {
-    lines.push(`${report.waiting} still waiting to be retried; last error: ${status.last_error?.reason}.`);
+    const why = status.last_error === undefined ? "" : `; last error: ${status.last_error.reason}`;
+    lines.push(`${report.waiting} still waiting to be retried${why}.`);
   }
   const dropped = status.dropped.too_many + status.dropped.too_old + status.dropped.unreadable;
   lines.push(
@@ -200,17 +257,32 @@ export async function logCommand(runtime: Runtime, args: readonly string[]): Pro
   if (config.stateDir === undefined) throw new CommandError("Cannot show the log: HOME is not set.");
   if (config.stateDirProblem !== undefined) throw new CommandError(`Cannot show the log: ${config.stateDirProblem}.`);
   const records = await readJournal(runtime, config.stateDir, limit);
+  if (records === undefined) {
+    throw new CommandError(`Cannot show the log: cannot read "${config.stateDir}/${STATE_LAYOUT.journal}".`);
+  }
   for (const record of records) {
+    // The body is JSON as sent; anything else in the file (a tampered line) is shown escaped, never raw.
+    const ping = attempt(() => JSON.parse(record.body), undefined);
     console.log(
       values["--json"]
-        ? JSON.stringify({ delivered_at: record.delivered_at, status: record.status, ping: JSON.parse(record.body) })
-        : `${record.delivered_at}  ${record.status}  ${record.body}`,
+        ? JSON.stringify({ delivered_at: record.delivered_at, status: record.status, ping: ping ?? record.body })
+        : `${record.delivered_at}  ${record.status}  ${escapeControls(record.body)}`,
     );
   }
   if (!values["--json"]) {
-    console.error(records.length === 0 ? "No ping was delivered yet." : `${records.length} pings, newest first.`);
+    console.error(
+      records.length === 0
+        ? "No ping was delivered yet."
+        : `${records.length} ping${records.length === 1 ? "" : "s"}, newest first.`,
+    );
   }
   return 0;
+}
+
+/** Control characters shown as escapes, so that a line cannot move the terminal's cursor or hide text. */
+function escapeControls(text: string): string {
+  // deno-lint-ignore no-control-regex -- the characters it escapes
+  return text.replace(/[\u0000-\u001f\u007f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /**
@@ -248,11 +320,7 @@ async function pingTest(runtime: Runtime): Promise<number> {
   const config = await loadConfig(runtime);
   if (config.pingUrl === undefined) throw new CommandError("Cannot send a test ping: no ping URL.");
   const url = parsePingUrl(config.pingUrl);
-  const payload = await buildPayload(
-    { hook_event_name: "DoctorPing", session_id: crypto.randomUUID(), cwd: runtime.cwd() },
-    { fallbackCwd: runtime.cwd(), runtime: runtime.name, sha256Hex: runtime.sha256Hex, hashSalt: config.hashSalt },
-  );
-  const result = await sendPing(url, payload, config.timeoutMs);
+  const result = await sendPing(url, await testPayload(runtime, config), config.timeoutMs);
   console.log(JSON.stringify(result));
   return result.outcome === "delivered" ? 0 : 1;
 }
@@ -292,7 +360,7 @@ export async function runCommandLine(): Promise<void> {
   const [name, ...args] = runtime.args;
   let code: number;
   if (name === undefined || name === "--detached") {
-    const problem = await runHook(runtime, { detached: name === "--detached" });
+    const problem = await runHook(runtime);
     if (problem !== undefined && runtime.env("TELEMHQ_HOOK_DEBUG") === "1") {
       // Debug output goes to stderr only: Claude Code reads hook stdout.
       console.error(`TelemHQ hook: ${problem}`);
@@ -301,7 +369,9 @@ export async function runCommandLine(): Promise<void> {
   }
   try {
     if (name === "deliver") {
-      // The detached sender: no terminal, nobody to tell; problems land in status.json.
+      // The detached sender: no terminal, nobody to tell; problems land in status.json. Started by a
+      // hook that ignores SIGTERM and SIGHUP (see fastPathCommand), it must still be easy to stop.
+      runtime.exitOnTermination();
       await deliverSpool(runtime, await loadConfig(runtime), { lockToken: claimTokenIn(args) }).catch(() => {});
       code = 0;
     } else if (name === "ping-test") {
@@ -318,6 +388,8 @@ export async function runCommandLine(): Promise<void> {
     // One line, never a stack, never a token; an unexpected error says what failed, not its text.
     const message = error instanceof CommandError
       ? error.message
+      : error instanceof HookSkip
+      ? `Cannot ${name}: ${error.message}.`
       : `Cannot ${name}: unexpected error (${describeError(error)}). Run doctor to check the installation.`;
     console.error(redactSecrets(message));
     code = error instanceof CommandError ? error.exitCode : 1;

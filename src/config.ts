@@ -11,7 +11,10 @@
 import type { NarrowAccess } from "./launch.ts";
 import { type ManagedPricing, managedPricing, type PriceBook, priceTable } from "./prices.ts";
 import { attempt, readJsonFile, type Runtime } from "./runtime.ts";
-import { STATE_LAYOUT, stateDirProblem } from "./state_dir.ts";
+import { parentsProblem, STATE_LAYOUT, stateDirProblem } from "./state_dir.ts";
+
+/** The largest `config.json` read: it holds a URL and a salt. */
+const MAX_CONFIG_BYTES = 64 * 1024;
 
 /** Every environment variable the hook reads (Deno's `--allow-env` list). */
 export const ENV_NAMES: readonly string[] = [
@@ -26,6 +29,7 @@ export const ENV_NAMES: readonly string[] = [
   "TELEMHQ_RETRY_BASE_MS",
   "TELEMHQ_RETRY_MAX_MS",
   "TELEMHQ_SENDER_IDLE_MS",
+  "TELEMHQ_SENDER_CONCURRENCY",
   "TELEMHQ_PRICES",
   "TELEMHQ_HASH_SALT",
 ];
@@ -56,6 +60,8 @@ export interface HookConfig {
   retryMaxMs: number;
   /** How long an idle sender waits for more pings before it exits, in milliseconds. */
   senderIdleMs: number;
+  /** How many pings a sender has in flight at once (1 to 16). */
+  senderConcurrency: number;
   /** The prices in force: the catalog, managed `modelPricing` (read by the sender), `TELEMHQ_PRICES` over all. */
   prices: PriceBook;
 }
@@ -141,6 +147,7 @@ export function readConfig(env: EnvLookup): HookConfig {
     retryBaseMs: numberSetting(env("TELEMHQ_RETRY_BASE_MS"), 1000, 10, 60_000),
     retryMaxMs: numberSetting(env("TELEMHQ_RETRY_MAX_MS"), 5 * 60_000, 10, 60 * 60_000),
     senderIdleMs: numberSetting(env("TELEMHQ_SENDER_IDLE_MS"), 30_000, 0, 10 * 60_000),
+    senderConcurrency: numberSetting(env("TELEMHQ_SENDER_CONCURRENCY"), 8, 1, 16),
     prices: { overrides: priceTable(env("TELEMHQ_PRICES")) },
   };
 }
@@ -166,11 +173,15 @@ export async function loadConfig(runtime: Runtime): Promise<HookConfig> {
   if (config.stateDir === undefined) return config;
   const facts = await runtime.lstat(config.stateDir);
   if (facts === undefined) return config;
-  config.stateDirProblem = stateDirProblem(config.stateDir, facts, runtime.uid());
+  config.stateDirProblem = stateDirProblem(config.stateDir, facts, runtime.uid()) ??
+    await parentsProblem(runtime, config.stateDir);
   if (config.stateDirProblem !== undefined || (config.pingUrl !== undefined && config.hashSalt !== undefined)) {
     return config;
   }
-  const saved = await runtime.readTextFile(`${config.stateDir}/${STATE_LAYOUT.config}`);
+  // Only a small regular file: a FIFO or a device there must not hang the hook or eat its memory.
+  const path = `${config.stateDir}/${STATE_LAYOUT.config}`;
+  const file = await runtime.lstat(path);
+  const saved = file?.kind === "file" && file.size <= MAX_CONFIG_BYTES ? await runtime.readTextFile(path) : undefined;
   const values: Record<string, unknown> = saved === undefined ? {} : attempt(() => JSON.parse(saved), {}) ?? {};
   if (config.pingUrl === undefined && typeof values.ping_url === "string" && values.ping_url.trim() !== "") {
     config.pingUrl = values.ping_url.trim();

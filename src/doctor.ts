@@ -7,8 +7,9 @@
  * tracker refused, and the last delivery; `--ping` sends a test ping through
  * the installed hook, with its permissions.
  *
- * Owns: `doctorCommand`. Uses: input, payload, runtime, state_dir, config,
- * ping_url, launch, spool, send, sender, cli_args, install.
+ * Owns: `doctorCommand`, `testPayload`. Uses: input, payload, runtime, state_dir, config,
+ * ping_url, launch, lock, spool, send, sender, cli_args, install, settings,
+ * fields.
  *
  * @module
  */
@@ -16,12 +17,15 @@
 import { parseArgs } from "./cli_args.ts";
 import { claudeDirectory, type HookConfig, loadConfig } from "./config.ts";
 import { describeError } from "./input.ts";
-import { type InstallRecord, projectDirectory, readInstallRecord, scanSettings } from "./install.ts";
+import { type InstallRecord, readInstallRecord } from "./install.ts";
+import { projectDirectory, scanSettings } from "./settings.ts";
 import { fastPathCommand } from "./launch.ts";
 import { buildPayload } from "./payload.ts";
+import type { Payload } from "./fields.ts";
 import { parsePingUrl, redactUrl } from "./ping_url.ts";
 import { runQuietly, type Runtime } from "./runtime.ts";
 import { sendPing, type SendResult } from "./send.ts";
+import { senderIsRunning } from "./lock.ts";
 import { readStatus } from "./sender.ts";
 import { Spool } from "./spool.ts";
 import { STATE_LAYOUT } from "./state_dir.ts";
@@ -91,7 +95,7 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
   await checkInstall(runtime, report, record);
   await checkStateFiles(runtime, report, stateDir);
   await checkDelivery(runtime, report, config, stateDir);
-  if (values["--ping"] && url !== undefined) await testPing(runtime, report, url, record);
+  if (values["--ping"] && url !== undefined) await testPing(runtime, report, url, record, config);
   return finish(report);
 }
 
@@ -134,13 +138,24 @@ async function checkSettings(
   claudeDir: string,
   record: InstallRecord | undefined,
 ): Promise<void> {
-  const scanned = await scanSettings(claudeDir, await projectDirectory(runtime, undefined));
-  const wired = new Map<string, string[]>();
+  const project = await projectDirectory(runtime, undefined);
+  const scanned = await scanSettings(claudeDir, project);
+  if (project !== undefined && project !== runtime.cwd()) {
+    report.note(`Project settings are read from the repository root ${project}, as Claude Code does.`);
+  }
+  const wired = new Map<string, { paths: string[]; commands: Set<string> }>();
   const expected = record === undefined ? undefined : fastPathCommand(record.hook_argv);
+  let unreadable = false;
   for (const file of scanned) {
-    if (file.error !== undefined) report.problem(file.error);
+    if (file.error !== undefined) {
+      unreadable = true;
+      report.problem(file.error);
+    }
     for (const hook of file.hooks) {
-      wired.set(hook.event, [...(wired.get(hook.event) ?? []), file.path]);
+      const seen = wired.get(hook.event) ?? { paths: [], commands: new Set<string>() };
+      seen.paths.push(file.path);
+      seen.commands.add(hook.command);
+      wired.set(hook.event, seen);
       if (expected !== undefined && hook.command !== expected) {
         report.problem(
           `${file.path} runs the hook on ${hook.event} with another command than install wrote: run install again.`,
@@ -148,12 +163,15 @@ async function checkSettings(
       }
     }
   }
-  if (wired.size === 0) report.problem("No settings file runs the hook: run install.");
-  for (const [event, paths] of wired) {
+  if (wired.size === 0 && !unreadable) report.problem("No settings file runs the hook: run install.");
+  for (const [event, { paths, commands }] of wired) {
     if (paths.length === 1) report.ok(`${event} runs the hook (${paths[0]}).`);
-    else {
+    else if (commands.size === 1) {
+      // Claude Code runs identical commands from merged files once.
+      report.ok(`${event} runs the hook once (the same command in ${paths.join(", ")}).`);
+    } else {
       report.problem(
-        `${event} runs the hook ${paths.length} times (${
+        `${event} runs the hook ${commands.size} times, with different commands (${
           paths.join(", ")
         }): Claude Code merges these files; run uninstall for all but one scope.`,
       );
@@ -202,9 +220,12 @@ async function checkStateFiles(runtime: Runtime, report: Report, stateDir: strin
       }): run chmod 600 on it, or run install again.`,
     );
   }
+  if (facts === undefined) {
+    report.note(`State directory ${stateDir} does not exist yet: the first ping creates it.`);
+    return;
+  }
   const probe = `${stateDir}/.doctor-${crypto.randomUUID()}`;
   try {
-    await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
     await fs.writeFile(probe, "", { flag: "wx", mode: 0o600 });
     await fs.rm(probe);
     report.ok(`State directory ${stateDir} is private and writable.`);
@@ -221,21 +242,24 @@ async function checkDelivery(runtime: Runtime, report: Report, config: HookConfi
   for (const name of spooled) {
     oldest = Math.min(oldest, await fs.lstat(`${spool.dir}/${name}`).then((stat) => stat.mtimeMs, () => Infinity));
   }
+  const waiting = spooled.length === 1 ? "1 ping waits" : `${spooled.length} pings wait`;
   if (spooled.length === 0) report.ok("No ping waits in the spool.");
-  else if (Date.now() - oldest > 10 * 60_000) {
+  else if (!await senderIsRunning(runtime, stateDir)) {
+    report.problem(`${waiting} in the spool and no sender is running: run flush to send them and see why.`);
+  } else if (Date.now() - oldest > 10 * 60_000) {
     report.problem(
-      `${spooled.length} pings wait in the spool, the oldest for ${
+      `${waiting} in the spool, the oldest for ${
         Math.round((Date.now() - oldest) / 60_000)
       } min: run flush to see why.`,
     );
-  } else report.ok(`${spooled.length} pings wait in the spool (newer than 10 min): delivery is under way.`);
+  } else report.ok(`${waiting} in the spool (newer than 10 min): the sender is delivering.`);
   const failed = await spool.failedEntries();
   if (failed.length > 0) {
     const latest = failed.map((item) => item.entry.failed).filter((why) => why !== undefined)
       .sort((a, b) => (a.at < b.at ? 1 : -1))[0];
     report.problem(
       `${failed.length} ping${failed.length === 1 ? " was" : "s were"} refused or set aside (latest: ${
-        latest?.reason ?? "unknown"
+        stripStop(latest?.reason ?? "unknown")
       }): ${refusalAdvice(latest?.status)}.`,
     );
   }
@@ -244,7 +268,7 @@ async function checkDelivery(runtime: Runtime, report: Report, config: HookConfi
     status.last_error !== undefined &&
     (status.last_delivered_at === undefined || status.last_error.at > status.last_delivered_at)
   ) {
-    report.problem(`Last delivery failed at ${status.last_error.at}: ${status.last_error.reason}.`);
+    report.problem(`Last delivery failed at ${status.last_error.at}: ${sentence(status.last_error.reason)}`);
   } else if (status.last_delivered_at !== undefined) {
     report.ok(
       `Last delivery at ${status.last_delivered_at}; ${status.delivered} delivered, ${status.rejected} refused in all.`,
@@ -252,8 +276,43 @@ async function checkDelivery(runtime: Runtime, report: Report, config: HookConfi
   }
 }
 
+/** Ends a reason from elsewhere with one full stop, whatever it ended with. */
+function sentence(text: string): string {
+  return `${stripStop(text)}.`;
+}
+
+function stripStop(text: string): string {
+  return text.replace(/[\s.!?:;,]+$/, "");
+}
+
+/**
+ * A test ping that names no real project or session: sent from "/" with a
+ * fresh session id, so the tracker's dashboards are not touched by it.
+ *
+ * @param runtime The runtime adapter.
+ * @param config The hook's configuration (its hash salt).
+ * @returns The payload.
+ *
+ * @example
+ * ```ts ignore
+ * const payload = await testPayload(detectRuntime(), await loadConfig(detectRuntime()));
+ * ```
+ */
+export async function testPayload(runtime: Runtime, config: HookConfig): Promise<Payload> {
+  return await buildPayload(
+    { hook_event_name: "DoctorPing", session_id: crypto.randomUUID(), cwd: "/" },
+    { fallbackCwd: "/", runtime: runtime.name, sha256Hex: runtime.sha256Hex, hashSalt: config.hashSalt },
+  );
+}
+
 /** Sends a test ping through the installed hook (its runtime, its permissions), or from here without a record. */
-async function testPing(runtime: Runtime, report: Report, url: URL, record: InstallRecord | undefined): Promise<void> {
+async function testPing(
+  runtime: Runtime,
+  report: Report,
+  url: URL,
+  record: InstallRecord | undefined,
+  config: HookConfig,
+): Promise<void> {
   let result: SendResult | undefined;
   if (record !== undefined) {
     const run = await runQuietly([...record.hook_argv, "ping-test"], 30_000);
@@ -264,17 +323,13 @@ async function testPing(runtime: Runtime, report: Report, url: URL, record: Inst
       return;
     }
   } else {
-    const payload = await buildPayload(
-      { hook_event_name: "DoctorPing", session_id: crypto.randomUUID(), cwd: runtime.cwd() },
-      { fallbackCwd: runtime.cwd(), runtime: runtime.name, sha256Hex: runtime.sha256Hex },
-    );
-    result = await sendPing(url, payload, 10_000);
+    result = await sendPing(url, await testPayload(runtime, config), config.timeoutMs);
   }
   if (result.outcome === "delivered") {
     report.ok(`Test ping accepted: ${redactUrl(url)} answered HTTP ${result.status}.`);
   } else {
     report.problem(
-      `Test ping not accepted: ${result.reason}${
+      `Test ping not accepted: ${stripStop(result.reason)}${
         result.outcome === "rejected" ? `; ${refusalAdvice(result.status)}` : ""
       }.`,
     );

@@ -6,8 +6,7 @@
  * settings file; `uninstall` removes exactly that, and with the last scope
  * everything the hook kept (the saved URL, the spool, the journal).
  *
- * Owns: the install plan, the install record, finding runtimes and the
- * project's folder, the scan of the settings files. Uses: input, events,
+ * Owns: the install plan, the install record, finding runtimes. Uses: input, events,
  * runtime, state_dir, config, ping_url, launch, cli_args, settings.
  *
  * @module
@@ -24,42 +23,27 @@ import {
   addHooks,
   findOurHooks,
   formatSettings,
+  HOOK_FILE_NAMES,
   INSTALL_SCOPES,
+  installedHookFiles,
   type InstallScope,
+  projectDirectory,
   readSettings,
   removeOurHooks,
   replaceFile,
+  scanSettings,
+  scopeOf,
+  scopeSettingsPath,
   type Settings,
   SETTINGS_SCOPES,
-  settingsPathFor,
-  type WiredHook,
 } from "./settings.ts";
-import { ensureStateDir, STATE_LAYOUT, stateDirProblem } from "./state_dir.ts";
-
-/** The installed hook's file name in Claude Code's `hooks/` folder: hook.ts's TypeScript, or the npm build's JavaScript. */
-const HOOK_FILE_NAMES = { ts: "telemhq.ts", mjs: "telemhq.mjs" } as const;
+import { ensureStateDir, parentsProblem, STATE_LAYOUT, stateDirProblem } from "./state_dir.ts";
 
 /** Claude Code's time limit for our hook, in seconds (the fast path takes milliseconds). */
 const HOOK_TIMEOUT_S = 10;
 
 /** The first Node that runs TypeScript as it is (type stripping on by default). */
 const NODE_RUNS_TS = [22, 18] as const;
-
-/**
- * Every path the installed hook may have: entries running any of them are ours.
- *
- * @param claudeDir Claude Code's folder.
- * @returns The paths.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.deepEqual(installedHookFiles("/h/.claude"), ["/h/.claude/hooks/telemhq.ts", "/h/.claude/hooks/telemhq.mjs"]);
- * ```
- */
-export function installedHookFiles(claudeDir: string): string[] {
-  return Object.values(HOOK_FILE_NAMES).map((name) => `${claudeDir}/hooks/${name}`);
-}
 
 /** What `install` wrote, kept in `<state>/install.json` so that `doctor` and `uninstall` read it rather than guess. */
 export interface InstallRecord {
@@ -102,109 +86,14 @@ export async function readInstallRecord(runtime: Runtime, stateDir: string): Pro
     : undefined;
 }
 
-/** One settings file, scanned for our hook entries. */
-export interface ScannedSettings {
-  /** The scope. */
-  scope: InstallScope;
-  /** Its file. */
-  path: string;
-  /** Our entries in it (empty when it does not exist). */
-  hooks: WiredHook[];
-  /** Why it could not be read, if it could not. */
-  error?: string;
-}
-
-/**
- * Reads every settings file on this machine that Claude Code merges (user,
- * project, local) and lists our hook entries in each: the one scan `install`,
- * `uninstall` and `doctor` share.
- *
- * @param claudeDir Claude Code's folder.
- * @param projectDir The project's folder, if there is one.
- * @returns One item per scope.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * const scanned = await scanSettings("/nonexistent/.claude", "/nonexistent/project");
- * assert.deepEqual(scanned.map((file) => file.hooks.length), [0, 0, 0]);
- * ```
- */
-export async function scanSettings(claudeDir: string, projectDir: string | undefined): Promise<ScannedSettings[]> {
-  const hookFiles = installedHookFiles(claudeDir);
-  const scanned: ScannedSettings[] = [];
-  for (const scope of SETTINGS_SCOPES) {
-    if (scope !== "user" && projectDir === undefined) continue;
-    const path = settingsPathFor(scope, claudeDir, projectDir ?? "")!;
-    try {
-      scanned.push({ scope, path, hooks: findOurHooks((await readSettings(path)).settings, hookFiles) });
-    } catch (error) {
-      scanned.push({ scope, path, hooks: [], error: (error as Error).message });
-    }
-  }
-  return scanned;
-}
-
-/**
- * The project a command is about: `--dir`, else the git repository around
- * the working directory (Claude Code reads a project's settings at its root).
- *
- * @param runtime The runtime adapter.
- * @param dir The `--dir` value, if given.
- * @returns The folder, or undefined outside a repository without `--dir`.
- *
- * @example
- * ```ts
- * import { detectRuntime } from "@telemhq/claude-code";
- * await projectDirectory(detectRuntime(), undefined);
- * ```
- */
-export async function projectDirectory(runtime: Runtime, dir: string | undefined): Promise<string | undefined> {
-  const fs = await runtime.fs();
-  if (dir !== undefined) return await fs.realpath(dir).catch(() => undefined);
-  let current = runtime.cwd();
-  while (current !== "") {
-    if (await runtime.lstat(`${current}/.git`) !== undefined) return current;
-    current = current.slice(0, current.lastIndexOf("/"));
-  }
-  return undefined;
-}
-
-function scopeOf(value: string | undefined, allowed: readonly InstallScope[], action: string): InstallScope {
-  const scope = (value ?? "user") as InstallScope;
-  if (!allowed.includes(scope)) {
-    throw new CommandError(`Cannot ${action}: unknown scope "${scope}". Use ${allowed.join(", ")}.`, 2);
-  }
-  return scope;
-}
-
-/** The settings file of a scope, with the project's folder found for the project and local scopes. */
-async function scopeSettingsPath(
-  runtime: Runtime,
-  scope: InstallScope,
-  claudeDir: string,
-  dir: string | undefined,
-  action: string,
-): Promise<string | undefined> {
-  if (scope !== "project" && scope !== "local") return settingsPathFor(scope, claudeDir, "");
-  const project = await projectDirectory(runtime, dir);
-  if (project === undefined) {
-    throw new CommandError(
-      dir !== undefined
-        ? `Cannot ${action}: the folder "${dir}" does not exist.`
-        : `Cannot ${action} for --scope ${scope}: "${runtime.cwd()}" is not inside a git repository. ` +
-          `Run it from the repository, or name the project with --dir DIR.`,
-      2,
-    );
-  }
-  return settingsPathFor(scope, claudeDir, project);
-}
-
 interface InstallPlan {
   scope: InstallScope;
   record: InstallRecord;
   url: URL;
-  hashSalt?: string;
+  /** The salt to save; null: none (`--no-hash-salt`); undefined: keep the saved one. */
+  hashSalt?: string | null;
+  /** Whether to wire tool activity; undefined: as the scope's settings had it. */
+  toolActivity?: boolean;
   claudeDir: string;
   stateDir: string;
   settingsPath?: string;
@@ -239,13 +128,14 @@ async function pingUrlArgument(runtime: Runtime, value: string | undefined): Pro
   if (value === "-") raw = new TextDecoder().decode(await readAll(runtime.stdin(), 64 * 1024)).split("\n")[0];
   if (raw === undefined || raw.trim() === "") {
     throw new CommandError(
-      "Cannot install: no ping URL. Give --url https://telemhq.com/ping/YOUR_TOKEN, --url - (read from stdin), " +
+      "Cannot install: no ping URL. Give --url with your tracker's ping URL, --url - to read it from stdin, " +
         "or set TELEMHQ_PING_URL.",
       2,
     );
   }
+  let url: URL;
   try {
-    return parsePingUrl(raw);
+    url = parsePingUrl(raw);
   } catch (error) {
     // The message names the host at most, never the token.
     throw new CommandError(
@@ -253,13 +143,21 @@ async function pingUrlArgument(runtime: Runtime, value: string | undefined): Pro
       2,
     );
   }
+  // A URL without its token, or the guide's placeholder, could never be accepted by a tracker.
+  if (url.pathname.replace(/\/+$/, "") === "" || /YOUR_/i.test(url.pathname)) {
+    throw new CommandError(
+      `Cannot install: ${redactUrl(url)} holds no tracking token. Copy the whole ping URL from your TelemHQ tracker.`,
+      2,
+    );
+  }
+  return url;
 }
 
 async function planInstall(runtime: Runtime, args: readonly string[]): Promise<InstallPlan> {
   const values = parseArgs(
     args,
     ["--url", "--scope", "--runtime", "--dir", "--hash-salt"],
-    ["--tool-activity"],
+    ["--tool-activity", "--no-tool-activity", "--no-hash-salt"],
   );
   const scope = scopeOf(values["--scope"], INSTALL_SCOPES, "install");
   const kind = (values["--runtime"] ?? runtime.kind) as RuntimeKind;
@@ -295,8 +193,11 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
   const stateDir = stateDirectory(env);
   if (claudeDir === undefined || stateDir === undefined) throw new CommandError("Cannot install: HOME is not set.");
   const hookFile = `${claudeDir}/hooks/${HOOK_FILE_NAMES[sourceKind]}`;
+  // The transcripts' real folder too: Deno checks a permission against the path a symlink leads to.
+  const projects = await runtime.realpath(`${claudeDir}/projects`);
+  const projectsDir = projects !== undefined && projects !== `${claudeDir}/projects` ? projects : undefined;
   const commaProblem = kind === "deno"
-    ? denoFlagProblem([stateDir, `${claudeDir}/projects`, runtimePath, hookFile])
+    ? denoFlagProblem([stateDir, `${claudeDir}/projects`, projectsDir ?? "", runtimePath, hookFile])
     : undefined;
   if (commaProblem !== undefined) {
     throw new CommandError(
@@ -304,17 +205,18 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
         `without commas, or choose --runtime bun.`,
     );
   }
-  const argv = hookArgv(kind, runtimePath, hookFile, stateDir, { pingHost: url.host, claudeDir });
+  const argv = hookArgv(kind, runtimePath, hookFile, stateDir, { pingHost: url.host, claudeDir, projectsDir });
   return {
     scope,
     record: { runtime: kind, runtime_path: runtimePath, hook_file: hookFile, hook_argv: argv, created_settings: [] },
     url,
-    hashSalt: values["--hash-salt"],
+    hashSalt: values["--no-hash-salt"] ? null : values["--hash-salt"],
+    toolActivity: values["--tool-activity"] ? true : values["--no-tool-activity"] ? false : undefined,
     claudeDir,
     stateDir,
     settingsPath: await scopeSettingsPath(runtime, scope, claudeDir, values["--dir"], "install"),
     command: fastPathCommand(argv),
-    events: [...INSTALL_EVENTS.always, ...(values["--tool-activity"] ? INSTALL_EVENTS.toolActivity : [])],
+    events: INSTALL_EVENTS.always,
   };
 }
 
@@ -322,15 +224,24 @@ function ourEntry(plan: InstallPlan) {
   return { type: "command", command: plan.command, timeout: HOOK_TIMEOUT_S };
 }
 
-/** Makes the state directory safe to use: created 0700, or tightened to 0700 when it is this user's own. */
-async function prepareStateDir(runtime: Runtime, stateDir: string): Promise<void> {
+/** Refuses, before anything is written, a file whose folder (or nearest existing parent) this user cannot write. */
+async function assertWritable(runtime: Runtime, path: string): Promise<void> {
   const fs = await runtime.fs();
-  const facts = await runtime.lstat(stateDir);
-  if (facts?.kind === "directory" && facts.uid === runtime.uid() && (facts.mode & 0o077) !== 0) {
-    await fs.chmod(stateDir, 0o700);
-  }
+  let dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  while ((await runtime.lstat(dir)) === undefined && dir !== "/") dir = dir.slice(0, dir.lastIndexOf("/")) || "/";
+  const writable = await fs.access(dir, 2 /* W_OK */).then(() => true, () => false);
+  if (!writable) throw new CommandError(`Cannot install: "${dir}" is not writable, so "${path}" cannot be written.`);
+}
+
+/**
+ * Makes the state directory safe to use: created 0700, or, when it is this user's own folder that others may
+ * only read, made 0700. A folder others may write (a shared one such as /tmp) is refused, never changed.
+ */
+async function prepareStateDir(runtime: Runtime, stateDir: string): Promise<void> {
   const problem = await ensureStateDir(runtime, stateDir);
   if (problem !== undefined) throw new CommandError(`Cannot install: ${problem}.`);
+  const facts = await runtime.lstat(stateDir);
+  if (facts !== undefined && (facts.mode & 0o077) !== 0) await (await runtime.fs()).chmod(stateDir, 0o700);
 }
 
 /**
@@ -356,7 +267,7 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
   if (plan.settingsPath === undefined) {
     // managed: print the policy for a team rollout; the hook file must be at the same path on each machine.
     const policy: Settings = {};
-    addHooks(policy, plan.events, ourEntry(plan));
+    addHooks(policy, [...plan.events, ...(plan.toolActivity ? INSTALL_EVENTS.toolActivity : [])], ourEntry(plan));
     console.log(JSON.stringify(policy, null, 2));
     console.error(
       `Managed policy printed. Deploy the hook to "${plan.record.hook_file}" and the ping URL to "${plan.stateDir}/${STATE_LAYOUT.config}" on each machine.`,
@@ -365,15 +276,31 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
   }
   // Everything is checked before anything is written.
   const { settings, text } = await readSettings(plan.settingsPath);
-  removeOurHooks(settings, installedHookFiles(plan.claudeDir));
-  addHooks(settings, plan.events, ourEntry(plan));
+  for (const path of [plan.record.hook_file, `${plan.stateDir}/${STATE_LAYOUT.config}`, plan.settingsPath]) {
+    await assertWritable(runtime, path);
+  }
+  // Options given once stay until changed: a second install (after a 401, say) keeps tool activity and the salt.
+  const hookFiles = installedHookFiles(plan.claudeDir);
+  const toolActivity = plan.toolActivity ??
+    findOurHooks(settings, hookFiles).some((hook) =>
+      INSTALL_EVENTS.toolActivity.some(([event]) => event === hook.event)
+    );
+  const events = [...plan.events, ...(toolActivity ? INSTALL_EVENTS.toolActivity : [])];
+  const savedSalt = (await readJsonFile(await runtime.fs(), `${plan.stateDir}/${STATE_LAYOUT.config}`) as
+    | { hash_salt?: unknown }
+    | undefined)?.hash_salt;
+  const salt = plan.hashSalt === null
+    ? undefined
+    : plan.hashSalt ?? (typeof savedSalt === "string" && savedSalt !== "" ? savedSalt : undefined);
+  removeOurHooks(settings, hookFiles);
+  addHooks(settings, events, ourEntry(plan));
   const updated = formatSettings(settings, text);
   await prepareStateDir(runtime, plan.stateDir);
   const fs = await runtime.fs();
   await fs.mkdir(`${plan.claudeDir}/hooks`, { recursive: true, mode: 0o700 });
   await fs.chmod(`${plan.claudeDir}/hooks`, 0o700);
   await replaceFile(plan.record.hook_file, hookSource, { mode: 0o600, forceMode: true });
-  const saved = { ping_url: plan.url.href, ...(plan.hashSalt !== undefined ? { hash_salt: plan.hashSalt } : {}) };
+  const saved = { ping_url: plan.url.href, ...(salt !== undefined ? { hash_salt: salt } : {}) };
   await writeFileAtomically(fs, `${plan.stateDir}/${STATE_LAYOUT.config}`, JSON.stringify(saved) + "\n", 0o600);
   const previous = await readInstallRecord(runtime, plan.stateDir);
   const created = new Set(previous?.created_settings ?? []);
@@ -385,8 +312,11 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
     `Installed the TelemHQ hook for Claude Code.`,
     `  hook:      ${plan.record.hook_file}`,
     `  runtime:   ${plan.record.runtime_path}`,
-    `  settings:  ${plan.settingsPath} (${plan.events.map(([event]) => event).join(", ")})`,
+    `  settings:  ${plan.settingsPath} (${events.map(([event]) => event).join(", ")})`,
     `  ping URL:  ${redactUrl(plan.url)}, saved in ${plan.stateDir}/${STATE_LAYOUT.config}`,
+    `  options:   tool activity ${toolActivity ? "on" : "off (--tool-activity)"}; hash salt ${
+      salt !== undefined ? "set" : "none (--hash-salt)"
+    }`,
   ];
   if (plan.scope === "project") {
     lines.push(
@@ -394,12 +324,17 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
         `machine's absolute paths; teammates install their own, or use --scope local.`,
     );
   }
+  const root = plan.settingsPath.slice(0, plan.settingsPath.lastIndexOf("/.claude/"));
+  if (plan.scope !== "user" && root !== runtime.cwd()) {
+    lines.push(`Note: Claude Code reads this file when it is started in ${root} (not in a folder below it).`);
+  }
+  // Claude Code runs an identical command once, however many files name it; two different ones, twice.
   const twice = (await scanSettings(plan.claudeDir, await projectDirectory(runtime, undefined)))
-    .filter((file) => file.path !== plan.settingsPath && file.hooks.length > 0);
+    .filter((file) => file.path !== plan.settingsPath && file.hooks.some((hook) => hook.command !== plan.command));
   for (const file of twice) {
     lines.push(
-      `Warning: ${file.path} runs the hook too; Claude Code merges settings files and would send every ping ` +
-        `twice. Remove one: uninstall --scope ${file.scope}.`,
+      `Warning: ${file.path} runs another TelemHQ hook command; Claude Code would send every ping twice. ` +
+        `Remove one: uninstall --scope ${file.scope}, or install there again.`,
     );
   }
   lines.push(
@@ -439,10 +374,9 @@ export async function uninstallCommand(runtime: Runtime, args: readonly string[]
   const hookFiles = installedHookFiles(claudeDir);
   const { settings, text } = await readSettings(settingsPath);
   const removed = removeOurHooks(settings, hookFiles);
-  const safeState = await runtime.lstat(stateDir).then((facts) =>
-    facts !== undefined && stateDirProblem(stateDir, facts, runtime.uid()) === undefined
-  );
-  const record = safeState ? await readInstallRecord(runtime, stateDir) : undefined;
+  const record = await stateDirProblemOf(runtime, stateDir) === undefined
+    ? await readInstallRecord(runtime, stateDir)
+    : undefined;
   const fs = await runtime.fs();
   const lines: string[] = [];
   if (removed > 0) {
@@ -450,9 +384,11 @@ export async function uninstallCommand(runtime: Runtime, args: readonly string[]
       await fs.rm(settingsPath, { force: true });
       lines.push(`Removed ${settingsPath}, which install had created (${removed} entries).`);
     } else {
-      await replaceFile(settingsPath, formatSettings(settings, text), { backup: text, mode: 0o644 });
+      await replaceFile(settingsPath, formatSettings(settings, text), { mode: 0o644 });
       lines.push(`Removed the TelemHQ hook from ${settingsPath} (${removed} entries).`);
     }
+    // install's backup of this file has served: the file is as it was, but for our entries.
+    await fs.rm(`${settingsPath}.telemhq-backup`, { force: true });
   } else {
     lines.push(`Nothing to remove in ${settingsPath}: it does not run the TelemHQ hook.`);
   }
@@ -462,18 +398,21 @@ export async function uninstallCommand(runtime: Runtime, args: readonly string[]
   if (stillUsed.length > 0) {
     lines.push(`Kept the hook file: ${stillUsed.join(" and ")} still run${stillUsed.length === 1 ? "s" : ""} it.`);
   } else {
-    lines.push(...await removeEverything(runtime, hookFiles, safeState ? stateDir : undefined));
+    lines.push(...await removeEverything(runtime, hookFiles, stateDir));
   }
   console.log(lines.join("\n"));
   return 0;
 }
 
+/** Why a state directory that exists must not be trusted, or undefined (also when it does not exist). */
+async function stateDirProblemOf(runtime: Runtime, stateDir: string): Promise<string | undefined> {
+  const facts = await runtime.lstat(stateDir);
+  if (facts === undefined) return undefined;
+  return stateDirProblem(stateDir, facts, runtime.uid()) ?? await parentsProblem(runtime, stateDir);
+}
+
 /** With the last scope gone: the hook files and, in a safe state directory, everything the hook kept. */
-async function removeEverything(
-  runtime: Runtime,
-  hookFiles: readonly string[],
-  stateDir: string | undefined,
-): Promise<string[]> {
+async function removeEverything(runtime: Runtime, hookFiles: readonly string[], stateDir: string): Promise<string[]> {
   const fs = await runtime.fs();
   const removed: string[] = [];
   for (const file of hookFiles) {
@@ -482,8 +421,14 @@ async function removeEverything(
       removed.push(file);
     }
   }
-  if (stateDir === undefined) {
-    return [removed.length > 0 ? `Removed ${removed.join(" and ")}.` : "No hook file to remove."];
+  // The hooks folder install made goes too, if nothing else is in it.
+  if (hookFiles.length > 0) await fs.rmdir(hookFiles[0].slice(0, hookFiles[0].lastIndexOf("/"))).catch(() => {});
+  const files = removed.length > 0 ? `Removed ${removed.join(" and ")}.` : "No hook file to remove.";
+  // The token goes whatever else: removing a name is safe even in a folder others can write.
+  const unsafe = await stateDirProblemOf(runtime, stateDir);
+  if (unsafe !== undefined) {
+    for (const name of [STATE_LAYOUT.config, STATE_LAYOUT.install]) await fs.rm(`${stateDir}/${name}`, { force: true });
+    return [files, `Removed the saved ping URL, and left the rest of ${stateDir}: ${unsafe}.`];
   }
   const unsent = (await fs.readdir(`${stateDir}/${STATE_LAYOUT.spool}`).catch(() => [] as string[]))
     .filter((name) => name.endsWith(".json")).length;
@@ -495,7 +440,7 @@ async function removeEverything(
     kept++;
   }
   await fs.rmdir(stateDir).catch(() => {}); // only when nothing else is in it
-  const lines = [removed.length > 0 ? `Removed ${removed.join(" and ")}.` : "No hook file to remove."];
+  const lines = [files];
   lines.push(
     kept > 0
       ? `Removed the saved ping URL and everything the hook kept in ${stateDir}` +

@@ -26,7 +26,7 @@ export interface JournalRecord {
 const JOURNAL_FILE_BYTES = 1 << 20;
 
 /** Opening flags of the journal: append, create, never through a symlink. */
-const APPEND_FLAGS: readonly OpenFlag[] = ["O_WRONLY", "O_APPEND", "O_CREAT", "O_NOFOLLOW"];
+const APPEND_FLAGS: readonly OpenFlag[] = ["O_WRONLY", "O_APPEND", "O_CREAT", "O_NOFOLLOW", "O_NONBLOCK"];
 
 /**
  * Adds a delivered ping to the journal (0600), setting the current file aside
@@ -46,6 +46,7 @@ export async function appendToJournal(runtime: Runtime, stateDir: string, record
   const fs = await runtime.fs();
   const file = await fs.open(path, await openFlags(APPEND_FLAGS), 0o600);
   try {
+    if (!(await file.stat()).isFile()) throw new Error(`not a regular file: ${path}`);
     await file.appendFile(JSON.stringify(record) + "\n");
     if ((await file.stat()).size > JOURNAL_FILE_BYTES) {
       await fs.rename(path, `${stateDir}/${STATE_LAYOUT.journalOld}`);
@@ -61,7 +62,7 @@ export async function appendToJournal(runtime: Runtime, stateDir: string, record
  * @param runtime The runtime adapter.
  * @param stateDir The state directory.
  * @param limit The most records to return.
- * @returns The records; broken lines are skipped.
+ * @returns The records (broken lines skipped), or undefined when a journal file is there but cannot be read.
  *
  * @example
  * ```ts
@@ -70,11 +71,17 @@ export async function appendToJournal(runtime: Runtime, stateDir: string, record
  * assert.deepEqual(await readJournal(detectRuntime(), "/nonexistent", 10), []);
  * ```
  */
-export async function readJournal(runtime: Runtime, stateDir: string, limit: number): Promise<JournalRecord[]> {
+export async function readJournal(
+  runtime: Runtime,
+  stateDir: string,
+  limit: number,
+): Promise<JournalRecord[] | undefined> {
   const fs = await runtime.fs();
   const records: JournalRecord[] = [];
   for (const name of [STATE_LAYOUT.journal, STATE_LAYOUT.journalOld]) {
     const text = await readSmallFile(fs, `${stateDir}/${name}`, 2 * JOURNAL_FILE_BYTES);
+    // A journal that is there but cannot be read is not an empty one.
+    if (text === undefined && await runtime.lstat(`${stateDir}/${name}`) !== undefined) return undefined;
     const lines = (text ?? "").split("\n").filter((line) => line !== "").reverse();
     for (const line of lines) {
       const record = attempt(() => JSON.parse(line) as JournalRecord, undefined);

@@ -18,6 +18,8 @@ export interface NarrowAccess {
   pingHost: string;
   /** Claude Code's configuration folder (`CLAUDE_CONFIG_DIR`, default `~/.claude`). */
   claudeDir: string;
+  /** Its `projects/` folder with symlinks resolved, when that is elsewhere (a `~/.claude` kept in dotfiles, say). */
+  projectsDir?: string;
 }
 
 /**
@@ -69,9 +71,13 @@ const BUN_RUN_FLAGS: readonly string[] = ["--no-env-file", "--no-install"];
  * ```
  */
 export function denoRunFlags(denoPath: string, stateDir: string, narrow?: NarrowAccess): string[] {
-  const reads = narrow === undefined
-    ? []
-    : [`${narrow.claudeDir}/projects`, stateDir, denoPath, ...MANAGED_SETTINGS_DIRS];
+  const reads = narrow === undefined ? [] : [
+    `${narrow.claudeDir}/projects`,
+    ...(narrow.projectsDir ? [narrow.projectsDir] : []),
+    stateDir,
+    denoPath,
+    ...MANAGED_SETTINGS_DIRS,
+  ];
   const problem = denoFlagProblem([stateDir, denoPath, ...reads]);
   if (problem !== undefined) throw new TypeError(problem);
   if (narrow === undefined) {
@@ -179,10 +185,13 @@ export function shellWord(word: string): string {
  * about 2 ms, so this survives where Claude Code does not wait: `async` hooks
  * when a `claude -p` run ends and `StopFailure` in print mode, whose hook
  * processes get SIGTERM 15-25 ms after they start (measured with 2.1.332),
- * before Deno or Bun has even started the script; under load, even a shell
- * may not have forked yet, so it traps SIGTERM for its two milliseconds. The
- * detached hook reads the event from the same pipe (it stays open while the
- * hook holds it), spools the ping and delivers it.
+ * before Deno or Bun has even started the script. The shell ignores SIGTERM
+ * and SIGHUP, and an ignored signal stays ignored across fork and exec, so
+ * neither it nor the hook it starts can be ended by that teardown until the
+ * hook has spooled the ping (Claude Code follows with SIGKILL 1.5 s later).
+ * The detached hook reads the event from the same pipe (it stays open while
+ * the hook holds it), spools the ping, and starts a sender, which restores
+ * the default handling of both signals.
  *
  * @param hookCommand The command that runs `hook.ts` (see {@linkcode hookArgv}).
  * @returns A command line for `sh -c`.
@@ -200,10 +209,9 @@ export function fastPathCommand(hookCommand: readonly string[]): string {
   // and handed over. setsid (Linux) or POSIX::setsid (perl, macOS) puts the hook in a session of
   // its own, out of reach of whatever ends Claude Code's hook processes.
   const io = "<&3 >/dev/null 2>&1 &";
-  // Claude Code ends hooks it no longer waits for with SIGTERM (seen with 2.1.332): a no-op
-  // trap lets the shell finish its two milliseconds. Caught, not ignored: the hook it starts
-  // gets the default SIGTERM back, so it stays easy to stop.
-  return `trap : TERM HUP; exec 3<&0; if command -v setsid >/dev/null 2>&1; then setsid ${hook} ${io} ` +
+  // Claude Code ends hooks it no longer waits for with SIGTERM to their process group and every
+  // descendant (seen with 2.1.332): ignored here, for the shell and, across fork and exec, the hook.
+  return `trap '' TERM HUP; exec 3<&0; if command -v setsid >/dev/null 2>&1; then setsid ${hook} ${io} ` +
     `elif command -v perl >/dev/null 2>&1; then perl -MPOSIX -e 'POSIX::setsid(); exec @ARGV' ${hook} ${io} ` +
     `else ${hook} ${io} fi`;
 }

@@ -82,13 +82,14 @@ export async function enrichEntry(runtime: Runtime, config: HookConfig, entry: S
   let usage: TurnUsage | undefined;
   if (kind === "turn" || kind === "subagent") {
     const path = kind === "turn" ? local.transcript_path : local.agent_transcript_path;
-    const transcript = path === undefined ? undefined : await readableTranscript(runtime, path);
-    if (transcript !== undefined) {
-      const reading = kind === "turn"
-        ? readTurnUsage(transcript, local.prompt_id, config.prices)
-        : readTranscriptUsage(transcript, config.prices);
-      usage = await withinTime(reading, USAGE_READ_MS).catch(() => undefined);
-    }
+    const reading = async () => {
+      const transcript = path === undefined ? undefined : await readableTranscript(runtime, path);
+      if (transcript === undefined) return undefined;
+      return kind === "turn"
+        ? await readTurnUsage(transcript, local.prompt_id, config.prices)
+        : await readTranscriptUsage(transcript, config.prices);
+    };
+    usage = await withinTime(reading(), USAGE_READ_MS).catch(() => undefined);
   }
   const fs = await runtime.fs();
   if (usage !== undefined) {
@@ -131,9 +132,18 @@ function withinTime<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** A session's ledger, each field checked: a file that is not one (or any field of the wrong kind) is no ledger. */
 async function readLedger(runtime: Runtime, path: string): Promise<SessionLedger | undefined> {
-  const value = await readJsonFile(await runtime.fs(), path);
-  return value !== null && typeof value === "object" ? value as SessionLedger : undefined;
+  const value = await readJsonFile(await runtime.fs(), path) as Record<string, unknown> | undefined;
+  if (value === null || typeof value !== "object") return undefined;
+  const counts = ["turns", "api_requests", ...TOKEN_FIELDS] as const;
+  const optional = ["web_search_requests", "lines_added", "lines_removed"] as const;
+  const isCount = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  if (!counts.every((field) => isCount(value[field]))) return undefined;
+  if (!optional.every((field) => value[field] === undefined || isCount(value[field]))) return undefined;
+  const cost = value.cost_usd;
+  if (cost !== null && !(typeof cost === "number" && Number.isFinite(cost) && cost >= 0)) return undefined;
+  return value as unknown as SessionLedger;
 }
 
 async function addToLedger(runtime: Runtime, path: string, usage: TurnUsage, isTurn: boolean): Promise<void> {

@@ -18,6 +18,12 @@ import { STATE_LAYOUT } from "./state_dir.ts";
 const LOCK_STALE_MS = 5000;
 const HEARTBEAT_MS = 1000;
 
+/** A heartbeat within the last few seconds; one in the future (a clock set back, a planted file) is no heartbeat. */
+function isFresh(mtimeMs: number): boolean {
+  const age = Date.now() - mtimeMs;
+  return age < LOCK_STALE_MS && age > -LOCK_STALE_MS;
+}
+
 function lockPath(stateDir: string): string {
   return `${stateDir}/${STATE_LAYOUT.lock}`;
 }
@@ -38,7 +44,7 @@ function lockPath(stateDir: string): string {
  */
 export async function senderIsRunning(runtime: Runtime, stateDir: string): Promise<boolean> {
   const lock = await runtime.lstat(lockPath(stateDir));
-  return lock !== undefined && Date.now() - lock.mtimeMs < LOCK_STALE_MS;
+  return lock !== undefined && isFresh(lock.mtimeMs);
 }
 
 /**
@@ -122,7 +128,7 @@ export class SenderLock {
     for (let round = 0; round < 2; round++) {
       if (await runtime.createPrivateFile(path, token)) return new SenderLock(runtime, path, token).#start();
       const stat = await fs.lstat(path).catch(() => undefined);
-      if (stat !== undefined && Date.now() - stat.mtimeMs < LOCK_STALE_MS) return undefined;
+      if (stat !== undefined && isFresh(stat.mtimeMs)) return undefined;
       // The holder is gone. Move its lock aside (one contender wins the rename), then retry.
       await fs.rename(path, `${path}.stale-${token}`).then(() => fs.rm(`${path}.stale-${token}`, { force: true }))
         .catch(() => {});

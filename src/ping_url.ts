@@ -99,6 +99,8 @@ export function redactMessage(message: string, url: URL): string {
  *   redactSecrets('Unknown option "https://telemhq.com/ping/TOKEN"'),
  *   'Unknown option "https://telemhq.com/<redacted>"',
  * );
+ * assert.equal(redactSecrets('"telemhq.com/ping/TOKEN"'), '"telemhq.com/<redacted>"');
+ * assert.equal(redactSecrets('"/home/me/my.project/x"'), '"/home/me/my.project/x"');
  * ```
  */
 export function redactSecrets(text: string): string {
@@ -109,5 +111,7 @@ export function redactSecrets(text: string): string {
     } catch {
       return `${found.split("://")[0]}://<redacted>`;
     }
-  });
+  })
+    // A URL typed without its scheme (telemhq.com/ping/TOKEN); a file path's parts are left alone.
+    .replace(/(?<![\w/.:-])((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}(?::\d+)?)\/[^\s"'`<>]+/g, "$1/<redacted>");
 }

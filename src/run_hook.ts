@@ -19,18 +19,18 @@ import type { Runtime } from "./runtime.ts";
 import { sendPing } from "./send.ts";
 import { deliverSpool, startSender } from "./sender.ts";
 import { spoolPing, usageSource } from "./spool.ts";
-import { ensureStateDir, STATE_LAYOUT } from "./state_dir.ts";
+import { ensureStateDir, STATE_LAYOUT, subfolderProblem } from "./state_dir.ts";
 
 /**
  * Runs the hook once: reads the event from stdin, builds the payload, makes it
- * durable in the spool, and hands delivery to a sender. Started `detached` (by
- * the shell fast path, so nobody waits), it delivers the spool itself; else it
- * starts a detached sender. When no sender can be started, it delivers for a
- * moment itself (Claude Code waits, within the timeout); when the spool cannot
- * be written, it sends the ping directly, as the reference script does.
+ * durable in the spool, and starts a detached sender unless one is running.
+ * Started by the shell fast path (`--detached`) it does the same: a process
+ * it starts is not among those Claude Code's teardown listed, so the sender
+ * outlives it. When no sender can be started, it delivers for a moment itself
+ * (within the timeout); when the spool cannot be written, it sends the ping
+ * directly, as the reference script does.
  *
  * @param runtime The runtime adapter (see {@linkcode detectRuntime}).
- * @param options `detached`: started by {@linkcode fastPathCommand}; be the sender instead of starting one.
  * @returns `undefined` when all went well, otherwise a one-line reason (printed under debug only).
  *
  * @example
@@ -38,7 +38,7 @@ import { ensureStateDir, STATE_LAYOUT } from "./state_dir.ts";
  * const problem = await runHook(detectRuntime());
  * ```
  */
-export async function runHook(runtime: Runtime, options: { detached?: boolean } = {}): Promise<string | undefined> {
+export async function runHook(runtime: Runtime): Promise<string | undefined> {
   try {
     const config = await loadConfig(runtime);
     if (config.pingUrl === undefined) {
@@ -56,7 +56,8 @@ export async function runHook(runtime: Runtime, options: { detached?: boolean } 
     });
     const unsafe = config.stateDir === undefined
       ? "no state directory (set HOME or TELEMHQ_STATE_DIR)"
-      : config.stateDirProblem ?? await ensureStateDir(runtime, config.stateDir);
+      : config.stateDirProblem ?? await ensureStateDir(runtime, config.stateDir) ??
+        await subfolderProblem(runtime, `${config.stateDir}/${STATE_LAYOUT.spool}`);
     if (unsafe !== undefined) return await sendDirectly(config, url, payload, unsafe);
     try {
       await spoolPing(runtime, config.stateDir!, payload, usageSource(input));
@@ -74,10 +75,6 @@ export async function runHook(runtime: Runtime, options: { detached?: boolean } 
       : config.debug
       ? await spoolWarning(runtime, config)
       : undefined;
-    if (options.detached) {
-      await deliverSpool(runtime, config).catch(() => {});
-      return warning;
-    }
     let problem: string;
     try {
       if (await startSender(runtime, config)) return warning;

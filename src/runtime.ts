@@ -60,6 +60,8 @@ export interface Runtime {
   uid(): number | undefined;
   /** What is at a path, without following a symlink there; undefined when nothing is (or it cannot be seen). */
   lstat(path: string): Promise<FileFacts | undefined>;
+  /** A path with every symlink in it resolved; undefined when it does not exist (or cannot be seen). */
+  realpath(path: string): Promise<string | undefined>;
   /**
    * Creates a file readable by this user only (0600), only if nothing exists at `path`, so never
    * through a symlink: true when created, false when something exists; rejects on other errors.
@@ -71,10 +73,20 @@ export interface Runtime {
   readTextFile(path: string): Promise<string | undefined>;
   /** Starts a process in its own session with stdio closed; resolves once it is started, not when it ends. */
   startDetached(argv: readonly string[]): Promise<void>;
+  /** Whether this process may look at `path` at all: Deno's narrow `--allow-read` may say no. */
+  mayInspect(path: string): boolean;
   /** Whether this process may reach `host` (`host:port`), or any host when none is given: Deno's flags may say no. */
   mayReach(host?: string): boolean;
   /** The Deno permissions a command needs and this process was not granted; empty under Bun and Node. */
   missingPermissions(): string[];
+  /** A way to write to the terminal when stdout is one (for progress lines); undefined otherwise. */
+  terminal(): { write(text: string): void } | undefined;
+  /**
+   * Ends the process on SIGTERM and SIGHUP, whatever it inherited: the fast path starts the hook with both
+   * ignored (so that Claude Code's teardown cannot kill it before it has spooled), and a process it starts
+   * (the sender) must still be easy to stop.
+   */
+  exitOnTermination(): void;
   /** Ends the process. */
   exit(code: number): never;
 }
@@ -101,7 +113,10 @@ interface DenoLike {
   mkdirSync(path: string, options: { recursive: boolean; mode: number }): void;
   lstatSync(path: string): DenoStat;
   readTextFileSync(path: string): string;
+  realPathSync(path: string): string;
   permissions: { querySync(descriptor: { name: string; host?: string; variable?: string }): { state: string } };
+  stdout: { isTerminal(): boolean; writeSync(data: Uint8Array): number };
+  addSignalListener(signal: string, handler: () => void): void;
   Command: new (command: string, options: Record<string, unknown>) => { spawn(): { unref(): void } };
   exit(code: number): never;
 }
@@ -113,6 +128,8 @@ interface BunLike {
 }
 
 interface ProcessLike {
+  stdout: { isTTY?: boolean; write(text: string): boolean };
+  on(signal: string, handler: () => void): void;
   getBuiltinModule?(id: string): unknown;
   versions: Record<string, string | undefined>;
   argv: string[];
@@ -242,7 +259,7 @@ export function detectRuntime(): Runtime {
 const DENO_NEEDS: readonly { name: string; variable?: string }[] = [{ name: "env", variable: "HOME" }];
 
 function denoRuntime(deno: DenoLike): Runtime {
-  const granted = (descriptor: { name: string; host?: string; variable?: string }) =>
+  const granted = (descriptor: { name: string; host?: string; variable?: string; path?: string }) =>
     attempt(() => deno.permissions.querySync(descriptor).state === "granted", false);
   return {
     kind: "deno",
@@ -271,6 +288,7 @@ function denoRuntime(deno: DenoLike): Runtime {
           } satisfies FileFacts;
         }, undefined)
       ),
+    realpath: (path) => settle(() => attempt(() => deno.realPathSync(path), undefined)),
     // createNew is O_CREAT|O_EXCL: it fails on anything at the path, a symlink included.
     createPrivateFile: (path, text) =>
       settle(() => {
@@ -289,8 +307,17 @@ function denoRuntime(deno: DenoLike): Runtime {
         const quiet = { stdin: "null", stdout: "null", stderr: "null", detached: true };
         new deno.Command(argv[0], { args: argv.slice(1), ...quiet }).spawn().unref();
       }),
+    mayInspect: (path) => granted({ name: "read", path }),
     mayReach: (host) => granted(host === undefined ? { name: "net" } : { name: "net", host }),
     missingPermissions: () => DENO_NEEDS.filter((need) => !granted(need)).map((need) => need.name),
+    terminal: () =>
+      attempt(() => deno.stdout.isTerminal(), false)
+        ? { write: (text) => void deno.stdout.writeSync(new TextEncoder().encode(text)) }
+        : undefined,
+    exitOnTermination: () => {
+      deno.addSignalListener("SIGTERM", () => deno.exit(143));
+      deno.addSignalListener("SIGHUP", () => deno.exit(129));
+    },
     exit: (code) => deno.exit(code),
   };
 }
@@ -309,6 +336,10 @@ function processBasics(process: ProcessLike) {
       const fs = await nodeFsSync();
       return attempt(() => factsOf(fs.lstatSync(path)), undefined);
     },
+    realpath: async (path: string) => {
+      const fs = await nodeFsSync();
+      return attempt(() => fs.realpathSync(path), undefined);
+    },
     // "wx" is O_CREAT|O_EXCL: it fails on anything at the path, a symlink included.
     createPrivateFile: async (path: string, text: string) => {
       const fs = await nodeFsSync();
@@ -323,8 +354,14 @@ function processBasics(process: ProcessLike) {
     makePrivateDirectory: async (path: string) => {
       (await nodeFsSync()).mkdirSync(path, { recursive: true, mode: 0o700 });
     },
+    mayInspect: () => true,
     mayReach: () => true,
     missingPermissions: () => [],
+    terminal: () => process.stdout.isTTY ? { write: (text: string) => void process.stdout.write(text) } : undefined,
+    exitOnTermination: () => {
+      process.on("SIGTERM", () => process.exit(143));
+      process.on("SIGHUP", () => process.exit(129));
+    },
     exit: (code: number) => process.exit(code),
   };
 }
@@ -395,6 +432,7 @@ const READ_FLAGS: readonly OpenFlag[] = ["O_RDONLY", "O_NOFOLLOW", "O_NONBLOCK"]
  *
  * @param fs The file API.
  * @param path The file.
+ * @param followSymlink Open what a symlink at `path` points to (a user's own dotfiles), still only a regular file.
  * @returns The open file (the caller closes it) and its size.
  * @throws When the path is not a regular file, or cannot be opened.
  *
@@ -408,8 +446,10 @@ const READ_FLAGS: readonly OpenFlag[] = ["O_RDONLY", "O_NOFOLLOW", "O_NONBLOCK"]
 export async function openRegularFile(
   fs: FsPromises,
   path: string,
+  followSymlink = false,
 ): Promise<{ file: import("node:fs/promises").FileHandle; size: number }> {
-  const file = await fs.open(path, await openFlags(READ_FLAGS));
+  const flags = followSymlink ? READ_FLAGS.filter((flag) => flag !== "O_NOFOLLOW") : READ_FLAGS;
+  const file = await fs.open(path, await openFlags(flags));
   const stat = await file.stat().catch(async (error) => {
     await file.close();
     throw error;
@@ -428,6 +468,7 @@ export async function openRegularFile(
  * @param fs The file API.
  * @param path The file.
  * @param maxBytes The most bytes to read; a larger file gives undefined.
+ * @param followSymlink Read what a symlink at `path` points to (still only a regular file).
  * @returns Its text, or undefined when it is missing, not a regular file, too large or unreadable.
  *
  * @example
@@ -436,9 +477,14 @@ export async function openRegularFile(
  * assert.equal(await readSmallFile(await nodeFs(), "/nonexistent/status.json"), undefined);
  * ```
  */
-export async function readSmallFile(fs: FsPromises, path: string, maxBytes = 1 << 20): Promise<string | undefined> {
+export async function readSmallFile(
+  fs: FsPromises,
+  path: string,
+  maxBytes = 1 << 20,
+  followSymlink = false,
+): Promise<string | undefined> {
   try {
-    const { file, size } = await openRegularFile(fs, path);
+    const { file, size } = await openRegularFile(fs, path, followSymlink);
     try {
       if (size > maxBytes) return undefined;
       const buffer = new Uint8Array(size);

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { allowlisted, type Payload } from "./fields.ts";
+import { checkPayload, type Payload } from "./fields.ts";
 import { HOOK_VERSION } from "./payload.ts";
 import { redactMessage, redactUrl } from "./ping_url.ts";
 
@@ -24,7 +24,7 @@ export type SendOutcome = "delivered" | "retry" | "rejected";
 export type SendResult =
   | { outcome: "delivered"; status: number }
   | { outcome: "retry"; status?: number; retryAfterMs?: number; reason: string }
-  | { outcome: "rejected"; status: number; reason: string };
+  | { outcome: "rejected"; status?: number; reason: string };
 
 /** Statuses worth retrying besides 5xx: the receiver is busy or slow, not refusing. */
 const RETRY_STATUSES: ReadonlySet<number> = new Set([408, 425, 429]);
@@ -52,7 +52,8 @@ export function retryAfterMs(value: string | null, now: number): number | undefi
 
 /**
  * POSTs a payload as JSON to the ping URL, within a time limit, and says
- * whether to retry. Only the allowlisted fields are sent. Never throws;
+ * whether to retry. Only allowlisted fields whose values follow their rules
+ * are sent (see {@linkcode checkPayload}). Never throws;
  * redirects are not followed (they would carry the token elsewhere) and count
  * as rejected.
  *
@@ -68,15 +69,19 @@ export function retryAfterMs(value: string | null, now: number): number | undefi
  * ```
  */
 export async function sendPing(url: URL, payload: Payload, timeoutMs: number): Promise<SendResult> {
+  // Every field is checked once more as it leaves: usage read from a transcript or a ledger included.
+  const checked = checkPayload(payload);
+  if (checked === undefined) return { outcome: "rejected", reason: "not a valid ping: nothing sent" };
   try {
     const response = await fetch(url, {
       method: "POST",
       headers: { "content-type": "application/json", "user-agent": `telemhq-claude-code/${HOOK_VERSION}` },
-      body: JSON.stringify(allowlisted(payload)),
+      body: JSON.stringify(checked),
       signal: AbortSignal.timeout(timeoutMs),
       redirect: "manual",
     });
-    await response.body?.cancel();
+    // Read to its end (it is small), so that the connection goes back to the pool for the next ping.
+    await drain(response.body);
     const status = response.status;
     if (response.ok) return { outcome: "delivered", status };
     if (response.type === "opaqueredirect" || (status >= 300 && status < 400)) {
@@ -98,6 +103,77 @@ export async function sendPing(url: URL, payload: Payload, timeoutMs: number): P
       ? `no answer from ${redactUrl(url)} within ${timeoutMs} ms`
       : `cannot reach ${redactUrl(url)}: ${redactMessage(errorText(error), url)}`;
     return { outcome: "retry", reason };
+  }
+}
+
+/** The most of an answer's body read to keep its connection: a tracker answers a few bytes. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/** Reads a body to its end (within a bound), so that its connection can carry the next request. */
+async function drain(body: ReadableStream<Uint8Array> | null): Promise<void> {
+  if (body === null) return;
+  const reader = body.getReader();
+  let read = 0;
+  try {
+    while (read <= MAX_ANSWER_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.length;
+    }
+    await reader.cancel();
+  } catch {
+    // A body cut short: the answer's status is what counts.
+  }
+}
+
+/**
+ * The pace of requests to one tracker, shared by everything a sender sends:
+ * a 429 or 5xx (or no answer) slows the whole sender down, exponentially with
+ * the failures in a row and never before the tracker's `Retry-After`; a
+ * delivery resets it. Entries then do not each hammer a struggling tracker.
+ */
+export class TrackerPace {
+  #failures = 0;
+  #pausedUntil = 0;
+  #baseMs: number;
+  #maxMs: number;
+
+  /**
+   * @param baseMs The first wait after a failure.
+   * @param maxMs The longest wait.
+   */
+  constructor(baseMs: number, maxMs: number) {
+    this.#baseMs = baseMs;
+    this.#maxMs = maxMs;
+  }
+
+  /** How long to wait before the next request, in milliseconds (0: go). */
+  waitMs(now: number = Date.now()): number {
+    return Math.max(0, this.#pausedUntil - now);
+  }
+
+  /**
+   * Whether the last answer was a failure: until a delivery, one request at a
+   * time probes the tracker, so an outage costs one request per backoff, not
+   * one per lane.
+   */
+  probing(): boolean {
+    return this.#failures > 0;
+  }
+
+  /** The tracker answered `retry`: pause every request for the backoff, or as long as it asked. */
+  failed(retryAfterMs: number | undefined, now: number = Date.now()): void {
+    // Requests that were in flight together fail together: one step of backoff, not one each.
+    if (now >= this.#pausedUntil) this.#failures++;
+    const wait = Math.max(retryAfterMs ?? 0, backoffMs(this.#failures, this.#baseMs, this.#maxMs, Math.random()));
+    this.#pausedUntil = Math.max(this.#pausedUntil, now + wait);
+  }
+
+  /** A delivery: the tracker is back. Returns true when it comes after failures (waiting pings are due again). */
+  delivered(): boolean {
+    const recovered = this.#failures > 0;
+    this.#failures = 0;
+    return recovered;
   }
 }
 

@@ -11,18 +11,22 @@
  * @module
  */
 
-import { type HookConfig, loadManagedPricing, narrowAccess } from "./config.ts";
+import { type HookConfig, loadConfig, loadManagedPricing, narrowAccess } from "./config.ts";
 import { describeError, HookSkip } from "./input.ts";
 import { appendToJournal } from "./journal.ts";
 import { selfCommand } from "./launch.ts";
 import { enrichEntry } from "./ledger.ts";
 import { claimLockForSender, senderArgs, senderIsRunning, SenderLock } from "./lock.ts";
-import { allowlisted } from "./fields.ts";
+import { checkPayload } from "./fields.ts";
 import { parsePingUrl } from "./ping_url.ts";
 import { attempt, readJsonFile, type Runtime, sleep, writeJsonAtomically } from "./runtime.ts";
-import { backoffMs, type SendOutcome, sendPing } from "./send.ts";
+import { backoffMs, type SendOutcome, sendPing, TrackerPace } from "./send.ts";
 import { type ClaimedEntry, type DroppedCounts, type LoadedEntry, Spool } from "./spool.ts";
-import { ensureStateDir, STATE_LAYOUT } from "./state_dir.ts";
+import { ensureStateDir, STATE_LAYOUT, subfolderProblem } from "./state_dir.ts";
+
+async function firstProblem(checks: Promise<string | undefined>[]): Promise<string | undefined> {
+  return (await Promise.all(checks)).find((problem) => problem !== undefined);
+}
 
 /** Delivery counters and the last problem, kept in `<state>/status.json` for `flush` and `doctor`. */
 export interface DeliveryStatus {
@@ -81,8 +85,34 @@ type AttemptOutcome = SendOutcome | "faulted" | "gone";
  * ```
  */
 export async function readStatus(runtime: Runtime, stateDir: string): Promise<DeliveryStatus> {
-  const saved = await readJsonFile(await runtime.fs(), `${stateDir}/${STATE_LAYOUT.status}`);
-  return { ...emptyStatus(), ...(saved !== null && typeof saved === "object" ? saved : {}) };
+  const saved = await readJsonFile(await runtime.fs(), `${stateDir}/${STATE_LAYOUT.status}`) as
+    | Record<string, unknown>
+    | undefined;
+  const status = emptyStatus();
+  if (saved === null || typeof saved !== "object") return status;
+  // Each field checked: a broken status file must not stop every sender.
+  const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0 ? n as number : 0;
+  status.delivered = count(saved.delivered);
+  status.rejected = count(saved.rejected);
+  status.faulted = count(saved.faulted);
+  const dropped = (saved.dropped ?? {}) as Record<string, unknown>;
+  status.dropped = {
+    too_many: count(dropped?.too_many),
+    too_old: count(dropped?.too_old),
+    unreadable: count(dropped?.unreadable),
+  };
+  if (typeof saved.last_delivered_at === "string") status.last_delivered_at = saved.last_delivered_at.slice(0, 40);
+  const error = saved.last_error as Record<string, unknown> | undefined;
+  if (error !== null && typeof error === "object" && typeof error.at === "string" && typeof error.reason === "string") {
+    const outcome = ["delivered", "retry", "rejected"].includes(error.outcome as string) ? error.outcome : "retry";
+    status.last_error = {
+      at: error.at.slice(0, 40),
+      reason: error.reason.slice(0, 300),
+      outcome: outcome as SendOutcome,
+      ...(Number.isSafeInteger(error.status) ? { status: error.status as number } : {}),
+    };
+  }
+  return status;
 }
 
 /**
@@ -106,33 +136,59 @@ export function soonestDue(items: readonly { entry: { next_at: number } }[]): nu
 }
 
 /**
- * Sends one spooled ping and records what happened: deleted, rescheduled or
- * moved to `failed/`. Usage is added first, once, and saved under the claim
- * so that a retry sends the same numbers and never counts them again. Any
- * error while handling it stays with this entry (see {@linkcode faultEntry}).
+ * Adds usage to an entry that carries it, once, under a claim, and puts it
+ * back: done one entry at a time, oldest first, so that a session's ledger
+ * sees its turns before its end. Any error stays with this entry.
  */
-async function attemptEntry(
+async function enrichOne(
+  runtime: Runtime,
+  config: HookConfig,
+  spool: Spool,
+  item: LoadedEntry,
+  status: DeliveryStatus,
+): Promise<AttemptOutcome | undefined> {
+  if (item.entry.enriched || item.entry.local === undefined) return undefined;
+  const claimed = await spool.claim(item);
+  if (claimed === undefined) return "gone";
+  try {
+    claimed.entry = await enrichEntry(runtime, config, claimed.entry);
+    await spool.update(claimed);
+    item.entry = claimed.entry;
+    await spool.release(claimed);
+    return undefined;
+  } catch (error) {
+    return await faultEntry(config, spool, item, claimed, status, describeError(error));
+  }
+}
+
+/**
+ * Sends one spooled ping and records what happened: deleted (and journaled),
+ * rescheduled (the whole sender slows down: see {@linkcode TrackerPace}) or
+ * moved to `failed/`. The entry is claimed first, so two senders never send
+ * it at once. Any error while handling it stays with this entry (see
+ * {@linkcode faultEntry}).
+ */
+async function sendOne(
   runtime: Runtime,
   config: HookConfig,
   spool: Spool,
   url: URL,
   item: LoadedEntry,
   status: DeliveryStatus,
+  pace: TrackerPace,
 ): Promise<AttemptOutcome> {
   const claimed: ClaimedEntry | undefined = await spool.claim(item);
   if (claimed === undefined) return "gone";
   try {
-    if (!claimed.entry.enriched && claimed.entry.local !== undefined) {
-      claimed.entry = await enrichEntry(runtime, config, claimed.entry);
-      await spool.update(claimed);
-    }
     const result = await sendPing(url, claimed.entry.payload, config.timeoutMs);
     const at = new Date().toISOString();
     if (result.outcome === "delivered") {
       await spool.remove(claimed);
       status.delivered++;
       status.last_delivered_at = at;
-      const body = JSON.stringify(allowlisted(claimed.entry.payload));
+      // The tracker is back: whatever waited out a backoff is due now (a tracker's Retry-After still holds).
+      if (pace.delivered()) spool.makeAllDue();
+      const body = JSON.stringify(checkPayload(claimed.entry.payload));
       await appendToJournal(runtime, config.stateDir!, { delivered_at: at, status: result.status, body })
         .catch(() => {});
       return "delivered";
@@ -144,6 +200,7 @@ async function attemptEntry(
       status.rejected++;
       return "rejected";
     }
+    pace.failed(result.retryAfterMs);
     const attempts = claimed.entry.attempts + 1;
     const wait = Math.max(
       result.retryAfterMs ?? 0,
@@ -156,6 +213,44 @@ async function attemptEntry(
   } catch (error) {
     return await faultEntry(config, spool, item, claimed, status, describeError(error));
   }
+}
+
+/**
+ * Delivers a batch of due entries: usage added first, in order, then sent a
+ * few at a time (`TELEMHQ_SENDER_CONCURRENCY`), oldest first, over connections
+ * the runtime keeps open. A tracker that asks to wait stops the batch: what
+ * is not sent yet stays due, untouched.
+ */
+async function sendBatch(
+  runtime: Runtime,
+  config: HookConfig,
+  spool: Spool,
+  url: URL,
+  due: readonly LoadedEntry[],
+  status: DeliveryStatus,
+  pace: TrackerPace,
+): Promise<Map<string, AttemptOutcome>> {
+  const outcomes = new Map<string, AttemptOutcome>();
+  for (const item of due) {
+    const outcome = await enrichOne(runtime, config, spool, item, status);
+    if (outcome !== undefined) outcomes.set(item.name, outcome);
+  }
+  const sendable = due.filter((item) => !outcomes.has(item.name));
+  let next = 0;
+  const worker = async (lane: number) => {
+    while (next < sendable.length && pace.waitMs() === 0) {
+      // While the tracker is failing, lane 0 alone probes it; the others wait for its answer.
+      if (lane > 0 && pace.probing()) {
+        await sleep(50);
+        continue;
+      }
+      const item = sendable[next++];
+      outcomes.set(item.name, await sendOne(runtime, config, spool, url, item, status, pace));
+    }
+  };
+  const lanes = Math.min(config.senderConcurrency, sendable.length);
+  await Promise.all(Array.from({ length: lanes }, (_, lane) => worker(lane)));
+  return outcomes;
 }
 
 /**
@@ -217,8 +312,9 @@ function sendTarget(runtime: Runtime, config: HookConfig): { url: URL } | { prob
  *
  * @param runtime The runtime adapter.
  * @param config The settings; `config.stateDir` must be set.
- * @param options `flush`: send every ping now, ignoring backoff, and leave when done;
- *   `maxRunMs`: leave after this long; `lockToken`: the token of a lock a hook claimed for this sender.
+ * @param options `flush`: try every ping once now, ignoring backoff, and leave when done;
+ *   `maxRunMs`: leave after this long; `lockToken`: the token of a lock a hook claimed for this sender;
+ *   `progress`: called after each batch (flush's progress line).
  * @returns What it delivered, and what is still waiting.
  *
  * @example
@@ -230,11 +326,16 @@ function sendTarget(runtime: Runtime, config: HookConfig): { url: URL } | { prob
 export async function deliverSpool(
   runtime: Runtime,
   config: HookConfig,
-  options: { flush?: boolean; maxRunMs?: number; lockToken?: string } = {},
+  options: { flush?: boolean; maxRunMs?: number; lockToken?: string; progress?: () => Promise<void> } = {},
 ): Promise<DeliveryReport> {
   const stateDir = config.stateDir;
   if (stateDir === undefined) throw new HookSkip("no state directory: set HOME or TELEMHQ_STATE_DIR");
-  const unsafe = config.stateDirProblem ?? await ensureStateDir(runtime, stateDir);
+  const unsafe = config.stateDirProblem ?? await ensureStateDir(runtime, stateDir) ??
+    await firstProblem(
+      [STATE_LAYOUT.spool, STATE_LAYOUT.failed, STATE_LAYOUT.sessions].map((name) =>
+        subfolderProblem(runtime, `${stateDir}/${name}`)
+      ),
+    );
   if (unsafe !== undefined) throw new HookSkip(unsafe);
   const fs = await runtime.fs();
   const spool = new Spool(fs, stateDir, config);
@@ -248,9 +349,10 @@ export async function deliverSpool(
     status: emptyStatus(),
     busy: false,
   };
-  const target = sendTarget(runtime, config);
+  let target = sendTarget(runtime, config);
   // Claude Code honours an organisation's own prices from its managed settings: so does the usage.
-  config = { ...config, prices: { ...config.prices, managed: await loadManagedPricing(runtime) } };
+  const priced = { ...config, prices: { ...config.prices, managed: await loadManagedPricing(runtime) } };
+  const pace = new TrackerPace(config.retryBaseMs, config.retryMaxMs);
   const deadline = Date.now() + (options.maxRunMs ?? 10 * 60_000);
   let claim = options.lockToken;
   while (true) {
@@ -262,27 +364,36 @@ export async function deliverSpool(
     }
     try {
       const status = await readStatus(runtime, stateDir);
-      const seen = new Set<string>();
       let idleSince = Date.now();
+      // Flushing: every ping is tried once now, whatever its backoff. `flush` asks a running sender by a file.
+      let flushing = options.flush === true;
+      const tried = new Set<string>();
       while (!lock.lost && Date.now() < deadline) {
-        const flush = options.flush ||
-          await fs.rm(`${stateDir}/${STATE_LAYOUT.flushRequest}`).then(() => true, () => false);
+        if (!flushing && await fs.rm(`${stateDir}/${STATE_LAYOUT.flushRequest}`).then(() => true, () => false)) {
+          flushing = true;
+          tried.clear();
+        }
+        // The URL install saved may change while a sender runs (a rotated token): the next ping goes to the new one.
+        if (config.pingUrlSource === "config file") target = sendTarget(runtime, await loadConfig(runtime));
         const entries = await spool.load(status.dropped);
         const now = Date.now();
         // Activity is a new ping or a delivery; failed retries are not, so a sender facing a dead
         // tracker leaves once its waits grow longer than senderIdleMs, and a later hook restarts it.
-        if (entries.some((item) => !seen.has(item.name)) || entries.arriving > 0) idleSince = now;
-        for (const item of entries) seen.add(item.name);
-        // Without a URL it may use, nothing is due: the pings wait in the spool, the reason in status.json.
-        const due = "url" in target ? entries.filter((item) => flush || item.entry.next_at <= now) : [];
+        if (entries.added > 0 || entries.arriving > 0) idleSince = now;
         if ("problem" in target && entries.length > 0) {
           status.last_error = { at: new Date().toISOString(), reason: target.problem, outcome: "retry" };
         }
-        const settled = new Set<string>();
-        for (const item of due) {
-          if (lock.lost || !("url" in target)) break;
-          const outcome = await attemptEntry(runtime, config, spool, target.url, item, status);
-          if (outcome !== "retry") settled.add(item.name); // "gone": another sender settled it
+        const paused = pace.waitMs(now);
+        // Without a URL it may use, nothing is due: the pings wait in the spool, the reason in status.json.
+        const due = "url" in target && paused === 0
+          ? entries.filter((item) => flushing ? !tried.has(item.name) : item.entry.next_at <= now)
+            .slice(0, config.senderConcurrency * BATCH_ROUNDS)
+          : [];
+        const outcomes = due.length === 0
+          ? new Map<string, AttemptOutcome>()
+          : await sendBatch(runtime, priced, spool, (target as { url: URL }).url, due, status, pace);
+        for (const [name, outcome] of outcomes) {
+          tried.add(name);
           if (outcome === "delivered") {
             report.delivered++;
             idleSince = Date.now();
@@ -293,16 +404,29 @@ export async function deliverSpool(
         if (due.length > 0 || "problem" in target || !(await fs.lstat(statusPath).then(() => true, () => false))) {
           await writeJsonAtomically(fs, statusPath, status).catch(() => {});
         }
+        await options.progress?.();
         report.status = status;
-        const waiting = entries.filter((item) => !settled.has(item.name) && item.entry.next_at > Date.now());
+        const waiting = entries.filter((item) => {
+          const outcome = outcomes.get(item.name);
+          return outcome === undefined || outcome === "retry";
+        });
         report.waiting = waiting.length;
-        // After a flush, let go at once: `flush` is waiting to take the lock and report.
-        if (flush) break;
-        const untilDue = soonestDue(waiting) - Date.now();
-        // A ping not tried yet (a SessionEnd waiting its turn) is never left behind.
-        const untried = "url" in target && waiting.some((item) => item.entry.attempts === 0);
+        const moreNow = outcomes.size === due.length && due.length === config.senderConcurrency * BATCH_ROUNDS;
+        if (moreNow) continue;
+        if (flushing && pace.waitMs() === 0 && entries.every((item) => tried.has(item.name) || !("url" in target))) {
+          // Every ping was tried: a flush command waiting on a running sender gets its answer.
+          await runtime.createPrivateFile(`${stateDir}/${STATE_LAYOUT.flushDone}`, new Date().toISOString())
+            .catch(() => false);
+          if (options.flush) break;
+          flushing = false;
+        }
+        const untilDue = Math.max(soonestDue(waiting) - Date.now(), pace.waitMs());
+        // A ping not tried yet (a SessionEnd waiting its turn) is never left behind, unless the tracker is
+        // failing: then it waits behind the probe, like the rest, for the next hook to start a sender.
+        const untried = "url" in target && !pace.probing() && waiting.some((item) => item.entry.attempts === 0);
         if (!untried && Date.now() - idleSince >= config.senderIdleMs && untilDue > config.senderIdleMs) break;
-        await sleep(Math.max(20, Math.min(250, untilDue)));
+        // While the tracker asks to wait, nothing can go: look less often (a backlog is read from memory anyway).
+        await sleep(pace.waitMs() > 0 ? Math.min(pace.waitMs(), 5000) : Math.max(20, Math.min(250, untilDue)));
       }
     } finally {
       await lock.release();
@@ -310,12 +434,16 @@ export async function deliverSpool(
     if (lock.lost || options.flush || Date.now() >= deadline) break;
     // Look once more after letting go: a hook that saw our lock just before we left relies on it.
     const spooled = await spool.load(report.status.dropped);
-    const pending = "url" in target &&
-      spooled.some((item) => item.entry.next_at <= Date.now() || item.entry.attempts === 0);
+    // While the tracker fails, only a new ping counts: the rest wait behind the probe, for a later hook.
+    const pending = "url" in target && (spooled.added > 0 ||
+      !pace.probing() && spooled.some((item) => item.entry.next_at <= Date.now() || item.entry.attempts === 0));
     if (spooled.arriving === 0 && !pending) break;
   }
   return report;
 }
+
+/** A batch is this many rounds of `senderConcurrency` requests: status and new pings are looked at between batches. */
+const BATCH_ROUNDS = 16;
 
 /**
  * Starts a detached sender for the spool, unless one is running. The lock is

@@ -1,10 +1,13 @@
 /**
  * Claude Code's settings files, as `install`, `uninstall` and `doctor` use
- * them: which file each scope means, reading one (refused with its line when
- * broken), finding, adding and removing our hook entries, and writing one back
- * atomically with a backup, keeping everything else as it was.
+ * them: which file each scope means, the project's folder (its git root, as
+ * Claude Code finds it), reading one (refused with its line when broken),
+ * finding, adding and removing our hook entries, the scan of every file
+ * Claude Code merges, and writing one back atomically with a backup, keeping
+ * everything else as it was.
  *
- * Owns: the scopes, `readSettings`, our hook entries in settings, `replaceFile`.
+ * Owns: the scopes, the project's folder, `readSettings`, our hook entries in
+ * settings and the hook file names they run, `scanSettings`, `replaceFile`.
  * Uses: input, runtime, cli_args.
  *
  * @module
@@ -12,7 +15,10 @@
 
 import { CommandError } from "./cli_args.ts";
 import { describeError } from "./input.ts";
-import { nodeFs, writeFileAtomically } from "./runtime.ts";
+import { nodeFs, openRegularFile, type Runtime, writeFileAtomically } from "./runtime.ts";
+
+/** The largest settings file read (Claude Code's are a few kilobytes). */
+const MAX_SETTINGS_BYTES = 1 << 20;
 
 /** Where `install` wires the hook: `~/.claude/settings.json`, the repository's shared or local file, or a printed policy. */
 export type InstallScope = "user" | "project" | "local" | "managed";
@@ -77,10 +83,22 @@ export async function readSettings(path: string): Promise<{ settings: Settings; 
   const fs = await nodeFs();
   let text: string;
   try {
-    text = await fs.readFile(path, "utf8");
+    // A regular file of sane size only: a repository's settings file could be a FIFO or /dev/zero.
+    const { file, size } = await openRegularFile(fs, path, true);
+    try {
+      if (size > MAX_SETTINGS_BYTES) throw Object.assign(new Error("too large"), { code: "EFBIG" });
+      const bytes = new Uint8Array(size);
+      const { bytesRead } = await file.read(bytes, 0, size, 0);
+      text = new TextDecoder().decode(bytes.subarray(0, bytesRead));
+    } finally {
+      await file.close();
+    }
   } catch (error) {
     if ((error as { code?: string }).code === "ENOENT") return { settings: {} };
-    throw new CommandError(`Cannot read settings file "${path}": ${describeError(error)}. Check its permissions.`);
+    const why = (error as Error).message?.startsWith("not a regular file")
+      ? "not a regular file"
+      : describeError(error);
+    throw new CommandError(`Cannot read settings file "${path}": ${why}. Check it, then run this again.`);
   }
   if (text.trim() === "") return { settings: {}, text };
   let value: unknown;
@@ -342,4 +360,171 @@ export async function replaceFile(
     : await fs.stat(path).then((stat) => stat.mode & 0o777, () => undefined);
   if (options.backup !== undefined) await writeFileAtomically(fs, `${path}.telemhq-backup`, options.backup, 0o600);
   await writeFileAtomically(fs, path, text, existing ?? options.mode);
+}
+
+/** The installed hook's file name in Claude Code's `hooks/` folder: hook.ts's TypeScript, or the npm build's JavaScript. */
+export const HOOK_FILE_NAMES = { ts: "telemhq.ts", mjs: "telemhq.mjs" } as const;
+
+/**
+ * Every path the installed hook may have: entries running any of them are ours.
+ *
+ * @param claudeDir Claude Code's folder.
+ * @returns The paths.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(installedHookFiles("/h/.claude"), ["/h/.claude/hooks/telemhq.ts", "/h/.claude/hooks/telemhq.mjs"]);
+ * ```
+ */
+export function installedHookFiles(claudeDir: string): string[] {
+  return Object.values(HOOK_FILE_NAMES).map((name) => `${claudeDir}/hooks/${name}`);
+}
+
+/** One settings file, scanned for our hook entries. */
+export interface ScannedSettings {
+  /** The scope. */
+  scope: InstallScope;
+  /** Its file. */
+  path: string;
+  /** Our entries in it (empty when it does not exist). */
+  hooks: WiredHook[];
+  /** Why it could not be read, if it could not. */
+  error?: string;
+}
+
+/**
+ * Reads every settings file on this machine that Claude Code merges (user,
+ * project, local) and lists our hook entries in each: the one scan `install`,
+ * `uninstall` and `doctor` share.
+ *
+ * @param claudeDir Claude Code's folder.
+ * @param projectDir The project's folder, if there is one.
+ * @returns One item per scope.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const scanned = await scanSettings("/nonexistent/.claude", "/nonexistent/project");
+ * assert.deepEqual(scanned.map((file) => file.hooks.length), [0, 0, 0]);
+ * ```
+ */
+export async function scanSettings(claudeDir: string, projectDir: string | undefined): Promise<ScannedSettings[]> {
+  const hookFiles = installedHookFiles(claudeDir);
+  const scanned: ScannedSettings[] = [];
+  for (const scope of SETTINGS_SCOPES) {
+    if (scope !== "user" && projectDir === undefined) continue;
+    const path = settingsPathFor(scope, claudeDir, projectDir ?? "")!;
+    try {
+      scanned.push({ scope, path, hooks: findOurHooks((await readSettings(path)).settings, hookFiles) });
+    } catch (error) {
+      scanned.push({ scope, path, hooks: [], error: (error as Error).message });
+    }
+  }
+  return scanned;
+}
+
+/**
+ * The project a command is about: `--dir`, else the git repository around
+ * the working directory (Claude Code reads a project's settings at its root).
+ *
+ * @param runtime The runtime adapter.
+ * @param dir The `--dir` value, if given.
+ * @returns The folder, or undefined outside a repository without `--dir`.
+ *
+ * @example
+ * ```ts
+ * import { detectRuntime } from "@telemhq/claude-code";
+ * await projectDirectory(detectRuntime(), undefined);
+ * ```
+ */
+export async function projectDirectory(runtime: Runtime, dir: string | undefined): Promise<string | undefined> {
+  const fs = await runtime.fs();
+  if (dir !== undefined) return await fs.realpath(dir).catch(() => undefined);
+  let current = runtime.cwd();
+  while (current !== "") {
+    if (await runtime.lstat(`${current}/.git`) !== undefined) {
+      // Only a repository of this user's: another user's `.git` above us (in /tmp, say) is not our project.
+      const uid = runtime.uid();
+      const owner = (await runtime.lstat(current))?.uid;
+      return uid === undefined || owner === uid ? current : undefined;
+    }
+    current = current.slice(0, current.lastIndexOf("/"));
+  }
+  return undefined;
+}
+
+/**
+ * A scope given on the command line, checked.
+ *
+ * @param value The `--scope` value, if any (default `user`).
+ * @param allowed The scopes the command takes.
+ * @param action The command, for the message.
+ * @returns The scope.
+ * @throws {CommandError} On any other value (exit code 2).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(scopeOf(undefined, INSTALL_SCOPES, "install"), "user");
+ * ```
+ */
+export function scopeOf(value: string | undefined, allowed: readonly InstallScope[], action: string): InstallScope {
+  const scope = (value ?? "user") as InstallScope;
+  if (!allowed.includes(scope)) {
+    throw new CommandError(`Cannot ${action}: unknown scope "${scope}". Use ${allowed.join(", ")}.`, 2);
+  }
+  return scope;
+}
+
+/**
+ * The settings file of a scope: a user's own file where its link points, or the
+ * repository's file at its root (never through a link in the repository).
+ *
+ * @param runtime The runtime adapter.
+ * @param scope The scope.
+ * @param claudeDir Claude Code's folder.
+ * @param dir `--dir`, if given.
+ * @param action The command, for messages.
+ * @returns The file, or undefined for `managed`.
+ *
+ * @example
+ * ```ts ignore
+ * const path = await scopeSettingsPath(runtime, "project", claudeDir, undefined, "install");
+ * ```
+ */
+export async function scopeSettingsPath(
+  runtime: Runtime,
+  scope: InstallScope,
+  claudeDir: string,
+  dir: string | undefined,
+  action: string,
+): Promise<string | undefined> {
+  if (scope === "managed") return undefined;
+  if (scope === "user") {
+    // A user's settings file may be a link into their dotfiles: the file it points to is the one to edit.
+    const path = settingsPathFor(scope, claudeDir, "")!;
+    const facts = await runtime.lstat(path);
+    return facts?.kind === "symlink" ? await runtime.realpath(path) ?? path : path;
+  }
+  const project = await projectDirectory(runtime, dir);
+  if (project === undefined) {
+    throw new CommandError(
+      dir !== undefined
+        ? `Cannot ${action}: the folder "${dir}" does not exist.`
+        : `Cannot ${action} for --scope ${scope}: "${runtime.cwd()}" is not inside a git repository. ` +
+          `Run it from the repository, or name the project with --dir DIR.`,
+      2,
+    );
+  }
+  const path = settingsPathFor(scope, claudeDir, project)!;
+  for (const link of [`${project}/.claude`, path]) {
+    if ((await runtime.lstat(link))?.kind === "symlink") {
+      throw new CommandError(
+        `Cannot ${action}: "${link}" is a symlink, and in a repository nothing is read or written through a ` +
+          `link (it could lead anywhere). Replace it with a real file or folder, or use --scope user.`,
+      );
+    }
+  }
+  return path;
 }

@@ -242,6 +242,8 @@ export interface SpoolLimits {
 
 /** Marks a spool entry as being sent by one sender: `<name>.sending-<token>`. */
 const CLAIM_INFIX = ".sending-";
+/** A claim this much older than one request's time limit has no live sender. */
+const CLAIM_MARGIN_MS = 2000;
 /** Entries refused by the tracker are kept for `doctor`, up to this many. */
 const FAILED_KEPT = 100;
 
@@ -258,6 +260,10 @@ export class Spool {
   readonly failedDir: string;
   #fs: FsPromises;
   #limits: SpoolLimits;
+  /** The entries read so far, by file name; kept current by the sender. */
+  #index = new Map<string, LoadedEntry>();
+  /** Every file name read so far: an entry put back after a retry is not a new ping. */
+  #seen = new Set<string>();
 
   /**
    * @param fs The file API.
@@ -274,24 +280,35 @@ export class Spool {
   /**
    * Reads the spool, dropping unreadable, too old and too many entries (oldest
    * first), and putting back entries whose sender died while sending them.
-   * `arriving` counts files a hook is still writing (unreadable but young): a
-   * ping on its way, which a sender must not leave behind.
+   * Only files it has not read yet are read: the entries it knows are kept in
+   * memory (the sender updates them as it goes), so the work per pass does not
+   * grow with a backlog. `arriving` counts files a hook is still writing
+   * (unreadable but young): a ping on its way, which a sender must not leave
+   * behind; `added` counts pings never seen before.
    */
-  async load(dropped: DroppedCounts): Promise<LoadedEntry[] & { arriving: number }> {
+  async load(dropped: DroppedCounts): Promise<LoadedEntry[] & { arriving: number; added: number }> {
     const fs = this.#fs;
     const now = Date.now();
-    await this.#recoverClaims(await fs.readdir(this.dir).catch(() => [] as string[]), now);
-    const names = (await fs.readdir(this.dir).catch(() => [] as string[])).filter((name) => name.endsWith(".json"));
-    const loaded: LoadedEntry[] = [];
+    const all = await fs.readdir(this.dir).catch(() => [] as string[]);
+    if (all.some((name) => name.includes(CLAIM_INFIX)) && await this.#recoverClaims(all, now)) {
+      all.splice(0, all.length, ...await fs.readdir(this.dir).catch(() => [] as string[]));
+    }
+    // Only names a hook gives its entries: anything else in the folder is neither read nor removed.
+    const present = new Set(all.filter((name) => ENTRY_NAME.test(name)));
+    for (const name of this.#index.keys()) if (!present.has(name)) this.#index.delete(name);
     let arriving = 0;
-    for (const name of names) {
-      const entry = ENTRY_NAME.test(name) ? parseSpoolEntry(await readJsonFile(fs, `${this.dir}/${name}`)) : undefined;
+    let added = 0;
+    for (const name of present) {
+      if (this.#index.has(name)) continue;
+      const entry = parseSpoolEntry(await readJsonFile(fs, `${this.dir}/${name}`));
       if (entry !== undefined) {
-        loaded.push({ name, entry });
+        this.#index.set(name, { name, entry });
+        if (!this.#seen.has(name)) added++;
+        this.#seen.add(name);
         continue;
       }
-      // A file still being written parses a moment later; one that stays unreadable (or is not
-      // a spool entry at all: a symlink, a stranger's file) is dropped.
+      // A file still being written parses a moment later; one that stays unreadable (or is not a
+      // spool entry at all: a symlink, say) is dropped; rm removes a symlink, never what it points to.
       const stat = await fs.lstat(`${this.dir}/${name}`).catch(() => undefined);
       if (stat !== undefined && now - stat.mtimeMs > 60_000) {
         await fs.rm(`${this.dir}/${name}`, { force: true }).catch(() => {});
@@ -300,24 +317,48 @@ export class Spool {
         arriving++;
       }
     }
-    loaded.sort((a, b) => a.entry.created_at - b.entry.created_at);
+    const loaded = [...this.#index.values()].sort((a, b) => a.entry.created_at - b.entry.created_at);
     const tooOld = loaded.filter((item) => now - item.entry.created_at > this.#limits.spoolMaxAgeMs);
     const kept = loaded.filter((item) => now - item.entry.created_at <= this.#limits.spoolMaxAgeMs);
     const tooMany = kept.splice(0, Math.max(0, kept.length - this.#limits.spoolMaxPings));
-    for (const item of [...tooOld, ...tooMany]) await fs.rm(`${this.dir}/${item.name}`, { force: true });
+    for (const item of [...tooOld, ...tooMany]) {
+      await fs.rm(`${this.dir}/${item.name}`, { force: true }).catch(() => {});
+      this.#index.delete(item.name);
+    }
     dropped.too_old += tooOld.length;
     dropped.too_many += tooMany.length;
-    return Object.assign(kept, { arriving });
+    return Object.assign(kept, { arriving, added });
+  }
+
+  /** How many pings wait in the spool: its readable entries, without reading them into the sender's index. */
+  async waiting(): Promise<number> {
+    let count = 0;
+    for (const name of await this.#fs.readdir(this.dir).catch(() => [] as string[])) {
+      if (ENTRY_NAME.test(name) && parseSpoolEntry(await readJsonFile(this.#fs, `${this.dir}/${name}`))) count++;
+    }
+    return count;
+  }
+
+  /** Makes every known entry due now, in memory: the tracker is back, so nobody waits out a backoff. */
+  makeAllDue(): void {
+    for (const item of this.#index.values()) item.entry = { ...item.entry, next_at: 0 };
+  }
+
+  /** Puts a claimed entry back under its name, as it is now (its usage added, say), for a later send. */
+  async release(claimed: ClaimedEntry): Promise<void> {
+    await this.#fs.rename(claimed.claim, `${this.dir}/${claimed.name}`).catch(() => {});
   }
 
   /** A claim older than one request's time limit (plus a margin) has no live sender: its attempt is over. */
-  async #recoverClaims(names: string[], now: number): Promise<void> {
+  async #recoverClaims(names: string[], now: number): Promise<boolean> {
+    let recovered = false;
     for (const name of names.filter((name) => name.includes(CLAIM_INFIX))) {
-      const stat = await this.#fs.stat(`${this.dir}/${name}`).catch(() => undefined);
-      if (stat === undefined || now - stat.mtimeMs <= this.#limits.timeoutMs + 2000) continue;
+      const stat = await this.#fs.lstat(`${this.dir}/${name}`).catch(() => undefined);
+      if (stat === undefined || now - stat.mtimeMs <= this.#limits.timeoutMs + CLAIM_MARGIN_MS) continue;
       await this.#fs.rename(`${this.dir}/${name}`, `${this.dir}/${name.slice(0, name.indexOf(CLAIM_INFIX))}`)
-        .catch(() => {});
+        .then(() => recovered = true, () => {});
     }
+    return recovered;
   }
 
   /** Claims an entry for this sender; undefined when another sender settled it meanwhile. */
@@ -388,10 +429,15 @@ export class Spool {
 
   async #trimFailed(): Promise<void> {
     const fs = this.#fs;
-    const names = (await fs.readdir(this.failedDir).catch(() => [] as string[])).sort();
+    const names = (await fs.readdir(this.failedDir).catch(() => [] as string[])).filter((name) =>
+      ENTRY_NAME.test(name)
+    );
     if (names.length <= FAILED_KEPT) return;
     const stats = await Promise.all(
-      names.map(async (name) => ({ name, mtime: (await fs.stat(`${this.failedDir}/${name}`)).mtimeMs })),
+      names.map(async (name) => ({
+        name,
+        mtime: await fs.lstat(`${this.failedDir}/${name}`).then((stat) => stat.mtimeMs, () => 0),
+      })),
     );
     stats.sort((a, b) => a.mtime - b.mtime);
     for (const { name } of stats.slice(0, stats.length - FAILED_KEPT)) {

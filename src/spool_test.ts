@@ -50,14 +50,17 @@ Deno.test("Spool.load() keeps the newest pings within the limit and drops files 
       await spoolPing(detectRuntime(), dir, await ping(id));
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
-    await Deno.writeTextFile(`${dir}/spool/half.json`, '{"v":1,');
+    const half = `${dir}/spool/${"a".repeat(32)}.json`;
+    await Deno.writeTextFile(half, '{"v":1,');
+    await Deno.writeTextFile(`${dir}/spool/notes.json`, "not a ping's name: never read, never removed");
     const loaded = await spool.load(dropped);
     assert.deepEqual(loaded.map((item) => item.entry.payload.tool_use_id), ["toolu_2", "toolu_3", "toolu_4"]);
     assert.equal(dropped.too_many, 1);
     assert.equal(loaded.arriving, 1, "a young unreadable file is a ping still being written");
     const old = new Date(Date.now() - 120_000);
-    await Deno.utime(`${dir}/spool/half.json`, old, old);
+    await Deno.utime(half, old, old);
     await spool.load(dropped);
     assert.equal(dropped.unreadable, 1);
+    assert.ok(Deno.readTextFileSync(`${dir}/spool/notes.json`).startsWith("not a ping"));
   });
 });

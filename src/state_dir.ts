@@ -26,6 +26,7 @@ export const STATE_LAYOUT = {
   journal: "delivered.jsonl",
   journalOld: "delivered.1.jsonl",
   flushRequest: "flush.request",
+  flushDone: "flush.done",
 } as const;
 
 /**
@@ -55,16 +56,90 @@ export function stateDirProblem(dir: string, facts: FileFacts, uid: number | und
     return `the state directory "${dir}" belongs to another user (uid ${facts.uid}): use a folder of your own`;
   }
   if ((facts.mode & 0o022) !== 0) {
-    return `the state directory "${dir}" is writable by other users (mode ${
-      (facts.mode & 0o777).toString(8)
-    }): run chmod 700 on it, or use a folder of your own`;
+    return `the state directory "${dir}" is writable by other users (mode ${facts.mode.toString(8)}): ` +
+      `set TELEMHQ_STATE_DIR to a private folder of your own (never a shared one such as /tmp)`;
+  }
+  return undefined;
+}
+
+/** The folders above an absolute path, nearest first, "/" last. */
+function ancestorsOf(path: string): string[] {
+  const ancestors: string[] = [];
+  for (let end = path.lastIndexOf("/"); end > 0; end = path.lastIndexOf("/", end - 1)) {
+    ancestors.push(path.slice(0, end));
+  }
+  return path === "/" ? [] : [...ancestors, "/"];
+}
+
+/**
+ * Why the folders above a state directory make it unsafe, or undefined: each
+ * one, symlinks resolved, must be root's or this user's and writable by no one
+ * else, or sticky (like `/tmp`, where others cannot rename what is ours).
+ * Anyone who can write a parent could swap the state directory for their own.
+ *
+ * @param runtime The runtime adapter.
+ * @param dir The state directory (it must exist).
+ * @returns One line, or undefined when every parent is safe.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { detectRuntime } from "@telemhq/claude-code";
+ * assert.equal(await parentsProblem(detectRuntime(), "/"), undefined);
+ * ```
+ */
+export async function parentsProblem(runtime: Runtime, dir: string): Promise<string | undefined> {
+  const real = await runtime.realpath(dir);
+  if (real === undefined) return `cannot resolve the state directory "${dir}"`;
+  const uid = runtime.uid();
+  for (const path of ancestorsOf(real)) {
+    const facts = await runtime.lstat(path);
+    if (facts === undefined) {
+      // The installed Deno hook may read the state directory but not ~/.claude above it (its credentials are
+      // there): install and doctor, which run with every permission, check what it cannot see.
+      if (!runtime.mayInspect(path)) continue;
+      return `cannot see "${path}", a parent of the state directory`;
+    }
+    const owned = facts.uid === 0 || uid === undefined || facts.uid === uid;
+    const open = (facts.mode & 0o022) !== 0 && (facts.mode & 0o1000) === 0;
+    if (!owned || open) {
+      return `"${path}", a parent of the state directory "${dir}", can be changed by other users: ` +
+        `use a state directory in a folder of your own`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Why a folder inside the state directory (`spool`, `failed`, `sessions`)
+ * must not be used, or undefined: it must be a real folder of this user's
+ * (never a symlink to somewhere else), or not exist yet.
+ *
+ * @param runtime The runtime adapter.
+ * @param path The folder.
+ * @returns One line, or undefined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { detectRuntime } from "@telemhq/claude-code";
+ * assert.equal(await subfolderProblem(detectRuntime(), "/nonexistent/spool"), undefined);
+ * ```
+ */
+export async function subfolderProblem(runtime: Runtime, path: string): Promise<string | undefined> {
+  const facts = await runtime.lstat(path);
+  if (facts === undefined) return undefined;
+  const uid = runtime.uid();
+  if (facts.kind !== "directory" || (uid !== undefined && facts.uid !== uid)) {
+    return `"${path}" is not a folder of your own (a symlink?): remove it`;
   }
   return undefined;
 }
 
 /**
  * Makes sure the state directory exists and is safe to use: creates it
- * (0700) when it is missing, then checks it (see {@linkcode stateDirProblem}).
+ * (0700) when it is missing, then checks it (see {@linkcode stateDirProblem})
+ * and every folder above it (see {@linkcode parentsProblem}).
  *
  * @param runtime The runtime adapter.
  * @param dir The state directory.
@@ -89,7 +164,7 @@ export async function ensureStateDir(runtime: Runtime, dir: string): Promise<str
     facts = await runtime.lstat(dir);
     if (facts === undefined) return `cannot see the state directory "${dir}" after creating it`;
   }
-  return stateDirProblem(dir, facts, runtime.uid());
+  return stateDirProblem(dir, facts, runtime.uid()) ?? await parentsProblem(runtime, dir);
 }
 
 /**

@@ -42,6 +42,8 @@ export interface TranscriptLine {
 
 /** The most bytes read back from a transcript's end for one ping (a turn is at the end). */
 const MAX_READ_BYTES = 1 << 30;
+/** A longer line is skipped, not gathered: no transcript line that matters is this long. */
+const MAX_LINE_BYTES = 16 << 20;
 
 /**
  * Reads a file's lines from the end, in chunks: the work depends on how far
@@ -89,6 +91,24 @@ export async function* readLinesBackward(
         end = index;
       }
       carry = chunk.slice(0, end);
+      // A line longer than any real one: skip it rather than copy it again and again.
+      if (carry.length > MAX_LINE_BYTES) {
+        const newline = chunk.lastIndexOf(0x0a, end - 1);
+        carry = new Uint8Array(0);
+        if (newline < 0) {
+          while (position > floor) {
+            const length = Math.min(chunkBytes, position - floor);
+            position -= length;
+            const skip = new Uint8Array(length);
+            await file.read(skip, 0, length, position);
+            const at = skip.lastIndexOf(0x0a);
+            if (at >= 0) {
+              carry = skip.slice(0, at);
+              break;
+            }
+          }
+        }
+      }
     }
     if (carry.length > 0) yield decoder.decode(carry);
   } finally {

@@ -77,9 +77,13 @@ interface ResponseUsage extends PricedUsage {
   model?: string;
 }
 
+/** A token count as the API gives it: a whole number of tokens, else nothing. */
 function count(value: unknown): number {
-  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : 0;
+  return Number.isSafeInteger(value) && (value as number) >= 0 ? value as number : 0;
 }
+
+/** The most models named in one ping (the allowlist's limit). */
+const MAX_MODELS = 16;
 
 /**
  * The lines a Write or Edit tool result added and removed, counted as Claude
@@ -224,7 +228,7 @@ class UsageTally {
       cost = priced === undefined || cost === undefined ? undefined : cost + priced;
     }
     const ranked = [...outputByModel.entries()].sort((a, b) => b[1] - a[1]).map(([model]) => model);
-    const models = ranked.filter((model) => model !== "");
+    const models = ranked.filter((model) => model !== "").slice(0, MAX_MODELS);
     const changes = [...this.#changes.values()];
     return {
       ...totals,

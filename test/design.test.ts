@@ -89,3 +89,21 @@ Deno.test("the README's quick start is two commands, and .ci/run runs its test c
   const ci = Deno.readTextFileSync(`${ROOT}.ci/run`);
   assert.ok(ci.includes(commands[1].trim()), `.ci/run does not run "${commands[1]}"`);
 });
+
+Deno.test("the quick start's demo shows the Stop ping's tokens and cost, and 0 leaked markers", async () => {
+  const home = Deno.makeTempDirSync({ prefix: "telemhq-demo-home-" });
+  try {
+    // `deno task demo` as the quick start runs it, from a HOME with nothing in it.
+    const run = await runProcess([Deno.execPath(), "task", "demo"], {
+      cwd: ROOT,
+      env: { HOME: home, DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno` },
+      timeoutMs: 60_000,
+    });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /^Stop +success .*total_tokens=\d+ .*cost_usd=0\.\d+/m);
+    assert.match(run.stdout, /; 0 pings carried any of it\./);
+    assert.deepEqual([...Deno.readDirSync(home)].map((entry) => entry.name).filter((name) => name === ".claude"), []);
+  } finally {
+    Deno.removeSync(home, { recursive: true });
+  }
+});

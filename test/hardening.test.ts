@@ -4,7 +4,7 @@
 // only when it is private, secrets are never echoed or left behind, and every
 // command tells the truth in one line.
 import assert from "node:assert/strict";
-import { buildPayload, redactSecrets, STATE_LAYOUT } from "../mod.ts";
+import { buildPayload, redactSecrets, STATE_LAYOUT, webCryptoSha256Hex } from "../mod.ts";
 import {
   copyDirectory,
   HOOK_PATH,
@@ -109,8 +109,12 @@ Deno.test("2. an error with one ping stays with it: retried, set aside in failed
   await withReceiver(async (receiver) => {
     const stateDir = `${home}/.claude/telemhq`;
     Deno.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    // The ledger's folder is a file: adding the turn's usage to it fails, every time.
-    Deno.writeTextFileSync(`${stateDir}/${STATE_LAYOUT.sessions}`, "");
+    // The session's ledger is a folder with a file in it: adding the turn's usage to it fails, every time.
+    // Its name: a hash of the session id (src/state_dir.ts, ledgerFileName).
+    const hash = (await webCryptoSha256Hex(`session\u0000${event(events, "Stop").session_id}`)).slice(0, 32);
+    const ledger = `${stateDir}/${STATE_LAYOUT.sessions}/${hash}.json`;
+    Deno.mkdirSync(ledger, { recursive: true, mode: 0o700 });
+    Deno.writeTextFileSync(`${ledger}/x`, "");
     const env = testEnv(stateDir, {
       TELEMHQ_PING_URL: receiver.url,
       HOME: home,
@@ -133,7 +137,7 @@ Deno.test("2. an error with one ping stays with it: retried, set aside in failed
     assert.equal(status.faulted, 1);
     const [failed] = listState(stateDir, STATE_LAYOUT.failed);
     const entry = JSON.parse(Deno.readTextFileSync(`${stateDir}/${STATE_LAYOUT.failed}/${failed}`));
-    assert.match(entry.failed.reason, /could not handle a spooled ping here \(ENOTDIR\), 5 times/);
+    assert.match(entry.failed.reason, /could not handle a spooled ping here \((EISDIR|ENOTEMPTY|EEXIST)\), 5 times/);
     assert.deepEqual(listState(stateDir, STATE_LAYOUT.spool), [], "nothing left claimed or waiting");
   });
   await removeTree(home);
@@ -426,7 +430,7 @@ Deno.test("16. a Deno hook installed for one tracker says so when the URL in for
   });
 });
 
-Deno.test("17. --scope project writes the repository's root settings from any subfolder, refuses outside one, and warns of a second scope", async () => {
+Deno.test("17. --scope project writes the repository's root settings from any subfolder, refuses outside one, and warns of a second command", async () => {
   const home = Deno.makeTempDirSync({ prefix: "telemhq-hard-home-" });
   try {
     const repo = `${home}/repo`;
@@ -438,7 +442,14 @@ Deno.test("17. --scope project writes the repository's root settings from any su
     assert.equal(project.code, 0, project.stderr);
     assert.ok(pathExists(`${repo}/.claude/settings.json`) && !pathExists(`${repo}/a/b/.claude`));
     assert.match(project.stdout, /holds this machine's absolute paths/);
-    assert.match(project.stdout, /Warning: .*\/\.claude\/settings\.json runs the hook too/);
+    // The same command in two files runs once (Claude Code runs identical commands once): no warning.
+    assert.doesNotMatch(project.stdout, /Warning/);
+    const other = await cli("bun", home, ["install", "--url", url, "--scope", "local", "--runtime", "deno"], {
+      cwd: repo,
+      env: { PATH: `${runtimeBinary("deno").replace(/\/[^/]*$/, "")}:/usr/bin:/bin` },
+    });
+    assert.equal(other.code, 0, other.stderr);
+    assert.match(other.stdout, /Warning: .*\/\.claude\/settings\.json runs another TelemHQ hook command/);
     Deno.mkdirSync(`${home}/plain`);
     const outside = await cli("bun", home, ["install", "--url", url, "--scope", "project"], { cwd: `${home}/plain` });
     assert.equal(outside.code, 2);
@@ -472,8 +483,8 @@ Deno.test("19. uninstall tells the truth, leaves no file it created, and doctor 
     assert.match(command.stdout, /--allow-net=telemhq\.example /, "command prints the narrow flags install writes");
     const uninstall = await cli("bun", home, ["uninstall"]);
     assert.match(uninstall.stdout, /Removed .*settings\.json, which install had created/);
-    assert.deepEqual([...Deno.readDirSync(`${home}/.claude`)].map((entry) => entry.name).sort(), ["hooks"]);
-    assert.deepEqual([...Deno.readDirSync(`${home}/.claude/hooks`)], []);
+    // The hooks folder install created goes too, once empty: nothing is left behind.
+    assert.deepEqual([...Deno.readDirSync(`${home}/.claude`)].map((entry) => entry.name).sort(), []);
     const bare = await runProcess([runtimeBinary("deno"), "run", HOOK_PATH, "doctor"], { env: { HOME: home } });
     assert.equal(bare.code, 1);
     assert.match(bare.stderr, /^Cannot run doctor: Deno was not given the permissions it needs \(env\)/);
@@ -561,4 +572,154 @@ Deno.test("24. log shows exactly what was delivered, newest first, with when and
       await removeTree(stateDir);
     }
   });
+});
+
+Deno.test("3. a state directory under a folder another user can change, or with a symlinked spool, is refused", async () => {
+  await withReceiver(async (receiver) => {
+    const parent = Deno.makeTempDirSync({ prefix: "telemhq-hard-" });
+    try {
+      const theirs = `${parent}/theirs`;
+      Deno.mkdirSync(`${theirs}/state`, { recursive: true, mode: 0o700 });
+      Deno.chownSync(theirs, 65534, 65534); // another user's folder, holding what looks like our state
+      const mine = `${parent}/mine`;
+      Deno.mkdirSync(mine, { mode: 0o700 });
+      Deno.mkdirSync(`${parent}/elsewhere`);
+      Deno.symlinkSync(`${parent}/elsewhere`, `${mine}/spool`);
+      for (
+        const [dir, why] of [[`${theirs}/state`, /can be changed by other users/], [
+          mine,
+          /is not a folder of your own/,
+        ]] as const
+      ) {
+        const env = testEnv(dir, { TELEMHQ_PING_URL: receiver.url, TELEMHQ_HOOK_DEBUG: "1" });
+        const run = await runHook("bun", JSON.stringify({ hook_event_name: "Stop", session_id: "s1" }), env);
+        assert.match(run.stderr, why);
+        assert.match(run.stderr, /sent directly/);
+      }
+      await receiver.waitFor(2);
+      assert.deepEqual([...Deno.readDirSync(`${parent}/elsewhere`)], [], "nothing was written through the link");
+    } finally {
+      await removeTree(parent);
+    }
+  });
+});
+
+Deno.test("review: the sender removes only its own entries, and reads no state file that blocks or lies", async () => {
+  await withReceiver(async (receiver) => {
+    const stateDir = Deno.makeTempDirSync({ prefix: "telemhq-hard-state-" });
+    try {
+      Deno.mkdirSync(`${stateDir}/spool`, { mode: 0o700 });
+      const keep = `${stateDir}/spool/notes.json`;
+      Deno.writeTextFileSync(keep, "not a spool entry");
+      const old = new Date(Date.now() - 120_000);
+      Deno.utimeSync(keep, old, old);
+      await runProcess(["/usr/bin/mkfifo", `${stateDir}/${STATE_LAYOUT.config}`]);
+      Deno.writeTextFileSync(`${stateDir}/${STATE_LAYOUT.status}`, '{"dropped":null,"delivered":"x"}');
+      const future = new Date(Date.now() + 3_600_000);
+      Deno.writeTextFileSync(`${stateDir}/${STATE_LAYOUT.lock}`, "planted");
+      Deno.utimeSync(`${stateDir}/${STATE_LAYOUT.lock}`, future, future);
+      const env = testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url });
+      const hook = await runHook("bun", JSON.stringify({ hook_event_name: "Stop", session_id: "s1" }), env, {
+        killAfterMs: 10_000,
+      });
+      assert.equal(hook.signal, null, "the hook did not hang on a FIFO config.json");
+      const flush = await cli("bun", stateDir, ["flush"], { env });
+      assert.equal(flush.code, 0, flush.stdout + flush.stderr);
+      assert.equal(receiver.requests.length, 1, "a lock dated in the future is no live sender");
+      assert.ok(pathExists(keep), "a file that is not an entry is not removed");
+    } finally {
+      await removeTree(stateDir);
+    }
+  });
+});
+
+Deno.test("review: a running sender follows a ping URL install changed; uninstall takes the URL from a loose state directory", async () => {
+  const home = Deno.makeTempDirSync({ prefix: "telemhq-hard-home-" });
+  await withReceiver(async (old) => {
+    await withReceiver(async (rotated) => {
+      try {
+        assert.equal((await cli("bun", home, ["install", "--url", old.url])).code, 0);
+        const env = testEnv(`${home}/.claude/telemhq`, { HOME: home, TELEMHQ_SENDER_IDLE_MS: "20000" });
+        await runHook(
+          "bun",
+          JSON.stringify({ hook_event_name: "PostToolUse", session_id: "s", tool_use_id: "t1" }),
+          env,
+        );
+        await old.waitFor(1);
+        assert.equal((await cli("bun", home, ["install", "--url", rotated.url])).code, 0);
+        await runHook(
+          "bun",
+          JSON.stringify({ hook_event_name: "PostToolUse", session_id: "s", tool_use_id: "t2" }),
+          env,
+        );
+        await rotated.waitFor(1);
+        assert.equal(old.requests.length, 1, "nothing more went to the old URL");
+        Deno.chmodSync(`${home}/.claude/telemhq`, 0o775);
+        const uninstall = await cli("bun", home, ["uninstall"]);
+        assert.equal(uninstall.code, 0);
+        assert.match(uninstall.stdout, /Removed the saved ping URL, and left the rest/);
+        assert.ok(!pathExists(`${home}/.claude/telemhq/config.json`));
+      } finally {
+        await removeTree(home);
+      }
+    });
+  });
+});
+
+Deno.test("review: settings files in a repository are never read or written through a symlink; a user's are edited where they point", async () => {
+  const home = Deno.makeTempDirSync({ prefix: "telemhq-hard-home-" });
+  try {
+    const repo = `${home}/repo`;
+    Deno.mkdirSync(`${repo}/.git`, { recursive: true });
+    Deno.mkdirSync(`${repo}/.claude`);
+    Deno.mkdirSync(`${home}/.claude`);
+    Deno.writeTextFileSync(`${home}/.claude/.credentials.json`, '{"accessToken":"SECRET_CREDENTIAL"}');
+    Deno.symlinkSync(`${home}/.claude/.credentials.json`, `${repo}/.claude/settings.json`);
+    const project = await cli("bun", home, ["install", "--url", "https://t.example/p/T", "--scope", "project"], {
+      cwd: repo,
+    });
+    assert.equal(project.code, 1);
+    assert.match(project.stderr, /is a symlink, and in a repository nothing is read or written through a link/);
+    assert.deepEqual(filesHolding(repo, "SECRET_CREDENTIAL"), []);
+    Deno.mkdirSync(`${home}/dotfiles`);
+    Deno.writeTextFileSync(`${home}/dotfiles/settings.json`, '{"model":"opus"}\n');
+    Deno.symlinkSync(`${home}/dotfiles/settings.json`, `${home}/.claude/settings.json`);
+    assert.equal((await cli("bun", home, ["install", "--url", "https://t.example/p/T"])).code, 0);
+    assert.ok(Deno.lstatSync(`${home}/.claude/settings.json`).isSymlink, "the user's link stays a link");
+    assert.match(Deno.readTextFileSync(`${home}/dotfiles/settings.json`), /telemhq\.ts --detached/);
+  } finally {
+    await removeTree(home);
+  }
+});
+
+Deno.test("review: usage read from a ledger or a transcript is checked as it leaves", async () => {
+  const { home, events } = homeWithSession();
+  await withReceiver(async (receiver) => {
+    const stateDir = `${home}/.claude/telemhq`;
+    const env = testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url, HOME: home });
+    const start = event(events, "Stop");
+    await runHook("bun", JSON.stringify(start), env);
+    await receiver.waitFor(1);
+    for (const name of listState(stateDir, STATE_LAYOUT.sessions)) {
+      Deno.writeTextFileSync(
+        `${stateDir}/${STATE_LAYOUT.sessions}/${name}`,
+        JSON.stringify({
+          turns: 1,
+          api_requests: 1,
+          input_tokens: "SECRET /home/alice",
+          output_tokens: 0,
+          cache_creation_input_tokens: 0,
+          cache_read_input_tokens: 0,
+          cost_usd: -5,
+        }),
+      );
+    }
+    await runHook("bun", JSON.stringify(event(events, "SessionEnd")), env);
+    await receiver.waitFor(2);
+    const end = JSON.parse(receiver.requests[1].body);
+    assert.equal(end.event, "SessionEnd");
+    assert.equal(end.session_input_tokens, undefined, "a broken ledger adds nothing");
+    assert.ok(!receiver.requests[1].body.includes("SECRET"));
+  });
+  await removeTree(home);
 });

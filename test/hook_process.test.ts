@@ -220,7 +220,7 @@ for (const runtime of RUNTIMES) {
         assert.equal(output.code, 0);
         printed.push(output.stdout.trim());
       }
-      assert.match(printed[0], /^trap : TERM HUP; exec 3<&0; /);
+      assert.match(printed[0], /^trap '' TERM HUP; exec 3<&0; /);
       assert.match(
         printed[1],
         new RegExp(`^/\\S*${runtime}\\S* `),

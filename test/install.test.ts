@@ -99,7 +99,7 @@ for (const runtime of RUNTIMES) {
       const stop = commandsIn(settingsPath, "Stop");
       assert.equal(stop.length, 2);
       assert.equal(stop[0], "notify-send done");
-      assert.match(stop[1], /^trap : TERM HUP; exec 3<&0; .*\/\.claude\/hooks\/telemhq\.ts --detached/);
+      assert.match(stop[1], /^trap '' TERM HUP; exec 3<&0; .*\/\.claude\/hooks\/telemhq\.ts --detached/);
       assert.ok(!once.includes(TOKEN), "the token is not in settings.json");
       assert.equal(settings.hooks.PostToolUse[0].matcher, "Bash|Edit|MultiEdit|Write");
       assert.equal(once.split("\n")[1].match(/^ */)?.[0].length, 4, "the file's own indentation");
@@ -283,15 +283,30 @@ Deno.test("doctor: all good after install, the answer to --ping, and each proble
       assert.match(healthy.stdout, /All good\.\n$/);
       assert.equal(receiver.requests.length, 1);
       assert.ok(!healthy.stdout.includes(receiver.token));
-      // The same hook wired in the project too: Claude Code would run it twice.
+      const test = JSON.parse(receiver.requests[0].body);
+      assert.equal(test.event, "DoctorPing");
+      assert.notEqual(test.project, project.split("/").pop(), "a test ping names no real project");
+      // The same command wired in the project too: Claude Code runs identical commands once.
       assert.equal(
         (await hookCli("bun", home, ["install", "--url", receiver.url, "--scope", "project"], project)).code,
         0,
       );
+      const same = await hookCli("bun", home, ["doctor"], project);
+      assert.match(same.stdout, /ok {7}Stop runs the hook once \(the same command in /);
+      // Another command in the project: Claude Code would run both.
+      const projectSettings = `${project}/.claude/settings.json`;
+      Deno.writeTextFileSync(
+        projectSettings,
+        Deno.readTextFileSync(projectSettings).replaceAll("telemhq.ts --detached", "telemhq.ts  --detached"),
+      );
       Deno.removeSync(`${home}/.claude/hooks/telemhq.ts`);
       const sick = await hookCli("bun", home, ["doctor"], project);
       assert.equal(sick.code, 1);
-      assert.match(sick.stdout, /PROBLEM {2}Stop runs the hook 2 times/);
+      assert.match(sick.stdout, /PROBLEM {2}Stop runs the hook 2 times, with different commands/);
+      assert.match(
+        sick.stdout,
+        /PROBLEM {2}.*settings\.json runs the hook on Stop with another command than install wrote/,
+      );
       assert.match(sick.stdout, /PROBLEM {2}Hook file .* is missing: run install again/);
       assert.match(sick.stdout, /\d problems found\.\n$/);
     } finally {
