@@ -211,19 +211,34 @@ function recordedEventNames(scenario: string): string[] {
 for (const runtime of RUNTIMES) {
   for (const scenario of ["tools", "stop-failure"] as const) {
     Deno.test(`claude -p, ${scenario}, every hook async through the shell fast path (${runtime} sender): no ping lost`, async () => {
-      // Under heavy CPU load the forked shell may not reach setsid() within the 15-25 ms after
-      // which Claude Code ends the hooks it does not wait for (measured: 0 of 48 probe runs, about
-      // 1 in 30 of these runs inside the whole suite). One more session is allowed, and the loss
-      // is printed, so it shows in every log; two in a row fail the test.
-      const first = await fastPathSession(runtime, scenario);
-      if (first.length === 0) return;
-      console.warn(
-        `warning: ${scenario} (${runtime}) lost pings in one session: ${first.join("; ")}; trying once more`,
-      );
+      // The fast path ignores Claude Code's SIGTERM until the ping is spooled: no session may lose one.
       assert.deepEqual(await fastPathSession(runtime, scenario), []);
     });
   }
 }
+
+Deno.test("soak: claude -p sessions ending in StopFailure on a machine kept busy by CPU hogs lose no ping", async () => {
+  // Two busy loops keep both cores at work, so the hooks Claude Code ends 15-50 ms after their start are
+  // slow to get going: the window in which the old fast path lost about one session in 30.
+  const hogs = [0, 1].map(() =>
+    new Deno.Command("/bin/sh", { args: ["-c", "while :; do :; done"], stdout: "null", stderr: "null" }).spawn()
+  );
+  try {
+    const problems: string[] = [];
+    for (let index = 0; index < 6; index++) {
+      const runtime = RUNTIMES[index % RUNTIMES.length];
+      for (const problem of await fastPathSession(runtime, "stop-failure")) {
+        problems.push(`#${index} ${runtime}: ${problem}`);
+      }
+    }
+    assert.deepEqual(problems, []);
+  } finally {
+    for (const hog of hogs) {
+      hog.kill("SIGKILL");
+      await hog.status;
+    }
+  }
+});
 
 /** One `claude -p` session with every hook async through the fast path; returns what went wrong. */
 async function fastPathSession(runtime: RuntimeName, scenario: string): Promise<string[]> {
