@@ -12,32 +12,33 @@
  * GENERATED from the modules in src/ by `deno task build:hook`: edit those,
  * not this file. Its parts, in order:
  *
- *  1. src/input.ts       Reading the event.
- *  2. src/events.ts      Claude Code's hook events, as data.
- *  3. src/sha256.ts      SHA-256 as hex.
- *  4. src/fields.ts      What may leave the machine.
- *  5. src/payload.ts     Building the ping.
- *  6. src/runtime.ts     The one place that knows which runtime runs the hook.
- *  7. src/state_dir.ts   The state directory.
- *  8. src/config.ts      The hook's settings.
- *  9. src/ping_url.ts    The ping URL.
- * 10. src/launch.ts      How the hook is started.
- * 11. src/spool.ts       The spool.
- * 12. src/lock.ts        The sender's lock.
- * 13. src/send.ts        One ping request.
- * 14. src/journal.ts     The journal.
- * 15. src/sender.ts      The sender.
- * 16. src/run_hook.ts    The hook itself, what Claude Code runs for each event.
- * 17. src/transcript.ts  Reading Claude Code's transcripts (JSON lines) from the end.
- * 18. src/catalog.ts     The model catalog Claude Code prices by, as data.
- * 19. src/prices.ts      What a response costs, the way Claude Code itself computes it.
- * 20. src/usage.ts       Tokens and cost of a turn (or a subagent run), from its transcript lines.
- * 21. src/ledger.ts      Adding usage to a ping, once, just before it is sent.
- * 22. src/cli_args.ts    The commands' shared parts.
- * 23. src/settings.ts    Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
- * 24. src/install.ts     `install` and `uninstall`.
- * 25. src/doctor.ts      `doctor`.
- * 26. src/cli.ts         The command line.
+ *  1. src/input.ts        Reading the event.
+ *  2. src/events.ts       Claude Code's hook events, as data.
+ *  3. src/sha256.ts       SHA-256 as hex.
+ *  4. src/fields.ts       What may leave the machine.
+ *  5. src/payload.ts      Building the ping.
+ *  6. src/runtime.ts      The one place that knows which runtime runs the hook.
+ *  7. src/state_dir.ts    The state directory.
+ *  8. src/config.ts       The hook's settings.
+ *  9. src/ping_url.ts     The ping URL.
+ * 10. src/launch.ts       How the hook is started.
+ * 11. src/spool.ts        The spool.
+ * 12. src/lock.ts         The sender's lock.
+ * 13. src/send.ts         One ping request.
+ * 14. src/journal.ts      The journal.
+ * 15. src/sender.ts       The sender.
+ * 16. src/run_hook.ts     The hook itself, what Claude Code runs for each event.
+ * 17. src/transcript.ts   Reading Claude Code's transcripts (JSON lines) from the end.
+ * 18. src/catalog.ts      The model catalog Claude Code prices by, as data.
+ * 19. src/prices.ts       What a response costs, the way Claude Code itself computes it.
+ * 20. src/usage.ts        Tokens and cost of a turn (or a subagent run), from its transcript lines.
+ * 21. src/ledger.ts       Adding usage to a ping, once, just before it is sent.
+ * 22. src/cli_args.ts     The commands' shared parts.
+ * 23. src/settings.ts     Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
+ * 24. src/claude_code.ts  Which Claude Code runs here, and what it accepts.
+ * 25. src/install.ts      `install` and `uninstall`.
+ * 26. src/doctor.ts       `doctor`.
+ * 27. src/cli.ts          The command line.
  *
  * @module
  */
@@ -1048,6 +1049,8 @@ export interface Runtime {
    * (the sender) must still be easy to stop.
    */
   exitOnTermination(): void;
+  /** Calls `handler` on SIGINT (Ctrl-C) instead of exiting: a command that holds the sender's lock lets it go first. */
+  onInterrupt(handler: () => void): void;
   /** Ends the process. */
   exit(code: number): never;
 }
@@ -1268,6 +1271,7 @@ function denoRuntime(deno: DenoLike): Runtime {
       deno.addSignalListener("SIGTERM", () => deno.exit(143));
       deno.addSignalListener("SIGHUP", () => deno.exit(129));
     },
+    onInterrupt: (handler) => deno.addSignalListener("SIGINT", handler),
     exit: (code) => deno.exit(code),
   };
 }
@@ -1312,6 +1316,7 @@ function processBasics(process: ProcessLike) {
       process.on("SIGTERM", () => process.exit(143));
       process.on("SIGHUP", () => process.exit(129));
     },
+    onInterrupt: (handler: () => void) => void process.on("SIGINT", handler),
     exit: (code: number) => process.exit(code),
   };
 }
@@ -1908,6 +1913,11 @@ export function parsePingUrl(raw: string): URL {
   } catch {
     throw new HookSkip("TELEMHQ_PING_URL is not a valid URL: set it to the ping URL of your TelemHQ tracker");
   }
+  // A host is letters, digits, dots and dashes (or an IPv6 literal): never a comma, which would also widen
+  // the installed Deno hook's --allow-net list.
+  if (!/^([a-z0-9.-]+|\[[0-9a-f:.]+\])$/i.test(url.hostname)) {
+    throw new HookSkip("TELEMHQ_PING_URL has a host name with characters a host cannot have");
+  }
   if (url.protocol === "https:") return url;
   if (url.protocol === "http:") {
     if (isLoopbackHost(url.hostname)) return url;
@@ -2412,7 +2422,7 @@ const CLAIM_INFIX = ".sending-";
 /** A claim this much older than one request's time limit has no live sender. */
 const CLAIM_MARGIN_MS = 2000;
 /** Entries refused by the tracker are kept for `doctor`, up to this many. */
-const FAILED_KEPT = 100;
+const FAILED_KEPT = 10_000;
 
 /**
  * The spool as a sender works on it. An entry is claimed by renaming it,
@@ -2453,11 +2463,14 @@ class Spool {
    * (unreadable but young): a ping on its way, which a sender must not leave
    * behind; `added` counts pings never seen before.
    */
-  async load(dropped: DroppedCounts): Promise<LoadedEntry[] & { arriving: number; added: number }> {
+  async load(
+    dropped: DroppedCounts,
+    recoverClaims = true,
+  ): Promise<LoadedEntry[] & { arriving: number; added: number }> {
     const fs = this.#fs;
     const now = Date.now();
     const all = await fs.readdir(this.dir).catch(() => [] as string[]);
-    if (all.some((name) => name.includes(CLAIM_INFIX)) && await this.#recoverClaims(all, now)) {
+    if (recoverClaims && all.some((name) => name.includes(CLAIM_INFIX)) && await this.#recoverClaims(all, now)) {
       all.splice(0, all.length, ...await fs.readdir(this.dir).catch(() => [] as string[]));
     }
     // Only names a hook gives its entries: anything else in the folder is neither read nor removed.
@@ -2477,7 +2490,8 @@ class Spool {
       // A file still being written parses a moment later; one that stays unreadable (or is not a
       // spool entry at all: a symlink, say) is dropped; rm removes a symlink, never what it points to.
       const stat = await fs.lstat(`${this.dir}/${name}`).catch(() => undefined);
-      if (stat !== undefined && now - stat.mtimeMs > 60_000) {
+      // Young means written within the last minute: a file dated in the future is not "arriving" forever.
+      if (stat !== undefined && (now - stat.mtimeMs > 60_000 || stat.mtimeMs - now > 60_000)) {
         await fs.rm(`${this.dir}/${name}`, { force: true }).catch(() => {});
         dropped.unreadable++;
       } else if (stat !== undefined) {
@@ -2522,6 +2536,11 @@ class Spool {
     for (const name of names.filter((name) => name.includes(CLAIM_INFIX))) {
       const stat = await this.#fs.lstat(`${this.dir}/${name}`).catch(() => undefined);
       if (stat === undefined || now - stat.mtimeMs <= this.#limits.timeoutMs + CLAIM_MARGIN_MS) continue;
+      // A claim's temporary file, left by a crash mid-write, is not an entry: it goes.
+      if (name.endsWith(".tmp")) {
+        await this.#fs.rm(`${this.dir}/${name}`, { force: true }).catch(() => {});
+        continue;
+      }
       await this.#fs.rename(`${this.dir}/${name}`, `${this.dir}/${name.slice(0, name.indexOf(CLAIM_INFIX))}`)
         .then(() => recovered = true, () => {});
     }
@@ -2532,7 +2551,12 @@ class Spool {
   async claim(item: LoadedEntry): Promise<ClaimedEntry | undefined> {
     const claim = `${this.dir}/${item.name}${CLAIM_INFIX}${crypto.randomUUID()}`;
     const claimed = await this.#fs.rename(`${this.dir}/${item.name}`, claim).then(() => true, () => false);
-    return claimed ? { ...item, claim } : undefined;
+    if (!claimed) return undefined;
+    // A rename keeps the entry's old mtime: the claim's age, which tells another sender whether its owner
+    // is still at work, must start now.
+    const now = new Date();
+    await this.#fs.utimes(claim, now, now).catch(() => {});
+    return { ...item, claim };
   }
 
   /** Saves a claimed entry's new content under its claim (usage added: a retry sends the same). */
@@ -2903,6 +2927,8 @@ async function drain(body: ReadableStream<Uint8Array> | null): Promise<void> {
 class TrackerPace {
   #failures = 0;
   #pausedUntil = 0;
+  /** Until when the tracker itself asked to wait (`Retry-After`): a flush does not cut that short. */
+  #askedUntil = 0;
   #baseMs: number;
   #maxMs: number;
 
@@ -2917,7 +2943,12 @@ class TrackerPace {
 
   /** How long to wait before the next request, in milliseconds (0: go). */
   waitMs(now: number = Date.now()): number {
-    return Math.max(0, this.#pausedUntil - now);
+    return Math.max(0, this.#pausedUntil - now, this.#askedUntil - now);
+  }
+
+  /** A flush: our own backoff ends now (the next request still probes alone); a tracker's `Retry-After` holds. */
+  tryNow(): void {
+    this.#pausedUntil = 0;
   }
 
   /**
@@ -2932,16 +2963,20 @@ class TrackerPace {
   /** The tracker answered `retry`: pause every request for the backoff, or as long as it asked. */
   failed(retryAfterMs: number | undefined, now: number = Date.now()): void {
     // Requests that were in flight together fail together: one step of backoff, not one each.
-    if (now >= this.#pausedUntil) this.#failures++;
-    const wait = Math.max(retryAfterMs ?? 0, backoffMs(this.#failures, this.#baseMs, this.#maxMs, Math.random()));
-    this.#pausedUntil = Math.max(this.#pausedUntil, now + wait);
+    if (this.waitMs(now) === 0) this.#failures++;
+    const backoff = backoffMs(this.#failures, this.#baseMs, this.#maxMs, Math.random());
+    this.#pausedUntil = Math.max(this.#pausedUntil, now + backoff);
+    if (retryAfterMs !== undefined) this.#askedUntil = Math.max(this.#askedUntil, now + retryAfterMs);
   }
 
-  /** A delivery: the tracker is back. Returns true when it comes after failures (waiting pings are due again). */
+  /**
+   * A delivery. Each one takes back one step of backoff, so a tracker that fails most requests stays slowed
+   * down; returns true when the last step goes (the tracker is back: waiting pings are due again).
+   */
   delivered(): boolean {
-    const recovered = this.#failures > 0;
-    this.#failures = 0;
-    return recovered;
+    if (this.#failures === 0) return false;
+    this.#failures--;
+    return this.#failures === 0;
   }
 }
 
@@ -3107,6 +3142,8 @@ function emptyStatus(): DeliveryStatus {
 
 /** Local errors one ping may cause before it is set aside in `failed/`, so that it never stalls the rest. */
 const MAX_FAULTS = 5;
+/** The longest tracker-asked wait a flush sits through (a 429's Retry-After, a short backoff); longer ends it. */
+const FLUSH_PATIENCE_MS = 5_000;
 
 /** The outcome of one attempt: sent, retried later, refused, set aside after local errors, or settled by another sender. */
 type AttemptOutcome = SendOutcome | "faulted" | "gone";
@@ -3225,6 +3262,9 @@ async function sendOne(
       // Not retried: a revoked or mistyped tracker must not be hammered. Kept for doctor and --retry-failed.
       await spool.moveToFailed(claimed, { at, reason: result.reason, status: result.status });
       status.rejected++;
+      // A refusal may be the tracker's (a revoked token, a bad deploy, a captive portal), not the ping's:
+      // the drain slows to one probe per backoff rather than refuse the whole backlog in seconds.
+      if (result.status !== undefined) pace.failed(undefined);
       return "rejected";
     }
     pace.failed(result.retryAfterMs);
@@ -3256,6 +3296,7 @@ async function sendBatch(
   due: readonly LoadedEntry[],
   status: DeliveryStatus,
   pace: TrackerPace,
+  stopped: () => boolean,
 ): Promise<Map<string, AttemptOutcome>> {
   const outcomes = new Map<string, AttemptOutcome>();
   for (const item of due) {
@@ -3265,7 +3306,7 @@ async function sendBatch(
   const sendable = due.filter((item) => !outcomes.has(item.name));
   let next = 0;
   const worker = async (lane: number) => {
-    while (next < sendable.length && pace.waitMs() === 0) {
+    while (next < sendable.length && pace.waitMs() === 0 && !stopped()) {
       // While the tracker is failing, lane 0 alone probes it; the others wait for its answer.
       if (lane > 0 && pace.probing()) {
         await sleep(50);
@@ -3353,7 +3394,14 @@ function sendTarget(runtime: Runtime, config: HookConfig): { url: URL } | { prob
 export async function deliverSpool(
   runtime: Runtime,
   config: HookConfig,
-  options: { flush?: boolean; maxRunMs?: number; lockToken?: string; progress?: () => Promise<void> } = {},
+  options: {
+    flush?: boolean;
+    maxRunMs?: number;
+    lockToken?: string;
+    progress?: () => Promise<void>;
+    /** Asked to stop (a flush interrupted by Ctrl-C): the pass ends, the lock is released. */
+    stopped?: () => boolean;
+  } = {},
 ): Promise<DeliveryReport> {
   const stateDir = config.stateDir;
   if (stateDir === undefined) throw new HookSkip("no state directory: set HOME or TELEMHQ_STATE_DIR");
@@ -3395,10 +3443,12 @@ export async function deliverSpool(
       // Flushing: every ping is tried once now, whatever its backoff. `flush` asks a running sender by a file.
       let flushing = options.flush === true;
       const tried = new Set<string>();
-      while (!lock.lost && Date.now() < deadline) {
+      while (!lock.lost && Date.now() < deadline && options.stopped?.() !== true) {
         if (!flushing && await fs.rm(`${stateDir}/${STATE_LAYOUT.flushRequest}`).then(() => true, () => false)) {
           flushing = true;
           tried.clear();
+          // Someone asked for delivery now: our own backoff ends (a tracker's Retry-After holds).
+          pace.tryNow();
         }
         // The URL install saved may change while a sender runs (a rotated token): the next ping goes to the new one.
         if (config.pingUrlSource === "config file") target = sendTarget(runtime, await loadConfig(runtime));
@@ -3407,18 +3457,25 @@ export async function deliverSpool(
         // Activity is a new ping or a delivery; failed retries are not, so a sender facing a dead
         // tracker leaves once its waits grow longer than senderIdleMs, and a later hook restarts it.
         if (entries.added > 0 || entries.arriving > 0) idleSince = now;
-        if ("problem" in target && entries.length > 0) {
-          status.last_error = { at: new Date().toISOString(), reason: target.problem, outcome: "retry" };
-        }
+        const problem = "problem" in target ? target.problem : undefined;
+        const newProblem = problem !== undefined && entries.length > 0 && status.last_error?.reason !== problem;
+        if (newProblem) status.last_error = { at: new Date().toISOString(), reason: problem, outcome: "retry" };
         const paused = pace.waitMs(now);
         // Without a URL it may use, nothing is due: the pings wait in the spool, the reason in status.json.
         const due = "url" in target && paused === 0
           ? entries.filter((item) => flushing ? !tried.has(item.name) : item.entry.next_at <= now)
             .slice(0, config.senderConcurrency * BATCH_ROUNDS)
           : [];
-        const outcomes = due.length === 0
-          ? new Map<string, AttemptOutcome>()
-          : await sendBatch(runtime, priced, spool, (target as { url: URL }).url, due, status, pace);
+        const outcomes = due.length === 0 ? new Map<string, AttemptOutcome>() : await sendBatch(
+          runtime,
+          priced,
+          spool,
+          (target as { url: URL }).url,
+          due,
+          status,
+          pace,
+          () => lock.lost || options.stopped?.() === true,
+        );
         for (const [name, outcome] of outcomes) {
           tried.add(name);
           if (outcome === "delivered") {
@@ -3428,7 +3485,7 @@ export async function deliverSpool(
           if (outcome === "rejected") report.rejected++;
           if (outcome === "faulted") report.faulted++;
         }
-        if (due.length > 0 || "problem" in target || !(await fs.lstat(statusPath).then(() => true, () => false))) {
+        if (due.length > 0 || newProblem || !(await fs.lstat(statusPath).then(() => true, () => false))) {
           await writeJsonAtomically(fs, statusPath, status).catch(() => {});
         }
         await options.progress?.();
@@ -3440,27 +3497,36 @@ export async function deliverSpool(
         report.waiting = waiting.length;
         const moreNow = outcomes.size === due.length && due.length === config.senderConcurrency * BATCH_ROUNDS;
         if (moreNow) continue;
-        if (flushing && pace.waitMs() === 0 && entries.every((item) => tried.has(item.name) || !("url" in target))) {
+        // A flush is over once every ping was tried, or the tracker asks for a longer wait than anyone waits
+        // for at a prompt (an outage: what is left is reported, and the sender keeps at it).
+        const allTried = pace.waitMs() === 0 && entries.every((item) => tried.has(item.name) || !("url" in target));
+        if (flushing && (allTried || pace.waitMs() > FLUSH_PATIENCE_MS)) {
           // Every ping was tried: a flush command waiting on a running sender gets its answer.
           await runtime.createPrivateFile(`${stateDir}/${STATE_LAYOUT.flushDone}`, new Date().toISOString())
             .catch(() => false);
           if (options.flush) break;
           flushing = false;
         }
-        const untilDue = Math.max(soonestDue(waiting) - Date.now(), pace.waitMs());
+        // Without a URL it may use, nothing will be due until the configuration changes: wait like a long pause.
+        const untilDue = "problem" in target ? Infinity : Math.max(soonestDue(waiting) - Date.now(), pace.waitMs());
         // A ping not tried yet (a SessionEnd waiting its turn) is never left behind, unless the tracker is
         // failing: then it waits behind the probe, like the rest, for the next hook to start a sender.
         const untried = "url" in target && !pace.probing() && waiting.some((item) => item.entry.attempts === 0);
         if (!untried && Date.now() - idleSince >= config.senderIdleMs && untilDue > config.senderIdleMs) break;
         // While the tracker asks to wait, nothing can go: look less often (a backlog is read from memory anyway).
-        await sleep(pace.waitMs() > 0 ? Math.min(pace.waitMs(), 5000) : Math.max(20, Math.min(250, untilDue)));
+        await sleep(
+          pace.waitMs() > 0 || "problem" in target
+            ? Math.min(pace.waitMs() || 5000, 5000)
+            : Math.max(20, Math.min(250, untilDue)),
+        );
       }
     } finally {
       await lock.release();
     }
-    if (lock.lost || options.flush || Date.now() >= deadline) break;
+    if (lock.lost || options.flush || options.stopped?.() === true || Date.now() >= deadline) break;
     // Look once more after letting go: a hook that saw our lock just before we left relies on it.
-    const spooled = await spool.load(report.status.dropped);
+    // Without the lock, claims are not ours to judge: another sender may be sending them.
+    const spooled = await spool.load(report.status.dropped, false);
     // While the tracker fails, only a new ping counts: the rest wait behind the probe, for a later hook.
     const pending = "url" in target && (spooled.added > 0 ||
       !pace.probing() && spooled.some((item) => item.entry.next_at <= Date.now() || item.entry.attempts === 0));
@@ -4751,7 +4817,7 @@ function sessionFields(ledger: SessionLedger): SessionFields {
 // The commands' shared parts: the error a command reports (one line and an
 // exit code) and the argument parser.
 //
-// Owns: `CommandError`, `parseArgs`. Uses: nothing.
+// Owns: `CommandError`, `parseArgs`, `withoutStop`. Uses: nothing.
 
 /** A command-line problem: one line for the user, and the exit code. */
 export class CommandError extends Error {
@@ -4806,6 +4872,17 @@ export function parseArgs(
     }
   }
   return values;
+}
+
+/**
+ * A reason from elsewhere (an error, a tracker's answer) without the
+ * punctuation it ends with, so that a sentence of ours can end it once.
+ *
+ * @param text The reason.
+ * @returns It, without trailing spaces, dots, question or exclamation marks, colons or commas.
+ */
+function withoutStop(text: string): string {
+  return text.replace(/[\s.!?:;,]+$/, "");
 }
 
 // ---------------------------------------------------------------------------
@@ -5135,6 +5212,8 @@ interface ScannedSettings {
   path: string;
   /** Our entries in it (empty when it does not exist). */
   hooks: WiredHook[];
+  /** Its content, when it exists and could be read. */
+  settings?: Settings;
   /** Why it could not be read, if it could not. */
   error?: string;
 }
@@ -5155,7 +5234,13 @@ async function scanSettings(claudeDir: string, projectDir: string | undefined): 
     if (scope !== "user" && projectDir === undefined) continue;
     const path = settingsPathFor(scope, claudeDir, projectDir ?? "")!;
     try {
-      scanned.push({ scope, path, hooks: findOurHooks((await readSettings(path)).settings, hookFiles) });
+      const { settings, text } = await readSettings(path);
+      scanned.push({
+        scope,
+        path,
+        hooks: findOurHooks(settings, hookFiles),
+        ...(text !== undefined ? { settings } : {}),
+      });
     } catch (error) {
       scanned.push({ scope, path, hooks: [], error: (error as Error).message });
     }
@@ -5252,17 +5337,340 @@ async function scopeSettingsPath(
 }
 
 // ---------------------------------------------------------------------------
+// src/claude_code.ts
+//
+// Which Claude Code runs here, and what it accepts. The first version that
+// fires each hook event (data, recorded from real releases by
+// `scripts/probe-hook-events.ts`); finding the `claude` executables where
+// Claude Code's installers put them and reading their versions from their
+// files, without running them; and the settings a version ignores as a whole:
+// up to 2.1.100, one hook event it does not know (or one malformed hook
+// entry) makes Claude Code skip the whole file, the user's own hooks, `env`
+// and permissions with it, silently in `-p` mode.
+//
+// Owns: `HOOK_EVENT_SINCE`, `CLAUDE_CODE_FEATURES`, `compareVersions`,
+// `knowsEvent`, `findClaudeCode`, `settingsRejection`, `ignoredEvents`.
+// Uses: runtime.
+
+/**
+ * The first Claude Code release whose settings accept each hook event, found
+ * by bisecting every release on npm (`deno task probe:events`). Events wired
+ * into a settings file of an older release make it skip the whole file (up to
+ * 2.1.100) or only that event (from 2.1.101). Hooks run from 1.0.38.
+ */
+const HOOK_EVENT_SINCE: Readonly<Record<string, string>> = {
+  PreToolUse: "1.0.23",
+  PostToolUse: "1.0.23",
+  Notification: "1.0.23",
+  Stop: "1.0.31",
+  SubagentStop: "1.0.41",
+  PreCompact: "1.0.48",
+  UserPromptSubmit: "1.0.53",
+  SessionStart: "1.0.62",
+  SessionEnd: "1.0.85",
+  SubagentStart: "2.0.44",
+  PermissionRequest: "2.0.45",
+  PostToolUseFailure: "2.0.56",
+  Setup: "2.1.10",
+  TeammateIdle: "2.1.33",
+  TaskCompleted: "2.1.33",
+  ConfigChange: "2.1.48",
+  WorktreeCreate: "2.1.50",
+  WorktreeRemove: "2.1.50",
+  Elicitation: "2.1.63",
+  ElicitationResult: "2.1.63",
+  InstructionsLoaded: "2.1.69",
+  PostCompact: "2.1.76",
+  StopFailure: "2.1.78",
+  CwdChanged: "2.1.83",
+  FileChanged: "2.1.83",
+  TaskCreated: "2.1.84",
+  PermissionDenied: "2.1.88",
+  UserPromptExpansion: "2.1.116",
+  PostToolBatch: "2.1.118",
+  MessageDisplay: "2.1.152",
+  DirectoryAdded: "2.1.219",
+  PreModelSwitch: "2.1.251",
+  PostModelSwitch: "2.1.251",
+  PreSkillShellCommand: "2.1.332",
+};
+
+/** The first release with each hook `type` (a type a release does not know fails its settings file up to 2.1.100). */
+const HOOK_TYPE_SINCE: Readonly<Record<string, string>> = {
+  command: "1.0.23",
+  prompt: "2.0.30",
+  agent: "2.0.44",
+  http: "2.1.48",
+  mcp_tool: "2.1.332",
+};
+
+/** Releases where Claude Code's handling of hooks and plugins changed, as the probe found them. */
+const CLAUDE_CODE_FEATURES: Readonly<{
+  hooksRun: string;
+  asyncHooks: string;
+  unknownEventsDropped: string;
+  pluginInstall: string;
+  pluginOptions: string;
+  pluginData: string;
+  pluginUnknownEventsDropped: string;
+  promptIdInHooks: string;
+}> = {
+  /** The first release that runs hooks at all. */
+  hooksRun: "1.0.38",
+  /** `async: true` on a command hook (stripped, so the hook blocks, before). */
+  asyncHooks: "2.1.15",
+  /** An unknown event in a settings file is dropped with a warning, not the whole file. */
+  unknownEventsDropped: "2.1.101",
+  /** `claude plugin install`. */
+  pluginInstall: "2.0.20",
+  /** A plugin's `userConfig` and `CLAUDE_PLUGIN_OPTION_*` in its hooks. */
+  pluginOptions: "2.1.75",
+  /** `CLAUDE_PLUGIN_DATA`. */
+  pluginData: "2.1.78",
+  /** An unknown event in a plugin's hooks.json drops that entry, not all its hooks. */
+  pluginUnknownEventsDropped: "2.1.257",
+  /** `prompt_id` in every hook's input. */
+  promptIdInHooks: "2.1.196",
+};
+
+const VERSION = /^(\d{1,4})\.(\d{1,4})\.(\d{1,5})$/;
+
+/**
+ * Compares two `X.Y.Z` versions.
+ *
+ * @param a A version.
+ * @param b Another.
+ * @returns Negative when `a` is older, 0 when equal, positive when newer.
+ */
+function compareVersions(a: string, b: string): number {
+  const parts = (version: string) => (version.match(VERSION) ?? [, 0, 0, 0]).slice(1).map(Number);
+  const [x, y] = [parts(a), parts(b)];
+  return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+}
+
+/**
+ * Whether a string is a Claude Code version (`X.Y.Z`).
+ *
+ * @param text The string.
+ * @returns True for `2.1.332`, false for anything else.
+ */
+function isClaudeCodeVersion(text: string): boolean {
+  return VERSION.test(text);
+}
+
+/**
+ * Whether a Claude Code version knows a hook event. Without a version, only
+ * the events every release that runs hooks knows count as known.
+ *
+ * @param event A hook event name.
+ * @param version The Claude Code version, if known.
+ * @returns True when that version accepts the event in its settings.
+ */
+function knowsEvent(event: string, version: string | undefined): boolean {
+  const since = Object.hasOwn(HOOK_EVENT_SINCE, event) ? HOOK_EVENT_SINCE[event] : undefined;
+  if (since === undefined) return false;
+  return compareVersions(since, version ?? CLAUDE_CODE_FEATURES.hooksRun) <= 0;
+}
+
+/**
+ * Why a Claude Code version would skip a whole settings file, or undefined
+ * when it loads it: up to 2.1.100, a hook event it does not know, a hook
+ * `type` it does not know, or a `timeout` that is not a positive number.
+ * (From 2.1.101 such events and entries are dropped one by one: see
+ * {@linkcode ignoredEvents}.)
+ *
+ * @param settings A settings file's content.
+ * @param version The Claude Code version.
+ * @returns One line naming the event or entry, or undefined.
+ */
+function settingsRejection(settings: unknown, version: string): string | undefined {
+  if (compareVersions(version, CLAUDE_CODE_FEATURES.unknownEventsDropped) >= 0) return undefined;
+  const hooks = (settings as { hooks?: unknown } | undefined)?.hooks;
+  if (hooks === undefined || hooks === null || typeof hooks !== "object" || Array.isArray(hooks)) return undefined;
+  for (const [event, groups] of Object.entries(hooks)) {
+    if (!knowsEvent(event, version)) {
+      const since = Object.hasOwn(HOOK_EVENT_SINCE, event) ? ` (it arrived in ${HOOK_EVENT_SINCE[event]})` : "";
+      return `it names the hook event "${event.slice(0, 60)}", which Claude Code ${version} does not know${since}`;
+    }
+    for (const group of Array.isArray(groups) ? groups : []) {
+      for (const entry of Array.isArray(group?.hooks) ? group.hooks : []) {
+        const problem = entryProblem(entry, version);
+        if (problem !== undefined) return `its ${event} hooks hold ${problem}`;
+      }
+    }
+  }
+  return undefined;
+}
+
+function entryProblem(entry: unknown, version: string): string | undefined {
+  if (entry === null || typeof entry !== "object") return "an entry that is not an object";
+  const { type, timeout } = entry as { type?: unknown; timeout?: unknown };
+  const since = typeof type === "string" && Object.hasOwn(HOOK_TYPE_SINCE, type) ? HOOK_TYPE_SINCE[type] : undefined;
+  if (since === undefined || compareVersions(since, version) > 0) {
+    return `a hook of type ${JSON.stringify(type)?.slice(0, 40)}, which Claude Code ${version} does not know`;
+  }
+  if (timeout !== undefined && !(typeof timeout === "number" && timeout > 0)) {
+    return `a timeout that is not a positive number (${JSON.stringify(timeout)?.slice(0, 20)})`;
+  }
+  return undefined;
+}
+
+/**
+ * The hook events in a settings file that a Claude Code version drops, one by
+ * one (from 2.1.101; older versions skip the whole file instead).
+ *
+ * @param settings A settings file's content.
+ * @param version The Claude Code version.
+ * @returns The event names it does not know.
+ */
+function ignoredEvents(settings: unknown, version: string): string[] {
+  const hooks = (settings as { hooks?: unknown } | undefined)?.hooks;
+  if (hooks === undefined || hooks === null || typeof hooks !== "object" || Array.isArray(hooks)) return [];
+  return Object.keys(hooks).filter((event) => !knowsEvent(event, version)).map((event) => event.slice(0, 60));
+}
+
+/** A `claude` executable found on this machine. */
+interface ClaudeCodeFound {
+  /** Where it was found (the name on PATH, or an installer's place). */
+  path: string;
+  /** Its version, read from its files, or from `--version`; undefined when neither says. */
+  version?: string;
+}
+
+/**
+ * Finds the `claude` executables this user may run: on `PATH` and where
+ * Claude Code's installers put it (`~/.local/bin`, `~/.claude/local`), each
+ * once, with its version read from its files (a native install's `versions/`
+ * folder, an npm install's `package.json` or `cli.js` header) or, failing
+ * that, from `claude --version`.
+ *
+ * @param runtime The runtime adapter.
+ * @param claudeDir Claude Code's folder (`~/.claude`, or `CLAUDE_CONFIG_DIR`).
+ * @returns What was found, `PATH` first.
+ */
+async function findClaudeCode(runtime: Runtime, claudeDir: string): Promise<ClaudeCodeFound[]> {
+  const home = runtime.env("HOME");
+  const candidates = [
+    ...(runtime.env("PATH") ?? "").split(":").filter((dir) => dir.startsWith("/")).map((dir) => `${dir}/claude`),
+    ...(home === undefined ? [] : [`${home}/.local/bin/claude`, `${home}/.claude/local/claude`]),
+    `${claudeDir}/local/claude`,
+  ];
+  const found: ClaudeCodeFound[] = [];
+  const seen = new Set<string>();
+  for (const path of candidates) {
+    const real = await runtime.realpath(path);
+    if (real === undefined || seen.has(real) || (await runtime.lstat(real))?.kind !== "file") continue;
+    seen.add(real);
+    const version = await versionFromFiles(runtime, path, real) ?? await versionFromCommand(real);
+    found.push(version === undefined ? { path } : { path, version });
+  }
+  return found;
+}
+
+/** The version an install's own files state; never a path taken from a file's content. */
+async function versionFromFiles(runtime: Runtime, path: string, real: string): Promise<string | undefined> {
+  // The native installer: ~/.local/bin/claude -> ~/.local/share/claude/versions/X.Y.Z (Homebrew: Caskroom/claude-code/X.Y.Z/).
+  const named = real.match(/\/claude\/versions\/(\d+\.\d+\.\d+)$/) ?? real.match(/\/Caskroom\/claude-code\/([\d.]+)\//);
+  if (named !== null && VERSION.test(named[1])) return named[1];
+  // npm up to 2.1.112: the CLI is cli.js, whose first line after the shebang says `// Version: X.Y.Z`.
+  if (/\/cli\.m?js$/.test(real)) return (await readHead(runtime, real)).match(/^\/\/ Version: (\d+\.\d+\.\d+)$/m)?.[1];
+  // npm from 2.1.113: bin/claude.exe, the native binary, beside the package's package.json.
+  const npmRoot = real.match(/^(.*\/@anthropic-ai\/claude-code)\/bin\/claude(\.exe)?$/)?.[1] ??
+    // The "local" install's wrapper script: ~/.claude/local/claude runs ~/.claude/local/node_modules/.bin/claude.
+    (path.endsWith("/local/claude")
+      ? `${path.slice(0, -"/claude".length)}/node_modules/@anthropic-ai/claude-code`
+      : undefined);
+  if (npmRoot === undefined) return undefined;
+  try {
+    const manifest = JSON.parse(await readHead(runtime, `${npmRoot}/package.json`, 65_536));
+    if (manifest?.name === "@anthropic-ai/claude-code" && VERSION.test(manifest.version)) return manifest.version;
+  } catch {
+    // Not an npm install after all.
+  }
+  return undefined;
+}
+
+/** The first bytes of a regular file, as text ("" when it cannot be read). */
+async function readHead(runtime: Runtime, path: string, bytes = 2048): Promise<string> {
+  try {
+    const { file } = await openRegularFile(await runtime.fs(), path, true);
+    try {
+      const buffer = new Uint8Array(bytes);
+      const { bytesRead } = await file.read(buffer, 0, bytes, 0);
+      return new TextDecoder().decode(buffer.subarray(0, bytesRead));
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return "";
+  }
+}
+
+/** `claude --version` ("2.1.332 (Claude Code)"): a few ms for a native build, up to a second for an npm one. */
+async function versionFromCommand(real: string): Promise<string | undefined> {
+  const run = await runQuietly([real, "--version"], 5_000);
+  const version = run?.code === 0 ? run.stdout.match(/^(\d+\.\d+\.\d+) \(Claude Code\)/)?.[1] : undefined;
+  return version !== undefined && VERSION.test(version) ? version : undefined;
+}
+
+/** The Claude Code a command works for, and how to say so. */
+interface ClaudeCodeInUse {
+  /** Its version; undefined when no `claude` was found, or none said its version. */
+  version?: string;
+  /** One line: the version and where it is, or what was not found. */
+  description: string;
+}
+
+/**
+ * The Claude Code to wire hooks for: the oldest of the `claude` executables
+ * found (a settings file must load in each of them), or the version given.
+ *
+ * @param runtime The runtime adapter.
+ * @param claudeDir Claude Code's folder.
+ * @param given A version the user gave (`--claude-version`), already checked.
+ * @returns The version and a line describing it.
+ */
+async function claudeCodeInUse(
+  runtime: Runtime,
+  claudeDir: string,
+  given?: string,
+): Promise<ClaudeCodeInUse> {
+  if (given !== undefined) return { version: given, description: `${given} (as --claude-version says)` };
+  const found = await findClaudeCode(runtime, claudeDir);
+  const known = found.filter((item) => item.version !== undefined)
+    .sort((a, b) => compareVersions(a.version!, b.version!));
+  if (known.length === 0) {
+    return {
+      description: found.length === 0
+        ? "not found (not on PATH, in ~/.local/bin or in ~/.claude/local)"
+        : `found at ${found[0].path}, but its version could not be read`,
+    };
+  }
+  const [oldest, ...newer] = known;
+  const others = newer.filter((item) => item.version !== oldest.version);
+  return {
+    version: oldest.version,
+    description: `${oldest.version} (${oldest.path})` +
+      (others.length === 0
+        ? ""
+        : `; also ${others.map((item) => `${item.version} (${item.path})`).join(", ")}: the oldest counts`),
+  };
+}
+
+// ---------------------------------------------------------------------------
 // src/install.ts
 //
 // `install` and `uninstall`: what the TelemHQ guide does by hand, in one
 // command. `install` copies the hook into Claude Code's `hooks/` folder, saves
 // the ping URL in the private state directory (never in a settings file),
 // records what it installed, and merges the shell fast path into a scope's
-// settings file; `uninstall` removes exactly that, and with the last scope
+// settings file, for the hook events the user's Claude Code knows (an older
+// one would skip the whole file, the user's own hooks too, over one it does
+// not); `uninstall` removes exactly that, and with the last scope
 // everything the hook kept (the saved URL, the spool, the journal).
 //
 // Owns: the install plan, the install record, finding runtimes. Uses: input, events,
-// runtime, state_dir, config, ping_url, launch, cli_args, settings.
+// runtime, state_dir, config, ping_url, launch, cli_args, settings, claude_code.
 
 /** Claude Code's time limit for our hook, in seconds (the fast path takes milliseconds). */
 const HOOK_TIMEOUT_S = 10;
@@ -5317,6 +5725,8 @@ interface InstallPlan {
   settingsPath?: string;
   command: string;
   events: readonly (readonly [string, string?])[];
+  /** The Claude Code the hooks are wired for. */
+  claude: ClaudeCodeInUse;
 }
 
 /** Finds a runtime's binary: this process's if it is that runtime, else on PATH or where its installer puts it. */
@@ -5374,7 +5784,7 @@ async function pingUrlArgument(runtime: Runtime, value: string | undefined): Pro
 async function planInstall(runtime: Runtime, args: readonly string[]): Promise<InstallPlan> {
   const values = parseArgs(
     args,
-    ["--url", "--scope", "--runtime", "--dir", "--hash-salt"],
+    ["--url", "--scope", "--runtime", "--dir", "--hash-salt", "--claude-version"],
     ["--tool-activity", "--no-tool-activity", "--no-hash-salt"],
   );
   const scope = scopeOf(values["--scope"], INSTALL_SCOPES, "install");
@@ -5424,6 +5834,13 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
     );
   }
   const argv = hookArgv(kind, runtimePath, hookFile, stateDir, { pingHost: url.host, claudeDir, projectsDir });
+  const given = values["--claude-version"];
+  if (given !== undefined && !isClaudeCodeVersion(given)) {
+    throw new CommandError(
+      `Cannot install: --claude-version wants a version such as 2.1.332, not "${given.slice(0, 20)}".`,
+      2,
+    );
+  }
   return {
     scope,
     record: { runtime: kind, runtime_path: runtimePath, hook_file: hookFile, hook_argv: argv, created_settings: [] },
@@ -5435,7 +5852,31 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
     settingsPath: await scopeSettingsPath(runtime, scope, claudeDir, values["--dir"], "install"),
     command: fastPathCommand(argv),
     events: INSTALL_EVENTS.always,
+    claude: await claudeCodeInUse(runtime, claudeDir, given),
   };
+}
+
+/** The events a plan may wire for its Claude Code, and those it leaves out (that version does not know them). */
+function eventsFor(plan: InstallPlan, wanted: readonly (readonly [string, string?])[]) {
+  return {
+    events: wanted.filter(([event]) => knowsEvent(event, plan.claude.version)),
+    leftOut: wanted.filter(([event]) => !knowsEvent(event, plan.claude.version)).map(([event]) => event),
+  };
+}
+
+function leftOutNotes(version: string | undefined, leftOut: readonly string[]): string[] {
+  if (leftOut.length === 0) return [];
+  if (version === undefined) {
+    return [
+      `Note: without Claude Code's version, only the events every Claude Code with hooks fires are wired; ` +
+      `${leftOut.join(", ")} left out. Run install again where claude is on PATH, or give --claude-version.`,
+    ];
+  }
+  const since = leftOut.map((event) => `${event} (from ${HOOK_EVENT_SINCE[event]})`).join(", ");
+  return [
+    `Note: Claude Code ${version} does not fire ${since}: left out, so that it still loads this file. ` +
+    `After upgrading Claude Code, run install again to add ${leftOut.length === 1 ? "it" : "them"}.`,
+  ];
 }
 
 function ourEntry(plan: InstallPlan) {
@@ -5485,7 +5926,8 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
   if (plan.settingsPath === undefined) {
     // managed: print the policy for a team rollout; the hook file must be at the same path on each machine.
     const policy: Settings = {};
-    addHooks(policy, [...plan.events, ...(plan.toolActivity ? INSTALL_EVENTS.toolActivity : [])], ourEntry(plan));
+    const { events } = eventsFor(plan, [...plan.events, ...(plan.toolActivity ? INSTALL_EVENTS.toolActivity : [])]);
+    addHooks(policy, events, ourEntry(plan));
     console.log(JSON.stringify(policy, null, 2));
     console.error(
       `Managed policy printed. Deploy the hook to "${plan.record.hook_file}" and the ping URL to "${plan.stateDir}/${STATE_LAYOUT.config}" on each machine.`,
@@ -5503,7 +5945,7 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
     findOurHooks(settings, hookFiles).some((hook) =>
       INSTALL_EVENTS.toolActivity.some(([event]) => event === hook.event)
     );
-  const events = [...plan.events, ...(toolActivity ? INSTALL_EVENTS.toolActivity : [])];
+  const { events, leftOut } = eventsFor(plan, [...plan.events, ...(toolActivity ? INSTALL_EVENTS.toolActivity : [])]);
   const savedSalt = (await readJsonFile(await runtime.fs(), `${plan.stateDir}/${STATE_LAYOUT.config}`) as
     | { hash_salt?: unknown }
     | undefined)?.hash_salt;
@@ -5512,6 +5954,14 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
     : plan.hashSalt ?? (typeof savedSalt === "string" && savedSalt !== "" ? savedSalt : undefined);
   removeOurHooks(settings, hookFiles);
   addHooks(settings, events, ourEntry(plan));
+  // Up to 2.1.100 Claude Code skips a whole settings file over one entry it does not know: the user's hooks too.
+  const rejection = plan.claude.version === undefined ? undefined : settingsRejection(settings, plan.claude.version);
+  if (rejection !== undefined) {
+    throw new CommandError(
+      `Cannot install: Claude Code ${plan.claude.version} would skip all of ${plan.settingsPath} (every hook, env ` +
+        `and permission in it): ${rejection}. Fix or remove that entry, then run install again; nothing was changed.`,
+    );
+  }
   const updated = formatSettings(settings, text);
   await prepareStateDir(runtime, plan.stateDir);
   const fs = await runtime.fs();
@@ -5531,11 +5981,13 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
     `  hook:      ${plan.record.hook_file}`,
     `  runtime:   ${plan.record.runtime_path}`,
     `  settings:  ${plan.settingsPath} (${events.map(([event]) => event).join(", ")})`,
+    `  Claude Code: ${plan.claude.description}`,
     `  ping URL:  ${redactUrl(plan.url)}, saved in ${plan.stateDir}/${STATE_LAYOUT.config}`,
     `  options:   tool activity ${toolActivity ? "on" : "off (--tool-activity)"}; hash salt ${
       salt !== undefined ? "set" : "none (--hash-salt)"
     }`,
   ];
+  lines.push(...leftOutNotes(plan.claude.version, leftOut));
   if (plan.scope === "project") {
     lines.push(
       `Note: ${plan.settingsPath} is shared through the repository, and the hook command in it holds this ` +
@@ -5648,8 +6100,9 @@ async function removeEverything(runtime: Runtime, hookFiles: readonly string[], 
     for (const name of [STATE_LAYOUT.config, STATE_LAYOUT.install]) await fs.rm(`${stateDir}/${name}`, { force: true });
     return [files, `Removed the saved ping URL, and left the rest of ${stateDir}: ${unsafe}.`];
   }
+  // A ping a sender is sending is renamed "<id>.json.sending-...": unsent too, until it is delivered.
   const unsent = (await fs.readdir(`${stateDir}/${STATE_LAYOUT.spool}`).catch(() => [] as string[]))
-    .filter((name) => name.endsWith(".json")).length;
+    .filter((name) => /^[0-9a-f]{32}\.json(\.sending-[^.]+)?$/.test(name)).length;
   let kept = 0;
   for (const name of Object.values(STATE_LAYOUT)) {
     const path = `${stateDir}/${name}`;
@@ -5681,7 +6134,7 @@ async function removeEverything(runtime: Runtime, hookFiles: readonly string[], 
 //
 // Owns: `doctorCommand`, `testPayload`. Uses: input, payload, runtime, state_dir, config,
 // ping_url, launch, lock, spool, send, sender, cli_args, install, settings,
-// fields.
+// fields, claude_code, events.
 
 /** doctor's report: a line per check; problems are counted for the exit code. */
 class Report {
@@ -5744,7 +6197,8 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
   }
   const record = await readInstallRecord(runtime, stateDir);
   const url = checkUrl(report, config, record);
-  await checkSettings(runtime, report, claudeDir, record);
+  const scanned = await checkSettings(runtime, report, claudeDir, record);
+  await checkClaudeCode(runtime, report, claudeDir, scanned);
   await checkInstall(runtime, report, record);
   await checkStateFiles(runtime, report, stateDir);
   await checkDelivery(runtime, report, config, stateDir);
@@ -5790,7 +6244,7 @@ async function checkSettings(
   report: Report,
   claudeDir: string,
   record: InstallRecord | undefined,
-): Promise<void> {
+): Promise<ScannedSettings[]> {
   const project = await projectDirectory(runtime, undefined);
   const scanned = await scanSettings(claudeDir, project);
   if (project !== undefined && project !== runtime.cwd()) {
@@ -5829,6 +6283,54 @@ async function checkSettings(
         }): Claude Code merges these files; run uninstall for all but one scope.`,
       );
     }
+  }
+  return scanned;
+}
+
+/**
+ * Whether the user's Claude Code loads each settings file (up to 2.1.100 it
+ * skips a whole file over one hook event or entry it does not know), and the
+ * events it fires that install would wire now (after an upgrade).
+ */
+async function checkClaudeCode(
+  runtime: Runtime,
+  report: Report,
+  claudeDir: string,
+  scanned: readonly ScannedSettings[],
+): Promise<void> {
+  const { version, description } = await claudeCodeInUse(runtime, claudeDir);
+  if (version === undefined) {
+    report.note(`Claude Code ${description}: which hook events it knows is not checked.`);
+    return;
+  }
+  report.ok(`Claude Code ${description}.`);
+  for (const file of scanned) {
+    if (file.settings === undefined) continue;
+    const rejection = settingsRejection(file.settings, version);
+    if (rejection !== undefined) {
+      report.problem(
+        `Claude Code ${version} skips all of ${file.path} (every hook, env and permission in it): ${rejection}. ` +
+          `Remove that entry; if it is the TelemHQ hook's, run install again.`,
+      );
+      continue;
+    }
+    const ignored = ignoredEvents(file.settings, version);
+    if (ignored.length > 0) {
+      report.note(`Claude Code ${version} ignores ${ignored.join(", ")} in ${file.path}: it does not know them.`);
+    }
+  }
+  const wired = new Set(scanned.flatMap((file) => file.hooks.map((hook) => hook.event)));
+  if (wired.size === 0) return;
+  const toolActivity = INSTALL_EVENTS.toolActivity.some(([event]) => wired.has(event));
+  const missing = [...INSTALL_EVENTS.always, ...(toolActivity ? INSTALL_EVENTS.toolActivity : [])]
+    .map(([event]) => event)
+    .filter((event) => knowsEvent(event, version) && !wired.has(event));
+  if (missing.length > 0) {
+    report.note(
+      `Claude Code ${version} also fires ${missing.join(", ")}: run install again to wire ${
+        missing.length === 1 ? "it" : "them"
+      }.`,
+    );
   }
 }
 
@@ -5905,14 +6407,25 @@ async function checkDelivery(runtime: Runtime, report: Report, config: HookConfi
         Math.round((Date.now() - oldest) / 60_000)
       } min: run flush to see why.`,
     );
-  } else report.ok(`${waiting} in the spool (newer than 10 min): the sender is delivering.`);
+  } else {
+    const status = await readStatus(runtime, stateDir);
+    const failing = status.last_error !== undefined &&
+      (status.last_delivered_at === undefined || status.last_error.at > status.last_delivered_at);
+    report.ok(
+      failing
+        ? `${waiting} in the spool: the sender retries ${
+          spooled.length === 1 ? "it" : "them"
+        } (the last error is below).`
+        : `${waiting} in the spool: the sender is delivering.`,
+    );
+  }
   const failed = await spool.failedEntries();
   if (failed.length > 0) {
     const latest = failed.map((item) => item.entry.failed).filter((why) => why !== undefined)
       .sort((a, b) => (a.at < b.at ? 1 : -1))[0];
     report.problem(
       `${failed.length} ping${failed.length === 1 ? " was" : "s were"} refused or set aside (latest: ${
-        stripStop(latest?.reason ?? "unknown")
+        withoutStop(latest?.reason ?? "unknown")
       }): ${refusalAdvice(latest?.status)}.`,
     );
   }
@@ -5921,21 +6434,12 @@ async function checkDelivery(runtime: Runtime, report: Report, config: HookConfi
     status.last_error !== undefined &&
     (status.last_delivered_at === undefined || status.last_error.at > status.last_delivered_at)
   ) {
-    report.problem(`Last delivery failed at ${status.last_error.at}: ${sentence(status.last_error.reason)}`);
+    report.problem(`Last delivery failed at ${status.last_error.at}: ${withoutStop(status.last_error.reason)}.`);
   } else if (status.last_delivered_at !== undefined) {
     report.ok(
       `Last delivery at ${status.last_delivered_at}; ${status.delivered} delivered, ${status.rejected} refused in all.`,
     );
   }
-}
-
-/** Ends a reason from elsewhere with one full stop, whatever it ended with. */
-function sentence(text: string): string {
-  return `${stripStop(text)}.`;
-}
-
-function stripStop(text: string): string {
-  return text.replace(/[\s.!?:;,]+$/, "");
 }
 
 /**
@@ -5977,7 +6481,7 @@ async function testPing(
     report.ok(`Test ping accepted: ${redactUrl(url)} answered HTTP ${result.status}.`);
   } else {
     report.problem(
-      `Test ping not accepted: ${stripStop(result.reason)}${
+      `Test ping not accepted: ${withoutStop(result.reason)}${
         result.outcome === "rejected" ? `; ${refusalAdvice(result.status)}` : ""
       }.`,
     );
@@ -6015,14 +6519,18 @@ function programName(runtime: Runtime): string {
 const COMMANDS: Readonly<Record<string, Command>> = {
   install: {
     usage: "install --url URL|- [--scope user|project|local|managed] [--dir DIR] [--runtime deno|bun|node] " +
-      "[--[no-]tool-activity] [--hash-salt SALT | --no-hash-salt]",
+      "[--[no-]tool-activity] [--hash-salt SALT | --no-hash-salt] [--claude-version X.Y.Z]",
     summary: "copy the hook into ~/.claude/hooks, save the ping URL, wire it into a settings file",
     details: `The ping URL holds your tracker's token. To keep it out of the process list, give --url - and
 the URL on standard input, or set TELEMHQ_PING_URL and leave --url out.
 --scope project writes the repository's .claude/settings.json (its git root, or --dir DIR).
 --runtime picks the program that runs the hook (default: the one running install; node needs 22.18+).
---tool-activity adds tool names and counts to the pings; a re-run keeps the choices made before.
---hash-salt mixes a secret your team shares into cwd_hash and transcript_path_hash.`,
+--tool-activity also wires PostToolUse (Bash, Edit, MultiEdit, Write) and PostToolUseFailure (every tool):
+a ping per tool call, with its name and duration, never its input or output. A re-run keeps the choices made before.
+--hash-salt mixes a secret your team shares into cwd_hash and transcript_path_hash.
+Only the hook events your Claude Code knows are wired (an older one skips a whole settings file over one
+it does not know): install reads the version of each claude it finds, and wires for the oldest;
+--claude-version says which version to wire for instead (an IDE's own Claude Code, a fleet's pinned one).`,
     run: installCommand,
   },
   uninstall: {
@@ -6112,18 +6620,20 @@ export async function flushCommand(runtime: Runtime, args: readonly string[] = [
   const before = await readStatus(runtime, stateDir);
   const progress = flushProgress(runtime, stateDir, before.delivered);
   const done = `${stateDir}/${STATE_LAYOUT.flushDone}`;
+  // Ctrl-C ends the pass and lets go of the sender's lock (a second Ctrl-C exits at once).
+  let interrupted = false;
+  runtime.onInterrupt(() => interrupted ? runtime.exit(130) : void (interrupted = true));
+  const options = { flush: true, progress, stopped: () => interrupted };
   await fs.rm(done, { force: true });
-  let report = await deliverSpool(runtime, config, { flush: true, progress });
+  let report = await deliverSpool(runtime, config, options);
   if (report.busy) {
     // A sender is running: hand it the request, and follow it until it has tried every ping.
     await runtime.createPrivateFile(`${stateDir}/${STATE_LAYOUT.flushRequest}`, "").catch(() => false);
-    while (report.busy && await runtime.lstat(done) === undefined) {
+    while (report.busy && !interrupted && await runtime.lstat(done) === undefined) {
       await sleep(200);
       await progress();
       // A sender that left (or died) meanwhile: do the rest here.
-      if (!(await senderIsRunning(runtime, stateDir))) {
-        report = await deliverSpool(runtime, config, { flush: true, progress });
-      }
+      if (!(await senderIsRunning(runtime, stateDir))) report = await deliverSpool(runtime, config, options);
     }
   }
   await fs.rm(done, { force: true });
@@ -6141,6 +6651,12 @@ export async function flushCommand(runtime: Runtime, args: readonly string[] = [
     status,
     busy: false,
   }, stateDir));
+  if (interrupted) {
+    // What is left goes on in the background, as after any hook.
+    await startSender(runtime, config).catch(() => false);
+    console.log("Interrupted: a sender goes on delivering in the background.");
+    return 130;
+  }
   if (setAside > 0) {
     console.log(
       `${setAside} ping${
@@ -6169,10 +6685,16 @@ function flushProgress(runtime: Runtime, stateDir: string, deliveredBefore: numb
       return;
     }
     const delivered = (await readStatus(runtime, stateDir)).delivered - deliveredBefore;
+    if (delivered < 0) return;
     const left = (await (await runtime.fs()).readdir(`${stateDir}/${STATE_LAYOUT.spool}`).catch(() => [] as string[]))
       .filter((name) => name.endsWith(".json")).length;
     const rate = delivered / ((Date.now() - started) / 1000);
-    terminal.write(`\rFlushing: ${delivered} delivered, ${left} left (${rate.toFixed(0)} pings/s)   `);
+    // While nothing goes, say why: the tracker's last answer.
+    const status = await readStatus(runtime, stateDir);
+    const stalled = rate === 0 && status.last_error !== undefined && Date.parse(status.last_error.at) >= started
+      ? `; waiting: ${withoutStop(status.last_error.reason).slice(0, 100)}`
+      : "";
+    terminal.write(`\r\x1b[KFlushing: ${delivered} delivered, ${left} left (${rate.toFixed(0)} pings/s)${stalled}`);
     shown = true;
   };
 }
@@ -6182,7 +6704,9 @@ function flushSummary(report: DeliveryReport, stateDir: string): string {
   const lines = [`Delivered ${report.delivered} ping${report.delivered === 1 ? "" : "s"} now.`];
   if (report.rejected > 0) {
     lines.push(
-      `${report.rejected} refused by the tracker (${status.last_error?.reason}): check the ping URL, then run ` +
+      `${report.rejected} refused by the tracker (${
+        withoutStop(status.last_error?.reason ?? "")
+      }): check the ping URL, then run ` +
         `install --url again and flush --retry-failed; kept in "${stateDir}/${STATE_LAYOUT.failed}".`,
     );
   }
@@ -6190,12 +6714,12 @@ function flushSummary(report: DeliveryReport, stateDir: string): string {
     lines.push(`${report.faulted} set aside in "${stateDir}/${STATE_LAYOUT.failed}" after failing here repeatedly.`);
   }
   if (report.waiting > 0) {
-    const why = status.last_error === undefined ? "" : `; last error: ${status.last_error.reason}`;
+    const why = status.last_error === undefined ? "" : `; last error: ${withoutStop(status.last_error.reason)}`;
     lines.push(`${report.waiting} still waiting to be retried${why}.`);
   }
   const dropped = status.dropped.too_many + status.dropped.too_old + status.dropped.unreadable;
   lines.push(
-    `In all: ${status.delivered} delivered, ${status.rejected} refused, ${dropped} dropped ` +
+    `Since install: ${status.delivered} delivered, ${status.rejected} refused, ${dropped} dropped ` +
       `(${status.dropped.too_many} over the spool limit, ${status.dropped.too_old} too old, ${status.dropped.unreadable} unreadable).`,
   );
   return lines.join("\n");
@@ -6278,6 +6802,13 @@ export async function printHookCommand(runtime: Runtime, args: readonly string[]
     throw new CommandError("Cannot print the hook command: this hook does not run from a local file. Save it first.");
   }
   const narrow = narrowAccess((name) => runtime.env(name), config.pingUrl);
+  if (runtime.kind === "deno" && narrow === undefined) {
+    // Deno's permissions name the tracker's host: without it, the command would allow every host.
+    throw new CommandError(
+      "Cannot print the hook command for Deno: no ping URL to take the tracker's host from. " +
+        "Run install --url ..., or set TELEMHQ_PING_URL.",
+    );
+  }
   const hook = hookArgv(runtime.kind, runtime.execPath, runtime.scriptPath, config.stateDir, narrow);
   console.log(values["--direct"] ? hook.map(shellWord).join(" ") : fastPathCommand(hook));
   return 0;

@@ -21,6 +21,8 @@ export type Answer =
 /** Usage the stand-in reported for one response. */
 export interface UsageRecord {
   request: number;
+  /** The scenario the request's prompt named; none for Claude Code's own requests (2.0's "Warmup" subagents). */
+  scenario?: string;
   message_id: string;
   request_id: string;
   main_loop: boolean;
@@ -212,6 +214,7 @@ export async function startAnthropicStandIn(
       const known = answer.usage === undefined ? knownUsage(n) : { ...knownUsage(0), ...answer.usage };
       usage.push({
         request: n,
+        ...(found === undefined ? {} : { scenario: found.scenario }),
         ...ids,
         main_loop: Array.isArray(request.tools),
         model,

@@ -99,6 +99,10 @@ export async function runClaude(
     resume?: string;
     model?: string;
     allowedTools?: string;
+    /** Another Claude Code's command (an older release), instead of the pinned one. */
+    binary?: readonly string[];
+    /** PATH for Claude Code and its hooks. */
+    path?: string;
   },
 ): Promise<ClaudeRun> {
   const args = [
@@ -114,12 +118,13 @@ export async function runClaude(
     "json",
   ];
   if (options.resume) args.push("--resume", options.resume);
-  const child = new Deno.Command(claudeBinary(), {
-    args,
+  const [command, ...prefix] = options.binary ?? [claudeBinary()];
+  const child = new Deno.Command(command, {
+    args: [...prefix, ...args],
     cwd: session.cwd,
     clearEnv: true,
     env: {
-      PATH: "/usr/local/bin:/usr/bin:/bin",
+      PATH: options.path ?? "/usr/local/bin:/usr/bin:/bin",
       HOME: session.home,
       ANTHROPIC_BASE_URL: options.apiUrl,
       ANTHROPIC_API_KEY: "sk-ant-test-e2e",

@@ -125,7 +125,14 @@ export const RUNTIMES: readonly RuntimeName[] = ["deno", "bun"];
 
 /** The path of a runtime binary: this Deno, and Bun from tools/ (or `BUN_BINARY`). */
 export function runtimeBinary(runtime: RuntimeName): string {
-  return runtime === "deno" ? Deno.execPath() : Deno.env.get("BUN_BINARY") ?? `${ROOT}tools/node_modules/.bin/bun`;
+  if (runtime === "deno") return Deno.execPath();
+  const bun = Deno.env.get("BUN_BINARY") ?? `${ROOT}tools/node_modules/.bin/bun`;
+  if (!pathExists(bun)) {
+    throw new Error(
+      `Cannot find Bun at "${bun}": run \`npm run tools\` to install the pinned tools, or set BUN_BINARY.`,
+    );
+  }
+  return bun;
 }
 
 /** The command line that runs the hook under a runtime, with the flags the hook itself uses for its sender. */

@@ -43,6 +43,7 @@ export const MODULES: readonly string[] = [
   "ledger.ts",
   "cli_args.ts",
   "settings.ts",
+  "claude_code.ts",
   "install.ts",
   "doctor.ts",
   "cli.ts",

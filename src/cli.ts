@@ -13,7 +13,7 @@
  * @module
  */
 
-import { CommandError, parseArgs } from "./cli_args.ts";
+import { CommandError, parseArgs, withoutStop } from "./cli_args.ts";
 import { loadConfig, narrowAccess } from "./config.ts";
 import { doctorCommand, testPayload } from "./doctor.ts";
 import { describeError, HookSkip } from "./input.ts";
@@ -26,7 +26,7 @@ import { parsePingUrl, redactSecrets } from "./ping_url.ts";
 import { runHook } from "./run_hook.ts";
 import { attempt, detectRuntime, nodeFs, type Runtime, sleep } from "./runtime.ts";
 import { sendPing } from "./send.ts";
-import { deliverSpool, type DeliveryReport, readStatus } from "./sender.ts";
+import { deliverSpool, type DeliveryReport, readStatus, startSender } from "./sender.ts";
 import { Spool } from "./spool.ts";
 import { STATE_LAYOUT } from "./state_dir.ts";
 
@@ -47,14 +47,18 @@ function programName(runtime: Runtime): string {
 const COMMANDS: Readonly<Record<string, Command>> = {
   install: {
     usage: "install --url URL|- [--scope user|project|local|managed] [--dir DIR] [--runtime deno|bun|node] " +
-      "[--[no-]tool-activity] [--hash-salt SALT | --no-hash-salt]",
+      "[--[no-]tool-activity] [--hash-salt SALT | --no-hash-salt] [--claude-version X.Y.Z]",
     summary: "copy the hook into ~/.claude/hooks, save the ping URL, wire it into a settings file",
     details: `The ping URL holds your tracker's token. To keep it out of the process list, give --url - and
 the URL on standard input, or set TELEMHQ_PING_URL and leave --url out.
 --scope project writes the repository's .claude/settings.json (its git root, or --dir DIR).
 --runtime picks the program that runs the hook (default: the one running install; node needs 22.18+).
---tool-activity adds tool names and counts to the pings; a re-run keeps the choices made before.
---hash-salt mixes a secret your team shares into cwd_hash and transcript_path_hash.`,
+--tool-activity also wires PostToolUse (Bash, Edit, MultiEdit, Write) and PostToolUseFailure (every tool):
+a ping per tool call, with its name and duration, never its input or output. A re-run keeps the choices made before.
+--hash-salt mixes a secret your team shares into cwd_hash and transcript_path_hash.
+Only the hook events your Claude Code knows are wired (an older one skips a whole settings file over one
+it does not know): install reads the version of each claude it finds, and wires for the oldest;
+--claude-version says which version to wire for instead (an IDE's own Claude Code, a fleet's pinned one).`,
     run: installCommand,
   },
   uninstall: {
@@ -144,18 +148,20 @@ export async function flushCommand(runtime: Runtime, args: readonly string[] = [
   const before = await readStatus(runtime, stateDir);
   const progress = flushProgress(runtime, stateDir, before.delivered);
   const done = `${stateDir}/${STATE_LAYOUT.flushDone}`;
+  // Ctrl-C ends the pass and lets go of the sender's lock (a second Ctrl-C exits at once).
+  let interrupted = false;
+  runtime.onInterrupt(() => interrupted ? runtime.exit(130) : void (interrupted = true));
+  const options = { flush: true, progress, stopped: () => interrupted };
   await fs.rm(done, { force: true });
-  let report = await deliverSpool(runtime, config, { flush: true, progress });
+  let report = await deliverSpool(runtime, config, options);
   if (report.busy) {
     // A sender is running: hand it the request, and follow it until it has tried every ping.
     await runtime.createPrivateFile(`${stateDir}/${STATE_LAYOUT.flushRequest}`, "").catch(() => false);
-    while (report.busy && await runtime.lstat(done) === undefined) {
+    while (report.busy && !interrupted && await runtime.lstat(done) === undefined) {
       await sleep(200);
       await progress();
       // A sender that left (or died) meanwhile: do the rest here.
-      if (!(await senderIsRunning(runtime, stateDir))) {
-        report = await deliverSpool(runtime, config, { flush: true, progress });
-      }
+      if (!(await senderIsRunning(runtime, stateDir))) report = await deliverSpool(runtime, config, options);
     }
   }
   await fs.rm(done, { force: true });
@@ -173,6 +179,12 @@ export async function flushCommand(runtime: Runtime, args: readonly string[] = [
     status,
     busy: false,
   }, stateDir));
+  if (interrupted) {
+    // What is left goes on in the background, as after any hook.
+    await startSender(runtime, config).catch(() => false);
+    console.log("Interrupted: a sender goes on delivering in the background.");
+    return 130;
+  }
   if (setAside > 0) {
     console.log(
       `${setAside} ping${
@@ -201,10 +213,16 @@ function flushProgress(runtime: Runtime, stateDir: string, deliveredBefore: numb
       return;
     }
     const delivered = (await readStatus(runtime, stateDir)).delivered - deliveredBefore;
+    if (delivered < 0) return;
     const left = (await (await runtime.fs()).readdir(`${stateDir}/${STATE_LAYOUT.spool}`).catch(() => [] as string[]))
       .filter((name) => name.endsWith(".json")).length;
     const rate = delivered / ((Date.now() - started) / 1000);
-    terminal.write(`\rFlushing: ${delivered} delivered, ${left} left (${rate.toFixed(0)} pings/s)   `);
+    // While nothing goes, say why: the tracker's last answer.
+    const status = await readStatus(runtime, stateDir);
+    const stalled = rate === 0 && status.last_error !== undefined && Date.parse(status.last_error.at) >= started
+      ? `; waiting: ${withoutStop(status.last_error.reason).slice(0, 100)}`
+      : "";
+    terminal.write(`\r\x1b[KFlushing: ${delivered} delivered, ${left} left (${rate.toFixed(0)} pings/s)${stalled}`);
     shown = true;
   };
 }
@@ -214,7 +232,9 @@ function flushSummary(report: DeliveryReport, stateDir: string): string {
   const lines = [`Delivered ${report.delivered} ping${report.delivered === 1 ? "" : "s"} now.`];
   if (report.rejected > 0) {
     lines.push(
-      `${report.rejected} refused by the tracker (${status.last_error?.reason}): check the ping URL, then run ` +
+      `${report.rejected} refused by the tracker (${
+        withoutStop(status.last_error?.reason ?? "")
+      }): check the ping URL, then run ` +
         `install --url again and flush --retry-failed; kept in "${stateDir}/${STATE_LAYOUT.failed}".`,
     );
   }
@@ -222,12 +242,12 @@ function flushSummary(report: DeliveryReport, stateDir: string): string {
     lines.push(`${report.faulted} set aside in "${stateDir}/${STATE_LAYOUT.failed}" after failing here repeatedly.`);
   }
   if (report.waiting > 0) {
-    const why = status.last_error === undefined ? "" : `; last error: ${status.last_error.reason}`;
+    const why = status.last_error === undefined ? "" : `; last error: ${withoutStop(status.last_error.reason)}`;
     lines.push(`${report.waiting} still waiting to be retried${why}.`);
   }
   const dropped = status.dropped.too_many + status.dropped.too_old + status.dropped.unreadable;
   lines.push(
-    `In all: ${status.delivered} delivered, ${status.rejected} refused, ${dropped} dropped ` +
+    `Since install: ${status.delivered} delivered, ${status.rejected} refused, ${dropped} dropped ` +
       `(${status.dropped.too_many} over the spool limit, ${status.dropped.too_old} too old, ${status.dropped.unreadable} unreadable).`,
   );
   return lines.join("\n");
@@ -310,6 +330,13 @@ export async function printHookCommand(runtime: Runtime, args: readonly string[]
     throw new CommandError("Cannot print the hook command: this hook does not run from a local file. Save it first.");
   }
   const narrow = narrowAccess((name) => runtime.env(name), config.pingUrl);
+  if (runtime.kind === "deno" && narrow === undefined) {
+    // Deno's permissions name the tracker's host: without it, the command would allow every host.
+    throw new CommandError(
+      "Cannot print the hook command for Deno: no ping URL to take the tracker's host from. " +
+        "Run install --url ..., or set TELEMHQ_PING_URL.",
+    );
+  }
   const hook = hookArgv(runtime.kind, runtime.execPath, runtime.scriptPath, config.stateDir, narrow);
   console.log(values["--direct"] ? hook.map(shellWord).join(" ") : fastPathCommand(hook));
   return 0;

@@ -2,7 +2,7 @@
  * The commands' shared parts: the error a command reports (one line and an
  * exit code) and the argument parser.
  *
- * Owns: `CommandError`, `parseArgs`. Uses: nothing.
+ * Owns: `CommandError`, `parseArgs`, `withoutStop`. Uses: nothing.
  *
  * @module
  */
@@ -60,4 +60,21 @@ export function parseArgs(
     }
   }
   return values;
+}
+
+/**
+ * A reason from elsewhere (an error, a tracker's answer) without the
+ * punctuation it ends with, so that a sentence of ours can end it once.
+ *
+ * @param text The reason.
+ * @returns It, without trailing spaces, dots, question or exclamation marks, colons or commas.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(withoutStop("Is the computer able to access the url?"), "Is the computer able to access the url");
+ * ```
+ */
+export function withoutStop(text: string): string {
+  return text.replace(/[\s.!?:;,]+$/, "");
 }

@@ -9,16 +9,18 @@
  *
  * Owns: `doctorCommand`, `testPayload`. Uses: input, payload, runtime, state_dir, config,
  * ping_url, launch, lock, spool, send, sender, cli_args, install, settings,
- * fields.
+ * fields, claude_code, events.
  *
  * @module
  */
 
-import { parseArgs } from "./cli_args.ts";
+import { parseArgs, withoutStop } from "./cli_args.ts";
 import { claudeDirectory, type HookConfig, loadConfig } from "./config.ts";
 import { describeError } from "./input.ts";
 import { type InstallRecord, readInstallRecord } from "./install.ts";
-import { projectDirectory, scanSettings } from "./settings.ts";
+import { projectDirectory, type ScannedSettings, scanSettings } from "./settings.ts";
+import { claudeCodeInUse, ignoredEvents, knowsEvent, settingsRejection } from "./claude_code.ts";
+import { INSTALL_EVENTS } from "./events.ts";
 import { fastPathCommand } from "./launch.ts";
 import { buildPayload } from "./payload.ts";
 import type { Payload } from "./fields.ts";
@@ -91,7 +93,8 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
   }
   const record = await readInstallRecord(runtime, stateDir);
   const url = checkUrl(report, config, record);
-  await checkSettings(runtime, report, claudeDir, record);
+  const scanned = await checkSettings(runtime, report, claudeDir, record);
+  await checkClaudeCode(runtime, report, claudeDir, scanned);
   await checkInstall(runtime, report, record);
   await checkStateFiles(runtime, report, stateDir);
   await checkDelivery(runtime, report, config, stateDir);
@@ -137,7 +140,7 @@ async function checkSettings(
   report: Report,
   claudeDir: string,
   record: InstallRecord | undefined,
-): Promise<void> {
+): Promise<ScannedSettings[]> {
   const project = await projectDirectory(runtime, undefined);
   const scanned = await scanSettings(claudeDir, project);
   if (project !== undefined && project !== runtime.cwd()) {
@@ -176,6 +179,54 @@ async function checkSettings(
         }): Claude Code merges these files; run uninstall for all but one scope.`,
       );
     }
+  }
+  return scanned;
+}
+
+/**
+ * Whether the user's Claude Code loads each settings file (up to 2.1.100 it
+ * skips a whole file over one hook event or entry it does not know), and the
+ * events it fires that install would wire now (after an upgrade).
+ */
+async function checkClaudeCode(
+  runtime: Runtime,
+  report: Report,
+  claudeDir: string,
+  scanned: readonly ScannedSettings[],
+): Promise<void> {
+  const { version, description } = await claudeCodeInUse(runtime, claudeDir);
+  if (version === undefined) {
+    report.note(`Claude Code ${description}: which hook events it knows is not checked.`);
+    return;
+  }
+  report.ok(`Claude Code ${description}.`);
+  for (const file of scanned) {
+    if (file.settings === undefined) continue;
+    const rejection = settingsRejection(file.settings, version);
+    if (rejection !== undefined) {
+      report.problem(
+        `Claude Code ${version} skips all of ${file.path} (every hook, env and permission in it): ${rejection}. ` +
+          `Remove that entry; if it is the TelemHQ hook's, run install again.`,
+      );
+      continue;
+    }
+    const ignored = ignoredEvents(file.settings, version);
+    if (ignored.length > 0) {
+      report.note(`Claude Code ${version} ignores ${ignored.join(", ")} in ${file.path}: it does not know them.`);
+    }
+  }
+  const wired = new Set(scanned.flatMap((file) => file.hooks.map((hook) => hook.event)));
+  if (wired.size === 0) return;
+  const toolActivity = INSTALL_EVENTS.toolActivity.some(([event]) => wired.has(event));
+  const missing = [...INSTALL_EVENTS.always, ...(toolActivity ? INSTALL_EVENTS.toolActivity : [])]
+    .map(([event]) => event)
+    .filter((event) => knowsEvent(event, version) && !wired.has(event));
+  if (missing.length > 0) {
+    report.note(
+      `Claude Code ${version} also fires ${missing.join(", ")}: run install again to wire ${
+        missing.length === 1 ? "it" : "them"
+      }.`,
+    );
   }
 }
 
@@ -252,14 +303,25 @@ async function checkDelivery(runtime: Runtime, report: Report, config: HookConfi
         Math.round((Date.now() - oldest) / 60_000)
       } min: run flush to see why.`,
     );
-  } else report.ok(`${waiting} in the spool (newer than 10 min): the sender is delivering.`);
+  } else {
+    const status = await readStatus(runtime, stateDir);
+    const failing = status.last_error !== undefined &&
+      (status.last_delivered_at === undefined || status.last_error.at > status.last_delivered_at);
+    report.ok(
+      failing
+        ? `${waiting} in the spool: the sender retries ${
+          spooled.length === 1 ? "it" : "them"
+        } (the last error is below).`
+        : `${waiting} in the spool: the sender is delivering.`,
+    );
+  }
   const failed = await spool.failedEntries();
   if (failed.length > 0) {
     const latest = failed.map((item) => item.entry.failed).filter((why) => why !== undefined)
       .sort((a, b) => (a.at < b.at ? 1 : -1))[0];
     report.problem(
       `${failed.length} ping${failed.length === 1 ? " was" : "s were"} refused or set aside (latest: ${
-        stripStop(latest?.reason ?? "unknown")
+        withoutStop(latest?.reason ?? "unknown")
       }): ${refusalAdvice(latest?.status)}.`,
     );
   }
@@ -268,21 +330,12 @@ async function checkDelivery(runtime: Runtime, report: Report, config: HookConfi
     status.last_error !== undefined &&
     (status.last_delivered_at === undefined || status.last_error.at > status.last_delivered_at)
   ) {
-    report.problem(`Last delivery failed at ${status.last_error.at}: ${sentence(status.last_error.reason)}`);
+    report.problem(`Last delivery failed at ${status.last_error.at}: ${withoutStop(status.last_error.reason)}.`);
   } else if (status.last_delivered_at !== undefined) {
     report.ok(
       `Last delivery at ${status.last_delivered_at}; ${status.delivered} delivered, ${status.rejected} refused in all.`,
     );
   }
-}
-
-/** Ends a reason from elsewhere with one full stop, whatever it ended with. */
-function sentence(text: string): string {
-  return `${stripStop(text)}.`;
-}
-
-function stripStop(text: string): string {
-  return text.replace(/[\s.!?:;,]+$/, "");
 }
 
 /**
@@ -329,7 +382,7 @@ async function testPing(
     report.ok(`Test ping accepted: ${redactUrl(url)} answered HTTP ${result.status}.`);
   } else {
     report.problem(
-      `Test ping not accepted: ${stripStop(result.reason)}${
+      `Test ping not accepted: ${withoutStop(result.reason)}${
         result.outcome === "rejected" ? `; ${refusalAdvice(result.status)}` : ""
       }.`,
     );

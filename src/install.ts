@@ -3,11 +3,13 @@
  * command. `install` copies the hook into Claude Code's `hooks/` folder, saves
  * the ping URL in the private state directory (never in a settings file),
  * records what it installed, and merges the shell fast path into a scope's
- * settings file; `uninstall` removes exactly that, and with the last scope
+ * settings file, for the hook events the user's Claude Code knows (an older
+ * one would skip the whole file, the user's own hooks too, over one it does
+ * not); `uninstall` removes exactly that, and with the last scope
  * everything the hook kept (the saved URL, the spool, the journal).
  *
  * Owns: the install plan, the install record, finding runtimes. Uses: input, events,
- * runtime, state_dir, config, ping_url, launch, cli_args, settings.
+ * runtime, state_dir, config, ping_url, launch, cli_args, settings, claude_code.
  *
  * @module
  */
@@ -15,6 +17,14 @@
 import { CommandError, parseArgs } from "./cli_args.ts";
 import { claudeDirectory, stateDirectory } from "./config.ts";
 import { INSTALL_EVENTS } from "./events.ts";
+import {
+  type ClaudeCodeInUse,
+  claudeCodeInUse,
+  HOOK_EVENT_SINCE,
+  isClaudeCodeVersion,
+  knowsEvent,
+  settingsRejection,
+} from "./claude_code.ts";
 import { denoFlagProblem, fastPathCommand, hookArgv, shellWord } from "./launch.ts";
 import { parsePingUrl, redactUrl } from "./ping_url.ts";
 import { readAll } from "./input.ts";
@@ -99,6 +109,8 @@ interface InstallPlan {
   settingsPath?: string;
   command: string;
   events: readonly (readonly [string, string?])[];
+  /** The Claude Code the hooks are wired for. */
+  claude: ClaudeCodeInUse;
 }
 
 /** Finds a runtime's binary: this process's if it is that runtime, else on PATH or where its installer puts it. */
@@ -156,7 +168,7 @@ async function pingUrlArgument(runtime: Runtime, value: string | undefined): Pro
 async function planInstall(runtime: Runtime, args: readonly string[]): Promise<InstallPlan> {
   const values = parseArgs(
     args,
-    ["--url", "--scope", "--runtime", "--dir", "--hash-salt"],
+    ["--url", "--scope", "--runtime", "--dir", "--hash-salt", "--claude-version"],
     ["--tool-activity", "--no-tool-activity", "--no-hash-salt"],
   );
   const scope = scopeOf(values["--scope"], INSTALL_SCOPES, "install");
@@ -206,6 +218,13 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
     );
   }
   const argv = hookArgv(kind, runtimePath, hookFile, stateDir, { pingHost: url.host, claudeDir, projectsDir });
+  const given = values["--claude-version"];
+  if (given !== undefined && !isClaudeCodeVersion(given)) {
+    throw new CommandError(
+      `Cannot install: --claude-version wants a version such as 2.1.332, not "${given.slice(0, 20)}".`,
+      2,
+    );
+  }
   return {
     scope,
     record: { runtime: kind, runtime_path: runtimePath, hook_file: hookFile, hook_argv: argv, created_settings: [] },
@@ -217,7 +236,31 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
     settingsPath: await scopeSettingsPath(runtime, scope, claudeDir, values["--dir"], "install"),
     command: fastPathCommand(argv),
     events: INSTALL_EVENTS.always,
+    claude: await claudeCodeInUse(runtime, claudeDir, given),
   };
+}
+
+/** The events a plan may wire for its Claude Code, and those it leaves out (that version does not know them). */
+function eventsFor(plan: InstallPlan, wanted: readonly (readonly [string, string?])[]) {
+  return {
+    events: wanted.filter(([event]) => knowsEvent(event, plan.claude.version)),
+    leftOut: wanted.filter(([event]) => !knowsEvent(event, plan.claude.version)).map(([event]) => event),
+  };
+}
+
+function leftOutNotes(version: string | undefined, leftOut: readonly string[]): string[] {
+  if (leftOut.length === 0) return [];
+  if (version === undefined) {
+    return [
+      `Note: without Claude Code's version, only the events every Claude Code with hooks fires are wired; ` +
+      `${leftOut.join(", ")} left out. Run install again where claude is on PATH, or give --claude-version.`,
+    ];
+  }
+  const since = leftOut.map((event) => `${event} (from ${HOOK_EVENT_SINCE[event]})`).join(", ");
+  return [
+    `Note: Claude Code ${version} does not fire ${since}: left out, so that it still loads this file. ` +
+    `After upgrading Claude Code, run install again to add ${leftOut.length === 1 ? "it" : "them"}.`,
+  ];
 }
 
 function ourEntry(plan: InstallPlan) {
@@ -267,7 +310,8 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
   if (plan.settingsPath === undefined) {
     // managed: print the policy for a team rollout; the hook file must be at the same path on each machine.
     const policy: Settings = {};
-    addHooks(policy, [...plan.events, ...(plan.toolActivity ? INSTALL_EVENTS.toolActivity : [])], ourEntry(plan));
+    const { events } = eventsFor(plan, [...plan.events, ...(plan.toolActivity ? INSTALL_EVENTS.toolActivity : [])]);
+    addHooks(policy, events, ourEntry(plan));
     console.log(JSON.stringify(policy, null, 2));
     console.error(
       `Managed policy printed. Deploy the hook to "${plan.record.hook_file}" and the ping URL to "${plan.stateDir}/${STATE_LAYOUT.config}" on each machine.`,
@@ -285,7 +329,7 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
     findOurHooks(settings, hookFiles).some((hook) =>
       INSTALL_EVENTS.toolActivity.some(([event]) => event === hook.event)
     );
-  const events = [...plan.events, ...(toolActivity ? INSTALL_EVENTS.toolActivity : [])];
+  const { events, leftOut } = eventsFor(plan, [...plan.events, ...(toolActivity ? INSTALL_EVENTS.toolActivity : [])]);
   const savedSalt = (await readJsonFile(await runtime.fs(), `${plan.stateDir}/${STATE_LAYOUT.config}`) as
     | { hash_salt?: unknown }
     | undefined)?.hash_salt;
@@ -294,6 +338,14 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
     : plan.hashSalt ?? (typeof savedSalt === "string" && savedSalt !== "" ? savedSalt : undefined);
   removeOurHooks(settings, hookFiles);
   addHooks(settings, events, ourEntry(plan));
+  // Up to 2.1.100 Claude Code skips a whole settings file over one entry it does not know: the user's hooks too.
+  const rejection = plan.claude.version === undefined ? undefined : settingsRejection(settings, plan.claude.version);
+  if (rejection !== undefined) {
+    throw new CommandError(
+      `Cannot install: Claude Code ${plan.claude.version} would skip all of ${plan.settingsPath} (every hook, env ` +
+        `and permission in it): ${rejection}. Fix or remove that entry, then run install again; nothing was changed.`,
+    );
+  }
   const updated = formatSettings(settings, text);
   await prepareStateDir(runtime, plan.stateDir);
   const fs = await runtime.fs();
@@ -313,11 +365,13 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
     `  hook:      ${plan.record.hook_file}`,
     `  runtime:   ${plan.record.runtime_path}`,
     `  settings:  ${plan.settingsPath} (${events.map(([event]) => event).join(", ")})`,
+    `  Claude Code: ${plan.claude.description}`,
     `  ping URL:  ${redactUrl(plan.url)}, saved in ${plan.stateDir}/${STATE_LAYOUT.config}`,
     `  options:   tool activity ${toolActivity ? "on" : "off (--tool-activity)"}; hash salt ${
       salt !== undefined ? "set" : "none (--hash-salt)"
     }`,
   ];
+  lines.push(...leftOutNotes(plan.claude.version, leftOut));
   if (plan.scope === "project") {
     lines.push(
       `Note: ${plan.settingsPath} is shared through the repository, and the hook command in it holds this ` +
@@ -430,8 +484,9 @@ async function removeEverything(runtime: Runtime, hookFiles: readonly string[], 
     for (const name of [STATE_LAYOUT.config, STATE_LAYOUT.install]) await fs.rm(`${stateDir}/${name}`, { force: true });
     return [files, `Removed the saved ping URL, and left the rest of ${stateDir}: ${unsafe}.`];
   }
+  // A ping a sender is sending is renamed "<id>.json.sending-...": unsent too, until it is delivered.
   const unsent = (await fs.readdir(`${stateDir}/${STATE_LAYOUT.spool}`).catch(() => [] as string[]))
-    .filter((name) => name.endsWith(".json")).length;
+    .filter((name) => /^[0-9a-f]{32}\.json(\.sending-[^.]+)?$/.test(name)).length;
   let kept = 0;
   for (const name of Object.values(STATE_LAYOUT)) {
     const path = `${stateDir}/${name}`;

@@ -32,6 +32,11 @@ export function parsePingUrl(raw: string): URL {
   } catch {
     throw new HookSkip("TELEMHQ_PING_URL is not a valid URL: set it to the ping URL of your TelemHQ tracker");
   }
+  // A host is letters, digits, dots and dashes (or an IPv6 literal): never a comma, which would also widen
+  // the installed Deno hook's --allow-net list.
+  if (!/^([a-z0-9.-]+|\[[0-9a-f:.]+\])$/i.test(url.hostname)) {
+    throw new HookSkip("TELEMHQ_PING_URL has a host name with characters a host cannot have");
+  }
   if (url.protocol === "https:") return url;
   if (url.protocol === "http:") {
     if (isLoopbackHost(url.hostname)) return url;

@@ -87,6 +87,8 @@ export interface Runtime {
    * (the sender) must still be easy to stop.
    */
   exitOnTermination(): void;
+  /** Calls `handler` on SIGINT (Ctrl-C) instead of exiting: a command that holds the sender's lock lets it go first. */
+  onInterrupt(handler: () => void): void;
   /** Ends the process. */
   exit(code: number): never;
 }
@@ -318,6 +320,7 @@ function denoRuntime(deno: DenoLike): Runtime {
       deno.addSignalListener("SIGTERM", () => deno.exit(143));
       deno.addSignalListener("SIGHUP", () => deno.exit(129));
     },
+    onInterrupt: (handler) => deno.addSignalListener("SIGINT", handler),
     exit: (code) => deno.exit(code),
   };
 }
@@ -362,6 +365,7 @@ function processBasics(process: ProcessLike) {
       process.on("SIGTERM", () => process.exit(143));
       process.on("SIGHUP", () => process.exit(129));
     },
+    onInterrupt: (handler: () => void) => void process.on("SIGINT", handler),
     exit: (code: number) => process.exit(code),
   };
 }

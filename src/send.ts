@@ -135,6 +135,8 @@ async function drain(body: ReadableStream<Uint8Array> | null): Promise<void> {
 export class TrackerPace {
   #failures = 0;
   #pausedUntil = 0;
+  /** Until when the tracker itself asked to wait (`Retry-After`): a flush does not cut that short. */
+  #askedUntil = 0;
   #baseMs: number;
   #maxMs: number;
 
@@ -149,7 +151,12 @@ export class TrackerPace {
 
   /** How long to wait before the next request, in milliseconds (0: go). */
   waitMs(now: number = Date.now()): number {
-    return Math.max(0, this.#pausedUntil - now);
+    return Math.max(0, this.#pausedUntil - now, this.#askedUntil - now);
+  }
+
+  /** A flush: our own backoff ends now (the next request still probes alone); a tracker's `Retry-After` holds. */
+  tryNow(): void {
+    this.#pausedUntil = 0;
   }
 
   /**
@@ -164,16 +171,20 @@ export class TrackerPace {
   /** The tracker answered `retry`: pause every request for the backoff, or as long as it asked. */
   failed(retryAfterMs: number | undefined, now: number = Date.now()): void {
     // Requests that were in flight together fail together: one step of backoff, not one each.
-    if (now >= this.#pausedUntil) this.#failures++;
-    const wait = Math.max(retryAfterMs ?? 0, backoffMs(this.#failures, this.#baseMs, this.#maxMs, Math.random()));
-    this.#pausedUntil = Math.max(this.#pausedUntil, now + wait);
+    if (this.waitMs(now) === 0) this.#failures++;
+    const backoff = backoffMs(this.#failures, this.#baseMs, this.#maxMs, Math.random());
+    this.#pausedUntil = Math.max(this.#pausedUntil, now + backoff);
+    if (retryAfterMs !== undefined) this.#askedUntil = Math.max(this.#askedUntil, now + retryAfterMs);
   }
 
-  /** A delivery: the tracker is back. Returns true when it comes after failures (waiting pings are due again). */
+  /**
+   * A delivery. Each one takes back one step of backoff, so a tracker that fails most requests stays slowed
+   * down; returns true when the last step goes (the tracker is back: waiting pings are due again).
+   */
   delivered(): boolean {
-    const recovered = this.#failures > 0;
-    this.#failures = 0;
-    return recovered;
+    if (this.#failures === 0) return false;
+    this.#failures--;
+    return this.#failures === 0;
   }
 }
 

@@ -66,6 +66,8 @@ function emptyStatus(): DeliveryStatus {
 
 /** Local errors one ping may cause before it is set aside in `failed/`, so that it never stalls the rest. */
 const MAX_FAULTS = 5;
+/** The longest tracker-asked wait a flush sits through (a 429's Retry-After, a short backoff); longer ends it. */
+const FLUSH_PATIENCE_MS = 5_000;
 
 /** The outcome of one attempt: sent, retried later, refused, set aside after local errors, or settled by another sender. */
 type AttemptOutcome = SendOutcome | "faulted" | "gone";
@@ -198,6 +200,9 @@ async function sendOne(
       // Not retried: a revoked or mistyped tracker must not be hammered. Kept for doctor and --retry-failed.
       await spool.moveToFailed(claimed, { at, reason: result.reason, status: result.status });
       status.rejected++;
+      // A refusal may be the tracker's (a revoked token, a bad deploy, a captive portal), not the ping's:
+      // the drain slows to one probe per backoff rather than refuse the whole backlog in seconds.
+      if (result.status !== undefined) pace.failed(undefined);
       return "rejected";
     }
     pace.failed(result.retryAfterMs);
@@ -229,6 +234,7 @@ async function sendBatch(
   due: readonly LoadedEntry[],
   status: DeliveryStatus,
   pace: TrackerPace,
+  stopped: () => boolean,
 ): Promise<Map<string, AttemptOutcome>> {
   const outcomes = new Map<string, AttemptOutcome>();
   for (const item of due) {
@@ -238,7 +244,7 @@ async function sendBatch(
   const sendable = due.filter((item) => !outcomes.has(item.name));
   let next = 0;
   const worker = async (lane: number) => {
-    while (next < sendable.length && pace.waitMs() === 0) {
+    while (next < sendable.length && pace.waitMs() === 0 && !stopped()) {
       // While the tracker is failing, lane 0 alone probes it; the others wait for its answer.
       if (lane > 0 && pace.probing()) {
         await sleep(50);
@@ -326,7 +332,14 @@ function sendTarget(runtime: Runtime, config: HookConfig): { url: URL } | { prob
 export async function deliverSpool(
   runtime: Runtime,
   config: HookConfig,
-  options: { flush?: boolean; maxRunMs?: number; lockToken?: string; progress?: () => Promise<void> } = {},
+  options: {
+    flush?: boolean;
+    maxRunMs?: number;
+    lockToken?: string;
+    progress?: () => Promise<void>;
+    /** Asked to stop (a flush interrupted by Ctrl-C): the pass ends, the lock is released. */
+    stopped?: () => boolean;
+  } = {},
 ): Promise<DeliveryReport> {
   const stateDir = config.stateDir;
   if (stateDir === undefined) throw new HookSkip("no state directory: set HOME or TELEMHQ_STATE_DIR");
@@ -368,10 +381,12 @@ export async function deliverSpool(
       // Flushing: every ping is tried once now, whatever its backoff. `flush` asks a running sender by a file.
       let flushing = options.flush === true;
       const tried = new Set<string>();
-      while (!lock.lost && Date.now() < deadline) {
+      while (!lock.lost && Date.now() < deadline && options.stopped?.() !== true) {
         if (!flushing && await fs.rm(`${stateDir}/${STATE_LAYOUT.flushRequest}`).then(() => true, () => false)) {
           flushing = true;
           tried.clear();
+          // Someone asked for delivery now: our own backoff ends (a tracker's Retry-After holds).
+          pace.tryNow();
         }
         // The URL install saved may change while a sender runs (a rotated token): the next ping goes to the new one.
         if (config.pingUrlSource === "config file") target = sendTarget(runtime, await loadConfig(runtime));
@@ -380,18 +395,25 @@ export async function deliverSpool(
         // Activity is a new ping or a delivery; failed retries are not, so a sender facing a dead
         // tracker leaves once its waits grow longer than senderIdleMs, and a later hook restarts it.
         if (entries.added > 0 || entries.arriving > 0) idleSince = now;
-        if ("problem" in target && entries.length > 0) {
-          status.last_error = { at: new Date().toISOString(), reason: target.problem, outcome: "retry" };
-        }
+        const problem = "problem" in target ? target.problem : undefined;
+        const newProblem = problem !== undefined && entries.length > 0 && status.last_error?.reason !== problem;
+        if (newProblem) status.last_error = { at: new Date().toISOString(), reason: problem, outcome: "retry" };
         const paused = pace.waitMs(now);
         // Without a URL it may use, nothing is due: the pings wait in the spool, the reason in status.json.
         const due = "url" in target && paused === 0
           ? entries.filter((item) => flushing ? !tried.has(item.name) : item.entry.next_at <= now)
             .slice(0, config.senderConcurrency * BATCH_ROUNDS)
           : [];
-        const outcomes = due.length === 0
-          ? new Map<string, AttemptOutcome>()
-          : await sendBatch(runtime, priced, spool, (target as { url: URL }).url, due, status, pace);
+        const outcomes = due.length === 0 ? new Map<string, AttemptOutcome>() : await sendBatch(
+          runtime,
+          priced,
+          spool,
+          (target as { url: URL }).url,
+          due,
+          status,
+          pace,
+          () => lock.lost || options.stopped?.() === true,
+        );
         for (const [name, outcome] of outcomes) {
           tried.add(name);
           if (outcome === "delivered") {
@@ -401,7 +423,7 @@ export async function deliverSpool(
           if (outcome === "rejected") report.rejected++;
           if (outcome === "faulted") report.faulted++;
         }
-        if (due.length > 0 || "problem" in target || !(await fs.lstat(statusPath).then(() => true, () => false))) {
+        if (due.length > 0 || newProblem || !(await fs.lstat(statusPath).then(() => true, () => false))) {
           await writeJsonAtomically(fs, statusPath, status).catch(() => {});
         }
         await options.progress?.();
@@ -413,27 +435,36 @@ export async function deliverSpool(
         report.waiting = waiting.length;
         const moreNow = outcomes.size === due.length && due.length === config.senderConcurrency * BATCH_ROUNDS;
         if (moreNow) continue;
-        if (flushing && pace.waitMs() === 0 && entries.every((item) => tried.has(item.name) || !("url" in target))) {
+        // A flush is over once every ping was tried, or the tracker asks for a longer wait than anyone waits
+        // for at a prompt (an outage: what is left is reported, and the sender keeps at it).
+        const allTried = pace.waitMs() === 0 && entries.every((item) => tried.has(item.name) || !("url" in target));
+        if (flushing && (allTried || pace.waitMs() > FLUSH_PATIENCE_MS)) {
           // Every ping was tried: a flush command waiting on a running sender gets its answer.
           await runtime.createPrivateFile(`${stateDir}/${STATE_LAYOUT.flushDone}`, new Date().toISOString())
             .catch(() => false);
           if (options.flush) break;
           flushing = false;
         }
-        const untilDue = Math.max(soonestDue(waiting) - Date.now(), pace.waitMs());
+        // Without a URL it may use, nothing will be due until the configuration changes: wait like a long pause.
+        const untilDue = "problem" in target ? Infinity : Math.max(soonestDue(waiting) - Date.now(), pace.waitMs());
         // A ping not tried yet (a SessionEnd waiting its turn) is never left behind, unless the tracker is
         // failing: then it waits behind the probe, like the rest, for the next hook to start a sender.
         const untried = "url" in target && !pace.probing() && waiting.some((item) => item.entry.attempts === 0);
         if (!untried && Date.now() - idleSince >= config.senderIdleMs && untilDue > config.senderIdleMs) break;
         // While the tracker asks to wait, nothing can go: look less often (a backlog is read from memory anyway).
-        await sleep(pace.waitMs() > 0 ? Math.min(pace.waitMs(), 5000) : Math.max(20, Math.min(250, untilDue)));
+        await sleep(
+          pace.waitMs() > 0 || "problem" in target
+            ? Math.min(pace.waitMs() || 5000, 5000)
+            : Math.max(20, Math.min(250, untilDue)),
+        );
       }
     } finally {
       await lock.release();
     }
-    if (lock.lost || options.flush || Date.now() >= deadline) break;
+    if (lock.lost || options.flush || options.stopped?.() === true || Date.now() >= deadline) break;
     // Look once more after letting go: a hook that saw our lock just before we left relies on it.
-    const spooled = await spool.load(report.status.dropped);
+    // Without the lock, claims are not ours to judge: another sender may be sending them.
+    const spooled = await spool.load(report.status.dropped, false);
     // While the tracker fails, only a new ping counts: the rest wait behind the probe, for a later hook.
     const pending = "url" in target && (spooled.added > 0 ||
       !pace.probing() && spooled.some((item) => item.entry.next_at <= Date.now() || item.entry.attempts === 0));

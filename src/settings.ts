@@ -389,6 +389,8 @@ export interface ScannedSettings {
   path: string;
   /** Our entries in it (empty when it does not exist). */
   hooks: WiredHook[];
+  /** Its content, when it exists and could be read. */
+  settings?: Settings;
   /** Why it could not be read, if it could not. */
   error?: string;
 }
@@ -416,7 +418,13 @@ export async function scanSettings(claudeDir: string, projectDir: string | undef
     if (scope !== "user" && projectDir === undefined) continue;
     const path = settingsPathFor(scope, claudeDir, projectDir ?? "")!;
     try {
-      scanned.push({ scope, path, hooks: findOurHooks((await readSettings(path)).settings, hookFiles) });
+      const { settings, text } = await readSettings(path);
+      scanned.push({
+        scope,
+        path,
+        hooks: findOurHooks(settings, hookFiles),
+        ...(text !== undefined ? { settings } : {}),
+      });
     } catch (error) {
       scanned.push({ scope, path, hooks: [], error: (error as Error).message });
     }

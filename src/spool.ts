@@ -245,7 +245,7 @@ const CLAIM_INFIX = ".sending-";
 /** A claim this much older than one request's time limit has no live sender. */
 const CLAIM_MARGIN_MS = 2000;
 /** Entries refused by the tracker are kept for `doctor`, up to this many. */
-const FAILED_KEPT = 100;
+const FAILED_KEPT = 10_000;
 
 /**
  * The spool as a sender works on it. An entry is claimed by renaming it,
@@ -286,11 +286,14 @@ export class Spool {
    * (unreadable but young): a ping on its way, which a sender must not leave
    * behind; `added` counts pings never seen before.
    */
-  async load(dropped: DroppedCounts): Promise<LoadedEntry[] & { arriving: number; added: number }> {
+  async load(
+    dropped: DroppedCounts,
+    recoverClaims = true,
+  ): Promise<LoadedEntry[] & { arriving: number; added: number }> {
     const fs = this.#fs;
     const now = Date.now();
     const all = await fs.readdir(this.dir).catch(() => [] as string[]);
-    if (all.some((name) => name.includes(CLAIM_INFIX)) && await this.#recoverClaims(all, now)) {
+    if (recoverClaims && all.some((name) => name.includes(CLAIM_INFIX)) && await this.#recoverClaims(all, now)) {
       all.splice(0, all.length, ...await fs.readdir(this.dir).catch(() => [] as string[]));
     }
     // Only names a hook gives its entries: anything else in the folder is neither read nor removed.
@@ -310,7 +313,8 @@ export class Spool {
       // A file still being written parses a moment later; one that stays unreadable (or is not a
       // spool entry at all: a symlink, say) is dropped; rm removes a symlink, never what it points to.
       const stat = await fs.lstat(`${this.dir}/${name}`).catch(() => undefined);
-      if (stat !== undefined && now - stat.mtimeMs > 60_000) {
+      // Young means written within the last minute: a file dated in the future is not "arriving" forever.
+      if (stat !== undefined && (now - stat.mtimeMs > 60_000 || stat.mtimeMs - now > 60_000)) {
         await fs.rm(`${this.dir}/${name}`, { force: true }).catch(() => {});
         dropped.unreadable++;
       } else if (stat !== undefined) {
@@ -355,6 +359,11 @@ export class Spool {
     for (const name of names.filter((name) => name.includes(CLAIM_INFIX))) {
       const stat = await this.#fs.lstat(`${this.dir}/${name}`).catch(() => undefined);
       if (stat === undefined || now - stat.mtimeMs <= this.#limits.timeoutMs + CLAIM_MARGIN_MS) continue;
+      // A claim's temporary file, left by a crash mid-write, is not an entry: it goes.
+      if (name.endsWith(".tmp")) {
+        await this.#fs.rm(`${this.dir}/${name}`, { force: true }).catch(() => {});
+        continue;
+      }
       await this.#fs.rename(`${this.dir}/${name}`, `${this.dir}/${name.slice(0, name.indexOf(CLAIM_INFIX))}`)
         .then(() => recovered = true, () => {});
     }
@@ -365,7 +374,12 @@ export class Spool {
   async claim(item: LoadedEntry): Promise<ClaimedEntry | undefined> {
     const claim = `${this.dir}/${item.name}${CLAIM_INFIX}${crypto.randomUUID()}`;
     const claimed = await this.#fs.rename(`${this.dir}/${item.name}`, claim).then(() => true, () => false);
-    return claimed ? { ...item, claim } : undefined;
+    if (!claimed) return undefined;
+    // A rename keeps the entry's old mtime: the claim's age, which tells another sender whether its owner
+    // is still at work, must start now.
+    const now = new Date();
+    await this.#fs.utimes(claim, now, now).catch(() => {});
+    return { ...item, claim };
   }
 
   /** Saves a claimed entry's new content under its claim (usage added: a retry sends the same). */

@@ -64,3 +64,16 @@ Deno.test("Spool.load() keeps the newest pings within the limit and drops files 
     assert.ok(Deno.readTextFileSync(`${dir}/spool/notes.json`).startsWith("not a ping"));
   });
 });
+
+Deno.test("Spool: another sender never takes back a claim in progress, however old the entry", async () => {
+  await withSpool(async (dir, spool, dropped) => {
+    await spoolPing(detectRuntime(), dir, await ping("toolu_old"));
+    const [name] = [...Deno.readDirSync(`${dir}/spool`)].map((entry) => entry.name);
+    const old = new Date(Date.now() - 120_000);
+    Deno.utimeSync(`${dir}/spool/${name}`, old, old);
+    const [item] = await spool.load(dropped);
+    assert.ok(await spool.claim(item), "claimed");
+    const other = new Spool(await nodeFs(), dir, LIMITS);
+    assert.equal((await other.load(dropped)).length, 0, "the claim is not put back while its sender works");
+  });
+});

@@ -1,6 +1,6 @@
 // Test-only helpers: hook processes as Claude Code runs them, state
 // directories, bounded waits. The shared parts live in scripts/_dev.ts.
-import { hookCommand, type ProcessRun, runProcess, type RuntimeName } from "../scripts/_dev.ts";
+import { hookCommand, pinnedClaudeBinary, type ProcessRun, runProcess, type RuntimeName } from "../scripts/_dev.ts";
 
 export * from "../scripts/_dev.ts";
 
@@ -84,4 +84,21 @@ export function listState(stateDir: string, subdirectory = ""): string[] {
   } catch {
     return [];
   }
+}
+
+let claudeBin: string | undefined;
+
+/**
+ * A PATH on which `claude` is the pinned Claude Code (2.1.332), as on a
+ * user's machine: `install` reads its version and wires every event it knows.
+ * The folder goes when the test file is done.
+ */
+export function pathWithClaude(): string {
+  if (claudeBin === undefined) {
+    const bin = Deno.makeTempDirSync({ prefix: "telemhq-claude-bin-" });
+    Deno.symlinkSync(pinnedClaudeBinary(), `${bin}/claude`);
+    globalThis.addEventListener("unload", () => Deno.removeSync(bin, { recursive: true }));
+    claudeBin = bin;
+  }
+  return `${claudeBin}:/usr/bin:/bin`;
 }

@@ -428,7 +428,7 @@ for (const runtime of RUNTIMES) {
     const up = await runFlush(runtime, env);
     assert.equal(up.code, 0, up.stdout + up.stderr);
     assert.match(up.stdout, /^Delivered 3 pings now\.\n/);
-    assert.match(up.stdout, /In all: 3 delivered, 0 refused, 0 dropped/);
+    assert.match(up.stdout, /Since install: 3 delivered, 0 refused, 0 dropped/);
     assert.equal(receiver.requests.length, 3);
   });
 
@@ -658,3 +658,66 @@ for (const runtime of RUNTIMES) {
     assert.equal((await sender.status).code, 143, "a sender stops on SIGTERM");
   });
 }
+
+deliveryTest(
+  "a tracker that refuses everything for a moment (a bad deploy) costs a few pings, and none is lost",
+  async (t) => {
+    const refuseUntil = Date.now() + 1000;
+    const receiver = await t.receiver(() => ({ status: Date.now() < refuseUntil ? 404 : 200 }));
+    const stateDir = t.state();
+    await spoolPings(stateDir, 300);
+    const env = testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url, TELEMHQ_SENDER_IDLE_MS: "1500" });
+    await runProcess([...hookCommand("bun", stateDir), "deliver"], { env, timeoutMs: 60_000 });
+    const refused = listState(stateDir, "failed").filter((name) => name.endsWith(".json")).length;
+    const status = readStatus(stateDir);
+    // The 8 in flight when the refusals began, then one probe per backoff: not the backlog refused in a second.
+    assert.ok(refused <= 20, `${refused} pings refused in 1 s`);
+    assert.equal(status.delivered + refused, 300, "every ping delivered, or kept in failed/ for --retry-failed");
+    assert.equal(new Set(toolUseIds(receiver)).size, 300);
+  },
+);
+
+deliveryTest("flush during an outage reports what waits instead of sitting through the backoff", async (t) => {
+  const receiver = await t.receiver(() => ({ status: 503 }));
+  const stateDir = t.state();
+  await spoolPings(stateDir, 50);
+  const env = testEnv(stateDir, {
+    TELEMHQ_PING_URL: receiver.url,
+    TELEMHQ_RETRY_BASE_MS: "20000",
+    TELEMHQ_RETRY_MAX_MS: "60000",
+  });
+  const flush = await runFlush("bun", env);
+  assert.equal(flush.code, 1, flush.stdout + flush.stderr);
+  assert.match(flush.stdout, /50 still waiting to be retried; last error: .*503/);
+  assert.ok(receiver.requests.length <= 16, `${receiver.requests.length} requests: about one wave, then the pause`);
+});
+
+deliveryTest("a sender whose ping URL became unusable leaves when idle, rewriting nothing meanwhile", async (t) => {
+  const stateDir = t.state();
+  await spoolPings(stateDir, 20);
+  // Plain http to another host is refused: nothing can be sent until the configuration changes.
+  const env = testEnv(stateDir, { TELEMHQ_PING_URL: "http://telemhq.example/ping/T", TELEMHQ_SENDER_IDLE_MS: "500" });
+  const run = await runProcess([...hookCommand("deno", stateDir), "deliver"], { env, timeoutMs: 30_000 });
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(readStatus(stateDir).last_error?.reason ?? "", /plain http/);
+  assert.equal(listState(stateDir, "spool").filter((name) => name.endsWith(".json")).length, 20, "all kept");
+});
+
+deliveryTest(
+  "Ctrl-C of flush lets go of the sender's lock, and a sender in the background delivers the rest",
+  async (t) => {
+    const receiver = await t.receiver(() => ({ status: 200, delayMs: 300 }));
+    const stateDir = t.state();
+    await spoolPings(stateDir, 40);
+    const env = testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url });
+    const [command, ...args] = [...hookCommand("bun", stateDir), "flush"];
+    const flush = new Deno.Command(command, { args, env, clearEnv: false, stdout: "piped", stderr: "piped" }).spawn();
+    await receiver.waitFor(1, 10_000);
+    flush.kill("SIGINT");
+    const { code, stdout } = await flush.output();
+    assert.equal(code, 130);
+    assert.match(new TextDecoder().decode(stdout), /Interrupted: a sender goes on delivering in the background\./);
+    await receiver.waitFor(40, 20_000);
+    assert.equal(new Set(toolUseIds(receiver)).size, 40, "every ping, once");
+  },
+);

@@ -20,6 +20,7 @@ import {
   hookCommand,
   listState,
   NEWEST_FIXTURES,
+  pathWithClaude,
   readEvents,
   type ReceivedRequest,
   type Receiver,
@@ -285,7 +286,7 @@ for (const runtime of RUNTIMES) {
       const binary = runtime === "deno" ? [runtimeBinary("deno"), "run", "-A"] : [runtimeBinary("bun")];
       const install = await runProcess([...binary, HOOK_PATH, "install", "--url", receiver.url, "--tool-activity"], {
         cwd: session.cwd,
-        env: { HOME: session.home },
+        env: { HOME: session.home, PATH: pathWithClaude() },
       });
       assert.equal(install.code, 0, install.stderr);
       Deno.writeTextFileSync(session.settings, "{}"); // the hooks come from ~/.claude/settings.json

@@ -5,6 +5,7 @@ import {
   HOOK_PATH,
   NEWEST_FIXTURES,
   pathExists,
+  pathWithClaude,
   type ProcessRun,
   removeTree,
   ROOT,
@@ -33,7 +34,7 @@ function hookCli(runtime: RuntimeName, home: string, args: string[], cwd = home)
   const command = runtime === "deno"
     ? [runtimeBinary("deno"), "run", "-A", HOOK_PATH]
     : [runtimeBinary("bun"), HOOK_PATH];
-  return runProcess([...command, ...args], { cwd, env: { HOME: home } });
+  return runProcess([...command, ...args], { cwd, env: { HOME: home, PATH: pathWithClaude() } });
 }
 
 /** Every file under a folder with its bytes: to show that a refused command changed nothing. */
@@ -226,6 +227,13 @@ Deno.test("broken settings, a bad flag or a bad URL: a clear one-line error, and
         /^Cannot install: .*plain http to telemhq\.example.*use https\.\n$/,
       ],
       [["install", "--url", "not a url"], 2, /^Cannot install: the ping URL is not a valid URL/],
+      // A comma would also widen the Deno hook's --allow-net list to a second host.
+      [
+        ["install", "--url", "https://telemhq.example,evil.example/ping/T"],
+        2,
+        /^Cannot install: the ping URL has a host name with characters a host cannot have/,
+      ],
+      [["install", "--url", "https://telemhq.example/ping/T", "--claude-version", "latest"], 2, /--claude-version/],
       [
         ["install", "--url", "https://telemhq.example/ping/T", "--scope", "team"],
         2,
