@@ -18,27 +18,28 @@
  *  4. src/fields.ts       What may leave the machine.
  *  5. src/payload.ts      Building the ping.
  *  6. src/runtime.ts      The one place that knows which runtime runs the hook.
- *  7. src/state_dir.ts    The state directory.
- *  8. src/config.ts       The hook's settings.
- *  9. src/ping_url.ts     The ping URL.
- * 10. src/launch.ts       How the hook is started.
- * 11. src/spool.ts        The spool.
- * 12. src/lock.ts         The sender's lock.
- * 13. src/send.ts         One ping request.
- * 14. src/journal.ts      The journal.
- * 15. src/sender.ts       The sender.
- * 16. src/run_hook.ts     The hook itself, what Claude Code runs for each event.
- * 17. src/transcript.ts   Reading Claude Code's transcripts (JSON lines) from the end.
- * 18. src/catalog.ts      The model catalog Claude Code prices by, as data.
- * 19. src/prices.ts       What a response costs, the way Claude Code itself computes it.
- * 20. src/usage.ts        Tokens and cost of a turn (or a subagent run), from its transcript lines.
- * 21. src/ledger.ts       Adding usage to a ping, once, just before it is sent.
- * 22. src/cli_args.ts     The commands' shared parts.
- * 23. src/settings.ts     Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
- * 24. src/claude_code.ts  Which Claude Code runs here, and what it accepts.
- * 25. src/install.ts      `install` and `uninstall`.
- * 26. src/doctor.ts       `doctor`.
- * 27. src/cli.ts          The command line.
+ *  7. src/git_repo.ts     The repository a session works in, as TelemHQ's roll-ups name it.
+ *  8. src/state_dir.ts    The state directory.
+ *  9. src/config.ts       The hook's settings.
+ * 10. src/ping_url.ts     The ping URL.
+ * 11. src/launch.ts       How the hook is started.
+ * 12. src/spool.ts        The spool.
+ * 13. src/lock.ts         The sender's lock.
+ * 14. src/send.ts         One ping request.
+ * 15. src/journal.ts      The journal.
+ * 16. src/sender.ts       The sender.
+ * 17. src/run_hook.ts     The hook itself, what Claude Code runs for each event.
+ * 18. src/transcript.ts   Reading Claude Code's transcripts (JSON lines) from the end.
+ * 19. src/catalog.ts      The model catalog Claude Code prices by, as data.
+ * 20. src/prices.ts       What a response costs, the way Claude Code itself computes it.
+ * 21. src/usage.ts        Tokens and cost of a turn (or a subagent run), from its transcript lines.
+ * 22. src/ledger.ts       Adding usage to a ping, once, just before it is sent.
+ * 23. src/cli_args.ts     The commands' shared parts.
+ * 24. src/settings.ts     Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
+ * 25. src/claude_code.ts  Which Claude Code runs here, and what it accepts.
+ * 26. src/install.ts      `install` and `uninstall`.
+ * 27. src/doctor.ts       `doctor`.
+ * 28. src/cli.ts          The command line.
  *
  * @module
  */
@@ -427,6 +428,8 @@ export interface Payload {
   cost_usd?: number;
   /** The git branch Claude Code recorded for the turn. */
   git_branch?: string;
+  /** The `owner/name` of the repository's `origin` remote (never its URL), on Stop, StopFailure, SubagentStop, SessionEnd. */
+  git_repo?: string;
   /** API responses in the turn (or subagent), each counted once. */
   api_requests?: number;
   /** Web searches the model ran in the turn (or subagent). */
@@ -465,6 +468,8 @@ export interface Payload {
   hook_version: string;
   /** Runtime that ran the hook, for example `"deno/2.9.6"`. */
   runtime: string;
+  /** A team member's label, when the user set one (`install --member`, the plugin's option); off by default. */
+  member?: string;
 }
 
 /**
@@ -510,6 +515,10 @@ const MAX_PROJECT_CHARS = 255;
  * id), a path, or free text.
  */
 const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
+/** A repository's `owner/name`. */
+const GIT_REPO_PATTERN: RegExp = /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/;
+/** A team member's label: a name or an e-mail-like handle, nothing longer or stranger. */
+const MEMBER_PATTERN: RegExp = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$/;
 /** What a git branch name may hold here: letters, digits and the punctuation refs commonly use. */
 const BRANCH_PATTERN = /^[\p{L}\p{N}._/@+#-]{1,255}$/u;
 
@@ -556,6 +565,7 @@ const PAYLOAD_RULES: { readonly [Field in keyof Payload]-?: FieldRule } = {
   models: "models",
   cost_usd: "usd",
   git_branch: BRANCH_PATTERN,
+  git_repo: GIT_REPO_PATTERN,
   api_requests: "count",
   web_search_requests: "count",
   speed: new Set(["fast"]),
@@ -575,6 +585,7 @@ const PAYLOAD_RULES: { readonly [Field in keyof Payload]-?: FieldRule } = {
   occurred_at: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/,
   hook_version: /^\d{1,4}\.\d{1,4}\.\d{1,4}(-[0-9A-Za-z.-]{1,32})?$/,
   runtime: /^[A-Za-z0-9._-]{1,32}\/[A-Za-z0-9._+-]{1,32}$/,
+  member: MEMBER_PATTERN,
 };
 
 /** The names of every field a ping may carry, in the order of {@linkcode Payload}: the allowlist. */
@@ -882,6 +893,10 @@ export interface PayloadContext {
   sha256Hex?: Sha256Hex;
   /** A secret salt for the path hashes (`TELEMHQ_HASH_SALT`); without it they equal the reference script's. */
   hashSalt?: string;
+  /** The repository's `owner/name` (see {@linkcode readGitRepo}), for events that carry it. */
+  gitRepo?: string;
+  /** The member label the user set, if any. */
+  member?: string;
 }
 
 /**
@@ -943,9 +958,11 @@ export async function buildPayload(input: HookInput, context: PayloadContext): P
     reason: enumField(input, "reason"),
     trigger: enumField(input, "trigger"),
     tool_calls: Array.isArray(toolCalls) ? toolCalls.length : undefined,
+    git_repo: context.gitRepo !== undefined && GIT_REPO_PATTERN.test(context.gitRepo) ? context.gitRepo : undefined,
     occurred_at: occurredAt.toISOString(),
     hook_version: HOOK_VERSION,
     runtime: context.runtime,
+    member: context.member !== undefined && MEMBER_PATTERN.test(context.member) ? context.member : undefined,
   };
   return omitUndefined(payload);
 }
@@ -1503,6 +1520,93 @@ async function runQuietly(
 }
 
 // ---------------------------------------------------------------------------
+// src/git_repo.ts
+//
+// The repository a session works in, as TelemHQ's roll-ups name it: the
+// `owner/name` of the `origin` remote, read from the git config of the folder
+// Claude Code started the hook in (its own working directory, never a path
+// from the event). Only that plain shape leaves: never the remote's URL, its
+// host, or credentials written into it.
+//
+// Owns: `readGitRepo`, `repoFromRemoteUrl`. Uses: runtime.
+
+/** The largest git config read: a real one is a few hundred bytes. */
+const MAX_GIT_CONFIG_BYTES = 64 * 1024;
+/** How many folders up a repository's root is looked for. */
+const MAX_DEPTH = 32;
+/** An owner or a repository name as hosts allow them. */
+const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+
+/**
+ * The `owner/name` in a git remote URL: `git@host:owner/name.git`,
+ * `https://host/owner/name`, `ssh://git@host/owner/name.git`, or undefined
+ * for anything else (a local path, a deeper path, odd characters).
+ *
+ * @param url The remote's URL, as written in the git config.
+ * @returns For example `"denoland/std"`.
+ */
+function repoFromRemoteUrl(url: string): string | undefined {
+  const path = url.trim().match(/^(?:[a-z][a-z0-9+.-]*:\/\/[^/]+\/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)(.+)$/)?.[1];
+  if (path === undefined) return undefined;
+  const parts = path.replace(/\/+$/, "").replace(/\.git$/, "").split("/");
+  if (parts.length !== 2 || !parts.every((part) => NAME.test(part) && part !== "." && part !== "..")) return undefined;
+  return parts.join("/");
+}
+
+/**
+ * The `owner/name` of the `origin` remote of the repository around a folder,
+ * or undefined (not a repository, no origin, an odd URL, a worktree or
+ * submodule whose `.git` is a file, or a folder this process may not read).
+ * Reads only `.git/config` regular files, never through a symlink.
+ *
+ * @param runtime The runtime adapter.
+ * @param dir The folder (the hook's working directory).
+ * @returns The repository's `owner/name`.
+ */
+async function readGitRepo(runtime: Runtime, dir: string): Promise<string | undefined> {
+  if (!dir.startsWith("/")) return undefined;
+  let folder = dir.replace(/\/+$/, "");
+  for (let depth = 0; depth < MAX_DEPTH; depth++) {
+    if (!runtime.mayInspect(`${folder}/.git`)) return undefined;
+    const git = await runtime.lstat(`${folder}/.git`);
+    if (git?.kind === "directory") return originOf(await readGitConfig(`${folder}/.git/config`));
+    if (git !== undefined || folder === "") return undefined;
+    folder = folder.slice(0, folder.lastIndexOf("/"));
+  }
+  return undefined;
+}
+
+async function readGitConfig(path: string): Promise<string> {
+  try {
+    const { file, size } = await openRegularFile(await nodeFs(), path);
+    try {
+      if (size > MAX_GIT_CONFIG_BYTES) return "";
+      const buffer = new Uint8Array(size);
+      const { bytesRead } = await file.read(buffer, 0, size, 0);
+      return new TextDecoder().decode(buffer.subarray(0, bytesRead));
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return "";
+  }
+}
+
+/** The `url` of `[remote "origin"]`, as `owner/name`. */
+function originOf(config: string): string | undefined {
+  let inOrigin = false;
+  for (const line of config.split("\n")) {
+    const section = line.match(/^\s*\[\s*([^\]]*?)\s*\]/);
+    if (section) inOrigin = /^remote\s+"origin"$/.test(section[1]);
+    else if (inOrigin) {
+      const url = line.match(/^\s*url\s*=\s*(.*?)\s*$/)?.[1];
+      if (url !== undefined) return repoFromRemoteUrl(url.replace(/^"(.*)"$/, "$1"));
+    }
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------
 // src/state_dir.ts
 //
 // The state directory: where the spool, the lock, the delivery status, the
@@ -1666,6 +1770,9 @@ export const ENV_NAMES: readonly string[] = [
   "HOME",
   "CLAUDE_CONFIG_DIR",
   "TELEMHQ_PING_URL",
+  "CLAUDE_PLUGIN_OPTION_PING_URL",
+  "TELEMHQ_MEMBER",
+  "CLAUDE_PLUGIN_OPTION_MEMBER",
   "TELEMHQ_HOOK_DEBUG",
   "TELEMHQ_STATE_DIR",
   "TELEMHQ_TIMEOUT_MS",
@@ -1684,7 +1791,9 @@ export interface HookConfig {
   /** The raw ping URL, or undefined when not configured. */
   pingUrl?: string;
   /** Where the ping URL came from. */
-  pingUrlSource?: "TELEMHQ_PING_URL" | "config file";
+  pingUrlSource?: "TELEMHQ_PING_URL" | "the plugin's ping_url option" | "config file";
+  /** A team member's label, when the user set one: `TELEMHQ_MEMBER`, the plugin's option, or install's. */
+  member?: string;
   /** A secret the team shares, mixed into `cwd_hash` and `transcript_path_hash` (see the README). */
   hashSalt?: string;
   /** Time limit of one ping request, in milliseconds. */
@@ -1777,12 +1886,16 @@ export function stateDirectory(env: EnvLookup): string | undefined {
  * ```
  */
 export function readConfig(env: EnvLookup): HookConfig {
-  const pingUrl = env("TELEMHQ_PING_URL")?.trim();
+  // The environment first, then the plugin's option (Claude Code keeps it in its credential store), then install's file.
+  const fromEnv = env("TELEMHQ_PING_URL")?.trim() || undefined;
+  const fromPlugin = env("CLAUDE_PLUGIN_OPTION_PING_URL")?.trim() || undefined;
+  const member = env("TELEMHQ_MEMBER")?.trim() || env("CLAUDE_PLUGIN_OPTION_MEMBER")?.trim() || undefined;
   const salt = env("TELEMHQ_HASH_SALT");
   const day = 24 * 60 * 60 * 1000;
   return {
-    pingUrl: pingUrl === "" ? undefined : pingUrl,
-    pingUrlSource: pingUrl ? "TELEMHQ_PING_URL" : undefined,
+    pingUrl: fromEnv ?? fromPlugin,
+    pingUrlSource: fromEnv ? "TELEMHQ_PING_URL" : fromPlugin ? "the plugin's ping_url option" : undefined,
+    member,
     hashSalt: salt === undefined || salt === "" ? undefined : salt,
     timeoutMs: numberSetting(env("TELEMHQ_TIMEOUT_MS"), DEFAULT_TIMEOUT_MS, 100, 60_000),
     debug: env("TELEMHQ_HOOK_DEBUG") === "1",
@@ -1820,7 +1933,10 @@ export async function loadConfig(runtime: Runtime): Promise<HookConfig> {
   if (facts === undefined) return config;
   config.stateDirProblem = stateDirProblem(config.stateDir, facts, runtime.uid()) ??
     await parentsProblem(runtime, config.stateDir);
-  if (config.stateDirProblem !== undefined || (config.pingUrl !== undefined && config.hashSalt !== undefined)) {
+  if (
+    config.stateDirProblem !== undefined ||
+    (config.pingUrl !== undefined && config.hashSalt !== undefined && config.member !== undefined)
+  ) {
     return config;
   }
   // Only a small regular file: a FIFO or a device there must not hang the hook or eat its memory.
@@ -1834,6 +1950,9 @@ export async function loadConfig(runtime: Runtime): Promise<HookConfig> {
   }
   if (config.hashSalt === undefined && typeof values.hash_salt === "string" && values.hash_salt !== "") {
     config.hashSalt = values.hash_salt;
+  }
+  if (config.member === undefined && typeof values.member === "string" && values.member !== "") {
+    config.member = values.member;
   }
   return config;
 }
@@ -3578,7 +3697,7 @@ export async function startSender(runtime: Runtime, config: HookConfig): Promise
 // writes to stdout.
 //
 // Owns: `runHook`. Uses: input, fields, payload, runtime, state_dir, config,
-// ping_url, spool, send, sender.
+// ping_url, spool, send, sender, events, git_repo.
 
 /**
  * Runs the hook once: reads the event from stdin, builds the payload, makes it
@@ -3607,11 +3726,18 @@ export async function runHook(runtime: Runtime): Promise<string | undefined> {
     }
     const url = parsePingUrl(config.pingUrl);
     const input = parseEvent(await readAll(runtime.stdin(), MAX_EVENT_BYTES));
+    // The repository is read from this process's own folder (where Claude Code started it), for the events
+    // TelemHQ rolls up; tool events stay as fast as they were.
+    const gitRepo = eventRule(eventName(input)).usage === undefined
+      ? undefined
+      : await readGitRepo(runtime, runtime.cwd());
     const payload = await buildPayload(input, {
       fallbackCwd: runtime.cwd(),
       runtime: runtime.name,
       sha256Hex: runtime.sha256Hex,
       hashSalt: config.hashSalt,
+      gitRepo,
+      member: config.member,
     });
     const unsafe = config.stateDir === undefined
       ? "no state directory (set HOME or TELEMHQ_STATE_DIR)"
@@ -4896,7 +5022,8 @@ function withoutStop(text: string): string {
 // everything else as it was.
 //
 // Owns: the scopes, the project's folder, `readSettings`, our hook entries in
-// settings and the hook file names they run, `scanSettings`, `replaceFile`.
+// settings and the hook file names they run, `scanSettings`, the TelemHQ
+// plugins they enable, `replaceFile`.
 // Uses: input, runtime, cli_args.
 
 /** The largest settings file read (Claude Code's are a few kilobytes). */
@@ -5249,6 +5376,24 @@ async function scanSettings(claudeDir: string, projectDir: string | undefined): 
 }
 
 /**
+ * The TelemHQ plugins (`telemhq@<marketplace>`) the scanned settings files enable.
+ *
+ * @param scanned The settings files (see {@linkcode scanSettings}).
+ * @returns The plugin ids, each once.
+ */
+function enabledTelemhqPlugins(scanned: readonly ScannedSettings[]): string[] {
+  const enabled = new Set<string>();
+  for (const file of scanned) {
+    const plugins = file.settings?.enabledPlugins;
+    if (plugins === null || typeof plugins !== "object" || Array.isArray(plugins)) continue;
+    for (const [id, on] of Object.entries(plugins)) {
+      if (on === true && /^telemhq@[A-Za-z0-9._-]{1,64}$/.test(id)) enabled.add(id);
+    }
+  }
+  return [...enabled];
+}
+
+/**
  * The project a command is about: `--dir`, else the git repository around
  * the working directory (Claude Code reads a project's settings at its root).
  *
@@ -5354,7 +5499,7 @@ async function scopeSettingsPath(
 
 /**
  * The first Claude Code release whose settings accept each hook event, found
- * by bisecting every release on npm (`deno task probe:events`). Events wired
+ * by bisecting every release on npm (`deno task record:hook-events`). Events wired
  * into a settings file of an older release make it skip the whole file (up to
  * 2.1.100) or only that event (from 2.1.101). Hooks run from 1.0.38.
  */
@@ -5492,8 +5637,11 @@ function settingsRejection(settings: unknown, version: string): string | undefin
       const since = Object.hasOwn(HOOK_EVENT_SINCE, event) ? ` (it arrived in ${HOOK_EVENT_SINCE[event]})` : "";
       return `it names the hook event "${event.slice(0, 60)}", which Claude Code ${version} does not know${since}`;
     }
-    for (const group of Array.isArray(groups) ? groups : []) {
-      for (const entry of Array.isArray(group?.hooks) ? group.hooks : []) {
+    if (!Array.isArray(groups)) return `its ${event.slice(0, 60)} hooks are not a list`;
+    for (const group of groups) {
+      const shape = groupProblem(group);
+      if (shape !== undefined) return `its ${event.slice(0, 60)} hooks hold ${shape}`;
+      for (const entry of (group as { hooks: unknown[] }).hooks) {
         const problem = entryProblem(entry, version);
         if (problem !== undefined) return `its ${event} hooks hold ${problem}`;
       }
@@ -5502,10 +5650,20 @@ function settingsRejection(settings: unknown, version: string): string | undefin
   return undefined;
 }
 
+/** A matcher group must be an object with an optional string `matcher` and a `hooks` list. */
+function groupProblem(group: unknown): string | undefined {
+  if (group === null || typeof group !== "object" || Array.isArray(group)) return "an entry that is not an object";
+  const { matcher, hooks } = group as { matcher?: unknown; hooks?: unknown };
+  if (matcher !== undefined && typeof matcher !== "string") return "a matcher that is not a string";
+  if (!Array.isArray(hooks)) return `a group whose "hooks" is not a list`;
+  return undefined;
+}
+
 function entryProblem(entry: unknown, version: string): string | undefined {
   if (entry === null || typeof entry !== "object") return "an entry that is not an object";
   const { type, timeout } = entry as { type?: unknown; timeout?: unknown };
   const since = typeof type === "string" && Object.hasOwn(HOOK_TYPE_SINCE, type) ? HOOK_TYPE_SINCE[type] : undefined;
+  if (type === undefined) return "a hook without a type";
   if (since === undefined || compareVersions(since, version) > 0) {
     return `a hook of type ${JSON.stringify(type)?.slice(0, 40)}, which Claude Code ${version} does not know`;
   }
@@ -5670,7 +5828,7 @@ async function claudeCodeInUse(
 // everything the hook kept (the saved URL, the spool, the journal).
 //
 // Owns: the install plan, the install record, finding runtimes. Uses: input, events,
-// runtime, state_dir, config, ping_url, launch, cli_args, settings, claude_code.
+// runtime, state_dir, config, ping_url, launch, cli_args, settings, claude_code, fields.
 
 /** Claude Code's time limit for our hook, in seconds (the fast path takes milliseconds). */
 const HOOK_TIMEOUT_S = 10;
@@ -5690,6 +5848,10 @@ interface InstallRecord {
   hook_argv: string[];
   /** Settings files that `install` created (and `uninstall` may remove once they hold nothing else). */
   created_settings: string[];
+  /** Whether tool activity was chosen (kept for the next run). */
+  tool_activity?: boolean;
+  /** The Claude Code version `--claude-version` named, for doctor when no `claude` is found. */
+  claude_version?: string;
 }
 
 /**
@@ -5708,7 +5870,14 @@ async function readInstallRecord(runtime: Runtime, stateDir: string): Promise<In
     typeof record.runtime_path === "string" && record.runtime_path.startsWith("/") &&
     typeof record.hook_file === "string" && strings(record.hook_argv);
   return valid
-    ? { ...record, created_settings: strings(record.created_settings) ? record.created_settings! : [] } as InstallRecord
+    ? {
+      ...record,
+      created_settings: strings(record.created_settings) ? record.created_settings! : [],
+      tool_activity: typeof record.tool_activity === "boolean" ? record.tool_activity : undefined,
+      claude_version: typeof record.claude_version === "string" && isClaudeCodeVersion(record.claude_version)
+        ? record.claude_version
+        : undefined,
+    } as InstallRecord
     : undefined;
 }
 
@@ -5718,6 +5887,8 @@ interface InstallPlan {
   url: URL;
   /** The salt to save; null: none (`--no-hash-salt`); undefined: keep the saved one. */
   hashSalt?: string | null;
+  /** The member label to save; null: none (`--no-member`); undefined: keep the saved one. */
+  member?: string | null;
   /** Whether to wire tool activity; undefined: as the scope's settings had it. */
   toolActivity?: boolean;
   claudeDir: string;
@@ -5727,6 +5898,8 @@ interface InstallPlan {
   events: readonly (readonly [string, string?])[];
   /** The Claude Code the hooks are wired for. */
   claude: ClaudeCodeInUse;
+  /** Whether `--claude-version` named it. */
+  claudeVersionGiven: boolean;
 }
 
 /** Finds a runtime's binary: this process's if it is that runtime, else on PATH or where its installer puts it. */
@@ -5752,7 +5925,10 @@ async function nodeRunsTypeScript(nodePath: string): Promise<boolean> {
 
 /** The ping URL: `--url URL`, `--url -` (the first line of stdin, off the process list), or TELEMHQ_PING_URL. */
 async function pingUrlArgument(runtime: Runtime, value: string | undefined): Promise<URL> {
-  let raw = value ?? runtime.env("TELEMHQ_PING_URL");
+  // Without --url: the environment's, else the one saved before (a re-run after an upgrade keeps it).
+  const saved = await loadConfig(runtime);
+  let raw = value ?? runtime.env("TELEMHQ_PING_URL") ??
+    (saved.pingUrlSource === "config file" ? saved.pingUrl : undefined);
   if (value === "-") raw = new TextDecoder().decode(await readAll(runtime.stdin(), 64 * 1024)).split("\n")[0];
   if (raw === undefined || raw.trim() === "") {
     throw new CommandError(
@@ -5784,8 +5960,8 @@ async function pingUrlArgument(runtime: Runtime, value: string | undefined): Pro
 async function planInstall(runtime: Runtime, args: readonly string[]): Promise<InstallPlan> {
   const values = parseArgs(
     args,
-    ["--url", "--scope", "--runtime", "--dir", "--hash-salt", "--claude-version"],
-    ["--tool-activity", "--no-tool-activity", "--no-hash-salt"],
+    ["--url", "--scope", "--runtime", "--dir", "--hash-salt", "--claude-version", "--member"],
+    ["--tool-activity", "--no-tool-activity", "--no-hash-salt", "--no-member"],
   );
   const scope = scopeOf(values["--scope"], INSTALL_SCOPES, "install");
   const kind = (values["--runtime"] ?? runtime.kind) as RuntimeKind;
@@ -5834,6 +6010,13 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
     );
   }
   const argv = hookArgv(kind, runtimePath, hookFile, stateDir, { pingHost: url.host, claudeDir, projectsDir });
+  const member = values["--member"];
+  if (member !== undefined && !MEMBER_PATTERN.test(member)) {
+    throw new CommandError(
+      "Cannot install: --member wants a short label (letters, digits and . _ @ + -, up to 64), such as ana or ana@acme.",
+      2,
+    );
+  }
   const given = values["--claude-version"];
   if (given !== undefined && !isClaudeCodeVersion(given)) {
     throw new CommandError(
@@ -5841,19 +6024,40 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
       2,
     );
   }
+  const claude = await claudeCodeInUse(runtime, claudeDir, given);
+  if (claude.version !== undefined && compareVersions(claude.version, CLAUDE_CODE_FEATURES.hooksRun) < 0) {
+    throw new CommandError(
+      `Cannot install: Claude Code ${claude.version} runs no hooks (they run from ${CLAUDE_CODE_FEATURES.hooksRun}). ` +
+        `Upgrade Claude Code, then run install again.`,
+    );
+  }
   return {
     scope,
     record: { runtime: kind, runtime_path: runtimePath, hook_file: hookFile, hook_argv: argv, created_settings: [] },
     url,
     hashSalt: values["--no-hash-salt"] ? null : values["--hash-salt"],
+    member: values["--no-member"] ? null : member,
     toolActivity: values["--tool-activity"] ? true : values["--no-tool-activity"] ? false : undefined,
     claudeDir,
     stateDir,
     settingsPath: await scopeSettingsPath(runtime, scope, claudeDir, values["--dir"], "install"),
     command: fastPathCommand(argv),
     events: INSTALL_EVENTS.always,
-    claude: await claudeCodeInUse(runtime, claudeDir, given),
+    claude,
+    claudeVersionGiven: given !== undefined,
   };
+}
+
+/** The managed settings that install TelemHQ's plugin from its marketplace for everyone (the plugin route). */
+const PLUGIN_POLICY = {
+  extraKnownMarketplaces: { telemhq: { source: { source: "github", repo: "telemhq/claude-code" } } },
+  enabledPlugins: { "telemhq@telemhq": true },
+} as const;
+
+/** An option given now (null: cleared), else the one saved before, if it is a non-empty string. */
+function kept(given: string | null | undefined, saved: unknown): string | undefined {
+  if (given === null) return undefined;
+  return given ?? (typeof saved === "string" && saved !== "" ? saved : undefined);
 }
 
 /** The events a plan may wire for its Claude Code, and those it leaves out (that version does not know them). */
@@ -5864,7 +6068,8 @@ function eventsFor(plan: InstallPlan, wanted: readonly (readonly [string, string
   };
 }
 
-function leftOutNotes(version: string | undefined, leftOut: readonly string[]): string[] {
+function leftOutNotes(claude: ClaudeCodeInUse, leftOut: readonly string[]): string[] {
+  const version = claude.version;
   if (leftOut.length === 0) return [];
   if (version === undefined) {
     return [
@@ -5873,9 +6078,12 @@ function leftOutNotes(version: string | undefined, leftOut: readonly string[]): 
     ];
   }
   const since = leftOut.map((event) => `${event} (from ${HOOK_EVENT_SINCE[event]})`).join(", ");
+  const them = leftOut.length === 1 ? "it" : "them";
   return [
     `Note: Claude Code ${version} does not fire ${since}: left out, so that it still loads this file. ` +
-    `After upgrading Claude Code, run install again to add ${leftOut.length === 1 ? "it" : "them"}.`,
+    (claude.description.includes("the oldest counts")
+      ? `Remove the older claude (or, if you never run it, give --claude-version), then run install again to add ${them}.`
+      : `After upgrading Claude Code, run install again to add ${them}.`),
   ];
 }
 
@@ -5930,7 +6138,9 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
     addHooks(policy, events, ourEntry(plan));
     console.log(JSON.stringify(policy, null, 2));
     console.error(
-      `Managed policy printed. Deploy the hook to "${plan.record.hook_file}" and the ping URL to "${plan.stateDir}/${STATE_LAYOUT.config}" on each machine.`,
+      `Managed policy printed. Deploy the hook to "${plan.record.hook_file}" and the ping URL to "${plan.stateDir}/${STATE_LAYOUT.config}" on each machine.\n` +
+        `Or roll out the plugin instead (each member then gives the ping URL to claude plugin install --config):\n` +
+        JSON.stringify(PLUGIN_POLICY, null, 2),
     );
     return 0;
   }
@@ -5941,17 +6151,17 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
   }
   // Options given once stay until changed: a second install (after a 401, say) keeps tool activity and the salt.
   const hookFiles = installedHookFiles(plan.claudeDir);
-  const toolActivity = plan.toolActivity ??
+  const previous = await readInstallRecord(runtime, plan.stateDir);
+  const toolActivity = plan.toolActivity ?? previous?.tool_activity ??
     findOurHooks(settings, hookFiles).some((hook) =>
       INSTALL_EVENTS.toolActivity.some(([event]) => event === hook.event)
     );
   const { events, leftOut } = eventsFor(plan, [...plan.events, ...(toolActivity ? INSTALL_EVENTS.toolActivity : [])]);
-  const savedSalt = (await readJsonFile(await runtime.fs(), `${plan.stateDir}/${STATE_LAYOUT.config}`) as
-    | { hash_salt?: unknown }
-    | undefined)?.hash_salt;
-  const salt = plan.hashSalt === null
-    ? undefined
-    : plan.hashSalt ?? (typeof savedSalt === "string" && savedSalt !== "" ? savedSalt : undefined);
+  const savedConfig = await readJsonFile(await runtime.fs(), `${plan.stateDir}/${STATE_LAYOUT.config}`) as
+    | { hash_salt?: unknown; member?: unknown }
+    | undefined;
+  const salt = kept(plan.hashSalt, savedConfig?.hash_salt);
+  const member = kept(plan.member, savedConfig?.member);
   removeOurHooks(settings, hookFiles);
   addHooks(settings, events, ourEntry(plan));
   // Up to 2.1.100 Claude Code skips a whole settings file over one entry it does not know: the user's hooks too.
@@ -5968,12 +6178,20 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
   await fs.mkdir(`${plan.claudeDir}/hooks`, { recursive: true, mode: 0o700 });
   await fs.chmod(`${plan.claudeDir}/hooks`, 0o700);
   await replaceFile(plan.record.hook_file, hookSource, { mode: 0o600, forceMode: true });
-  const saved = { ping_url: plan.url.href, ...(salt !== undefined ? { hash_salt: salt } : {}) };
+  const saved = {
+    ping_url: plan.url.href,
+    ...(salt !== undefined ? { hash_salt: salt } : {}),
+    ...(member !== undefined ? { member } : {}),
+  };
   await writeFileAtomically(fs, `${plan.stateDir}/${STATE_LAYOUT.config}`, JSON.stringify(saved) + "\n", 0o600);
-  const previous = await readInstallRecord(runtime, plan.stateDir);
   const created = new Set(previous?.created_settings ?? []);
   if (text === undefined) created.add(plan.settingsPath);
-  const record = { ...plan.record, created_settings: [...created].sort() };
+  const record: InstallRecord = {
+    ...plan.record,
+    created_settings: [...created].sort(),
+    tool_activity: toolActivity,
+    ...(plan.claudeVersionGiven ? { claude_version: plan.claude.version } : {}),
+  };
   await writeFileAtomically(fs, `${plan.stateDir}/${STATE_LAYOUT.install}`, JSON.stringify(record, null, 2) + "\n");
   if (updated !== text) await replaceFile(plan.settingsPath, updated, { backup: text, mode: 0o644 });
   const lines = [
@@ -5985,9 +6203,9 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
     `  ping URL:  ${redactUrl(plan.url)}, saved in ${plan.stateDir}/${STATE_LAYOUT.config}`,
     `  options:   tool activity ${toolActivity ? "on" : "off (--tool-activity)"}; hash salt ${
       salt !== undefined ? "set" : "none (--hash-salt)"
-    }`,
+    }; member ${member !== undefined ? `"${member}"` : "none (--member)"}`,
   ];
-  lines.push(...leftOutNotes(plan.claude.version, leftOut));
+  lines.push(...leftOutNotes(plan.claude, leftOut));
   if (plan.scope === "project") {
     lines.push(
       `Note: ${plan.settingsPath} is shared through the repository, and the hook command in it holds this ` +
@@ -5999,7 +6217,14 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
     lines.push(`Note: Claude Code reads this file when it is started in ${root} (not in a folder below it).`);
   }
   // Claude Code runs an identical command once, however many files name it; two different ones, twice.
-  const twice = (await scanSettings(plan.claudeDir, await projectDirectory(runtime, undefined)))
+  const scanned = await scanSettings(plan.claudeDir, await projectDirectory(runtime, undefined));
+  for (const plugin of enabledTelemhqPlugins(scanned)) {
+    lines.push(
+      `Warning: the TelemHQ plugin (${plugin}) is enabled too: each event is still sent once (one ping_id), but ` +
+        `runs two hooks. Keep one: claude plugin uninstall ${plugin}, or uninstall here.`,
+    );
+  }
+  const twice = scanned
     .filter((file) => file.path !== plan.settingsPath && file.hooks.some((hook) => hook.command !== plan.command));
   for (const file of twice) {
     lines.push(
@@ -6197,8 +6422,13 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
   }
   const record = await readInstallRecord(runtime, stateDir);
   const url = checkUrl(report, config, record);
-  const scanned = await checkSettings(runtime, report, claudeDir, record);
-  await checkClaudeCode(runtime, report, claudeDir, scanned);
+  const found = await claudeCodeInUse(runtime, claudeDir);
+  // No claude found here (an IDE's own, a fleet's pinned one): the version install was told, if any.
+  const claude = found.version === undefined && record?.claude_version !== undefined
+    ? { version: record.claude_version, description: `${record.claude_version} (as install's --claude-version said)` }
+    : found;
+  const scanned = await checkSettings(report, claudeDir, record, await projectDirectory(runtime, undefined), claude);
+  checkClaudeCode(report, scanned, claude);
   await checkInstall(runtime, report, record);
   await checkStateFiles(runtime, report, stateDir);
   await checkDelivery(runtime, report, config, stateDir);
@@ -6240,16 +6470,14 @@ function checkUrl(report: Report, config: HookConfig, record: InstallRecord | un
 }
 
 async function checkSettings(
-  runtime: Runtime,
   report: Report,
   claudeDir: string,
   record: InstallRecord | undefined,
+  project: string | undefined,
+  claude: ClaudeCodeInUse,
 ): Promise<ScannedSettings[]> {
-  const project = await projectDirectory(runtime, undefined);
   const scanned = await scanSettings(claudeDir, project);
-  if (project !== undefined && project !== runtime.cwd()) {
-    report.note(`Project settings are read from the repository root ${project}, as Claude Code does.`);
-  }
+  if (project !== undefined) report.note(`Project settings are read from ${project}, its repository's root.`);
   const wired = new Map<string, { paths: string[]; commands: Set<string> }>();
   const expected = record === undefined ? undefined : fastPathCommand(record.hook_argv);
   let unreadable = false;
@@ -6258,6 +6486,8 @@ async function checkSettings(
       unreadable = true;
       report.problem(file.error);
     }
+    // A file this Claude Code skips whole runs nothing: its problem is reported with the version below.
+    if (claude.version !== undefined && settingsRejection(file.settings, claude.version) !== undefined) continue;
     for (const hook of file.hooks) {
       const seen = wired.get(hook.event) ?? { paths: [], commands: new Set<string>() };
       seen.paths.push(file.path);
@@ -6270,7 +6500,21 @@ async function checkSettings(
       }
     }
   }
-  if (wired.size === 0 && !unreadable) report.problem("No settings file runs the hook: run install.");
+  const plugins = enabledTelemhqPlugins(scanned);
+  for (const plugin of plugins) {
+    report.ok(`The TelemHQ plugin (${plugin}) is enabled: its ping URL is its ping_url option, kept by Claude Code.`);
+  }
+  if (plugins.length > 0 && wired.size > 0) {
+    report.note(
+      `Both the TelemHQ plugin (${plugins.join(", ")}) and ${
+        [...new Set([...wired.values()].flatMap((seen) => seen.paths))].join(", ")
+      } run the hook: each event is spooled and sent once (one ping_id), but runs twice. Keep one: ` +
+        `run uninstall, or claude plugin uninstall ${plugins[0]}.`,
+    );
+  }
+  if (wired.size === 0 && plugins.length === 0 && !unreadable) {
+    report.problem("No settings file runs the hook, and the TelemHQ plugin is not enabled: run install.");
+  }
   for (const [event, { paths, commands }] of wired) {
     if (paths.length === 1) report.ok(`${event} runs the hook (${paths[0]}).`);
     else if (commands.size === 1) {
@@ -6292,13 +6536,8 @@ async function checkSettings(
  * skips a whole file over one hook event or entry it does not know), and the
  * events it fires that install would wire now (after an upgrade).
  */
-async function checkClaudeCode(
-  runtime: Runtime,
-  report: Report,
-  claudeDir: string,
-  scanned: readonly ScannedSettings[],
-): Promise<void> {
-  const { version, description } = await claudeCodeInUse(runtime, claudeDir);
+function checkClaudeCode(report: Report, scanned: readonly ScannedSettings[], claude: ClaudeCodeInUse): void {
+  const { version, description } = claude;
   if (version === undefined) {
     report.note(`Claude Code ${description}: which hook events it knows is not checked.`);
     return;
@@ -6519,7 +6758,8 @@ function programName(runtime: Runtime): string {
 const COMMANDS: Readonly<Record<string, Command>> = {
   install: {
     usage: "install --url URL|- [--scope user|project|local|managed] [--dir DIR] [--runtime deno|bun|node] " +
-      "[--[no-]tool-activity] [--hash-salt SALT | --no-hash-salt] [--claude-version X.Y.Z]",
+      "[--[no-]tool-activity] [--hash-salt SALT | --no-hash-salt] [--member LABEL | --no-member] " +
+      "[--claude-version X.Y.Z]",
     summary: "copy the hook into ~/.claude/hooks, save the ping URL, wire it into a settings file",
     details: `The ping URL holds your tracker's token. To keep it out of the process list, give --url - and
 the URL on standard input, or set TELEMHQ_PING_URL and leave --url out.
@@ -6528,6 +6768,7 @@ the URL on standard input, or set TELEMHQ_PING_URL and leave --url out.
 --tool-activity also wires PostToolUse (Bash, Edit, MultiEdit, Write) and PostToolUseFailure (every tool):
 a ping per tool call, with its name and duration, never its input or output. A re-run keeps the choices made before.
 --hash-salt mixes a secret your team shares into cwd_hash and transcript_path_hash.
+--member adds your label (a name your team rolls up by) to every ping; off unless given.
 Only the hook events your Claude Code knows are wired (an older one skips a whole settings file over one
 it does not know): install reads the version of each claude it finds, and wires for the oldest;
 --claude-version says which version to wire for instead (an IDE's own Claude Code, a fleet's pinned one).`,

@@ -125,6 +125,13 @@ async function main(): Promise<void> {
           settle: () => senderGone(starting),
         },
         { name: `Node ${label}, empty script`, command: [node, `${work}/empty.mjs`], pings: false },
+        // hook.ts itself, its types stripped by Node (22.18+): what the plugin runs when Node is the only runtime.
+        ...(label.startsWith("20") ? [] : [{
+          name: `hook.ts under Node ${label}, sender running`,
+          command: [node, HOOK_PATH],
+          env: { TELEMHQ_STATE_DIR: running, TELEMHQ_SENDER_IDLE_MS: "600000" },
+          pings: true,
+        }]),
       ];
     });
     const npx = state("npx");

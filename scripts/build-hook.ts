@@ -26,6 +26,7 @@ export const MODULES: readonly string[] = [
   "fields.ts",
   "payload.ts",
   "runtime.ts",
+  "git_repo.ts",
   "state_dir.ts",
   "config.ts",
   "ping_url.ts",

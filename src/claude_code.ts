@@ -19,7 +19,7 @@ import { openRegularFile, runQuietly, type Runtime } from "./runtime.ts";
 
 /**
  * The first Claude Code release whose settings accept each hook event, found
- * by bisecting every release on npm (`deno task probe:events`). Events wired
+ * by bisecting every release on npm (`deno task record:hook-events`). Events wired
  * into a settings file of an older release make it skip the whole file (up to
  * 2.1.100) or only that event (from 2.1.101). Hooks run from 1.0.38.
  */
@@ -186,8 +186,11 @@ export function settingsRejection(settings: unknown, version: string): string | 
       const since = Object.hasOwn(HOOK_EVENT_SINCE, event) ? ` (it arrived in ${HOOK_EVENT_SINCE[event]})` : "";
       return `it names the hook event "${event.slice(0, 60)}", which Claude Code ${version} does not know${since}`;
     }
-    for (const group of Array.isArray(groups) ? groups : []) {
-      for (const entry of Array.isArray(group?.hooks) ? group.hooks : []) {
+    if (!Array.isArray(groups)) return `its ${event.slice(0, 60)} hooks are not a list`;
+    for (const group of groups) {
+      const shape = groupProblem(group);
+      if (shape !== undefined) return `its ${event.slice(0, 60)} hooks hold ${shape}`;
+      for (const entry of (group as { hooks: unknown[] }).hooks) {
         const problem = entryProblem(entry, version);
         if (problem !== undefined) return `its ${event} hooks hold ${problem}`;
       }
@@ -196,10 +199,20 @@ export function settingsRejection(settings: unknown, version: string): string | 
   return undefined;
 }
 
+/** A matcher group must be an object with an optional string `matcher` and a `hooks` list. */
+function groupProblem(group: unknown): string | undefined {
+  if (group === null || typeof group !== "object" || Array.isArray(group)) return "an entry that is not an object";
+  const { matcher, hooks } = group as { matcher?: unknown; hooks?: unknown };
+  if (matcher !== undefined && typeof matcher !== "string") return "a matcher that is not a string";
+  if (!Array.isArray(hooks)) return `a group whose "hooks" is not a list`;
+  return undefined;
+}
+
 function entryProblem(entry: unknown, version: string): string | undefined {
   if (entry === null || typeof entry !== "object") return "an entry that is not an object";
   const { type, timeout } = entry as { type?: unknown; timeout?: unknown };
   const since = typeof type === "string" && Object.hasOwn(HOOK_TYPE_SINCE, type) ? HOOK_TYPE_SINCE[type] : undefined;
+  if (type === undefined) return "a hook without a type";
   if (since === undefined || compareVersions(since, version) > 0) {
     return `a hook of type ${JSON.stringify(type)?.slice(0, 40)}, which Claude Code ${version} does not know`;
   }

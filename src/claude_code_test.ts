@@ -58,7 +58,12 @@ Deno.test("settingsRejection() names what makes 2.1.100 and older skip a whole f
   assert.match(settingsRejection({ hooks: { Stop: entry({ timeout: 0 }) } }, "2.0.77")!, /timeout/);
   assert.match(settingsRejection({ hooks: { Stop: entry({ type: "http" }) } }, "2.0.77")!, /type "http"/);
   assert.equal(settingsRejection({ hooks: { Stop: entry({ async: true, once: true }) } }, "2.0.77"), undefined);
-  for (const odd of [undefined, null, 1, "x", [], { hooks: null }, { hooks: [] }, { hooks: { Stop: "x" } }]) {
+  // 2.0.77's schema wants a list of groups, each with a string matcher (if any) and a list of hooks.
+  assert.match(settingsRejection({ hooks: { Stop: "x" } }, "2.0.77")!, /not a list/);
+  assert.match(settingsRejection({ hooks: { Stop: [{ matcher: 5, hooks: [] }] } }, "2.0.77")!, /matcher/);
+  assert.match(settingsRejection({ hooks: { Stop: [{ matcher: "*" }] } }, "2.0.77")!, /"hooks" is not a list/);
+  assert.match(settingsRejection({ hooks: { Stop: [{ hooks: [{ command: "x" }] }] } }, "2.0.77")!, /without a type/);
+  for (const odd of [undefined, null, 1, "x", [], { hooks: null }, { hooks: [] }]) {
     assert.equal(settingsRejection(odd, "2.0.77"), undefined, JSON.stringify(odd));
   }
   assert.deepEqual(ignoredEvents({ hooks: { Stop: [], Nope: [] } }, "2.1.332"), ["Nope"]);

@@ -47,7 +47,8 @@ function programName(runtime: Runtime): string {
 const COMMANDS: Readonly<Record<string, Command>> = {
   install: {
     usage: "install --url URL|- [--scope user|project|local|managed] [--dir DIR] [--runtime deno|bun|node] " +
-      "[--[no-]tool-activity] [--hash-salt SALT | --no-hash-salt] [--claude-version X.Y.Z]",
+      "[--[no-]tool-activity] [--hash-salt SALT | --no-hash-salt] [--member LABEL | --no-member] " +
+      "[--claude-version X.Y.Z]",
     summary: "copy the hook into ~/.claude/hooks, save the ping URL, wire it into a settings file",
     details: `The ping URL holds your tracker's token. To keep it out of the process list, give --url - and
 the URL on standard input, or set TELEMHQ_PING_URL and leave --url out.
@@ -56,6 +57,7 @@ the URL on standard input, or set TELEMHQ_PING_URL and leave --url out.
 --tool-activity also wires PostToolUse (Bash, Edit, MultiEdit, Write) and PostToolUseFailure (every tool):
 a ping per tool call, with its name and duration, never its input or output. A re-run keeps the choices made before.
 --hash-salt mixes a secret your team shares into cwd_hash and transcript_path_hash.
+--member adds your label (a name your team rolls up by) to every ping; off unless given.
 Only the hook events your Claude Code knows are wired (an older one skips a whole settings file over one
 it does not know): install reads the version of each claude it finds, and wires for the oldest;
 --claude-version says which version to wire for instead (an IDE's own Claude Code, a fleet's pinned one).`,

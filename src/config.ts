@@ -21,6 +21,9 @@ export const ENV_NAMES: readonly string[] = [
   "HOME",
   "CLAUDE_CONFIG_DIR",
   "TELEMHQ_PING_URL",
+  "CLAUDE_PLUGIN_OPTION_PING_URL",
+  "TELEMHQ_MEMBER",
+  "CLAUDE_PLUGIN_OPTION_MEMBER",
   "TELEMHQ_HOOK_DEBUG",
   "TELEMHQ_STATE_DIR",
   "TELEMHQ_TIMEOUT_MS",
@@ -39,7 +42,9 @@ export interface HookConfig {
   /** The raw ping URL, or undefined when not configured. */
   pingUrl?: string;
   /** Where the ping URL came from. */
-  pingUrlSource?: "TELEMHQ_PING_URL" | "config file";
+  pingUrlSource?: "TELEMHQ_PING_URL" | "the plugin's ping_url option" | "config file";
+  /** A team member's label, when the user set one: `TELEMHQ_MEMBER`, the plugin's option, or install's. */
+  member?: string;
   /** A secret the team shares, mixed into `cwd_hash` and `transcript_path_hash` (see the README). */
   hashSalt?: string;
   /** Time limit of one ping request, in milliseconds. */
@@ -132,12 +137,16 @@ export function stateDirectory(env: EnvLookup): string | undefined {
  * ```
  */
 export function readConfig(env: EnvLookup): HookConfig {
-  const pingUrl = env("TELEMHQ_PING_URL")?.trim();
+  // The environment first, then the plugin's option (Claude Code keeps it in its credential store), then install's file.
+  const fromEnv = env("TELEMHQ_PING_URL")?.trim() || undefined;
+  const fromPlugin = env("CLAUDE_PLUGIN_OPTION_PING_URL")?.trim() || undefined;
+  const member = env("TELEMHQ_MEMBER")?.trim() || env("CLAUDE_PLUGIN_OPTION_MEMBER")?.trim() || undefined;
   const salt = env("TELEMHQ_HASH_SALT");
   const day = 24 * 60 * 60 * 1000;
   return {
-    pingUrl: pingUrl === "" ? undefined : pingUrl,
-    pingUrlSource: pingUrl ? "TELEMHQ_PING_URL" : undefined,
+    pingUrl: fromEnv ?? fromPlugin,
+    pingUrlSource: fromEnv ? "TELEMHQ_PING_URL" : fromPlugin ? "the plugin's ping_url option" : undefined,
+    member,
     hashSalt: salt === undefined || salt === "" ? undefined : salt,
     timeoutMs: numberSetting(env("TELEMHQ_TIMEOUT_MS"), DEFAULT_TIMEOUT_MS, 100, 60_000),
     debug: env("TELEMHQ_HOOK_DEBUG") === "1",
@@ -175,7 +184,10 @@ export async function loadConfig(runtime: Runtime): Promise<HookConfig> {
   if (facts === undefined) return config;
   config.stateDirProblem = stateDirProblem(config.stateDir, facts, runtime.uid()) ??
     await parentsProblem(runtime, config.stateDir);
-  if (config.stateDirProblem !== undefined || (config.pingUrl !== undefined && config.hashSalt !== undefined)) {
+  if (
+    config.stateDirProblem !== undefined ||
+    (config.pingUrl !== undefined && config.hashSalt !== undefined && config.member !== undefined)
+  ) {
     return config;
   }
   // Only a small regular file: a FIFO or a device there must not hang the hook or eat its memory.
@@ -189,6 +201,9 @@ export async function loadConfig(runtime: Runtime): Promise<HookConfig> {
   }
   if (config.hashSalt === undefined && typeof values.hash_salt === "string" && values.hash_salt !== "") {
     config.hashSalt = values.hash_salt;
+  }
+  if (config.member === undefined && typeof values.member === "string" && values.member !== "") {
+    config.member = values.member;
   }
   return config;
 }

@@ -18,8 +18,8 @@ import { parseArgs, withoutStop } from "./cli_args.ts";
 import { claudeDirectory, type HookConfig, loadConfig } from "./config.ts";
 import { describeError } from "./input.ts";
 import { type InstallRecord, readInstallRecord } from "./install.ts";
-import { projectDirectory, type ScannedSettings, scanSettings } from "./settings.ts";
-import { claudeCodeInUse, ignoredEvents, knowsEvent, settingsRejection } from "./claude_code.ts";
+import { enabledTelemhqPlugins, projectDirectory, type ScannedSettings, scanSettings } from "./settings.ts";
+import { type ClaudeCodeInUse, claudeCodeInUse, ignoredEvents, knowsEvent, settingsRejection } from "./claude_code.ts";
 import { INSTALL_EVENTS } from "./events.ts";
 import { fastPathCommand } from "./launch.ts";
 import { buildPayload } from "./payload.ts";
@@ -93,8 +93,13 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
   }
   const record = await readInstallRecord(runtime, stateDir);
   const url = checkUrl(report, config, record);
-  const scanned = await checkSettings(runtime, report, claudeDir, record);
-  await checkClaudeCode(runtime, report, claudeDir, scanned);
+  const found = await claudeCodeInUse(runtime, claudeDir);
+  // No claude found here (an IDE's own, a fleet's pinned one): the version install was told, if any.
+  const claude = found.version === undefined && record?.claude_version !== undefined
+    ? { version: record.claude_version, description: `${record.claude_version} (as install's --claude-version said)` }
+    : found;
+  const scanned = await checkSettings(report, claudeDir, record, await projectDirectory(runtime, undefined), claude);
+  checkClaudeCode(report, scanned, claude);
   await checkInstall(runtime, report, record);
   await checkStateFiles(runtime, report, stateDir);
   await checkDelivery(runtime, report, config, stateDir);
@@ -136,16 +141,14 @@ function checkUrl(report: Report, config: HookConfig, record: InstallRecord | un
 }
 
 async function checkSettings(
-  runtime: Runtime,
   report: Report,
   claudeDir: string,
   record: InstallRecord | undefined,
+  project: string | undefined,
+  claude: ClaudeCodeInUse,
 ): Promise<ScannedSettings[]> {
-  const project = await projectDirectory(runtime, undefined);
   const scanned = await scanSettings(claudeDir, project);
-  if (project !== undefined && project !== runtime.cwd()) {
-    report.note(`Project settings are read from the repository root ${project}, as Claude Code does.`);
-  }
+  if (project !== undefined) report.note(`Project settings are read from ${project}, its repository's root.`);
   const wired = new Map<string, { paths: string[]; commands: Set<string> }>();
   const expected = record === undefined ? undefined : fastPathCommand(record.hook_argv);
   let unreadable = false;
@@ -154,6 +157,8 @@ async function checkSettings(
       unreadable = true;
       report.problem(file.error);
     }
+    // A file this Claude Code skips whole runs nothing: its problem is reported with the version below.
+    if (claude.version !== undefined && settingsRejection(file.settings, claude.version) !== undefined) continue;
     for (const hook of file.hooks) {
       const seen = wired.get(hook.event) ?? { paths: [], commands: new Set<string>() };
       seen.paths.push(file.path);
@@ -166,7 +171,21 @@ async function checkSettings(
       }
     }
   }
-  if (wired.size === 0 && !unreadable) report.problem("No settings file runs the hook: run install.");
+  const plugins = enabledTelemhqPlugins(scanned);
+  for (const plugin of plugins) {
+    report.ok(`The TelemHQ plugin (${plugin}) is enabled: its ping URL is its ping_url option, kept by Claude Code.`);
+  }
+  if (plugins.length > 0 && wired.size > 0) {
+    report.note(
+      `Both the TelemHQ plugin (${plugins.join(", ")}) and ${
+        [...new Set([...wired.values()].flatMap((seen) => seen.paths))].join(", ")
+      } run the hook: each event is spooled and sent once (one ping_id), but runs twice. Keep one: ` +
+        `run uninstall, or claude plugin uninstall ${plugins[0]}.`,
+    );
+  }
+  if (wired.size === 0 && plugins.length === 0 && !unreadable) {
+    report.problem("No settings file runs the hook, and the TelemHQ plugin is not enabled: run install.");
+  }
   for (const [event, { paths, commands }] of wired) {
     if (paths.length === 1) report.ok(`${event} runs the hook (${paths[0]}).`);
     else if (commands.size === 1) {
@@ -188,13 +207,8 @@ async function checkSettings(
  * skips a whole file over one hook event or entry it does not know), and the
  * events it fires that install would wire now (after an upgrade).
  */
-async function checkClaudeCode(
-  runtime: Runtime,
-  report: Report,
-  claudeDir: string,
-  scanned: readonly ScannedSettings[],
-): Promise<void> {
-  const { version, description } = await claudeCodeInUse(runtime, claudeDir);
+function checkClaudeCode(report: Report, scanned: readonly ScannedSettings[], claude: ClaudeCodeInUse): void {
+  const { version, description } = claude;
   if (version === undefined) {
     report.note(`Claude Code ${description}: which hook events it knows is not checked.`);
     return;

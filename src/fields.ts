@@ -81,6 +81,8 @@ export interface Payload {
   cost_usd?: number;
   /** The git branch Claude Code recorded for the turn. */
   git_branch?: string;
+  /** The `owner/name` of the repository's `origin` remote (never its URL), on Stop, StopFailure, SubagentStop, SessionEnd. */
+  git_repo?: string;
   /** API responses in the turn (or subagent), each counted once. */
   api_requests?: number;
   /** Web searches the model ran in the turn (or subagent). */
@@ -119,6 +121,8 @@ export interface Payload {
   hook_version: string;
   /** Runtime that ran the hook, for example `"deno/2.9.6"`. */
   runtime: string;
+  /** A team member's label, when the user set one (`install --member`, the plugin's option); off by default. */
+  member?: string;
 }
 
 /**
@@ -164,6 +168,10 @@ export const MAX_PROJECT_CHARS = 255;
  * id), a path, or free text.
  */
 const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
+/** A repository's `owner/name`. */
+export const GIT_REPO_PATTERN: RegExp = /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/;
+/** A team member's label: a name or an e-mail-like handle, nothing longer or stranger. */
+export const MEMBER_PATTERN: RegExp = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$/;
 /** What a git branch name may hold here: letters, digits and the punctuation refs commonly use. */
 const BRANCH_PATTERN = /^[\p{L}\p{N}._/@+#-]{1,255}$/u;
 
@@ -210,6 +218,7 @@ const PAYLOAD_RULES: { readonly [Field in keyof Payload]-?: FieldRule } = {
   models: "models",
   cost_usd: "usd",
   git_branch: BRANCH_PATTERN,
+  git_repo: GIT_REPO_PATTERN,
   api_requests: "count",
   web_search_requests: "count",
   speed: new Set(["fast"]),
@@ -229,6 +238,7 @@ const PAYLOAD_RULES: { readonly [Field in keyof Payload]-?: FieldRule } = {
   occurred_at: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/,
   hook_version: /^\d{1,4}\.\d{1,4}\.\d{1,4}(-[0-9A-Za-z.-]{1,32})?$/,
   runtime: /^[A-Za-z0-9._-]{1,32}\/[A-Za-z0-9._+-]{1,32}$/,
+  member: MEMBER_PATTERN,
 };
 
 /** The names of every field a ping may carry, in the order of {@linkcode Payload}: the allowlist. */

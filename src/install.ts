@@ -9,17 +9,20 @@
  * everything the hook kept (the saved URL, the spool, the journal).
  *
  * Owns: the install plan, the install record, finding runtimes. Uses: input, events,
- * runtime, state_dir, config, ping_url, launch, cli_args, settings, claude_code.
+ * runtime, state_dir, config, ping_url, launch, cli_args, settings, claude_code, fields.
  *
  * @module
  */
 
 import { CommandError, parseArgs } from "./cli_args.ts";
-import { claudeDirectory, stateDirectory } from "./config.ts";
+import { claudeDirectory, loadConfig, stateDirectory } from "./config.ts";
 import { INSTALL_EVENTS } from "./events.ts";
+import { MEMBER_PATTERN } from "./fields.ts";
 import {
+  CLAUDE_CODE_FEATURES,
   type ClaudeCodeInUse,
   claudeCodeInUse,
+  compareVersions,
   HOOK_EVENT_SINCE,
   isClaudeCodeVersion,
   knowsEvent,
@@ -31,6 +34,7 @@ import { readAll } from "./input.ts";
 import { readJsonFile, runQuietly, type Runtime, type RuntimeKind, writeFileAtomically } from "./runtime.ts";
 import {
   addHooks,
+  enabledTelemhqPlugins,
   findOurHooks,
   formatSettings,
   HOOK_FILE_NAMES,
@@ -67,6 +71,10 @@ export interface InstallRecord {
   hook_argv: string[];
   /** Settings files that `install` created (and `uninstall` may remove once they hold nothing else). */
   created_settings: string[];
+  /** Whether tool activity was chosen (kept for the next run). */
+  tool_activity?: boolean;
+  /** The Claude Code version `--claude-version` named, for doctor when no `claude` is found. */
+  claude_version?: string;
 }
 
 /**
@@ -92,7 +100,14 @@ export async function readInstallRecord(runtime: Runtime, stateDir: string): Pro
     typeof record.runtime_path === "string" && record.runtime_path.startsWith("/") &&
     typeof record.hook_file === "string" && strings(record.hook_argv);
   return valid
-    ? { ...record, created_settings: strings(record.created_settings) ? record.created_settings! : [] } as InstallRecord
+    ? {
+      ...record,
+      created_settings: strings(record.created_settings) ? record.created_settings! : [],
+      tool_activity: typeof record.tool_activity === "boolean" ? record.tool_activity : undefined,
+      claude_version: typeof record.claude_version === "string" && isClaudeCodeVersion(record.claude_version)
+        ? record.claude_version
+        : undefined,
+    } as InstallRecord
     : undefined;
 }
 
@@ -102,6 +117,8 @@ interface InstallPlan {
   url: URL;
   /** The salt to save; null: none (`--no-hash-salt`); undefined: keep the saved one. */
   hashSalt?: string | null;
+  /** The member label to save; null: none (`--no-member`); undefined: keep the saved one. */
+  member?: string | null;
   /** Whether to wire tool activity; undefined: as the scope's settings had it. */
   toolActivity?: boolean;
   claudeDir: string;
@@ -111,6 +128,8 @@ interface InstallPlan {
   events: readonly (readonly [string, string?])[];
   /** The Claude Code the hooks are wired for. */
   claude: ClaudeCodeInUse;
+  /** Whether `--claude-version` named it. */
+  claudeVersionGiven: boolean;
 }
 
 /** Finds a runtime's binary: this process's if it is that runtime, else on PATH or where its installer puts it. */
@@ -136,7 +155,10 @@ async function nodeRunsTypeScript(nodePath: string): Promise<boolean> {
 
 /** The ping URL: `--url URL`, `--url -` (the first line of stdin, off the process list), or TELEMHQ_PING_URL. */
 async function pingUrlArgument(runtime: Runtime, value: string | undefined): Promise<URL> {
-  let raw = value ?? runtime.env("TELEMHQ_PING_URL");
+  // Without --url: the environment's, else the one saved before (a re-run after an upgrade keeps it).
+  const saved = await loadConfig(runtime);
+  let raw = value ?? runtime.env("TELEMHQ_PING_URL") ??
+    (saved.pingUrlSource === "config file" ? saved.pingUrl : undefined);
   if (value === "-") raw = new TextDecoder().decode(await readAll(runtime.stdin(), 64 * 1024)).split("\n")[0];
   if (raw === undefined || raw.trim() === "") {
     throw new CommandError(
@@ -168,8 +190,8 @@ async function pingUrlArgument(runtime: Runtime, value: string | undefined): Pro
 async function planInstall(runtime: Runtime, args: readonly string[]): Promise<InstallPlan> {
   const values = parseArgs(
     args,
-    ["--url", "--scope", "--runtime", "--dir", "--hash-salt", "--claude-version"],
-    ["--tool-activity", "--no-tool-activity", "--no-hash-salt"],
+    ["--url", "--scope", "--runtime", "--dir", "--hash-salt", "--claude-version", "--member"],
+    ["--tool-activity", "--no-tool-activity", "--no-hash-salt", "--no-member"],
   );
   const scope = scopeOf(values["--scope"], INSTALL_SCOPES, "install");
   const kind = (values["--runtime"] ?? runtime.kind) as RuntimeKind;
@@ -218,6 +240,13 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
     );
   }
   const argv = hookArgv(kind, runtimePath, hookFile, stateDir, { pingHost: url.host, claudeDir, projectsDir });
+  const member = values["--member"];
+  if (member !== undefined && !MEMBER_PATTERN.test(member)) {
+    throw new CommandError(
+      "Cannot install: --member wants a short label (letters, digits and . _ @ + -, up to 64), such as ana or ana@acme.",
+      2,
+    );
+  }
   const given = values["--claude-version"];
   if (given !== undefined && !isClaudeCodeVersion(given)) {
     throw new CommandError(
@@ -225,19 +254,40 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
       2,
     );
   }
+  const claude = await claudeCodeInUse(runtime, claudeDir, given);
+  if (claude.version !== undefined && compareVersions(claude.version, CLAUDE_CODE_FEATURES.hooksRun) < 0) {
+    throw new CommandError(
+      `Cannot install: Claude Code ${claude.version} runs no hooks (they run from ${CLAUDE_CODE_FEATURES.hooksRun}). ` +
+        `Upgrade Claude Code, then run install again.`,
+    );
+  }
   return {
     scope,
     record: { runtime: kind, runtime_path: runtimePath, hook_file: hookFile, hook_argv: argv, created_settings: [] },
     url,
     hashSalt: values["--no-hash-salt"] ? null : values["--hash-salt"],
+    member: values["--no-member"] ? null : member,
     toolActivity: values["--tool-activity"] ? true : values["--no-tool-activity"] ? false : undefined,
     claudeDir,
     stateDir,
     settingsPath: await scopeSettingsPath(runtime, scope, claudeDir, values["--dir"], "install"),
     command: fastPathCommand(argv),
     events: INSTALL_EVENTS.always,
-    claude: await claudeCodeInUse(runtime, claudeDir, given),
+    claude,
+    claudeVersionGiven: given !== undefined,
   };
+}
+
+/** The managed settings that install TelemHQ's plugin from its marketplace for everyone (the plugin route). */
+const PLUGIN_POLICY = {
+  extraKnownMarketplaces: { telemhq: { source: { source: "github", repo: "telemhq/claude-code" } } },
+  enabledPlugins: { "telemhq@telemhq": true },
+} as const;
+
+/** An option given now (null: cleared), else the one saved before, if it is a non-empty string. */
+function kept(given: string | null | undefined, saved: unknown): string | undefined {
+  if (given === null) return undefined;
+  return given ?? (typeof saved === "string" && saved !== "" ? saved : undefined);
 }
 
 /** The events a plan may wire for its Claude Code, and those it leaves out (that version does not know them). */
@@ -248,7 +298,8 @@ function eventsFor(plan: InstallPlan, wanted: readonly (readonly [string, string
   };
 }
 
-function leftOutNotes(version: string | undefined, leftOut: readonly string[]): string[] {
+function leftOutNotes(claude: ClaudeCodeInUse, leftOut: readonly string[]): string[] {
+  const version = claude.version;
   if (leftOut.length === 0) return [];
   if (version === undefined) {
     return [
@@ -257,9 +308,12 @@ function leftOutNotes(version: string | undefined, leftOut: readonly string[]): 
     ];
   }
   const since = leftOut.map((event) => `${event} (from ${HOOK_EVENT_SINCE[event]})`).join(", ");
+  const them = leftOut.length === 1 ? "it" : "them";
   return [
     `Note: Claude Code ${version} does not fire ${since}: left out, so that it still loads this file. ` +
-    `After upgrading Claude Code, run install again to add ${leftOut.length === 1 ? "it" : "them"}.`,
+    (claude.description.includes("the oldest counts")
+      ? `Remove the older claude (or, if you never run it, give --claude-version), then run install again to add ${them}.`
+      : `After upgrading Claude Code, run install again to add ${them}.`),
   ];
 }
 
@@ -314,7 +368,9 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
     addHooks(policy, events, ourEntry(plan));
     console.log(JSON.stringify(policy, null, 2));
     console.error(
-      `Managed policy printed. Deploy the hook to "${plan.record.hook_file}" and the ping URL to "${plan.stateDir}/${STATE_LAYOUT.config}" on each machine.`,
+      `Managed policy printed. Deploy the hook to "${plan.record.hook_file}" and the ping URL to "${plan.stateDir}/${STATE_LAYOUT.config}" on each machine.\n` +
+        `Or roll out the plugin instead (each member then gives the ping URL to claude plugin install --config):\n` +
+        JSON.stringify(PLUGIN_POLICY, null, 2),
     );
     return 0;
   }
@@ -325,17 +381,17 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
   }
   // Options given once stay until changed: a second install (after a 401, say) keeps tool activity and the salt.
   const hookFiles = installedHookFiles(plan.claudeDir);
-  const toolActivity = plan.toolActivity ??
+  const previous = await readInstallRecord(runtime, plan.stateDir);
+  const toolActivity = plan.toolActivity ?? previous?.tool_activity ??
     findOurHooks(settings, hookFiles).some((hook) =>
       INSTALL_EVENTS.toolActivity.some(([event]) => event === hook.event)
     );
   const { events, leftOut } = eventsFor(plan, [...plan.events, ...(toolActivity ? INSTALL_EVENTS.toolActivity : [])]);
-  const savedSalt = (await readJsonFile(await runtime.fs(), `${plan.stateDir}/${STATE_LAYOUT.config}`) as
-    | { hash_salt?: unknown }
-    | undefined)?.hash_salt;
-  const salt = plan.hashSalt === null
-    ? undefined
-    : plan.hashSalt ?? (typeof savedSalt === "string" && savedSalt !== "" ? savedSalt : undefined);
+  const savedConfig = await readJsonFile(await runtime.fs(), `${plan.stateDir}/${STATE_LAYOUT.config}`) as
+    | { hash_salt?: unknown; member?: unknown }
+    | undefined;
+  const salt = kept(plan.hashSalt, savedConfig?.hash_salt);
+  const member = kept(plan.member, savedConfig?.member);
   removeOurHooks(settings, hookFiles);
   addHooks(settings, events, ourEntry(plan));
   // Up to 2.1.100 Claude Code skips a whole settings file over one entry it does not know: the user's hooks too.
@@ -352,12 +408,20 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
   await fs.mkdir(`${plan.claudeDir}/hooks`, { recursive: true, mode: 0o700 });
   await fs.chmod(`${plan.claudeDir}/hooks`, 0o700);
   await replaceFile(plan.record.hook_file, hookSource, { mode: 0o600, forceMode: true });
-  const saved = { ping_url: plan.url.href, ...(salt !== undefined ? { hash_salt: salt } : {}) };
+  const saved = {
+    ping_url: plan.url.href,
+    ...(salt !== undefined ? { hash_salt: salt } : {}),
+    ...(member !== undefined ? { member } : {}),
+  };
   await writeFileAtomically(fs, `${plan.stateDir}/${STATE_LAYOUT.config}`, JSON.stringify(saved) + "\n", 0o600);
-  const previous = await readInstallRecord(runtime, plan.stateDir);
   const created = new Set(previous?.created_settings ?? []);
   if (text === undefined) created.add(plan.settingsPath);
-  const record = { ...plan.record, created_settings: [...created].sort() };
+  const record: InstallRecord = {
+    ...plan.record,
+    created_settings: [...created].sort(),
+    tool_activity: toolActivity,
+    ...(plan.claudeVersionGiven ? { claude_version: plan.claude.version } : {}),
+  };
   await writeFileAtomically(fs, `${plan.stateDir}/${STATE_LAYOUT.install}`, JSON.stringify(record, null, 2) + "\n");
   if (updated !== text) await replaceFile(plan.settingsPath, updated, { backup: text, mode: 0o644 });
   const lines = [
@@ -369,9 +433,9 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
     `  ping URL:  ${redactUrl(plan.url)}, saved in ${plan.stateDir}/${STATE_LAYOUT.config}`,
     `  options:   tool activity ${toolActivity ? "on" : "off (--tool-activity)"}; hash salt ${
       salt !== undefined ? "set" : "none (--hash-salt)"
-    }`,
+    }; member ${member !== undefined ? `"${member}"` : "none (--member)"}`,
   ];
-  lines.push(...leftOutNotes(plan.claude.version, leftOut));
+  lines.push(...leftOutNotes(plan.claude, leftOut));
   if (plan.scope === "project") {
     lines.push(
       `Note: ${plan.settingsPath} is shared through the repository, and the hook command in it holds this ` +
@@ -383,7 +447,14 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
     lines.push(`Note: Claude Code reads this file when it is started in ${root} (not in a folder below it).`);
   }
   // Claude Code runs an identical command once, however many files name it; two different ones, twice.
-  const twice = (await scanSettings(plan.claudeDir, await projectDirectory(runtime, undefined)))
+  const scanned = await scanSettings(plan.claudeDir, await projectDirectory(runtime, undefined));
+  for (const plugin of enabledTelemhqPlugins(scanned)) {
+    lines.push(
+      `Warning: the TelemHQ plugin (${plugin}) is enabled too: each event is still sent once (one ping_id), but ` +
+        `runs two hooks. Keep one: claude plugin uninstall ${plugin}, or uninstall here.`,
+    );
+  }
+  const twice = scanned
     .filter((file) => file.path !== plan.settingsPath && file.hooks.some((hook) => hook.command !== plan.command));
   for (const file of twice) {
     lines.push(

@@ -14,7 +14,9 @@ import { eventRule, FAILED_EVENTS } from "./events.ts";
 import {
   ENUM_FIELDS,
   EVENT_NAME_PATTERN,
+  GIT_REPO_PATTERN,
   MAX_PROJECT_CHARS,
+  MEMBER_PATTERN,
   type Payload,
   STOP_FAILURE_ERRORS,
   TOKEN_PATTERN,
@@ -239,6 +241,10 @@ export interface PayloadContext {
   sha256Hex?: Sha256Hex;
   /** A secret salt for the path hashes (`TELEMHQ_HASH_SALT`); without it they equal the reference script's. */
   hashSalt?: string;
+  /** The repository's `owner/name` (see {@linkcode readGitRepo}), for events that carry it. */
+  gitRepo?: string;
+  /** The member label the user set, if any. */
+  member?: string;
 }
 
 /**
@@ -300,9 +306,11 @@ export async function buildPayload(input: HookInput, context: PayloadContext): P
     reason: enumField(input, "reason"),
     trigger: enumField(input, "trigger"),
     tool_calls: Array.isArray(toolCalls) ? toolCalls.length : undefined,
+    git_repo: context.gitRepo !== undefined && GIT_REPO_PATTERN.test(context.gitRepo) ? context.gitRepo : undefined,
     occurred_at: occurredAt.toISOString(),
     hook_version: HOOK_VERSION,
     runtime: context.runtime,
+    member: context.member !== undefined && MEMBER_PATTERN.test(context.member) ? context.member : undefined,
   };
   return omitUndefined(payload);
 }

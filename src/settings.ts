@@ -7,7 +7,8 @@
  * everything else as it was.
  *
  * Owns: the scopes, the project's folder, `readSettings`, our hook entries in
- * settings and the hook file names they run, `scanSettings`, `replaceFile`.
+ * settings and the hook file names they run, `scanSettings`, the TelemHQ
+ * plugins they enable, `replaceFile`.
  * Uses: input, runtime, cli_args.
  *
  * @module
@@ -430,6 +431,31 @@ export async function scanSettings(claudeDir: string, projectDir: string | undef
     }
   }
   return scanned;
+}
+
+/**
+ * The TelemHQ plugins (`telemhq@<marketplace>`) the scanned settings files enable.
+ *
+ * @param scanned The settings files (see {@linkcode scanSettings}).
+ * @returns The plugin ids, each once.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const scanned = [{ scope: "user" as const, path: "/s", hooks: [], settings: { enabledPlugins: { "telemhq@telemhq": true } } }];
+ * assert.deepEqual(enabledTelemhqPlugins(scanned), ["telemhq@telemhq"]);
+ * ```
+ */
+export function enabledTelemhqPlugins(scanned: readonly ScannedSettings[]): string[] {
+  const enabled = new Set<string>();
+  for (const file of scanned) {
+    const plugins = file.settings?.enabledPlugins;
+    if (plugins === null || typeof plugins !== "object" || Array.isArray(plugins)) continue;
+    for (const [id, on] of Object.entries(plugins)) {
+      if (on === true && /^telemhq@[A-Za-z0-9._-]{1,64}$/.test(id)) enabled.add(id);
+    }
+  }
+  return [...enabled];
 }
 
 /**

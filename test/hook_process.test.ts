@@ -239,3 +239,34 @@ for (const runtime of RUNTIMES) {
     });
   });
 }
+
+Deno.test("bun: a turn's ping names the repository (origin's owner/name, never its URL) and the member label set", async () => {
+  const receiver = await startReceiver();
+  const stateDir = tempStateDir();
+  const repo = Deno.makeTempDirSync({ prefix: "telemhq-repo-" });
+  try {
+    Deno.mkdirSync(`${repo}/.git`);
+    Deno.writeTextFileSync(
+      `${repo}/.git/config`,
+      '[remote "origin"]\n\turl = https://ci:SECRET_TOKEN@github.com/acme/api.git\n',
+    );
+    const env = { ...testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url }), TELEMHQ_MEMBER: "ana@acme" };
+    const stop = { hook_event_name: "Stop", session_id: "s-repo", prompt_id: "p1", cwd: repo };
+    assert.equal((await runHook("bun", JSON.stringify(stop), env, { cwd: repo })).code, 0);
+    const tool = { hook_event_name: "PostToolUse", session_id: "s-repo", tool_use_id: "toolu_1", cwd: repo };
+    assert.equal((await runHook("bun", JSON.stringify(tool), env, { cwd: repo })).code, 0);
+    await receiver.waitFor(2);
+    const pings = receiver.requests.map((request) => JSON.parse(request.body));
+    const stopPing = pings.find((ping) => ping.event === "Stop");
+    assert.equal(stopPing.git_repo, "acme/api");
+    assert.equal(stopPing.member, "ana@acme");
+    const toolPing = pings.find((ping) => ping.event === "PostToolUse");
+    assert.equal(toolPing.git_repo, undefined, "tool events stay as fast as they were");
+    assert.equal(toolPing.member, "ana@acme");
+    assert.ok(receiver.requests.every((request) => !request.body.includes("SECRET_TOKEN")));
+  } finally {
+    await receiver.close();
+    await removeTree(stateDir);
+    Deno.removeSync(repo, { recursive: true });
+  }
+});

@@ -216,7 +216,7 @@ Deno.test({
   name: "install.sh, .ci/run and the other shell scripts pass shellcheck (POSIX sh)",
   ignore: !shellcheck,
   fn: async () => {
-    for (const script of [INSTALL_SH, `${ROOT}.ci/run`, `${ROOT}scripts/e2e-latest.sh`]) {
+    for (const script of [INSTALL_SH, `${ROOT}.ci/run`, `${ROOT}scripts/e2e-latest.sh`, `${ROOT}hooks/telemhq.sh`]) {
       const output = await new Deno.Command("shellcheck", { args: ["-s", "sh", script], stdout: "piped" }).output();
       assert.ok(output.success, `${script}:\n${new TextDecoder().decode(output.stdout)}`);
     }

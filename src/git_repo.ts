@@ -1,0 +1,103 @@
+/**
+ * The repository a session works in, as TelemHQ's roll-ups name it: the
+ * `owner/name` of the `origin` remote, read from the git config of the folder
+ * Claude Code started the hook in (its own working directory, never a path
+ * from the event). Only that plain shape leaves: never the remote's URL, its
+ * host, or credentials written into it.
+ *
+ * Owns: `readGitRepo`, `repoFromRemoteUrl`. Uses: runtime.
+ *
+ * @module
+ */
+
+import { nodeFs, openRegularFile, type Runtime } from "./runtime.ts";
+
+/** The largest git config read: a real one is a few hundred bytes. */
+const MAX_GIT_CONFIG_BYTES = 64 * 1024;
+/** How many folders up a repository's root is looked for. */
+const MAX_DEPTH = 32;
+/** An owner or a repository name as hosts allow them. */
+const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+
+/**
+ * The `owner/name` in a git remote URL: `git@host:owner/name.git`,
+ * `https://host/owner/name`, `ssh://git@host/owner/name.git`, or undefined
+ * for anything else (a local path, a deeper path, odd characters).
+ *
+ * @param url The remote's URL, as written in the git config.
+ * @returns For example `"denoland/std"`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(repoFromRemoteUrl("git@github.com:denoland/std.git"), "denoland/std");
+ * assert.equal(repoFromRemoteUrl("https://user:secret@github.com/denoland/std"), "denoland/std");
+ * assert.equal(repoFromRemoteUrl("/srv/git/project.git"), undefined);
+ * ```
+ */
+export function repoFromRemoteUrl(url: string): string | undefined {
+  const path = url.trim().match(/^(?:[a-z][a-z0-9+.-]*:\/\/[^/]+\/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)(.+)$/)?.[1];
+  if (path === undefined) return undefined;
+  const parts = path.replace(/\/+$/, "").replace(/\.git$/, "").split("/");
+  if (parts.length !== 2 || !parts.every((part) => NAME.test(part) && part !== "." && part !== "..")) return undefined;
+  return parts.join("/");
+}
+
+/**
+ * The `owner/name` of the `origin` remote of the repository around a folder,
+ * or undefined (not a repository, no origin, an odd URL, a worktree or
+ * submodule whose `.git` is a file, or a folder this process may not read).
+ * Reads only `.git/config` regular files, never through a symlink.
+ *
+ * @param runtime The runtime adapter.
+ * @param dir The folder (the hook's working directory).
+ * @returns The repository's `owner/name`.
+ *
+ * @example
+ * ```ts
+ * import { detectRuntime } from "@telemhq/claude-code";
+ * await readGitRepo(detectRuntime(), Deno.cwd());
+ * ```
+ */
+export async function readGitRepo(runtime: Runtime, dir: string): Promise<string | undefined> {
+  if (!dir.startsWith("/")) return undefined;
+  let folder = dir.replace(/\/+$/, "");
+  for (let depth = 0; depth < MAX_DEPTH; depth++) {
+    if (!runtime.mayInspect(`${folder}/.git`)) return undefined;
+    const git = await runtime.lstat(`${folder}/.git`);
+    if (git?.kind === "directory") return originOf(await readGitConfig(`${folder}/.git/config`));
+    if (git !== undefined || folder === "") return undefined;
+    folder = folder.slice(0, folder.lastIndexOf("/"));
+  }
+  return undefined;
+}
+
+async function readGitConfig(path: string): Promise<string> {
+  try {
+    const { file, size } = await openRegularFile(await nodeFs(), path);
+    try {
+      if (size > MAX_GIT_CONFIG_BYTES) return "";
+      const buffer = new Uint8Array(size);
+      const { bytesRead } = await file.read(buffer, 0, size, 0);
+      return new TextDecoder().decode(buffer.subarray(0, bytesRead));
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return "";
+  }
+}
+
+/** The `url` of `[remote "origin"]`, as `owner/name`. */
+function originOf(config: string): string | undefined {
+  let inOrigin = false;
+  for (const line of config.split("\n")) {
+    const section = line.match(/^\s*\[\s*([^\]]*?)\s*\]/);
+    if (section) inOrigin = /^remote\s+"origin"$/.test(section[1]);
+    else if (inOrigin) {
+      const url = line.match(/^\s*url\s*=\s*(.*?)\s*$/)?.[1];
+      if (url !== undefined) return repoFromRemoteUrl(url.replace(/^"(.*)"$/, "$1"));
+    }
+  }
+  return undefined;
+}
