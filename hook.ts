@@ -1508,10 +1508,13 @@ async function writeJsonAtomically(fs: FsPromises, path: string, value: unknown)
 async function runQuietly(
   argv: readonly string[],
   timeoutMs: number,
+  env?: Record<string, string>,
 ): Promise<{ code: number; stdout: string } | undefined> {
   const { execFile } = await builtin("node:child_process", () => import("node:child_process"));
   return await new Promise((resolve) => {
-    execFile(argv[0], argv.slice(1), { timeout: timeoutMs, maxBuffer: 1 << 20 }, (error, stdout) => {
+    // SIGKILL at the limit: a program that ignores SIGTERM must not hold a command up.
+    const options = { timeout: timeoutMs, killSignal: "SIGKILL" as const, maxBuffer: 1 << 20, ...(env ? { env } : {}) };
+    execFile(argv[0], argv.slice(1), options, (error, stdout) => {
       const code = (error as { code?: unknown } | null)?.code;
       if (error !== null && typeof code !== "number") resolve(undefined);
       else resolve({ code: typeof code === "number" ? code : 0, stdout: String(stdout) });
@@ -1546,8 +1549,17 @@ const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
  * @returns For example `"denoland/std"`.
  */
 function repoFromRemoteUrl(url: string): string | undefined {
-  const path = url.trim().match(/^(?:[a-z][a-z0-9+.-]*:\/\/[^/]+\/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)(.+)$/)?.[1];
-  if (path === undefined) return undefined;
+  const match = url.trim().match(
+    /^(?:(?:https?|ssh|git):\/\/(?:[^/@]*@)?([^/:]+)(?::\d+)?\/|[A-Za-z0-9._-]+@([A-Za-z0-9.-]+):)(.+)$/,
+  );
+  // A hosting service's name (a dotted name, not an address or a machine on the local network): on any other
+  // host, owner/name could be a home folder (ssh://nas/home/alice).
+  const host = match?.[1] ?? match?.[2];
+  const path = match?.[3];
+  if (host === undefined || path === undefined || !/^(?=.*[A-Za-z])[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(host)) {
+    return undefined;
+  }
+  if (/^(localhost|.*\.local|.*\.internal|.*\.lan)$/i.test(host)) return undefined;
   const parts = path.replace(/\/+$/, "").replace(/\.git$/, "").split("/");
   if (parts.length !== 2 || !parts.every((part) => NAME.test(part) && part !== "." && part !== "..")) return undefined;
   return parts.join("/");
@@ -1569,6 +1581,9 @@ async function readGitRepo(runtime: Runtime, dir: string): Promise<string | unde
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
     if (!runtime.mayInspect(`${folder}/.git`)) return undefined;
     const git = await runtime.lstat(`${folder}/.git`);
+    // Like git's safe.directory: a repository someone else owns (a planted /tmp/.git) names nothing.
+    const uid = runtime.uid();
+    if (git?.kind === "directory" && uid !== undefined && git.uid !== uid) return undefined;
     if (git?.kind === "directory") return originOf(await readGitConfig(`${folder}/.git/config`));
     if (git !== undefined || folder === "") return undefined;
     folder = folder.slice(0, folder.lastIndexOf("/"));
@@ -5382,15 +5397,16 @@ async function scanSettings(claudeDir: string, projectDir: string | undefined): 
  * @returns The plugin ids, each once.
  */
 function enabledTelemhqPlugins(scanned: readonly ScannedSettings[]): string[] {
-  const enabled = new Set<string>();
+  // Files are scanned user, project, local: a later file's choice wins, as in Claude Code (a local false disables).
+  const enabled = new Map<string, boolean>();
   for (const file of scanned) {
     const plugins = file.settings?.enabledPlugins;
     if (plugins === null || typeof plugins !== "object" || Array.isArray(plugins)) continue;
     for (const [id, on] of Object.entries(plugins)) {
-      if (on === true && /^telemhq@[A-Za-z0-9._-]{1,64}$/.test(id)) enabled.add(id);
+      if (/^telemhq@[A-Za-z0-9._-]{1,64}$/.test(id) && typeof on === "boolean") enabled.set(id, on);
     }
   }
-  return [...enabled];
+  return [...enabled].filter(([, on]) => on).map(([id]) => id);
 }
 
 /**
@@ -5540,6 +5556,11 @@ const HOOK_EVENT_SINCE: Readonly<Record<string, string>> = {
   PreSkillShellCommand: "2.1.332",
 };
 
+/** Where temporary folders go. */
+function tmpDirectory(runtime: Runtime): string {
+  return (runtime.env("TMPDIR") || "/tmp").replace(/\/+$/, "") || "/tmp";
+}
+
 /** The first release with each hook `type` (a type a release does not know fails its settings file up to 2.1.100). */
 const HOOK_TYPE_SINCE: Readonly<Record<string, string>> = {
   command: "1.0.23",
@@ -5629,22 +5650,51 @@ function knowsEvent(event: string, version: string | undefined): boolean {
  * @returns One line naming the event or entry, or undefined.
  */
 function settingsRejection(settings: unknown, version: string): string | undefined {
-  if (compareVersions(version, CLAUDE_CODE_FEATURES.unknownEventsDropped) >= 0) return undefined;
+  const tolerant = compareVersions(version, CLAUDE_CODE_FEATURES.unknownEventsDropped) >= 0;
   const hooks = (settings as { hooks?: unknown } | undefined)?.hooks;
+  if (!tolerant) {
+    const permissions = permissionsProblem((settings as { permissions?: unknown } | undefined)?.permissions);
+    if (permissions !== undefined) return permissions;
+  }
   if (hooks === undefined || hooks === null || typeof hooks !== "object" || Array.isArray(hooks)) return undefined;
   for (const [event, groups] of Object.entries(hooks)) {
+    // From 2.1.101 a bad entry is dropped alone, except under the events that guard permissions.
+    if (tolerant && !GUARD_EVENTS.has(event)) continue;
     if (!knowsEvent(event, version)) {
       const since = Object.hasOwn(HOOK_EVENT_SINCE, event) ? ` (it arrived in ${HOOK_EVENT_SINCE[event]})` : "";
-      return `it names the hook event "${event.slice(0, 60)}", which Claude Code ${version} does not know${since}`;
+      return `it names the hook event ${shown(event)}, which Claude Code ${version} does not know${since}`;
     }
-    if (!Array.isArray(groups)) return `its ${event.slice(0, 60)} hooks are not a list`;
+    if (!Array.isArray(groups)) return `its ${shown(event)} hooks are not a list`;
     for (const group of groups) {
       const shape = groupProblem(group);
-      if (shape !== undefined) return `its ${event.slice(0, 60)} hooks hold ${shape}`;
+      if (shape !== undefined) return `its ${shown(event)} hooks hold ${shape}`;
       for (const entry of (group as { hooks: unknown[] }).hooks) {
         const problem = entryProblem(entry, version);
-        if (problem !== undefined) return `its ${event} hooks hold ${problem}`;
+        if (problem !== undefined) return `its ${shown(event)} hooks hold ${problem}`;
       }
+    }
+  }
+  return undefined;
+}
+
+/** Events under which Claude Code still refuses a whole file over a bad entry (they may guard permissions). */
+const GUARD_EVENTS: ReadonlySet<string> = new Set(["PreToolUse", "PermissionRequest", "PreSkillShellCommand"]);
+
+/** A name from a settings file, quoted and with its control characters escaped: never raw on a terminal. */
+function shown(name: string): string {
+  return JSON.stringify(name.slice(0, 60)).replace(/[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, "?");
+}
+
+/** `permissions.allow`, `deny` and `ask` must be lists of strings. */
+function permissionsProblem(permissions: unknown): string | undefined {
+  if (permissions === undefined) return undefined;
+  if (permissions === null || typeof permissions !== "object" || Array.isArray(permissions)) {
+    return "its permissions are not an object";
+  }
+  for (const key of ["allow", "deny", "ask"]) {
+    const rules = (permissions as Record<string, unknown>)[key];
+    if (rules !== undefined && !(Array.isArray(rules) && rules.every((rule) => typeof rule === "string"))) {
+      return `its permissions.${key} is not a list of strings`;
     }
   }
   return undefined;
@@ -5660,16 +5710,20 @@ function groupProblem(group: unknown): string | undefined {
 }
 
 function entryProblem(entry: unknown, version: string): string | undefined {
-  if (entry === null || typeof entry !== "object") return "an entry that is not an object";
-  const { type, timeout } = entry as { type?: unknown; timeout?: unknown };
+  if (entry === null || typeof entry !== "object" || Array.isArray(entry)) return "an entry that is not an object";
+  const { type, timeout, command, prompt, once, statusMessage } = entry as Record<string, unknown>;
   const since = typeof type === "string" && Object.hasOwn(HOOK_TYPE_SINCE, type) ? HOOK_TYPE_SINCE[type] : undefined;
   if (type === undefined) return "a hook without a type";
   if (since === undefined || compareVersions(since, version) > 0) {
     return `a hook of type ${JSON.stringify(type)?.slice(0, 40)}, which Claude Code ${version} does not know`;
   }
-  if (timeout !== undefined && !(typeof timeout === "number" && timeout > 0)) {
+  if (type === "command" && typeof command !== "string") return "a command hook without a command string";
+  if ((type === "prompt" || type === "agent") && typeof prompt !== "string") return `a ${type} hook without a prompt`;
+  if (timeout !== undefined && !(typeof timeout === "number" && Number.isFinite(timeout) && timeout > 0)) {
     return `a timeout that is not a positive number (${JSON.stringify(timeout)?.slice(0, 20)})`;
   }
+  if (once !== undefined && typeof once !== "boolean") return "a once that is not true or false";
+  if (statusMessage !== undefined && typeof statusMessage !== "string") return "a statusMessage that is not a string";
   return undefined;
 }
 
@@ -5679,12 +5733,12 @@ function entryProblem(entry: unknown, version: string): string | undefined {
  *
  * @param settings A settings file's content.
  * @param version The Claude Code version.
- * @returns The event names it does not know.
+ * @returns The event names it does not know, quoted and escaped for a terminal.
  */
 function ignoredEvents(settings: unknown, version: string): string[] {
   const hooks = (settings as { hooks?: unknown } | undefined)?.hooks;
   if (hooks === undefined || hooks === null || typeof hooks !== "object" || Array.isArray(hooks)) return [];
-  return Object.keys(hooks).filter((event) => !knowsEvent(event, version)).map((event) => event.slice(0, 60));
+  return Object.keys(hooks).filter((event) => !knowsEvent(event, version)).map(shown);
 }
 
 /** A `claude` executable found on this machine. */
@@ -5719,7 +5773,10 @@ async function findClaudeCode(runtime: Runtime, claudeDir: string): Promise<Clau
     const real = await runtime.realpath(path);
     if (real === undefined || seen.has(real) || (await runtime.lstat(real))?.kind !== "file") continue;
     seen.add(real);
-    const version = await versionFromFiles(runtime, path, real) ?? await versionFromCommand(real);
+    // Only the claude a shell would run (the first found) is asked, by the name it is run by: a version
+    // manager's shim picks the release from that name. It gets no token and a throwaway HOME.
+    const version = await versionFromFiles(runtime, path, real) ??
+      (found.length === 0 ? await versionFromCommand(runtime, path) : undefined);
     found.push(version === undefined ? { path } : { path, version });
   }
   return found;
@@ -5731,7 +5788,10 @@ async function versionFromFiles(runtime: Runtime, path: string, real: string): P
   const named = real.match(/\/claude\/versions\/(\d+\.\d+\.\d+)$/) ?? real.match(/\/Caskroom\/claude-code\/([\d.]+)\//);
   if (named !== null && VERSION.test(named[1])) return named[1];
   // npm up to 2.1.112: the CLI is cli.js, whose first line after the shebang says `// Version: X.Y.Z`.
-  if (/\/cli\.m?js$/.test(real)) return (await readHead(runtime, real)).match(/^\/\/ Version: (\d+\.\d+\.\d+)$/m)?.[1];
+  if (/\/cli\.m?js$/.test(real)) {
+    const version = (await readHead(runtime, real)).match(/^\/\/ Version: (\d+\.\d+\.\d+)$/m)?.[1];
+    return version !== undefined && VERSION.test(version) ? version : undefined;
+  }
   // npm from 2.1.113: bin/claude.exe, the native binary, beside the package's package.json.
   const npmRoot = real.match(/^(.*\/@anthropic-ai\/claude-code)\/bin\/claude(\.exe)?$/)?.[1] ??
     // The "local" install's wrapper script: ~/.claude/local/claude runs ~/.claude/local/node_modules/.bin/claude.
@@ -5765,8 +5825,13 @@ async function readHead(runtime: Runtime, path: string, bytes = 2048): Promise<s
 }
 
 /** `claude --version` ("2.1.332 (Claude Code)"): a few ms for a native build, up to a second for an npm one. */
-async function versionFromCommand(real: string): Promise<string | undefined> {
-  const run = await runQuietly([real, "--version"], 5_000);
+async function versionFromCommand(runtime: Runtime, path: string): Promise<string | undefined> {
+  const home = await (await runtime.fs()).mkdtemp(`${tmpDirectory(runtime)}/telemhq-claude-version-`).catch(() =>
+    undefined
+  );
+  if (home === undefined) return undefined;
+  const run = await runQuietly([path, "--version"], 5_000, { PATH: runtime.env("PATH") ?? "/usr/bin:/bin", HOME: home })
+    .finally(async () => await (await runtime.fs()).rm(home, { recursive: true, force: true }).catch(() => {}));
   const version = run?.code === 0 ? run.stdout.match(/^(\d+\.\d+\.\d+) \(Claude Code\)/)?.[1] : undefined;
   return version !== undefined && VERSION.test(version) ? version : undefined;
 }
@@ -5803,6 +5868,11 @@ async function claudeCodeInUse(
         ? "not found (not on PATH, in ~/.local/bin or in ~/.claude/local)"
         : `found at ${found[0].path}, but its version could not be read`,
     };
+  }
+  // A claude whose version is unknown may be the oldest: then only what every version knows is safe.
+  const unknown = found.find((item) => item.version === undefined);
+  if (unknown !== undefined) {
+    return { description: `found at ${unknown.path}, but its version could not be read` };
   }
   const [oldest, ...newer] = known;
   const others = newer.filter((item) => item.version !== oldest.version);
@@ -5961,7 +6031,7 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
   const values = parseArgs(
     args,
     ["--url", "--scope", "--runtime", "--dir", "--hash-salt", "--claude-version", "--member"],
-    ["--tool-activity", "--no-tool-activity", "--no-hash-salt", "--no-member"],
+    ["--tool-activity", "--no-tool-activity", "--no-hash-salt", "--no-member", "--plugin"],
   );
   const scope = scopeOf(values["--scope"], INSTALL_SCOPES, "install");
   const kind = (values["--runtime"] ?? runtime.kind) as RuntimeKind;
@@ -6024,7 +6094,11 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
       2,
     );
   }
-  const claude = await claudeCodeInUse(runtime, claudeDir, given);
+  // A file others share (a repository's, a fleet's policy) is read by Claude Codes this machine does not have.
+  const shared = scope === "project" || scope === "managed";
+  const claude = shared && given === undefined
+    ? { description: "unknown for a file others share (give --claude-version: the oldest your team runs)" }
+    : await claudeCodeInUse(runtime, claudeDir, given);
   if (claude.version !== undefined && compareVersions(claude.version, CLAUDE_CODE_FEATURES.hooksRun) < 0) {
     throw new CommandError(
       `Cannot install: Claude Code ${claude.version} runs no hooks (they run from ${CLAUDE_CODE_FEATURES.hooksRun}). ` +
@@ -6073,8 +6147,9 @@ function leftOutNotes(claude: ClaudeCodeInUse, leftOut: readonly string[]): stri
   if (leftOut.length === 0) return [];
   if (version === undefined) {
     return [
-      `Note: without Claude Code's version, only the events every Claude Code with hooks fires are wired; ` +
-      `${leftOut.join(", ")} left out. Run install again where claude is on PATH, or give --claude-version.`,
+      `Note: Claude Code's version is ${claude.description.replace(/^not found/, "not known (no claude found)")}, ` +
+      `so only the events every Claude Code with hooks fires are wired; ${leftOut.join(", ")} left out. ` +
+      `Run install again where claude is on PATH, or give --claude-version.`,
     ];
   }
   const since = leftOut.map((event) => `${event} (from ${HOOK_EVENT_SINCE[event]})`).join(", ");
@@ -6128,19 +6203,35 @@ async function prepareStateDir(runtime: Runtime, stateDir: string): Promise<void
  * ```
  */
 export async function installCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
+  if (args.includes("--plugin")) {
+    // The plugin route's team policy needs no URL and no path of this machine: each member configures the plugin.
+    const values = parseArgs(args, ["--scope"], ["--plugin"]);
+    if (values["--scope"] !== "managed") {
+      throw new CommandError("Cannot install: --plugin goes with --scope managed.", 2);
+    }
+    console.log(JSON.stringify(PLUGIN_POLICY, null, 2));
+    console.error(
+      "Managed policy for the plugin printed: it adds TelemHQ's marketplace and enables the plugin for everyone; each " +
+        "member then sets the ping URL (claude plugin configure telemhq@telemhq --values-stdin).",
+    );
+    return 0;
+  }
   const plan = await planInstall(runtime, args);
   const hookSource = await runtime.readTextFile(runtime.scriptPath!);
   if (hookSource === undefined) throw new CommandError("Cannot install: cannot read this hook's own file.");
   if (plan.settingsPath === undefined) {
     // managed: print the policy for a team rollout; the hook file must be at the same path on each machine.
     const policy: Settings = {};
-    const { events } = eventsFor(plan, [...plan.events, ...(plan.toolActivity ? INSTALL_EVENTS.toolActivity : [])]);
+    const { events, leftOut } = eventsFor(plan, [
+      ...plan.events,
+      ...(plan.toolActivity ? INSTALL_EVENTS.toolActivity : []),
+    ]);
     addHooks(policy, events, ourEntry(plan));
     console.log(JSON.stringify(policy, null, 2));
+    for (const note of leftOutNotes(plan.claude, leftOut)) console.error(note);
     console.error(
       `Managed policy printed. Deploy the hook to "${plan.record.hook_file}" and the ping URL to "${plan.stateDir}/${STATE_LAYOUT.config}" on each machine.\n` +
-        `Or roll out the plugin instead (each member then gives the ping URL to claude plugin install --config):\n` +
-        JSON.stringify(PLUGIN_POLICY, null, 2),
+        `Or roll out the plugin instead: install --scope managed --plugin prints its policy.`,
     );
     return 0;
   }
@@ -6421,7 +6512,8 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
     return finish(report);
   }
   const record = await readInstallRecord(runtime, stateDir);
-  const url = checkUrl(report, config, record);
+  const plugins = enabledTelemhqPlugins(await scanSettings(claudeDir, await projectDirectory(runtime, undefined)));
+  const url = checkUrl(report, config, record, plugins.length > 0);
   const found = await claudeCodeInUse(runtime, claudeDir);
   // No claude found here (an IDE's own, a fleet's pinned one): the version install was told, if any.
   const claude = found.version === undefined && record?.claude_version !== undefined
@@ -6433,6 +6525,7 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
   await checkStateFiles(runtime, report, stateDir);
   await checkDelivery(runtime, report, config, stateDir);
   if (values["--ping"] && url !== undefined) await testPing(runtime, report, url, record, config);
+  else if (values["--ping"]) report.note("No test ping sent: no ping URL is known here.");
   return finish(report);
 }
 
@@ -6446,7 +6539,19 @@ function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-function checkUrl(report: Report, config: HookConfig, record: InstallRecord | undefined): URL | undefined {
+function checkUrl(
+  report: Report,
+  config: HookConfig,
+  record: InstallRecord | undefined,
+  pluginEnabled: boolean,
+): URL | undefined {
+  if (config.pingUrl === undefined && pluginEnabled) {
+    report.note(
+      "The ping URL is the plugin's ping_url option, which only Claude Code's hooks see: it is not checked here " +
+        "(claude plugin configure telemhq@telemhq shows whether it is set).",
+    );
+    return undefined;
+  }
   if (config.pingUrl === undefined) {
     report.problem("No ping URL: run install --url ..., or set TELEMHQ_PING_URL where Claude Code starts.");
     return undefined;
@@ -6759,7 +6864,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   install: {
     usage: "install --url URL|- [--scope user|project|local|managed] [--dir DIR] [--runtime deno|bun|node] " +
       "[--[no-]tool-activity] [--hash-salt SALT | --no-hash-salt] [--member LABEL | --no-member] " +
-      "[--claude-version X.Y.Z]",
+      "[--claude-version X.Y.Z] | install --scope managed --plugin",
     summary: "copy the hook into ~/.claude/hooks, save the ping URL, wire it into a settings file",
     details: `The ping URL holds your tracker's token. To keep it out of the process list, give --url - and
 the URL on standard input, or set TELEMHQ_PING_URL and leave --url out.
@@ -6960,7 +7065,7 @@ function flushSummary(report: DeliveryReport, stateDir: string): string {
   }
   const dropped = status.dropped.too_many + status.dropped.too_old + status.dropped.unreadable;
   lines.push(
-    `Since install: ${status.delivered} delivered, ${status.rejected} refused, ${dropped} dropped ` +
+    `So far: ${status.delivered} delivered, ${status.rejected} refused, ${dropped} dropped ` +
       `(${status.dropped.too_many} over the spool limit, ${status.dropped.too_old} too old, ${status.dropped.unreadable} unreadable).`,
   );
   return lines.join("\n");

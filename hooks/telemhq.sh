@@ -13,18 +13,35 @@
 #        telemhq.sh doctor [--ping]
 set -u
 
+# True for a program this hook may run: an absolute path (a relative PATH entry would let the folder Claude Code
+# runs in, a repository, choose the program), executable.
+usable() {
+  case $1 in
+    /*) [ -x "$1" ] ;;
+    *) return 1 ;;
+  esac
+}
+
+# True when a path may go into Deno's flags: no comma (it separates their lists), no line break.
+flag_safe() {
+  case $1 in
+    *,* | *'
+'*) return 1 ;;
+  esac
+}
+
 # Prints the runtime command line for hook.ts, one word per line, or nothing when none runs it.
 runtime_words() {
   hook=$1
   state=$2
   for candidate in "$(command -v bun 2>/dev/null)" "${HOME:-}/.bun/bin/bun"; do
-    if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+    if usable "$candidate"; then
       printf '%s\n' "$candidate" --no-env-file --no-install "$hook"
       return 0
     fi
   done
   for candidate in "$(command -v deno 2>/dev/null)" "${HOME:-}/.deno/bin/deno"; do
-    if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+    if usable "$candidate" && flag_safe "$state$(claude_dir)$hook$candidate"; then
       # Deno checks --allow-run against the binary's real path (its sender runs Deno.execPath()).
       candidate=$(realpath "$candidate" 2>/dev/null || printf '%s' "$candidate")
       printf '%s\n' "$candidate" run --no-config --no-lock --no-prompt "--allow-net$(net_host)" --allow-env \
@@ -34,16 +51,19 @@ runtime_words() {
     fi
   done
   node=$(command -v node 2>/dev/null) || return 0
-  if node_runs_typescript "$node"; then
+  if usable "$node" && node_runs_typescript "$node"; then
     printf '%s\n' "$node" "$hook"
   fi
 }
 
-# "=host" for Deno's --allow-net: the ping URL's host, when it has a plain one.
+# "=host" for Deno's --allow-net: the ping URL's host (as the URL parser gives it: no user, no default port), when it
+# has a plain one; otherwise any host (the hook itself still refuses a URL it cannot use).
 net_host() {
   url=${TELEMHQ_PING_URL:-${CLAUDE_PLUGIN_OPTION_PING_URL:-}}
   host=${url#*://}
   host=${host%%/*}
+  host=${host##*@}
+  case $url in https://*) host=${host%:443} ;; http://*) host=${host%:80} ;; esac
   case $host in
     "" | *[!A-Za-z0-9.:-]*) ;;
     *) printf '=%s' "$host" ;;

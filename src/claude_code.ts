@@ -60,6 +60,11 @@ export const HOOK_EVENT_SINCE: Readonly<Record<string, string>> = {
   PreSkillShellCommand: "2.1.332",
 };
 
+/** Where temporary folders go. */
+function tmpDirectory(runtime: Runtime): string {
+  return (runtime.env("TMPDIR") || "/tmp").replace(/\/+$/, "") || "/tmp";
+}
+
 /** The first release with each hook `type` (a type a release does not know fails its settings file up to 2.1.100). */
 const HOOK_TYPE_SINCE: Readonly<Record<string, string>> = {
   command: "1.0.23",
@@ -178,22 +183,51 @@ export function knowsEvent(event: string, version: string | undefined): boolean 
  * ```
  */
 export function settingsRejection(settings: unknown, version: string): string | undefined {
-  if (compareVersions(version, CLAUDE_CODE_FEATURES.unknownEventsDropped) >= 0) return undefined;
+  const tolerant = compareVersions(version, CLAUDE_CODE_FEATURES.unknownEventsDropped) >= 0;
   const hooks = (settings as { hooks?: unknown } | undefined)?.hooks;
+  if (!tolerant) {
+    const permissions = permissionsProblem((settings as { permissions?: unknown } | undefined)?.permissions);
+    if (permissions !== undefined) return permissions;
+  }
   if (hooks === undefined || hooks === null || typeof hooks !== "object" || Array.isArray(hooks)) return undefined;
   for (const [event, groups] of Object.entries(hooks)) {
+    // From 2.1.101 a bad entry is dropped alone, except under the events that guard permissions.
+    if (tolerant && !GUARD_EVENTS.has(event)) continue;
     if (!knowsEvent(event, version)) {
       const since = Object.hasOwn(HOOK_EVENT_SINCE, event) ? ` (it arrived in ${HOOK_EVENT_SINCE[event]})` : "";
-      return `it names the hook event "${event.slice(0, 60)}", which Claude Code ${version} does not know${since}`;
+      return `it names the hook event ${shown(event)}, which Claude Code ${version} does not know${since}`;
     }
-    if (!Array.isArray(groups)) return `its ${event.slice(0, 60)} hooks are not a list`;
+    if (!Array.isArray(groups)) return `its ${shown(event)} hooks are not a list`;
     for (const group of groups) {
       const shape = groupProblem(group);
-      if (shape !== undefined) return `its ${event.slice(0, 60)} hooks hold ${shape}`;
+      if (shape !== undefined) return `its ${shown(event)} hooks hold ${shape}`;
       for (const entry of (group as { hooks: unknown[] }).hooks) {
         const problem = entryProblem(entry, version);
-        if (problem !== undefined) return `its ${event} hooks hold ${problem}`;
+        if (problem !== undefined) return `its ${shown(event)} hooks hold ${problem}`;
       }
+    }
+  }
+  return undefined;
+}
+
+/** Events under which Claude Code still refuses a whole file over a bad entry (they may guard permissions). */
+const GUARD_EVENTS: ReadonlySet<string> = new Set(["PreToolUse", "PermissionRequest", "PreSkillShellCommand"]);
+
+/** A name from a settings file, quoted and with its control characters escaped: never raw on a terminal. */
+function shown(name: string): string {
+  return JSON.stringify(name.slice(0, 60)).replace(/[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, "?");
+}
+
+/** `permissions.allow`, `deny` and `ask` must be lists of strings. */
+function permissionsProblem(permissions: unknown): string | undefined {
+  if (permissions === undefined) return undefined;
+  if (permissions === null || typeof permissions !== "object" || Array.isArray(permissions)) {
+    return "its permissions are not an object";
+  }
+  for (const key of ["allow", "deny", "ask"]) {
+    const rules = (permissions as Record<string, unknown>)[key];
+    if (rules !== undefined && !(Array.isArray(rules) && rules.every((rule) => typeof rule === "string"))) {
+      return `its permissions.${key} is not a list of strings`;
     }
   }
   return undefined;
@@ -209,16 +243,20 @@ function groupProblem(group: unknown): string | undefined {
 }
 
 function entryProblem(entry: unknown, version: string): string | undefined {
-  if (entry === null || typeof entry !== "object") return "an entry that is not an object";
-  const { type, timeout } = entry as { type?: unknown; timeout?: unknown };
+  if (entry === null || typeof entry !== "object" || Array.isArray(entry)) return "an entry that is not an object";
+  const { type, timeout, command, prompt, once, statusMessage } = entry as Record<string, unknown>;
   const since = typeof type === "string" && Object.hasOwn(HOOK_TYPE_SINCE, type) ? HOOK_TYPE_SINCE[type] : undefined;
   if (type === undefined) return "a hook without a type";
   if (since === undefined || compareVersions(since, version) > 0) {
     return `a hook of type ${JSON.stringify(type)?.slice(0, 40)}, which Claude Code ${version} does not know`;
   }
-  if (timeout !== undefined && !(typeof timeout === "number" && timeout > 0)) {
+  if (type === "command" && typeof command !== "string") return "a command hook without a command string";
+  if ((type === "prompt" || type === "agent") && typeof prompt !== "string") return `a ${type} hook without a prompt`;
+  if (timeout !== undefined && !(typeof timeout === "number" && Number.isFinite(timeout) && timeout > 0)) {
     return `a timeout that is not a positive number (${JSON.stringify(timeout)?.slice(0, 20)})`;
   }
+  if (once !== undefined && typeof once !== "boolean") return "a once that is not true or false";
+  if (statusMessage !== undefined && typeof statusMessage !== "string") return "a statusMessage that is not a string";
   return undefined;
 }
 
@@ -228,18 +266,18 @@ function entryProblem(entry: unknown, version: string): string | undefined {
  *
  * @param settings A settings file's content.
  * @param version The Claude Code version.
- * @returns The event names it does not know.
+ * @returns The event names it does not know, quoted and escaped for a terminal.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * assert.deepEqual(ignoredEvents({ hooks: { Stop: [], Nope: [] } }, "2.1.332"), ["Nope"]);
+ * assert.deepEqual(ignoredEvents({ hooks: { Stop: [], Nope: [] } }, "2.1.332"), ['"Nope"']);
  * ```
  */
 export function ignoredEvents(settings: unknown, version: string): string[] {
   const hooks = (settings as { hooks?: unknown } | undefined)?.hooks;
   if (hooks === undefined || hooks === null || typeof hooks !== "object" || Array.isArray(hooks)) return [];
-  return Object.keys(hooks).filter((event) => !knowsEvent(event, version)).map((event) => event.slice(0, 60));
+  return Object.keys(hooks).filter((event) => !knowsEvent(event, version)).map(shown);
 }
 
 /** A `claude` executable found on this machine. */
@@ -280,7 +318,10 @@ export async function findClaudeCode(runtime: Runtime, claudeDir: string): Promi
     const real = await runtime.realpath(path);
     if (real === undefined || seen.has(real) || (await runtime.lstat(real))?.kind !== "file") continue;
     seen.add(real);
-    const version = await versionFromFiles(runtime, path, real) ?? await versionFromCommand(real);
+    // Only the claude a shell would run (the first found) is asked, by the name it is run by: a version
+    // manager's shim picks the release from that name. It gets no token and a throwaway HOME.
+    const version = await versionFromFiles(runtime, path, real) ??
+      (found.length === 0 ? await versionFromCommand(runtime, path) : undefined);
     found.push(version === undefined ? { path } : { path, version });
   }
   return found;
@@ -292,7 +333,10 @@ async function versionFromFiles(runtime: Runtime, path: string, real: string): P
   const named = real.match(/\/claude\/versions\/(\d+\.\d+\.\d+)$/) ?? real.match(/\/Caskroom\/claude-code\/([\d.]+)\//);
   if (named !== null && VERSION.test(named[1])) return named[1];
   // npm up to 2.1.112: the CLI is cli.js, whose first line after the shebang says `// Version: X.Y.Z`.
-  if (/\/cli\.m?js$/.test(real)) return (await readHead(runtime, real)).match(/^\/\/ Version: (\d+\.\d+\.\d+)$/m)?.[1];
+  if (/\/cli\.m?js$/.test(real)) {
+    const version = (await readHead(runtime, real)).match(/^\/\/ Version: (\d+\.\d+\.\d+)$/m)?.[1];
+    return version !== undefined && VERSION.test(version) ? version : undefined;
+  }
   // npm from 2.1.113: bin/claude.exe, the native binary, beside the package's package.json.
   const npmRoot = real.match(/^(.*\/@anthropic-ai\/claude-code)\/bin\/claude(\.exe)?$/)?.[1] ??
     // The "local" install's wrapper script: ~/.claude/local/claude runs ~/.claude/local/node_modules/.bin/claude.
@@ -326,8 +370,13 @@ async function readHead(runtime: Runtime, path: string, bytes = 2048): Promise<s
 }
 
 /** `claude --version` ("2.1.332 (Claude Code)"): a few ms for a native build, up to a second for an npm one. */
-async function versionFromCommand(real: string): Promise<string | undefined> {
-  const run = await runQuietly([real, "--version"], 5_000);
+async function versionFromCommand(runtime: Runtime, path: string): Promise<string | undefined> {
+  const home = await (await runtime.fs()).mkdtemp(`${tmpDirectory(runtime)}/telemhq-claude-version-`).catch(() =>
+    undefined
+  );
+  if (home === undefined) return undefined;
+  const run = await runQuietly([path, "--version"], 5_000, { PATH: runtime.env("PATH") ?? "/usr/bin:/bin", HOME: home })
+    .finally(async () => await (await runtime.fs()).rm(home, { recursive: true, force: true }).catch(() => {}));
   const version = run?.code === 0 ? run.stdout.match(/^(\d+\.\d+\.\d+) \(Claude Code\)/)?.[1] : undefined;
   return version !== undefined && VERSION.test(version) ? version : undefined;
 }
@@ -369,6 +418,11 @@ export async function claudeCodeInUse(
         ? "not found (not on PATH, in ~/.local/bin or in ~/.claude/local)"
         : `found at ${found[0].path}, but its version could not be read`,
     };
+  }
+  // A claude whose version is unknown may be the oldest: then only what every version knows is safe.
+  const unknown = found.find((item) => item.version === undefined);
+  if (unknown !== undefined) {
+    return { description: `found at ${unknown.path}, but its version could not be read` };
   }
   const [oldest, ...newer] = known;
   const others = newer.filter((item) => item.version !== oldest.version);

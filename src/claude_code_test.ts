@@ -66,7 +66,32 @@ Deno.test("settingsRejection() names what makes 2.1.100 and older skip a whole f
   for (const odd of [undefined, null, 1, "x", [], { hooks: null }, { hooks: [] }]) {
     assert.equal(settingsRejection(odd, "2.0.77"), undefined, JSON.stringify(odd));
   }
-  assert.deepEqual(ignoredEvents({ hooks: { Stop: [], Nope: [] } }, "2.1.332"), ["Nope"]);
+  assert.deepEqual(ignoredEvents({ hooks: { Stop: [], Nope: [] } }, "2.1.332"), ['"Nope"']);
+  // A name from a repository's file never reaches a terminal raw.
+  const hostile = settingsRejection({ hooks: { "X\u001b]0;PWNED\u0007\u009b": [] } }, "2.0.77")!;
+  // deno-lint-ignore no-control-regex -- the characters it looks for
+  assert.ok(!/[\u0000-\u001f\u007f-\u009f]/.test(hostile), hostile);
+  // From 2.1.101, a bad entry still blocks the file under the events that guard permissions.
+  assert.match(
+    settingsRejection(
+      { hooks: { PreToolUse: [{ hooks: [{ type: "command", command: "x", timeout: 0 }] }] } },
+      "2.1.332",
+    )!,
+    /timeout/,
+  );
+  assert.equal(
+    settingsRejection({ hooks: { Stop: [{ hooks: [{ type: "command", command: "x", timeout: 0 }] }] } }, "2.1.332"),
+    undefined,
+  );
+  assert.match(
+    settingsRejection({ hooks: { Stop: [{ hooks: [{ type: "command", timeout: 1e999 }] }] } }, "2.0.77")!,
+    /command string|timeout/,
+  );
+  assert.match(settingsRejection({ permissions: { allow: "x" } }, "2.0.77")!, /permissions\.allow/);
+  assert.match(
+    settingsRejection({ hooks: { Stop: [{ hooks: [{ type: "command", command: "x", once: "yes" }] }] } }, "2.0.77")!,
+    /once/,
+  );
 });
 
 /** A runtime whose environment is only what the test gives. */
@@ -100,19 +125,25 @@ Deno.test("findClaudeCode() reads each installer's layout from its files, never 
     // An unknown layout answers --version; a lying package.json is not believed.
     Deno.mkdirSync(`${home}/other/bin`, { recursive: true });
     Deno.writeTextFileSync(`${home}/other/bin/claude`, "#!/bin/sh\necho '2.1.90 (Claude Code)'\n", { mode: 0o755 });
-    const env = { HOME: home, PATH: `${home}/npm/bin:${home}/npm2/bin:${home}/other/bin:relative/bin` };
+    // Only the first on PATH (what a shell runs) is asked for --version.
+    const env = { HOME: home, PATH: `${home}/other/bin:${home}/npm/bin:${home}/npm2/bin:relative/bin` };
     const found = await findClaudeCode(withEnv(env), `${home}/.claude`);
     assert.deepEqual(found, [
+      { path: `${home}/other/bin/claude`, version: "2.1.90" },
       { path: `${home}/npm/bin/claude`, version: "2.0.77" },
       { path: `${home}/npm2/bin/claude`, version: "2.1.300" },
-      { path: `${home}/other/bin/claude`, version: "2.1.90" },
       { path: `${home}/.local/bin/claude`, version: "2.1.200" },
     ]);
+    // A claude that cannot say its version may be the oldest: then nothing is assumed.
+    const unsure = { HOME: home, PATH: `${home}/npm/bin:${home}/other/bin` };
+    const inUnsure = await claudeCodeInUse(withEnv(unsure), `${home}/.claude`);
+    assert.equal(inUnsure.version, undefined);
+    assert.match(inUnsure.description, /other\/bin\/claude, but its version could not be read/);
     const inUse = await claudeCodeInUse(withEnv(env), `${home}/.claude`);
     assert.equal(inUse.version, "2.0.77", "the oldest counts: a settings file must load in each");
     assert.match(
       inUse.description,
-      /^2\.0\.77 \(.*\/npm\/bin\/claude\); also 2\.1\.90 .*2\.1\.300 .*: the oldest counts$/,
+      /^2\.0\.77 \(.*\/npm\/bin\/claude\); also .*2\.1\.90 .*: the oldest counts$/,
     );
     assert.equal((await claudeCodeInUse(withEnv({ HOME: home, PATH: "" }), `${home}/.claude`)).version, "2.1.200");
     const none = await claudeCodeInUse(withEnv({ HOME: `${home}/empty`, PATH: "" }), `${home}/empty/.claude`);

@@ -48,7 +48,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   install: {
     usage: "install --url URL|- [--scope user|project|local|managed] [--dir DIR] [--runtime deno|bun|node] " +
       "[--[no-]tool-activity] [--hash-salt SALT | --no-hash-salt] [--member LABEL | --no-member] " +
-      "[--claude-version X.Y.Z]",
+      "[--claude-version X.Y.Z] | install --scope managed --plugin",
     summary: "copy the hook into ~/.claude/hooks, save the ping URL, wire it into a settings file",
     details: `The ping URL holds your tracker's token. To keep it out of the process list, give --url - and
 the URL on standard input, or set TELEMHQ_PING_URL and leave --url out.
@@ -249,7 +249,7 @@ function flushSummary(report: DeliveryReport, stateDir: string): string {
   }
   const dropped = status.dropped.too_many + status.dropped.too_old + status.dropped.unreadable;
   lines.push(
-    `Since install: ${status.delivered} delivered, ${status.rejected} refused, ${dropped} dropped ` +
+    `So far: ${status.delivered} delivered, ${status.rejected} refused, ${dropped} dropped ` +
       `(${status.dropped.too_many} over the spool limit, ${status.dropped.too_old} too old, ${status.dropped.unreadable} unreadable).`,
   );
   return lines.join("\n");

@@ -92,7 +92,8 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
     return finish(report);
   }
   const record = await readInstallRecord(runtime, stateDir);
-  const url = checkUrl(report, config, record);
+  const plugins = enabledTelemhqPlugins(await scanSettings(claudeDir, await projectDirectory(runtime, undefined)));
+  const url = checkUrl(report, config, record, plugins.length > 0);
   const found = await claudeCodeInUse(runtime, claudeDir);
   // No claude found here (an IDE's own, a fleet's pinned one): the version install was told, if any.
   const claude = found.version === undefined && record?.claude_version !== undefined
@@ -104,6 +105,7 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
   await checkStateFiles(runtime, report, stateDir);
   await checkDelivery(runtime, report, config, stateDir);
   if (values["--ping"] && url !== undefined) await testPing(runtime, report, url, record, config);
+  else if (values["--ping"]) report.note("No test ping sent: no ping URL is known here.");
   return finish(report);
 }
 
@@ -117,7 +119,19 @@ function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-function checkUrl(report: Report, config: HookConfig, record: InstallRecord | undefined): URL | undefined {
+function checkUrl(
+  report: Report,
+  config: HookConfig,
+  record: InstallRecord | undefined,
+  pluginEnabled: boolean,
+): URL | undefined {
+  if (config.pingUrl === undefined && pluginEnabled) {
+    report.note(
+      "The ping URL is the plugin's ping_url option, which only Claude Code's hooks see: it is not checked here " +
+        "(claude plugin configure telemhq@telemhq shows whether it is set).",
+    );
+    return undefined;
+  }
   if (config.pingUrl === undefined) {
     report.problem("No ping URL: run install --url ..., or set TELEMHQ_PING_URL where Claude Code starts.");
     return undefined;

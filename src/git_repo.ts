@@ -36,8 +36,17 @@ const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
  * ```
  */
 export function repoFromRemoteUrl(url: string): string | undefined {
-  const path = url.trim().match(/^(?:[a-z][a-z0-9+.-]*:\/\/[^/]+\/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)(.+)$/)?.[1];
-  if (path === undefined) return undefined;
+  const match = url.trim().match(
+    /^(?:(?:https?|ssh|git):\/\/(?:[^/@]*@)?([^/:]+)(?::\d+)?\/|[A-Za-z0-9._-]+@([A-Za-z0-9.-]+):)(.+)$/,
+  );
+  // A hosting service's name (a dotted name, not an address or a machine on the local network): on any other
+  // host, owner/name could be a home folder (ssh://nas/home/alice).
+  const host = match?.[1] ?? match?.[2];
+  const path = match?.[3];
+  if (host === undefined || path === undefined || !/^(?=.*[A-Za-z])[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(host)) {
+    return undefined;
+  }
+  if (/^(localhost|.*\.local|.*\.internal|.*\.lan)$/i.test(host)) return undefined;
   const parts = path.replace(/\/+$/, "").replace(/\.git$/, "").split("/");
   if (parts.length !== 2 || !parts.every((part) => NAME.test(part) && part !== "." && part !== "..")) return undefined;
   return parts.join("/");
@@ -65,6 +74,9 @@ export async function readGitRepo(runtime: Runtime, dir: string): Promise<string
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
     if (!runtime.mayInspect(`${folder}/.git`)) return undefined;
     const git = await runtime.lstat(`${folder}/.git`);
+    // Like git's safe.directory: a repository someone else owns (a planted /tmp/.git) names nothing.
+    const uid = runtime.uid();
+    if (git?.kind === "directory" && uid !== undefined && git.uid !== uid) return undefined;
     if (git?.kind === "directory") return originOf(await readGitConfig(`${folder}/.git/config`));
     if (git !== undefined || folder === "") return undefined;
     folder = folder.slice(0, folder.lastIndexOf("/"));

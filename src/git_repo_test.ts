@@ -14,6 +14,11 @@ Deno.test("repoFromRemoteUrl() keeps only owner/name: never the host, a user, a 
     ["https://host/team/../etc", undefined],
     ["https://host/team/na me", undefined],
     ["", undefined],
+    ["file://localhost/home/alice", undefined],
+    ["ssh://nas/home/alice", undefined],
+    ["alice@10.0.0.5:home/alice", undefined],
+    ["git@gitlab.internal:team/api.git", undefined],
+    ["git@github.example.com:team/api.git", "team/api"],
   ];
   for (const [url, expected] of cases) assert.equal(repoFromRemoteUrl(url), expected, url);
 });

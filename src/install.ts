@@ -191,7 +191,7 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
   const values = parseArgs(
     args,
     ["--url", "--scope", "--runtime", "--dir", "--hash-salt", "--claude-version", "--member"],
-    ["--tool-activity", "--no-tool-activity", "--no-hash-salt", "--no-member"],
+    ["--tool-activity", "--no-tool-activity", "--no-hash-salt", "--no-member", "--plugin"],
   );
   const scope = scopeOf(values["--scope"], INSTALL_SCOPES, "install");
   const kind = (values["--runtime"] ?? runtime.kind) as RuntimeKind;
@@ -254,7 +254,11 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
       2,
     );
   }
-  const claude = await claudeCodeInUse(runtime, claudeDir, given);
+  // A file others share (a repository's, a fleet's policy) is read by Claude Codes this machine does not have.
+  const shared = scope === "project" || scope === "managed";
+  const claude = shared && given === undefined
+    ? { description: "unknown for a file others share (give --claude-version: the oldest your team runs)" }
+    : await claudeCodeInUse(runtime, claudeDir, given);
   if (claude.version !== undefined && compareVersions(claude.version, CLAUDE_CODE_FEATURES.hooksRun) < 0) {
     throw new CommandError(
       `Cannot install: Claude Code ${claude.version} runs no hooks (they run from ${CLAUDE_CODE_FEATURES.hooksRun}). ` +
@@ -303,8 +307,9 @@ function leftOutNotes(claude: ClaudeCodeInUse, leftOut: readonly string[]): stri
   if (leftOut.length === 0) return [];
   if (version === undefined) {
     return [
-      `Note: without Claude Code's version, only the events every Claude Code with hooks fires are wired; ` +
-      `${leftOut.join(", ")} left out. Run install again where claude is on PATH, or give --claude-version.`,
+      `Note: Claude Code's version is ${claude.description.replace(/^not found/, "not known (no claude found)")}, ` +
+      `so only the events every Claude Code with hooks fires are wired; ${leftOut.join(", ")} left out. ` +
+      `Run install again where claude is on PATH, or give --claude-version.`,
     ];
   }
   const since = leftOut.map((event) => `${event} (from ${HOOK_EVENT_SINCE[event]})`).join(", ");
@@ -358,19 +363,35 @@ async function prepareStateDir(runtime: Runtime, stateDir: string): Promise<void
  * ```
  */
 export async function installCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
+  if (args.includes("--plugin")) {
+    // The plugin route's team policy needs no URL and no path of this machine: each member configures the plugin.
+    const values = parseArgs(args, ["--scope"], ["--plugin"]);
+    if (values["--scope"] !== "managed") {
+      throw new CommandError("Cannot install: --plugin goes with --scope managed.", 2);
+    }
+    console.log(JSON.stringify(PLUGIN_POLICY, null, 2));
+    console.error(
+      "Managed policy for the plugin printed: it adds TelemHQ's marketplace and enables the plugin for everyone; each " +
+        "member then sets the ping URL (claude plugin configure telemhq@telemhq --values-stdin).",
+    );
+    return 0;
+  }
   const plan = await planInstall(runtime, args);
   const hookSource = await runtime.readTextFile(runtime.scriptPath!);
   if (hookSource === undefined) throw new CommandError("Cannot install: cannot read this hook's own file.");
   if (plan.settingsPath === undefined) {
     // managed: print the policy for a team rollout; the hook file must be at the same path on each machine.
     const policy: Settings = {};
-    const { events } = eventsFor(plan, [...plan.events, ...(plan.toolActivity ? INSTALL_EVENTS.toolActivity : [])]);
+    const { events, leftOut } = eventsFor(plan, [
+      ...plan.events,
+      ...(plan.toolActivity ? INSTALL_EVENTS.toolActivity : []),
+    ]);
     addHooks(policy, events, ourEntry(plan));
     console.log(JSON.stringify(policy, null, 2));
+    for (const note of leftOutNotes(plan.claude, leftOut)) console.error(note);
     console.error(
       `Managed policy printed. Deploy the hook to "${plan.record.hook_file}" and the ping URL to "${plan.stateDir}/${STATE_LAYOUT.config}" on each machine.\n` +
-        `Or roll out the plugin instead (each member then gives the ping URL to claude plugin install --config):\n` +
-        JSON.stringify(PLUGIN_POLICY, null, 2),
+        `Or roll out the plugin instead: install --scope managed --plugin prints its policy.`,
     );
     return 0;
   }

@@ -581,10 +581,13 @@ export async function writeJsonAtomically(fs: FsPromises, path: string, value: u
 export async function runQuietly(
   argv: readonly string[],
   timeoutMs: number,
+  env?: Record<string, string>,
 ): Promise<{ code: number; stdout: string } | undefined> {
   const { execFile } = await builtin("node:child_process", () => import("node:child_process"));
   return await new Promise((resolve) => {
-    execFile(argv[0], argv.slice(1), { timeout: timeoutMs, maxBuffer: 1 << 20 }, (error, stdout) => {
+    // SIGKILL at the limit: a program that ignores SIGTERM must not hold a command up.
+    const options = { timeout: timeoutMs, killSignal: "SIGKILL" as const, maxBuffer: 1 << 20, ...(env ? { env } : {}) };
+    execFile(argv[0], argv.slice(1), options, (error, stdout) => {
       const code = (error as { code?: unknown } | null)?.code;
       if (error !== null && typeof code !== "number") resolve(undefined);
       else resolve({ code: typeof code === "number" ? code : 0, stdout: String(stdout) });

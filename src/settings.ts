@@ -447,15 +447,16 @@ export async function scanSettings(claudeDir: string, projectDir: string | undef
  * ```
  */
 export function enabledTelemhqPlugins(scanned: readonly ScannedSettings[]): string[] {
-  const enabled = new Set<string>();
+  // Files are scanned user, project, local: a later file's choice wins, as in Claude Code (a local false disables).
+  const enabled = new Map<string, boolean>();
   for (const file of scanned) {
     const plugins = file.settings?.enabledPlugins;
     if (plugins === null || typeof plugins !== "object" || Array.isArray(plugins)) continue;
     for (const [id, on] of Object.entries(plugins)) {
-      if (on === true && /^telemhq@[A-Za-z0-9._-]{1,64}$/.test(id)) enabled.add(id);
+      if (/^telemhq@[A-Za-z0-9._-]{1,64}$/.test(id) && typeof on === "boolean") enabled.set(id, on);
     }
   }
-  return [...enabled];
+  return [...enabled].filter(([, on]) => on).map(([id]) => id);
 }
 
 /**

@@ -428,7 +428,7 @@ for (const runtime of RUNTIMES) {
     const up = await runFlush(runtime, env);
     assert.equal(up.code, 0, up.stdout + up.stderr);
     assert.match(up.stdout, /^Delivered 3 pings now\.\n/);
-    assert.match(up.stdout, /Since install: 3 delivered, 0 refused, 0 dropped/);
+    assert.match(up.stdout, /So far: 3 delivered, 0 refused, 0 dropped/);
     assert.equal(receiver.requests.length, 3);
   });
 

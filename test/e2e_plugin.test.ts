@@ -242,3 +242,21 @@ Deno.test("plugin and settings install both active: one ping per event; doctor n
     await removeTree(session.home);
   }
 });
+
+Deno.test("hooks/telemhq.sh never runs a runtime found through a relative PATH entry (a repository's own bun)", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "telemhq-plugin-path-" });
+  try {
+    Deno.writeTextFileSync(`${dir}/bun`, `#!/bin/sh\ntouch "${dir}/ran"\n`, { mode: 0o755 });
+    const run = await runProcess(["/bin/sh", `${ROOT}hooks/telemhq.sh`], {
+      cwd: dir,
+      env: { HOME: dir, PATH: ".::/usr/bin:/bin", CLAUDE_PLUGIN_OPTION_PING_URL: "https://telemhq.example/ping/T" },
+      stdin: '{"hook_event_name":"Stop","session_id":"s"}',
+    });
+    assert.equal(run.code, 0);
+    assert.equal(run.stdout, "");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.ok(!exists(`${dir}/ran`), "the repository's bun ran");
+  } finally {
+    await removeTree(dir);
+  }
+});

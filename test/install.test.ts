@@ -174,7 +174,13 @@ for (const runtime of RUNTIMES) {
 Deno.test("install --scope project keeps the token out of the repository; local and managed go where they belong", async () => {
   await withHome(async (home, project) => {
     const url = `https://telemhq.example/ping/${TOKEN}`;
-    assert.equal((await hookCli("bun", home, ["install", "--url", url, "--scope", "project"], project)).code, 0);
+    // A shared file is read by teammates' Claude Codes: without --claude-version, only what every one knows.
+    const cautious = await hookCli("bun", home, ["install", "--url", url, "--scope", "project"], project);
+    assert.equal(cautious.code, 0);
+    assert.match(cautious.stdout, /unknown for a file others share \(give --claude-version/);
+    assert.equal(commandsIn(`${project}/.claude/settings.json`, "StopFailure").length, 0);
+    const team = ["install", "--url", url, "--scope", "project", "--claude-version", "2.1.332"];
+    assert.equal((await hookCli("bun", home, team, project)).code, 0);
     const shared = Deno.readTextFileSync(`${project}/.claude/settings.json`);
     assert.ok(!shared.includes(TOKEN), "project settings are committed: no token there");
     assert.equal(commandsIn(`${project}/.claude/settings.json`, "StopFailure").length, 1);
