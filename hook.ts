@@ -2378,6 +2378,8 @@ export interface UsageSource {
   agent_transcript_path?: string;
   /** The turn's prompt id. */
   prompt_id?: string;
+  /** The hook's own working directory (where Claude Code started it; never the event's): its repository. */
+  cwd?: string;
 }
 
 /** The longest path kept from an event (Linux's PATH_MAX). */
@@ -2399,6 +2401,7 @@ const SESSION_END_DELAY_MS = 2000;
  * transcript paths and the turn's id, for the events that carry usage.
  *
  * @param input The hook event.
+ * @param hookCwd The hook process's own working directory (for the repository's name).
  * @returns The usage source, or undefined for other events.
  *
  * @example
@@ -2408,12 +2411,13 @@ const SESSION_END_DELAY_MS = 2000;
  * assert.equal(source?.prompt_id, "p1");
  * ```
  */
-export function usageSource(input: HookInput): UsageSource | undefined {
+export function usageSource(input: HookInput, hookCwd?: string): UsageSource | undefined {
   if (eventRule(eventName(input)).usage === undefined) return undefined;
   return checkUsageSource({
     transcript_path: stringField(input, "transcript_path"),
     agent_transcript_path: stringField(input, "agent_transcript_path"),
     prompt_id: tokenField(input, "prompt_id"),
+    cwd: hookCwd,
   });
 }
 
@@ -2427,6 +2431,7 @@ function checkUsageSource(value: unknown): UsageSource | undefined {
     checked.agent_transcript_path = source.agent_transcript_path as string;
   }
   if (prompt !== undefined) checked.prompt_id = prompt;
+  if (plainPath(source.cwd) !== undefined) checked.cwd = source.cwd as string;
   return checked;
 }
 
@@ -3712,7 +3717,7 @@ export async function startSender(runtime: Runtime, config: HookConfig): Promise
 // writes to stdout.
 //
 // Owns: `runHook`. Uses: input, fields, payload, runtime, state_dir, config,
-// ping_url, spool, send, sender, events, git_repo.
+// ping_url, spool, send, sender.
 
 /**
  * Runs the hook once: reads the event from stdin, builds the payload, makes it
@@ -3741,17 +3746,11 @@ export async function runHook(runtime: Runtime): Promise<string | undefined> {
     }
     const url = parsePingUrl(config.pingUrl);
     const input = parseEvent(await readAll(runtime.stdin(), MAX_EVENT_BYTES));
-    // The repository is read from this process's own folder (where Claude Code started it), for the events
-    // TelemHQ rolls up; tool events stay as fast as they were.
-    const gitRepo = eventRule(eventName(input)).usage === undefined
-      ? undefined
-      : await readGitRepo(runtime, runtime.cwd());
     const payload = await buildPayload(input, {
       fallbackCwd: runtime.cwd(),
       runtime: runtime.name,
       sha256Hex: runtime.sha256Hex,
       hashSalt: config.hashSalt,
-      gitRepo,
       member: config.member,
     });
     const unsafe = config.stateDir === undefined
@@ -3760,7 +3759,8 @@ export async function runHook(runtime: Runtime): Promise<string | undefined> {
         await subfolderProblem(runtime, `${config.stateDir}/${STATE_LAYOUT.spool}`);
     if (unsafe !== undefined) return await sendDirectly(config, url, payload, unsafe);
     try {
-      await spoolPing(runtime, config.stateDir!, payload, usageSource(input));
+      // The sender reads the repository's name from this process's folder (where Claude Code started it).
+      await spoolPing(runtime, config.stateDir!, payload, usageSource(input, runtime.cwd()));
     } catch (error) {
       return await sendDirectly(
         config,
@@ -4795,7 +4795,7 @@ export async function readTranscriptUsage(
 // (SessionEnd), which a per-session ledger keeps until then.
 //
 // Owns: `enrichEntry`, the session ledgers, which transcripts may be read.
-// Uses: events, fields, payload, runtime, state_dir, config, spool, prices,
+// Uses: events, fields, payload, runtime, state_dir, config, spool, prices, git_repo,
 // usage.
 
 /** How long reading one ping's usage may take: a stalled disk or network mount must not stall delivery. */
@@ -4869,6 +4869,9 @@ async function enrichEntry(runtime: Runtime, config: HookConfig, entry: SpoolEnt
       await fs.rm(ledgerPath, { force: true });
     }
   }
+  // The repository, read here rather than in the hook: a git config read would cost Deno's hook 20 ms.
+  const repo = local.cwd === undefined ? undefined : await readGitRepo(runtime, local.cwd).catch(() => undefined);
+  if (repo !== undefined) payload.git_repo = repo;
   return { ...entry, payload, local: undefined, enriched: true };
 }
 

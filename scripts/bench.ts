@@ -15,7 +15,7 @@
  * `--baseline` measures another hook file beside hook.ts, in the same run
  * (a before/after table for a change: `git show HEAD~1:hook.ts > old.ts`).
  */
-import { fastPathCommand } from "../mod.ts";
+import { buildPayload, detectRuntime, fastPathCommand, spoolPing } from "../mod.ts";
 import { BIN_NAME, buildNpm } from "./build-npm.ts";
 import { measureCommand, median, parseRuns, type Sample } from "./_measure.ts";
 import { FIXTURES, HOOK_PATH, hookCommand, ROOT, runtimeBinary, type RuntimeName, startReceiver } from "./_dev.ts";
@@ -274,16 +274,13 @@ async function measureSenders(runs: number, work: string, env: Record<string, st
     const stateDir = `${work}/${runtime}-sender`;
     const list: Sample[] = [];
     for (let round = 0; round < runs; round++) {
-      Deno.mkdirSync(`${stateDir}/spool`, { recursive: true });
-      const entry = {
-        v: 1,
-        url: env.TELEMHQ_PING_URL,
-        payload: { provider: "anthropic", tool: "claude-code", event: "Stop", ping_id: `bench${round}` },
-        created_at: Date.now(),
-        attempts: 0,
-        next_at: 0,
-      };
-      Deno.writeTextFileSync(`${stateDir}/spool/bench${round}.json`, JSON.stringify(entry));
+      // A real spool entry, as a hook writes it: one tool ping for the sender to deliver.
+      Deno.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+      const payload = await buildPayload(
+        { hook_event_name: "PostToolUse", session_id: "bench", tool_use_id: `toolu_bench_${runtime}_${round}` },
+        { fallbackCwd: "/", runtime: "bench/1" },
+      );
+      await spoolPing(detectRuntime(), stateDir, payload);
       const subject: Subject = {
         name: "sender",
         command: [...hookCommand(runtime, stateDir), "deliver"],

@@ -4,7 +4,7 @@
  * (SessionEnd), which a per-session ledger keeps until then.
  *
  * Owns: `enrichEntry`, the session ledgers, which transcripts may be read.
- * Uses: events, fields, payload, runtime, state_dir, config, spool, prices,
+ * Uses: events, fields, payload, runtime, state_dir, config, spool, prices, git_repo,
  * usage.
  *
  * @module
@@ -12,6 +12,7 @@
 
 import { claudeDirectory, type HookConfig } from "./config.ts";
 import { eventRule } from "./events.ts";
+import { readGitRepo } from "./git_repo.ts";
 import type { Payload } from "./fields.ts";
 import { omitUndefined } from "./payload.ts";
 import { roundUsd } from "./prices.ts";
@@ -103,6 +104,9 @@ export async function enrichEntry(runtime: Runtime, config: HookConfig, entry: S
       await fs.rm(ledgerPath, { force: true });
     }
   }
+  // The repository, read here rather than in the hook: a git config read would cost Deno's hook 20 ms.
+  const repo = local.cwd === undefined ? undefined : await readGitRepo(runtime, local.cwd).catch(() => undefined);
+  if (repo !== undefined) payload.git_repo = repo;
   return { ...entry, payload, local: undefined, enriched: true };
 }
 

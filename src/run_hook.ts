@@ -5,7 +5,7 @@
  * writes to stdout.
  *
  * Owns: `runHook`. Uses: input, fields, payload, runtime, state_dir, config,
- * ping_url, spool, send, sender, events, git_repo.
+ * ping_url, spool, send, sender.
  *
  * @module
  */
@@ -13,9 +13,7 @@
 import { type HookConfig, loadConfig } from "./config.ts";
 import { describeError, HookSkip, MAX_EVENT_BYTES, parseEvent, readAll } from "./input.ts";
 import type { Payload } from "./fields.ts";
-import { buildPayload, eventName } from "./payload.ts";
-import { eventRule } from "./events.ts";
-import { readGitRepo } from "./git_repo.ts";
+import { buildPayload } from "./payload.ts";
 import { parsePingUrl } from "./ping_url.ts";
 import type { Runtime } from "./runtime.ts";
 import { sendPing } from "./send.ts";
@@ -50,17 +48,11 @@ export async function runHook(runtime: Runtime): Promise<string | undefined> {
     }
     const url = parsePingUrl(config.pingUrl);
     const input = parseEvent(await readAll(runtime.stdin(), MAX_EVENT_BYTES));
-    // The repository is read from this process's own folder (where Claude Code started it), for the events
-    // TelemHQ rolls up; tool events stay as fast as they were.
-    const gitRepo = eventRule(eventName(input)).usage === undefined
-      ? undefined
-      : await readGitRepo(runtime, runtime.cwd());
     const payload = await buildPayload(input, {
       fallbackCwd: runtime.cwd(),
       runtime: runtime.name,
       sha256Hex: runtime.sha256Hex,
       hashSalt: config.hashSalt,
-      gitRepo,
       member: config.member,
     });
     const unsafe = config.stateDir === undefined
@@ -69,7 +61,8 @@ export async function runHook(runtime: Runtime): Promise<string | undefined> {
         await subfolderProblem(runtime, `${config.stateDir}/${STATE_LAYOUT.spool}`);
     if (unsafe !== undefined) return await sendDirectly(config, url, payload, unsafe);
     try {
-      await spoolPing(runtime, config.stateDir!, payload, usageSource(input));
+      // The sender reads the repository's name from this process's folder (where Claude Code started it).
+      await spoolPing(runtime, config.stateDir!, payload, usageSource(input, runtime.cwd()));
     } catch (error) {
       return await sendDirectly(
         config,

@@ -61,6 +61,8 @@ export interface UsageSource {
   agent_transcript_path?: string;
   /** The turn's prompt id. */
   prompt_id?: string;
+  /** The hook's own working directory (where Claude Code started it; never the event's): its repository. */
+  cwd?: string;
 }
 
 /** The longest path kept from an event (Linux's PATH_MAX). */
@@ -82,6 +84,7 @@ const SESSION_END_DELAY_MS = 2000;
  * transcript paths and the turn's id, for the events that carry usage.
  *
  * @param input The hook event.
+ * @param hookCwd The hook process's own working directory (for the repository's name).
  * @returns The usage source, or undefined for other events.
  *
  * @example
@@ -91,12 +94,13 @@ const SESSION_END_DELAY_MS = 2000;
  * assert.equal(source?.prompt_id, "p1");
  * ```
  */
-export function usageSource(input: HookInput): UsageSource | undefined {
+export function usageSource(input: HookInput, hookCwd?: string): UsageSource | undefined {
   if (eventRule(eventName(input)).usage === undefined) return undefined;
   return checkUsageSource({
     transcript_path: stringField(input, "transcript_path"),
     agent_transcript_path: stringField(input, "agent_transcript_path"),
     prompt_id: tokenField(input, "prompt_id"),
+    cwd: hookCwd,
   });
 }
 
@@ -110,6 +114,7 @@ function checkUsageSource(value: unknown): UsageSource | undefined {
     checked.agent_transcript_path = source.agent_transcript_path as string;
   }
   if (prompt !== undefined) checked.prompt_id = prompt;
+  if (plainPath(source.cwd) !== undefined) checked.cwd = source.cwd as string;
   return checked;
 }
 
