@@ -26,6 +26,8 @@ export async function buildNpm(out: string): Promise<string> {
   const bin = `${out}/bin/hook.mjs`;
   const bundle = await new Deno.Command(Deno.execPath(), {
     args: ["bundle", "--quiet", "--platform", "deno", "--format", "esm", "--declaration", "-o", bin, `${ROOT}hook.ts`],
+    // deno bundle fetches esbuild from the npm registry: trust the system's CAs too, as npm does (a company proxy).
+    env: { DENO_TLS_CA_STORE: Deno.env.get("DENO_TLS_CA_STORE") ?? "system,mozilla" },
     stdout: "inherit",
     stderr: "inherit",
   }).output();
