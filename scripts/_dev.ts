@@ -81,7 +81,14 @@ export async function startReceiver(respond: Responder = () => ({ status: 200 })
     });
   });
   server.on("connection", () => connections++);
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  // A port in use rejects (rather than leaving the promise pending).
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
   const bound = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${bound}/ping/${token}`,
