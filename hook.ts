@@ -1592,19 +1592,7 @@ async function readGitRepo(runtime: Runtime, dir: string): Promise<string | unde
 }
 
 async function readGitConfig(path: string): Promise<string> {
-  try {
-    const { file, size } = await openRegularFile(await nodeFs(), path);
-    try {
-      if (size > MAX_GIT_CONFIG_BYTES) return "";
-      const buffer = new Uint8Array(size);
-      const { bytesRead } = await file.read(buffer, 0, size, 0);
-      return new TextDecoder().decode(buffer.subarray(0, bytesRead));
-    } finally {
-      await file.close();
-    }
-  } catch {
-    return "";
-  }
+  return await readSmallFile(await nodeFs(), path, MAX_GIT_CONFIG_BYTES) ?? "";
 }
 
 /** The `url` of `[remote "origin"]`, as `owner/name`. */
@@ -1819,6 +1807,8 @@ export interface HookConfig {
   stateDir?: string;
   /** Why the state directory must not be used (it exists but is not safe); see {@linkcode stateDirProblem}. */
   stateDirProblem?: string;
+  /** The state directory existed and was checked (it and its parents): nobody needs to check it again. */
+  stateDirChecked?: boolean;
   /** Most pings the spool keeps; the oldest are dropped first. */
   spoolMaxPings: number;
   /** Oldest ping the spool keeps, in milliseconds. */
@@ -1948,6 +1938,7 @@ export async function loadConfig(runtime: Runtime): Promise<HookConfig> {
   if (facts === undefined) return config;
   config.stateDirProblem = stateDirProblem(config.stateDir, facts, runtime.uid()) ??
     await parentsProblem(runtime, config.stateDir);
+  config.stateDirChecked = true;
   if (
     config.stateDirProblem !== undefined ||
     (config.pingUrl !== undefined && config.hashSalt !== undefined && config.member !== undefined)
@@ -3755,7 +3746,9 @@ export async function runHook(runtime: Runtime): Promise<string | undefined> {
     });
     const unsafe = config.stateDir === undefined
       ? "no state directory (set HOME or TELEMHQ_STATE_DIR)"
-      : config.stateDirProblem ?? await ensureStateDir(runtime, config.stateDir) ??
+      // loadConfig checked an existing state directory and its parents already: only a new one is made and checked.
+      : config.stateDirProblem ??
+        (config.stateDirChecked ? undefined : await ensureStateDir(runtime, config.stateDir)) ??
         await subfolderProblem(runtime, `${config.stateDir}/${STATE_LAYOUT.spool}`);
     if (unsafe !== undefined) return await sendDirectly(config, url, payload, unsafe);
     try {
@@ -5803,7 +5796,7 @@ async function versionFromFiles(runtime: Runtime, path: string, real: string): P
       : undefined);
   if (npmRoot === undefined) return undefined;
   try {
-    const manifest = JSON.parse(await readHead(runtime, `${npmRoot}/package.json`, 65_536));
+    const manifest = JSON.parse(await readSmallFile(await runtime.fs(), `${npmRoot}/package.json`, 65_536, true) ?? "");
     if (manifest?.name === "@anthropic-ai/claude-code" && VERSION.test(manifest.version)) return manifest.version;
   } catch {
     // Not an npm install after all.
@@ -5811,7 +5804,7 @@ async function versionFromFiles(runtime: Runtime, path: string, real: string): P
   return undefined;
 }
 
-/** The first bytes of a regular file, as text ("" when it cannot be read). */
+/** The first bytes of a regular file, as text ("" when it cannot be read): cli.js is 10 MB, its header 2 KB. */
 async function readHead(runtime: Runtime, path: string, bytes = 2048): Promise<string> {
   try {
     const { file } = await openRegularFile(await runtime.fs(), path, true);

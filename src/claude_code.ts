@@ -15,7 +15,7 @@
  * @module
  */
 
-import { openRegularFile, runQuietly, type Runtime } from "./runtime.ts";
+import { openRegularFile, readSmallFile, runQuietly, type Runtime } from "./runtime.ts";
 
 /**
  * The first Claude Code release whose settings accept each hook event, found
@@ -345,7 +345,7 @@ async function versionFromFiles(runtime: Runtime, path: string, real: string): P
       : undefined);
   if (npmRoot === undefined) return undefined;
   try {
-    const manifest = JSON.parse(await readHead(runtime, `${npmRoot}/package.json`, 65_536));
+    const manifest = JSON.parse(await readSmallFile(await runtime.fs(), `${npmRoot}/package.json`, 65_536, true) ?? "");
     if (manifest?.name === "@anthropic-ai/claude-code" && VERSION.test(manifest.version)) return manifest.version;
   } catch {
     // Not an npm install after all.
@@ -353,7 +353,7 @@ async function versionFromFiles(runtime: Runtime, path: string, real: string): P
   return undefined;
 }
 
-/** The first bytes of a regular file, as text ("" when it cannot be read). */
+/** The first bytes of a regular file, as text ("" when it cannot be read): cli.js is 10 MB, its header 2 KB. */
 async function readHead(runtime: Runtime, path: string, bytes = 2048): Promise<string> {
   try {
     const { file } = await openRegularFile(await runtime.fs(), path, true);

@@ -55,6 +55,8 @@ export interface HookConfig {
   stateDir?: string;
   /** Why the state directory must not be used (it exists but is not safe); see {@linkcode stateDirProblem}. */
   stateDirProblem?: string;
+  /** The state directory existed and was checked (it and its parents): nobody needs to check it again. */
+  stateDirChecked?: boolean;
   /** Most pings the spool keeps; the oldest are dropped first. */
   spoolMaxPings: number;
   /** Oldest ping the spool keeps, in milliseconds. */
@@ -184,6 +186,7 @@ export async function loadConfig(runtime: Runtime): Promise<HookConfig> {
   if (facts === undefined) return config;
   config.stateDirProblem = stateDirProblem(config.stateDir, facts, runtime.uid()) ??
     await parentsProblem(runtime, config.stateDir);
+  config.stateDirChecked = true;
   if (
     config.stateDirProblem !== undefined ||
     (config.pingUrl !== undefined && config.hashSalt !== undefined && config.member !== undefined)

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { nodeFs, openRegularFile, type Runtime } from "./runtime.ts";
+import { nodeFs, readSmallFile, type Runtime } from "./runtime.ts";
 
 /** The largest git config read: a real one is a few hundred bytes. */
 const MAX_GIT_CONFIG_BYTES = 64 * 1024;
@@ -85,19 +85,7 @@ export async function readGitRepo(runtime: Runtime, dir: string): Promise<string
 }
 
 async function readGitConfig(path: string): Promise<string> {
-  try {
-    const { file, size } = await openRegularFile(await nodeFs(), path);
-    try {
-      if (size > MAX_GIT_CONFIG_BYTES) return "";
-      const buffer = new Uint8Array(size);
-      const { bytesRead } = await file.read(buffer, 0, size, 0);
-      return new TextDecoder().decode(buffer.subarray(0, bytesRead));
-    } finally {
-      await file.close();
-    }
-  } catch {
-    return "";
-  }
+  return await readSmallFile(await nodeFs(), path, MAX_GIT_CONFIG_BYTES) ?? "";
 }
 
 /** The `url` of `[remote "origin"]`, as `owner/name`. */

@@ -57,7 +57,9 @@ export async function runHook(runtime: Runtime): Promise<string | undefined> {
     });
     const unsafe = config.stateDir === undefined
       ? "no state directory (set HOME or TELEMHQ_STATE_DIR)"
-      : config.stateDirProblem ?? await ensureStateDir(runtime, config.stateDir) ??
+      // loadConfig checked an existing state directory and its parents already: only a new one is made and checked.
+      : config.stateDirProblem ??
+        (config.stateDirChecked ? undefined : await ensureStateDir(runtime, config.stateDir)) ??
         await subfolderProblem(runtime, `${config.stateDir}/${STATE_LAYOUT.spool}`);
     if (unsafe !== undefined) return await sendDirectly(config, url, payload, unsafe);
     try {
