@@ -12,34 +12,39 @@
  * GENERATED from the modules in src/ by `deno task build:hook`: edit those,
  * not this file. Its parts, in order:
  *
- *  1. src/input.ts        Reading the event.
- *  2. src/events.ts       Claude Code's hook events, as data.
- *  3. src/sha256.ts       SHA-256 as hex.
- *  4. src/fields.ts       What may leave the machine.
- *  5. src/payload.ts      Building the ping.
- *  6. src/runtime.ts      The one place that knows which runtime runs the hook.
- *  7. src/git_repo.ts     The repository a session works in, as TelemHQ's roll-ups name it.
- *  8. src/state_dir.ts    The state directory.
- *  9. src/config.ts       The hook's settings.
- * 10. src/ping_url.ts     The ping URL.
- * 11. src/launch.ts       How the hook is started.
- * 12. src/spool.ts        The spool.
- * 13. src/lock.ts         The sender's lock.
- * 14. src/send.ts         One ping request.
- * 15. src/journal.ts      The journal.
- * 16. src/sender.ts       The sender.
- * 17. src/run_hook.ts     The hook itself, what Claude Code runs for each event.
- * 18. src/transcript.ts   Reading Claude Code's transcripts (JSON lines) from the end.
- * 19. src/catalog.ts      The model catalog Claude Code prices by, as data.
- * 20. src/prices.ts       What a response costs, the way Claude Code itself computes it.
- * 21. src/usage.ts        Tokens and cost of a turn (or a subagent run), from its transcript lines.
- * 22. src/ledger.ts       Adding usage to a ping, once, just before it is sent.
- * 23. src/cli_args.ts     The commands' shared parts.
- * 24. src/settings.ts     Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
- * 25. src/claude_code.ts  Which Claude Code runs here, and what it accepts.
- * 26. src/install.ts      `install` and `uninstall`.
- * 27. src/doctor.ts       `doctor`.
- * 28. src/cli.ts          The command line.
+ *  1. src/input.ts           Reading the event.
+ *  2. src/events.ts          Claude Code's hook events, as data.
+ *  3. src/sha256.ts          SHA-256 as hex.
+ *  4. src/fields.ts          What may leave the machine.
+ *  5. src/payload.ts         Building the ping.
+ *  6. src/runtime.ts         The one place that knows which runtime runs the hook.
+ *  7. src/files.ts           The file layer for everything off the hook's hot path.
+ *  8. src/git_repo.ts        The repository a session works in, as TelemHQ's roll-ups name it.
+ *  9. src/state_dir.ts       The state directory.
+ * 10. src/config.ts          The hook's settings.
+ * 11. src/ping_url.ts        The ping URL.
+ * 12. src/destination.ts     Where each ping goes.
+ * 13. src/launch.ts          How the hook is started.
+ * 14. src/launcher.ts        The launcher.
+ * 15. src/spool.ts           The spool.
+ * 16. src/lock.ts            The sender's lock.
+ * 17. src/send.ts            One ping request.
+ * 18. src/trackers.ts        Where each waiting ping goes and when.
+ * 19. src/journal.ts         The journal.
+ * 20. src/sender.ts          The sender.
+ * 21. src/run_hook.ts        The hook itself, what Claude Code runs for each event.
+ * 22. src/transcript.ts      Reading Claude Code's transcripts (JSON lines) from the end.
+ * 23. src/catalog.ts         The model catalog Claude Code prices by, as data.
+ * 24. src/prices.ts          What a response costs, the way Claude Code itself computes it.
+ * 25. src/usage.ts           Tokens and cost of a turn (or a subagent run), from its transcript lines.
+ * 26. src/ledger.ts          Adding usage to a ping, once, just before it is sent.
+ * 27. src/cli_args.ts        The commands' shared parts.
+ * 28. src/settings.ts        Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
+ * 29. src/claude_code.ts     Which Claude Code runs here, and what it accepts.
+ * 30. src/install_record.ts  The install record, `<state>/install.json`.
+ * 31. src/install.ts         `install` and `uninstall`.
+ * 32. src/doctor.ts          `doctor`.
+ * 33. src/cli.ts             The command line.
  *
  * @module
  */
@@ -50,7 +55,8 @@
 // Reading the event: the bytes Claude Code writes to the hook's stdin, up to
 // a limit, parsed into an object, and the reasons the hook skips an event.
 //
-// Owns: `HookSkip`, stdin reading and event parsing. Uses: nothing.
+// Owns: `HookSkip`, stdin reading and event parsing, `terminalSafe` (text
+// from files and the network on its way to a terminal). Uses: nothing.
 
 /** The largest event the hook reads from stdin; larger events send nothing. */
 export const MAX_EVENT_BYTES: number = 128 * 1024 * 1024;
@@ -151,6 +157,31 @@ export async function readAll(stream: AsyncIterable<Uint8Array>, limit: number):
   return bytes;
 }
 
+/**
+ * Characters that move a terminal's cursor, change its title or colours, or
+ * reorder what it shows: C0 controls but tab and line feed, DEL, C1
+ * controls (U+0080-U+009F: `\u009b` is a CSI on many terminals), and the
+ * Unicode bidirectional and invisible format controls.
+ */
+// deno-lint-ignore no-control-regex -- the characters it matches
+const TERMINAL_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+
+/**
+ * Makes text from a file or the network safe to print: every character that
+ * could drive the terminal (see above) is shown as a `\uXXXX` escape instead.
+ * Every command prints what it did not write itself through this function.
+ *
+ * @param text Any text.
+ * @param oneLine Escape line feeds and tabs too (for a value inside one line).
+ * @returns The text, with only printable characters, tab and line feed.
+ */
+function terminalSafe(text: string, oneLine = false): string {
+  const escape = (char: string) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
+  const safe = text.replace(TERMINAL_UNSAFE, escape);
+  // deno-lint-ignore no-control-regex -- the characters it matches
+  return oneLine ? safe.replace(/[\u0009\u000a]/g, escape) : safe;
+}
+
 // ---------------------------------------------------------------------------
 // src/events.ts
 //
@@ -184,6 +215,11 @@ export interface EventRule {
   readonly failed?: true;
   /** Claude Code fires it at most once per prompt (turn), so `prompt_id` identifies it. */
   readonly oncePerPrompt?: true;
+  /**
+   * Claude Code fires it once as a session ends: the session, its last prompt and the reason identify it
+   * (a resumed session that ends again after a new prompt gets a new id).
+   */
+  readonly oncePerSession?: true;
   /** Its ping carries usage: the turn's, the subagent's, or the session's totals. */
   readonly usage?: "turn" | "subagent" | "session";
   /** `install` wires it: always, or with `--tool-activity`; with this matcher, if any. */
@@ -199,7 +235,7 @@ export const HOOK_EVENTS: Readonly<Partial<Record<HookEventName, EventRule>>> = 
   StopFailure: { failed: true, oncePerPrompt: true, usage: "turn", install: { when: "always", matcher: "*" } },
   // SubagentStop and SessionEnd carry the subagents' usage and the session's totals.
   SubagentStop: { usage: "subagent", install: { when: "always" } },
-  SessionEnd: { usage: "session", install: { when: "always" } },
+  SessionEnd: { oncePerSession: true, usage: "session", install: { when: "always" } },
 };
 
 /**
@@ -655,13 +691,14 @@ function plainModelId(model: string): string | undefined {
 }
 
 /**
- * A git branch as it may be sent, else nothing.
+ * A git branch as it may be sent, else nothing. `HEAD` is no branch: Claude
+ * Code records it outside a repository and on a detached checkout.
  *
  * @param branch A branch name from a transcript.
  * @returns The name, or undefined.
  */
 function plainBranch(branch: string): string | undefined {
-  return BRANCH_PATTERN.test(branch) ? branch : undefined;
+  return BRANCH_PATTERN.test(branch) && branch !== "HEAD" ? branch : undefined;
 }
 
 /**
@@ -835,9 +872,11 @@ function eventName(input: HookInput): string {
  *
  * The key is the session, the event name and the most specific id the event
  * has: the tool call (`tool_use_id`; a PostToolBatch's first call), the
- * subagent (`agent_id`), or the prompt for events that fire once per prompt.
- * Events without such an id (SessionStart, SessionEnd, Notification, ...) add
- * their kind and the second they occurred in.
+ * subagent (`agent_id`), or the prompt for events that fire once per prompt;
+ * SessionEnd adds its last prompt and reason. Events without such an id
+ * (older Claude Code sends no `prompt_id`)
+ * (SessionStart, Notification, ...) add their kind and the second they
+ * occurred in.
  *
  * @param input The hook event.
  * @param occurredAt When the hook received the event.
@@ -864,6 +903,9 @@ export async function pingId(
     parts.push(callId);
   } else if (promptId !== undefined && eventRule(event).oncePerPrompt && input.stop_hook_active !== true) {
     parts.push(promptId);
+  } else if (promptId !== undefined && eventRule(event).oncePerSession) {
+    // No clock in the id: two hooks given the same event a second apart (both routes wired) must agree.
+    parts.push(promptId, enumField(input, "reason") ?? "");
   } else {
     parts.push(
       promptId ?? "",
@@ -988,10 +1030,36 @@ function omitUndefined<T extends object>(value: T): T {
 // the hook its environment, stdin, hash, processes and files. Each runtime
 // uses its own calls on the hook's hot path (every Claude Code event pays for
 // it); everything else reads and writes files through `node:fs/promises`,
-// loaded here and nowhere else.
+// loaded here (see the file layer in `files.ts`).
 //
-// Owns: runtime detection, the adapters, the file-system layer (`nodeFs`,
-// JSON files). Uses: sha256.
+// Owns: runtime detection, the adapters, `nodeFs`, running programs,
+// what a started process may not inherit. Uses: sha256.
+
+/**
+ * Environment variables that make a runtime load or run code, or drop TLS
+ * checks, which a repository's settings (`env`) could set for every hook:
+ * never passed to a process the hook starts (the launcher drops them too).
+ */
+export const UNSAFE_ENV_NAMES: readonly string[] = [
+  "NODE_OPTIONS",
+  "NODE_COMPILE_CACHE",
+  "NODE_REPL_EXTERNAL_MODULE",
+  "NODE_TLS_REJECT_UNAUTHORIZED",
+  "BUN_OPTIONS",
+  "BUN_RUNTIME_TRANSPILER_CACHE_PATH",
+  "DENO_DIR",
+  // Where Deno and Bun keep compiled code unless told otherwise.
+  "XDG_CACHE_HOME",
+];
+
+/** An environment without {@linkcode UNSAFE_ENV_NAMES}. */
+function safeEnvironment(env: Record<string, string | undefined>): Record<string, string> {
+  const safe: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && !UNSAFE_ENV_NAMES.includes(name)) safe[name] = value;
+  }
+  return safe;
+}
 
 /** The runtimes the hook runs under. */
 export type RuntimeKind = "deno" | "bun" | "node";
@@ -1043,14 +1111,20 @@ export interface Runtime {
   realpath(path: string): Promise<string | undefined>;
   /**
    * Creates a file readable by this user only (0600), only if nothing exists at `path`, so never
-   * through a symlink: true when created, false when something exists; rejects on other errors.
+   * through a symlink: true when created, false when something exists; rejects on other errors. A file
+   * whose write failed (a full disk) is removed before it rejects: nothing half-written is left.
    */
   createPrivateFile(path: string, text: string): Promise<boolean>;
+  /** Removes a file (a symlink itself, never what it points to); rejects when it cannot. */
+  removeFile(path: string): Promise<void>;
   /** Creates a directory and its parents, readable by this user only (0700). */
   makePrivateDirectory(path: string): Promise<void>;
   /** A file's text, or undefined when it cannot be read. */
   readTextFile(path: string): Promise<string | undefined>;
-  /** Starts a process in its own session with stdio closed; resolves once it is started, not when it ends. */
+  /**
+   * Starts a process in its own session with stdio closed, from `/` (so that no configuration of the folder
+   * this process runs in applies) and without {@linkcode UNSAFE_ENV_NAMES}; resolves once it is started.
+   */
   startDetached(argv: readonly string[]): Promise<void>;
   /** Whether this process may look at `path` at all: Deno's narrow `--allow-read` may say no. */
   mayInspect(path: string): boolean;
@@ -1085,12 +1159,16 @@ interface DenoStat {
 interface DenoLike {
   version: { deno: string };
   args: string[];
-  env: { get(name: string): string | undefined };
+  env: { get(name: string): string | undefined; toObject(): Record<string, string> };
   cwd(): string;
   execPath(): string;
   uid(): number | null;
   stdin: { readSync(buffer: Uint8Array): number | null };
-  writeTextFileSync(path: string, data: string, options: { mode: number; createNew?: boolean }): void;
+  openSync(
+    path: string,
+    options: { write: true; createNew: true; mode: number },
+  ): { writeSync(data: Uint8Array): number; close(): void };
+  removeSync(path: string): void;
   mkdirSync(path: string, options: { recursive: boolean; mode: number }): void;
   lstatSync(path: string): DenoStat;
   readTextFileSync(path: string): string;
@@ -1098,7 +1176,13 @@ interface DenoLike {
   permissions: { querySync(descriptor: { name: string; host?: string; variable?: string }): { state: string } };
   stdout: { isTerminal(): boolean; writeSync(data: Uint8Array): number };
   addSignalListener(signal: string, handler: () => void): void;
-  Command: new (command: string, options: Record<string, unknown>) => { spawn(): { unref(): void } };
+  Command: new (command: string, options: Record<string, unknown>) => {
+    spawn(): {
+      unref(): void;
+      kill(signal: string): void;
+      output(): Promise<{ code: number; signal: string | null; stdout: Uint8Array }>;
+    };
+  };
   exit(code: number): never;
 }
 
@@ -1189,6 +1273,22 @@ function attempt<T>(action: () => T, fallback: T): T {
   }
 }
 
+/**
+ * Writes a file this process just created, and closes it; when the write fails (a full disk), the
+ * file goes too, so that nothing half-written is ever taken for a spooled ping or a held lock.
+ * Only a file this process created exclusively is removed: never one another process made.
+ */
+function writeWholeOrRemove(write: () => void, close: () => void, remove: () => void): void {
+  try {
+    write();
+  } catch (error) {
+    attempt(close, undefined);
+    attempt(remove, undefined);
+    throw error;
+  }
+  close();
+}
+
 /** Whether an error says that something already exists at the path. */
 function isAlreadyExists(error: unknown): boolean {
   return (error as { code?: unknown }).code === "EEXIST" || (error as Error).name === "AlreadyExists";
@@ -1262,20 +1362,33 @@ function denoRuntime(deno: DenoLike): Runtime {
     // createNew is O_CREAT|O_EXCL: it fails on anything at the path, a symlink included.
     createPrivateFile: (path, text) =>
       settle(() => {
+        let file: { writeSync(data: Uint8Array): number; close(): void };
         try {
-          deno.writeTextFileSync(path, text, { mode: 0o600, createNew: true });
-          return true;
+          file = deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
         } catch (error) {
           if (isAlreadyExists(error)) return false;
           throw error;
         }
+        writeWholeOrRemove(
+          () => {
+            const bytes = new TextEncoder().encode(text);
+            for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
+          },
+          () => file.close(),
+          () => deno.removeSync(path),
+        );
+        return true;
       }),
+    removeFile: (path) => settle(() => deno.removeSync(path)),
     makePrivateDirectory: (path) => settle(() => deno.mkdirSync(path, { recursive: true, mode: 0o700 })),
     readTextFile: (path) => settle(() => attempt(() => deno.readTextFileSync(path), undefined)),
     startDetached: (argv) =>
       settle(() => {
-        const quiet = { stdin: "null", stdout: "null", stderr: "null", detached: true };
-        new deno.Command(argv[0], { args: argv.slice(1), ...quiet }).spawn().unref();
+        const quiet = { stdin: "null", stdout: "null", stderr: "null", detached: true, cwd: "/" };
+        // Narrowed to a few variables (the launcher started it, without the unsafe ones), the environment passes
+        // as it is; with all of it readable, it passes without them.
+        const env = granted({ name: "env" }) ? { clearEnv: true, env: safeEnvironment(deno.env.toObject()) } : {};
+        new deno.Command(argv[0], { args: argv.slice(1), ...quiet, ...env }).spawn().unref();
       }),
     mayInspect: (path) => granted({ name: "read", path }),
     mayReach: (host) => granted(host === undefined ? { name: "net" } : { name: "net", host }),
@@ -1314,14 +1427,17 @@ function processBasics(process: ProcessLike) {
     // "wx" is O_CREAT|O_EXCL: it fails on anything at the path, a symlink included.
     createPrivateFile: async (path: string, text: string) => {
       const fs = await nodeFsSync();
+      let fd: number;
       try {
-        fs.writeFileSync(path, text, { flag: "wx", mode: 0o600 });
-        return true;
+        fd = fs.openSync(path, "wx", 0o600);
       } catch (error) {
         if (isAlreadyExists(error)) return false;
         throw error;
       }
+      writeWholeOrRemove(() => fs.writeFileSync(fd, text), () => fs.closeSync(fd), () => fs.unlinkSync(path));
+      return true;
     },
+    removeFile: async (path: string) => (await nodeFsSync()).unlinkSync(path),
     makePrivateDirectory: async (path: string) => {
       (await nodeFsSync()).mkdirSync(path, { recursive: true, mode: 0o700 });
     },
@@ -1348,7 +1464,10 @@ function bunRuntime(bun: BunLike, process: ProcessLike): Runtime {
     sha256Hex: webCryptoSha256Hex,
     readTextFile: (path) => bun.file(path).text().catch(() => undefined),
     startDetached: (argv) =>
-      settle(() => bun.spawn(argv, { stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true }).unref()),
+      settle(() => {
+        const options = { stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true, cwd: "/" };
+        bun.spawn(argv, { ...options, env: safeEnvironment(process.env) }).unref();
+      }),
   };
 }
 
@@ -1370,10 +1489,79 @@ function nodeRuntime(process: ProcessLike): Runtime {
     },
     startDetached: async (argv) => {
       const { spawn } = await builtin("node:child_process", () => import("node:child_process"));
-      spawn(argv[0], argv.slice(1), { detached: true, stdio: "ignore" }).unref();
+      const options = { detached: true, stdio: "ignore" as const, cwd: "/", env: safeEnvironment(process.env) };
+      spawn(argv[0], argv.slice(1), options).unref();
     },
   };
 }
+
+/**
+ * Runs a program by absolute path (never through a shell) and collects its
+ * output, within a time limit: for the commands, never the hook.
+ *
+ * @param argv The program and its arguments.
+ * @param timeoutMs The time limit; past it the program is killed.
+ * @returns Its exit code and standard output, or undefined when it could not run or ran too long.
+ */
+async function runQuietly(
+  argv: readonly string[],
+  timeoutMs: number,
+  env?: Record<string, string>,
+): Promise<{ code: number; stdout: string } | undefined> {
+  const deno = scope.Deno;
+  // Deno's node:child_process rewrites any argument equal to Deno's own path as if Node were run (the launcher
+  // is given that path): its own API runs the program as asked.
+  if (deno !== undefined) return await runQuietlyUnderDeno(deno, argv, timeoutMs, env);
+  const { execFile } = await builtin("node:child_process", () => import("node:child_process"));
+  return await new Promise((resolve) => {
+    // SIGKILL at the limit: a program that ignores SIGTERM must not hold a command up.
+    const options = { timeout: timeoutMs, killSignal: "SIGKILL" as const, maxBuffer: 1 << 20, ...(env ? { env } : {}) };
+    execFile(argv[0], argv.slice(1), options, (error, stdout) => {
+      const code = (error as { code?: unknown } | null)?.code;
+      if (error !== null && typeof code !== "number") resolve(undefined);
+      else resolve({ code: typeof code === "number" ? code : 0, stdout: String(stdout) });
+    });
+  });
+}
+
+async function runQuietlyUnderDeno(
+  deno: DenoLike,
+  argv: readonly string[],
+  timeoutMs: number,
+  env?: Record<string, string>,
+): Promise<{ code: number; stdout: string } | undefined> {
+  let child;
+  try {
+    const options = { args: argv.slice(1), stdin: "null", stdout: "piped", stderr: "null" };
+    child = new deno.Command(argv[0], env === undefined ? options : { ...options, env, clearEnv: true }).spawn();
+  } catch {
+    return undefined;
+  }
+  let timedOut = false;
+  // SIGKILL at the limit: a program that ignores SIGTERM must not hold a command up.
+  const timer = setTimeout(() => {
+    timedOut = true;
+    attempt(() => child.kill("SIGKILL"), undefined);
+  }, timeoutMs);
+  try {
+    const output = await child.output();
+    if (timedOut || output.signal !== null) return undefined;
+    return { code: output.code, stdout: new TextDecoder().decode(output.stdout.subarray(0, 1 << 20)) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// src/files.ts
+//
+// The file layer for everything off the hook's hot path: files of the state
+// directory and Claude Code's folder opened without following symlinks and
+// without blocking on a FIFO, small files read within a size, and files
+// written atomically (a private temporary file renamed into place).
+//
+// Owns: `openRegularFile`, `readSmallFile`, `readJsonFile`,
+// `writeFileAtomically`, temporary files. Uses: runtime.
 
 /** The names of the `open` flags the hook uses. */
 type OpenFlag = "O_RDONLY" | "O_WRONLY" | "O_APPEND" | "O_CREAT" | "O_NOFOLLOW" | "O_NONBLOCK";
@@ -1385,7 +1573,7 @@ type OpenFlag = "O_RDONLY" | "O_WRONLY" | "O_APPEND" | "O_CREAT" | "O_NOFOLLOW" 
  * @returns Their bitwise or.
  */
 async function openFlags(names: readonly OpenFlag[]): Promise<number> {
-  const { constants } = await nodeFsSync();
+  const { constants } = await nodeFs();
   return names.reduce((flags, name) => flags | (constants[name] ?? 0), 0);
 }
 
@@ -1399,13 +1587,15 @@ const READ_FLAGS: readonly OpenFlag[] = ["O_RDONLY", "O_NOFOLLOW", "O_NONBLOCK"]
  * @param fs The file API.
  * @param path The file.
  * @param followSymlink Open what a symlink at `path` points to (a user's own dotfiles), still only a regular file.
+ * @param accept A further check of the opened file's owner and mode (made on the open file, so nothing can swap it).
  * @returns The open file (the caller closes it) and its size.
- * @throws When the path is not a regular file, or cannot be opened.
+ * @throws When the path is not a regular file, fails `accept`, or cannot be opened.
  */
 async function openRegularFile(
   fs: FsPromises,
   path: string,
   followSymlink = false,
+  accept?: (owner: { uid: number; mode: number }) => boolean,
 ): Promise<{ file: import("node:fs/promises").FileHandle; size: number }> {
   const flags = followSymlink ? READ_FLAGS.filter((flag) => flag !== "O_NOFOLLOW") : READ_FLAGS;
   const file = await fs.open(path, await openFlags(flags));
@@ -1416,6 +1606,10 @@ async function openRegularFile(
   if (!stat.isFile()) {
     await file.close();
     throw new Error(`not a regular file: ${path}`);
+  }
+  if (accept !== undefined && !accept({ uid: stat.uid, mode: stat.mode & 0o7777 })) {
+    await file.close();
+    throw new Error(`not a file to trust: ${path}`);
   }
   return { file, size: stat.size };
 }
@@ -1428,16 +1622,18 @@ async function openRegularFile(
  * @param path The file.
  * @param maxBytes The most bytes to read; a larger file gives undefined.
  * @param followSymlink Read what a symlink at `path` points to (still only a regular file).
- * @returns Its text, or undefined when it is missing, not a regular file, too large or unreadable.
+ * @param accept A further check of the opened file's owner and mode (see {@linkcode openRegularFile}).
+ * @returns Its text, or undefined when it is missing, not a regular file, too large, refused or unreadable.
  */
 async function readSmallFile(
   fs: FsPromises,
   path: string,
   maxBytes = 1 << 20,
   followSymlink = false,
+  accept?: (owner: { uid: number; mode: number }) => boolean,
 ): Promise<string | undefined> {
   try {
-    const { file, size } = await openRegularFile(fs, path, followSymlink);
+    const { file, size } = await openRegularFile(fs, path, followSymlink, accept);
     try {
       if (size > maxBytes) return undefined;
       const buffer = new Uint8Array(size);
@@ -1463,6 +1659,30 @@ async function readJsonFile(fs: FsPromises, path: string): Promise<unknown> {
   return text === undefined ? undefined : attempt(() => JSON.parse(text), undefined);
 }
 
+/** The end of a temporary file's name: `<file>.<uuid>.tmp`, renamed over `<file>` once written. */
+const TEMPORARY_SUFFIX = ".tmp";
+
+/**
+ * Removes temporary files (`<file>.<uuid>.tmp`) that a process killed or
+ * stopped by a full disk left in a folder: only those older than a minute,
+ * so that no write in progress loses its file. Never follows a symlink.
+ *
+ * @param fs The file API.
+ * @param dir The folder.
+ * @returns How many were removed.
+ */
+async function removeLeftoverTemporaries(fs: FsPromises, dir: string): Promise<number> {
+  const leftover = /\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
+  let removed = 0;
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    if (!leftover.test(name)) continue;
+    const stat = await fs.lstat(`${dir}/${name}`).catch(() => undefined);
+    if (stat === undefined || stat.isDirectory() || Date.now() - stat.mtimeMs < 60_000) continue;
+    if (await fs.rm(`${dir}/${name}`).then(() => true, () => false)) removed++;
+  }
+  return removed;
+}
+
 /**
  * Writes a file atomically: a new private temporary file beside it (created
  * exclusively, so never through a symlink), then a rename over the file (which
@@ -1474,14 +1694,20 @@ async function readJsonFile(fs: FsPromises, path: string): Promise<unknown> {
  * @param mode Its permission bits.
  */
 async function writeFileAtomically(fs: FsPromises, path: string, text: string, mode = 0o600): Promise<void> {
-  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
-  await fs.writeFile(temporary, text, { flag: "wx", mode: 0o600 });
+  const temporary = `${path}.${crypto.randomUUID()}${TEMPORARY_SUFFIX}`;
+  const file = await fs.open(temporary, "wx", 0o600);
   try {
-    // The umask may have taken bits away; the final mode is set on the new file itself.
-    await fs.chmod(temporary, mode);
+    try {
+      await file.writeFile(text);
+      // The umask may have taken bits away; the final mode is set on the new file itself.
+      await file.chmod(mode);
+    } finally {
+      await file.close();
+    }
     await fs.rename(temporary, path);
   } catch (error) {
-    await fs.rm(temporary, { force: true });
+    // A full disk must not leave temporary files behind, one per failed write.
+    await fs.rm(temporary, { force: true }).catch(() => {});
     throw error;
   }
 }
@@ -1497,31 +1723,6 @@ async function writeJsonAtomically(fs: FsPromises, path: string, value: unknown)
   await writeFileAtomically(fs, path, JSON.stringify(value) + "\n");
 }
 
-/**
- * Runs a program by absolute path (never through a shell) and collects its
- * output, within a time limit: for the commands, never the hook.
- *
- * @param argv The program and its arguments.
- * @param timeoutMs The time limit; past it the program is killed.
- * @returns Its exit code and standard output, or undefined when it could not run or ran too long.
- */
-async function runQuietly(
-  argv: readonly string[],
-  timeoutMs: number,
-  env?: Record<string, string>,
-): Promise<{ code: number; stdout: string } | undefined> {
-  const { execFile } = await builtin("node:child_process", () => import("node:child_process"));
-  return await new Promise((resolve) => {
-    // SIGKILL at the limit: a program that ignores SIGTERM must not hold a command up.
-    const options = { timeout: timeoutMs, killSignal: "SIGKILL" as const, maxBuffer: 1 << 20, ...(env ? { env } : {}) };
-    execFile(argv[0], argv.slice(1), options, (error, stdout) => {
-      const code = (error as { code?: unknown } | null)?.code;
-      if (error !== null && typeof code !== "number") resolve(undefined);
-      else resolve({ code: typeof code === "number" ? code : 0, stdout: String(stdout) });
-    });
-  });
-}
-
 // ---------------------------------------------------------------------------
 // src/git_repo.ts
 //
@@ -1531,7 +1732,7 @@ async function runQuietly(
 // from the event). Only that plain shape leaves: never the remote's URL, its
 // host, or credentials written into it.
 //
-// Owns: `readGitRepo`, `repoFromRemoteUrl`. Uses: runtime.
+// Owns: `readGitRepo`, `repoFromRemoteUrl`. Uses: runtime, files.
 
 /** The largest git config read: a real one is a few hundred bytes. */
 const MAX_GIT_CONFIG_BYTES = 64 * 1024;
@@ -1625,6 +1826,7 @@ export const STATE_LAYOUT = {
   spool: "spool",
   failed: "failed",
   sessions: "sessions",
+  destinations: "destinations",
   config: "config.json",
   install: "install.json",
   lock: "sender.lock",
@@ -1763,7 +1965,7 @@ async function ledgerFileName(sessionId: string, sha256Hex: Sha256Hex): Promise<
 // the ping URL saved by `install` as a fallback, and the folders it works in.
 //
 // Owns: `HookConfig`, the environment variables read, Claude Code's folder and
-// the state directory. Uses: runtime, state_dir, launch, prices.
+// the state directory. Uses: runtime, files, state_dir, launch, prices.
 
 /** The largest `config.json` read: it holds a URL and a salt. */
 const MAX_CONFIG_BYTES = 64 * 1024;
@@ -1852,9 +2054,38 @@ function numberSetting(raw: string | undefined, fallback: number, min: number, m
  */
 export function claudeDirectory(env: EnvLookup): string | undefined {
   const config = env("CLAUDE_CONFIG_DIR")?.trim();
-  if (config) return config.replace(/\/+$/, "");
+  if (config) return isAbsolutePath(config) ? config.replace(/\/+$/, "") : undefined;
   const home = env("HOME")?.trim();
-  return home ? `${home.replace(/\/+$/, "")}/.claude` : undefined;
+  return home && isAbsolutePath(home) ? `${home.replace(/\/+$/, "")}/.claude` : undefined;
+}
+
+/**
+ * Whether a path is absolute: a folder named by a relative path would be
+ * wherever the hook runs, a repository's own files, say.
+ *
+ * @param path Any string.
+ * @returns True for `/x`, `C:\x` or `C:/x`, and `\\server\share`.
+ */
+function isAbsolutePath(path: string): boolean {
+  return path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith("\\\\");
+}
+
+/**
+ * Why the environment names no usable state directory, when it names a relative one.
+ *
+ * @param env Looks up an environment variable.
+ * @returns One line, or undefined.
+ */
+function stateDirSettingProblem(env: EnvLookup): string | undefined {
+  for (const name of ["TELEMHQ_STATE_DIR", "CLAUDE_CONFIG_DIR", "HOME"]) {
+    const value = env(name)?.trim();
+    if (!value) continue;
+    if (!isAbsolutePath(value)) {
+      return `${name} "${value.slice(0, 80)}" is not an absolute path: the state directory must be one`;
+    }
+    if (name !== "HOME") return undefined;
+  }
+  return undefined;
 }
 
 /**
@@ -1872,7 +2103,7 @@ export function claudeDirectory(env: EnvLookup): string | undefined {
  */
 export function stateDirectory(env: EnvLookup): string | undefined {
   const explicit = env("TELEMHQ_STATE_DIR")?.trim();
-  if (explicit) return explicit;
+  if (explicit) return isAbsolutePath(explicit) ? explicit.replace(/(.)\/+$/, "$1") : undefined;
   const claudeDir = claudeDirectory(env);
   return claudeDir === undefined ? undefined : `${claudeDir}/telemhq`;
 }
@@ -1905,6 +2136,7 @@ export function readConfig(env: EnvLookup): HookConfig {
     timeoutMs: numberSetting(env("TELEMHQ_TIMEOUT_MS"), DEFAULT_TIMEOUT_MS, 100, 60_000),
     debug: env("TELEMHQ_HOOK_DEBUG") === "1",
     stateDir: stateDirectory(env),
+    stateDirProblem: stateDirSettingProblem(env),
     spoolMaxPings: numberSetting(env("TELEMHQ_SPOOL_MAX_PINGS"), 10_000, 1, 1_000_000),
     spoolMaxAgeMs: numberSetting(env("TELEMHQ_SPOOL_MAX_AGE_DAYS"), 7, 1, 365) * day,
     retryBaseMs: numberSetting(env("TELEMHQ_RETRY_BASE_MS"), 1000, 10, 60_000),
@@ -1945,22 +2177,45 @@ export async function loadConfig(runtime: Runtime): Promise<HookConfig> {
   ) {
     return config;
   }
-  // Only a small regular file: a FIFO or a device there must not hang the hook or eat its memory.
-  const path = `${config.stateDir}/${STATE_LAYOUT.config}`;
-  const file = await runtime.lstat(path);
-  const saved = file?.kind === "file" && file.size <= MAX_CONFIG_BYTES ? await runtime.readTextFile(path) : undefined;
-  const values: Record<string, unknown> = saved === undefined ? {} : attempt(() => JSON.parse(saved), {}) ?? {};
-  if (config.pingUrl === undefined && typeof values.ping_url === "string" && values.ping_url.trim() !== "") {
-    config.pingUrl = values.ping_url.trim();
+  const saved = await readSavedSettings(runtime, config.stateDir);
+  if (config.pingUrl === undefined && saved.pingUrl !== undefined) {
+    config.pingUrl = saved.pingUrl;
     config.pingUrlSource = "config file";
   }
-  if (config.hashSalt === undefined && typeof values.hash_salt === "string" && values.hash_salt !== "") {
-    config.hashSalt = values.hash_salt;
-  }
-  if (config.member === undefined && typeof values.member === "string" && values.member !== "") {
-    config.member = values.member;
-  }
+  config.hashSalt ??= saved.hashSalt;
+  config.member ??= saved.member;
   return config;
+}
+
+/** What `install` saved in `<state>/config.json`. */
+interface SavedSettings {
+  /** The ping URL. */
+  pingUrl?: string;
+  /** The hash salt. */
+  hashSalt?: string;
+  /** The member label. */
+  member?: string;
+}
+
+/**
+ * Reads what `install` saved in `<state>/config.json`, from a state
+ * directory already checked: only a small regular file (a FIFO or a device
+ * there must not hang the hook or eat its memory), each value checked.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @returns The saved values; none when the file is missing or broken.
+ */
+async function readSavedSettings(runtime: Runtime, stateDir: string): Promise<SavedSettings> {
+  const path = `${stateDir}/${STATE_LAYOUT.config}`;
+  const file = await runtime.lstat(path);
+  const text = file?.kind === "file" && file.size <= MAX_CONFIG_BYTES ? await runtime.readTextFile(path) : undefined;
+  const values: Record<string, unknown> = text === undefined ? {} : attempt(() => JSON.parse(text), {}) ?? {};
+  const saved: SavedSettings = {};
+  if (typeof values.ping_url === "string" && values.ping_url.trim() !== "") saved.pingUrl = values.ping_url.trim();
+  if (typeof values.hash_salt === "string" && values.hash_salt !== "") saved.hashSalt = values.hash_salt;
+  if (typeof values.member === "string" && values.member !== "") saved.member = values.member;
+  return saved;
 }
 
 /**
@@ -1982,6 +2237,28 @@ const MANAGED_SETTINGS_DIRS: readonly string[] = [
   "/Library/Application Support/ClaudeCode",
 ];
 
+/** A file only root can have written: root's, and writable by no one else. */
+function onlyRootWrites(owner: { uid: number; mode: number }): boolean {
+  return owner.uid === 0 && (owner.mode & 0o022) === 0;
+}
+
+/**
+ * Reads a managed settings file: in place, or through a symlink (the way
+ * configuration management tools often deploy it) only to a file that root
+ * owns and only root can change, as Claude Code itself reads it.
+ *
+ * @param fs The file API.
+ * @param path The file.
+ * @returns The parsed value, unchecked, or undefined.
+ */
+async function readManagedSettings(fs: FsPromises, path: string): Promise<unknown> {
+  const link = await fs.lstat(path).catch(() => undefined);
+  if (link === undefined) return undefined;
+  if (!link.isSymbolicLink()) return await readJsonFile(fs, path);
+  const text = await readSmallFile(fs, path, 1 << 20, true, onlyRootWrites);
+  return text === undefined ? undefined : attempt(() => JSON.parse(text), undefined);
+}
+
 /**
  * An organisation's `modelPricing`, from the managed settings files Claude
  * Code honours it from (`managed-settings.json`, then its `managed-settings.d/`
@@ -1998,7 +2275,7 @@ async function loadManagedPricing(runtime: Runtime): Promise<ManagedPricing | un
     const dropIns = (await fs.readdir(`${dir}/managed-settings.d`).catch(() => [] as string[]))
       .filter((name) => name.endsWith(".json")).sort().map((name) => `${dir}/managed-settings.d/${name}`);
     for (const path of [`${dir}/managed-settings.json`, ...dropIns]) {
-      const settings = await readJsonFile(fs, path) as { modelPricing?: unknown } | undefined;
+      const settings = await readManagedSettings(fs, path) as { modelPricing?: unknown } | undefined;
       if (settings !== null && typeof settings === "object" && settings.modelPricing !== undefined) {
         value = settings.modelPricing;
       }
@@ -2037,6 +2314,14 @@ export function parsePingUrl(raw: string): URL {
     url = new URL(raw.trim());
   } catch {
     throw new HookSkip("TELEMHQ_PING_URL is not a valid URL: set it to the ping URL of your TelemHQ tracker");
+  }
+  // A ping URL is the tracker's, whole: a space means a paste that took more than the URL.
+  if (/\s/.test(raw.trim())) {
+    throw new HookSkip("TELEMHQ_PING_URL holds a space: set it to the ping URL of your TelemHQ tracker alone");
+  }
+  // Credentials in a URL would be sent to the host in an Authorization header and kept in the spool's destination.
+  if (url.username !== "" || url.password !== "") {
+    throw new HookSkip("TELEMHQ_PING_URL holds a user name or password: the tracker's token goes in its path only");
   }
   // A host is letters, digits, dots and dashes (or an IPv6 literal): never a comma, which would also widen
   // the installed Deno hook's --allow-net list.
@@ -2121,13 +2406,169 @@ export function redactSecrets(text: string): string {
 }
 
 // ---------------------------------------------------------------------------
+// src/destination.ts
+//
+// Where each ping goes: the tracker configured for the session that produced
+// it, and no other. Claude Code gives each session its own environment (a
+// project's `env`, a plugin's option), while one sender delivers every
+// session's pings; so a spool entry names its tracker by an id, and the URLs
+// (with their tokens) live in one private file each, `destinations/<id>.json`
+// (0600), never in the spool. The URL `install` saved is named `saved`: it
+// is read when the ping is sent, so a rotated token applies to pings already
+// waiting.
+//
+// Owns: destination ids, the `destinations/` folder. Uses: runtime, files, sha256,
+// state_dir, ping_url.
+
+/** A spool entry's tracker: `saved` (the URL install saved, read when sending), or the id of a destination file. */
+type DestinationId = string;
+
+/** The destination of pings whose session used the URL `install` saved. */
+const SAVED_DESTINATION: DestinationId = "saved";
+
+/** A destination file's id: 32 hex digits. */
+const DESTINATION_ID = /^[0-9a-f]{32}$/;
+
+/**
+ * Whether a value is a destination a spool entry may name.
+ *
+ * @param value Anything read from a spool entry.
+ * @returns True for `saved` or 32 hex digits.
+ */
+function isDestinationId(value: unknown): value is DestinationId {
+  return value === SAVED_DESTINATION || (typeof value === "string" && DESTINATION_ID.test(value));
+}
+
+/**
+ * The id of a ping URL: a hash of it, so that the same tracker always gets
+ * the same file, and a spool entry names it without holding the token.
+ *
+ * @param url The ping URL, checked.
+ * @param sha256Hex The SHA-256 to use.
+ * @returns 32 hex digits.
+ */
+async function destinationId(url: URL, sha256Hex: Sha256Hex): Promise<DestinationId> {
+  return (await sha256Hex(`destination\u0000${url.href}`)).slice(0, 32);
+}
+
+function destinationPath(stateDir: string, id: DestinationId): string {
+  return `${stateDir}/${STATE_LAYOUT.destinations}/${id}.json`;
+}
+
+/**
+ * Names the tracker of a ping the hook is about to spool: `saved` for the URL
+ * `install` saved, else the id of the URL in force (see
+ * {@linkcode destinationId}).
+ *
+ * @param runtime The runtime adapter.
+ * @param url The ping URL in force for this session.
+ * @param fromSavedConfig Whether that URL is the one `install` saved.
+ * @returns The destination to write into the spool entry.
+ */
+async function destinationOf(runtime: Runtime, url: URL, fromSavedConfig: boolean): Promise<DestinationId> {
+  return fromSavedConfig ? SAVED_DESTINATION : await destinationId(url, runtime.sha256Hex);
+}
+
+/**
+ * Makes sure a destination's file exists once its ping is spooled: created
+ * (0600, exclusively, never through a symlink) when it is new. Done after the
+ * ping is spooled: the cleaning (see {@linkcode removeUnusedDestinations})
+ * looks for pings naming a destination again after removing it, so between
+ * the two, a destination a ping names always ends up on disk.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory (checked).
+ * @param id The destination (nothing to do for `saved`).
+ * @param url Its ping URL.
+ * @throws When the file cannot be written (a full disk): the ping cannot be sent from the spool.
+ */
+async function keepDestination(runtime: Runtime, stateDir: string, id: DestinationId, url: URL): Promise<void> {
+  if (id === SAVED_DESTINATION) return;
+  const path = destinationPath(stateDir, id);
+  const text = JSON.stringify({ url: url.href }) + "\n";
+  try {
+    await runtime.createPrivateFile(path, text);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "ENOENT" && (error as Error).name !== "NotFound") throw error;
+    await runtime.makePrivateDirectory(`${stateDir}/${STATE_LAYOUT.destinations}`);
+    await runtime.createPrivateFile(path, text);
+  }
+}
+
+/**
+ * The ping URL a destination id names, from its file, checked: the file must
+ * hold a URL whose id is its name (a file swapped for another tracker's is
+ * refused) and that {@linkcode parsePingUrl} accepts.
+ *
+ * @param fs The file API.
+ * @param stateDir The state directory.
+ * @param id A destination id (not `saved`).
+ * @returns The URL, or undefined when the file is missing or does not hold its URL.
+ */
+async function resolveDestination(
+  fs: FsPromises,
+  stateDir: string,
+  id: DestinationId,
+): Promise<URL | undefined> {
+  if (!DESTINATION_ID.test(id)) return undefined;
+  const saved = await readJsonFile(fs, destinationPath(stateDir, id)) as { url?: unknown } | undefined;
+  if (saved === null || typeof saved !== "object" || typeof saved.url !== "string") return undefined;
+  try {
+    const url = parsePingUrl(saved.url);
+    return (await destinationId(url, webCryptoSha256Hex)) === id ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Removes the destination files no waiting ping names: a tracker's token
+ * stays on disk only while a ping waits for it (a plugin's URL is otherwise
+ * kept in Claude Code's credential store only). A file is put back when,
+ * once it is gone, `inUse` says a ping names it after all (a hook spooled one
+ * meanwhile; the hook writes the file after its ping, so one of the two
+ * always leaves it in place).
+ *
+ * @param fs The file API.
+ * @param stateDir The state directory.
+ * @param inUse Reads the destinations that waiting or set-aside pings name, now.
+ * @returns How many files were removed.
+ */
+async function removeUnusedDestinations(
+  fs: FsPromises,
+  stateDir: string,
+  inUse: () => Promise<ReadonlySet<DestinationId>>,
+): Promise<number> {
+  const dir = `${stateDir}/${STATE_LAYOUT.destinations}`;
+  const ids = (await fs.readdir(dir).catch(() => [] as string[]))
+    .map((name) => name.endsWith(".json") ? name.slice(0, -5) : "")
+    .filter((id) => DESTINATION_ID.test(id));
+  // Reading every waiting ping costs: only when there is a destination to keep or remove.
+  const named = ids.length === 0 ? new Set<DestinationId>() : await inUse();
+  let removed = 0;
+  for (const id of ids) {
+    if (named.has(id)) continue;
+    const path = `${dir}/${id}.json`;
+    const url = await resolveDestination(fs, stateDir, id);
+    if (!(await fs.rm(path).then(() => true, () => false))) continue;
+    removed++;
+    if (url !== undefined && (await inUse()).has(id)) {
+      await fs.writeFile(path, JSON.stringify({ url: url.href }) + "\n", { flag: "wx", mode: 0o600 }).catch(() => {});
+      removed--;
+    }
+  }
+  return removed;
+}
+
+// ---------------------------------------------------------------------------
 // src/launch.ts
 //
 // How the hook is started: the command line that runs it under each runtime
-// (Deno's narrow permission flags, Bun's flags), and the shell fast path that
-// Claude Code runs, which hands the event to a detached hook in milliseconds.
+// (Deno's narrow permission flags, Bun's flags), and what no runtime it
+// starts may inherit. The launcher script (see {@linkcode launcherScript})
+// builds the same command lines from the same constants.
 //
-// Owns: `hookArgv`, `denoRunFlags`, `fastPathCommand`, shell quoting.
+// Owns: `hookArgv`, `denoRunFlags`, the runtimes' flags, finding a runtime's binary, shell quoting.
 // Uses: runtime, config.
 
 /** What the narrowest Deno flags are made of: the tracker's host and Claude Code's folder (transcripts). */
@@ -2155,8 +2596,15 @@ function denoFlagProblem(paths: readonly string[]): string | undefined {
     : `the path "${bad}" holds a comma, which Deno's permission flags cannot express`;
 }
 
-/** Bun's flags: no `.env` of the project, no auto-install. */
-const BUN_RUN_FLAGS: readonly string[] = ["--no-env-file", "--no-install"];
+/**
+ * Bun's flags: no configuration (Bun reads `bunfig.toml` from the folder it
+ * starts in, a repository's, and the user's global one, whose `preload` runs
+ * code; `--config` replaces both), no `.env` of the project, no auto-install.
+ */
+const BUN_RUN_FLAGS: readonly string[] = ["--config=/dev/null", "--no-env-file", "--no-install"];
+
+/** Deno's flags before the permissions: no `deno.json` or lock file of the folder it starts in, never a prompt. */
+const DENO_BASE_FLAGS: readonly string[] = ["--no-config", "--no-lock", "--no-prompt"];
 
 /**
  * The Deno flags the hook and its sender run with. Narrowed (what `install`
@@ -2193,9 +2641,7 @@ export function denoRunFlags(denoPath: string, stateDir: string, narrow?: Narrow
   if (problem !== undefined) throw new TypeError(problem);
   if (narrow === undefined) {
     return [
-      "--no-config",
-      "--no-lock",
-      "--no-prompt",
+      ...DENO_BASE_FLAGS,
       "--allow-net",
       "--allow-env",
       "--allow-read",
@@ -2205,9 +2651,7 @@ export function denoRunFlags(denoPath: string, stateDir: string, narrow?: Narrow
     ];
   }
   return [
-    "--no-config",
-    "--no-lock",
-    "--no-prompt",
+    ...DENO_BASE_FLAGS,
     `--allow-net=${narrow.pingHost}`,
     `--allow-env=${ENV_NAMES.join(",")}`,
     `--allow-read=${[...new Set(reads)].join(",")}`,
@@ -2231,7 +2675,7 @@ export function denoRunFlags(denoPath: string, stateDir: string, narrow?: Narrow
  * ```ts
  * import assert from "node:assert/strict";
  * const argv = hookArgv("bun", "/usr/bin/bun", "/home/me/.claude/hooks/telemhq.ts", "/home/me/.claude/telemhq");
- * assert.deepEqual(argv, ["/usr/bin/bun", "--no-env-file", "--no-install", "/home/me/.claude/hooks/telemhq.ts"]);
+ * assert.deepEqual(argv, ["/usr/bin/bun", ...BUN_RUN_FLAGS, "/home/me/.claude/hooks/telemhq.ts"]);
  * ```
  */
 export function hookArgv(
@@ -2278,41 +2722,487 @@ function shellWord(word: string): string {
 }
 
 /**
- * The shell fast path, for a settings.json hook command: hands the event to
- * `hook.ts --detached` started in its own session, and exits. The shell takes
- * about 2 ms, so this survives where Claude Code does not wait: `async` hooks
- * when a `claude -p` run ends and `StopFailure` in print mode, whose hook
- * processes get SIGTERM 15-25 ms after they start (measured with 2.1.332),
- * before Deno or Bun has even started the script. The shell ignores SIGTERM
- * and SIGHUP, and an ignored signal stays ignored across fork and exec, so
- * neither it nor the hook it starts can be ended by that teardown until the
- * hook has spooled the ping (Claude Code follows with SIGKILL 1.5 s later).
- * The detached hook reads the event from the same pipe (it stays open while
- * the hook holds it), spools the ping, and starts a sender, which restores
- * the default handling of both signals.
+ * Finds a runtime's binary by the path the user's `PATH` names (a version manager's or Homebrew's link, which
+ * an upgrade keeps, where the file it leads to goes): for this process's runtime, the PATH entry that leads
+ * to it, else its own path; for another, the first on PATH or where its installer puts it. Only absolute PATH
+ * entries count.
  *
- * @param hookCommand The command that runs `hook.ts` (see {@linkcode hookArgv}).
+ * @param runtime The runtime adapter.
+ * @param kind The runtime to find.
+ * @returns Its binary, or undefined when none is found.
+ */
+async function findRuntimeBinary(runtime: Runtime, kind: RuntimeKind): Promise<string | undefined> {
+  const fs = await runtime.fs();
+  const home = runtime.env("HOME");
+  const dirs = [...(runtime.env("PATH") ?? "").split(":"), `${home}/.${kind}/bin`].filter((dir) => dir.startsWith("/"));
+  const self = runtime.kind === kind ? await runtime.realpath(runtime.execPath) : undefined;
+  for (const dir of dirs) {
+    const path = `${dir}/${kind}`;
+    if (!(await fs.access(path, 1 /* X_OK */).then(() => true, () => false))) continue;
+    if (self === undefined || (await runtime.realpath(path)) === self) return path;
+  }
+  return runtime.kind === kind ? runtime.execPath : undefined;
+}
+
+// ---------------------------------------------------------------------------
+// src/launcher.ts
+//
+// The launcher: one POSIX shell script, `telemhq.sh`, that starts hook.ts for
+// both routes (the plugin's `hooks/hooks.json`, and the settings command
+// `install` writes next to the installed hook), so that there is one way to
+// start each runtime. For an event it is the fast path: Claude Code waits
+// only for the hand-off. It starts every runtime from `/`, with configuration
+// a repository cannot choose (Bun's `--config=/dev/null`, Deno's
+// `--no-config`), without the environment variables that make a runtime load
+// code (`NODE_OPTIONS`, `BUN_OPTIONS`, `DENO_DIR`, ...), and finds every
+// program through absolute `PATH` entries only.
+//
+// Owns: `launcherScript`, `launcherArgs`, `launcherCommand`, `LAUNCHER_FILE_NAME`.
+// Uses: runtime, config, launch.
+
+/** The launcher's file name: in the plugin's `hooks/`, and in Claude Code's `hooks/` beside the installed hook. */
+const LAUNCHER_FILE_NAME = "telemhq.sh";
+
+/** The commands of hook.ts the launcher runs in the foreground, for people (the rest of its words are refused). */
+const LAUNCHER_COMMANDS: readonly string[] = [
+  "doctor",
+  "flush",
+  "log",
+  "install",
+  "uninstall",
+  "command",
+];
+
+/**
+ * The launcher's options that run an installed hook: the runtime `install`
+ * chose, by the path the user's `PATH` names (a version manager's or
+ * Homebrew's link, which survives an upgrade; the launcher finds another
+ * runtime when it is gone), the hook file, and for Deno the tracker's host
+ * its network permission is narrowed to.
+ *
+ * @param kind The runtime.
+ * @param runtimePath Its binary.
+ * @param hookFile The installed hook file.
+ * @param host For Deno: the host of the URL `install` saved.
+ * @returns The options, before any command.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(launcherArgs("bun", "/usr/bin/bun", "/h/hook.ts"), ["--bun", "/usr/bin/bun", "--hook", "/h/hook.ts"]);
+ * ```
+ */
+export function launcherArgs(kind: RuntimeKind, runtimePath: string, hookFile: string, host?: string): string[] {
+  const args = [`--${kind}`, runtimePath, "--hook", hookFile];
+  if (kind === "deno" && host !== undefined) args.push("--host", host);
+  return args;
+}
+
+/**
+ * The settings.json command that runs the installed hook through the launcher.
+ *
+ * @param launcher The installed launcher (`~/.claude/hooks/telemhq.sh`).
+ * @param args Its options (see {@linkcode launcherArgs}).
  * @returns A command line for `sh -c`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * const line = fastPathCommand(["/usr/bin/bun", "/home/me/.claude/hooks/telemhq.ts"]);
- * assert.ok(line.includes("setsid /usr/bin/bun /home/me/.claude/hooks/telemhq.ts --detached"));
+ * assert.equal(
+ *   launcherCommand("/h/.claude/hooks/telemhq.sh", ["--bun", "/usr/bin/bun"]),
+ *   "/bin/sh /h/.claude/hooks/telemhq.sh --bun /usr/bin/bun",
+ * );
  * ```
  */
-export function fastPathCommand(hookCommand: readonly string[]): string {
-  const hook = [...hookCommand, "--detached"].map(shellWord).join(" ");
-  // A background job's stdin is /dev/null unless redirected, so the event's pipe is kept as fd 3
-  // and handed over. setsid (Linux) or POSIX::setsid (perl, macOS) puts the hook in a session of
-  // its own, out of reach of whatever ends Claude Code's hook processes.
-  const io = "<&3 >/dev/null 2>&1 &";
-  // Claude Code ends hooks it no longer waits for with SIGTERM to their process group and every
-  // descendant (seen with 2.1.332): ignored here, for the shell and, across fork and exec, the hook.
-  return `trap '' TERM HUP; exec 3<&0; if command -v setsid >/dev/null 2>&1; then setsid ${hook} ${io} ` +
-    `elif command -v perl >/dev/null 2>&1; then perl -MPOSIX -e 'POSIX::setsid(); exec @ARGV' ${hook} ${io} ` +
-    `else ${hook} ${io} fi`;
+export function launcherCommand(launcher: string, args: readonly string[]): string {
+  return ["/bin/sh", launcher, ...args].map(shellWord).join(" ");
 }
+
+/**
+ * The launcher script's text (see the module's doc). `deno task build:hook`
+ * writes it to the plugin's `hooks/telemhq.sh`; `install` writes it beside
+ * the installed hook. Its lists (the variables Deno may read, the managed
+ * settings folders, the flags) come from the same constants as the command
+ * lines hook.ts builds for its sender, and a test runs both and compares.
+ *
+ * @returns The script.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.ok(launcherScript().startsWith("#!/bin/sh\n"));
+ * ```
+ */
+export function launcherScript(): string {
+  const managed = MANAGED_SETTINGS_DIRS.join(",");
+  return SCRIPT
+    .replace("@@ENV_NAMES@@", ENV_NAMES.join(","))
+    .replace("@@MANAGED_DIRS@@", managed)
+    .replace("@@UNSAFE_ENV@@", UNSAFE_ENV_NAMES.join(" "))
+    .replace("@@BUN_FLAGS@@", BUN_RUN_FLAGS.join(" "))
+    .replace("@@DENO_FLAGS@@", DENO_BASE_FLAGS.join(" "))
+    .replaceAll("@@COMMANDS@@", LAUNCHER_COMMANDS.join(" | "));
+}
+
+const SCRIPT = `#!/bin/sh
+# TelemHQ's launcher for Claude Code hooks: starts hook.ts for one event, or runs one of its commands.
+# GENERATED from src/launcher.ts by \`deno task build:hook\`: edit that, not this file.
+#
+# For an event (no command), Claude Code waits for this script, so it only hands the event on: it ignores
+# SIGTERM and SIGHUP (Claude Code's teardown may signal it 15 ms after the start; an ignored signal stays
+# ignored in what it starts) and starts hook.ts from "/", in a session of its own, under the runtime given
+# (--bun, --deno or --node PATH) or, when that is gone, the first it finds: Bun, then Deno, then Node 22.18
+# or later. It exits at once. With no runtime the event is dropped silently (Claude Code must never be
+# disturbed); \`telemhq.sh doctor\` says what is missing.
+#
+# Every program is found through absolute PATH entries only (an empty or relative one is the folder Claude
+# Code runs in: a repository's), no runtime reads configuration a repository can hold (Bun's bunfig.toml,
+# Deno's deno.json), and the variables that make a runtime load code are not passed on.
+#
+# Usage: telemhq.sh [--bun|--deno|--node PATH] [--hook FILE] [--host HOST] [tool]   one event on stdin
+#        telemhq.sh [--bun|--deno|--node PATH] [--hook FILE] COMMAND [ARGS...]       a command; see --help
+set -u
+
+# --- lists shared with hook.ts (src/config.ts, src/launch.ts) ---
+ENV_NAMES=@@ENV_NAMES@@
+MANAGED_DIRS='@@MANAGED_DIRS@@'
+UNSAFE_ENV='@@UNSAFE_ENV@@'
+BUN_FLAGS='@@BUN_FLAGS@@'
+DENO_FLAGS='@@DENO_FLAGS@@'
+# ---
+
+# Keeps only absolute PATH entries: a relative or empty one would let the current folder choose the program.
+absolute_path() {
+  kept=""
+  old_ifs=$IFS
+  IFS=:
+  set -f
+  for dir in $PATH; do
+    case $dir in /*) kept=\${kept:+$kept:}$dir ;; esac
+  done
+  set +f
+  IFS=$old_ifs
+  PATH=$kept
+  export PATH
+}
+
+# True for a program this launcher may run: an absolute path, executable, not a folder.
+usable() {
+  case $1 in
+    /*) [ -f "$1" ] && [ -x "$1" ] ;;
+    *) return 1 ;;
+  esac
+}
+
+# Sets FOUND to a program on PATH (absolute entries only, see absolute_path). Builtins only: the fast path forks
+# nothing it can avoid.
+find_program() {
+  FOUND=""
+  old_ifs=$IFS
+  IFS=:
+  set -f
+  for dir in $PATH; do
+    if usable "$dir/$1"; then
+      FOUND=$dir/$1
+      break
+    fi
+  done
+  set +f
+  IFS=$old_ifs
+  [ -n "$FOUND" ]
+}
+
+# Sets REAL to a path with its symlinks resolved (Deno checks --allow-run and --allow-read against real paths):
+# by realpath, or readlink and the shell's own cd -P (macOS before 13 has no realpath); run only for a link.
+real_path() {
+  REAL=$1
+  if [ -L "$REAL" ] && find_program realpath && resolved=$("$FOUND" -- "$REAL" 2>/dev/null) && [ -n "$resolved" ]; then
+    REAL=$resolved
+    return 0
+  fi
+  hops=0
+  while [ -L "$REAL" ] && [ "$hops" -lt 16 ] && find_program readlink; do
+    link=$("$FOUND" -- "$REAL" 2>/dev/null) || break
+    case $link in
+      /*) REAL=$link ;;
+      *) REAL=\${REAL%/*}/$link ;;
+    esac
+    hops=$((hops + 1))
+  done
+  back=$PWD
+  if CDPATH='' cd -P -- "\${REAL%/*}/" 2>/dev/null; then
+    REAL=\${PWD%/}/\${REAL##*/}
+    cd -- "$back" || exit 0
+  fi
+}
+
+# Sets SLASHLESS to a folder without its trailing slashes, as hook.ts names it.
+without_slashes() {
+  SLASHLESS=$1
+  while :; do
+    case $SLASHLESS in
+      ?*/) SLASHLESS=\${SLASHLESS%/} ;;
+      *) break ;;
+    esac
+  done
+}
+
+# Sets CLAUDE (Claude Code's folder) and STATE (the hook's state folder), as hook.ts finds them.
+find_folders() {
+  if [ -n "\${CLAUDE_CONFIG_DIR:-}" ]; then
+    without_slashes "$CLAUDE_CONFIG_DIR"
+    CLAUDE=$SLASHLESS
+  else
+    without_slashes "\${HOME:-}"
+    CLAUDE=$SLASHLESS/.claude
+  fi
+  if [ -n "\${TELEMHQ_STATE_DIR:-}" ]; then
+    without_slashes "$TELEMHQ_STATE_DIR"
+    STATE=$SLASHLESS
+  else
+    STATE=$CLAUDE/telemhq
+  fi
+}
+
+# True when a path may go into Deno's flags: absolute, no comma (it separates their lists), no line break.
+flag_safe() {
+  case $1 in
+    /*) ;;
+    *) return 1 ;;
+  esac
+  case $1 in
+    *,* | *'
+'*) return 1 ;;
+  esac
+}
+
+# Sets NET to "=host" for Deno's --allow-net: the ping URL's host (as the URL parser gives it: no user, no default
+# port) when the URL is known here, else --host; otherwise "" (any host; the hook still refuses a URL it cannot use).
+net_host() {
+  url=\${TELEMHQ_PING_URL:-\${CLAUDE_PLUGIN_OPTION_PING_URL:-}}
+  if [ -z "$url" ]; then
+    host=$HOST_OPTION
+  else
+    host=\${url#*://}
+    host=\${host%%/*}
+    host=\${host##*@}
+    case $url in https://*) host=\${host%:443} ;; http://*) host=\${host%:80} ;; esac
+  fi
+  case $host in
+    "" | *[!A-Za-z0-9.:-]*) NET="" ;;
+    *) NET="=$host" ;;
+  esac
+}
+
+# Node strips TypeScript types from 22.18 on (23.6 on the odd line); the npm build's JavaScript runs on 20.
+node_runs() {
+  version=$("$1" --version 2>/dev/null) || return 1
+  version=\${version#v}
+  major=\${version%%.*}
+  rest=\${version#*.}
+  minor=\${rest%%.*}
+  case $major$minor in "" | *[!0-9]*) return 1 ;; esac
+  case $HOOK in *.ts) ;; *) [ "$major" -ge 20 ]; return ;; esac
+  [ "$major" -ge 24 ] || { [ "$major" -eq 22 ] && [ "$minor" -ge 18 ]; } || { [ "$major" -eq 23 ] && [ "$minor" -ge 6 ]; }
+}
+
+# Chooses the runtime: the one given (install checked its version), if it is still there, else the first found.
+# Sets KIND and RUNTIME.
+choose_runtime() {
+  if [ -n "$GIVEN_KIND" ] && usable "$GIVEN_PATH"; then
+    KIND=$GIVEN_KIND
+    RUNTIME=$GIVEN_PATH
+    return 0
+  fi
+  case $HOOK in
+    *.ts) kinds="bun deno node" ;;
+    *) kinds="node" ;;
+  esac
+  for kind in $kinds; do
+    find_program "$kind" || FOUND=""
+    for candidate in "$FOUND" "\${HOME:-}/.$kind/bin/$kind"; do
+      if usable "$candidate" && { [ "$kind" != node ] || node_runs "$candidate"; }; then
+        KIND=$kind
+        RUNTIME=$candidate
+        return 0
+      fi
+    done
+  done
+  return 1
+}
+
+# Adds a word to WORDS, the command line being built (one word per line).
+add_words() {
+  for word in "$@"; do
+    WORDS="$WORDS$word
+"
+  done
+}
+
+# Sets WORDS to the command line that runs hook.ts, one word per line: narrow Deno permissions for an event (and
+# ping-test, doctor's test of them), every permission for a command people type. Fails when a path cannot go into
+# Deno's flags.
+runtime_words() {
+  WORDS=""
+  case $KIND in
+    bun)
+      # shellcheck disable=SC2086 # the flags are split on purpose
+      add_words "$RUNTIME" $BUN_FLAGS "$HOOK"
+      ;;
+    node) add_words "$RUNTIME" "$HOOK" ;;
+    deno)
+      real_path "$RUNTIME"
+      deno=$REAL
+      if [ "$1" = all ]; then
+        # shellcheck disable=SC2086
+        add_words "$deno" run $DENO_FLAGS --allow-all "$HOOK"
+        return 0
+      fi
+      find_folders
+      reads="$CLAUDE/projects"
+      projects=/
+      if [ -d "$CLAUDE/projects" ]; then
+        real_path "$CLAUDE/projects"
+        projects=$REAL
+        [ "$projects" = "$CLAUDE/projects" ] || reads="$reads,$projects"
+      fi
+      flag_safe "$STATE" && flag_safe "$CLAUDE" && flag_safe "$deno" && flag_safe "$HOOK" && flag_safe "$projects" ||
+        return 1
+      net_host
+      # shellcheck disable=SC2086
+      add_words "$deno" run $DENO_FLAGS "--allow-net$NET" "--allow-env=$ENV_NAMES" \\
+        "--allow-read=$reads,$STATE,$deno,$MANAGED_DIRS" "--allow-write=$STATE" "--allow-run=$deno" --allow-sys=uid \\
+        "$HOOK"
+      ;;
+  esac
+}
+
+# Says that no runtime runs hook.ts, and what to install.
+no_runtime() {
+  found=""
+  find_program node && found=" (found Node $("$FOUND" --version 2>/dev/null), too old to run TypeScript)"
+  echo "TelemHQ: no runtime for \${HOOK##*/}: looked for Bun, Deno and Node 22.18 or later on PATH$found." >&2
+  echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 22.18+), then start Claude Code again." >&2
+}
+
+# Runs a command of hook.ts in the foreground, in the folder it was asked from (doctor reads its project).
+run_command() {
+  if ! choose_runtime; then
+    no_runtime
+    return 1
+  fi
+  mode=all
+  if [ "$1" = ping-test ]; then
+    # doctor's test of the hook's own permissions, run as an event would be: from "/".
+    mode=narrow
+    cd / || return 1
+  fi
+  if ! runtime_words "$mode"; then
+    echo "TelemHQ: a path holds a comma, which Deno's permission flags cannot express: use Bun." >&2
+    return 1
+  fi
+  old_ifs=$IFS
+  IFS='
+'
+  set -f
+  # shellcheck disable=SC2086 # one word per line: split on newlines only, never globbed
+  set -- $WORDS "$@"
+  set +f
+  IFS=$old_ifs
+  exec "$@"
+}
+
+# Hands the event (stdin) to hook.ts in a session of its own, from "/", and returns at once.
+hand_on() {
+  if ! choose_runtime || ! runtime_words narrow; then
+    find_program cat && "$FOUND" >/dev/null
+    return 0
+  fi
+  project=$PWD
+  old_ifs=$IFS
+  IFS='
+'
+  set -f
+  # shellcheck disable=SC2086 # one word per line: split on newlines only, never globbed
+  set -- $WORDS --detached --cwd "$project"
+  set +f
+  IFS=$old_ifs
+  # A background command of a script reads /dev/null unless told otherwise: the event goes through fd 3.
+  exec 3<&0
+  cd / || return 0
+  # Under TELEMHQ_HOOK_DEBUG=1 the hook's one line goes where this script's stderr goes; otherwise nowhere.
+  [ "\${TELEMHQ_HOOK_DEBUG:-}" = 1 ] || exec 2>/dev/null
+  if find_program setsid; then
+    "$FOUND" "$@" <&3 >/dev/null &
+  elif find_program perl; then
+    "$FOUND" -MPOSIX -e 'POSIX::setsid(); exec @ARGV' "$@" <&3 >/dev/null &
+  else
+    "$@" <&3 >/dev/null &
+  fi
+}
+
+usage() {
+  cat >&2 <<'USAGE'
+Usage: telemhq.sh                     hand one Claude Code event (on stdin) to the hook (what Claude Code runs)
+       telemhq.sh tool                the same for a tool event, sent only with the plugin's tool_activity option
+       telemhq.sh COMMAND [ARGS...]   run a command: @@COMMANDS@@
+       telemhq.sh --help              the hook's own help, with every command
+USAGE
+}
+
+main() {
+  trap '' TERM HUP
+  absolute_path
+  # shellcheck disable=SC2086 # the names are split on purpose
+  unset $UNSAFE_ENV
+  # This script's folder, from its own path alone (no program a broken PATH could swap, never the current folder
+  # by accident): absolute as Claude Code runs it, or relative to where a person typed it.
+  case $0 in
+    /*/*) here=\${0%/*} ;;
+    */*) here=$PWD/\${0%/*} ;;
+    *) here=$PWD ;;
+  esac
+  case $here in /*) ;; *) exit 0 ;; esac
+  # The hook beside it: the plugin's (hooks/../hook.ts), or the one install put in Claude Code's hooks/.
+  HOOK=\${here%/*}/hook.ts
+  for installed in "$here/telemhq.ts" "$here/telemhq.mjs"; do
+    [ -f "$HOOK" ] || HOOK=$installed
+  done
+  GIVEN_KIND=""
+  GIVEN_PATH=""
+  HOST_OPTION=""
+  while [ $# -ge 2 ]; do
+    case $1 in
+      --bun | --deno | --node) GIVEN_KIND=\${1#--} GIVEN_PATH=$2 ;;
+      --hook) HOOK=$2 ;;
+      --host) HOST_OPTION=$2 ;;
+      *) break ;;
+    esac
+    shift 2
+  done
+  case "\${1:-}" in
+    "") hand_on ;;
+    tool)
+      # Tool events only with the plugin's tool_activity option on (absent: off).
+      if [ "\${CLAUDE_PLUGIN_OPTION_TOOL_ACTIVITY:-false}" = true ]; then hand_on; else cat >/dev/null; fi
+      ;;
+    --print-argv)
+      # For the tests: the command line an event would get, one word per line.
+      choose_runtime && runtime_words narrow && printf '%s' "$WORDS"
+      ;;
+    --help | -h | help) run_command --help || usage ;;
+    @@COMMANDS@@ | ping-test) run_command "$@" ;;
+    *)
+      echo "telemhq.sh: unknown command \\"$1\\"." >&2
+      usage
+      exit 2
+      ;;
+  esac
+  exit $?
+}
+
+main "$@"
+`;
 
 // ---------------------------------------------------------------------------
 // src/spool.ts
@@ -2322,19 +3212,21 @@ export function fastPathCommand(hookCommand: readonly string[]): string {
 // entry (hot path); the sender loads, claims, reschedules and settles entries.
 //
 // Owns: `SpoolEntry`, `spoolPing`, the `Spool` a sender works on, claims.
-// Uses: input, events, fields, payload, runtime, state_dir.
+// Uses: input, events, fields, payload, runtime, files, state_dir, destination.
 
 /**
  * One spooled ping, as stored in `<state>/spool/<ping_id>.json`. It holds no
- * ping URL: a ping goes to the URL configured when it is sent, so a token never
- * lingers in the spool, and pings spooled before the URL changed go to the new
- * tracker.
+ * ping URL: it names its tracker by a destination id (see
+ * {@linkcode destinationOf}), so a token never lingers in the spool and
+ * each ping goes to the tracker of the session that produced it.
  */
 export interface SpoolEntry {
   /** Format version (1 also held the URL, which is ignored). */
   v: 2;
   /** The ping. */
   payload: Payload;
+  /** Its tracker: `saved` (install's URL when sent) or a destination id; absent in older entries (the URL in force). */
+  to?: DestinationId;
   /** When it was spooled, in milliseconds. */
   created_at: number;
   /** Failed attempts so far. */
@@ -2371,7 +3263,12 @@ export interface UsageSource {
   prompt_id?: string;
   /** The hook's own working directory (where Claude Code started it; never the event's): its repository. */
   cwd?: string;
+  /** The session's `TELEMHQ_PRICES`, as given: its pings are priced by its own table, not the sender's. */
+  prices?: string;
 }
+
+/** The longest `TELEMHQ_PRICES` kept for a ping. */
+const MAX_PRICES_CHARS = 16 * 1024;
 
 /** The longest path kept from an event (Linux's PATH_MAX). */
 const MAX_PATH_CHARS = 4096;
@@ -2402,13 +3299,14 @@ const SESSION_END_DELAY_MS = 2000;
  * assert.equal(source?.prompt_id, "p1");
  * ```
  */
-export function usageSource(input: HookInput, hookCwd?: string): UsageSource | undefined {
+export function usageSource(input: HookInput, hookCwd?: string, prices?: string): UsageSource | undefined {
   if (eventRule(eventName(input)).usage === undefined) return undefined;
   return checkUsageSource({
     transcript_path: stringField(input, "transcript_path"),
     agent_transcript_path: stringField(input, "agent_transcript_path"),
     prompt_id: tokenField(input, "prompt_id"),
     cwd: hookCwd,
+    prices,
   });
 }
 
@@ -2423,6 +3321,9 @@ function checkUsageSource(value: unknown): UsageSource | undefined {
   }
   if (prompt !== undefined) checked.prompt_id = prompt;
   if (plainPath(source.cwd) !== undefined) checked.cwd = source.cwd as string;
+  if (typeof source.prices === "string" && source.prices.trim() !== "" && source.prices.length <= MAX_PRICES_CHARS) {
+    checked.prices = source.prices;
+  }
   return checked;
 }
 
@@ -2454,6 +3355,7 @@ function parseSpoolEntry(value: unknown): SpoolEntry | undefined {
     attempts: raw.attempts,
     next_at: raw.next_at,
   };
+  if (isDestinationId(raw.to)) entry.to = raw.to;
   if (raw.local !== undefined && !raw.enriched) entry.local = checkUsageSource(raw.local);
   if (raw.enriched === true) entry.enriched = true;
   if (isCount(raw.faults) && raw.faults > 0) entry.faults = raw.faults;
@@ -2480,7 +3382,8 @@ function parseSpoolEntry(value: unknown): SpoolEntry | undefined {
  * @param stateDir The state directory.
  * @param payload The ping.
  * @param local Where the sender reads the ping's usage from (see {@linkcode usageSource}).
- * @returns The entry's path.
+ * @param to The ping's tracker (see {@linkcode destinationOf}).
+ * @returns The entry's path when this call wrote it; undefined when the ping was spooled already.
  *
  * @example
  * ```ts ignore
@@ -2492,25 +3395,30 @@ export async function spoolPing(
   stateDir: string,
   payload: Payload,
   local?: UsageSource,
-): Promise<string> {
+  to?: DestinationId,
+): Promise<string | undefined> {
   const name = `${payload.ping_id}.json`;
   if (!ENTRY_NAME.test(name)) throw new TypeError("a ping_id is 32 hex digits");
   const now = Date.now();
   // A session's last turn and its end fire milliseconds apart, each handled by its own process:
   // SessionEnd waits a moment so that the turn's ping, which adds to its totals, goes first.
   const next = eventRule(payload.event).usage === "session" ? now + SESSION_END_DELAY_MS : 0;
-  const entry: SpoolEntry = { v: 2, payload, created_at: now, attempts: 0, next_at: next, local };
+  const entry: SpoolEntry = { v: 2, payload, to, created_at: now, attempts: 0, next_at: next, local };
   const path = `${stateDir}/${STATE_LAYOUT.spool}/${name}`;
   // Written in place, not renamed: a reader skips a file it cannot parse yet,
   // and a writer killed mid-write had not made its ping durable either way.
   const text = JSON.stringify(entry) + "\n";
+  let created: boolean;
   try {
-    await runtime.createPrivateFile(path, text);
-  } catch {
+    created = await runtime.createPrivateFile(path, text);
+  } catch (error) {
+    // Only a missing spool folder is made and tried again; any other failure (a full disk) is the caller's to
+    // handle: it sends the ping directly. A failed write leaves no file behind (see createPrivateFile).
+    if ((error as { code?: unknown }).code !== "ENOENT" && (error as Error).name !== "NotFound") throw error;
     await runtime.makePrivateDirectory(`${stateDir}/${STATE_LAYOUT.spool}`);
-    await runtime.createPrivateFile(path, text);
+    created = await runtime.createPrivateFile(path, text);
   }
-  return path;
+  return created ? path : undefined;
 }
 
 /** A spool entry as the sender loaded it: its file name and its content. */
@@ -2650,9 +3558,43 @@ class Spool {
     return count;
   }
 
-  /** Makes every known entry due now, in memory: the tracker is back, so nobody waits out a backoff. */
-  makeAllDue(): void {
-    for (const item of this.#index.values()) item.entry = { ...item.entry, next_at: 0 };
+  /**
+   * Claims older than one request's time limit (plus a margin): pings a sender took to send and never
+   * settled (it died, or the disk is full). The next sender puts them back; until then they wait.
+   */
+  async staleClaims(): Promise<number> {
+    const now = Date.now();
+    let count = 0;
+    for (const name of await this.#fs.readdir(this.dir).catch(() => [] as string[])) {
+      if (!name.includes(CLAIM_INFIX)) continue;
+      const stat = await this.#fs.lstat(`${this.dir}/${name}`).catch(() => undefined);
+      if (stat !== undefined && now - stat.mtimeMs > this.#limits.timeoutMs + CLAIM_MARGIN_MS) count++;
+    }
+    return count;
+  }
+
+  /** The destinations that waiting pings (claimed ones too) and set-aside ones name. */
+  async destinationsInUse(): Promise<Set<DestinationId>> {
+    const named = new Set<DestinationId>();
+    for (const dir of [this.dir, this.failedDir]) {
+      for (const name of await this.#fs.readdir(dir).catch(() => [] as string[])) {
+        if (!ENTRY_NAME.test(name.split(CLAIM_INFIX)[0]) || name.endsWith(TEMPORARY_SUFFIX)) continue;
+        const entry = parseSpoolEntry(await readJsonFile(this.#fs, `${dir}/${name}`));
+        if (entry?.to !== undefined) named.add(entry.to);
+      }
+    }
+    return named;
+  }
+
+  /** Every claim in the spool: pings a sender took to send and has not settled (after a flush, with no sender: stuck). */
+  async claims(): Promise<number> {
+    const names = await this.#fs.readdir(this.dir).catch(() => [] as string[]);
+    return names.filter((name) => name.includes(CLAIM_INFIX) && !name.endsWith(TEMPORARY_SUFFIX)).length;
+  }
+
+  /** Makes the known entries that `which` picks due now, in memory: their tracker is back, nobody waits out a backoff. */
+  makeDue(which: (item: LoadedEntry) => boolean): void {
+    for (const item of this.#index.values()) if (which(item)) item.entry = { ...item.entry, next_at: 0 };
   }
 
   /** Puts a claimed entry back under its name, as it is now (its usage added, say), for a later send. */
@@ -2777,7 +3719,7 @@ class Spool {
 // at once only one starts a sender; the sender adopts that claim by its token.
 //
 // Owns: the whole lock protocol (claim, adopt, acquire, heartbeat, release,
-// liveness). Uses: runtime, state_dir.
+// liveness). Uses: runtime, files, state_dir.
 
 /** A sender whose lock is older than this is gone (killed, crashed): another may take over. */
 const LOCK_STALE_MS = 5000;
@@ -2823,6 +3765,21 @@ export async function senderIsRunning(runtime: Runtime, stateDir: string): Promi
 async function claimLockForSender(runtime: Runtime, stateDir: string): Promise<string | undefined> {
   const token = crypto.randomUUID();
   return await runtime.createPrivateFile(lockPath(stateDir), token).catch(() => false) ? token : undefined;
+}
+
+/**
+ * Lets go of a lock claimed for a sender that could not be started: removed
+ * only while it still holds that claim's token (never another sender's lock).
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @param token The token from {@linkcode claimLockForSender}.
+ */
+async function releaseClaimedLock(runtime: Runtime, stateDir: string, token: string): Promise<void> {
+  const fs = await runtime.fs();
+  if ((await readSmallFile(fs, lockPath(stateDir), 100)) === token) {
+    await fs.rm(lockPath(stateDir), { force: true }).catch(() => {});
+  }
 }
 
 /**
@@ -3141,13 +4098,165 @@ export function backoffMs(attempts: number, baseMs: number, maxMs: number, rando
 }
 
 // ---------------------------------------------------------------------------
+// src/trackers.ts
+//
+// Where each waiting ping goes and when: its session's tracker (the
+// destination its spool entry names, or the URL `install` saved), and that
+// tracker's pace, so that a tracker that fails or asks to wait holds back its
+// own pings only.
+//
+// Owns: `Targets`, `Paces`. Uses: runtime, config, ping_url,
+// destination, spool, send.
+
+/** Where one ping can go now, or why it cannot. */
+type Target = { url: URL } | { problem: string };
+
+/** A URL this sender may send to, or why not: refused by the URL rules, or out of this Deno's reach. */
+function usableUrl(runtime: Runtime, raw: string | undefined, missing: string): Target {
+  if (raw === undefined) return { problem: missing };
+  let url: URL;
+  try {
+    url = parsePingUrl(raw);
+  } catch (error) {
+    return { problem: (error as Error).message };
+  }
+  if (!runtime.mayReach(url.host)) {
+    return {
+      problem: `this Deno hook may only reach the tracker it was installed for, not ${url.host}: ` +
+        `run install again with the ping URL in force`,
+    };
+  }
+  return { url };
+}
+
+/**
+ * Each ping's tracker, as its spool entry names it (see
+ * {@linkcode destinationOf}): `saved` is the URL `install` saved, read again
+ * each pass (a rotated token applies at once); an id is its destination file
+ * (fixed by its name, so read once); an entry of an older version that names
+ * none goes to the URL in force for this sender.
+ */
+class Targets {
+  #runtime: Runtime;
+  #config: HookConfig;
+  #fs: FsPromises;
+  #byId = new Map<string, Target>();
+  #saved: Target | undefined;
+
+  constructor(runtime: Runtime, config: HookConfig, fs: FsPromises) {
+    this.#runtime = runtime;
+    this.#config = config;
+    this.#fs = fs;
+  }
+
+  /** Forgets the saved URL: it is read again on the next look. */
+  refresh(): void {
+    this.#saved = undefined;
+  }
+
+  /** Where one entry goes now. */
+  async of(entry: SpoolEntry): Promise<Target> {
+    if (entry.to === undefined) {
+      return usableUrl(this.#runtime, this.#config.pingUrl, "no ping URL: run install --url, or set TELEMHQ_PING_URL");
+    }
+    if (entry.to === SAVED_DESTINATION) {
+      this.#saved ??= usableUrl(
+        this.#runtime,
+        (await readSavedSettings(this.#runtime, this.#config.stateDir!)).pingUrl,
+        "no ping URL saved by install: run install --url again",
+      );
+      return this.#saved;
+    }
+    let target = this.#byId.get(entry.to);
+    if (target === undefined) {
+      const url = await resolveDestination(this.#fs, this.#config.stateDir!, entry.to);
+      // Only a destination read is kept: a hook writes the file just after its ping, so a missing one is looked
+      // for again on the next pass.
+      if (url === undefined) return { problem: "the tracker of some pings is unknown here (no destination file)" };
+      target = usableUrl(this.#runtime, url.href, "");
+      this.#byId.set(entry.to, target);
+    }
+    return target;
+  }
+
+  /** The entries that can go now, each with its URL, and the first reason some cannot. */
+  async sort(entries: readonly LoadedEntry[]): Promise<{ urls: Map<string, URL>; problem?: string }> {
+    const urls = new Map<string, URL>();
+    let problem: string | undefined;
+    for (const item of entries) {
+      const target = await this.of(item.entry);
+      if ("url" in target) urls.set(item.name, target.url);
+      else problem ??= target.problem;
+    }
+    return { urls, problem };
+  }
+}
+
+/**
+ * Each tracker's pace (see {@linkcode TrackerPace}): a tracker that fails or
+ * asks to wait slows its own pings only, never another session's tracker.
+ * Keyed by the destination a spool entry names.
+ */
+class Paces {
+  #paces = new Map<string, TrackerPace>();
+  #inFlight = new Map<string, number>();
+  #baseMs: number;
+  #maxMs: number;
+
+  constructor(baseMs: number, maxMs: number) {
+    this.#baseMs = baseMs;
+    this.#maxMs = maxMs;
+  }
+
+  /** The destination key of an entry (older entries, which name none, share one). */
+  keyOf(item: LoadedEntry): string {
+    return item.entry.to ?? "";
+  }
+
+  /** The pace of an entry's tracker. */
+  of(item: LoadedEntry): TrackerPace {
+    const key = this.keyOf(item);
+    let pace = this.#paces.get(key);
+    if (pace === undefined) this.#paces.set(key, pace = new TrackerPace(this.#baseMs, this.#maxMs));
+    return pace;
+  }
+
+  /** Someone asked for delivery now: every tracker's own backoff ends (its Retry-After holds). */
+  tryNow(): void {
+    for (const pace of this.#paces.values()) pace.tryNow();
+  }
+
+  /** Requests in flight to an entry's tracker. */
+  inFlight(item: LoadedEntry): number {
+    return this.#inFlight.get(this.keyOf(item)) ?? 0;
+  }
+
+  /** Counts a request to an entry's tracker in flight (+1) or done (-1). */
+  track(item: LoadedEntry, change: 1 | -1): void {
+    this.#inFlight.set(this.keyOf(item), this.inFlight(item) + change);
+  }
+}
+
+/**
+ * When the first of some entries may go: its own schedule or its tracker's
+ * wait, whichever is later (a loop: `Math.min(...items)` throws past about
+ * 125,000 arguments, and a backlog holds 10,000 or more).
+ */
+function soonestDueWithPace(items: readonly LoadedEntry[], paces: Paces): number {
+  let soonest = Infinity;
+  const now = Date.now();
+  for (const item of items) soonest = Math.min(soonest, Math.max(item.entry.next_at, now + paces.of(item).waitMs(now)));
+  return soonest;
+}
+
+// ---------------------------------------------------------------------------
 // src/journal.ts
 //
 // The journal: the exact bodies of the pings delivered, newest kept, so that
 // a user can check what left the machine (`log`). It holds what was sent and
 // when and how the tracker answered, nothing more (never the URL).
 //
-// Owns: the journal files, `appendToJournal`, `readJournal`. Uses: runtime,
+// Owns: the journal files, `appendToJournal`, `readJournal`. Uses: runtime, files,
 // state_dir.
 
 /** One delivered ping, as the journal keeps it. */
@@ -3227,8 +4336,8 @@ async function readJournal(
 // pings before it leaves.
 //
 // Owns: `deliverSpool`, `startSender`, `DeliveryStatus`. Uses: input, fields,
-// runtime, state_dir, config, ping_url, launch, spool, lock, send, journal,
-// ledger.
+// runtime, files, state_dir, config, destination, launch, spool, lock, send,
+// trackers, journal, ledger.
 
 async function firstProblem(checks: Promise<string | undefined>[]): Promise<string | undefined> {
   return (await Promise.all(checks)).find((problem) => problem !== undefined);
@@ -3317,19 +4426,6 @@ async function readStatus(runtime: Runtime, stateDir: string): Promise<DeliveryS
 }
 
 /**
- * The earliest `next_at` of some entries, without spreading them into
- * `Math.min` (which throws past about 125,000 arguments).
- *
- * @param items Spool entries.
- * @returns The earliest time, or Infinity for none.
- */
-function soonestDue(items: readonly { entry: { next_at: number } }[]): number {
-  let soonest = Infinity;
-  for (const item of items) soonest = Math.min(soonest, item.entry.next_at);
-  return soonest;
-}
-
-/**
  * Adds usage to an entry that carries it, once, under a claim, and puts it
  * back: done one entry at a time, oldest first, so that a session's ledger
  * sees its turns before its end. Any error stays with this entry.
@@ -3347,6 +4443,7 @@ async function enrichOne(
   try {
     claimed.entry = await enrichEntry(runtime, config, claimed.entry);
     await spool.update(claimed);
+    await forgetSession(runtime, config, claimed.entry);
     item.entry = claimed.entry;
     await spool.release(claimed);
     return undefined;
@@ -3357,7 +4454,7 @@ async function enrichOne(
 
 /**
  * Sends one spooled ping and records what happened: deleted (and journaled),
- * rescheduled (the whole sender slows down: see {@linkcode TrackerPace}) or
+ * rescheduled (its tracker slows down: see {@linkcode TrackerPace}) or
  * moved to `failed/`. The entry is claimed first, so two senders never send
  * it at once. Any error while handling it stays with this entry (see
  * {@linkcode faultEntry}).
@@ -3369,8 +4466,9 @@ async function sendOne(
   url: URL,
   item: LoadedEntry,
   status: DeliveryStatus,
-  pace: TrackerPace,
+  paces: Paces,
 ): Promise<AttemptOutcome> {
+  const pace = paces.of(item);
   const claimed: ClaimedEntry | undefined = await spool.claim(item);
   if (claimed === undefined) return "gone";
   try {
@@ -3380,8 +4478,8 @@ async function sendOne(
       await spool.remove(claimed);
       status.delivered++;
       status.last_delivered_at = at;
-      // The tracker is back: whatever waited out a backoff is due now (a tracker's Retry-After still holds).
-      if (pace.delivered()) spool.makeAllDue();
+      // The tracker is back: whatever of its pings waited out a backoff is due now (its Retry-After still holds).
+      if (pace.delivered()) spool.makeDue((other) => paces.keyOf(other) === paces.keyOf(item));
       const body = JSON.stringify(checkPayload(claimed.entry.payload));
       await appendToJournal(runtime, config.stateDir!, { delivered_at: at, status: result.status, body })
         .catch(() => {});
@@ -3415,17 +4513,17 @@ async function sendOne(
 /**
  * Delivers a batch of due entries: usage added first, in order, then sent a
  * few at a time (`TELEMHQ_SENDER_CONCURRENCY`), oldest first, over connections
- * the runtime keeps open. A tracker that asks to wait stops the batch: what
- * is not sent yet stays due, untouched.
+ * the runtime keeps open. A tracker that asks to wait stops its own pings in
+ * the batch (they stay due, untouched); the other trackers' go on.
  */
 async function sendBatch(
   runtime: Runtime,
   config: HookConfig,
   spool: Spool,
-  url: URL,
+  urls: ReadonlyMap<string, URL>,
   due: readonly LoadedEntry[],
   status: DeliveryStatus,
-  pace: TrackerPace,
+  paces: Paces,
   stopped: () => boolean,
 ): Promise<Map<string, AttemptOutcome>> {
   const outcomes = new Map<string, AttemptOutcome>();
@@ -3435,19 +4533,31 @@ async function sendBatch(
   }
   const sendable = due.filter((item) => !outcomes.has(item.name));
   let next = 0;
-  const worker = async (lane: number) => {
-    while (next < sendable.length && pace.waitMs() === 0 && !stopped()) {
-      // While the tracker is failing, lane 0 alone probes it; the others wait for its answer.
-      if (lane > 0 && pace.probing()) {
+  const worker = async () => {
+    while (next < sendable.length && !stopped()) {
+      const item = sendable[next];
+      const pace = paces.of(item);
+      if (pace.waitMs() > 0) {
+        // Its tracker asks to wait: the ping stays due, untouched, and the next one goes.
+        next++;
+        continue;
+      }
+      // While a tracker is failing, one request at a time probes it; the others wait for its answer.
+      if (pace.probing() && paces.inFlight(item) > 0) {
         await sleep(50);
         continue;
       }
-      const item = sendable[next++];
-      outcomes.set(item.name, await sendOne(runtime, config, spool, url, item, status, pace));
+      next++;
+      paces.track(item, 1);
+      try {
+        outcomes.set(item.name, await sendOne(runtime, config, spool, urls.get(item.name)!, item, status, paces));
+      } finally {
+        paces.track(item, -1);
+      }
     }
   };
   const lanes = Math.min(config.senderConcurrency, sendable.length);
-  await Promise.all(Array.from({ length: lanes }, (_, lane) => worker(lane)));
+  await Promise.all(Array.from({ length: lanes }, () => worker()));
   return outcomes;
 }
 
@@ -3482,24 +4592,6 @@ async function faultEntry(
     // Even that failed: the claim stays, and is put back once it is old (see Spool.load).
   }
   return "retry";
-}
-
-/** Where pings go now: the URL in force, unless it is missing, refused, or out of this Deno's reach. */
-function sendTarget(runtime: Runtime, config: HookConfig): { url: URL } | { problem: string } {
-  if (config.pingUrl === undefined) return { problem: "no ping URL: run install --url, or set TELEMHQ_PING_URL" };
-  let url: URL;
-  try {
-    url = parsePingUrl(config.pingUrl);
-  } catch (error) {
-    return { problem: (error as Error).message };
-  }
-  if (!runtime.mayReach(url.host)) {
-    return {
-      problem: `this Deno hook may only reach the tracker it was installed for, not ${url.host}: ` +
-        `run install again with the ping URL in force`,
-    };
-  }
-  return { url };
 }
 
 /**
@@ -3537,7 +4629,7 @@ export async function deliverSpool(
   if (stateDir === undefined) throw new HookSkip("no state directory: set HOME or TELEMHQ_STATE_DIR");
   const unsafe = config.stateDirProblem ?? await ensureStateDir(runtime, stateDir) ??
     await firstProblem(
-      [STATE_LAYOUT.spool, STATE_LAYOUT.failed, STATE_LAYOUT.sessions].map((name) =>
+      [STATE_LAYOUT.spool, STATE_LAYOUT.failed, STATE_LAYOUT.sessions, STATE_LAYOUT.destinations].map((name) =>
         subfolderProblem(runtime, `${stateDir}/${name}`)
       ),
     );
@@ -3545,6 +4637,12 @@ export async function deliverSpool(
   const fs = await runtime.fs();
   const spool = new Spool(fs, stateDir, config);
   await fs.mkdir(spool.dir, { mode: 0o700 }).catch(() => {});
+  // What a full disk or a killed process left half-written: temporary files nobody will rename.
+  for (const dir of ["", STATE_LAYOUT.spool, STATE_LAYOUT.failed, STATE_LAYOUT.sessions]) {
+    await removeLeftoverTemporaries(fs, dir === "" ? stateDir : `${stateDir}/${dir}`);
+  }
+  // A tracker's token stays on disk only while pings wait for it.
+  await removeUnusedDestinations(fs, stateDir, () => spool.destinationsInUse());
   const statusPath = `${stateDir}/${STATE_LAYOUT.status}`;
   const report: DeliveryReport = {
     delivered: 0,
@@ -3554,10 +4652,10 @@ export async function deliverSpool(
     status: emptyStatus(),
     busy: false,
   };
-  let target = sendTarget(runtime, config);
+  const targets = new Targets(runtime, config, fs);
   // Claude Code honours an organisation's own prices from its managed settings: so does the usage.
   const priced = { ...config, prices: { ...config.prices, managed: await loadManagedPricing(runtime) } };
-  const pace = new TrackerPace(config.retryBaseMs, config.retryMaxMs);
+  const paces = new Paces(config.retryBaseMs, config.retryMaxMs);
   const deadline = Date.now() + (options.maxRunMs ?? 10 * 60_000);
   let claim = options.lockToken;
   while (true) {
@@ -3578,32 +4676,33 @@ export async function deliverSpool(
           flushing = true;
           tried.clear();
           // Someone asked for delivery now: our own backoff ends (a tracker's Retry-After holds).
-          pace.tryNow();
+          paces.tryNow();
         }
         // The URL install saved may change while a sender runs (a rotated token): the next ping goes to the new one.
-        if (config.pingUrlSource === "config file") target = sendTarget(runtime, await loadConfig(runtime));
+        targets.refresh();
         const entries = await spool.load(status.dropped);
+        // Each ping goes to its own session's tracker; one that cannot go now (no URL, out of this Deno's reach)
+        // waits in the spool, the reason in status.json, and counts for nothing below.
+        const { urls, problem } = await targets.sort(entries);
+        const sendable = entries.filter((item) => urls.has(item.name));
         const now = Date.now();
         // Activity is a new ping or a delivery; failed retries are not, so a sender facing a dead
         // tracker leaves once its waits grow longer than senderIdleMs, and a later hook restarts it.
         if (entries.added > 0 || entries.arriving > 0) idleSince = now;
-        const problem = "problem" in target ? target.problem : undefined;
-        const newProblem = problem !== undefined && entries.length > 0 && status.last_error?.reason !== problem;
+        const newProblem = problem !== undefined && status.last_error?.reason !== problem;
         if (newProblem) status.last_error = { at: new Date().toISOString(), reason: problem, outcome: "retry" };
-        const paused = pace.waitMs(now);
-        // Without a URL it may use, nothing is due: the pings wait in the spool, the reason in status.json.
-        const due = "url" in target && paused === 0
-          ? entries.filter((item) => flushing ? !tried.has(item.name) : item.entry.next_at <= now)
-            .slice(0, config.senderConcurrency * BATCH_ROUNDS)
-          : [];
+        const due = sendable
+          .filter((item) => paces.of(item).waitMs(now) === 0)
+          .filter((item) => flushing ? !tried.has(item.name) : item.entry.next_at <= now)
+          .slice(0, config.senderConcurrency * BATCH_ROUNDS);
         const outcomes = due.length === 0 ? new Map<string, AttemptOutcome>() : await sendBatch(
           runtime,
           priced,
           spool,
-          (target as { url: URL }).url,
+          urls,
           due,
           status,
-          pace,
+          paces,
           () => lock.lost || options.stopped?.() === true,
         );
         for (const [name, outcome] of outcomes) {
@@ -3620,35 +4719,37 @@ export async function deliverSpool(
         }
         await options.progress?.();
         report.status = status;
-        const waiting = entries.filter((item) => {
+        const stillWaiting = (item: LoadedEntry) => {
           const outcome = outcomes.get(item.name);
           return outcome === undefined || outcome === "retry";
-        });
-        report.waiting = waiting.length;
+        };
+        report.waiting = entries.filter(stillWaiting).length;
+        const waiting = sendable.filter(stillWaiting);
         const moreNow = outcomes.size === due.length && due.length === config.senderConcurrency * BATCH_ROUNDS;
         if (moreNow) continue;
-        // A flush is over once every ping was tried, or the tracker asks for a longer wait than anyone waits
+        // A flush is over once every ping was tried, or its tracker asks for a longer wait than anyone waits
         // for at a prompt (an outage: what is left is reported, and the sender keeps at it).
-        const allTried = pace.waitMs() === 0 && entries.every((item) => tried.has(item.name) || !("url" in target));
-        if (flushing && (allTried || pace.waitMs() > FLUSH_PATIENCE_MS)) {
+        const flushed = sendable.every((item) =>
+          paces.of(item).waitMs() > FLUSH_PATIENCE_MS || (tried.has(item.name) && paces.of(item).waitMs() === 0)
+        );
+        if (flushing && flushed) {
           // Every ping was tried: a flush command waiting on a running sender gets its answer.
           await runtime.createPrivateFile(`${stateDir}/${STATE_LAYOUT.flushDone}`, new Date().toISOString())
             .catch(() => false);
           if (options.flush) break;
           flushing = false;
         }
-        // Without a URL it may use, nothing will be due until the configuration changes: wait like a long pause.
-        const untilDue = "problem" in target ? Infinity : Math.max(soonestDue(waiting) - Date.now(), pace.waitMs());
-        // A ping not tried yet (a SessionEnd waiting its turn) is never left behind, unless the tracker is
+        // A ping without a usable URL will not be due until the configuration changes: it is not waited for.
+        const untilDue = soonestDueWithPace(waiting, paces) - Date.now();
+        // A ping not tried yet (a SessionEnd waiting its turn) is never left behind, unless its tracker is
         // failing: then it waits behind the probe, like the rest, for the next hook to start a sender.
-        const untried = "url" in target && !pace.probing() && waiting.some((item) => item.entry.attempts === 0);
+        const untried = waiting.some((item) => item.entry.attempts === 0 && !paces.of(item).probing());
         if (!untried && Date.now() - idleSince >= config.senderIdleMs && untilDue > config.senderIdleMs) break;
-        // While the tracker asks to wait, nothing can go: look less often (a backlog is read from memory anyway).
-        await sleep(
-          pace.waitMs() > 0 || "problem" in target
-            ? Math.min(pace.waitMs() || 5000, 5000)
-            : Math.max(20, Math.min(250, untilDue)),
-        );
+        // While every waiting ping's tracker asks to wait, or no ping has a URL this sender may use, nothing can go:
+        // look less often (a backlog is read from memory anyway). Otherwise new pings are looked for 4 times a second.
+        const paused = waiting.length > 0 && waiting.every((item) => paces.of(item).waitMs() > 0);
+        const stuck = waiting.length === 0 && problem !== undefined;
+        await sleep(Math.max(20, Math.min(paused || stuck ? 5000 : 250, untilDue)));
       }
     } finally {
       await lock.release();
@@ -3657,11 +4758,18 @@ export async function deliverSpool(
     // Look once more after letting go: a hook that saw our lock just before we left relies on it.
     // Without the lock, claims are not ours to judge: another sender may be sending them.
     const spooled = await spool.load(report.status.dropped, false);
-    // While the tracker fails, only a new ping counts: the rest wait behind the probe, for a later hook.
-    const pending = "url" in target && (spooled.added > 0 ||
-      !pace.probing() && spooled.some((item) => item.entry.next_at <= Date.now() || item.entry.attempts === 0));
+    targets.refresh();
+    const { urls } = await targets.sort(spooled);
+    const sendable = spooled.filter((item) => urls.has(item.name));
+    // While its tracker fails, only a new ping counts: the rest wait behind the probe, for a later hook.
+    const pending = sendable.length > 0 && (spooled.added > 0 ||
+      sendable.some((item) =>
+        !paces.of(item).probing() && (item.entry.next_at <= Date.now() || item.entry.attempts === 0)
+      ));
     if (spooled.arriving === 0 && !pending) break;
   }
+  // Leaving: a tracker's token stays on disk only while a ping waits for it (another sender's, if busy, does that).
+  if (!report.busy) await removeUnusedDestinations(fs, stateDir, () => spool.destinationsInUse()).catch(() => 0);
   return report;
 }
 
@@ -3693,9 +4801,23 @@ export async function startSender(runtime: Runtime, config: HookConfig): Promise
   const token = await claimLockForSender(runtime, stateDir);
   if (token === undefined && await senderIsRunning(runtime, stateDir)) return true;
   const narrow = narrowAccess((name) => runtime.env(name), config.pingUrl);
+  // The transcripts' real folder too, as the launcher gives the hook: Deno checks the path a symlink leads to.
+  const projects = narrow === undefined ? undefined : await runtime.realpath(`${narrow.claudeDir}/projects`);
+  if (narrow !== undefined && projects !== undefined && projects !== `${narrow.claudeDir}/projects`) {
+    narrow.projectsDir = projects;
+  }
   const command = selfCommand(runtime, senderArgs(token), stateDir, narrow);
-  if (command === undefined) return false;
-  await runtime.startDetached(command);
+  if (command === undefined) {
+    if (token !== undefined) await releaseClaimedLock(runtime, stateDir, token);
+    return false;
+  }
+  try {
+    await runtime.startDetached(command);
+  } catch (error) {
+    // No sender will adopt the lock claimed for it: let it go, so that the hook can deliver itself.
+    if (token !== undefined) await releaseClaimedLock(runtime, stateDir, token);
+    throw error;
+  }
   return true;
 }
 
@@ -3708,7 +4830,7 @@ export async function startSender(runtime: Runtime, config: HookConfig): Promise
 // writes to stdout.
 //
 // Owns: `runHook`. Uses: input, fields, payload, runtime, state_dir, config,
-// ping_url, spool, send, sender.
+// ping_url, destination, spool, send, sender.
 
 /**
  * Runs the hook once: reads the event from stdin, builds the payload, makes it
@@ -3738,23 +4860,31 @@ export async function runHook(runtime: Runtime): Promise<string | undefined> {
     const url = parsePingUrl(config.pingUrl);
     const input = parseEvent(await readAll(runtime.stdin(), MAX_EVENT_BYTES));
     const payload = await buildPayload(input, {
-      fallbackCwd: runtime.cwd(),
+      fallbackCwd: hookFolder(runtime),
       runtime: runtime.name,
       sha256Hex: runtime.sha256Hex,
       hashSalt: config.hashSalt,
       member: config.member,
     });
     const unsafe = config.stateDir === undefined
-      ? "no state directory (set HOME or TELEMHQ_STATE_DIR)"
+      ? config.stateDirProblem ?? "no state directory (set HOME or TELEMHQ_STATE_DIR)"
       // loadConfig checked an existing state directory and its parents already: only a new one is made and checked.
       : config.stateDirProblem ??
         (config.stateDirChecked ? undefined : await ensureStateDir(runtime, config.stateDir)) ??
-        await subfolderProblem(runtime, `${config.stateDir}/${STATE_LAYOUT.spool}`);
+        await subfolderProblem(runtime, `${config.stateDir}/${STATE_LAYOUT.spool}`) ??
+        await subfolderProblem(runtime, `${config.stateDir}/${STATE_LAYOUT.destinations}`);
     if (unsafe !== undefined) return await sendDirectly(config, url, payload, unsafe);
+    // This session's tracker, by name: the one sender delivers every session's pings, each to its own tracker.
+    const to = await destinationOf(runtime, url, config.pingUrlSource === "config file");
+    let spooled: string | undefined;
     try {
       // The sender reads the repository's name from this process's folder (where Claude Code started it).
-      await spoolPing(runtime, config.stateDir!, payload, usageSource(input, runtime.cwd()));
+      const local = usageSource(input, hookFolder(runtime), runtime.env("TELEMHQ_PRICES"));
+      spooled = await spoolPing(runtime, config.stateDir!, payload, local, to);
+      await keepDestination(runtime, config.stateDir!, to, url);
     } catch (error) {
+      // Nothing half-made stays: a ping the sender could not send would only wait to be set aside.
+      if (spooled !== undefined) await runtime.removeFile(spooled).catch(() => {});
       return await sendDirectly(
         config,
         url,
@@ -3783,6 +4913,15 @@ export async function runHook(runtime: Runtime): Promise<string | undefined> {
   }
 }
 
+/**
+ * The folder Claude Code started the hook in (the project's): the launcher
+ * starts hook.ts from "/" and names that folder (`--detached --cwd DIR`).
+ */
+function hookFolder(runtime: Runtime): string {
+  const [first, flag, dir] = runtime.args;
+  return first === "--detached" && flag === "--cwd" && dir !== undefined && isAbsolutePath(dir) ? dir : runtime.cwd();
+}
+
 /** The spool cannot be written: send the ping from here, the way the reference script does. */
 async function sendDirectly(
   config: HookConfig,
@@ -3798,7 +4937,8 @@ async function sendDirectly(
 /** Spooled, but no sender could be started: be the sender for a moment, through the lock. */
 async function deliverFromHook(runtime: Runtime, config: HookConfig, problem: string): Promise<string | undefined> {
   const report = await deliverSpool(runtime, { ...config, senderIdleMs: 0 }, { maxRunMs: config.timeoutMs });
-  if (report.busy || report.waiting === 0) return config.debug ? `${problem}: delivered from the hook` : undefined;
+  if (report.busy) return config.debug ? `${problem}; a sender is running, and delivers it` : undefined;
+  if (report.waiting === 0) return config.debug ? `${problem}: delivered from the hook` : undefined;
   return `${problem}; the ping is kept in the spool: ${report.status.last_error?.reason ?? "not delivered yet"}`;
 }
 
@@ -3819,7 +4959,7 @@ async function spoolWarning(runtime: Runtime, config: HookConfig): Promise<strin
 // so lines are read backward in chunks and never all held at once.
 //
 // Owns: `readLinesBackward`, the transcript line shape, finding one turn's
-// lines. Uses: runtime.
+// lines. Uses: runtime, files.
 
 /** The parts of a transcript line the usage reader looks at; every field is unchecked. */
 interface TranscriptLine {
@@ -4787,8 +5927,8 @@ export async function readTranscriptUsage(
 // StopFailure), the subagent's (SubagentStop), or the session's totals
 // (SessionEnd), which a per-session ledger keeps until then.
 //
-// Owns: `enrichEntry`, the session ledgers, which transcripts may be read.
-// Uses: events, fields, payload, runtime, state_dir, config, spool, prices, git_repo,
+// Owns: `enrichEntry`, `forgetSession`, the session ledgers, which transcripts may be read.
+// Uses: events, fields, payload, runtime, files, state_dir, config, spool, prices, git_repo,
 // usage.
 
 /** How long reading one ping's usage may take: a stalled disk or network mount must not stall delivery. */
@@ -4803,7 +5943,24 @@ interface SessionLedger extends TokenCounts {
   lines_removed?: number;
   /** Null once a turn had a model without a price. */
   cost_usd: number | null;
+  /** The pings already added (their ids, the newest): a ping handled again after a failed save is not added twice. */
+  counted?: string[];
 }
+
+/** How many ids of added pings a ledger keeps: more than a session's pings in flight at once. */
+const COUNTED_KEPT = 200;
+
+/** A turn's usage when it had none: no request answered, nothing spent. */
+const NO_USAGE: TurnUsage = {
+  input_tokens: 0,
+  output_tokens: 0,
+  cache_creation_input_tokens: 0,
+  cache_read_input_tokens: 0,
+  total_tokens: 0,
+  api_requests: 0,
+  tool_calls: 0,
+  cost_usd: 0,
+};
 
 /** The ping fields a SessionEnd carries. */
 type SessionFields = Pick<
@@ -4838,6 +5995,8 @@ async function enrichEntry(runtime: Runtime, config: HookConfig, entry: SpoolEnt
   const ledgerPath = payload.session_id === undefined || config.stateDir === undefined
     ? undefined
     : `${config.stateDir}/${STATE_LAYOUT.sessions}/${await ledgerFileName(payload.session_id, runtime.sha256Hex)}`;
+  // The session's own TELEMHQ_PRICES (kept with its ping), never the sender's: one sender prices every session.
+  const prices = { ...config.prices, overrides: priceTable(local.prices) };
   let usage: TurnUsage | undefined;
   if (kind === "turn" || kind === "subagent") {
     const path = kind === "turn" ? local.transcript_path : local.agent_transcript_path;
@@ -4845,27 +6004,44 @@ async function enrichEntry(runtime: Runtime, config: HookConfig, entry: SpoolEnt
       const transcript = path === undefined ? undefined : await readableTranscript(runtime, path);
       if (transcript === undefined) return undefined;
       return kind === "turn"
-        ? await readTurnUsage(transcript, local.prompt_id, config.prices)
-        : await readTranscriptUsage(transcript, config.prices);
+        ? await readTurnUsage(transcript, local.prompt_id, prices)
+        : await readTranscriptUsage(transcript, prices);
     };
     usage = await withinTime(reading(), USAGE_READ_MS).catch(() => undefined);
   }
-  const fs = await runtime.fs();
   if (usage !== undefined) {
     Object.assign(payload, omitUndefined({ ...usage }));
-    if (ledgerPath !== undefined) await addToLedger(runtime, ledgerPath, usage, kind === "turn");
+    if (ledgerPath !== undefined) await addToLedger(runtime, ledgerPath, usage, kind === "turn", payload.ping_id);
+  } else if (payload.event === "StopFailure" && ledgerPath !== undefined) {
+    // A turn the API failed with no answer in the transcript used nothing, but it is a turn of the session. (A Stop
+    // whose transcript cannot be read is not counted: its usage is unknown, not nothing.)
+    await addToLedger(runtime, ledgerPath, NO_USAGE, true, payload.ping_id);
   }
   if (kind === "session" && ledgerPath !== undefined) {
+    // The ledger goes only once this ping is saved with its totals (see forgetSession): handled again after a failed
+    // save, it still finds them.
     const ledger = await readLedger(runtime, ledgerPath);
-    if (ledger !== undefined) {
-      Object.assign(payload, sessionFields(ledger));
-      await fs.rm(ledgerPath, { force: true });
-    }
+    if (ledger !== undefined) Object.assign(payload, sessionFields(ledger));
   }
   // The repository, read here rather than in the hook: a git config read would cost Deno's hook 20 ms.
   const repo = local.cwd === undefined ? undefined : await readGitRepo(runtime, local.cwd).catch(() => undefined);
   if (repo !== undefined) payload.git_repo = repo;
   return { ...entry, payload, local: undefined, enriched: true };
+}
+
+/**
+ * Removes a session's ledger once its SessionEnd ping, with the totals, is
+ * saved: the session is over. Nothing to do for other pings.
+ *
+ * @param runtime The runtime adapter.
+ * @param config The settings (state directory).
+ * @param entry The enriched spool entry, as saved.
+ */
+async function forgetSession(runtime: Runtime, config: HookConfig, entry: SpoolEntry): Promise<void> {
+  const { event, session_id: sessionId } = entry.payload;
+  if (eventRule(event).usage !== "session" || sessionId === undefined || config.stateDir === undefined) return;
+  const name = await ledgerFileName(sessionId, runtime.sha256Hex);
+  await (await runtime.fs()).rm(`${config.stateDir}/${STATE_LAYOUT.sessions}/${name}`, { force: true });
 }
 
 /**
@@ -4905,10 +6081,18 @@ async function readLedger(runtime: Runtime, path: string): Promise<SessionLedger
   if (!optional.every((field) => value[field] === undefined || isCount(value[field]))) return undefined;
   const cost = value.cost_usd;
   if (cost !== null && !(typeof cost === "number" && Number.isFinite(cost) && cost >= 0)) return undefined;
-  return value as unknown as SessionLedger;
+  const counted = value.counted;
+  const ids = Array.isArray(counted) && counted.every((id) => typeof id === "string" && /^[0-9a-f]{32}$/.test(id));
+  return { ...value, counted: ids ? counted as string[] : undefined } as unknown as SessionLedger;
 }
 
-async function addToLedger(runtime: Runtime, path: string, usage: TurnUsage, isTurn: boolean): Promise<void> {
+async function addToLedger(
+  runtime: Runtime,
+  path: string,
+  usage: TurnUsage,
+  isTurn: boolean,
+  pingId: string,
+): Promise<void> {
   const fs = await runtime.fs();
   const ledger: SessionLedger = await readLedger(runtime, path) ?? {
     turns: 0,
@@ -4919,6 +6103,8 @@ async function addToLedger(runtime: Runtime, path: string, usage: TurnUsage, isT
     cache_read_input_tokens: 0,
     cost_usd: 0,
   };
+  if (ledger.counted?.includes(pingId)) return;
+  ledger.counted = [...(ledger.counted ?? []), pingId].slice(-COUNTED_KEPT);
   ledger.turns += isTurn ? 1 : 0;
   ledger.api_requests += usage.api_requests;
   ledger.web_search_requests = (ledger.web_search_requests ?? 0) + (usage.web_search_requests ?? 0);
@@ -5035,7 +6221,7 @@ function withoutStop(text: string): string {
 // Owns: the scopes, the project's folder, `readSettings`, our hook entries in
 // settings and the hook file names they run, `scanSettings`, the TelemHQ
 // plugins they enable, `replaceFile`.
-// Uses: input, runtime, cli_args.
+// Uses: input, runtime, files, launcher, cli_args.
 
 /** The largest settings file read (Claude Code's are a few kilobytes). */
 const MAX_SETTINGS_BYTES = 1 << 20;
@@ -5333,13 +6519,13 @@ async function replaceFile(
 const HOOK_FILE_NAMES = { ts: "telemhq.ts", mjs: "telemhq.mjs" } as const;
 
 /**
- * Every path the installed hook may have: entries running any of them are ours.
+ * Every file install puts in Claude Code's `hooks/` (the hook, and its launcher): entries running them are ours.
  *
  * @param claudeDir Claude Code's folder.
  * @returns The paths.
  */
 function installedHookFiles(claudeDir: string): string[] {
-  return Object.values(HOOK_FILE_NAMES).map((name) => `${claudeDir}/hooks/${name}`);
+  return [...Object.values(HOOK_FILE_NAMES), LAUNCHER_FILE_NAME].map((name) => `${claudeDir}/hooks/${name}`);
 }
 
 /** One settings file, scanned for our hook entries. */
@@ -5507,7 +6693,7 @@ async function scopeSettingsPath(
 //
 // Owns: `HOOK_EVENT_SINCE`, `CLAUDE_CODE_FEATURES`, `compareVersions`,
 // `knowsEvent`, `findClaudeCode`, `settingsRejection`, `ignoredEvents`.
-// Uses: runtime.
+// Uses: runtime, files.
 
 /**
  * The first Claude Code release whose settings accept each hook event, found
@@ -5882,36 +7068,28 @@ async function claudeCodeInUse(
 }
 
 // ---------------------------------------------------------------------------
-// src/install.ts
+// src/install_record.ts
 //
-// `install` and `uninstall`: what the TelemHQ guide does by hand, in one
-// command. `install` copies the hook into Claude Code's `hooks/` folder, saves
-// the ping URL in the private state directory (never in a settings file),
-// records what it installed, and merges the shell fast path into a scope's
-// settings file, for the hook events the user's Claude Code knows (an older
-// one would skip the whole file, the user's own hooks too, over one it does
-// not); `uninstall` removes exactly that, and with the last scope
-// everything the hook kept (the saved URL, the spool, the journal).
+// The install record, `<state>/install.json`: what `install` wrote (the
+// runtime, the hook file, the command), so that `doctor` and `uninstall` read
+// it rather than guess.
 //
-// Owns: the install plan, the install record, finding runtimes. Uses: input, events,
-// runtime, state_dir, config, ping_url, launch, cli_args, settings, claude_code, fields.
-
-/** Claude Code's time limit for our hook, in seconds (the fast path takes milliseconds). */
-const HOOK_TIMEOUT_S = 10;
-
-/** The first Node that runs TypeScript as it is (type stripping on by default). */
-const NODE_RUNS_TS = [22, 18] as const;
+// Owns: `InstallRecord` and reading it. Uses: runtime, files, state_dir, claude_code.
 
 /** What `install` wrote, kept in `<state>/install.json` so that `doctor` and `uninstall` read it rather than guess. */
 interface InstallRecord {
   /** The runtime the hook runs under. */
   runtime: RuntimeKind;
-  /** That runtime's binary, by absolute path, as `install` resolved it. */
+  /** That runtime's binary, by the absolute path the user's PATH names (not resolved: an upgrade keeps it). */
   runtime_path: string;
   /** The installed hook file. */
   hook_file: string;
-  /** The command line that runs the hook (inside the fast path). */
+  /** The command line that runs the hook for an event (the launcher builds it again each time). */
   hook_argv: string[];
+  /** The launcher script beside the hook (absent in records of versions before it). */
+  launcher?: string;
+  /** The launcher's options install wrote into the settings command (see `launcherArgs`). */
+  launcher_args?: string[];
   /** Settings files that `install` created (and `uninstall` may remove once they hold nothing else). */
   created_settings: string[];
   /** Whether tool activity was chosen (kept for the next run). */
@@ -5939,6 +7117,8 @@ async function readInstallRecord(runtime: Runtime, stateDir: string): Promise<In
     ? {
       ...record,
       created_settings: strings(record.created_settings) ? record.created_settings! : [],
+      launcher: typeof record.launcher === "string" && record.launcher.startsWith("/") ? record.launcher : undefined,
+      launcher_args: strings(record.launcher_args) ? record.launcher_args : undefined,
       tool_activity: typeof record.tool_activity === "boolean" ? record.tool_activity : undefined,
       claude_version: typeof record.claude_version === "string" && isClaudeCodeVersion(record.claude_version)
         ? record.claude_version
@@ -5946,6 +7126,28 @@ async function readInstallRecord(runtime: Runtime, stateDir: string): Promise<In
     } as InstallRecord
     : undefined;
 }
+
+// ---------------------------------------------------------------------------
+// src/install.ts
+//
+// `install` and `uninstall`: what the TelemHQ guide does by hand, in one
+// command. `install` copies the hook into Claude Code's `hooks/` folder, saves
+// the ping URL in the private state directory (never in a settings file),
+// records what it installed, and merges the shell fast path into a scope's
+// settings file, for the hook events the user's Claude Code knows (an older
+// one would skip the whole file, the user's own hooks too, over one it does
+// not); `uninstall` removes exactly that, and with the last scope
+// everything the hook kept (the saved URL, the spool, the journal).
+//
+// Owns: the install plan. Uses: input, events,
+// runtime, files, state_dir, config, ping_url, launch, launcher, cli_args, settings, claude_code, fields,
+// install_record.
+
+/** Claude Code's time limit for our hook, in seconds (the fast path takes milliseconds). */
+const HOOK_TIMEOUT_S = 10;
+
+/** The first Node that runs TypeScript as it is (type stripping on by default). */
+const NODE_RUNS_TS = [22, 18] as const;
 
 interface InstallPlan {
   scope: InstallScope;
@@ -5966,19 +7168,6 @@ interface InstallPlan {
   claude: ClaudeCodeInUse;
   /** Whether `--claude-version` named it. */
   claudeVersionGiven: boolean;
-}
-
-/** Finds a runtime's binary: this process's if it is that runtime, else on PATH or where its installer puts it. */
-async function findRuntime(runtime: Runtime, kind: RuntimeKind): Promise<string | undefined> {
-  if (runtime.kind === kind) return runtime.execPath;
-  const fs = await runtime.fs();
-  const home = runtime.env("HOME");
-  const dirs = [...(runtime.env("PATH") ?? "").split(":"), `${home}/.${kind}/bin`].filter((dir) => dir.startsWith("/"));
-  for (const dir of dirs) {
-    const path = `${dir}/${kind}`;
-    if (await fs.access(path, 1 /* X_OK */).then(() => true, () => false)) return await fs.realpath(path);
-  }
-  return undefined;
 }
 
 /** Whether a Node binary runs TypeScript files as they are (22.18 or later). */
@@ -6023,6 +7212,19 @@ async function pingUrlArgument(runtime: Runtime, value: string | undefined): Pro
   return url;
 }
 
+/** The hash salt: `--hash-salt SALT`, or `--hash-salt -` (the first line of stdin, off the process list). */
+async function hashSaltArgument(runtime: Runtime, value: string | undefined): Promise<string | undefined> {
+  if (value !== "-") return value;
+  const line = new TextDecoder().decode(await readAll(runtime.stdin(), 64 * 1024)).split("\n")[0].replace(/\r$/, "");
+  if (line === "") {
+    throw new CommandError(
+      "Cannot install: --hash-salt - read an empty line from standard input: give the salt there.",
+      2,
+    );
+  }
+  return line;
+}
+
 async function planInstall(runtime: Runtime, args: readonly string[]): Promise<InstallPlan> {
   const values = parseArgs(
     args,
@@ -6045,8 +7247,16 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
     // The npm build is JavaScript for Node; Deno and Bun run hook.ts itself.
     throw new CommandError(`Cannot install for ${kind} from the npm build: run install with hook.ts under ${kind}.`, 2);
   }
+  if (values["--url"] === "-" && values["--hash-salt"] === "-") {
+    throw new CommandError(
+      "Cannot install: --url - and --hash-salt - both want standard input. Give one of them another way " +
+        "(TELEMHQ_PING_URL, or TELEMHQ_HASH_SALT).",
+      2,
+    );
+  }
   const url = await pingUrlArgument(runtime, values["--url"]);
-  const runtimePath = await findRuntime(runtime, kind);
+  const hashSalt = values["--no-hash-salt"] ? null : await hashSaltArgument(runtime, values["--hash-salt"]);
+  const runtimePath = await findRuntimeBinary(runtime, kind);
   if (runtimePath === undefined) {
     throw new CommandError(
       `Cannot install: ${kind} is not on PATH or in ~/.${kind}/bin. Install it, or choose another --runtime.`,
@@ -6061,7 +7271,9 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
   const env = (name: string) => runtime.env(name);
   const claudeDir = claudeDirectory(env);
   const stateDir = stateDirectory(env);
-  if (claudeDir === undefined || stateDir === undefined) throw new CommandError("Cannot install: HOME is not set.");
+  if (claudeDir === undefined || stateDir === undefined) {
+    throw new CommandError(`Cannot install: ${stateDirSettingProblem(env) ?? "HOME is not set"}.`);
+  }
   const hookFile = `${claudeDir}/hooks/${HOOK_FILE_NAMES[sourceKind]}`;
   // The transcripts' real folder too: Deno checks a permission against the path a symlink leads to.
   const projects = await runtime.realpath(`${claudeDir}/projects`);
@@ -6075,7 +7287,10 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
         `without commas, or choose --runtime bun.`,
     );
   }
-  const argv = hookArgv(kind, runtimePath, hookFile, stateDir, { pingHost: url.host, claudeDir, projectsDir });
+  // Deno checks --allow-run against its real path: the launcher resolves the link each time, and so does this.
+  const realRuntime = kind === "deno" ? await runtime.realpath(runtimePath) ?? runtimePath : runtimePath;
+  const argv = hookArgv(kind, realRuntime, hookFile, stateDir, { pingHost: url.host, claudeDir, projectsDir });
+  const launcher = `${claudeDir}/hooks/${LAUNCHER_FILE_NAME}`;
   const member = values["--member"];
   if (member !== undefined && !MEMBER_PATTERN.test(member)) {
     throw new CommandError(
@@ -6103,15 +7318,23 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
   }
   return {
     scope,
-    record: { runtime: kind, runtime_path: runtimePath, hook_file: hookFile, hook_argv: argv, created_settings: [] },
+    record: {
+      runtime: kind,
+      runtime_path: runtimePath,
+      hook_file: hookFile,
+      hook_argv: argv,
+      launcher,
+      launcher_args: launcherArgs(kind, runtimePath, hookFile, url.host),
+      created_settings: [],
+    },
     url,
-    hashSalt: values["--no-hash-salt"] ? null : values["--hash-salt"],
+    hashSalt,
     member: values["--no-member"] ? null : member,
     toolActivity: values["--tool-activity"] ? true : values["--no-tool-activity"] ? false : undefined,
     claudeDir,
     stateDir,
     settingsPath: await scopeSettingsPath(runtime, scope, claudeDir, values["--dir"], "install"),
-    command: fastPathCommand(argv),
+    command: launcherCommand(launcher, launcherArgs(kind, runtimePath, hookFile, url.host)),
     events: INSTALL_EVENTS.always,
     claude,
     claudeVersionGiven: given !== undefined,
@@ -6224,7 +7447,7 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
     ]);
     addHooks(policy, events, ourEntry(plan));
     console.log(JSON.stringify(policy, null, 2));
-    for (const note of leftOutNotes(plan.claude, leftOut)) console.error(note);
+    for (const note of leftOutNotes(plan.claude, leftOut)) console.error(terminalSafe(note));
     console.error(
       `Managed policy printed. Deploy the hook to "${plan.record.hook_file}" and the ping URL to "${plan.stateDir}/${STATE_LAYOUT.config}" on each machine.\n` +
         `Or roll out the plugin instead: install --scope managed --plugin prints its policy.`,
@@ -6233,7 +7456,8 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
   }
   // Everything is checked before anything is written.
   const { settings, text } = await readSettings(plan.settingsPath);
-  for (const path of [plan.record.hook_file, `${plan.stateDir}/${STATE_LAYOUT.config}`, plan.settingsPath]) {
+  const launcher = plan.record.launcher!;
+  for (const path of [plan.record.hook_file, launcher, `${plan.stateDir}/${STATE_LAYOUT.config}`, plan.settingsPath]) {
     await assertWritable(runtime, path);
   }
   // Options given once stay until changed: a second install (after a 401, say) keeps tool activity and the salt.
@@ -6265,6 +7489,7 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
   await fs.mkdir(`${plan.claudeDir}/hooks`, { recursive: true, mode: 0o700 });
   await fs.chmod(`${plan.claudeDir}/hooks`, 0o700);
   await replaceFile(plan.record.hook_file, hookSource, { mode: 0o600, forceMode: true });
+  await replaceFile(launcher, launcherScript(), { mode: 0o700, forceMode: true });
   const saved = {
     ping_url: plan.url.href,
     ...(salt !== undefined ? { hash_salt: salt } : {}),
@@ -6283,7 +7508,7 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
   if (updated !== text) await replaceFile(plan.settingsPath, updated, { backup: text, mode: 0o644 });
   const lines = [
     `Installed the TelemHQ hook for Claude Code.`,
-    `  hook:      ${plan.record.hook_file}`,
+    `  hook:      ${plan.record.hook_file}, started by ${launcher}`,
     `  runtime:   ${plan.record.runtime_path}`,
     `  settings:  ${plan.settingsPath} (${events.map(([event]) => event).join(", ")})`,
     `  Claude Code: ${plan.claude.description}`,
@@ -6319,12 +7544,8 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
         `Remove one: uninstall --scope ${file.scope}, or install there again.`,
     );
   }
-  lines.push(
-    `Check it with: ${shellWord(plan.record.runtime_path)}${plan.record.runtime === "deno" ? " run -A" : ""} ${
-      shellWord(plan.record.hook_file)
-    } doctor --ping`,
-  );
-  console.log(lines.join("\n"));
+  lines.push(`Check it with: /bin/sh ${shellWord(launcher)} doctor --ping`);
+  console.log(terminalSafe(lines.join("\n")));
   return 0;
 }
 
@@ -6351,7 +7572,9 @@ export async function uninstallCommand(runtime: Runtime, args: readonly string[]
   const env = (name: string) => runtime.env(name);
   const claudeDir = claudeDirectory(env);
   const stateDir = stateDirectory(env);
-  if (claudeDir === undefined || stateDir === undefined) throw new CommandError("Cannot uninstall: HOME is not set.");
+  if (claudeDir === undefined || stateDir === undefined) {
+    throw new CommandError(`Cannot uninstall: ${stateDirSettingProblem(env) ?? "HOME is not set"}.`);
+  }
   const settingsPath = (await scopeSettingsPath(runtime, scope, claudeDir, values["--dir"], "uninstall"))!;
   const hookFiles = installedHookFiles(claudeDir);
   const { settings, text } = await readSettings(settingsPath);
@@ -6364,6 +7587,8 @@ export async function uninstallCommand(runtime: Runtime, args: readonly string[]
   if (removed > 0) {
     if (Object.keys(settings).length === 0 && record?.created_settings.includes(settingsPath)) {
       await fs.rm(settingsPath, { force: true });
+      // Its .claude folder too, when nothing else is in it (rmdir refuses a folder that is not empty).
+      if (scope !== "user") await fs.rmdir(settingsPath.slice(0, settingsPath.lastIndexOf("/"))).catch(() => {});
       lines.push(`Removed ${settingsPath}, which install had created (${removed} entries).`);
     } else {
       await replaceFile(settingsPath, formatSettings(settings, text), { mode: 0o644 });
@@ -6377,13 +7602,34 @@ export async function uninstallCommand(runtime: Runtime, args: readonly string[]
   const scanned = await scanSettings(claudeDir, await projectDirectory(runtime, values["--dir"]));
   const stillUsed = scanned.filter((file) => file.hooks.length > 0).map((file) => file.path);
   for (const file of scanned.filter((file) => file.error !== undefined)) lines.push(`Warning: ${file.error}`);
+  const plugins = enabledTelemhqPlugins(scanned);
   if (stillUsed.length > 0) {
     lines.push(`Kept the hook file: ${stillUsed.join(" and ")} still run${stillUsed.length === 1 ? "s" : ""} it.`);
+  } else if (plugins.length > 0) {
+    // The plugin shares the state folder (its spool, its journal): only what install itself added goes.
+    lines.push(...await removeInstallOnly(runtime, hookFiles, stateDir, plugins));
   } else {
     lines.push(...await removeEverything(runtime, hookFiles, stateDir));
   }
-  console.log(lines.join("\n"));
+  console.log(terminalSafe(lines.join("\n")));
   return 0;
+}
+
+/** With the plugin still enabled: removes the hook files, the saved URL and the install record, and keeps the rest. */
+async function removeInstallOnly(
+  runtime: Runtime,
+  hookFiles: readonly string[],
+  stateDir: string,
+  plugins: readonly string[],
+): Promise<string[]> {
+  const files = await removeHookFiles(runtime, hookFiles);
+  const fs = await runtime.fs();
+  for (const name of [STATE_LAYOUT.config, STATE_LAYOUT.install]) await fs.rm(`${stateDir}/${name}`, { force: true });
+  return [
+    files,
+    `Removed the saved ping URL; kept the rest of ${stateDir}: the TelemHQ plugin (${plugins.join(", ")}) is ` +
+    `enabled and uses it (its spool and its log). Run "claude plugin uninstall" first to remove everything.`,
+  ];
 }
 
 /** Why a state directory that exists must not be trusted, or undefined (also when it does not exist). */
@@ -6394,18 +7640,22 @@ async function stateDirProblemOf(runtime: Runtime, stateDir: string): Promise<st
 }
 
 /** With the last scope gone: the hook files and, in a safe state directory, everything the hook kept. */
-async function removeEverything(runtime: Runtime, hookFiles: readonly string[], stateDir: string): Promise<string[]> {
+/** Removes the hook files install wrote, and their folder when nothing else is in it; says what it removed. */
+async function removeHookFiles(runtime: Runtime, hookFiles: readonly string[]): Promise<string> {
   const fs = await runtime.fs();
   const removed: string[] = [];
   for (const file of hookFiles) {
-    if (await runtime.lstat(file) !== undefined) {
-      await fs.rm(file, { force: true });
-      removed.push(file);
-    }
+    if (await runtime.lstat(file) === undefined) continue;
+    await fs.rm(file, { force: true });
+    removed.push(file);
   }
-  // The hooks folder install made goes too, if nothing else is in it.
   if (hookFiles.length > 0) await fs.rmdir(hookFiles[0].slice(0, hookFiles[0].lastIndexOf("/"))).catch(() => {});
-  const files = removed.length > 0 ? `Removed ${removed.join(" and ")}.` : "No hook file to remove.";
+  return removed.length > 0 ? `Removed ${removed.join(" and ")}.` : "No hook file to remove.";
+}
+
+async function removeEverything(runtime: Runtime, hookFiles: readonly string[], stateDir: string): Promise<string[]> {
+  const fs = await runtime.fs();
+  const files = await removeHookFiles(runtime, hookFiles);
   // The token goes whatever else: removing a name is safe even in a folder others can write.
   const unsafe = await stateDirProblemOf(runtime, stateDir);
   if (unsafe !== undefined) {
@@ -6445,7 +7695,7 @@ async function removeEverything(runtime: Runtime, hookFiles: readonly string[], 
 // the installed hook, with its permissions.
 //
 // Owns: `doctorCommand`, `testPayload`. Uses: input, payload, runtime, state_dir, config,
-// ping_url, launch, lock, spool, send, sender, cli_args, install, settings,
+// ping_url, launcher, lock, spool, send, sender, cli_args, install_record, settings,
 // fields, claude_code, events.
 
 /** doctor's report: a line per check; problems are counted for the exit code. */
@@ -6453,16 +7703,16 @@ class Report {
   problems = 0;
 
   ok(text: string): void {
-    console.log(`ok       ${text}`);
+    console.log(`ok       ${terminalSafe(text, true)}`);
   }
 
   note(text: string): void {
-    console.log(`note     ${text}`);
+    console.log(`note     ${terminalSafe(text, true)}`);
   }
 
   problem(text: string): void {
     this.problems++;
-    console.log(`PROBLEM  ${text}`);
+    console.log(`PROBLEM  ${terminalSafe(text, true)}`);
   }
 }
 
@@ -6474,9 +7724,9 @@ function refusalAdvice(status: number | undefined): string {
   return "check the ping URL and the tracker, then run flush --retry-failed";
 }
 
-/** The hosts Deno's `--allow-net=` in the recorded command allows, or undefined when it allows any. */
-function allowedHosts(record: InstallRecord): string[] | undefined {
-  const flag = record.hook_argv.find((arg) => arg.startsWith("--allow-net="));
+/** The hosts Deno's `--allow-net=` in a command line allows, or undefined when it allows any (or is not Deno's). */
+function allowedHosts(argv: readonly string[]): string[] | undefined {
+  const flag = argv.find((arg) => arg.startsWith("--allow-net="));
   return flag === undefined ? undefined : flag.slice("--allow-net=".length).split(",");
 }
 
@@ -6499,7 +7749,11 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
   const claudeDir = claudeDirectory((name) => runtime.env(name));
   const report = new Report();
   if (claudeDir === undefined || config.stateDir === undefined) {
-    report.problem("HOME is not set: no settings or state directory to check.");
+    report.problem(
+      config.stateDirProblem !== undefined
+        ? `${config.stateDirProblem}: no settings or state directory to check.`
+        : "HOME is not set: no settings or state directory to check.",
+    );
     return finish(report);
   }
   const stateDir = config.stateDir;
@@ -6517,11 +7771,14 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
     : found;
   const scanned = await checkSettings(report, claudeDir, record, await projectDirectory(runtime, undefined), claude);
   checkClaudeCode(report, scanned, claude);
-  await checkInstall(runtime, report, record);
+  await checkInstall(runtime, report, record, url);
   await checkStateFiles(runtime, report, stateDir);
   await checkDelivery(runtime, report, config, stateDir);
   if (values["--ping"] && url !== undefined) await testPing(runtime, report, url, record, config);
-  else if (values["--ping"]) report.note("No test ping sent: no ping URL is known here.");
+  else if (values["--ping"]) {
+    // --ping asks for proof: without a test ping sent, doctor cannot say all is good.
+    report.problem("No test ping sent: no ping URL is known here (see above).");
+  }
   return finish(report);
 }
 
@@ -6560,14 +7817,15 @@ function checkUrl(
     return undefined;
   }
   report.ok(`Ping URL ${redactUrl(url)} (from ${config.pingUrlSource}).`);
-  const hosts = record === undefined ? undefined : allowedHosts(record);
-  if (hosts !== undefined && !hosts.includes(url.host)) {
-    report.problem(
-      `The installed Deno hook may only reach ${hosts.join(", ")}, but the ping URL in force is for ${url.host}: ` +
-        `run install again with that URL.`,
-    );
-  }
+  // Without a launcher (an older install), the recorded command is the hook's: its permissions are fixed.
+  const hosts = record === undefined || record.launcher !== undefined ? undefined : allowedHosts(record.hook_argv);
+  if (hosts !== undefined && !hosts.includes(url.host)) report.problem(hostProblem(hosts, url));
   return url;
+}
+
+function hostProblem(hosts: readonly string[], url: URL): string {
+  return `The installed Deno hook may only reach ${hosts.join(", ")}, but the ping URL in force is for ${url.host}: ` +
+    `run install again with that URL.`;
 }
 
 async function checkSettings(
@@ -6580,7 +7838,8 @@ async function checkSettings(
   const scanned = await scanSettings(claudeDir, project);
   if (project !== undefined) report.note(`Project settings are read from ${project}, its repository's root.`);
   const wired = new Map<string, { paths: string[]; commands: Set<string> }>();
-  const expected = record === undefined ? undefined : fastPathCommand(record.hook_argv);
+  const launcher = record === undefined ? undefined : recordedLauncher(record);
+  const expected = launcher === undefined ? undefined : launcherCommand(launcher[1], launcher.slice(2));
   let unreadable = false;
   for (const file of scanned) {
     if (file.error !== undefined) {
@@ -6674,7 +7933,19 @@ function checkClaudeCode(report: Report, scanned: readonly ScannedSettings[], cl
   }
 }
 
-async function checkInstall(runtime: Runtime, report: Report, record: InstallRecord | undefined): Promise<void> {
+/** The launcher and its options as install recorded them, when it wrote one (older versions did not). */
+function recordedLauncher(record: InstallRecord): string[] | undefined {
+  return record.launcher === undefined || record.launcher_args === undefined
+    ? undefined
+    : ["/bin/sh", record.launcher, ...record.launcher_args];
+}
+
+async function checkInstall(
+  runtime: Runtime,
+  report: Report,
+  record: InstallRecord | undefined,
+  url: URL | undefined,
+): Promise<void> {
   if (record === undefined) {
     report.note("No install record: the runtime and hook file are not checked. Run install to record them.");
     return;
@@ -6684,18 +7955,43 @@ async function checkInstall(runtime: Runtime, report: Report, record: InstallRec
     return;
   }
   report.ok(`Hook file ${record.hook_file} is there.`);
-  // Only the runtime install resolved and recorded is run, never a word from a settings file.
-  const version = await runQuietly([record.runtime_path, "--version"], 10_000);
-  if (version?.code !== 0) {
-    report.problem(`The runtime ${record.runtime_path} does not run: install it again, or run install with --runtime.`);
+  const launcher = recordedLauncher(record);
+  if (launcher === undefined) {
+    report.problem("The hook was installed by an older version, without its launcher: run install again.");
     return;
   }
-  const loads = await runQuietly([...record.hook_argv, "--help"], 20_000);
-  if (loads?.code !== 0) {
-    report.problem(`The hook does not start with ${record.runtime_path}: run install again.`);
+  if ((await runtime.readTextFile(record.launcher!)) !== launcherScript()) {
+    report.problem(`The launcher ${record.launcher} is missing or not this version's: run install again.`);
     return;
   }
-  report.ok(`Runtime ${record.runtime_path} runs the hook (${version.stdout.split("\n")[0].trim()}).`);
+  // Only what install recorded is run, never a word from a settings file; the launcher picks the runtime.
+  const argv = (await runQuietly([...launcher, "--print-argv"], 10_000))?.stdout.split("\n").filter(Boolean) ?? [];
+  if (argv.length === 0) {
+    report.problem(
+      `No runtime runs the hook: ${record.runtime_path} is gone and no other was found. Install Bun, Deno or ` +
+        `Node 22.18+, then run install again.`,
+    );
+    return;
+  }
+  const version = await runQuietly([argv[0], "--version"], 10_000);
+  const loads = await runQuietly([...launcher, "--help"], 20_000);
+  if (version?.code !== 0 || loads?.code !== 0) {
+    report.problem(`The hook does not start with ${argv[0]}: run install again.`);
+    return;
+  }
+  // The launcher narrows Deno's network to the URL in force where Claude Code runs it, else the one install saved.
+  const hosts = allowedHosts(argv);
+  if (url !== undefined && hosts !== undefined && !hosts.includes(url.host)) report.problem(hostProblem(hosts, url));
+  const runs = `runs the hook (${version.stdout.split("\n")[0].trim()})`;
+  const recorded = await runtime.realpath(record.runtime_path);
+  if (recorded === undefined) {
+    report.problem(
+      `The runtime install recorded, ${record.runtime_path}, is gone; the hook runs under ${argv[0]} instead, ` +
+        `which ${runs}. Run install again to record it.`,
+    );
+  } else {
+    report.ok(`Runtime ${record.runtime_path} ${runs}.`);
+  }
 }
 
 async function checkStateFiles(runtime: Runtime, report: Report, stateDir: string): Promise<void> {
@@ -6807,7 +8103,7 @@ async function testPing(
 ): Promise<void> {
   let result: SendResult | undefined;
   if (record !== undefined) {
-    const run = await runQuietly([...record.hook_argv, "ping-test"], 30_000);
+    const run = await runQuietly([...(recordedLauncher(record) ?? record.hook_argv), "ping-test"], 30_000);
     try {
       result = JSON.parse(run?.stdout.trim().split("\n").pop() ?? "") as SendResult;
     } catch {
@@ -6839,7 +8135,7 @@ async function testPing(
 //
 // Owns: the command table and its help, `flush`, `log`, `command`, dispatch,
 // the main-module check. Uses: input, payload, runtime, state_dir, config,
-// ping_url, launch, spool, lock, send, journal, sender, run_hook, cli_args,
+// ping_url, launch, launcher, spool, lock, send, journal, sender, run_hook, cli_args,
 // install, doctor.
 
 /** A command people type: its usage line, what it does, and how it runs. */
@@ -6859,7 +8155,7 @@ function programName(runtime: Runtime): string {
 const COMMANDS: Readonly<Record<string, Command>> = {
   install: {
     usage: "install --url URL|- [--scope user|project|local|managed] [--dir DIR] [--runtime deno|bun|node] " +
-      "[--[no-]tool-activity] [--hash-salt SALT | --no-hash-salt] [--member LABEL | --no-member] " +
+      "[--[no-]tool-activity] [--hash-salt SALT|- | --no-hash-salt] [--member LABEL | --no-member] " +
       "[--claude-version X.Y.Z] | install --scope managed --plugin",
     summary: "copy the hook into ~/.claude/hooks, save the ping URL, wire it into a settings file",
     details: `The ping URL holds your tracker's token. To keep it out of the process list, give --url - and
@@ -6868,7 +8164,8 @@ the URL on standard input, or set TELEMHQ_PING_URL and leave --url out.
 --runtime picks the program that runs the hook (default: the one running install; node needs 22.18+).
 --tool-activity also wires PostToolUse (Bash, Edit, MultiEdit, Write) and PostToolUseFailure (every tool):
 a ping per tool call, with its name and duration, never its input or output. A re-run keeps the choices made before.
---hash-salt mixes a secret your team shares into cwd_hash and transcript_path_hash.
+--hash-salt mixes a secret your team shares into cwd_hash and transcript_path_hash (--hash-salt - reads it
+from standard input).
 --member adds your label (a name your team rolls up by) to every ping; off unless given.
 Only the hook events your Claude Code knows are wired (an older one skips a whole settings file over one
 it does not know): install reads the version of each claude it finds, and wires for the oldest;
@@ -6933,7 +8230,7 @@ function commandHelp(runtime: Runtime, command: Command): string {
 /**
  * `flush`: delivers the spool now and prints a report. A sender already
  * running is asked to send everything now, and the report waits for it.
- * Exit code 0 when every ping was delivered (none refused, none left waiting).
+ * Exit code 0 when every ping was delivered (none refused, dropped, stuck or left waiting).
  *
  * @param runtime The runtime adapter.
  * @param args `[--retry-failed]`.
@@ -6948,10 +8245,10 @@ export async function flushCommand(runtime: Runtime, args: readonly string[] = [
   const values = parseArgs(args, [], ["--retry-failed"]);
   const config = await loadConfig(runtime);
   const stateDir = config.stateDir;
+  if (config.stateDirProblem !== undefined) throw new CommandError(`Cannot flush: ${config.stateDirProblem}.`);
   if (stateDir === undefined) {
     throw new CommandError("Cannot flush: no state directory. Set HOME or TELEMHQ_STATE_DIR.");
   }
-  if (config.stateDirProblem !== undefined) throw new CommandError(`Cannot flush: ${config.stateDirProblem}.`);
   if (await runtime.lstat(stateDir) === undefined) {
     console.log(`Nothing to flush: no ping was spooled yet (no state directory "${stateDir}").`);
     return 0;
@@ -6982,17 +8279,20 @@ export async function flushCommand(runtime: Runtime, args: readonly string[] = [
   const status = await readStatus(runtime, stateDir);
   const spool = new Spool(fs, stateDir, config);
   const waiting = await spool.waiting();
+  // With no sender left, every claim is a ping stuck mid-send; with one running, only those older than a request.
+  const stuck = await senderIsRunning(runtime, stateDir) ? await spool.staleClaims() : await spool.claims();
   const setAside = (await spool.failedEntries()).length;
+  const droppedNow = droppedCount(status) - droppedCount(before);
   await progress(true);
   if (retried > 0) console.log(`Put ${retried} refused ping${retried === 1 ? "" : "s"} back in the spool.`);
-  console.log(flushSummary({
+  console.log(terminalSafe(flushSummary({
     delivered: status.delivered - before.delivered,
     rejected: status.rejected - before.rejected,
     faulted: status.faulted - before.faulted,
     waiting,
     status,
     busy: false,
-  }, stateDir));
+  }, stateDir)));
   if (interrupted) {
     // What is left goes on in the background, as after any hook.
     await startSender(runtime, config).catch(() => false);
@@ -7007,9 +8307,27 @@ export async function flushCommand(runtime: Runtime, args: readonly string[] = [
         `once the cause is fixed, run flush --retry-failed to send ${setAside === 1 ? "it" : "them"} again.`,
     );
   }
-  return waiting === 0 && setAside === 0 && status.rejected === before.rejected && status.faulted === before.faulted
-    ? 0
-    : 1;
+  if (droppedNow > 0) {
+    console.log(
+      `${droppedNow} ping${droppedNow === 1 ? " was" : "s were"} dropped during this flush without being sent ` +
+        `(see "So far" above): check the state folder's disk, then run doctor.`,
+    );
+  }
+  if (stuck > 0) {
+    console.log(
+      `${stuck} ping${stuck === 1 ? " is" : "s are"} stuck mid-send in "${stateDir}/${STATE_LAYOUT.spool}" ` +
+        `(a sender stopped while sending): run flush again; if they stay, check the disk and run doctor.`,
+    );
+  }
+  // What this run saw counts even when status.json could not be written (a full disk).
+  const clean = waiting === 0 && setAside === 0 && stuck === 0 && droppedNow === 0 &&
+    status.rejected === before.rejected && status.faulted === before.faulted && report.rejected === 0 &&
+    report.faulted === 0;
+  return clean ? 0 : 1;
+}
+
+function droppedCount(status: { dropped: { too_many: number; too_old: number; unreadable: number } }): number {
+  return status.dropped.too_many + status.dropped.too_old + status.dropped.unreadable;
 }
 
 /**
@@ -7034,7 +8352,7 @@ function flushProgress(runtime: Runtime, stateDir: string, deliveredBefore: numb
     // While nothing goes, say why: the tracker's last answer.
     const status = await readStatus(runtime, stateDir);
     const stalled = rate === 0 && status.last_error !== undefined && Date.parse(status.last_error.at) >= started
-      ? `; waiting: ${withoutStop(status.last_error.reason).slice(0, 100)}`
+      ? `; waiting: ${terminalSafe(withoutStop(status.last_error.reason).slice(0, 100), true)}`
       : "";
     terminal.write(`\r\x1b[KFlushing: ${delivered} delivered, ${left} left (${rate.toFixed(0)} pings/s)${stalled}`);
     shown = true;
@@ -7100,7 +8418,7 @@ export async function logCommand(runtime: Runtime, args: readonly string[]): Pro
     console.log(
       values["--json"]
         ? JSON.stringify({ delivered_at: record.delivered_at, status: record.status, ping: ping ?? record.body })
-        : `${record.delivered_at}  ${record.status}  ${escapeControls(record.body)}`,
+        : terminalSafe(`${record.delivered_at}  ${record.status}  ${record.body}`, true),
     );
   }
   if (!values["--json"]) {
@@ -7113,17 +8431,11 @@ export async function logCommand(runtime: Runtime, args: readonly string[]): Pro
   return 0;
 }
 
-/** Control characters shown as escapes, so that a line cannot move the terminal's cursor or hide text. */
-function escapeControls(text: string): string {
-  // deno-lint-ignore no-control-regex -- the characters it escapes
-  return text.replace(/[\u0000-\u001f\u007f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
-
 /**
  * `command`: prints the hook command for settings.json: this runtime and this
  * file, by absolute path (hooks started from IDEs and desktop apps get a minimal
- * PATH), with the permissions `install` would give it, through the shell fast
- * path unless `--direct` is given.
+ * PATH), through the launcher beside it (the fast path), or with `--direct`
+ * the runtime's own command line, with the permissions `install` would give it.
  *
  * @param runtime The runtime adapter.
  * @param args The arguments after `command`.
@@ -7151,8 +8463,29 @@ export async function printHookCommand(runtime: Runtime, args: readonly string[]
         "Run install --url ..., or set TELEMHQ_PING_URL.",
     );
   }
-  const hook = hookArgv(runtime.kind, runtime.execPath, runtime.scriptPath, config.stateDir, narrow);
-  console.log(values["--direct"] ? hook.map(shellWord).join(" ") : fastPathCommand(hook));
+  if (values["--direct"]) {
+    const hook = hookArgv(runtime.kind, runtime.execPath, runtime.scriptPath, config.stateDir, narrow);
+    console.log(hook.map(shellWord).join(" "));
+    return 0;
+  }
+  // The launcher beside the hook: install's layout (~/.claude/hooks/telemhq.sh), or a clone's (hooks/telemhq.sh).
+  const folder = runtime.scriptPath.slice(0, runtime.scriptPath.lastIndexOf("/"));
+  let launcher: string | undefined;
+  for (const candidate of [`${folder}/${LAUNCHER_FILE_NAME}`, `${folder}/hooks/${LAUNCHER_FILE_NAME}`]) {
+    if ((await runtime.lstat(candidate))?.kind === "file") {
+      launcher = candidate;
+      break;
+    }
+  }
+  if (launcher === undefined) {
+    throw new CommandError(
+      `Cannot print the hook command: no ${LAUNCHER_FILE_NAME} beside ${runtime.scriptPath}. Run install, which ` +
+        `writes it, or give --direct for a command without the fast path.`,
+    );
+  }
+  // The runtime by the path PATH names (a link an upgrade keeps), as install records it.
+  const binary = await findRuntimeBinary(runtime, runtime.kind) ?? runtime.execPath;
+  console.log(launcherCommand(launcher, launcherArgs(runtime.kind, binary, runtime.scriptPath, narrow?.pingHost)));
   return 0;
 }
 
@@ -7211,7 +8544,7 @@ export async function runCommandLine(): Promise<void> {
   try {
     if (name === "deliver") {
       // The detached sender: no terminal, nobody to tell; problems land in status.json. Started by a
-      // hook that ignores SIGTERM and SIGHUP (see fastPathCommand), it must still be easy to stop.
+      // hook that ignores SIGTERM and SIGHUP (see launcherScript), it must still be easy to stop.
       runtime.exitOnTermination();
       await deliverSpool(runtime, await loadConfig(runtime), { lockToken: claimTokenIn(args) }).catch(() => {});
       code = 0;
@@ -7227,15 +8560,25 @@ export async function runCommandLine(): Promise<void> {
     }
   } catch (error) {
     // One line, never a stack, never a token; an unexpected error says what failed, not its text.
+    const why = describeError(error);
     const message = error instanceof CommandError
       ? error.message
       : error instanceof HookSkip
       ? `Cannot ${name}: ${error.message}.`
-      : `Cannot ${name}: unexpected error (${describeError(error)}). Run doctor to check the installation.`;
-    console.error(redactSecrets(message));
+      : why === "ENOSPC" || why === "EDQUOT"
+      ? `Cannot ${name}: the disk of "${stateFolderName(runtime)}" is full (${why}). Free some space, then try again.`
+      : why === "EROFS"
+      ? `Cannot ${name}: "${stateFolderName(runtime)}" is on a read-only disk (EROFS).`
+      : `Cannot ${name}: unexpected error (${why}). Run doctor to check the installation.`;
+    console.error(terminalSafe(redactSecrets(message), true));
     code = error instanceof CommandError ? error.exitCode : 1;
   }
   runtime.exit(code);
+}
+
+/** The state folder, for a message: the one the environment names, else where it would be. */
+function stateFolderName(runtime: Runtime): string {
+  return stateDirectory((name) => runtime.env(name)) ?? "the state folder";
 }
 
 /**

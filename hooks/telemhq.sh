@@ -1,165 +1,358 @@
 #!/bin/sh
-# The TelemHQ plugin's hook command (hooks/hooks.json runs it for each event).
+# TelemHQ's launcher for Claude Code hooks: starts hook.ts for one event, or runs one of its commands.
+# GENERATED from src/launcher.ts by `deno task build:hook`: edit that, not this file.
 #
-# Claude Code waits for this script, so it only hands the event on: it ignores
-# SIGTERM and SIGHUP (Claude Code's teardown may signal it 15 ms after the
-# start; an ignored signal stays ignored in what it starts), and starts, in a
-# session of its own, the first runtime it finds for hook.ts: Bun, then Deno,
-# then Node 22.18 or later. It exits at once; with no runtime, the event is
-# dropped silently (Claude Code must never be disturbed), and
-# `sh hooks/telemhq.sh doctor` says what is missing.
+# For an event (no command), Claude Code waits for this script, so it only hands the event on: it ignores
+# SIGTERM and SIGHUP (Claude Code's teardown may signal it 15 ms after the start; an ignored signal stays
+# ignored in what it starts) and starts hook.ts from "/", in a session of its own, under the runtime given
+# (--bun, --deno or --node PATH) or, when that is gone, the first it finds: Bun, then Deno, then Node 22.18
+# or later. It exits at once. With no runtime the event is dropped silently (Claude Code must never be
+# disturbed); `telemhq.sh doctor` says what is missing.
 #
-# Usage: telemhq.sh [tool]   (tool: a tool event, sent only with the tool_activity option)
-#        telemhq.sh doctor [--ping]
+# Every program is found through absolute PATH entries only (an empty or relative one is the folder Claude
+# Code runs in: a repository's), no runtime reads configuration a repository can hold (Bun's bunfig.toml,
+# Deno's deno.json), and the variables that make a runtime load code are not passed on.
+#
+# Usage: telemhq.sh [--bun|--deno|--node PATH] [--hook FILE] [--host HOST] [tool]   one event on stdin
+#        telemhq.sh [--bun|--deno|--node PATH] [--hook FILE] COMMAND [ARGS...]       a command; see --help
 set -u
 
-# True for a program this hook may run: an absolute path (a relative PATH entry would let the folder Claude Code
-# runs in, a repository, choose the program), executable.
+# --- lists shared with hook.ts (src/config.ts, src/launch.ts) ---
+ENV_NAMES=HOME,CLAUDE_CONFIG_DIR,TELEMHQ_PING_URL,CLAUDE_PLUGIN_OPTION_PING_URL,TELEMHQ_MEMBER,CLAUDE_PLUGIN_OPTION_MEMBER,TELEMHQ_HOOK_DEBUG,TELEMHQ_STATE_DIR,TELEMHQ_TIMEOUT_MS,TELEMHQ_SPOOL_MAX_PINGS,TELEMHQ_SPOOL_MAX_AGE_DAYS,TELEMHQ_RETRY_BASE_MS,TELEMHQ_RETRY_MAX_MS,TELEMHQ_SENDER_IDLE_MS,TELEMHQ_SENDER_CONCURRENCY,TELEMHQ_PRICES,TELEMHQ_HASH_SALT
+MANAGED_DIRS='/etc/claude-code,/Library/Application Support/ClaudeCode'
+UNSAFE_ENV='NODE_OPTIONS NODE_COMPILE_CACHE NODE_REPL_EXTERNAL_MODULE NODE_TLS_REJECT_UNAUTHORIZED BUN_OPTIONS BUN_RUNTIME_TRANSPILER_CACHE_PATH DENO_DIR XDG_CACHE_HOME'
+BUN_FLAGS='--config=/dev/null --no-env-file --no-install'
+DENO_FLAGS='--no-config --no-lock --no-prompt'
+# ---
+
+# Keeps only absolute PATH entries: a relative or empty one would let the current folder choose the program.
+absolute_path() {
+  kept=""
+  old_ifs=$IFS
+  IFS=:
+  set -f
+  for dir in $PATH; do
+    case $dir in /*) kept=${kept:+$kept:}$dir ;; esac
+  done
+  set +f
+  IFS=$old_ifs
+  PATH=$kept
+  export PATH
+}
+
+# True for a program this launcher may run: an absolute path, executable, not a folder.
 usable() {
   case $1 in
-    /*) [ -x "$1" ] ;;
+    /*) [ -f "$1" ] && [ -x "$1" ] ;;
     *) return 1 ;;
   esac
 }
 
-# True when a path may go into Deno's flags: no comma (it separates their lists), no line break.
+# Sets FOUND to a program on PATH (absolute entries only, see absolute_path). Builtins only: the fast path forks
+# nothing it can avoid.
+find_program() {
+  FOUND=""
+  old_ifs=$IFS
+  IFS=:
+  set -f
+  for dir in $PATH; do
+    if usable "$dir/$1"; then
+      FOUND=$dir/$1
+      break
+    fi
+  done
+  set +f
+  IFS=$old_ifs
+  [ -n "$FOUND" ]
+}
+
+# Sets REAL to a path with its symlinks resolved (Deno checks --allow-run and --allow-read against real paths):
+# by realpath, or readlink and the shell's own cd -P (macOS before 13 has no realpath); run only for a link.
+real_path() {
+  REAL=$1
+  if [ -L "$REAL" ] && find_program realpath && resolved=$("$FOUND" -- "$REAL" 2>/dev/null) && [ -n "$resolved" ]; then
+    REAL=$resolved
+    return 0
+  fi
+  hops=0
+  while [ -L "$REAL" ] && [ "$hops" -lt 16 ] && find_program readlink; do
+    link=$("$FOUND" -- "$REAL" 2>/dev/null) || break
+    case $link in
+      /*) REAL=$link ;;
+      *) REAL=${REAL%/*}/$link ;;
+    esac
+    hops=$((hops + 1))
+  done
+  back=$PWD
+  if CDPATH='' cd -P -- "${REAL%/*}/" 2>/dev/null; then
+    REAL=${PWD%/}/${REAL##*/}
+    cd -- "$back" || exit 0
+  fi
+}
+
+# Sets SLASHLESS to a folder without its trailing slashes, as hook.ts names it.
+without_slashes() {
+  SLASHLESS=$1
+  while :; do
+    case $SLASHLESS in
+      ?*/) SLASHLESS=${SLASHLESS%/} ;;
+      *) break ;;
+    esac
+  done
+}
+
+# Sets CLAUDE (Claude Code's folder) and STATE (the hook's state folder), as hook.ts finds them.
+find_folders() {
+  if [ -n "${CLAUDE_CONFIG_DIR:-}" ]; then
+    without_slashes "$CLAUDE_CONFIG_DIR"
+    CLAUDE=$SLASHLESS
+  else
+    without_slashes "${HOME:-}"
+    CLAUDE=$SLASHLESS/.claude
+  fi
+  if [ -n "${TELEMHQ_STATE_DIR:-}" ]; then
+    without_slashes "$TELEMHQ_STATE_DIR"
+    STATE=$SLASHLESS
+  else
+    STATE=$CLAUDE/telemhq
+  fi
+}
+
+# True when a path may go into Deno's flags: absolute, no comma (it separates their lists), no line break.
 flag_safe() {
+  case $1 in
+    /*) ;;
+    *) return 1 ;;
+  esac
   case $1 in
     *,* | *'
 '*) return 1 ;;
   esac
 }
 
-# Prints the runtime command line for hook.ts, one word per line, or nothing when none runs it.
-runtime_words() {
-  hook=$1
-  state=$2
-  for candidate in "$(command -v bun 2>/dev/null)" "${HOME:-}/.bun/bin/bun"; do
-    if usable "$candidate"; then
-      printf '%s\n' "$candidate" --no-env-file --no-install "$hook"
-      return 0
-    fi
-  done
-  for candidate in "$(command -v deno 2>/dev/null)" "${HOME:-}/.deno/bin/deno"; do
-    if usable "$candidate" && flag_safe "$state$(claude_dir)$hook$candidate"; then
-      # Deno checks --allow-run against the binary's real path (its sender runs Deno.execPath()).
-      candidate=$(realpath "$candidate" 2>/dev/null || printf '%s' "$candidate")
-      printf '%s\n' "$candidate" run --no-config --no-lock --no-prompt "--allow-net$(net_host)" --allow-env \
-        "--allow-read=$(claude_dir)/projects,$state,$candidate,/etc/claude-code" \
-        "--allow-write=$state" "--allow-run=$candidate" --allow-sys=uid "$hook"
-      return 0
-    fi
-  done
-  node=$(command -v node 2>/dev/null) || return 0
-  if usable "$node" && node_runs_typescript "$node"; then
-    printf '%s\n' "$node" "$hook"
-  fi
-}
-
-# "=host" for Deno's --allow-net: the ping URL's host (as the URL parser gives it: no user, no default port), when it
-# has a plain one; otherwise any host (the hook itself still refuses a URL it cannot use).
+# Sets NET to "=host" for Deno's --allow-net: the ping URL's host (as the URL parser gives it: no user, no default
+# port) when the URL is known here, else --host; otherwise "" (any host; the hook still refuses a URL it cannot use).
 net_host() {
   url=${TELEMHQ_PING_URL:-${CLAUDE_PLUGIN_OPTION_PING_URL:-}}
-  host=${url#*://}
-  host=${host%%/*}
-  host=${host##*@}
-  case $url in https://*) host=${host%:443} ;; http://*) host=${host%:80} ;; esac
+  if [ -z "$url" ]; then
+    host=$HOST_OPTION
+  else
+    host=${url#*://}
+    host=${host%%/*}
+    host=${host##*@}
+    case $url in https://*) host=${host%:443} ;; http://*) host=${host%:80} ;; esac
+  fi
   case $host in
-    "" | *[!A-Za-z0-9.:-]*) ;;
-    *) printf '=%s' "$host" ;;
+    "" | *[!A-Za-z0-9.:-]*) NET="" ;;
+    *) NET="=$host" ;;
   esac
 }
 
-claude_dir() {
-  printf '%s' "${CLAUDE_CONFIG_DIR:-${HOME:-}/.claude}"
-}
-
-# Node strips TypeScript types from 22.18 on (23.6 on the odd line).
-node_runs_typescript() {
+# Node strips TypeScript types from 22.18 on (23.6 on the odd line); the npm build's JavaScript runs on 20.
+node_runs() {
   version=$("$1" --version 2>/dev/null) || return 1
   version=${version#v}
   major=${version%%.*}
   rest=${version#*.}
   minor=${rest%%.*}
-  case $major$minor in *[!0-9]*) return 1 ;; esac
+  case $major$minor in "" | *[!0-9]*) return 1 ;; esac
+  case $HOOK in *.ts) ;; *) [ "$major" -ge 20 ]; return ;; esac
   [ "$major" -ge 24 ] || { [ "$major" -eq 22 ] && [ "$minor" -ge 18 ]; } || { [ "$major" -eq 23 ] && [ "$minor" -ge 6 ]; }
 }
 
-# What to say when nothing runs hook.ts.
+# Chooses the runtime: the one given (install checked its version), if it is still there, else the first found.
+# Sets KIND and RUNTIME.
+choose_runtime() {
+  if [ -n "$GIVEN_KIND" ] && usable "$GIVEN_PATH"; then
+    KIND=$GIVEN_KIND
+    RUNTIME=$GIVEN_PATH
+    return 0
+  fi
+  case $HOOK in
+    *.ts) kinds="bun deno node" ;;
+    *) kinds="node" ;;
+  esac
+  for kind in $kinds; do
+    find_program "$kind" || FOUND=""
+    for candidate in "$FOUND" "${HOME:-}/.$kind/bin/$kind"; do
+      if usable "$candidate" && { [ "$kind" != node ] || node_runs "$candidate"; }; then
+        KIND=$kind
+        RUNTIME=$candidate
+        return 0
+      fi
+    done
+  done
+  return 1
+}
+
+# Adds a word to WORDS, the command line being built (one word per line).
+add_words() {
+  for word in "$@"; do
+    WORDS="$WORDS$word
+"
+  done
+}
+
+# Sets WORDS to the command line that runs hook.ts, one word per line: narrow Deno permissions for an event (and
+# ping-test, doctor's test of them), every permission for a command people type. Fails when a path cannot go into
+# Deno's flags.
+runtime_words() {
+  WORDS=""
+  case $KIND in
+    bun)
+      # shellcheck disable=SC2086 # the flags are split on purpose
+      add_words "$RUNTIME" $BUN_FLAGS "$HOOK"
+      ;;
+    node) add_words "$RUNTIME" "$HOOK" ;;
+    deno)
+      real_path "$RUNTIME"
+      deno=$REAL
+      if [ "$1" = all ]; then
+        # shellcheck disable=SC2086
+        add_words "$deno" run $DENO_FLAGS --allow-all "$HOOK"
+        return 0
+      fi
+      find_folders
+      reads="$CLAUDE/projects"
+      projects=/
+      if [ -d "$CLAUDE/projects" ]; then
+        real_path "$CLAUDE/projects"
+        projects=$REAL
+        [ "$projects" = "$CLAUDE/projects" ] || reads="$reads,$projects"
+      fi
+      flag_safe "$STATE" && flag_safe "$CLAUDE" && flag_safe "$deno" && flag_safe "$HOOK" && flag_safe "$projects" ||
+        return 1
+      net_host
+      # shellcheck disable=SC2086
+      add_words "$deno" run $DENO_FLAGS "--allow-net$NET" "--allow-env=$ENV_NAMES" \
+        "--allow-read=$reads,$STATE,$deno,$MANAGED_DIRS" "--allow-write=$STATE" "--allow-run=$deno" --allow-sys=uid \
+        "$HOOK"
+      ;;
+  esac
+}
+
+# Says that no runtime runs hook.ts, and what to install.
 no_runtime() {
   found=""
-  node=$(command -v node 2>/dev/null) && found=" (found Node $("$node" --version 2>/dev/null), too old to run TypeScript)"
-  echo "TelemHQ: no runtime for hook.ts: looked for Bun, Deno and Node 22.18 or later on PATH$found." >&2
+  find_program node && found=" (found Node $("$FOUND" --version 2>/dev/null), too old to run TypeScript)"
+  echo "TelemHQ: no runtime for ${HOOK##*/}: looked for Bun, Deno and Node 22.18 or later on PATH$found." >&2
   echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 22.18+), then start Claude Code again." >&2
 }
 
-# Runs `doctor` (and its options) under the runtime the hook would use.
-doctor() {
-  root=$1
-  shift
-  words=$(runtime_words "$root/hook.ts" "$(state_dir)")
-  if [ -z "$words" ]; then
+# Runs a command of hook.ts in the foreground, in the folder it was asked from (doctor reads its project).
+run_command() {
+  if ! choose_runtime; then
     no_runtime
     return 1
   fi
-  # One word per line: split on newlines only.
-  old_ifs=$IFS
-  IFS='
-'
-  # shellcheck disable=SC2086 # the words are split on purpose
-  set -- $words doctor "$@"
-  IFS=$old_ifs
-  "$@"
-}
-
-state_dir() {
-  printf '%s' "${TELEMHQ_STATE_DIR:-$(claude_dir)/telemhq}"
-}
-
-# Hands the event (stdin) to hook.ts in a session of its own, and returns at once.
-hand_on() {
-  root=$1
-  words=$(runtime_words "$root/hook.ts" "$(state_dir)")
-  if [ -z "$words" ]; then
-    cat >/dev/null
-    return 0
+  mode=all
+  if [ "$1" = ping-test ]; then
+    # doctor's test of the hook's own permissions, run as an event would be: from "/".
+    mode=narrow
+    cd / || return 1
+  fi
+  if ! runtime_words "$mode"; then
+    echo "TelemHQ: a path holds a comma, which Deno's permission flags cannot express: use Bun." >&2
+    return 1
   fi
   old_ifs=$IFS
   IFS='
 '
-  # shellcheck disable=SC2086 # the words are split on purpose
-  set -- $words --detached
+  set -f
+  # shellcheck disable=SC2086 # one word per line: split on newlines only, never globbed
+  set -- $WORDS "$@"
+  set +f
+  IFS=$old_ifs
+  exec "$@"
+}
+
+# Hands the event (stdin) to hook.ts in a session of its own, from "/", and returns at once.
+hand_on() {
+  if ! choose_runtime || ! runtime_words narrow; then
+    find_program cat && "$FOUND" >/dev/null
+    return 0
+  fi
+  project=$PWD
+  old_ifs=$IFS
+  IFS='
+'
+  set -f
+  # shellcheck disable=SC2086 # one word per line: split on newlines only, never globbed
+  set -- $WORDS --detached --cwd "$project"
+  set +f
   IFS=$old_ifs
   # A background command of a script reads /dev/null unless told otherwise: the event goes through fd 3.
   exec 3<&0
-  if command -v setsid >/dev/null 2>&1; then
-    setsid "$@" <&3 >/dev/null 2>&1 &
-  elif command -v perl >/dev/null 2>&1; then
-    perl -MPOSIX -e 'POSIX::setsid(); exec @ARGV' "$@" <&3 >/dev/null 2>&1 &
+  cd / || return 0
+  # Under TELEMHQ_HOOK_DEBUG=1 the hook's one line goes where this script's stderr goes; otherwise nowhere.
+  [ "${TELEMHQ_HOOK_DEBUG:-}" = 1 ] || exec 2>/dev/null
+  if find_program setsid; then
+    "$FOUND" "$@" <&3 >/dev/null &
+  elif find_program perl; then
+    "$FOUND" -MPOSIX -e 'POSIX::setsid(); exec @ARGV' "$@" <&3 >/dev/null &
   else
-    "$@" <&3 >/dev/null 2>&1 &
+    "$@" <&3 >/dev/null &
   fi
+}
+
+usage() {
+  cat >&2 <<'USAGE'
+Usage: telemhq.sh                     hand one Claude Code event (on stdin) to the hook (what Claude Code runs)
+       telemhq.sh tool                the same for a tool event, sent only with the plugin's tool_activity option
+       telemhq.sh COMMAND [ARGS...]   run a command: doctor | flush | log | install | uninstall | command
+       telemhq.sh --help              the hook's own help, with every command
+USAGE
 }
 
 main() {
   trap '' TERM HUP
-  root=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd) || exit 0
+  absolute_path
+  # shellcheck disable=SC2086 # the names are split on purpose
+  unset $UNSAFE_ENV
+  # This script's folder, from its own path alone (no program a broken PATH could swap, never the current folder
+  # by accident): absolute as Claude Code runs it, or relative to where a person typed it.
+  case $0 in
+    /*/*) here=${0%/*} ;;
+    */*) here=$PWD/${0%/*} ;;
+    *) here=$PWD ;;
+  esac
+  case $here in /*) ;; *) exit 0 ;; esac
+  # The hook beside it: the plugin's (hooks/../hook.ts), or the one install put in Claude Code's hooks/.
+  HOOK=${here%/*}/hook.ts
+  for installed in "$here/telemhq.ts" "$here/telemhq.mjs"; do
+    [ -f "$HOOK" ] || HOOK=$installed
+  done
+  GIVEN_KIND=""
+  GIVEN_PATH=""
+  HOST_OPTION=""
+  while [ $# -ge 2 ]; do
+    case $1 in
+      --bun | --deno | --node) GIVEN_KIND=${1#--} GIVEN_PATH=$2 ;;
+      --hook) HOOK=$2 ;;
+      --host) HOST_OPTION=$2 ;;
+      *) break ;;
+    esac
+    shift 2
+  done
   case "${1:-}" in
-    doctor)
-      shift
-      doctor "$root" "$@"
-      exit $?
-      ;;
+    "") hand_on ;;
     tool)
       # Tool events only with the plugin's tool_activity option on (absent: off).
-      if [ "${CLAUDE_PLUGIN_OPTION_TOOL_ACTIVITY:-false}" != true ]; then
-        cat >/dev/null
-        exit 0
-      fi
+      if [ "${CLAUDE_PLUGIN_OPTION_TOOL_ACTIVITY:-false}" = true ]; then hand_on; else cat >/dev/null; fi
+      ;;
+    --print-argv)
+      # For the tests: the command line an event would get, one word per line.
+      choose_runtime && runtime_words narrow && printf '%s' "$WORDS"
+      ;;
+    --help | -h | help) run_command --help || usage ;;
+    doctor | flush | log | install | uninstall | command | ping-test) run_command "$@" ;;
+    *)
+      echo "telemhq.sh: unknown command \"$1\"." >&2
+      usage
+      exit 2
       ;;
   esac
-  hand_on "$root"
-  exit 0
+  exit $?
 }
 
 main "$@"

@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { hookArgv } from "../mod.ts";
+import { hookArgv, launcherArgs, launcherCommand } from "../mod.ts";
 
 export const ROOT: string = fileURLToPath(new URL("../", import.meta.url));
 export const HOOK_PATH: string = `${ROOT}hook.ts`;
@@ -145,6 +145,17 @@ export function runtimeBinary(runtime: RuntimeName): string {
 /** The command line that runs the hook under a runtime, with the flags the hook itself uses for its sender. */
 export function hookCommand(runtime: RuntimeName, stateDir: string, hookPath: string = HOOK_PATH): string[] {
   return hookArgv(runtime, runtimeBinary(runtime), hookPath, stateDir);
+}
+
+/** The plugin's launcher, generated from src/launcher.ts: the fast path of both routes. */
+export const LAUNCHER_PATH: string = `${ROOT}hooks/telemhq.sh`;
+
+/**
+ * The settings command that runs a hook file through a launcher (the plugin's, by default), as install
+ * writes it: the fast path Claude Code runs.
+ */
+export function launcherLine(runtime: RuntimeName, hookPath: string = HOOK_PATH, launcher = LAUNCHER_PATH): string {
+  return launcherCommand(launcher, launcherArgs(runtime, runtimeBinary(runtime), hookPath));
 }
 
 /** The recorded hook events of a fixture scenario, one object per line. */

@@ -15,10 +15,19 @@
  * `--baseline` measures another hook file beside hook.ts, in the same run
  * (a before/after table for a change: `git show HEAD~1:hook.ts > old.ts`).
  */
-import { buildPayload, detectRuntime, fastPathCommand, spoolPing } from "../mod.ts";
+import { buildPayload, detectRuntime, spoolPing } from "../mod.ts";
 import { BIN_NAME, buildNpm } from "./build-npm.ts";
 import { measureCommand, median, parseRuns, type Sample } from "./_measure.ts";
-import { FIXTURES, HOOK_PATH, hookCommand, ROOT, runtimeBinary, type RuntimeName, startReceiver } from "./_dev.ts";
+import {
+  FIXTURES,
+  HOOK_PATH,
+  hookCommand,
+  launcherLine,
+  ROOT,
+  runtimeBinary,
+  type RuntimeName,
+  startReceiver,
+} from "./_dev.ts";
 
 /** One measured run of a subject. */
 function measure(subject: Subject, stdin: string, env: Record<string, string>): Promise<Sample> {
@@ -95,7 +104,7 @@ async function main(): Promise<void> {
         },
         {
           name: `shell fast path, ${label(runtime)} sender${tag === "hook.ts" ? "" : ` (${tag})`}`,
-          command: ["/bin/sh", "-c", fastPathCommand(hookCommand(runtime, fast, hookPath))],
+          command: ["/bin/sh", "-c", launcherLine(runtime, hookPath)],
           env: { TELEMHQ_STATE_DIR: fast, TELEMHQ_SENDER_IDLE_MS: "0" },
           pings: true,
           settle: () => senderGone(fast),

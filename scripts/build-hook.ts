@@ -26,14 +26,18 @@ export const MODULES: readonly string[] = [
   "fields.ts",
   "payload.ts",
   "runtime.ts",
+  "files.ts",
   "git_repo.ts",
   "state_dir.ts",
   "config.ts",
   "ping_url.ts",
+  "destination.ts",
   "launch.ts",
+  "launcher.ts",
   "spool.ts",
   "lock.ts",
   "send.ts",
+  "trackers.ts",
   "journal.ts",
   "sender.ts",
   "run_hook.ts",
@@ -45,6 +49,7 @@ export const MODULES: readonly string[] = [
   "cli_args.ts",
   "settings.ts",
   "claude_code.ts",
+  "install_record.ts",
   "install.ts",
   "doctor.ts",
   "cli.ts",
@@ -190,19 +195,33 @@ async function format(text: string): Promise<string> {
   return new TextDecoder().decode(output.stdout);
 }
 
+/** The generated files: hook.ts, and the plugin's launcher, from src/launcher.ts. */
+async function generatedFiles(): Promise<{ path: string; name: string; text: string }[]> {
+  const { launcherScript } = await import("../src/launcher.ts");
+  return [
+    { path: `${ROOT}hook.ts`, name: "hook.ts", text: await assembleHook() },
+    { path: `${ROOT}hooks/telemhq.sh`, name: "hooks/telemhq.sh", text: launcherScript() },
+  ];
+}
+
 async function main(args: string[]): Promise<number> {
-  const text = await assembleHook();
-  const path = `${ROOT}hook.ts`;
+  const files = await generatedFiles();
   if (args.includes("--check")) {
-    const committed = await Deno.readTextFile(path).catch(() => "");
-    if (committed !== text) {
-      console.error("hook.ts differs from what src/ assembles into: run `deno task build:hook` and commit it.");
-      return 1;
+    let stale = 0;
+    for (const file of files) {
+      const committed = await Deno.readTextFile(file.path).catch(() => "");
+      if (committed !== file.text) {
+        console.error(`${file.name} differs from what src/ generates: run \`deno task build:hook\` and commit it.`);
+        stale++;
+      }
     }
-    return 0;
+    return stale === 0 ? 0 : 1;
   }
-  await Deno.writeTextFile(path, text);
-  console.log(`Wrote hook.ts: ${text.split("\n").length} lines from ${MODULES.length} modules in src/.`);
+  for (const file of files) await Deno.writeTextFile(file.path, file.text);
+  const hook = files[0].text;
+  console.log(
+    `Wrote hook.ts: ${hook.split("\n").length} lines from ${MODULES.length} modules in src/; and hooks/telemhq.sh.`,
+  );
   return 0;
 }
 

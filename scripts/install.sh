@@ -14,6 +14,22 @@
 # download cut short runs nothing.
 set -eu
 
+# Keeps only absolute PATH entries: a relative or empty one is the current folder, and a repository there
+# could hold a program named deno, bun, curl or sha256sum that would run with your ping URL.
+absolute_path() {
+  kept=""
+  old_ifs=$IFS
+  IFS=:
+  set -f
+  for dir in $PATH; do
+    case $dir in /*) kept=${kept:+$kept:}$dir ;; esac
+  done
+  set +f
+  IFS=$old_ifs
+  PATH=$kept
+  export PATH
+}
+
 die() {
   printf 'TelemHQ install: %s\n' "$1" >&2
   exit 1
@@ -51,7 +67,8 @@ check_base_url() {
 find_runtime() {
   for candidate in "$(command -v deno 2>/dev/null || true)" "${HOME:-}/.deno/bin/deno" \
     "$(command -v bun 2>/dev/null || true)" "${HOME:-}/.bun/bin/bun"; do
-    if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+    case $candidate in /*) ;; *) continue ;; esac
+    if [ -f "$candidate" ] && [ -x "$candidate" ]; then
       printf '%s\n' "$candidate"
       return 0
     fi
@@ -99,17 +116,21 @@ verify() {
     die "checksum mismatch for hook.ts: the download is corrupt or was tampered with; nothing was installed."
 }
 
+# The runtime reads no configuration a repository in this folder could hold (Bun's bunfig.toml and its
+# preload, Deno's deno.json), and none of the variables that make a runtime load code.
 run_install() {
   runtime=$1
   hook=$2
   shift 2
+  unset NODE_OPTIONS NODE_COMPILE_CACHE NODE_REPL_EXTERNAL_MODULE NODE_TLS_REJECT_UNAUTHORIZED BUN_OPTIONS BUN_RUNTIME_TRANSPILER_CACHE_PATH DENO_DIR XDG_CACHE_HOME
   case "$runtime" in
-    */deno) "$runtime" run --no-config --no-lock -A "$hook" install "$@" ;;
-    *) "$runtime" --no-env-file --no-install "$hook" install "$@" ;;
+    */deno) "$runtime" run --no-config --no-lock --no-prompt -A "$hook" install "$@" ;;
+    *) "$runtime" --config=/dev/null --no-env-file --no-install "$hook" install "$@" ;;
   esac
 }
 
 main() {
+  absolute_path
   base_url=${TELEMHQ_INSTALL_BASE_URL:-}
   pinned=""
   while [ $# -gt 0 ]; do

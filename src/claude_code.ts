@@ -10,12 +10,13 @@
  *
  * Owns: `HOOK_EVENT_SINCE`, `CLAUDE_CODE_FEATURES`, `compareVersions`,
  * `knowsEvent`, `findClaudeCode`, `settingsRejection`, `ignoredEvents`.
- * Uses: runtime.
+ * Uses: runtime, files.
  *
  * @module
  */
 
-import { openRegularFile, readSmallFile, runQuietly, type Runtime } from "./runtime.ts";
+import { runQuietly, type Runtime } from "./runtime.ts";
+import { openRegularFile, readSmallFile } from "./files.ts";
 
 /**
  * The first Claude Code release whose settings accept each hook event, found

@@ -7,20 +7,21 @@
  *
  * Owns: the command table and its help, `flush`, `log`, `command`, dispatch,
  * the main-module check. Uses: input, payload, runtime, state_dir, config,
- * ping_url, launch, spool, lock, send, journal, sender, run_hook, cli_args,
+ * ping_url, launch, launcher, spool, lock, send, journal, sender, run_hook, cli_args,
  * install, doctor.
  *
  * @module
  */
 
 import { CommandError, parseArgs, withoutStop } from "./cli_args.ts";
-import { loadConfig, narrowAccess } from "./config.ts";
+import { loadConfig, narrowAccess, stateDirectory } from "./config.ts";
 import { doctorCommand, testPayload } from "./doctor.ts";
-import { describeError, HookSkip } from "./input.ts";
+import { describeError, HookSkip, terminalSafe } from "./input.ts";
 import { installCommand, uninstallCommand } from "./install.ts";
 import { claimTokenIn, senderIsRunning } from "./lock.ts";
 import { readJournal } from "./journal.ts";
-import { fastPathCommand, hookArgv, shellWord } from "./launch.ts";
+import { findRuntimeBinary, hookArgv, shellWord } from "./launch.ts";
+import { LAUNCHER_FILE_NAME, launcherArgs, launcherCommand } from "./launcher.ts";
 import { HOOK_VERSION } from "./payload.ts";
 import { parsePingUrl, redactSecrets } from "./ping_url.ts";
 import { runHook } from "./run_hook.ts";
@@ -47,7 +48,7 @@ function programName(runtime: Runtime): string {
 const COMMANDS: Readonly<Record<string, Command>> = {
   install: {
     usage: "install --url URL|- [--scope user|project|local|managed] [--dir DIR] [--runtime deno|bun|node] " +
-      "[--[no-]tool-activity] [--hash-salt SALT | --no-hash-salt] [--member LABEL | --no-member] " +
+      "[--[no-]tool-activity] [--hash-salt SALT|- | --no-hash-salt] [--member LABEL | --no-member] " +
       "[--claude-version X.Y.Z] | install --scope managed --plugin",
     summary: "copy the hook into ~/.claude/hooks, save the ping URL, wire it into a settings file",
     details: `The ping URL holds your tracker's token. To keep it out of the process list, give --url - and
@@ -56,7 +57,8 @@ the URL on standard input, or set TELEMHQ_PING_URL and leave --url out.
 --runtime picks the program that runs the hook (default: the one running install; node needs 22.18+).
 --tool-activity also wires PostToolUse (Bash, Edit, MultiEdit, Write) and PostToolUseFailure (every tool):
 a ping per tool call, with its name and duration, never its input or output. A re-run keeps the choices made before.
---hash-salt mixes a secret your team shares into cwd_hash and transcript_path_hash.
+--hash-salt mixes a secret your team shares into cwd_hash and transcript_path_hash (--hash-salt - reads it
+from standard input).
 --member adds your label (a name your team rolls up by) to every ping; off unless given.
 Only the hook events your Claude Code knows are wired (an older one skips a whole settings file over one
 it does not know): install reads the version of each claude it finds, and wires for the oldest;
@@ -121,7 +123,7 @@ function commandHelp(runtime: Runtime, command: Command): string {
 /**
  * `flush`: delivers the spool now and prints a report. A sender already
  * running is asked to send everything now, and the report waits for it.
- * Exit code 0 when every ping was delivered (none refused, none left waiting).
+ * Exit code 0 when every ping was delivered (none refused, dropped, stuck or left waiting).
  *
  * @param runtime The runtime adapter.
  * @param args `[--retry-failed]`.
@@ -136,10 +138,10 @@ export async function flushCommand(runtime: Runtime, args: readonly string[] = [
   const values = parseArgs(args, [], ["--retry-failed"]);
   const config = await loadConfig(runtime);
   const stateDir = config.stateDir;
+  if (config.stateDirProblem !== undefined) throw new CommandError(`Cannot flush: ${config.stateDirProblem}.`);
   if (stateDir === undefined) {
     throw new CommandError("Cannot flush: no state directory. Set HOME or TELEMHQ_STATE_DIR.");
   }
-  if (config.stateDirProblem !== undefined) throw new CommandError(`Cannot flush: ${config.stateDirProblem}.`);
   if (await runtime.lstat(stateDir) === undefined) {
     console.log(`Nothing to flush: no ping was spooled yet (no state directory "${stateDir}").`);
     return 0;
@@ -170,17 +172,20 @@ export async function flushCommand(runtime: Runtime, args: readonly string[] = [
   const status = await readStatus(runtime, stateDir);
   const spool = new Spool(fs, stateDir, config);
   const waiting = await spool.waiting();
+  // With no sender left, every claim is a ping stuck mid-send; with one running, only those older than a request.
+  const stuck = await senderIsRunning(runtime, stateDir) ? await spool.staleClaims() : await spool.claims();
   const setAside = (await spool.failedEntries()).length;
+  const droppedNow = droppedCount(status) - droppedCount(before);
   await progress(true);
   if (retried > 0) console.log(`Put ${retried} refused ping${retried === 1 ? "" : "s"} back in the spool.`);
-  console.log(flushSummary({
+  console.log(terminalSafe(flushSummary({
     delivered: status.delivered - before.delivered,
     rejected: status.rejected - before.rejected,
     faulted: status.faulted - before.faulted,
     waiting,
     status,
     busy: false,
-  }, stateDir));
+  }, stateDir)));
   if (interrupted) {
     // What is left goes on in the background, as after any hook.
     await startSender(runtime, config).catch(() => false);
@@ -195,9 +200,27 @@ export async function flushCommand(runtime: Runtime, args: readonly string[] = [
         `once the cause is fixed, run flush --retry-failed to send ${setAside === 1 ? "it" : "them"} again.`,
     );
   }
-  return waiting === 0 && setAside === 0 && status.rejected === before.rejected && status.faulted === before.faulted
-    ? 0
-    : 1;
+  if (droppedNow > 0) {
+    console.log(
+      `${droppedNow} ping${droppedNow === 1 ? " was" : "s were"} dropped during this flush without being sent ` +
+        `(see "So far" above): check the state folder's disk, then run doctor.`,
+    );
+  }
+  if (stuck > 0) {
+    console.log(
+      `${stuck} ping${stuck === 1 ? " is" : "s are"} stuck mid-send in "${stateDir}/${STATE_LAYOUT.spool}" ` +
+        `(a sender stopped while sending): run flush again; if they stay, check the disk and run doctor.`,
+    );
+  }
+  // What this run saw counts even when status.json could not be written (a full disk).
+  const clean = waiting === 0 && setAside === 0 && stuck === 0 && droppedNow === 0 &&
+    status.rejected === before.rejected && status.faulted === before.faulted && report.rejected === 0 &&
+    report.faulted === 0;
+  return clean ? 0 : 1;
+}
+
+function droppedCount(status: { dropped: { too_many: number; too_old: number; unreadable: number } }): number {
+  return status.dropped.too_many + status.dropped.too_old + status.dropped.unreadable;
 }
 
 /**
@@ -222,7 +245,7 @@ function flushProgress(runtime: Runtime, stateDir: string, deliveredBefore: numb
     // While nothing goes, say why: the tracker's last answer.
     const status = await readStatus(runtime, stateDir);
     const stalled = rate === 0 && status.last_error !== undefined && Date.parse(status.last_error.at) >= started
-      ? `; waiting: ${withoutStop(status.last_error.reason).slice(0, 100)}`
+      ? `; waiting: ${terminalSafe(withoutStop(status.last_error.reason).slice(0, 100), true)}`
       : "";
     terminal.write(`\r\x1b[KFlushing: ${delivered} delivered, ${left} left (${rate.toFixed(0)} pings/s)${stalled}`);
     shown = true;
@@ -288,7 +311,7 @@ export async function logCommand(runtime: Runtime, args: readonly string[]): Pro
     console.log(
       values["--json"]
         ? JSON.stringify({ delivered_at: record.delivered_at, status: record.status, ping: ping ?? record.body })
-        : `${record.delivered_at}  ${record.status}  ${escapeControls(record.body)}`,
+        : terminalSafe(`${record.delivered_at}  ${record.status}  ${record.body}`, true),
     );
   }
   if (!values["--json"]) {
@@ -301,17 +324,11 @@ export async function logCommand(runtime: Runtime, args: readonly string[]): Pro
   return 0;
 }
 
-/** Control characters shown as escapes, so that a line cannot move the terminal's cursor or hide text. */
-function escapeControls(text: string): string {
-  // deno-lint-ignore no-control-regex -- the characters it escapes
-  return text.replace(/[\u0000-\u001f\u007f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
-
 /**
  * `command`: prints the hook command for settings.json: this runtime and this
  * file, by absolute path (hooks started from IDEs and desktop apps get a minimal
- * PATH), with the permissions `install` would give it, through the shell fast
- * path unless `--direct` is given.
+ * PATH), through the launcher beside it (the fast path), or with `--direct`
+ * the runtime's own command line, with the permissions `install` would give it.
  *
  * @param runtime The runtime adapter.
  * @param args The arguments after `command`.
@@ -339,8 +356,29 @@ export async function printHookCommand(runtime: Runtime, args: readonly string[]
         "Run install --url ..., or set TELEMHQ_PING_URL.",
     );
   }
-  const hook = hookArgv(runtime.kind, runtime.execPath, runtime.scriptPath, config.stateDir, narrow);
-  console.log(values["--direct"] ? hook.map(shellWord).join(" ") : fastPathCommand(hook));
+  if (values["--direct"]) {
+    const hook = hookArgv(runtime.kind, runtime.execPath, runtime.scriptPath, config.stateDir, narrow);
+    console.log(hook.map(shellWord).join(" "));
+    return 0;
+  }
+  // The launcher beside the hook: install's layout (~/.claude/hooks/telemhq.sh), or a clone's (hooks/telemhq.sh).
+  const folder = runtime.scriptPath.slice(0, runtime.scriptPath.lastIndexOf("/"));
+  let launcher: string | undefined;
+  for (const candidate of [`${folder}/${LAUNCHER_FILE_NAME}`, `${folder}/hooks/${LAUNCHER_FILE_NAME}`]) {
+    if ((await runtime.lstat(candidate))?.kind === "file") {
+      launcher = candidate;
+      break;
+    }
+  }
+  if (launcher === undefined) {
+    throw new CommandError(
+      `Cannot print the hook command: no ${LAUNCHER_FILE_NAME} beside ${runtime.scriptPath}. Run install, which ` +
+        `writes it, or give --direct for a command without the fast path.`,
+    );
+  }
+  // The runtime by the path PATH names (a link an upgrade keeps), as install records it.
+  const binary = await findRuntimeBinary(runtime, runtime.kind) ?? runtime.execPath;
+  console.log(launcherCommand(launcher, launcherArgs(runtime.kind, binary, runtime.scriptPath, narrow?.pingHost)));
   return 0;
 }
 
@@ -399,7 +437,7 @@ export async function runCommandLine(): Promise<void> {
   try {
     if (name === "deliver") {
       // The detached sender: no terminal, nobody to tell; problems land in status.json. Started by a
-      // hook that ignores SIGTERM and SIGHUP (see fastPathCommand), it must still be easy to stop.
+      // hook that ignores SIGTERM and SIGHUP (see launcherScript), it must still be easy to stop.
       runtime.exitOnTermination();
       await deliverSpool(runtime, await loadConfig(runtime), { lockToken: claimTokenIn(args) }).catch(() => {});
       code = 0;
@@ -415,15 +453,25 @@ export async function runCommandLine(): Promise<void> {
     }
   } catch (error) {
     // One line, never a stack, never a token; an unexpected error says what failed, not its text.
+    const why = describeError(error);
     const message = error instanceof CommandError
       ? error.message
       : error instanceof HookSkip
       ? `Cannot ${name}: ${error.message}.`
-      : `Cannot ${name}: unexpected error (${describeError(error)}). Run doctor to check the installation.`;
-    console.error(redactSecrets(message));
+      : why === "ENOSPC" || why === "EDQUOT"
+      ? `Cannot ${name}: the disk of "${stateFolderName(runtime)}" is full (${why}). Free some space, then try again.`
+      : why === "EROFS"
+      ? `Cannot ${name}: "${stateFolderName(runtime)}" is on a read-only disk (EROFS).`
+      : `Cannot ${name}: unexpected error (${why}). Run doctor to check the installation.`;
+    console.error(terminalSafe(redactSecrets(message), true));
     code = error instanceof CommandError ? error.exitCode : 1;
   }
   runtime.exit(code);
+}
+
+/** The state folder, for a message: the one the environment names, else where it would be. */
+function stateFolderName(runtime: Runtime): string {
+  return stateDirectory((name) => runtime.env(name)) ?? "the state folder";
 }
 
 /**

@@ -3,14 +3,15 @@
  * the ping URL saved by `install` as a fallback, and the folders it works in.
  *
  * Owns: `HookConfig`, the environment variables read, Claude Code's folder and
- * the state directory. Uses: runtime, state_dir, launch, prices.
+ * the state directory. Uses: runtime, files, state_dir, launch, prices.
  *
  * @module
  */
 
 import type { NarrowAccess } from "./launch.ts";
 import { type ManagedPricing, managedPricing, type PriceBook, priceTable } from "./prices.ts";
-import { attempt, readJsonFile, type Runtime } from "./runtime.ts";
+import { attempt, type FsPromises, type Runtime } from "./runtime.ts";
+import { readJsonFile, readSmallFile } from "./files.ts";
 import { parentsProblem, STATE_LAYOUT, stateDirProblem } from "./state_dir.ts";
 
 /** The largest `config.json` read: it holds a URL and a salt. */
@@ -100,9 +101,51 @@ function numberSetting(raw: string | undefined, fallback: number, min: number, m
  */
 export function claudeDirectory(env: EnvLookup): string | undefined {
   const config = env("CLAUDE_CONFIG_DIR")?.trim();
-  if (config) return config.replace(/\/+$/, "");
+  if (config) return isAbsolutePath(config) ? config.replace(/\/+$/, "") : undefined;
   const home = env("HOME")?.trim();
-  return home ? `${home.replace(/\/+$/, "")}/.claude` : undefined;
+  return home && isAbsolutePath(home) ? `${home.replace(/\/+$/, "")}/.claude` : undefined;
+}
+
+/**
+ * Whether a path is absolute: a folder named by a relative path would be
+ * wherever the hook runs, a repository's own files, say.
+ *
+ * @param path Any string.
+ * @returns True for `/x`, `C:\x` or `C:/x`, and `\\server\share`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(isAbsolutePath("/home/me"), true);
+ * assert.equal(isAbsolutePath(".telemhq"), false);
+ * ```
+ */
+export function isAbsolutePath(path: string): boolean {
+  return path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith("\\\\");
+}
+
+/**
+ * Why the environment names no usable state directory, when it names a relative one.
+ *
+ * @param env Looks up an environment variable.
+ * @returns One line, or undefined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.match(stateDirSettingProblem((name) => ({ TELEMHQ_STATE_DIR: ".telemhq" })[name]) ?? "", /absolute/);
+ * ```
+ */
+export function stateDirSettingProblem(env: EnvLookup): string | undefined {
+  for (const name of ["TELEMHQ_STATE_DIR", "CLAUDE_CONFIG_DIR", "HOME"]) {
+    const value = env(name)?.trim();
+    if (!value) continue;
+    if (!isAbsolutePath(value)) {
+      return `${name} "${value.slice(0, 80)}" is not an absolute path: the state directory must be one`;
+    }
+    if (name !== "HOME") return undefined;
+  }
+  return undefined;
 }
 
 /**
@@ -120,7 +163,7 @@ export function claudeDirectory(env: EnvLookup): string | undefined {
  */
 export function stateDirectory(env: EnvLookup): string | undefined {
   const explicit = env("TELEMHQ_STATE_DIR")?.trim();
-  if (explicit) return explicit;
+  if (explicit) return isAbsolutePath(explicit) ? explicit.replace(/(.)\/+$/, "$1") : undefined;
   const claudeDir = claudeDirectory(env);
   return claudeDir === undefined ? undefined : `${claudeDir}/telemhq`;
 }
@@ -153,6 +196,7 @@ export function readConfig(env: EnvLookup): HookConfig {
     timeoutMs: numberSetting(env("TELEMHQ_TIMEOUT_MS"), DEFAULT_TIMEOUT_MS, 100, 60_000),
     debug: env("TELEMHQ_HOOK_DEBUG") === "1",
     stateDir: stateDirectory(env),
+    stateDirProblem: stateDirSettingProblem(env),
     spoolMaxPings: numberSetting(env("TELEMHQ_SPOOL_MAX_PINGS"), 10_000, 1, 1_000_000),
     spoolMaxAgeMs: numberSetting(env("TELEMHQ_SPOOL_MAX_AGE_DAYS"), 7, 1, 365) * day,
     retryBaseMs: numberSetting(env("TELEMHQ_RETRY_BASE_MS"), 1000, 10, 60_000),
@@ -193,22 +237,52 @@ export async function loadConfig(runtime: Runtime): Promise<HookConfig> {
   ) {
     return config;
   }
-  // Only a small regular file: a FIFO or a device there must not hang the hook or eat its memory.
-  const path = `${config.stateDir}/${STATE_LAYOUT.config}`;
-  const file = await runtime.lstat(path);
-  const saved = file?.kind === "file" && file.size <= MAX_CONFIG_BYTES ? await runtime.readTextFile(path) : undefined;
-  const values: Record<string, unknown> = saved === undefined ? {} : attempt(() => JSON.parse(saved), {}) ?? {};
-  if (config.pingUrl === undefined && typeof values.ping_url === "string" && values.ping_url.trim() !== "") {
-    config.pingUrl = values.ping_url.trim();
+  const saved = await readSavedSettings(runtime, config.stateDir);
+  if (config.pingUrl === undefined && saved.pingUrl !== undefined) {
+    config.pingUrl = saved.pingUrl;
     config.pingUrlSource = "config file";
   }
-  if (config.hashSalt === undefined && typeof values.hash_salt === "string" && values.hash_salt !== "") {
-    config.hashSalt = values.hash_salt;
-  }
-  if (config.member === undefined && typeof values.member === "string" && values.member !== "") {
-    config.member = values.member;
-  }
+  config.hashSalt ??= saved.hashSalt;
+  config.member ??= saved.member;
   return config;
+}
+
+/** What `install` saved in `<state>/config.json`. */
+export interface SavedSettings {
+  /** The ping URL. */
+  pingUrl?: string;
+  /** The hash salt. */
+  hashSalt?: string;
+  /** The member label. */
+  member?: string;
+}
+
+/**
+ * Reads what `install` saved in `<state>/config.json`, from a state
+ * directory already checked: only a small regular file (a FIFO or a device
+ * there must not hang the hook or eat its memory), each value checked.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @returns The saved values; none when the file is missing or broken.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { detectRuntime } from "@telemhq/claude-code";
+ * assert.deepEqual(await readSavedSettings(detectRuntime(), "/nonexistent"), {});
+ * ```
+ */
+export async function readSavedSettings(runtime: Runtime, stateDir: string): Promise<SavedSettings> {
+  const path = `${stateDir}/${STATE_LAYOUT.config}`;
+  const file = await runtime.lstat(path);
+  const text = file?.kind === "file" && file.size <= MAX_CONFIG_BYTES ? await runtime.readTextFile(path) : undefined;
+  const values: Record<string, unknown> = text === undefined ? {} : attempt(() => JSON.parse(text), {}) ?? {};
+  const saved: SavedSettings = {};
+  if (typeof values.ping_url === "string" && values.ping_url.trim() !== "") saved.pingUrl = values.ping_url.trim();
+  if (typeof values.hash_salt === "string" && values.hash_salt !== "") saved.hashSalt = values.hash_salt;
+  if (typeof values.member === "string" && values.member !== "") saved.member = values.member;
+  return saved;
 }
 
 /**
@@ -237,6 +311,35 @@ export const MANAGED_SETTINGS_DIRS: readonly string[] = [
   "/Library/Application Support/ClaudeCode",
 ];
 
+/** A file only root can have written: root's, and writable by no one else. */
+function onlyRootWrites(owner: { uid: number; mode: number }): boolean {
+  return owner.uid === 0 && (owner.mode & 0o022) === 0;
+}
+
+/**
+ * Reads a managed settings file: in place, or through a symlink (the way
+ * configuration management tools often deploy it) only to a file that root
+ * owns and only root can change, as Claude Code itself reads it.
+ *
+ * @param fs The file API.
+ * @param path The file.
+ * @returns The parsed value, unchecked, or undefined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as fs from "node:fs/promises";
+ * assert.equal(await readManagedSettings(fs, "/nonexistent/managed-settings.json"), undefined);
+ * ```
+ */
+export async function readManagedSettings(fs: FsPromises, path: string): Promise<unknown> {
+  const link = await fs.lstat(path).catch(() => undefined);
+  if (link === undefined) return undefined;
+  if (!link.isSymbolicLink()) return await readJsonFile(fs, path);
+  const text = await readSmallFile(fs, path, 1 << 20, true, onlyRootWrites);
+  return text === undefined ? undefined : attempt(() => JSON.parse(text), undefined);
+}
+
 /**
  * An organisation's `modelPricing`, from the managed settings files Claude
  * Code honours it from (`managed-settings.json`, then its `managed-settings.d/`
@@ -259,7 +362,7 @@ export async function loadManagedPricing(runtime: Runtime): Promise<ManagedPrici
     const dropIns = (await fs.readdir(`${dir}/managed-settings.d`).catch(() => [] as string[]))
       .filter((name) => name.endsWith(".json")).sort().map((name) => `${dir}/managed-settings.d/${name}`);
     for (const path of [`${dir}/managed-settings.json`, ...dropIns]) {
-      const settings = await readJsonFile(fs, path) as { modelPricing?: unknown } | undefined;
+      const settings = await readManagedSettings(fs, path) as { modelPricing?: unknown } | undefined;
       if (settings !== null && typeof settings === "object" && settings.modelPricing !== undefined) {
         value = settings.modelPricing;
       }

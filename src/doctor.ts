@@ -8,7 +8,7 @@
  * the installed hook, with its permissions.
  *
  * Owns: `doctorCommand`, `testPayload`. Uses: input, payload, runtime, state_dir, config,
- * ping_url, launch, lock, spool, send, sender, cli_args, install, settings,
+ * ping_url, launcher, lock, spool, send, sender, cli_args, install_record, settings,
  * fields, claude_code, events.
  *
  * @module
@@ -16,12 +16,12 @@
 
 import { parseArgs, withoutStop } from "./cli_args.ts";
 import { claudeDirectory, type HookConfig, loadConfig } from "./config.ts";
-import { describeError } from "./input.ts";
-import { type InstallRecord, readInstallRecord } from "./install.ts";
+import { describeError, terminalSafe } from "./input.ts";
+import { type InstallRecord, readInstallRecord } from "./install_record.ts";
 import { enabledTelemhqPlugins, projectDirectory, type ScannedSettings, scanSettings } from "./settings.ts";
 import { type ClaudeCodeInUse, claudeCodeInUse, ignoredEvents, knowsEvent, settingsRejection } from "./claude_code.ts";
 import { INSTALL_EVENTS } from "./events.ts";
-import { fastPathCommand } from "./launch.ts";
+import { launcherCommand, launcherScript } from "./launcher.ts";
 import { buildPayload } from "./payload.ts";
 import type { Payload } from "./fields.ts";
 import { parsePingUrl, redactUrl } from "./ping_url.ts";
@@ -37,16 +37,16 @@ class Report {
   problems = 0;
 
   ok(text: string): void {
-    console.log(`ok       ${text}`);
+    console.log(`ok       ${terminalSafe(text, true)}`);
   }
 
   note(text: string): void {
-    console.log(`note     ${text}`);
+    console.log(`note     ${terminalSafe(text, true)}`);
   }
 
   problem(text: string): void {
     this.problems++;
-    console.log(`PROBLEM  ${text}`);
+    console.log(`PROBLEM  ${terminalSafe(text, true)}`);
   }
 }
 
@@ -58,9 +58,9 @@ function refusalAdvice(status: number | undefined): string {
   return "check the ping URL and the tracker, then run flush --retry-failed";
 }
 
-/** The hosts Deno's `--allow-net=` in the recorded command allows, or undefined when it allows any. */
-function allowedHosts(record: InstallRecord): string[] | undefined {
-  const flag = record.hook_argv.find((arg) => arg.startsWith("--allow-net="));
+/** The hosts Deno's `--allow-net=` in a command line allows, or undefined when it allows any (or is not Deno's). */
+function allowedHosts(argv: readonly string[]): string[] | undefined {
+  const flag = argv.find((arg) => arg.startsWith("--allow-net="));
   return flag === undefined ? undefined : flag.slice("--allow-net=".length).split(",");
 }
 
@@ -83,7 +83,11 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
   const claudeDir = claudeDirectory((name) => runtime.env(name));
   const report = new Report();
   if (claudeDir === undefined || config.stateDir === undefined) {
-    report.problem("HOME is not set: no settings or state directory to check.");
+    report.problem(
+      config.stateDirProblem !== undefined
+        ? `${config.stateDirProblem}: no settings or state directory to check.`
+        : "HOME is not set: no settings or state directory to check.",
+    );
     return finish(report);
   }
   const stateDir = config.stateDir;
@@ -101,11 +105,14 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
     : found;
   const scanned = await checkSettings(report, claudeDir, record, await projectDirectory(runtime, undefined), claude);
   checkClaudeCode(report, scanned, claude);
-  await checkInstall(runtime, report, record);
+  await checkInstall(runtime, report, record, url);
   await checkStateFiles(runtime, report, stateDir);
   await checkDelivery(runtime, report, config, stateDir);
   if (values["--ping"] && url !== undefined) await testPing(runtime, report, url, record, config);
-  else if (values["--ping"]) report.note("No test ping sent: no ping URL is known here.");
+  else if (values["--ping"]) {
+    // --ping asks for proof: without a test ping sent, doctor cannot say all is good.
+    report.problem("No test ping sent: no ping URL is known here (see above).");
+  }
   return finish(report);
 }
 
@@ -144,14 +151,15 @@ function checkUrl(
     return undefined;
   }
   report.ok(`Ping URL ${redactUrl(url)} (from ${config.pingUrlSource}).`);
-  const hosts = record === undefined ? undefined : allowedHosts(record);
-  if (hosts !== undefined && !hosts.includes(url.host)) {
-    report.problem(
-      `The installed Deno hook may only reach ${hosts.join(", ")}, but the ping URL in force is for ${url.host}: ` +
-        `run install again with that URL.`,
-    );
-  }
+  // Without a launcher (an older install), the recorded command is the hook's: its permissions are fixed.
+  const hosts = record === undefined || record.launcher !== undefined ? undefined : allowedHosts(record.hook_argv);
+  if (hosts !== undefined && !hosts.includes(url.host)) report.problem(hostProblem(hosts, url));
   return url;
+}
+
+function hostProblem(hosts: readonly string[], url: URL): string {
+  return `The installed Deno hook may only reach ${hosts.join(", ")}, but the ping URL in force is for ${url.host}: ` +
+    `run install again with that URL.`;
 }
 
 async function checkSettings(
@@ -164,7 +172,8 @@ async function checkSettings(
   const scanned = await scanSettings(claudeDir, project);
   if (project !== undefined) report.note(`Project settings are read from ${project}, its repository's root.`);
   const wired = new Map<string, { paths: string[]; commands: Set<string> }>();
-  const expected = record === undefined ? undefined : fastPathCommand(record.hook_argv);
+  const launcher = record === undefined ? undefined : recordedLauncher(record);
+  const expected = launcher === undefined ? undefined : launcherCommand(launcher[1], launcher.slice(2));
   let unreadable = false;
   for (const file of scanned) {
     if (file.error !== undefined) {
@@ -258,7 +267,19 @@ function checkClaudeCode(report: Report, scanned: readonly ScannedSettings[], cl
   }
 }
 
-async function checkInstall(runtime: Runtime, report: Report, record: InstallRecord | undefined): Promise<void> {
+/** The launcher and its options as install recorded them, when it wrote one (older versions did not). */
+function recordedLauncher(record: InstallRecord): string[] | undefined {
+  return record.launcher === undefined || record.launcher_args === undefined
+    ? undefined
+    : ["/bin/sh", record.launcher, ...record.launcher_args];
+}
+
+async function checkInstall(
+  runtime: Runtime,
+  report: Report,
+  record: InstallRecord | undefined,
+  url: URL | undefined,
+): Promise<void> {
   if (record === undefined) {
     report.note("No install record: the runtime and hook file are not checked. Run install to record them.");
     return;
@@ -268,18 +289,43 @@ async function checkInstall(runtime: Runtime, report: Report, record: InstallRec
     return;
   }
   report.ok(`Hook file ${record.hook_file} is there.`);
-  // Only the runtime install resolved and recorded is run, never a word from a settings file.
-  const version = await runQuietly([record.runtime_path, "--version"], 10_000);
-  if (version?.code !== 0) {
-    report.problem(`The runtime ${record.runtime_path} does not run: install it again, or run install with --runtime.`);
+  const launcher = recordedLauncher(record);
+  if (launcher === undefined) {
+    report.problem("The hook was installed by an older version, without its launcher: run install again.");
     return;
   }
-  const loads = await runQuietly([...record.hook_argv, "--help"], 20_000);
-  if (loads?.code !== 0) {
-    report.problem(`The hook does not start with ${record.runtime_path}: run install again.`);
+  if ((await runtime.readTextFile(record.launcher!)) !== launcherScript()) {
+    report.problem(`The launcher ${record.launcher} is missing or not this version's: run install again.`);
     return;
   }
-  report.ok(`Runtime ${record.runtime_path} runs the hook (${version.stdout.split("\n")[0].trim()}).`);
+  // Only what install recorded is run, never a word from a settings file; the launcher picks the runtime.
+  const argv = (await runQuietly([...launcher, "--print-argv"], 10_000))?.stdout.split("\n").filter(Boolean) ?? [];
+  if (argv.length === 0) {
+    report.problem(
+      `No runtime runs the hook: ${record.runtime_path} is gone and no other was found. Install Bun, Deno or ` +
+        `Node 22.18+, then run install again.`,
+    );
+    return;
+  }
+  const version = await runQuietly([argv[0], "--version"], 10_000);
+  const loads = await runQuietly([...launcher, "--help"], 20_000);
+  if (version?.code !== 0 || loads?.code !== 0) {
+    report.problem(`The hook does not start with ${argv[0]}: run install again.`);
+    return;
+  }
+  // The launcher narrows Deno's network to the URL in force where Claude Code runs it, else the one install saved.
+  const hosts = allowedHosts(argv);
+  if (url !== undefined && hosts !== undefined && !hosts.includes(url.host)) report.problem(hostProblem(hosts, url));
+  const runs = `runs the hook (${version.stdout.split("\n")[0].trim()})`;
+  const recorded = await runtime.realpath(record.runtime_path);
+  if (recorded === undefined) {
+    report.problem(
+      `The runtime install recorded, ${record.runtime_path}, is gone; the hook runs under ${argv[0]} instead, ` +
+        `which ${runs}. Run install again to record it.`,
+    );
+  } else {
+    report.ok(`Runtime ${record.runtime_path} ${runs}.`);
+  }
 }
 
 async function checkStateFiles(runtime: Runtime, report: Report, stateDir: string): Promise<void> {
@@ -396,7 +442,7 @@ async function testPing(
 ): Promise<void> {
   let result: SendResult | undefined;
   if (record !== undefined) {
-    const run = await runQuietly([...record.hook_argv, "ping-test"], 30_000);
+    const run = await runQuietly([...(recordedLauncher(record) ?? record.hook_argv), "ping-test"], 30_000);
     try {
       result = JSON.parse(run?.stdout.trim().split("\n").pop() ?? "") as SendResult;
     } catch {

@@ -32,6 +32,11 @@ export interface EventRule {
   readonly failed?: true;
   /** Claude Code fires it at most once per prompt (turn), so `prompt_id` identifies it. */
   readonly oncePerPrompt?: true;
+  /**
+   * Claude Code fires it once as a session ends: the session, its last prompt and the reason identify it
+   * (a resumed session that ends again after a new prompt gets a new id).
+   */
+  readonly oncePerSession?: true;
   /** Its ping carries usage: the turn's, the subagent's, or the session's totals. */
   readonly usage?: "turn" | "subagent" | "session";
   /** `install` wires it: always, or with `--tool-activity`; with this matcher, if any. */
@@ -47,7 +52,7 @@ export const HOOK_EVENTS: Readonly<Partial<Record<HookEventName, EventRule>>> = 
   StopFailure: { failed: true, oncePerPrompt: true, usage: "turn", install: { when: "always", matcher: "*" } },
   // SubagentStop and SessionEnd carry the subagents' usage and the session's totals.
   SubagentStop: { usage: "subagent", install: { when: "always" } },
-  SessionEnd: { usage: "session", install: { when: "always" } },
+  SessionEnd: { oncePerSession: true, usage: "session", install: { when: "always" } },
 };
 
 /**

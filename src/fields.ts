@@ -315,7 +315,8 @@ export function plainModelId(model: string): string | undefined {
 }
 
 /**
- * A git branch as it may be sent, else nothing.
+ * A git branch as it may be sent, else nothing. `HEAD` is no branch: Claude
+ * Code records it outside a repository and on a detached checkout.
  *
  * @param branch A branch name from a transcript.
  * @returns The name, or undefined.
@@ -325,10 +326,11 @@ export function plainModelId(model: string): string | undefined {
  * import assert from "node:assert/strict";
  * assert.equal(plainBranch("feature/login"), "feature/login");
  * assert.equal(plainBranch("x\ny"), undefined);
+ * assert.equal(plainBranch("HEAD"), undefined);
  * ```
  */
 export function plainBranch(branch: string): string | undefined {
-  return BRANCH_PATTERN.test(branch) ? branch : undefined;
+  return BRANCH_PATTERN.test(branch) && branch !== "HEAD" ? branch : undefined;
 }
 
 /**

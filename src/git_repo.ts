@@ -5,12 +5,13 @@
  * from the event). Only that plain shape leaves: never the remote's URL, its
  * host, or credentials written into it.
  *
- * Owns: `readGitRepo`, `repoFromRemoteUrl`. Uses: runtime.
+ * Owns: `readGitRepo`, `repoFromRemoteUrl`. Uses: runtime, files.
  *
  * @module
  */
 
-import { nodeFs, readSmallFile, type Runtime } from "./runtime.ts";
+import { nodeFs, type Runtime } from "./runtime.ts";
+import { readSmallFile } from "./files.ts";
 
 /** The largest git config read: a real one is a few hundred bytes. */
 const MAX_GIT_CONFIG_BYTES = 64 * 1024;

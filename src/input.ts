@@ -2,7 +2,8 @@
  * Reading the event: the bytes Claude Code writes to the hook's stdin, up to
  * a limit, parsed into an object, and the reasons the hook skips an event.
  *
- * Owns: `HookSkip`, stdin reading and event parsing. Uses: nothing.
+ * Owns: `HookSkip`, stdin reading and event parsing, `terminalSafe` (text
+ * from files and the network on its way to a terminal). Uses: nothing.
  *
  * @module
  */
@@ -110,4 +111,38 @@ export async function readAll(stream: AsyncIterable<Uint8Array>, limit: number):
     offset += chunk.length;
   }
   return bytes;
+}
+
+/**
+ * Characters that move a terminal's cursor, change its title or colours, or
+ * reorder what it shows: C0 controls but tab and line feed, DEL, C1
+ * controls (U+0080-U+009F: `\u009b` is a CSI on many terminals), and the
+ * Unicode bidirectional and invisible format controls.
+ */
+// deno-lint-ignore no-control-regex -- the characters it matches
+const TERMINAL_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+
+/**
+ * Makes text from a file or the network safe to print: every character that
+ * could drive the terminal (see above) is shown as a `\uXXXX` escape instead.
+ * Every command prints what it did not write itself through this function.
+ *
+ * @param text Any text.
+ * @param oneLine Escape line feeds and tabs too (for a value inside one line).
+ * @returns The text, with only printable characters, tab and line feed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(terminalSafe("Stop\u001b]0;x\u0007"), "Stop\\u001b]0;x\\u0007");
+ * assert.equal(terminalSafe("a\u202eb\u009bc"), "a\\u202eb\\u009bc");
+ * assert.equal(terminalSafe("two\nlines"), "two\nlines");
+ * assert.equal(terminalSafe("two\nlines", true), "two\\u000alines");
+ * ```
+ */
+export function terminalSafe(text: string, oneLine = false): string {
+  const escape = (char: string) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
+  const safe = text.replace(TERMINAL_UNSAFE, escape);
+  // deno-lint-ignore no-control-regex -- the characters it matches
+  return oneLine ? safe.replace(/[\u0009\u000a]/g, escape) : safe;
 }

@@ -8,14 +8,15 @@
  * not); `uninstall` removes exactly that, and with the last scope
  * everything the hook kept (the saved URL, the spool, the journal).
  *
- * Owns: the install plan, the install record, finding runtimes. Uses: input, events,
- * runtime, state_dir, config, ping_url, launch, cli_args, settings, claude_code, fields.
+ * Owns: the install plan. Uses: input, events,
+ * runtime, files, state_dir, config, ping_url, launch, launcher, cli_args, settings, claude_code, fields,
+ * install_record.
  *
  * @module
  */
 
 import { CommandError, parseArgs } from "./cli_args.ts";
-import { claudeDirectory, loadConfig, stateDirectory } from "./config.ts";
+import { claudeDirectory, loadConfig, stateDirectory, stateDirSettingProblem } from "./config.ts";
 import { INSTALL_EVENTS } from "./events.ts";
 import { MEMBER_PATTERN } from "./fields.ts";
 import {
@@ -28,10 +29,13 @@ import {
   knowsEvent,
   settingsRejection,
 } from "./claude_code.ts";
-import { denoFlagProblem, fastPathCommand, hookArgv, shellWord } from "./launch.ts";
+import { denoFlagProblem, findRuntimeBinary, hookArgv, shellWord } from "./launch.ts";
+import { LAUNCHER_FILE_NAME, launcherArgs, launcherCommand, launcherScript } from "./launcher.ts";
 import { parsePingUrl, redactUrl } from "./ping_url.ts";
-import { readAll } from "./input.ts";
-import { readJsonFile, runQuietly, type Runtime, type RuntimeKind, writeFileAtomically } from "./runtime.ts";
+import { readAll, terminalSafe } from "./input.ts";
+import { runQuietly, type Runtime, type RuntimeKind } from "./runtime.ts";
+import { readJsonFile, writeFileAtomically } from "./files.ts";
+import { type InstallRecord, readInstallRecord } from "./install_record.ts";
 import {
   addHooks,
   enabledTelemhqPlugins,
@@ -59,58 +63,6 @@ const HOOK_TIMEOUT_S = 10;
 /** The first Node that runs TypeScript as it is (type stripping on by default). */
 const NODE_RUNS_TS = [22, 18] as const;
 
-/** What `install` wrote, kept in `<state>/install.json` so that `doctor` and `uninstall` read it rather than guess. */
-export interface InstallRecord {
-  /** The runtime the hook runs under. */
-  runtime: RuntimeKind;
-  /** That runtime's binary, by absolute path, as `install` resolved it. */
-  runtime_path: string;
-  /** The installed hook file. */
-  hook_file: string;
-  /** The command line that runs the hook (inside the fast path). */
-  hook_argv: string[];
-  /** Settings files that `install` created (and `uninstall` may remove once they hold nothing else). */
-  created_settings: string[];
-  /** Whether tool activity was chosen (kept for the next run). */
-  tool_activity?: boolean;
-  /** The Claude Code version `--claude-version` named, for doctor when no `claude` is found. */
-  claude_version?: string;
-}
-
-/**
- * Reads `install.json`; undefined when absent or not of the expected shape.
- *
- * @param runtime The runtime adapter.
- * @param stateDir The state directory.
- * @returns The record.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { detectRuntime } from "@telemhq/claude-code";
- * assert.equal(await readInstallRecord(detectRuntime(), "/nonexistent"), undefined);
- * ```
- */
-export async function readInstallRecord(runtime: Runtime, stateDir: string): Promise<InstallRecord | undefined> {
-  const value = await readJsonFile(await runtime.fs(), `${stateDir}/${STATE_LAYOUT.install}`);
-  const record = value as Partial<InstallRecord> | undefined;
-  const strings = (list: unknown) => Array.isArray(list) && list.every((item) => typeof item === "string");
-  const valid = record !== null && typeof record === "object" &&
-    ["deno", "bun", "node"].includes(record.runtime as string) &&
-    typeof record.runtime_path === "string" && record.runtime_path.startsWith("/") &&
-    typeof record.hook_file === "string" && strings(record.hook_argv);
-  return valid
-    ? {
-      ...record,
-      created_settings: strings(record.created_settings) ? record.created_settings! : [],
-      tool_activity: typeof record.tool_activity === "boolean" ? record.tool_activity : undefined,
-      claude_version: typeof record.claude_version === "string" && isClaudeCodeVersion(record.claude_version)
-        ? record.claude_version
-        : undefined,
-    } as InstallRecord
-    : undefined;
-}
-
 interface InstallPlan {
   scope: InstallScope;
   record: InstallRecord;
@@ -130,19 +82,6 @@ interface InstallPlan {
   claude: ClaudeCodeInUse;
   /** Whether `--claude-version` named it. */
   claudeVersionGiven: boolean;
-}
-
-/** Finds a runtime's binary: this process's if it is that runtime, else on PATH or where its installer puts it. */
-async function findRuntime(runtime: Runtime, kind: RuntimeKind): Promise<string | undefined> {
-  if (runtime.kind === kind) return runtime.execPath;
-  const fs = await runtime.fs();
-  const home = runtime.env("HOME");
-  const dirs = [...(runtime.env("PATH") ?? "").split(":"), `${home}/.${kind}/bin`].filter((dir) => dir.startsWith("/"));
-  for (const dir of dirs) {
-    const path = `${dir}/${kind}`;
-    if (await fs.access(path, 1 /* X_OK */).then(() => true, () => false)) return await fs.realpath(path);
-  }
-  return undefined;
 }
 
 /** Whether a Node binary runs TypeScript files as they are (22.18 or later). */
@@ -187,6 +126,19 @@ async function pingUrlArgument(runtime: Runtime, value: string | undefined): Pro
   return url;
 }
 
+/** The hash salt: `--hash-salt SALT`, or `--hash-salt -` (the first line of stdin, off the process list). */
+async function hashSaltArgument(runtime: Runtime, value: string | undefined): Promise<string | undefined> {
+  if (value !== "-") return value;
+  const line = new TextDecoder().decode(await readAll(runtime.stdin(), 64 * 1024)).split("\n")[0].replace(/\r$/, "");
+  if (line === "") {
+    throw new CommandError(
+      "Cannot install: --hash-salt - read an empty line from standard input: give the salt there.",
+      2,
+    );
+  }
+  return line;
+}
+
 async function planInstall(runtime: Runtime, args: readonly string[]): Promise<InstallPlan> {
   const values = parseArgs(
     args,
@@ -209,8 +161,16 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
     // The npm build is JavaScript for Node; Deno and Bun run hook.ts itself.
     throw new CommandError(`Cannot install for ${kind} from the npm build: run install with hook.ts under ${kind}.`, 2);
   }
+  if (values["--url"] === "-" && values["--hash-salt"] === "-") {
+    throw new CommandError(
+      "Cannot install: --url - and --hash-salt - both want standard input. Give one of them another way " +
+        "(TELEMHQ_PING_URL, or TELEMHQ_HASH_SALT).",
+      2,
+    );
+  }
   const url = await pingUrlArgument(runtime, values["--url"]);
-  const runtimePath = await findRuntime(runtime, kind);
+  const hashSalt = values["--no-hash-salt"] ? null : await hashSaltArgument(runtime, values["--hash-salt"]);
+  const runtimePath = await findRuntimeBinary(runtime, kind);
   if (runtimePath === undefined) {
     throw new CommandError(
       `Cannot install: ${kind} is not on PATH or in ~/.${kind}/bin. Install it, or choose another --runtime.`,
@@ -225,7 +185,9 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
   const env = (name: string) => runtime.env(name);
   const claudeDir = claudeDirectory(env);
   const stateDir = stateDirectory(env);
-  if (claudeDir === undefined || stateDir === undefined) throw new CommandError("Cannot install: HOME is not set.");
+  if (claudeDir === undefined || stateDir === undefined) {
+    throw new CommandError(`Cannot install: ${stateDirSettingProblem(env) ?? "HOME is not set"}.`);
+  }
   const hookFile = `${claudeDir}/hooks/${HOOK_FILE_NAMES[sourceKind]}`;
   // The transcripts' real folder too: Deno checks a permission against the path a symlink leads to.
   const projects = await runtime.realpath(`${claudeDir}/projects`);
@@ -239,7 +201,10 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
         `without commas, or choose --runtime bun.`,
     );
   }
-  const argv = hookArgv(kind, runtimePath, hookFile, stateDir, { pingHost: url.host, claudeDir, projectsDir });
+  // Deno checks --allow-run against its real path: the launcher resolves the link each time, and so does this.
+  const realRuntime = kind === "deno" ? await runtime.realpath(runtimePath) ?? runtimePath : runtimePath;
+  const argv = hookArgv(kind, realRuntime, hookFile, stateDir, { pingHost: url.host, claudeDir, projectsDir });
+  const launcher = `${claudeDir}/hooks/${LAUNCHER_FILE_NAME}`;
   const member = values["--member"];
   if (member !== undefined && !MEMBER_PATTERN.test(member)) {
     throw new CommandError(
@@ -267,15 +232,23 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
   }
   return {
     scope,
-    record: { runtime: kind, runtime_path: runtimePath, hook_file: hookFile, hook_argv: argv, created_settings: [] },
+    record: {
+      runtime: kind,
+      runtime_path: runtimePath,
+      hook_file: hookFile,
+      hook_argv: argv,
+      launcher,
+      launcher_args: launcherArgs(kind, runtimePath, hookFile, url.host),
+      created_settings: [],
+    },
     url,
-    hashSalt: values["--no-hash-salt"] ? null : values["--hash-salt"],
+    hashSalt,
     member: values["--no-member"] ? null : member,
     toolActivity: values["--tool-activity"] ? true : values["--no-tool-activity"] ? false : undefined,
     claudeDir,
     stateDir,
     settingsPath: await scopeSettingsPath(runtime, scope, claudeDir, values["--dir"], "install"),
-    command: fastPathCommand(argv),
+    command: launcherCommand(launcher, launcherArgs(kind, runtimePath, hookFile, url.host)),
     events: INSTALL_EVENTS.always,
     claude,
     claudeVersionGiven: given !== undefined,
@@ -388,7 +361,7 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
     ]);
     addHooks(policy, events, ourEntry(plan));
     console.log(JSON.stringify(policy, null, 2));
-    for (const note of leftOutNotes(plan.claude, leftOut)) console.error(note);
+    for (const note of leftOutNotes(plan.claude, leftOut)) console.error(terminalSafe(note));
     console.error(
       `Managed policy printed. Deploy the hook to "${plan.record.hook_file}" and the ping URL to "${plan.stateDir}/${STATE_LAYOUT.config}" on each machine.\n` +
         `Or roll out the plugin instead: install --scope managed --plugin prints its policy.`,
@@ -397,7 +370,8 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
   }
   // Everything is checked before anything is written.
   const { settings, text } = await readSettings(plan.settingsPath);
-  for (const path of [plan.record.hook_file, `${plan.stateDir}/${STATE_LAYOUT.config}`, plan.settingsPath]) {
+  const launcher = plan.record.launcher!;
+  for (const path of [plan.record.hook_file, launcher, `${plan.stateDir}/${STATE_LAYOUT.config}`, plan.settingsPath]) {
     await assertWritable(runtime, path);
   }
   // Options given once stay until changed: a second install (after a 401, say) keeps tool activity and the salt.
@@ -429,6 +403,7 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
   await fs.mkdir(`${plan.claudeDir}/hooks`, { recursive: true, mode: 0o700 });
   await fs.chmod(`${plan.claudeDir}/hooks`, 0o700);
   await replaceFile(plan.record.hook_file, hookSource, { mode: 0o600, forceMode: true });
+  await replaceFile(launcher, launcherScript(), { mode: 0o700, forceMode: true });
   const saved = {
     ping_url: plan.url.href,
     ...(salt !== undefined ? { hash_salt: salt } : {}),
@@ -447,7 +422,7 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
   if (updated !== text) await replaceFile(plan.settingsPath, updated, { backup: text, mode: 0o644 });
   const lines = [
     `Installed the TelemHQ hook for Claude Code.`,
-    `  hook:      ${plan.record.hook_file}`,
+    `  hook:      ${plan.record.hook_file}, started by ${launcher}`,
     `  runtime:   ${plan.record.runtime_path}`,
     `  settings:  ${plan.settingsPath} (${events.map(([event]) => event).join(", ")})`,
     `  Claude Code: ${plan.claude.description}`,
@@ -483,12 +458,8 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
         `Remove one: uninstall --scope ${file.scope}, or install there again.`,
     );
   }
-  lines.push(
-    `Check it with: ${shellWord(plan.record.runtime_path)}${plan.record.runtime === "deno" ? " run -A" : ""} ${
-      shellWord(plan.record.hook_file)
-    } doctor --ping`,
-  );
-  console.log(lines.join("\n"));
+  lines.push(`Check it with: /bin/sh ${shellWord(launcher)} doctor --ping`);
+  console.log(terminalSafe(lines.join("\n")));
   return 0;
 }
 
@@ -515,7 +486,9 @@ export async function uninstallCommand(runtime: Runtime, args: readonly string[]
   const env = (name: string) => runtime.env(name);
   const claudeDir = claudeDirectory(env);
   const stateDir = stateDirectory(env);
-  if (claudeDir === undefined || stateDir === undefined) throw new CommandError("Cannot uninstall: HOME is not set.");
+  if (claudeDir === undefined || stateDir === undefined) {
+    throw new CommandError(`Cannot uninstall: ${stateDirSettingProblem(env) ?? "HOME is not set"}.`);
+  }
   const settingsPath = (await scopeSettingsPath(runtime, scope, claudeDir, values["--dir"], "uninstall"))!;
   const hookFiles = installedHookFiles(claudeDir);
   const { settings, text } = await readSettings(settingsPath);
@@ -528,6 +501,8 @@ export async function uninstallCommand(runtime: Runtime, args: readonly string[]
   if (removed > 0) {
     if (Object.keys(settings).length === 0 && record?.created_settings.includes(settingsPath)) {
       await fs.rm(settingsPath, { force: true });
+      // Its .claude folder too, when nothing else is in it (rmdir refuses a folder that is not empty).
+      if (scope !== "user") await fs.rmdir(settingsPath.slice(0, settingsPath.lastIndexOf("/"))).catch(() => {});
       lines.push(`Removed ${settingsPath}, which install had created (${removed} entries).`);
     } else {
       await replaceFile(settingsPath, formatSettings(settings, text), { mode: 0o644 });
@@ -541,13 +516,34 @@ export async function uninstallCommand(runtime: Runtime, args: readonly string[]
   const scanned = await scanSettings(claudeDir, await projectDirectory(runtime, values["--dir"]));
   const stillUsed = scanned.filter((file) => file.hooks.length > 0).map((file) => file.path);
   for (const file of scanned.filter((file) => file.error !== undefined)) lines.push(`Warning: ${file.error}`);
+  const plugins = enabledTelemhqPlugins(scanned);
   if (stillUsed.length > 0) {
     lines.push(`Kept the hook file: ${stillUsed.join(" and ")} still run${stillUsed.length === 1 ? "s" : ""} it.`);
+  } else if (plugins.length > 0) {
+    // The plugin shares the state folder (its spool, its journal): only what install itself added goes.
+    lines.push(...await removeInstallOnly(runtime, hookFiles, stateDir, plugins));
   } else {
     lines.push(...await removeEverything(runtime, hookFiles, stateDir));
   }
-  console.log(lines.join("\n"));
+  console.log(terminalSafe(lines.join("\n")));
   return 0;
+}
+
+/** With the plugin still enabled: removes the hook files, the saved URL and the install record, and keeps the rest. */
+async function removeInstallOnly(
+  runtime: Runtime,
+  hookFiles: readonly string[],
+  stateDir: string,
+  plugins: readonly string[],
+): Promise<string[]> {
+  const files = await removeHookFiles(runtime, hookFiles);
+  const fs = await runtime.fs();
+  for (const name of [STATE_LAYOUT.config, STATE_LAYOUT.install]) await fs.rm(`${stateDir}/${name}`, { force: true });
+  return [
+    files,
+    `Removed the saved ping URL; kept the rest of ${stateDir}: the TelemHQ plugin (${plugins.join(", ")}) is ` +
+    `enabled and uses it (its spool and its log). Run "claude plugin uninstall" first to remove everything.`,
+  ];
 }
 
 /** Why a state directory that exists must not be trusted, or undefined (also when it does not exist). */
@@ -558,18 +554,22 @@ async function stateDirProblemOf(runtime: Runtime, stateDir: string): Promise<st
 }
 
 /** With the last scope gone: the hook files and, in a safe state directory, everything the hook kept. */
-async function removeEverything(runtime: Runtime, hookFiles: readonly string[], stateDir: string): Promise<string[]> {
+/** Removes the hook files install wrote, and their folder when nothing else is in it; says what it removed. */
+async function removeHookFiles(runtime: Runtime, hookFiles: readonly string[]): Promise<string> {
   const fs = await runtime.fs();
   const removed: string[] = [];
   for (const file of hookFiles) {
-    if (await runtime.lstat(file) !== undefined) {
-      await fs.rm(file, { force: true });
-      removed.push(file);
-    }
+    if (await runtime.lstat(file) === undefined) continue;
+    await fs.rm(file, { force: true });
+    removed.push(file);
   }
-  // The hooks folder install made goes too, if nothing else is in it.
   if (hookFiles.length > 0) await fs.rmdir(hookFiles[0].slice(0, hookFiles[0].lastIndexOf("/"))).catch(() => {});
-  const files = removed.length > 0 ? `Removed ${removed.join(" and ")}.` : "No hook file to remove.";
+  return removed.length > 0 ? `Removed ${removed.join(" and ")}.` : "No hook file to remove.";
+}
+
+async function removeEverything(runtime: Runtime, hookFiles: readonly string[], stateDir: string): Promise<string[]> {
+  const fs = await runtime.fs();
+  const files = await removeHookFiles(runtime, hookFiles);
   // The token goes whatever else: removing a name is safe even in a folder others can write.
   const unsafe = await stateDirProblemOf(runtime, stateDir);
   if (unsafe !== undefined) {

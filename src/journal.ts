@@ -3,13 +3,14 @@
  * a user can check what left the machine (`log`). It holds what was sent and
  * when and how the tracker answered, nothing more (never the URL).
  *
- * Owns: the journal files, `appendToJournal`, `readJournal`. Uses: runtime,
+ * Owns: the journal files, `appendToJournal`, `readJournal`. Uses: runtime, files,
  * state_dir.
  *
  * @module
  */
 
-import { attempt, type OpenFlag, openFlags, readSmallFile, type Runtime } from "./runtime.ts";
+import { attempt, type Runtime } from "./runtime.ts";
+import { type OpenFlag, openFlags, readSmallFile } from "./files.ts";
 import { STATE_LAYOUT } from "./state_dir.ts";
 
 /** One delivered ping, as the journal keeps it. */

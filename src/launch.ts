@@ -1,9 +1,10 @@
 /**
  * How the hook is started: the command line that runs it under each runtime
- * (Deno's narrow permission flags, Bun's flags), and the shell fast path that
- * Claude Code runs, which hands the event to a detached hook in milliseconds.
+ * (Deno's narrow permission flags, Bun's flags), and what no runtime it
+ * starts may inherit. The launcher script (see {@linkcode launcherScript})
+ * builds the same command lines from the same constants.
  *
- * Owns: `hookArgv`, `denoRunFlags`, `fastPathCommand`, shell quoting.
+ * Owns: `hookArgv`, `denoRunFlags`, the runtimes' flags, finding a runtime's binary, shell quoting.
  * Uses: runtime, config.
  *
  * @module
@@ -44,8 +45,15 @@ export function denoFlagProblem(paths: readonly string[]): string | undefined {
     : `the path "${bad}" holds a comma, which Deno's permission flags cannot express`;
 }
 
-/** Bun's flags: no `.env` of the project, no auto-install. */
-const BUN_RUN_FLAGS: readonly string[] = ["--no-env-file", "--no-install"];
+/**
+ * Bun's flags: no configuration (Bun reads `bunfig.toml` from the folder it
+ * starts in, a repository's, and the user's global one, whose `preload` runs
+ * code; `--config` replaces both), no `.env` of the project, no auto-install.
+ */
+export const BUN_RUN_FLAGS: readonly string[] = ["--config=/dev/null", "--no-env-file", "--no-install"];
+
+/** Deno's flags before the permissions: no `deno.json` or lock file of the folder it starts in, never a prompt. */
+export const DENO_BASE_FLAGS: readonly string[] = ["--no-config", "--no-lock", "--no-prompt"];
 
 /**
  * The Deno flags the hook and its sender run with. Narrowed (what `install`
@@ -82,9 +90,7 @@ export function denoRunFlags(denoPath: string, stateDir: string, narrow?: Narrow
   if (problem !== undefined) throw new TypeError(problem);
   if (narrow === undefined) {
     return [
-      "--no-config",
-      "--no-lock",
-      "--no-prompt",
+      ...DENO_BASE_FLAGS,
       "--allow-net",
       "--allow-env",
       "--allow-read",
@@ -94,9 +100,7 @@ export function denoRunFlags(denoPath: string, stateDir: string, narrow?: Narrow
     ];
   }
   return [
-    "--no-config",
-    "--no-lock",
-    "--no-prompt",
+    ...DENO_BASE_FLAGS,
     `--allow-net=${narrow.pingHost}`,
     `--allow-env=${ENV_NAMES.join(",")}`,
     `--allow-read=${[...new Set(reads)].join(",")}`,
@@ -120,7 +124,7 @@ export function denoRunFlags(denoPath: string, stateDir: string, narrow?: Narrow
  * ```ts
  * import assert from "node:assert/strict";
  * const argv = hookArgv("bun", "/usr/bin/bun", "/home/me/.claude/hooks/telemhq.ts", "/home/me/.claude/telemhq");
- * assert.deepEqual(argv, ["/usr/bin/bun", "--no-env-file", "--no-install", "/home/me/.claude/hooks/telemhq.ts"]);
+ * assert.deepEqual(argv, ["/usr/bin/bun", ...BUN_RUN_FLAGS, "/home/me/.claude/hooks/telemhq.ts"]);
  * ```
  */
 export function hookArgv(
@@ -180,38 +184,31 @@ export function shellWord(word: string): string {
 }
 
 /**
- * The shell fast path, for a settings.json hook command: hands the event to
- * `hook.ts --detached` started in its own session, and exits. The shell takes
- * about 2 ms, so this survives where Claude Code does not wait: `async` hooks
- * when a `claude -p` run ends and `StopFailure` in print mode, whose hook
- * processes get SIGTERM 15-25 ms after they start (measured with 2.1.332),
- * before Deno or Bun has even started the script. The shell ignores SIGTERM
- * and SIGHUP, and an ignored signal stays ignored across fork and exec, so
- * neither it nor the hook it starts can be ended by that teardown until the
- * hook has spooled the ping (Claude Code follows with SIGKILL 1.5 s later).
- * The detached hook reads the event from the same pipe (it stays open while
- * the hook holds it), spools the ping, and starts a sender, which restores
- * the default handling of both signals.
+ * Finds a runtime's binary by the path the user's `PATH` names (a version manager's or Homebrew's link, which
+ * an upgrade keeps, where the file it leads to goes): for this process's runtime, the PATH entry that leads
+ * to it, else its own path; for another, the first on PATH or where its installer puts it. Only absolute PATH
+ * entries count.
  *
- * @param hookCommand The command that runs `hook.ts` (see {@linkcode hookArgv}).
- * @returns A command line for `sh -c`.
+ * @param runtime The runtime adapter.
+ * @param kind The runtime to find.
+ * @returns Its binary, or undefined when none is found.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * const line = fastPathCommand(["/usr/bin/bun", "/home/me/.claude/hooks/telemhq.ts"]);
- * assert.ok(line.includes("setsid /usr/bin/bun /home/me/.claude/hooks/telemhq.ts --detached"));
+ * import { detectRuntime } from "@telemhq/claude-code";
+ * assert.ok((await findRuntimeBinary(detectRuntime(), "deno"))?.startsWith("/"));
  * ```
  */
-export function fastPathCommand(hookCommand: readonly string[]): string {
-  const hook = [...hookCommand, "--detached"].map(shellWord).join(" ");
-  // A background job's stdin is /dev/null unless redirected, so the event's pipe is kept as fd 3
-  // and handed over. setsid (Linux) or POSIX::setsid (perl, macOS) puts the hook in a session of
-  // its own, out of reach of whatever ends Claude Code's hook processes.
-  const io = "<&3 >/dev/null 2>&1 &";
-  // Claude Code ends hooks it no longer waits for with SIGTERM to their process group and every
-  // descendant (seen with 2.1.332): ignored here, for the shell and, across fork and exec, the hook.
-  return `trap '' TERM HUP; exec 3<&0; if command -v setsid >/dev/null 2>&1; then setsid ${hook} ${io} ` +
-    `elif command -v perl >/dev/null 2>&1; then perl -MPOSIX -e 'POSIX::setsid(); exec @ARGV' ${hook} ${io} ` +
-    `else ${hook} ${io} fi`;
+export async function findRuntimeBinary(runtime: Runtime, kind: RuntimeKind): Promise<string | undefined> {
+  const fs = await runtime.fs();
+  const home = runtime.env("HOME");
+  const dirs = [...(runtime.env("PATH") ?? "").split(":"), `${home}/.${kind}/bin`].filter((dir) => dir.startsWith("/"));
+  const self = runtime.kind === kind ? await runtime.realpath(runtime.execPath) : undefined;
+  for (const dir of dirs) {
+    const path = `${dir}/${kind}`;
+    if (!(await fs.access(path, 1 /* X_OK */).then(() => true, () => false))) continue;
+    if (self === undefined || (await runtime.realpath(path)) === self) return path;
+  }
+  return runtime.kind === kind ? runtime.execPath : undefined;
 }

@@ -3,8 +3,8 @@
  * StopFailure), the subagent's (SubagentStop), or the session's totals
  * (SessionEnd), which a per-session ledger keeps until then.
  *
- * Owns: `enrichEntry`, the session ledgers, which transcripts may be read.
- * Uses: events, fields, payload, runtime, state_dir, config, spool, prices, git_repo,
+ * Owns: `enrichEntry`, `forgetSession`, the session ledgers, which transcripts may be read.
+ * Uses: events, fields, payload, runtime, files, state_dir, config, spool, prices, git_repo,
  * usage.
  *
  * @module
@@ -15,8 +15,9 @@ import { eventRule } from "./events.ts";
 import { readGitRepo } from "./git_repo.ts";
 import type { Payload } from "./fields.ts";
 import { omitUndefined } from "./payload.ts";
-import { roundUsd } from "./prices.ts";
-import { readJsonFile, type Runtime, writeJsonAtomically } from "./runtime.ts";
+import { priceTable, roundUsd } from "./prices.ts";
+import type { Runtime } from "./runtime.ts";
+import { readJsonFile, writeJsonAtomically } from "./files.ts";
 import type { SpoolEntry } from "./spool.ts";
 import { ledgerFileName, STATE_LAYOUT } from "./state_dir.ts";
 import {
@@ -40,7 +41,24 @@ interface SessionLedger extends TokenCounts {
   lines_removed?: number;
   /** Null once a turn had a model without a price. */
   cost_usd: number | null;
+  /** The pings already added (their ids, the newest): a ping handled again after a failed save is not added twice. */
+  counted?: string[];
 }
+
+/** How many ids of added pings a ledger keeps: more than a session's pings in flight at once. */
+const COUNTED_KEPT = 200;
+
+/** A turn's usage when it had none: no request answered, nothing spent. */
+const NO_USAGE: TurnUsage = {
+  input_tokens: 0,
+  output_tokens: 0,
+  cache_creation_input_tokens: 0,
+  cache_read_input_tokens: 0,
+  total_tokens: 0,
+  api_requests: 0,
+  tool_calls: 0,
+  cost_usd: 0,
+};
 
 /** The ping fields a SessionEnd carries. */
 type SessionFields = Pick<
@@ -80,6 +98,8 @@ export async function enrichEntry(runtime: Runtime, config: HookConfig, entry: S
   const ledgerPath = payload.session_id === undefined || config.stateDir === undefined
     ? undefined
     : `${config.stateDir}/${STATE_LAYOUT.sessions}/${await ledgerFileName(payload.session_id, runtime.sha256Hex)}`;
+  // The session's own TELEMHQ_PRICES (kept with its ping), never the sender's: one sender prices every session.
+  const prices = { ...config.prices, overrides: priceTable(local.prices) };
   let usage: TurnUsage | undefined;
   if (kind === "turn" || kind === "subagent") {
     const path = kind === "turn" ? local.transcript_path : local.agent_transcript_path;
@@ -87,27 +107,49 @@ export async function enrichEntry(runtime: Runtime, config: HookConfig, entry: S
       const transcript = path === undefined ? undefined : await readableTranscript(runtime, path);
       if (transcript === undefined) return undefined;
       return kind === "turn"
-        ? await readTurnUsage(transcript, local.prompt_id, config.prices)
-        : await readTranscriptUsage(transcript, config.prices);
+        ? await readTurnUsage(transcript, local.prompt_id, prices)
+        : await readTranscriptUsage(transcript, prices);
     };
     usage = await withinTime(reading(), USAGE_READ_MS).catch(() => undefined);
   }
-  const fs = await runtime.fs();
   if (usage !== undefined) {
     Object.assign(payload, omitUndefined({ ...usage }));
-    if (ledgerPath !== undefined) await addToLedger(runtime, ledgerPath, usage, kind === "turn");
+    if (ledgerPath !== undefined) await addToLedger(runtime, ledgerPath, usage, kind === "turn", payload.ping_id);
+  } else if (payload.event === "StopFailure" && ledgerPath !== undefined) {
+    // A turn the API failed with no answer in the transcript used nothing, but it is a turn of the session. (A Stop
+    // whose transcript cannot be read is not counted: its usage is unknown, not nothing.)
+    await addToLedger(runtime, ledgerPath, NO_USAGE, true, payload.ping_id);
   }
   if (kind === "session" && ledgerPath !== undefined) {
+    // The ledger goes only once this ping is saved with its totals (see forgetSession): handled again after a failed
+    // save, it still finds them.
     const ledger = await readLedger(runtime, ledgerPath);
-    if (ledger !== undefined) {
-      Object.assign(payload, sessionFields(ledger));
-      await fs.rm(ledgerPath, { force: true });
-    }
+    if (ledger !== undefined) Object.assign(payload, sessionFields(ledger));
   }
   // The repository, read here rather than in the hook: a git config read would cost Deno's hook 20 ms.
   const repo = local.cwd === undefined ? undefined : await readGitRepo(runtime, local.cwd).catch(() => undefined);
   if (repo !== undefined) payload.git_repo = repo;
   return { ...entry, payload, local: undefined, enriched: true };
+}
+
+/**
+ * Removes a session's ledger once its SessionEnd ping, with the totals, is
+ * saved: the session is over. Nothing to do for other pings.
+ *
+ * @param runtime The runtime adapter.
+ * @param config The settings (state directory).
+ * @param entry The enriched spool entry, as saved.
+ *
+ * @example
+ * ```ts ignore
+ * await forgetSession(runtime, config, enriched);
+ * ```
+ */
+export async function forgetSession(runtime: Runtime, config: HookConfig, entry: SpoolEntry): Promise<void> {
+  const { event, session_id: sessionId } = entry.payload;
+  if (eventRule(event).usage !== "session" || sessionId === undefined || config.stateDir === undefined) return;
+  const name = await ledgerFileName(sessionId, runtime.sha256Hex);
+  await (await runtime.fs()).rm(`${config.stateDir}/${STATE_LAYOUT.sessions}/${name}`, { force: true });
 }
 
 /**
@@ -147,10 +189,18 @@ async function readLedger(runtime: Runtime, path: string): Promise<SessionLedger
   if (!optional.every((field) => value[field] === undefined || isCount(value[field]))) return undefined;
   const cost = value.cost_usd;
   if (cost !== null && !(typeof cost === "number" && Number.isFinite(cost) && cost >= 0)) return undefined;
-  return value as unknown as SessionLedger;
+  const counted = value.counted;
+  const ids = Array.isArray(counted) && counted.every((id) => typeof id === "string" && /^[0-9a-f]{32}$/.test(id));
+  return { ...value, counted: ids ? counted as string[] : undefined } as unknown as SessionLedger;
 }
 
-async function addToLedger(runtime: Runtime, path: string, usage: TurnUsage, isTurn: boolean): Promise<void> {
+async function addToLedger(
+  runtime: Runtime,
+  path: string,
+  usage: TurnUsage,
+  isTurn: boolean,
+  pingId: string,
+): Promise<void> {
   const fs = await runtime.fs();
   const ledger: SessionLedger = await readLedger(runtime, path) ?? {
     turns: 0,
@@ -161,6 +211,8 @@ async function addToLedger(runtime: Runtime, path: string, usage: TurnUsage, isT
     cache_read_input_tokens: 0,
     cost_usd: 0,
   };
+  if (ledger.counted?.includes(pingId)) return;
+  ledger.counted = [...(ledger.counted ?? []), pingId].slice(-COUNTED_KEPT);
   ledger.turns += isTurn ? 1 : 0;
   ledger.api_requests += usage.api_requests;
   ledger.web_search_requests = (ledger.web_search_requests ?? 0) + (usage.web_search_requests ?? 0);

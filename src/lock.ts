@@ -6,12 +6,13 @@
  * at once only one starts a sender; the sender adopts that claim by its token.
  *
  * Owns: the whole lock protocol (claim, adopt, acquire, heartbeat, release,
- * liveness). Uses: runtime, state_dir.
+ * liveness). Uses: runtime, files, state_dir.
  *
  * @module
  */
 
-import { openRegularFile, readSmallFile, type Runtime } from "./runtime.ts";
+import type { Runtime } from "./runtime.ts";
+import { openRegularFile, readSmallFile } from "./files.ts";
 import { STATE_LAYOUT } from "./state_dir.ts";
 
 /** A sender whose lock is older than this is gone (killed, crashed): another may take over. */
@@ -63,6 +64,26 @@ export async function senderIsRunning(runtime: Runtime, stateDir: string): Promi
 export async function claimLockForSender(runtime: Runtime, stateDir: string): Promise<string | undefined> {
   const token = crypto.randomUUID();
   return await runtime.createPrivateFile(lockPath(stateDir), token).catch(() => false) ? token : undefined;
+}
+
+/**
+ * Lets go of a lock claimed for a sender that could not be started: removed
+ * only while it still holds that claim's token (never another sender's lock).
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @param token The token from {@linkcode claimLockForSender}.
+ *
+ * @example
+ * ```ts ignore
+ * await releaseClaimedLock(runtime, stateDir, token);
+ * ```
+ */
+export async function releaseClaimedLock(runtime: Runtime, stateDir: string, token: string): Promise<void> {
+  const fs = await runtime.fs();
+  if ((await readSmallFile(fs, lockPath(stateDir), 100)) === token) {
+    await fs.rm(lockPath(stateDir), { force: true }).catch(() => {});
+  }
 }
 
 /**

@@ -183,9 +183,11 @@ export function eventName(input: HookInput): string {
  *
  * The key is the session, the event name and the most specific id the event
  * has: the tool call (`tool_use_id`; a PostToolBatch's first call), the
- * subagent (`agent_id`), or the prompt for events that fire once per prompt.
- * Events without such an id (SessionStart, SessionEnd, Notification, ...) add
- * their kind and the second they occurred in.
+ * subagent (`agent_id`), or the prompt for events that fire once per prompt;
+ * SessionEnd adds its last prompt and reason. Events without such an id
+ * (older Claude Code sends no `prompt_id`)
+ * (SessionStart, Notification, ...) add their kind and the second they
+ * occurred in.
  *
  * @param input The hook event.
  * @param occurredAt When the hook received the event.
@@ -212,6 +214,9 @@ export async function pingId(
     parts.push(callId);
   } else if (promptId !== undefined && eventRule(event).oncePerPrompt && input.stop_hook_active !== true) {
     parts.push(promptId);
+  } else if (promptId !== undefined && eventRule(event).oncePerSession) {
+    // No clock in the id: two hooks given the same event a second apart (both routes wired) must agree.
+    parts.push(promptId, enumField(input, "reason") ?? "");
   } else {
     parts.push(
       promptId ?? "",

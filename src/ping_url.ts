@@ -32,6 +32,14 @@ export function parsePingUrl(raw: string): URL {
   } catch {
     throw new HookSkip("TELEMHQ_PING_URL is not a valid URL: set it to the ping URL of your TelemHQ tracker");
   }
+  // A ping URL is the tracker's, whole: a space means a paste that took more than the URL.
+  if (/\s/.test(raw.trim())) {
+    throw new HookSkip("TELEMHQ_PING_URL holds a space: set it to the ping URL of your TelemHQ tracker alone");
+  }
+  // Credentials in a URL would be sent to the host in an Authorization header and kept in the spool's destination.
+  if (url.username !== "" || url.password !== "") {
+    throw new HookSkip("TELEMHQ_PING_URL holds a user name or password: the tracker's token goes in its path only");
+  }
   // A host is letters, digits, dots and dashes (or an IPv6 literal): never a comma, which would also widen
   // the installed Deno hook's --allow-net list.
   if (!/^([a-z0-9.-]+|\[[0-9a-f:.]+\])$/i.test(url.hostname)) {

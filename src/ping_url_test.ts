@@ -16,6 +16,15 @@ Deno.test("parsePingUrl() refuses clear-text http except to loopback, and malfor
     (error: Error) => !error.message.includes("SECRET_T"),
   );
 });
+Deno.test("parsePingUrl() refuses credentials in the URL and a paste that holds more than the URL", () => {
+  for (const bad of ["https://user:SECRET_PW@telemhq.com/ping/T", "https://user@telemhq.com/ping/T"]) {
+    assert.throws(() => parsePingUrl(bad), (error: Error) => /user name or password/.test(error.message), bad);
+    assert.throws(() => parsePingUrl(bad), (error: Error) => !error.message.includes("SECRET_PW"), bad);
+  }
+  assert.throws(() => parsePingUrl("https://telemhq.com/ping/T extra"), /holds a space/);
+  assert.equal(parsePingUrl("  https://telemhq.com/ping/T\n").pathname, "/ping/T", "surrounding space is trimmed");
+});
+
 Deno.test("redactUrl() keeps the host and never the token", () => {
   const shown = redactUrl(new URL("https://user:pw@telemhq.com:8443/ping/SECRET_TOKEN?x=SECRET_Q"));
   assert.equal(shown, "https://telemhq.com:8443/<redacted>");

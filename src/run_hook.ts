@@ -5,12 +5,12 @@
  * writes to stdout.
  *
  * Owns: `runHook`. Uses: input, fields, payload, runtime, state_dir, config,
- * ping_url, spool, send, sender.
+ * ping_url, destination, spool, send, sender.
  *
  * @module
  */
 
-import { type HookConfig, loadConfig } from "./config.ts";
+import { type HookConfig, isAbsolutePath, loadConfig } from "./config.ts";
 import { describeError, HookSkip, MAX_EVENT_BYTES, parseEvent, readAll } from "./input.ts";
 import type { Payload } from "./fields.ts";
 import { buildPayload } from "./payload.ts";
@@ -19,6 +19,7 @@ import type { Runtime } from "./runtime.ts";
 import { sendPing } from "./send.ts";
 import { deliverSpool, startSender } from "./sender.ts";
 import { spoolPing, usageSource } from "./spool.ts";
+import { destinationOf, keepDestination } from "./destination.ts";
 import { ensureStateDir, STATE_LAYOUT, subfolderProblem } from "./state_dir.ts";
 
 /**
@@ -49,23 +50,31 @@ export async function runHook(runtime: Runtime): Promise<string | undefined> {
     const url = parsePingUrl(config.pingUrl);
     const input = parseEvent(await readAll(runtime.stdin(), MAX_EVENT_BYTES));
     const payload = await buildPayload(input, {
-      fallbackCwd: runtime.cwd(),
+      fallbackCwd: hookFolder(runtime),
       runtime: runtime.name,
       sha256Hex: runtime.sha256Hex,
       hashSalt: config.hashSalt,
       member: config.member,
     });
     const unsafe = config.stateDir === undefined
-      ? "no state directory (set HOME or TELEMHQ_STATE_DIR)"
+      ? config.stateDirProblem ?? "no state directory (set HOME or TELEMHQ_STATE_DIR)"
       // loadConfig checked an existing state directory and its parents already: only a new one is made and checked.
       : config.stateDirProblem ??
         (config.stateDirChecked ? undefined : await ensureStateDir(runtime, config.stateDir)) ??
-        await subfolderProblem(runtime, `${config.stateDir}/${STATE_LAYOUT.spool}`);
+        await subfolderProblem(runtime, `${config.stateDir}/${STATE_LAYOUT.spool}`) ??
+        await subfolderProblem(runtime, `${config.stateDir}/${STATE_LAYOUT.destinations}`);
     if (unsafe !== undefined) return await sendDirectly(config, url, payload, unsafe);
+    // This session's tracker, by name: the one sender delivers every session's pings, each to its own tracker.
+    const to = await destinationOf(runtime, url, config.pingUrlSource === "config file");
+    let spooled: string | undefined;
     try {
       // The sender reads the repository's name from this process's folder (where Claude Code started it).
-      await spoolPing(runtime, config.stateDir!, payload, usageSource(input, runtime.cwd()));
+      const local = usageSource(input, hookFolder(runtime), runtime.env("TELEMHQ_PRICES"));
+      spooled = await spoolPing(runtime, config.stateDir!, payload, local, to);
+      await keepDestination(runtime, config.stateDir!, to, url);
     } catch (error) {
+      // Nothing half-made stays: a ping the sender could not send would only wait to be set aside.
+      if (spooled !== undefined) await runtime.removeFile(spooled).catch(() => {});
       return await sendDirectly(
         config,
         url,
@@ -94,6 +103,15 @@ export async function runHook(runtime: Runtime): Promise<string | undefined> {
   }
 }
 
+/**
+ * The folder Claude Code started the hook in (the project's): the launcher
+ * starts hook.ts from "/" and names that folder (`--detached --cwd DIR`).
+ */
+function hookFolder(runtime: Runtime): string {
+  const [first, flag, dir] = runtime.args;
+  return first === "--detached" && flag === "--cwd" && dir !== undefined && isAbsolutePath(dir) ? dir : runtime.cwd();
+}
+
 /** The spool cannot be written: send the ping from here, the way the reference script does. */
 async function sendDirectly(
   config: HookConfig,
@@ -109,7 +127,8 @@ async function sendDirectly(
 /** Spooled, but no sender could be started: be the sender for a moment, through the lock. */
 async function deliverFromHook(runtime: Runtime, config: HookConfig, problem: string): Promise<string | undefined> {
   const report = await deliverSpool(runtime, { ...config, senderIdleMs: 0 }, { maxRunMs: config.timeoutMs });
-  if (report.busy || report.waiting === 0) return config.debug ? `${problem}: delivered from the hook` : undefined;
+  if (report.busy) return config.debug ? `${problem}; a sender is running, and delivers it` : undefined;
+  if (report.waiting === 0) return config.debug ? `${problem}: delivered from the hook` : undefined;
   return `${problem}; the ping is kept in the spool: ${report.status.last_error?.reason ?? "not delivered yet"}`;
 }
 

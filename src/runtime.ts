@@ -4,15 +4,41 @@
  * the hook its environment, stdin, hash, processes and files. Each runtime
  * uses its own calls on the hook's hot path (every Claude Code event pays for
  * it); everything else reads and writes files through `node:fs/promises`,
- * loaded here and nowhere else.
+ * loaded here (see the file layer in `files.ts`).
  *
- * Owns: runtime detection, the adapters, the file-system layer (`nodeFs`,
- * JSON files). Uses: sha256.
+ * Owns: runtime detection, the adapters, `nodeFs`, running programs,
+ * what a started process may not inherit. Uses: sha256.
  *
  * @module
  */
 
 import { type Sha256Hex, sha256HexSync, webCryptoSha256Hex } from "./sha256.ts";
+
+/**
+ * Environment variables that make a runtime load or run code, or drop TLS
+ * checks, which a repository's settings (`env`) could set for every hook:
+ * never passed to a process the hook starts (the launcher drops them too).
+ */
+export const UNSAFE_ENV_NAMES: readonly string[] = [
+  "NODE_OPTIONS",
+  "NODE_COMPILE_CACHE",
+  "NODE_REPL_EXTERNAL_MODULE",
+  "NODE_TLS_REJECT_UNAUTHORIZED",
+  "BUN_OPTIONS",
+  "BUN_RUNTIME_TRANSPILER_CACHE_PATH",
+  "DENO_DIR",
+  // Where Deno and Bun keep compiled code unless told otherwise.
+  "XDG_CACHE_HOME",
+];
+
+/** An environment without {@linkcode UNSAFE_ENV_NAMES}. */
+function safeEnvironment(env: Record<string, string | undefined>): Record<string, string> {
+  const safe: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && !UNSAFE_ENV_NAMES.includes(name)) safe[name] = value;
+  }
+  return safe;
+}
 
 /** The runtimes the hook runs under. */
 export type RuntimeKind = "deno" | "bun" | "node";
@@ -64,14 +90,20 @@ export interface Runtime {
   realpath(path: string): Promise<string | undefined>;
   /**
    * Creates a file readable by this user only (0600), only if nothing exists at `path`, so never
-   * through a symlink: true when created, false when something exists; rejects on other errors.
+   * through a symlink: true when created, false when something exists; rejects on other errors. A file
+   * whose write failed (a full disk) is removed before it rejects: nothing half-written is left.
    */
   createPrivateFile(path: string, text: string): Promise<boolean>;
+  /** Removes a file (a symlink itself, never what it points to); rejects when it cannot. */
+  removeFile(path: string): Promise<void>;
   /** Creates a directory and its parents, readable by this user only (0700). */
   makePrivateDirectory(path: string): Promise<void>;
   /** A file's text, or undefined when it cannot be read. */
   readTextFile(path: string): Promise<string | undefined>;
-  /** Starts a process in its own session with stdio closed; resolves once it is started, not when it ends. */
+  /**
+   * Starts a process in its own session with stdio closed, from `/` (so that no configuration of the folder
+   * this process runs in applies) and without {@linkcode UNSAFE_ENV_NAMES}; resolves once it is started.
+   */
   startDetached(argv: readonly string[]): Promise<void>;
   /** Whether this process may look at `path` at all: Deno's narrow `--allow-read` may say no. */
   mayInspect(path: string): boolean;
@@ -106,12 +138,16 @@ interface DenoStat {
 interface DenoLike {
   version: { deno: string };
   args: string[];
-  env: { get(name: string): string | undefined };
+  env: { get(name: string): string | undefined; toObject(): Record<string, string> };
   cwd(): string;
   execPath(): string;
   uid(): number | null;
   stdin: { readSync(buffer: Uint8Array): number | null };
-  writeTextFileSync(path: string, data: string, options: { mode: number; createNew?: boolean }): void;
+  openSync(
+    path: string,
+    options: { write: true; createNew: true; mode: number },
+  ): { writeSync(data: Uint8Array): number; close(): void };
+  removeSync(path: string): void;
   mkdirSync(path: string, options: { recursive: boolean; mode: number }): void;
   lstatSync(path: string): DenoStat;
   readTextFileSync(path: string): string;
@@ -119,7 +155,13 @@ interface DenoLike {
   permissions: { querySync(descriptor: { name: string; host?: string; variable?: string }): { state: string } };
   stdout: { isTerminal(): boolean; writeSync(data: Uint8Array): number };
   addSignalListener(signal: string, handler: () => void): void;
-  Command: new (command: string, options: Record<string, unknown>) => { spawn(): { unref(): void } };
+  Command: new (command: string, options: Record<string, unknown>) => {
+    spawn(): {
+      unref(): void;
+      kill(signal: string): void;
+      output(): Promise<{ code: number; signal: string | null; stdout: Uint8Array }>;
+    };
+  };
   exit(code: number): never;
 }
 
@@ -221,6 +263,22 @@ export function attempt<T>(action: () => T, fallback: T): T {
   }
 }
 
+/**
+ * Writes a file this process just created, and closes it; when the write fails (a full disk), the
+ * file goes too, so that nothing half-written is ever taken for a spooled ping or a held lock.
+ * Only a file this process created exclusively is removed: never one another process made.
+ */
+function writeWholeOrRemove(write: () => void, close: () => void, remove: () => void): void {
+  try {
+    write();
+  } catch (error) {
+    attempt(close, undefined);
+    attempt(remove, undefined);
+    throw error;
+  }
+  close();
+}
+
 /** Whether an error says that something already exists at the path. */
 function isAlreadyExists(error: unknown): boolean {
   return (error as { code?: unknown }).code === "EEXIST" || (error as Error).name === "AlreadyExists";
@@ -294,20 +352,33 @@ function denoRuntime(deno: DenoLike): Runtime {
     // createNew is O_CREAT|O_EXCL: it fails on anything at the path, a symlink included.
     createPrivateFile: (path, text) =>
       settle(() => {
+        let file: { writeSync(data: Uint8Array): number; close(): void };
         try {
-          deno.writeTextFileSync(path, text, { mode: 0o600, createNew: true });
-          return true;
+          file = deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
         } catch (error) {
           if (isAlreadyExists(error)) return false;
           throw error;
         }
+        writeWholeOrRemove(
+          () => {
+            const bytes = new TextEncoder().encode(text);
+            for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
+          },
+          () => file.close(),
+          () => deno.removeSync(path),
+        );
+        return true;
       }),
+    removeFile: (path) => settle(() => deno.removeSync(path)),
     makePrivateDirectory: (path) => settle(() => deno.mkdirSync(path, { recursive: true, mode: 0o700 })),
     readTextFile: (path) => settle(() => attempt(() => deno.readTextFileSync(path), undefined)),
     startDetached: (argv) =>
       settle(() => {
-        const quiet = { stdin: "null", stdout: "null", stderr: "null", detached: true };
-        new deno.Command(argv[0], { args: argv.slice(1), ...quiet }).spawn().unref();
+        const quiet = { stdin: "null", stdout: "null", stderr: "null", detached: true, cwd: "/" };
+        // Narrowed to a few variables (the launcher started it, without the unsafe ones), the environment passes
+        // as it is; with all of it readable, it passes without them.
+        const env = granted({ name: "env" }) ? { clearEnv: true, env: safeEnvironment(deno.env.toObject()) } : {};
+        new deno.Command(argv[0], { args: argv.slice(1), ...quiet, ...env }).spawn().unref();
       }),
     mayInspect: (path) => granted({ name: "read", path }),
     mayReach: (host) => granted(host === undefined ? { name: "net" } : { name: "net", host }),
@@ -346,14 +417,17 @@ function processBasics(process: ProcessLike) {
     // "wx" is O_CREAT|O_EXCL: it fails on anything at the path, a symlink included.
     createPrivateFile: async (path: string, text: string) => {
       const fs = await nodeFsSync();
+      let fd: number;
       try {
-        fs.writeFileSync(path, text, { flag: "wx", mode: 0o600 });
-        return true;
+        fd = fs.openSync(path, "wx", 0o600);
       } catch (error) {
         if (isAlreadyExists(error)) return false;
         throw error;
       }
+      writeWholeOrRemove(() => fs.writeFileSync(fd, text), () => fs.closeSync(fd), () => fs.unlinkSync(path));
+      return true;
     },
+    removeFile: async (path: string) => (await nodeFsSync()).unlinkSync(path),
     makePrivateDirectory: async (path: string) => {
       (await nodeFsSync()).mkdirSync(path, { recursive: true, mode: 0o700 });
     },
@@ -380,7 +454,10 @@ function bunRuntime(bun: BunLike, process: ProcessLike): Runtime {
     sha256Hex: webCryptoSha256Hex,
     readTextFile: (path) => bun.file(path).text().catch(() => undefined),
     startDetached: (argv) =>
-      settle(() => bun.spawn(argv, { stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true }).unref()),
+      settle(() => {
+        const options = { stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true, cwd: "/" };
+        bun.spawn(argv, { ...options, env: safeEnvironment(process.env) }).unref();
+      }),
   };
 }
 
@@ -402,166 +479,10 @@ function nodeRuntime(process: ProcessLike): Runtime {
     },
     startDetached: async (argv) => {
       const { spawn } = await builtin("node:child_process", () => import("node:child_process"));
-      spawn(argv[0], argv.slice(1), { detached: true, stdio: "ignore" }).unref();
+      const options = { detached: true, stdio: "ignore" as const, cwd: "/", env: safeEnvironment(process.env) };
+      spawn(argv[0], argv.slice(1), options).unref();
     },
   };
-}
-
-/** The names of the `open` flags the hook uses. */
-export type OpenFlag = "O_RDONLY" | "O_WRONLY" | "O_APPEND" | "O_CREAT" | "O_NOFOLLOW" | "O_NONBLOCK";
-
-/**
- * The number `open` takes for a list of flags, from this system's constants.
- *
- * @param names The flags.
- * @returns Their bitwise or.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(typeof await openFlags(["O_RDONLY", "O_NOFOLLOW"]), "number");
- * ```
- */
-export async function openFlags(names: readonly OpenFlag[]): Promise<number> {
-  const { constants } = await nodeFsSync();
-  return names.reduce((flags, name) => flags | (constants[name] ?? 0), 0);
-}
-
-/** Opening flags of a file the hook only reads: never through a symlink, never waiting on a FIFO. */
-const READ_FLAGS: readonly OpenFlag[] = ["O_RDONLY", "O_NOFOLLOW", "O_NONBLOCK"];
-
-/**
- * Opens a file for reading without following a symlink at its path and
- * without blocking on a FIFO or device, and checks that it is a regular file.
- *
- * @param fs The file API.
- * @param path The file.
- * @param followSymlink Open what a symlink at `path` points to (a user's own dotfiles), still only a regular file.
- * @returns The open file (the caller closes it) and its size.
- * @throws When the path is not a regular file, or cannot be opened.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * const fs = await nodeFs();
- * await assert.rejects(() => openRegularFile(fs, "/dev/null"), /not a regular file/);
- * ```
- */
-export async function openRegularFile(
-  fs: FsPromises,
-  path: string,
-  followSymlink = false,
-): Promise<{ file: import("node:fs/promises").FileHandle; size: number }> {
-  const flags = followSymlink ? READ_FLAGS.filter((flag) => flag !== "O_NOFOLLOW") : READ_FLAGS;
-  const file = await fs.open(path, await openFlags(flags));
-  const stat = await file.stat().catch(async (error) => {
-    await file.close();
-    throw error;
-  });
-  if (!stat.isFile()) {
-    await file.close();
-    throw new Error(`not a regular file: ${path}`);
-  }
-  return { file, size: stat.size };
-}
-
-/**
- * Reads a small file of the state directory: a regular file only (never
- * through a symlink, never a FIFO), at most `maxBytes`.
- *
- * @param fs The file API.
- * @param path The file.
- * @param maxBytes The most bytes to read; a larger file gives undefined.
- * @param followSymlink Read what a symlink at `path` points to (still only a regular file).
- * @returns Its text, or undefined when it is missing, not a regular file, too large or unreadable.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(await readSmallFile(await nodeFs(), "/nonexistent/status.json"), undefined);
- * ```
- */
-export async function readSmallFile(
-  fs: FsPromises,
-  path: string,
-  maxBytes = 1 << 20,
-  followSymlink = false,
-): Promise<string | undefined> {
-  try {
-    const { file, size } = await openRegularFile(fs, path, followSymlink);
-    try {
-      if (size > maxBytes) return undefined;
-      const buffer = new Uint8Array(size);
-      const { bytesRead } = await file.read(buffer, 0, size, 0);
-      return new TextDecoder().decode(buffer.subarray(0, bytesRead));
-    } finally {
-      await file.close();
-    }
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Reads a small JSON file of the state directory (see {@linkcode readSmallFile}).
- *
- * @param fs The file API.
- * @param path The file.
- * @returns The parsed value, unchecked (callers check its shape), or undefined.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(await readJsonFile(await nodeFs(), "/nonexistent/status.json"), undefined);
- * ```
- */
-export async function readJsonFile(fs: FsPromises, path: string): Promise<unknown> {
-  const text = await readSmallFile(fs, path);
-  return text === undefined ? undefined : attempt(() => JSON.parse(text), undefined);
-}
-
-/**
- * Writes a file atomically: a new private temporary file beside it (created
- * exclusively, so never through a symlink), then a rename over the file (which
- * replaces a symlink there rather than writing through it).
- *
- * @param fs The file API.
- * @param path The file.
- * @param text Its content.
- * @param mode Its permission bits.
- *
- * @example
- * ```ts ignore
- * await writeFileAtomically(await nodeFs(), `${stateDir}/config.json`, "{}\n", 0o600);
- * ```
- */
-export async function writeFileAtomically(fs: FsPromises, path: string, text: string, mode = 0o600): Promise<void> {
-  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
-  await fs.writeFile(temporary, text, { flag: "wx", mode: 0o600 });
-  try {
-    // The umask may have taken bits away; the final mode is set on the new file itself.
-    await fs.chmod(temporary, mode);
-    await fs.rename(temporary, path);
-  } catch (error) {
-    await fs.rm(temporary, { force: true });
-    throw error;
-  }
-}
-
-/**
- * Writes a JSON file atomically (see {@linkcode writeFileAtomically}), readable by this user only.
- *
- * @param fs The file API.
- * @param path The file.
- * @param value Any JSON value.
- *
- * @example
- * ```ts ignore
- * await writeJsonAtomically(await nodeFs(), `${stateDir}/status.json`, { delivered: 1 });
- * ```
- */
-export async function writeJsonAtomically(fs: FsPromises, path: string, value: unknown): Promise<void> {
-  await writeFileAtomically(fs, path, JSON.stringify(value) + "\n");
 }
 
 /**
@@ -583,6 +504,10 @@ export async function runQuietly(
   timeoutMs: number,
   env?: Record<string, string>,
 ): Promise<{ code: number; stdout: string } | undefined> {
+  const deno = scope.Deno;
+  // Deno's node:child_process rewrites any argument equal to Deno's own path as if Node were run (the launcher
+  // is given that path): its own API runs the program as asked.
+  if (deno !== undefined) return await runQuietlyUnderDeno(deno, argv, timeoutMs, env);
   const { execFile } = await builtin("node:child_process", () => import("node:child_process"));
   return await new Promise((resolve) => {
     // SIGKILL at the limit: a program that ignores SIGTERM must not hold a command up.
@@ -593,4 +518,32 @@ export async function runQuietly(
       else resolve({ code: typeof code === "number" ? code : 0, stdout: String(stdout) });
     });
   });
+}
+
+async function runQuietlyUnderDeno(
+  deno: DenoLike,
+  argv: readonly string[],
+  timeoutMs: number,
+  env?: Record<string, string>,
+): Promise<{ code: number; stdout: string } | undefined> {
+  let child;
+  try {
+    const options = { args: argv.slice(1), stdin: "null", stdout: "piped", stderr: "null" };
+    child = new deno.Command(argv[0], env === undefined ? options : { ...options, env, clearEnv: true }).spawn();
+  } catch {
+    return undefined;
+  }
+  let timedOut = false;
+  // SIGKILL at the limit: a program that ignores SIGTERM must not hold a command up.
+  const timer = setTimeout(() => {
+    timedOut = true;
+    attempt(() => child.kill("SIGKILL"), undefined);
+  }, timeoutMs);
+  try {
+    const output = await child.output();
+    if (timedOut || output.signal !== null) return undefined;
+    return { code: output.code, stdout: new TextDecoder().decode(output.stdout.subarray(0, 1 << 20)) };
+  } finally {
+    clearTimeout(timer);
+  }
 }

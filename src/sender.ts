@@ -5,22 +5,24 @@
  * pings before it leaves.
  *
  * Owns: `deliverSpool`, `startSender`, `DeliveryStatus`. Uses: input, fields,
- * runtime, state_dir, config, ping_url, launch, spool, lock, send, journal,
- * ledger.
+ * runtime, files, state_dir, config, destination, launch, spool, lock, send,
+ * trackers, journal, ledger.
  *
  * @module
  */
 
-import { type HookConfig, loadConfig, loadManagedPricing, narrowAccess } from "./config.ts";
+import { type HookConfig, loadManagedPricing, narrowAccess } from "./config.ts";
+import { removeUnusedDestinations } from "./destination.ts";
+import { Paces, soonestDueWithPace, Targets } from "./trackers.ts";
 import { describeError, HookSkip } from "./input.ts";
 import { appendToJournal } from "./journal.ts";
 import { selfCommand } from "./launch.ts";
-import { enrichEntry } from "./ledger.ts";
-import { claimLockForSender, senderArgs, senderIsRunning, SenderLock } from "./lock.ts";
+import { enrichEntry, forgetSession } from "./ledger.ts";
+import { claimLockForSender, releaseClaimedLock, senderArgs, senderIsRunning, SenderLock } from "./lock.ts";
 import { checkPayload } from "./fields.ts";
-import { parsePingUrl } from "./ping_url.ts";
-import { attempt, readJsonFile, type Runtime, sleep, writeJsonAtomically } from "./runtime.ts";
-import { backoffMs, type SendOutcome, sendPing, TrackerPace } from "./send.ts";
+import { attempt, type Runtime, sleep } from "./runtime.ts";
+import { readJsonFile, removeLeftoverTemporaries, writeJsonAtomically } from "./files.ts";
+import { backoffMs, type SendOutcome, sendPing } from "./send.ts";
 import { type ClaimedEntry, type DroppedCounts, type LoadedEntry, Spool } from "./spool.ts";
 import { ensureStateDir, STATE_LAYOUT, subfolderProblem } from "./state_dir.ts";
 
@@ -118,26 +120,6 @@ export async function readStatus(runtime: Runtime, stateDir: string): Promise<De
 }
 
 /**
- * The earliest `next_at` of some entries, without spreading them into
- * `Math.min` (which throws past about 125,000 arguments).
- *
- * @param items Spool entries.
- * @returns The earliest time, or Infinity for none.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * const items = Array.from({ length: 200_000 }, (_, i) => ({ entry: { next_at: 1000 + i } }));
- * assert.equal(soonestDue(items), 1000);
- * ```
- */
-export function soonestDue(items: readonly { entry: { next_at: number } }[]): number {
-  let soonest = Infinity;
-  for (const item of items) soonest = Math.min(soonest, item.entry.next_at);
-  return soonest;
-}
-
-/**
  * Adds usage to an entry that carries it, once, under a claim, and puts it
  * back: done one entry at a time, oldest first, so that a session's ledger
  * sees its turns before its end. Any error stays with this entry.
@@ -155,6 +137,7 @@ async function enrichOne(
   try {
     claimed.entry = await enrichEntry(runtime, config, claimed.entry);
     await spool.update(claimed);
+    await forgetSession(runtime, config, claimed.entry);
     item.entry = claimed.entry;
     await spool.release(claimed);
     return undefined;
@@ -165,7 +148,7 @@ async function enrichOne(
 
 /**
  * Sends one spooled ping and records what happened: deleted (and journaled),
- * rescheduled (the whole sender slows down: see {@linkcode TrackerPace}) or
+ * rescheduled (its tracker slows down: see {@linkcode TrackerPace}) or
  * moved to `failed/`. The entry is claimed first, so two senders never send
  * it at once. Any error while handling it stays with this entry (see
  * {@linkcode faultEntry}).
@@ -177,8 +160,9 @@ async function sendOne(
   url: URL,
   item: LoadedEntry,
   status: DeliveryStatus,
-  pace: TrackerPace,
+  paces: Paces,
 ): Promise<AttemptOutcome> {
+  const pace = paces.of(item);
   const claimed: ClaimedEntry | undefined = await spool.claim(item);
   if (claimed === undefined) return "gone";
   try {
@@ -188,8 +172,8 @@ async function sendOne(
       await spool.remove(claimed);
       status.delivered++;
       status.last_delivered_at = at;
-      // The tracker is back: whatever waited out a backoff is due now (a tracker's Retry-After still holds).
-      if (pace.delivered()) spool.makeAllDue();
+      // The tracker is back: whatever of its pings waited out a backoff is due now (its Retry-After still holds).
+      if (pace.delivered()) spool.makeDue((other) => paces.keyOf(other) === paces.keyOf(item));
       const body = JSON.stringify(checkPayload(claimed.entry.payload));
       await appendToJournal(runtime, config.stateDir!, { delivered_at: at, status: result.status, body })
         .catch(() => {});
@@ -223,17 +207,17 @@ async function sendOne(
 /**
  * Delivers a batch of due entries: usage added first, in order, then sent a
  * few at a time (`TELEMHQ_SENDER_CONCURRENCY`), oldest first, over connections
- * the runtime keeps open. A tracker that asks to wait stops the batch: what
- * is not sent yet stays due, untouched.
+ * the runtime keeps open. A tracker that asks to wait stops its own pings in
+ * the batch (they stay due, untouched); the other trackers' go on.
  */
 async function sendBatch(
   runtime: Runtime,
   config: HookConfig,
   spool: Spool,
-  url: URL,
+  urls: ReadonlyMap<string, URL>,
   due: readonly LoadedEntry[],
   status: DeliveryStatus,
-  pace: TrackerPace,
+  paces: Paces,
   stopped: () => boolean,
 ): Promise<Map<string, AttemptOutcome>> {
   const outcomes = new Map<string, AttemptOutcome>();
@@ -243,19 +227,31 @@ async function sendBatch(
   }
   const sendable = due.filter((item) => !outcomes.has(item.name));
   let next = 0;
-  const worker = async (lane: number) => {
-    while (next < sendable.length && pace.waitMs() === 0 && !stopped()) {
-      // While the tracker is failing, lane 0 alone probes it; the others wait for its answer.
-      if (lane > 0 && pace.probing()) {
+  const worker = async () => {
+    while (next < sendable.length && !stopped()) {
+      const item = sendable[next];
+      const pace = paces.of(item);
+      if (pace.waitMs() > 0) {
+        // Its tracker asks to wait: the ping stays due, untouched, and the next one goes.
+        next++;
+        continue;
+      }
+      // While a tracker is failing, one request at a time probes it; the others wait for its answer.
+      if (pace.probing() && paces.inFlight(item) > 0) {
         await sleep(50);
         continue;
       }
-      const item = sendable[next++];
-      outcomes.set(item.name, await sendOne(runtime, config, spool, url, item, status, pace));
+      next++;
+      paces.track(item, 1);
+      try {
+        outcomes.set(item.name, await sendOne(runtime, config, spool, urls.get(item.name)!, item, status, paces));
+      } finally {
+        paces.track(item, -1);
+      }
     }
   };
   const lanes = Math.min(config.senderConcurrency, sendable.length);
-  await Promise.all(Array.from({ length: lanes }, (_, lane) => worker(lane)));
+  await Promise.all(Array.from({ length: lanes }, () => worker()));
   return outcomes;
 }
 
@@ -290,24 +286,6 @@ async function faultEntry(
     // Even that failed: the claim stays, and is put back once it is old (see Spool.load).
   }
   return "retry";
-}
-
-/** Where pings go now: the URL in force, unless it is missing, refused, or out of this Deno's reach. */
-function sendTarget(runtime: Runtime, config: HookConfig): { url: URL } | { problem: string } {
-  if (config.pingUrl === undefined) return { problem: "no ping URL: run install --url, or set TELEMHQ_PING_URL" };
-  let url: URL;
-  try {
-    url = parsePingUrl(config.pingUrl);
-  } catch (error) {
-    return { problem: (error as Error).message };
-  }
-  if (!runtime.mayReach(url.host)) {
-    return {
-      problem: `this Deno hook may only reach the tracker it was installed for, not ${url.host}: ` +
-        `run install again with the ping URL in force`,
-    };
-  }
-  return { url };
 }
 
 /**
@@ -345,7 +323,7 @@ export async function deliverSpool(
   if (stateDir === undefined) throw new HookSkip("no state directory: set HOME or TELEMHQ_STATE_DIR");
   const unsafe = config.stateDirProblem ?? await ensureStateDir(runtime, stateDir) ??
     await firstProblem(
-      [STATE_LAYOUT.spool, STATE_LAYOUT.failed, STATE_LAYOUT.sessions].map((name) =>
+      [STATE_LAYOUT.spool, STATE_LAYOUT.failed, STATE_LAYOUT.sessions, STATE_LAYOUT.destinations].map((name) =>
         subfolderProblem(runtime, `${stateDir}/${name}`)
       ),
     );
@@ -353,6 +331,12 @@ export async function deliverSpool(
   const fs = await runtime.fs();
   const spool = new Spool(fs, stateDir, config);
   await fs.mkdir(spool.dir, { mode: 0o700 }).catch(() => {});
+  // What a full disk or a killed process left half-written: temporary files nobody will rename.
+  for (const dir of ["", STATE_LAYOUT.spool, STATE_LAYOUT.failed, STATE_LAYOUT.sessions]) {
+    await removeLeftoverTemporaries(fs, dir === "" ? stateDir : `${stateDir}/${dir}`);
+  }
+  // A tracker's token stays on disk only while pings wait for it.
+  await removeUnusedDestinations(fs, stateDir, () => spool.destinationsInUse());
   const statusPath = `${stateDir}/${STATE_LAYOUT.status}`;
   const report: DeliveryReport = {
     delivered: 0,
@@ -362,10 +346,10 @@ export async function deliverSpool(
     status: emptyStatus(),
     busy: false,
   };
-  let target = sendTarget(runtime, config);
+  const targets = new Targets(runtime, config, fs);
   // Claude Code honours an organisation's own prices from its managed settings: so does the usage.
   const priced = { ...config, prices: { ...config.prices, managed: await loadManagedPricing(runtime) } };
-  const pace = new TrackerPace(config.retryBaseMs, config.retryMaxMs);
+  const paces = new Paces(config.retryBaseMs, config.retryMaxMs);
   const deadline = Date.now() + (options.maxRunMs ?? 10 * 60_000);
   let claim = options.lockToken;
   while (true) {
@@ -386,32 +370,33 @@ export async function deliverSpool(
           flushing = true;
           tried.clear();
           // Someone asked for delivery now: our own backoff ends (a tracker's Retry-After holds).
-          pace.tryNow();
+          paces.tryNow();
         }
         // The URL install saved may change while a sender runs (a rotated token): the next ping goes to the new one.
-        if (config.pingUrlSource === "config file") target = sendTarget(runtime, await loadConfig(runtime));
+        targets.refresh();
         const entries = await spool.load(status.dropped);
+        // Each ping goes to its own session's tracker; one that cannot go now (no URL, out of this Deno's reach)
+        // waits in the spool, the reason in status.json, and counts for nothing below.
+        const { urls, problem } = await targets.sort(entries);
+        const sendable = entries.filter((item) => urls.has(item.name));
         const now = Date.now();
         // Activity is a new ping or a delivery; failed retries are not, so a sender facing a dead
         // tracker leaves once its waits grow longer than senderIdleMs, and a later hook restarts it.
         if (entries.added > 0 || entries.arriving > 0) idleSince = now;
-        const problem = "problem" in target ? target.problem : undefined;
-        const newProblem = problem !== undefined && entries.length > 0 && status.last_error?.reason !== problem;
+        const newProblem = problem !== undefined && status.last_error?.reason !== problem;
         if (newProblem) status.last_error = { at: new Date().toISOString(), reason: problem, outcome: "retry" };
-        const paused = pace.waitMs(now);
-        // Without a URL it may use, nothing is due: the pings wait in the spool, the reason in status.json.
-        const due = "url" in target && paused === 0
-          ? entries.filter((item) => flushing ? !tried.has(item.name) : item.entry.next_at <= now)
-            .slice(0, config.senderConcurrency * BATCH_ROUNDS)
-          : [];
+        const due = sendable
+          .filter((item) => paces.of(item).waitMs(now) === 0)
+          .filter((item) => flushing ? !tried.has(item.name) : item.entry.next_at <= now)
+          .slice(0, config.senderConcurrency * BATCH_ROUNDS);
         const outcomes = due.length === 0 ? new Map<string, AttemptOutcome>() : await sendBatch(
           runtime,
           priced,
           spool,
-          (target as { url: URL }).url,
+          urls,
           due,
           status,
-          pace,
+          paces,
           () => lock.lost || options.stopped?.() === true,
         );
         for (const [name, outcome] of outcomes) {
@@ -428,35 +413,37 @@ export async function deliverSpool(
         }
         await options.progress?.();
         report.status = status;
-        const waiting = entries.filter((item) => {
+        const stillWaiting = (item: LoadedEntry) => {
           const outcome = outcomes.get(item.name);
           return outcome === undefined || outcome === "retry";
-        });
-        report.waiting = waiting.length;
+        };
+        report.waiting = entries.filter(stillWaiting).length;
+        const waiting = sendable.filter(stillWaiting);
         const moreNow = outcomes.size === due.length && due.length === config.senderConcurrency * BATCH_ROUNDS;
         if (moreNow) continue;
-        // A flush is over once every ping was tried, or the tracker asks for a longer wait than anyone waits
+        // A flush is over once every ping was tried, or its tracker asks for a longer wait than anyone waits
         // for at a prompt (an outage: what is left is reported, and the sender keeps at it).
-        const allTried = pace.waitMs() === 0 && entries.every((item) => tried.has(item.name) || !("url" in target));
-        if (flushing && (allTried || pace.waitMs() > FLUSH_PATIENCE_MS)) {
+        const flushed = sendable.every((item) =>
+          paces.of(item).waitMs() > FLUSH_PATIENCE_MS || (tried.has(item.name) && paces.of(item).waitMs() === 0)
+        );
+        if (flushing && flushed) {
           // Every ping was tried: a flush command waiting on a running sender gets its answer.
           await runtime.createPrivateFile(`${stateDir}/${STATE_LAYOUT.flushDone}`, new Date().toISOString())
             .catch(() => false);
           if (options.flush) break;
           flushing = false;
         }
-        // Without a URL it may use, nothing will be due until the configuration changes: wait like a long pause.
-        const untilDue = "problem" in target ? Infinity : Math.max(soonestDue(waiting) - Date.now(), pace.waitMs());
-        // A ping not tried yet (a SessionEnd waiting its turn) is never left behind, unless the tracker is
+        // A ping without a usable URL will not be due until the configuration changes: it is not waited for.
+        const untilDue = soonestDueWithPace(waiting, paces) - Date.now();
+        // A ping not tried yet (a SessionEnd waiting its turn) is never left behind, unless its tracker is
         // failing: then it waits behind the probe, like the rest, for the next hook to start a sender.
-        const untried = "url" in target && !pace.probing() && waiting.some((item) => item.entry.attempts === 0);
+        const untried = waiting.some((item) => item.entry.attempts === 0 && !paces.of(item).probing());
         if (!untried && Date.now() - idleSince >= config.senderIdleMs && untilDue > config.senderIdleMs) break;
-        // While the tracker asks to wait, nothing can go: look less often (a backlog is read from memory anyway).
-        await sleep(
-          pace.waitMs() > 0 || "problem" in target
-            ? Math.min(pace.waitMs() || 5000, 5000)
-            : Math.max(20, Math.min(250, untilDue)),
-        );
+        // While every waiting ping's tracker asks to wait, or no ping has a URL this sender may use, nothing can go:
+        // look less often (a backlog is read from memory anyway). Otherwise new pings are looked for 4 times a second.
+        const paused = waiting.length > 0 && waiting.every((item) => paces.of(item).waitMs() > 0);
+        const stuck = waiting.length === 0 && problem !== undefined;
+        await sleep(Math.max(20, Math.min(paused || stuck ? 5000 : 250, untilDue)));
       }
     } finally {
       await lock.release();
@@ -465,11 +452,18 @@ export async function deliverSpool(
     // Look once more after letting go: a hook that saw our lock just before we left relies on it.
     // Without the lock, claims are not ours to judge: another sender may be sending them.
     const spooled = await spool.load(report.status.dropped, false);
-    // While the tracker fails, only a new ping counts: the rest wait behind the probe, for a later hook.
-    const pending = "url" in target && (spooled.added > 0 ||
-      !pace.probing() && spooled.some((item) => item.entry.next_at <= Date.now() || item.entry.attempts === 0));
+    targets.refresh();
+    const { urls } = await targets.sort(spooled);
+    const sendable = spooled.filter((item) => urls.has(item.name));
+    // While its tracker fails, only a new ping counts: the rest wait behind the probe, for a later hook.
+    const pending = sendable.length > 0 && (spooled.added > 0 ||
+      sendable.some((item) =>
+        !paces.of(item).probing() && (item.entry.next_at <= Date.now() || item.entry.attempts === 0)
+      ));
     if (spooled.arriving === 0 && !pending) break;
   }
+  // Leaving: a tracker's token stays on disk only while a ping waits for it (another sender's, if busy, does that).
+  if (!report.busy) await removeUnusedDestinations(fs, stateDir, () => spool.destinationsInUse()).catch(() => 0);
   return report;
 }
 
@@ -501,8 +495,22 @@ export async function startSender(runtime: Runtime, config: HookConfig): Promise
   const token = await claimLockForSender(runtime, stateDir);
   if (token === undefined && await senderIsRunning(runtime, stateDir)) return true;
   const narrow = narrowAccess((name) => runtime.env(name), config.pingUrl);
+  // The transcripts' real folder too, as the launcher gives the hook: Deno checks the path a symlink leads to.
+  const projects = narrow === undefined ? undefined : await runtime.realpath(`${narrow.claudeDir}/projects`);
+  if (narrow !== undefined && projects !== undefined && projects !== `${narrow.claudeDir}/projects`) {
+    narrow.projectsDir = projects;
+  }
   const command = selfCommand(runtime, senderArgs(token), stateDir, narrow);
-  if (command === undefined) return false;
-  await runtime.startDetached(command);
+  if (command === undefined) {
+    if (token !== undefined) await releaseClaimedLock(runtime, stateDir, token);
+    return false;
+  }
+  try {
+    await runtime.startDetached(command);
+  } catch (error) {
+    // No sender will adopt the lock claimed for it: let it go, so that the hook can deliver itself.
+    if (token !== undefined) await releaseClaimedLock(runtime, stateDir, token);
+    throw error;
+  }
   return true;
 }

@@ -9,14 +9,16 @@
  * Owns: the scopes, the project's folder, `readSettings`, our hook entries in
  * settings and the hook file names they run, `scanSettings`, the TelemHQ
  * plugins they enable, `replaceFile`.
- * Uses: input, runtime, cli_args.
+ * Uses: input, runtime, files, launcher, cli_args.
  *
  * @module
  */
 
 import { CommandError } from "./cli_args.ts";
 import { describeError } from "./input.ts";
-import { nodeFs, openRegularFile, type Runtime, writeFileAtomically } from "./runtime.ts";
+import { nodeFs, type Runtime } from "./runtime.ts";
+import { openRegularFile, writeFileAtomically } from "./files.ts";
+import { LAUNCHER_FILE_NAME } from "./launcher.ts";
 
 /** The largest settings file read (Claude Code's are a few kilobytes). */
 const MAX_SETTINGS_BYTES = 1 << 20;
@@ -367,7 +369,7 @@ export async function replaceFile(
 export const HOOK_FILE_NAMES = { ts: "telemhq.ts", mjs: "telemhq.mjs" } as const;
 
 /**
- * Every path the installed hook may have: entries running any of them are ours.
+ * Every file install puts in Claude Code's `hooks/` (the hook, and its launcher): entries running them are ours.
  *
  * @param claudeDir Claude Code's folder.
  * @returns The paths.
@@ -375,11 +377,15 @@ export const HOOK_FILE_NAMES = { ts: "telemhq.ts", mjs: "telemhq.mjs" } as const
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * assert.deepEqual(installedHookFiles("/h/.claude"), ["/h/.claude/hooks/telemhq.ts", "/h/.claude/hooks/telemhq.mjs"]);
+ * assert.deepEqual(installedHookFiles("/h/.claude"), [
+ *   "/h/.claude/hooks/telemhq.ts",
+ *   "/h/.claude/hooks/telemhq.mjs",
+ *   "/h/.claude/hooks/telemhq.sh",
+ * ]);
  * ```
  */
 export function installedHookFiles(claudeDir: string): string[] {
-  return Object.values(HOOK_FILE_NAMES).map((name) => `${claudeDir}/hooks/${name}`);
+  return [...Object.values(HOOK_FILE_NAMES), LAUNCHER_FILE_NAME].map((name) => `${claudeDir}/hooks/${name}`);
 }
 
 /** One settings file, scanned for our hook entries. */

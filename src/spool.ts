@@ -4,29 +4,33 @@
  * entry (hot path); the sender loads, claims, reschedules and settles entries.
  *
  * Owns: `SpoolEntry`, `spoolPing`, the `Spool` a sender works on, claims.
- * Uses: input, events, fields, payload, runtime, state_dir.
+ * Uses: input, events, fields, payload, runtime, files, state_dir, destination.
  *
  * @module
  */
 
+import { type DestinationId, isDestinationId } from "./destination.ts";
 import { eventRule } from "./events.ts";
 import type { HookInput } from "./input.ts";
 import { checkPayload, type Payload } from "./fields.ts";
 import { eventName, stringField, tokenField } from "./payload.ts";
-import { type FsPromises, readJsonFile, type Runtime, writeJsonAtomically } from "./runtime.ts";
+import type { FsPromises, Runtime } from "./runtime.ts";
+import { readJsonFile, TEMPORARY_SUFFIX, writeJsonAtomically } from "./files.ts";
 import { STATE_LAYOUT } from "./state_dir.ts";
 
 /**
  * One spooled ping, as stored in `<state>/spool/<ping_id>.json`. It holds no
- * ping URL: a ping goes to the URL configured when it is sent, so a token never
- * lingers in the spool, and pings spooled before the URL changed go to the new
- * tracker.
+ * ping URL: it names its tracker by a destination id (see
+ * {@linkcode destinationOf}), so a token never lingers in the spool and
+ * each ping goes to the tracker of the session that produced it.
  */
 export interface SpoolEntry {
   /** Format version (1 also held the URL, which is ignored). */
   v: 2;
   /** The ping. */
   payload: Payload;
+  /** Its tracker: `saved` (install's URL when sent) or a destination id; absent in older entries (the URL in force). */
+  to?: DestinationId;
   /** When it was spooled, in milliseconds. */
   created_at: number;
   /** Failed attempts so far. */
@@ -63,7 +67,12 @@ export interface UsageSource {
   prompt_id?: string;
   /** The hook's own working directory (where Claude Code started it; never the event's): its repository. */
   cwd?: string;
+  /** The session's `TELEMHQ_PRICES`, as given: its pings are priced by its own table, not the sender's. */
+  prices?: string;
 }
+
+/** The longest `TELEMHQ_PRICES` kept for a ping. */
+const MAX_PRICES_CHARS = 16 * 1024;
 
 /** The longest path kept from an event (Linux's PATH_MAX). */
 const MAX_PATH_CHARS = 4096;
@@ -94,13 +103,14 @@ const SESSION_END_DELAY_MS = 2000;
  * assert.equal(source?.prompt_id, "p1");
  * ```
  */
-export function usageSource(input: HookInput, hookCwd?: string): UsageSource | undefined {
+export function usageSource(input: HookInput, hookCwd?: string, prices?: string): UsageSource | undefined {
   if (eventRule(eventName(input)).usage === undefined) return undefined;
   return checkUsageSource({
     transcript_path: stringField(input, "transcript_path"),
     agent_transcript_path: stringField(input, "agent_transcript_path"),
     prompt_id: tokenField(input, "prompt_id"),
     cwd: hookCwd,
+    prices,
   });
 }
 
@@ -115,6 +125,9 @@ function checkUsageSource(value: unknown): UsageSource | undefined {
   }
   if (prompt !== undefined) checked.prompt_id = prompt;
   if (plainPath(source.cwd) !== undefined) checked.cwd = source.cwd as string;
+  if (typeof source.prices === "string" && source.prices.trim() !== "" && source.prices.length <= MAX_PRICES_CHARS) {
+    checked.prices = source.prices;
+  }
   return checked;
 }
 
@@ -152,6 +165,7 @@ export function parseSpoolEntry(value: unknown): SpoolEntry | undefined {
     attempts: raw.attempts,
     next_at: raw.next_at,
   };
+  if (isDestinationId(raw.to)) entry.to = raw.to;
   if (raw.local !== undefined && !raw.enriched) entry.local = checkUsageSource(raw.local);
   if (raw.enriched === true) entry.enriched = true;
   if (isCount(raw.faults) && raw.faults > 0) entry.faults = raw.faults;
@@ -178,7 +192,8 @@ export function parseSpoolEntry(value: unknown): SpoolEntry | undefined {
  * @param stateDir The state directory.
  * @param payload The ping.
  * @param local Where the sender reads the ping's usage from (see {@linkcode usageSource}).
- * @returns The entry's path.
+ * @param to The ping's tracker (see {@linkcode destinationOf}).
+ * @returns The entry's path when this call wrote it; undefined when the ping was spooled already.
  *
  * @example
  * ```ts ignore
@@ -190,25 +205,30 @@ export async function spoolPing(
   stateDir: string,
   payload: Payload,
   local?: UsageSource,
-): Promise<string> {
+  to?: DestinationId,
+): Promise<string | undefined> {
   const name = `${payload.ping_id}.json`;
   if (!ENTRY_NAME.test(name)) throw new TypeError("a ping_id is 32 hex digits");
   const now = Date.now();
   // A session's last turn and its end fire milliseconds apart, each handled by its own process:
   // SessionEnd waits a moment so that the turn's ping, which adds to its totals, goes first.
   const next = eventRule(payload.event).usage === "session" ? now + SESSION_END_DELAY_MS : 0;
-  const entry: SpoolEntry = { v: 2, payload, created_at: now, attempts: 0, next_at: next, local };
+  const entry: SpoolEntry = { v: 2, payload, to, created_at: now, attempts: 0, next_at: next, local };
   const path = `${stateDir}/${STATE_LAYOUT.spool}/${name}`;
   // Written in place, not renamed: a reader skips a file it cannot parse yet,
   // and a writer killed mid-write had not made its ping durable either way.
   const text = JSON.stringify(entry) + "\n";
+  let created: boolean;
   try {
-    await runtime.createPrivateFile(path, text);
-  } catch {
+    created = await runtime.createPrivateFile(path, text);
+  } catch (error) {
+    // Only a missing spool folder is made and tried again; any other failure (a full disk) is the caller's to
+    // handle: it sends the ping directly. A failed write leaves no file behind (see createPrivateFile).
+    if ((error as { code?: unknown }).code !== "ENOENT" && (error as Error).name !== "NotFound") throw error;
     await runtime.makePrivateDirectory(`${stateDir}/${STATE_LAYOUT.spool}`);
-    await runtime.createPrivateFile(path, text);
+    created = await runtime.createPrivateFile(path, text);
   }
-  return path;
+  return created ? path : undefined;
 }
 
 /** A spool entry as the sender loaded it: its file name and its content. */
@@ -348,9 +368,43 @@ export class Spool {
     return count;
   }
 
-  /** Makes every known entry due now, in memory: the tracker is back, so nobody waits out a backoff. */
-  makeAllDue(): void {
-    for (const item of this.#index.values()) item.entry = { ...item.entry, next_at: 0 };
+  /**
+   * Claims older than one request's time limit (plus a margin): pings a sender took to send and never
+   * settled (it died, or the disk is full). The next sender puts them back; until then they wait.
+   */
+  async staleClaims(): Promise<number> {
+    const now = Date.now();
+    let count = 0;
+    for (const name of await this.#fs.readdir(this.dir).catch(() => [] as string[])) {
+      if (!name.includes(CLAIM_INFIX)) continue;
+      const stat = await this.#fs.lstat(`${this.dir}/${name}`).catch(() => undefined);
+      if (stat !== undefined && now - stat.mtimeMs > this.#limits.timeoutMs + CLAIM_MARGIN_MS) count++;
+    }
+    return count;
+  }
+
+  /** The destinations that waiting pings (claimed ones too) and set-aside ones name. */
+  async destinationsInUse(): Promise<Set<DestinationId>> {
+    const named = new Set<DestinationId>();
+    for (const dir of [this.dir, this.failedDir]) {
+      for (const name of await this.#fs.readdir(dir).catch(() => [] as string[])) {
+        if (!ENTRY_NAME.test(name.split(CLAIM_INFIX)[0]) || name.endsWith(TEMPORARY_SUFFIX)) continue;
+        const entry = parseSpoolEntry(await readJsonFile(this.#fs, `${dir}/${name}`));
+        if (entry?.to !== undefined) named.add(entry.to);
+      }
+    }
+    return named;
+  }
+
+  /** Every claim in the spool: pings a sender took to send and has not settled (after a flush, with no sender: stuck). */
+  async claims(): Promise<number> {
+    const names = await this.#fs.readdir(this.dir).catch(() => [] as string[]);
+    return names.filter((name) => name.includes(CLAIM_INFIX) && !name.endsWith(TEMPORARY_SUFFIX)).length;
+  }
+
+  /** Makes the known entries that `which` picks due now, in memory: their tracker is back, nobody waits out a backoff. */
+  makeDue(which: (item: LoadedEntry) => boolean): void {
+    for (const item of this.#index.values()) if (which(item)) item.entry = { ...item.entry, next_at: 0 };
   }
 
   /** Puts a claimed entry back under its name, as it is now (its usage added, say), for a later send. */

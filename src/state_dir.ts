@@ -19,6 +19,7 @@ export const STATE_LAYOUT = {
   spool: "spool",
   failed: "failed",
   sessions: "sessions",
+  destinations: "destinations",
   config: "config.json",
   install: "install.json",
   lock: "sender.lock",

@@ -4,12 +4,13 @@
  * so lines are read backward in chunks and never all held at once.
  *
  * Owns: `readLinesBackward`, the transcript line shape, finding one turn's
- * lines. Uses: runtime.
+ * lines. Uses: runtime, files.
  *
  * @module
  */
 
-import { nodeFs, openRegularFile } from "./runtime.ts";
+import { nodeFs } from "./runtime.ts";
+import { openRegularFile } from "./files.ts";
 
 /** The parts of a transcript line the usage reader looks at; every field is unchecked. */
 export interface TranscriptLine {

@@ -2,9 +2,12 @@
 // with real hook processes and a real receiver on 127.0.0.1. Every wait is
 // bounded; removing a test's state directory makes its senders exit.
 import assert from "node:assert/strict";
-import { buildPayload, type DeliveryStatus, fastPathCommand, STATE_LAYOUT } from "../mod.ts";
+import { buildPayload, type DeliveryStatus, launcherScript, STATE_LAYOUT } from "../mod.ts";
 import {
+  HOOK_PATH,
   hookCommand,
+  LAUNCHER_PATH,
+  launcherLine,
   listState,
   type ProcessRun,
   type Receiver,
@@ -449,7 +452,7 @@ for (const runtime of RUNTIMES) {
       const receiver = await t.receiver();
       const stateDir = t.state();
       const child = new Deno.Command("/bin/sh", {
-        args: ["-c", fastPathCommand(hookCommand(runtime, stateDir))],
+        args: ["-c", launcherLine(runtime)],
         clearEnv: true,
         env: {
           PATH: "/usr/bin:/bin",
@@ -484,10 +487,10 @@ for (const runtime of RUNTIMES) {
       // A setsid that takes half a second: the fork-to-setsid window, wide open.
       const bin = t.state();
       Deno.writeTextFileSync(`${bin}/setsid`, '#!/bin/sh\nsleep 0.5\nexec /usr/bin/setsid "$@"\n', { mode: 0o755 });
-      const deliveredBy = async (fastPath: (hook: string[]) => string) => {
+      const deliveredBy = async (launcher: string) => {
         const stateDir = t.state();
         const shell = new Deno.Command("/bin/sh", {
-          args: ["-c", fastPath(hookCommand(runtime, stateDir))],
+          args: ["-c", launcherLine(runtime, HOOK_PATH, launcher)],
           clearEnv: true,
           env: {
             PATH: `${bin}:/usr/bin:/bin`,
@@ -511,9 +514,10 @@ for (const runtime of RUNTIMES) {
         return await receiver.waitFor(1, 3000).then(() => true, () => false);
       };
       // The fast path as it was: it caught SIGTERM in the shell only, so the hook it started did not.
-      const before = (hook: string[]) => fastPathCommand(hook).replace("trap '' TERM HUP;", "trap : TERM HUP;");
+      const before = `${bin}/telemhq-before.sh`;
+      Deno.writeTextFileSync(before, launcherScript().replace("trap '' TERM HUP", "trap : TERM HUP"));
       assert.equal(await deliveredBy(before), false, "the old fast path loses it");
-      assert.equal(await deliveredBy(fastPathCommand), true, "the ping arrives");
+      assert.equal(await deliveredBy(LAUNCHER_PATH), true, "the ping arrives");
       assert.equal(JSON.parse(receiver.requests[0].body).tool_use_id, "toolu_100");
     },
   );

@@ -14,10 +14,10 @@ import {
   shellQuote,
   writeSettings,
 } from "../scripts/_claude.ts";
-import { fastPathCommand } from "../mod.ts";
 import {
   HOOK_PATH,
   hookCommand,
+  launcherLine,
   listState,
   NEWEST_FIXTURES,
   pathWithClaude,
@@ -249,7 +249,7 @@ async function fastPathSession(runtime: RuntimeName, scenario: string): Promise<
   try {
     // Only our hook, every event async: Claude Code waits for none of them and exits right
     // after the turn, ending what still runs. The fast path is done by then.
-    const command = fastPathCommand(hookCommand(runtime, session.stateDir));
+    const command = launcherLine(runtime);
     writeSettings(session.settings, [command], PRINT_MODE_EVENTS, { async: true });
     const run = await runClaude(session, {
       prompt: `please SCENARIO:${scenario} SECRET_PROMPT do it`,

@@ -6,6 +6,7 @@ import { startAnthropicStandIn } from "../scripts/_anthropic_standin.ts";
 import { type ClaudeSession, newSession, runClaude } from "../scripts/_claude.ts";
 import {
   HOOK_PATH,
+  listState,
   pinnedClaudeBinary,
   type Receiver,
   removeTree,
@@ -148,6 +149,11 @@ for (const [label, runtimes] of ONLY) {
       const expected = label === "Node 24" ? /^node\/24\./ : new RegExp(`^${label.toLowerCase()}/`);
       assert.match(stop.runtime, expected);
       assert.ok(receiver.requests.every((request) => !request.body.includes("SECRET_")));
+      // While pings wait, the sender keeps their tracker's URL in a private file; once it leaves, none is left.
+      await waitUntil(
+        () => listState(`${session.home}/.claude/telemhq`, "destinations").length === 0,
+        "the sender to let go of the URL",
+      );
       assert.deepEqual(
         filesHolding(`${session.home}/.claude`, receiver.token),
         [],

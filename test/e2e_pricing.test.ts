@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { startAnthropicStandIn } from "../scripts/_anthropic_standin.ts";
 import { newSession, runClaude, writeSettings } from "../scripts/_claude.ts";
-import { CATALOG_MODELS, fastPathCommand } from "../mod.ts";
-import { hookCommand, removeTree, startReceiver } from "./_helpers.ts";
+import { CATALOG_MODELS } from "../mod.ts";
+import { launcherLine, removeTree, startReceiver } from "./_helpers.ts";
 
 const USAGE_EVENTS = ["Stop", "StopFailure", "SubagentStop", "SessionEnd"];
 
@@ -37,7 +37,7 @@ async function session(model: string, scenario: string, allowedTools?: string): 
   const api = await startAnthropicStandIn(`p${crypto.randomUUID().slice(0, 8)}`, `${s.cwd}/notes.txt`);
   const receiver = await startReceiver();
   try {
-    writeSettings(s.settings, [fastPathCommand(hookCommand("bun", s.stateDir))], USAGE_EVENTS);
+    writeSettings(s.settings, [launcherLine("bun")], USAGE_EVENTS);
     const run = await runClaude(s, {
       prompt: `SCENARIO:${scenario} please`,
       apiUrl: api.url,

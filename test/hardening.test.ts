@@ -401,7 +401,7 @@ Deno.test("15. after a revoked token, doctor says the tracker refused it and wha
   }, () => ({ status: accept ? 200 : 401 }));
 });
 
-Deno.test("16. a Deno hook installed for one tracker says so when the URL in force is another's", async () => {
+Deno.test("16. a Deno hook may reach only the tracker in force: the session's URL through the launcher, else install's", async () => {
   const home = Deno.makeTempDirSync({ prefix: "telemhq-hard-home-" });
   await withReceiver(async (first) => {
     await withReceiver(async (second) => {
@@ -409,20 +409,26 @@ Deno.test("16. a Deno hook installed for one tracker says so when the URL in for
         assert.equal((await cli("deno", home, ["install", "--url", first.url])).code, 0);
         const record = JSON.parse(Deno.readTextFileSync(`${home}/.claude/telemhq/install.json`));
         const env = { HOME: home, TELEMHQ_PING_URL: second.url, TELEMHQ_HOOK_DEBUG: "1", TELEMHQ_SENDER_IDLE_MS: "0" };
+        // The hook's own command line, as install resolved it for the saved URL: another tracker is out of reach.
         const hook = await runProcess(record.hook_argv, { env, stdin: '{"hook_event_name":"Stop","session_id":"s"}' });
         assert.equal(hook.code, 0);
         assert.match(
           hook.stderr,
           /may not reach 127\.0\.0\.1:\d+ \(it was installed for another tracker\): run install again/,
         );
+        // Through the launcher, the session's own URL is the one Deno may reach, and nothing else.
+        const launcher = ["/bin/sh", record.launcher, ...record.launcher_args];
+        const argv = await runProcess([...launcher, "--print-argv"], { env });
+        assert.deepEqual(argv.stdout.split("\n").filter((word) => word.startsWith("--allow-net")), [
+          `--allow-net=127.0.0.1:${second.port}`,
+        ]);
+        const saved = await runProcess([...launcher, "--print-argv"], { env: { HOME: home } });
+        assert.ok(saved.stdout.includes(`--allow-net=127.0.0.1:${first.port}\n`), "else install's URL");
         const doctor = await cli("deno", home, ["doctor", "--ping"], { env: { TELEMHQ_PING_URL: second.url } });
-        assert.equal(doctor.code, 1);
-        assert.match(
-          doctor.stdout,
-          /PROBLEM {2}The installed Deno hook may only reach 127\.0\.0\.1:\d+, but the ping URL in force is for/,
-        );
-        assert.match(doctor.stdout, /PROBLEM {2}Test ping not accepted/);
-        assert.equal(second.requests.length, 0);
+        assert.match(doctor.stdout, /ok {7}Test ping accepted/);
+        assert.doesNotMatch(doctor.stdout, /may only reach/);
+        assert.equal(first.requests.length, 0);
+        assert.equal(JSON.parse(second.requests.at(-1)!.body).event, "DoctorPing");
       } finally {
         await removeTree(home);
       }
@@ -480,7 +486,7 @@ Deno.test("19. uninstall tells the truth, leaves no file it created, and doctor 
     assert.doesNotMatch(nothing.stdout, /Removed/);
     assert.equal((await cli("bun", home, ["install", "--url", "https://telemhq.example/ping/T"])).code, 0);
     const command = await cli("deno", home, ["command"]);
-    assert.match(command.stdout, /--allow-net=telemhq\.example /, "command prints the narrow flags install writes");
+    assert.match(command.stdout, /--host telemhq\.example$/m, "Deno's network narrowed to the saved URL's host");
     const uninstall = await cli("bun", home, ["uninstall"]);
     assert.match(uninstall.stdout, /Removed .*settings\.json, which install had created/);
     // The hooks folder install created goes too, once empty: nothing is left behind.
@@ -686,7 +692,10 @@ Deno.test("review: settings files in a repository are never read or written thro
     Deno.symlinkSync(`${home}/dotfiles/settings.json`, `${home}/.claude/settings.json`);
     assert.equal((await cli("bun", home, ["install", "--url", "https://t.example/p/T"])).code, 0);
     assert.ok(Deno.lstatSync(`${home}/.claude/settings.json`).isSymlink, "the user's link stays a link");
-    assert.match(Deno.readTextFileSync(`${home}/dotfiles/settings.json`), /telemhq\.ts --detached/);
+    assert.match(
+      Deno.readTextFileSync(`${home}/dotfiles/settings.json`),
+      /telemhq\.sh --bun \S+ --hook \S+telemhq\.ts/,
+    );
   } finally {
     await removeTree(home);
   }

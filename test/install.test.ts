@@ -100,7 +100,10 @@ for (const runtime of RUNTIMES) {
       const stop = commandsIn(settingsPath, "Stop");
       assert.equal(stop.length, 2);
       assert.equal(stop[0], "notify-send done");
-      assert.match(stop[1], /^trap '' TERM HUP; exec 3<&0; .*\/\.claude\/hooks\/telemhq\.ts --detached/);
+      assert.match(
+        stop[1],
+        /^\/bin\/sh \S+\/\.claude\/hooks\/telemhq\.sh --(deno|bun) \S+ --hook \S+\/\.claude\/hooks\/telemhq\.ts/,
+      );
       assert.ok(!once.includes(TOKEN), "the token is not in settings.json");
       assert.equal(settings.hooks.PostToolUse[0].matcher, "Bash|Edit|MultiEdit|Write");
       assert.equal(once.split("\n")[1].match(/^ */)?.[0].length, 4, "the file's own indentation");
@@ -311,7 +314,7 @@ Deno.test("doctor: all good after install, the answer to --ping, and each proble
       const projectSettings = `${project}/.claude/settings.json`;
       Deno.writeTextFileSync(
         projectSettings,
-        Deno.readTextFileSync(projectSettings).replaceAll("telemhq.ts --detached", "telemhq.ts  --detached"),
+        Deno.readTextFileSync(projectSettings).replaceAll('telemhq.ts"', 'telemhq.ts  "'),
       );
       Deno.removeSync(`${home}/.claude/hooks/telemhq.ts`);
       const sick = await hookCli("bun", home, ["doctor"], project);
@@ -339,7 +342,10 @@ Deno.test("node: hook.ts under Node 24 installs itself as TypeScript, and the in
         env: { HOME: home },
       });
       assert.equal(install.code, 0, install.stderr);
-      assert.match(install.stdout, /hook: +.*\/\.claude\/hooks\/telemhq\.ts\n/);
+      assert.match(
+        install.stdout,
+        /hook: +.*\/\.claude\/hooks\/telemhq\.ts, started by .*\/\.claude\/hooks\/telemhq\.sh\n/,
+      );
       const [command] = commandsIn(`${home}/.claude/settings.json`, "Stop");
       const run = await runProcess(["/bin/sh", "-c", command], {
         cwd: project,

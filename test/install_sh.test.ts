@@ -40,7 +40,12 @@ interface Installed {
 }
 
 /** `curl -fsSL BASE/install.sh | sh -s -- ARGS` in a throwaway HOME with one runtime on PATH. */
-async function curlInstall(base: string, runtime: RuntimeName, args: string[]): Promise<Installed> {
+async function curlInstall(
+  base: string,
+  runtime: RuntimeName,
+  args: string[],
+  options: { cwd?: (home: string) => string; path?: string; env?: Record<string, string> } = {},
+): Promise<Installed> {
   const home = Deno.makeTempDirSync({ prefix: "telemhq-curl-home-" });
   const bin = `${home}/bin`;
   Deno.mkdirSync(bin);
@@ -48,9 +53,9 @@ async function curlInstall(base: string, runtime: RuntimeName, args: string[]): 
   const quoted = args.map((arg) => `'${arg}'`).join(" ");
   const output = await new Deno.Command("/bin/sh", {
     args: ["-c", `curl -fsSL '${base}/install.sh' | sh -s -- ${quoted}`],
-    cwd: home,
+    cwd: options.cwd?.(home) ?? home,
     clearEnv: true,
-    env: { HOME: home, PATH: `/usr/bin:/bin:${bin}` },
+    env: { HOME: home, PATH: `${options.path ?? ""}/usr/bin:/bin:${bin}`, ...options.env },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -72,7 +77,10 @@ for (const runtime of ["deno", "bun"] as const) {
       assert.match(run.stdout, /^Installed the TelemHQ hook for Claude Code\./);
       assert.match(run.stdout, new RegExp(`runtime: +\\S*${runtime}`));
       assert.equal(Deno.readTextFileSync(`${run.home}/.claude/hooks/telemhq.ts`), Deno.readTextFileSync(HOOK_PATH));
-      assert.match(Deno.readTextFileSync(`${run.home}/.claude/settings.json`), /telemhq\.ts --detached/);
+      assert.match(
+        Deno.readTextFileSync(`${run.home}/.claude/settings.json`),
+        /\/\.claude\/hooks\/telemhq\.sh --(deno|bun) \S+ --hook \S+\/\.claude\/hooks\/telemhq\.ts/,
+      );
       assert.ok(!run.stdout.includes("SECRET_T") && !run.stderr.includes("SECRET_T"));
     } finally {
       await server.close();
@@ -221,4 +229,43 @@ Deno.test({
       assert.ok(output.success, `${script}:\n${new TextDecoder().decode(output.stdout)}`);
     }
   },
+});
+
+Deno.test("install.sh run inside a repository: its bunfig.toml preload, its ./deno and BUN_OPTIONS never run", async () => {
+  const server = await serve(await releaseFiles());
+  try {
+    for (const runtime of ["bun", "deno"] as const) {
+      let repo = "";
+      const run = await curlInstall(server.base, runtime, [
+        "--base-url",
+        server.base,
+        "--url",
+        "https://telemhq.example/ping/T",
+      ], {
+        cwd: (home) => {
+          repo = `${home}/repo`;
+          Deno.mkdirSync(repo);
+          // Code that would see the ping URL on the command line and in the environment.
+          const steal = `require("fs").writeFileSync("${repo}/stolen", process.argv.join(" "));\n`;
+          Deno.writeTextFileSync(`${repo}/.pwn.js`, steal);
+          Deno.writeTextFileSync(`${repo}/bunfig.toml`, 'preload = ["./.pwn.js"]\n');
+          Deno.writeTextFileSync(`${repo}/deno`, `#!/bin/sh\necho "$@" > "${repo}/stolen"\n`, { mode: 0o755 });
+          Deno.writeTextFileSync(`${repo}/bun`, `#!/bin/sh\necho "$@" > "${repo}/stolen"\n`, { mode: 0o755 });
+          return repo;
+        },
+        // The folder it runs in, first on PATH (an empty entry is the same), and Bun told to preload from there.
+        path: ".::",
+        env: { BUN_OPTIONS: "--preload ./.pwn.js" },
+      });
+      try {
+        assert.equal(run.code, 0, run.stderr);
+        assert.ok(!pathExists(`${repo}/stolen`), `${runtime}: the repository's code ran`);
+        assert.ok(pathExists(`${run.home}/.claude/hooks/telemhq.ts`), "installed all the same");
+      } finally {
+        await removeTree(run.home);
+      }
+    }
+  } finally {
+    await server.close();
+  }
 });

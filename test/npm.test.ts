@@ -125,7 +125,7 @@ Deno.test("Node: install through the npm bin writes a Node command that delivers
     assert.match(run.stdout, /hook: +.*\/\.claude\/hooks\/telemhq\.mjs/);
     const settings = JSON.parse(Deno.readTextFileSync(`${home}/.claude/settings.json`));
     const command: string = settings.hooks.Stop[0].hooks[0].command;
-    assert.match(command, /then setsid \/\S*node \S*telemhq\.mjs --detached/);
+    assert.match(command, /^\/bin\/sh \S+\/\.claude\/hooks\/telemhq\.sh --node \/\S*node --hook \S*telemhq\.mjs$/);
     assert.equal(
       Deno.readTextFileSync(`${home}/.claude/hooks/telemhq.mjs`),
       Deno.readTextFileSync(`${installed.project}/node_modules/${PACKAGE_NAME}/bin/hook.mjs`),
@@ -178,5 +178,38 @@ Deno.test("npx and bunx run the same bin from the packed tarball", async () => {
     assert.match(decode(bunx.stdout), /^TelemHQ hook for Claude Code \d+\.\d+\.\d+/);
   } finally {
     await removeTree(cache);
+  }
+});
+
+Deno.test("Node 24: the bin keeps its compile cache in the private state folder, never in a shared temporary folder", async () => {
+  const receiver = await startReceiver();
+  const root = Deno.makeTempDirSync({ prefix: "telemhq-npm-cache-" });
+  try {
+    // A shared temporary folder where another user could have made node-compile-cache first.
+    const shared = `${root}/tmp`;
+    Deno.mkdirSync(shared, { mode: 0o777 });
+    Deno.chmodSync(shared, 0o1777);
+    const stateDir = `${root}/state`;
+    Deno.mkdirSync(stateDir, { mode: 0o700 });
+    const env = testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url, TMPDIR: shared });
+    const event = JSON.stringify({ hook_event_name: "PostToolUse", session_id: "s", tool_use_id: "cache" });
+    assert.equal((await runBin(NODES["24"], [], event, env)).code, 0);
+    await receiver.waitFor(1);
+    assert.deepEqual([...Deno.readDirSync(shared)], [], "nothing in the shared folder");
+    const cache = Deno.lstatSync(`${stateDir}/node-compile-cache`);
+    assert.ok(cache.isDirectory && (cache.mode! & 0o777) === 0o700);
+    assert.ok([...Deno.readDirSync(`${stateDir}/node-compile-cache`)].length > 0, "the cache is used");
+    // A state folder others can change gets no cache at all.
+    const loose = `${root}/loose`;
+    Deno.mkdirSync(loose, { mode: 0o700 });
+    Deno.chmodSync(root, 0o777);
+    const looseEnv = testEnv(loose, { TELEMHQ_PING_URL: receiver.url, TMPDIR: shared });
+    assert.equal((await runBin(NODES["24"], ["flush"], "", looseEnv)).code, 1);
+    assert.deepEqual([...Deno.readDirSync(loose)], [], "no cache under a folder others can change");
+    assert.deepEqual([...Deno.readDirSync(shared)], []);
+  } finally {
+    await receiver.close();
+    Deno.chmodSync(root, 0o700);
+    await removeTree(root);
   }
 });
