@@ -31,20 +31,23 @@
  * 17. src/send.ts            One ping request.
  * 18. src/trackers.ts        Where each waiting ping goes and when.
  * 19. src/journal.ts         The journal.
- * 20. src/sender.ts          The sender.
- * 21. src/run_hook.ts        The hook itself, what Claude Code runs for each event.
- * 22. src/transcript.ts      Reading Claude Code's transcripts (JSON lines) from the end.
- * 23. src/catalog.ts         The model catalog Claude Code prices by, as data.
- * 24. src/prices.ts          What a response costs, the way Claude Code itself computes it.
- * 25. src/usage.ts           Tokens and cost of a turn (or a subagent run), from its transcript lines.
- * 26. src/ledger.ts          Adding usage to a ping, once, just before it is sent.
- * 27. src/cli_args.ts        The commands' shared parts.
- * 28. src/settings.ts        Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
- * 29. src/claude_code.ts     Which Claude Code runs here, and what it accepts.
- * 30. src/install_record.ts  The install record, `<state>/install.json`.
- * 31. src/install.ts         `install` and `uninstall`.
- * 32. src/doctor.ts          `doctor`.
- * 33. src/cli.ts             The command line.
+ * 20. src/transcript.ts      Reading Claude Code's transcripts (JSON lines) from the end.
+ * 21. src/catalog.ts         The model catalog Claude Code prices by, as data.
+ * 22. src/prices.ts          What a response costs, the way Claude Code itself computes it.
+ * 23. src/usage.ts           Tokens and cost of a turn (or a subagent run), from its transcript lines.
+ * 24. src/ledger.ts          Adding usage to a ping, once, just before it is sent.
+ * 25. src/attempts.ts        One ping's attempt, as the sender makes it.
+ * 26. src/sender.ts          The sender.
+ * 27. src/run_hook.ts        The hook itself, what Claude Code runs for each event.
+ * 28. src/cli_args.ts        The commands' shared parts.
+ * 29. src/settings.ts        Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
+ * 30. src/claude_code.ts     Which Claude Code runs here, and what it accepts.
+ * 31. src/install_record.ts  The install record, `<state>/install.json`.
+ * 32. src/install_plan.ts    What `install` will do, decided and checked before anything is written.
+ * 33. src/install.ts         `install`.
+ * 34. src/uninstall.ts       `uninstall`.
+ * 35. src/doctor.ts          `doctor`.
+ * 36. src/cli.ts             The command line.
  *
  * @module
  */
@@ -1818,8 +1821,81 @@ function originOf(config: string): string | undefined {
 // the hook and the sender, so the directory must be this user's own and
 // writable by no one else; a directory that is not is refused, never used.
 //
-// Owns: `STATE_LAYOUT`, the safety check of the directory, file names made
-// from event values. Uses: input, sha256, runtime.
+// Owns: where the state directory and Claude Code's folder are
+// (`stateDirectory`, `claudeDirectory`), `STATE_LAYOUT`, the safety check of
+// the directory, file names made from event values. Uses: input, sha256,
+// runtime.
+
+/** Looks up an environment variable. */
+export type EnvLookup = (name: string) => string | undefined;
+
+/**
+ * Claude Code's configuration folder: `CLAUDE_CONFIG_DIR`, else `~/.claude`.
+ *
+ * @param env Looks up an environment variable.
+ * @returns The folder, or undefined when no home is known.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(claudeDirectory((name) => ({ HOME: "/home/me" })[name]), "/home/me/.claude");
+ * ```
+ */
+export function claudeDirectory(env: EnvLookup): string | undefined {
+  const config = env("CLAUDE_CONFIG_DIR")?.trim();
+  if (config) return isAbsolutePath(config) ? config.replace(/\/+$/, "") : undefined;
+  const home = env("HOME")?.trim();
+  return home && isAbsolutePath(home) ? `${home.replace(/\/+$/, "")}/.claude` : undefined;
+}
+
+/**
+ * Whether a path is absolute: a folder named by a relative path would be
+ * wherever the hook runs, a repository's own files, say.
+ *
+ * @param path Any string.
+ * @returns True for `/x`, `C:\x` or `C:/x`, and `\\server\share`.
+ */
+function isAbsolutePath(path: string): boolean {
+  return path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith("\\\\");
+}
+
+/**
+ * Why the environment names no usable state directory, when it names a relative one.
+ *
+ * @param env Looks up an environment variable.
+ * @returns One line, or undefined.
+ */
+function stateDirSettingProblem(env: EnvLookup): string | undefined {
+  for (const name of ["TELEMHQ_STATE_DIR", "CLAUDE_CONFIG_DIR", "HOME"]) {
+    const value = env(name)?.trim();
+    if (!value) continue;
+    if (!isAbsolutePath(value)) {
+      return `${name} "${value.slice(0, 80)}" is not an absolute path: the state directory must be one`;
+    }
+    if (name !== "HOME") return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The state directory: `TELEMHQ_STATE_DIR`, else `telemhq/` in Claude Code's
+ * configuration folder (see {@linkcode claudeDirectory}).
+ *
+ * @param env Looks up an environment variable.
+ * @returns The directory, or undefined when neither it nor a home is known.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(stateDirectory((name) => ({ HOME: "/home/me" })[name]), "/home/me/.claude/telemhq");
+ * ```
+ */
+export function stateDirectory(env: EnvLookup): string | undefined {
+  const explicit = env("TELEMHQ_STATE_DIR")?.trim();
+  if (explicit) return isAbsolutePath(explicit) ? explicit.replace(/(.)\/+$/, "$1") : undefined;
+  const claudeDir = claudeDirectory(env);
+  return claudeDir === undefined ? undefined : `${claudeDir}/telemhq`;
+}
 
 /** The state directory's file names. */
 export const STATE_LAYOUT = {
@@ -1827,6 +1903,7 @@ export const STATE_LAYOUT = {
   failed: "failed",
   sessions: "sessions",
   destinations: "destinations",
+  sent: "sent",
   config: "config.json",
   install: "install.json",
   lock: "sender.lock",
@@ -1964,8 +2041,10 @@ async function ledgerFileName(sessionId: string, sha256Hex: Sha256Hex): Promise<
 // The hook's settings: read from the environment (the README's table), with
 // the ping URL saved by `install` as a fallback, and the folders it works in.
 //
-// Owns: `HookConfig`, the environment variables read, Claude Code's folder and
-// the state directory. Uses: runtime, files, state_dir, launch, prices.
+// Owns: `HookConfig` (the hook's own settings: "config" throughout; Claude
+// Code's settings files are `settings.ts`'s), the environment variables read,
+// install's saved values, where managed settings are. Uses: runtime, files,
+// state_dir.
 
 /** The largest `config.json` read: it holds a URL and a salt. */
 const MAX_CONFIG_BYTES = 64 * 1024;
@@ -2007,10 +2086,6 @@ export interface HookConfig {
   debug: boolean;
   /** Where the spool and the sender's lock and status live; undefined when no home is known. */
   stateDir?: string;
-  /** Why the state directory must not be used (it exists but is not safe); see {@linkcode stateDirProblem}. */
-  stateDirProblem?: string;
-  /** The state directory existed and was checked (it and its parents): nobody needs to check it again. */
-  stateDirChecked?: boolean;
   /** Most pings the spool keeps; the oldest are dropped first. */
   spoolMaxPings: number;
   /** Oldest ping the spool keeps, in milliseconds. */
@@ -2023,12 +2098,23 @@ export interface HookConfig {
   senderIdleMs: number;
   /** How many pings a sender has in flight at once (1 to 16). */
   senderConcurrency: number;
-  /** The prices in force: the catalog, managed `modelPricing` (read by the sender), `TELEMHQ_PRICES` over all. */
-  prices: PriceBook;
 }
 
-/** Looks up an environment variable. */
-export type EnvLookup = (name: string) => string | undefined;
+/** What loading the settings found of the state directory, which holds install's saved values. */
+interface StateDirCheck {
+  /** Why it must not be used (relative, not private, another user's); undefined when it may be, or is not there yet. */
+  problem?: string;
+  /** It existed and was checked, it and every folder above it: nobody needs to check it again this run. */
+  checked: boolean;
+}
+
+/** The settings, and what was found of the state directory while reading them. */
+interface LoadedConfig {
+  /** The settings. */
+  config: HookConfig;
+  /** The state directory's check. */
+  state: StateDirCheck;
+}
 
 /** Default time limit of the ping request, in milliseconds. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -2038,74 +2124,6 @@ function numberSetting(raw: string | undefined, fallback: number, min: number, m
   return raw !== undefined && raw.trim() !== "" && Number.isFinite(value)
     ? Math.min(Math.max(Math.round(value), min), max)
     : fallback;
-}
-
-/**
- * Claude Code's configuration folder: `CLAUDE_CONFIG_DIR`, else `~/.claude`.
- *
- * @param env Looks up an environment variable.
- * @returns The folder, or undefined when no home is known.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(claudeDirectory((name) => ({ HOME: "/home/me" })[name]), "/home/me/.claude");
- * ```
- */
-export function claudeDirectory(env: EnvLookup): string | undefined {
-  const config = env("CLAUDE_CONFIG_DIR")?.trim();
-  if (config) return isAbsolutePath(config) ? config.replace(/\/+$/, "") : undefined;
-  const home = env("HOME")?.trim();
-  return home && isAbsolutePath(home) ? `${home.replace(/\/+$/, "")}/.claude` : undefined;
-}
-
-/**
- * Whether a path is absolute: a folder named by a relative path would be
- * wherever the hook runs, a repository's own files, say.
- *
- * @param path Any string.
- * @returns True for `/x`, `C:\x` or `C:/x`, and `\\server\share`.
- */
-function isAbsolutePath(path: string): boolean {
-  return path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith("\\\\");
-}
-
-/**
- * Why the environment names no usable state directory, when it names a relative one.
- *
- * @param env Looks up an environment variable.
- * @returns One line, or undefined.
- */
-function stateDirSettingProblem(env: EnvLookup): string | undefined {
-  for (const name of ["TELEMHQ_STATE_DIR", "CLAUDE_CONFIG_DIR", "HOME"]) {
-    const value = env(name)?.trim();
-    if (!value) continue;
-    if (!isAbsolutePath(value)) {
-      return `${name} "${value.slice(0, 80)}" is not an absolute path: the state directory must be one`;
-    }
-    if (name !== "HOME") return undefined;
-  }
-  return undefined;
-}
-
-/**
- * The state directory: `TELEMHQ_STATE_DIR`, else `telemhq/` in Claude Code's
- * configuration folder (see {@linkcode claudeDirectory}).
- *
- * @param env Looks up an environment variable.
- * @returns The directory, or undefined when neither it nor a home is known.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(stateDirectory((name) => ({ HOME: "/home/me" })[name]), "/home/me/.claude/telemhq");
- * ```
- */
-export function stateDirectory(env: EnvLookup): string | undefined {
-  const explicit = env("TELEMHQ_STATE_DIR")?.trim();
-  if (explicit) return isAbsolutePath(explicit) ? explicit.replace(/(.)\/+$/, "$1") : undefined;
-  const claudeDir = claudeDirectory(env);
-  return claudeDir === undefined ? undefined : `${claudeDir}/telemhq`;
 }
 
 /**
@@ -2136,14 +2154,12 @@ export function readConfig(env: EnvLookup): HookConfig {
     timeoutMs: numberSetting(env("TELEMHQ_TIMEOUT_MS"), DEFAULT_TIMEOUT_MS, 100, 60_000),
     debug: env("TELEMHQ_HOOK_DEBUG") === "1",
     stateDir: stateDirectory(env),
-    stateDirProblem: stateDirSettingProblem(env),
     spoolMaxPings: numberSetting(env("TELEMHQ_SPOOL_MAX_PINGS"), 10_000, 1, 1_000_000),
     spoolMaxAgeMs: numberSetting(env("TELEMHQ_SPOOL_MAX_AGE_DAYS"), 7, 1, 365) * day,
     retryBaseMs: numberSetting(env("TELEMHQ_RETRY_BASE_MS"), 1000, 10, 60_000),
     retryMaxMs: numberSetting(env("TELEMHQ_RETRY_MAX_MS"), 5 * 60_000, 10, 60 * 60_000),
     senderIdleMs: numberSetting(env("TELEMHQ_SENDER_IDLE_MS"), 30_000, 0, 10 * 60_000),
     senderConcurrency: numberSetting(env("TELEMHQ_SENDER_CONCURRENCY"), 8, 1, 16),
-    prices: { overrides: priceTable(env("TELEMHQ_PRICES")) },
   };
 }
 
@@ -2152,30 +2168,31 @@ export function readConfig(env: EnvLookup): HookConfig {
  * URL, the hash salt) where the environment has none: hooks started from IDEs
  * and desktop apps often do not see the shell's environment. The state
  * directory is checked first: one that is not safe is never read (its
- * problem is in `stateDirProblem`).
+ * problem is in `state.problem`).
  *
  * @param runtime The runtime adapter.
- * @returns The settings.
+ * @returns The settings, and the state directory's check.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { detectRuntime } from "@telemhq/claude-code";
- * const config = await loadConfig(detectRuntime());
+ * const { config, state } = await loadConfig(detectRuntime());
+ * assert.equal(typeof config.timeoutMs, "number");
+ * assert.equal(typeof state.checked, "boolean");
  * ```
  */
-export async function loadConfig(runtime: Runtime): Promise<HookConfig> {
-  const config = readConfig((name) => runtime.env(name));
-  if (config.stateDir === undefined) return config;
+export async function loadConfig(runtime: Runtime): Promise<LoadedConfig> {
+  const env = (name: string) => runtime.env(name);
+  const config = readConfig(env);
+  if (config.stateDir === undefined) return { config, state: { problem: stateDirSettingProblem(env), checked: false } };
   const facts = await runtime.lstat(config.stateDir);
-  if (facts === undefined) return config;
-  config.stateDirProblem = stateDirProblem(config.stateDir, facts, runtime.uid()) ??
+  if (facts === undefined) return { config, state: { checked: false } };
+  const problem = stateDirProblem(config.stateDir, facts, runtime.uid()) ??
     await parentsProblem(runtime, config.stateDir);
-  config.stateDirChecked = true;
-  if (
-    config.stateDirProblem !== undefined ||
-    (config.pingUrl !== undefined && config.hashSalt !== undefined && config.member !== undefined)
-  ) {
-    return config;
+  const state = { problem, checked: true };
+  if (problem !== undefined || (config.pingUrl !== undefined && config.hashSalt !== undefined && config.member)) {
+    return { config, state };
   }
   const saved = await readSavedSettings(runtime, config.stateDir);
   if (config.pingUrl === undefined && saved.pingUrl !== undefined) {
@@ -2184,7 +2201,7 @@ export async function loadConfig(runtime: Runtime): Promise<HookConfig> {
   }
   config.hashSalt ??= saved.hashSalt;
   config.member ??= saved.member;
-  return config;
+  return { config, state };
 }
 
 /** What `install` saved in `<state>/config.json`. */
@@ -2218,19 +2235,6 @@ async function readSavedSettings(runtime: Runtime, stateDir: string): Promise<Sa
   return saved;
 }
 
-/**
- * What Deno's narrow flags for a ping URL are made of, when Claude Code's folder is known.
- *
- * @param env Looks up an environment variable.
- * @param pingUrl The ping URL in force.
- * @returns The tracker's host and Claude Code's folder, or undefined.
- */
-function narrowAccess(env: EnvLookup, pingUrl: string | undefined): NarrowAccess | undefined {
-  const claudeDir = claudeDirectory(env);
-  const host = pingUrl === undefined ? undefined : attempt(() => new URL(pingUrl).host, undefined);
-  return claudeDir === undefined || host === undefined ? undefined : { pingHost: host, claudeDir };
-}
-
 /** Where Claude Code reads managed (policy) settings from, by platform; drop-ins in `managed-settings.d/`. */
 const MANAGED_SETTINGS_DIRS: readonly string[] = [
   "/etc/claude-code",
@@ -2257,31 +2261,6 @@ async function readManagedSettings(fs: FsPromises, path: string): Promise<unknow
   if (!link.isSymbolicLink()) return await readJsonFile(fs, path);
   const text = await readSmallFile(fs, path, 1 << 20, true, onlyRootWrites);
   return text === undefined ? undefined : attempt(() => JSON.parse(text), undefined);
-}
-
-/**
- * An organisation's `modelPricing`, from the managed settings files Claude
- * Code honours it from (`managed-settings.json`, then its `managed-settings.d/`
- * drop-ins in name order, the last one to set it winning). Policy from MDM
- * or served by Anthropic's server is out of a hook's reach.
- *
- * @param runtime The runtime adapter.
- * @returns The pricing, or undefined when no managed file sets it.
- */
-async function loadManagedPricing(runtime: Runtime): Promise<ManagedPricing | undefined> {
-  const fs = await runtime.fs();
-  let value: unknown;
-  for (const dir of MANAGED_SETTINGS_DIRS) {
-    const dropIns = (await fs.readdir(`${dir}/managed-settings.d`).catch(() => [] as string[]))
-      .filter((name) => name.endsWith(".json")).sort().map((name) => `${dir}/managed-settings.d/${name}`);
-    for (const path of [`${dir}/managed-settings.json`, ...dropIns]) {
-      const settings = await readManagedSettings(fs, path) as { modelPricing?: unknown } | undefined;
-      if (settings !== null && typeof settings === "object" && settings.modelPricing !== undefined) {
-        value = settings.modelPricing;
-      }
-    }
-  }
-  return managedPricing(value);
 }
 
 // ---------------------------------------------------------------------------
@@ -2569,7 +2548,7 @@ async function removeUnusedDestinations(
 // builds the same command lines from the same constants.
 //
 // Owns: `hookArgv`, `denoRunFlags`, the runtimes' flags, finding a runtime's binary, shell quoting.
-// Uses: runtime, config.
+// Uses: runtime, state_dir, config.
 
 /** What the narrowest Deno flags are made of: the tracker's host and Claude Code's folder (transcripts). */
 export interface NarrowAccess {
@@ -2744,6 +2723,19 @@ async function findRuntimeBinary(runtime: Runtime, kind: RuntimeKind): Promise<s
   return runtime.kind === kind ? runtime.execPath : undefined;
 }
 
+/**
+ * What Deno's narrow flags for a ping URL are made of, when Claude Code's folder is known.
+ *
+ * @param env Looks up an environment variable.
+ * @param pingUrl The ping URL in force.
+ * @returns The tracker's host and Claude Code's folder, or undefined.
+ */
+function narrowAccess(env: EnvLookup, pingUrl: string | undefined): NarrowAccess | undefined {
+  const claudeDir = claudeDirectory(env);
+  const host = pingUrl === undefined ? undefined : attempt(() => new URL(pingUrl).host, undefined);
+  return claudeDir === undefined || host === undefined ? undefined : { pingHost: host, claudeDir };
+}
+
 // ---------------------------------------------------------------------------
 // src/launcher.ts
 //
@@ -2810,12 +2802,14 @@ export function launcherArgs(kind: RuntimeKind, runtimePath: string, hookFile: s
  * import assert from "node:assert/strict";
  * assert.equal(
  *   launcherCommand("/h/.claude/hooks/telemhq.sh", ["--bun", "/usr/bin/bun"]),
- *   "/bin/sh /h/.claude/hooks/telemhq.sh --bun /usr/bin/bun",
+ *   "trap '' TERM HUP; exec /bin/sh /h/.claude/hooks/telemhq.sh --bun /usr/bin/bun",
  * );
  * ```
  */
 export function launcherCommand(launcher: string, args: readonly string[]): string {
-  return ["/bin/sh", launcher, ...args].map(shellWord).join(" ");
+  // Claude Code may end the hook's shell with SIGTERM some 15 ms after starting it: ignored from the first
+  // instant, and, ignored, it stays ignored across exec into the launcher and in what the launcher starts.
+  return `trap '' TERM HUP; exec ${["/bin/sh", launcher, ...args].map(shellWord).join(" ")}`;
 }
 
 /**
@@ -2862,6 +2856,8 @@ const SCRIPT = `#!/bin/sh
 # Usage: telemhq.sh [--bun|--deno|--node PATH] [--hook FILE] [--host HOST] [tool]   one event on stdin
 #        telemhq.sh [--bun|--deno|--node PATH] [--hook FILE] COMMAND [ARGS...]       a command; see --help
 set -u
+# First of all, before the shell reads the rest: Claude Code's teardown may signal it within milliseconds.
+trap '' TERM HUP
 
 # --- lists shared with hook.ts (src/config.ts, src/launch.ts) ---
 ENV_NAMES=@@ENV_NAMES@@
@@ -3151,7 +3147,6 @@ USAGE
 }
 
 main() {
-  trap '' TERM HUP
   absolute_path
   # shellcheck disable=SC2086 # the names are split on purpose
   unset $UNSAFE_ENV
@@ -3455,6 +3450,27 @@ interface SpoolLimits {
   spoolMaxAgeMs: number;
 }
 
+/**
+ * How long a ping's "sent" mark is kept: a hook given the same event later than this (a second route, a
+ * retry of Claude Code's) spools it again. The two routes' hooks run seconds apart at most.
+ */
+const SENT_KEPT_MS = 60 * 60_000;
+
+/**
+ * Whether a ping was already taken by a sender (sent, or being sent): the
+ * same event handed to a second hook (the plugin and a settings install both
+ * wired) is then not spooled again. One `lstat`, on the hook's hot path.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @param pingId The ping's id.
+ * @returns True when a sender marked it.
+ */
+async function alreadySent(runtime: Runtime, stateDir: string, pingId: string): Promise<boolean> {
+  const facts = await runtime.lstat(`${stateDir}/${STATE_LAYOUT.sent}/${pingId}`);
+  return facts !== undefined && Date.now() - facts.mtimeMs < SENT_KEPT_MS;
+}
+
 /** Marks a spool entry as being sent by one sender: `<name>.sending-<token>`. */
 const CLAIM_INFIX = ".sending-";
 /** A claim this much older than one request's time limit has no live sender. */
@@ -3473,6 +3489,8 @@ class Spool {
   readonly dir: string;
   /** Where entries the tracker refused are kept. */
   readonly failedDir: string;
+  /** Where the pings a sender took are marked (see {@linkcode alreadySent}). */
+  readonly sentDir: string;
   #fs: FsPromises;
   #limits: SpoolLimits;
   /** The entries read so far, by file name; kept current by the sender. */
@@ -3490,6 +3508,7 @@ class Spool {
     this.#limits = limits;
     this.dir = `${stateDir}/${STATE_LAYOUT.spool}`;
     this.failedDir = `${stateDir}/${STATE_LAYOUT.failed}`;
+    this.sentDir = `${stateDir}/${STATE_LAYOUT.sent}`;
   }
 
   /**
@@ -3617,6 +3636,28 @@ class Spool {
         .then(() => recovered = true, () => {});
     }
     return recovered;
+  }
+
+  /** Marks a ping as taken by a sender (see {@linkcode alreadySent}); a mark that cannot be written costs nothing. */
+  async markSent(item: LoadedEntry): Promise<void> {
+    const mark = `${this.sentDir}/${item.entry.payload.ping_id}`;
+    await this.#fs.writeFile(mark, "", { flag: "wx", mode: 0o600 }).catch(async (error) => {
+      if ((error as { code?: unknown }).code !== "ENOENT") return;
+      await this.#fs.mkdir(this.sentDir, { mode: 0o700 }).catch(() => {});
+      await this.#fs.writeFile(mark, "", { flag: "wx", mode: 0o600 }).catch(() => {});
+    });
+  }
+
+  /** Removes the "sent" marks older than {@linkcode SENT_KEPT_MS}. */
+  async pruneSent(): Promise<void> {
+    const now = Date.now();
+    for (const name of await this.#fs.readdir(this.sentDir).catch(() => [] as string[])) {
+      if (!/^[0-9a-f]{32}$/.test(name)) continue;
+      const stat = await this.#fs.lstat(`${this.sentDir}/${name}`).catch(() => undefined);
+      if (stat !== undefined && now - stat.mtimeMs >= SENT_KEPT_MS) {
+        await this.#fs.rm(`${this.sentDir}/${name}`, { force: true }).catch(() => {});
+      }
+    }
   }
 
   /** Claims an entry for this sender; undefined when another sender settled it meanwhile. */
@@ -4328,630 +4369,6 @@ async function readJournal(
 }
 
 // ---------------------------------------------------------------------------
-// src/sender.ts
-//
-// The sender: one detached process drains the spool, outside Claude Code's
-// wait. It holds the lock, sends every due ping (adding usage first), retries
-// with backoff, keeps counters in `status.json`, and stays a while for more
-// pings before it leaves.
-//
-// Owns: `deliverSpool`, `startSender`, `DeliveryStatus`. Uses: input, fields,
-// runtime, files, state_dir, config, destination, launch, spool, lock, send,
-// trackers, journal, ledger.
-
-async function firstProblem(checks: Promise<string | undefined>[]): Promise<string | undefined> {
-  return (await Promise.all(checks)).find((problem) => problem !== undefined);
-}
-
-/** Delivery counters and the last problem, kept in `<state>/status.json` for `flush` and `doctor`. */
-export interface DeliveryStatus {
-  /** Pings delivered, in all. */
-  delivered: number;
-  /** Pings the tracker refused, in all (kept in `failed/`). */
-  rejected: number;
-  /** Pings set aside in `failed/` after failing here again and again (a full disk, a broken file). */
-  faulted: number;
-  /** Pings dropped from the spool unsent, by reason. */
-  dropped: DroppedCounts;
-  /** When the last ping was delivered, ISO 8601. */
-  last_delivered_at?: string;
-  /** The last failed attempt. */
-  last_error?: { at: string; reason: string; status?: number; outcome: SendOutcome };
-}
-
-/** What one sender run did, for `flush`'s report. */
-export interface DeliveryReport {
-  /** Pings delivered by this run. */
-  delivered: number;
-  /** Pings refused during this run. */
-  rejected: number;
-  /** Pings set aside during this run after repeated local errors. */
-  faulted: number;
-  /** Pings still waiting for a retry. */
-  waiting: number;
-  /** The counters in `status.json`. */
-  status: DeliveryStatus;
-  /** True when another sender was already running. */
-  busy: boolean;
-}
-
-function emptyStatus(): DeliveryStatus {
-  return { delivered: 0, rejected: 0, faulted: 0, dropped: { too_many: 0, too_old: 0, unreadable: 0 } };
-}
-
-/** Local errors one ping may cause before it is set aside in `failed/`, so that it never stalls the rest. */
-const MAX_FAULTS = 5;
-/** The longest tracker-asked wait a flush sits through (a 429's Retry-After, a short backoff); longer ends it. */
-const FLUSH_PATIENCE_MS = 5_000;
-
-/** The outcome of one attempt: sent, retried later, refused, set aside after local errors, or settled by another sender. */
-type AttemptOutcome = SendOutcome | "faulted" | "gone";
-
-/**
- * Reads `status.json`; an absent or broken file counts as no deliveries yet.
- *
- * @param runtime The runtime adapter.
- * @param stateDir The state directory.
- * @returns The counters.
- */
-async function readStatus(runtime: Runtime, stateDir: string): Promise<DeliveryStatus> {
-  const saved = await readJsonFile(await runtime.fs(), `${stateDir}/${STATE_LAYOUT.status}`) as
-    | Record<string, unknown>
-    | undefined;
-  const status = emptyStatus();
-  if (saved === null || typeof saved !== "object") return status;
-  // Each field checked: a broken status file must not stop every sender.
-  const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0 ? n as number : 0;
-  status.delivered = count(saved.delivered);
-  status.rejected = count(saved.rejected);
-  status.faulted = count(saved.faulted);
-  const dropped = (saved.dropped ?? {}) as Record<string, unknown>;
-  status.dropped = {
-    too_many: count(dropped?.too_many),
-    too_old: count(dropped?.too_old),
-    unreadable: count(dropped?.unreadable),
-  };
-  if (typeof saved.last_delivered_at === "string") status.last_delivered_at = saved.last_delivered_at.slice(0, 40);
-  const error = saved.last_error as Record<string, unknown> | undefined;
-  if (error !== null && typeof error === "object" && typeof error.at === "string" && typeof error.reason === "string") {
-    const outcome = ["delivered", "retry", "rejected"].includes(error.outcome as string) ? error.outcome : "retry";
-    status.last_error = {
-      at: error.at.slice(0, 40),
-      reason: error.reason.slice(0, 300),
-      outcome: outcome as SendOutcome,
-      ...(Number.isSafeInteger(error.status) ? { status: error.status as number } : {}),
-    };
-  }
-  return status;
-}
-
-/**
- * Adds usage to an entry that carries it, once, under a claim, and puts it
- * back: done one entry at a time, oldest first, so that a session's ledger
- * sees its turns before its end. Any error stays with this entry.
- */
-async function enrichOne(
-  runtime: Runtime,
-  config: HookConfig,
-  spool: Spool,
-  item: LoadedEntry,
-  status: DeliveryStatus,
-): Promise<AttemptOutcome | undefined> {
-  if (item.entry.enriched || item.entry.local === undefined) return undefined;
-  const claimed = await spool.claim(item);
-  if (claimed === undefined) return "gone";
-  try {
-    claimed.entry = await enrichEntry(runtime, config, claimed.entry);
-    await spool.update(claimed);
-    await forgetSession(runtime, config, claimed.entry);
-    item.entry = claimed.entry;
-    await spool.release(claimed);
-    return undefined;
-  } catch (error) {
-    return await faultEntry(config, spool, item, claimed, status, describeError(error));
-  }
-}
-
-/**
- * Sends one spooled ping and records what happened: deleted (and journaled),
- * rescheduled (its tracker slows down: see {@linkcode TrackerPace}) or
- * moved to `failed/`. The entry is claimed first, so two senders never send
- * it at once. Any error while handling it stays with this entry (see
- * {@linkcode faultEntry}).
- */
-async function sendOne(
-  runtime: Runtime,
-  config: HookConfig,
-  spool: Spool,
-  url: URL,
-  item: LoadedEntry,
-  status: DeliveryStatus,
-  paces: Paces,
-): Promise<AttemptOutcome> {
-  const pace = paces.of(item);
-  const claimed: ClaimedEntry | undefined = await spool.claim(item);
-  if (claimed === undefined) return "gone";
-  try {
-    const result = await sendPing(url, claimed.entry.payload, config.timeoutMs);
-    const at = new Date().toISOString();
-    if (result.outcome === "delivered") {
-      await spool.remove(claimed);
-      status.delivered++;
-      status.last_delivered_at = at;
-      // The tracker is back: whatever of its pings waited out a backoff is due now (its Retry-After still holds).
-      if (pace.delivered()) spool.makeDue((other) => paces.keyOf(other) === paces.keyOf(item));
-      const body = JSON.stringify(checkPayload(claimed.entry.payload));
-      await appendToJournal(runtime, config.stateDir!, { delivered_at: at, status: result.status, body })
-        .catch(() => {});
-      return "delivered";
-    }
-    status.last_error = { at, reason: result.reason, status: result.status, outcome: result.outcome };
-    if (result.outcome === "rejected") {
-      // Not retried: a revoked or mistyped tracker must not be hammered. Kept for doctor and --retry-failed.
-      await spool.moveToFailed(claimed, { at, reason: result.reason, status: result.status });
-      status.rejected++;
-      // A refusal may be the tracker's (a revoked token, a bad deploy, a captive portal), not the ping's:
-      // the drain slows to one probe per backoff rather than refuse the whole backlog in seconds.
-      if (result.status !== undefined) pace.failed(undefined);
-      return "rejected";
-    }
-    pace.failed(result.retryAfterMs);
-    const attempts = claimed.entry.attempts + 1;
-    const wait = Math.max(
-      result.retryAfterMs ?? 0,
-      backoffMs(attempts, config.retryBaseMs, config.retryMaxMs, Math.random()),
-    );
-    claimed.entry = { ...claimed.entry, attempts, next_at: Date.now() + wait };
-    item.entry = claimed.entry;
-    await spool.reschedule(claimed);
-    return "retry";
-  } catch (error) {
-    return await faultEntry(config, spool, item, claimed, status, describeError(error));
-  }
-}
-
-/**
- * Delivers a batch of due entries: usage added first, in order, then sent a
- * few at a time (`TELEMHQ_SENDER_CONCURRENCY`), oldest first, over connections
- * the runtime keeps open. A tracker that asks to wait stops its own pings in
- * the batch (they stay due, untouched); the other trackers' go on.
- */
-async function sendBatch(
-  runtime: Runtime,
-  config: HookConfig,
-  spool: Spool,
-  urls: ReadonlyMap<string, URL>,
-  due: readonly LoadedEntry[],
-  status: DeliveryStatus,
-  paces: Paces,
-  stopped: () => boolean,
-): Promise<Map<string, AttemptOutcome>> {
-  const outcomes = new Map<string, AttemptOutcome>();
-  for (const item of due) {
-    const outcome = await enrichOne(runtime, config, spool, item, status);
-    if (outcome !== undefined) outcomes.set(item.name, outcome);
-  }
-  const sendable = due.filter((item) => !outcomes.has(item.name));
-  let next = 0;
-  const worker = async () => {
-    while (next < sendable.length && !stopped()) {
-      const item = sendable[next];
-      const pace = paces.of(item);
-      if (pace.waitMs() > 0) {
-        // Its tracker asks to wait: the ping stays due, untouched, and the next one goes.
-        next++;
-        continue;
-      }
-      // While a tracker is failing, one request at a time probes it; the others wait for its answer.
-      if (pace.probing() && paces.inFlight(item) > 0) {
-        await sleep(50);
-        continue;
-      }
-      next++;
-      paces.track(item, 1);
-      try {
-        outcomes.set(item.name, await sendOne(runtime, config, spool, urls.get(item.name)!, item, status, paces));
-      } finally {
-        paces.track(item, -1);
-      }
-    }
-  };
-  const lanes = Math.min(config.senderConcurrency, sendable.length);
-  await Promise.all(Array.from({ length: lanes }, () => worker()));
-  return outcomes;
-}
-
-/**
- * An error while handling one entry (a full disk, a broken file) stays with
- * it: it is retried with backoff, and after {@linkcode MAX_FAULTS} it is set
- * aside in `failed/` with its reason; the pings behind it keep flowing.
- */
-async function faultEntry(
-  config: HookConfig,
-  spool: Spool,
-  item: LoadedEntry,
-  claimed: ClaimedEntry,
-  status: DeliveryStatus,
-  code: string,
-): Promise<AttemptOutcome> {
-  const at = new Date().toISOString();
-  const faults = (claimed.entry.faults ?? 0) + 1;
-  const reason = `could not handle a spooled ping here (${code}), ${faults} time${faults === 1 ? "" : "s"}`;
-  status.last_error = { at, reason, outcome: faults >= MAX_FAULTS ? "rejected" : "retry" };
-  try {
-    if (faults >= MAX_FAULTS) {
-      await spool.moveToFailed(claimed, { at, reason });
-      status.faulted++;
-      return "faulted";
-    }
-    const wait = backoffMs(faults, config.retryBaseMs, config.retryMaxMs, Math.random());
-    claimed.entry = { ...claimed.entry, faults, next_at: Date.now() + wait };
-    item.entry = claimed.entry;
-    await spool.reschedule(claimed);
-  } catch {
-    // Even that failed: the claim stays, and is put back once it is old (see Spool.load).
-  }
-  return "retry";
-}
-
-/**
- * Drains the spool as the only sender: takes the lock, sends every due ping,
- * retries with backoff, and stays a while for more pings (`senderIdleMs`)
- * before it lets go. After letting go it looks once more, so a ping spooled
- * while it was leaving is not stranded.
- *
- * @param runtime The runtime adapter.
- * @param config The settings; `config.stateDir` must be set.
- * @param options `flush`: try every ping once now, ignoring backoff, and leave when done;
- *   `maxRunMs`: leave after this long; `lockToken`: the token of a lock a hook claimed for this sender;
- *   `progress`: called after each batch (flush's progress line).
- * @returns What it delivered, and what is still waiting.
- *
- * @example
- * ```ts ignore
- * const runtime = detectRuntime();
- * const report = await deliverSpool(runtime, await loadConfig(runtime), { flush: true });
- * ```
- */
-export async function deliverSpool(
-  runtime: Runtime,
-  config: HookConfig,
-  options: {
-    flush?: boolean;
-    maxRunMs?: number;
-    lockToken?: string;
-    progress?: () => Promise<void>;
-    /** Asked to stop (a flush interrupted by Ctrl-C): the pass ends, the lock is released. */
-    stopped?: () => boolean;
-  } = {},
-): Promise<DeliveryReport> {
-  const stateDir = config.stateDir;
-  if (stateDir === undefined) throw new HookSkip("no state directory: set HOME or TELEMHQ_STATE_DIR");
-  const unsafe = config.stateDirProblem ?? await ensureStateDir(runtime, stateDir) ??
-    await firstProblem(
-      [STATE_LAYOUT.spool, STATE_LAYOUT.failed, STATE_LAYOUT.sessions, STATE_LAYOUT.destinations].map((name) =>
-        subfolderProblem(runtime, `${stateDir}/${name}`)
-      ),
-    );
-  if (unsafe !== undefined) throw new HookSkip(unsafe);
-  const fs = await runtime.fs();
-  const spool = new Spool(fs, stateDir, config);
-  await fs.mkdir(spool.dir, { mode: 0o700 }).catch(() => {});
-  // What a full disk or a killed process left half-written: temporary files nobody will rename.
-  for (const dir of ["", STATE_LAYOUT.spool, STATE_LAYOUT.failed, STATE_LAYOUT.sessions]) {
-    await removeLeftoverTemporaries(fs, dir === "" ? stateDir : `${stateDir}/${dir}`);
-  }
-  // A tracker's token stays on disk only while pings wait for it.
-  await removeUnusedDestinations(fs, stateDir, () => spool.destinationsInUse());
-  const statusPath = `${stateDir}/${STATE_LAYOUT.status}`;
-  const report: DeliveryReport = {
-    delivered: 0,
-    rejected: 0,
-    faulted: 0,
-    waiting: 0,
-    status: emptyStatus(),
-    busy: false,
-  };
-  const targets = new Targets(runtime, config, fs);
-  // Claude Code honours an organisation's own prices from its managed settings: so does the usage.
-  const priced = { ...config, prices: { ...config.prices, managed: await loadManagedPricing(runtime) } };
-  const paces = new Paces(config.retryBaseMs, config.retryMaxMs);
-  const deadline = Date.now() + (options.maxRunMs ?? 10 * 60_000);
-  let claim = options.lockToken;
-  while (true) {
-    const lock = await SenderLock.take(runtime, stateDir, claim);
-    claim = undefined;
-    if (lock === undefined) {
-      report.busy = true;
-      break;
-    }
-    try {
-      const status = await readStatus(runtime, stateDir);
-      let idleSince = Date.now();
-      // Flushing: every ping is tried once now, whatever its backoff. `flush` asks a running sender by a file.
-      let flushing = options.flush === true;
-      const tried = new Set<string>();
-      while (!lock.lost && Date.now() < deadline && options.stopped?.() !== true) {
-        if (!flushing && await fs.rm(`${stateDir}/${STATE_LAYOUT.flushRequest}`).then(() => true, () => false)) {
-          flushing = true;
-          tried.clear();
-          // Someone asked for delivery now: our own backoff ends (a tracker's Retry-After holds).
-          paces.tryNow();
-        }
-        // The URL install saved may change while a sender runs (a rotated token): the next ping goes to the new one.
-        targets.refresh();
-        const entries = await spool.load(status.dropped);
-        // Each ping goes to its own session's tracker; one that cannot go now (no URL, out of this Deno's reach)
-        // waits in the spool, the reason in status.json, and counts for nothing below.
-        const { urls, problem } = await targets.sort(entries);
-        const sendable = entries.filter((item) => urls.has(item.name));
-        const now = Date.now();
-        // Activity is a new ping or a delivery; failed retries are not, so a sender facing a dead
-        // tracker leaves once its waits grow longer than senderIdleMs, and a later hook restarts it.
-        if (entries.added > 0 || entries.arriving > 0) idleSince = now;
-        const newProblem = problem !== undefined && status.last_error?.reason !== problem;
-        if (newProblem) status.last_error = { at: new Date().toISOString(), reason: problem, outcome: "retry" };
-        const due = sendable
-          .filter((item) => paces.of(item).waitMs(now) === 0)
-          .filter((item) => flushing ? !tried.has(item.name) : item.entry.next_at <= now)
-          .slice(0, config.senderConcurrency * BATCH_ROUNDS);
-        const outcomes = due.length === 0 ? new Map<string, AttemptOutcome>() : await sendBatch(
-          runtime,
-          priced,
-          spool,
-          urls,
-          due,
-          status,
-          paces,
-          () => lock.lost || options.stopped?.() === true,
-        );
-        for (const [name, outcome] of outcomes) {
-          tried.add(name);
-          if (outcome === "delivered") {
-            report.delivered++;
-            idleSince = Date.now();
-          }
-          if (outcome === "rejected") report.rejected++;
-          if (outcome === "faulted") report.faulted++;
-        }
-        if (due.length > 0 || newProblem || !(await fs.lstat(statusPath).then(() => true, () => false))) {
-          await writeJsonAtomically(fs, statusPath, status).catch(() => {});
-        }
-        await options.progress?.();
-        report.status = status;
-        const stillWaiting = (item: LoadedEntry) => {
-          const outcome = outcomes.get(item.name);
-          return outcome === undefined || outcome === "retry";
-        };
-        report.waiting = entries.filter(stillWaiting).length;
-        const waiting = sendable.filter(stillWaiting);
-        const moreNow = outcomes.size === due.length && due.length === config.senderConcurrency * BATCH_ROUNDS;
-        if (moreNow) continue;
-        // A flush is over once every ping was tried, or its tracker asks for a longer wait than anyone waits
-        // for at a prompt (an outage: what is left is reported, and the sender keeps at it).
-        const flushed = sendable.every((item) =>
-          paces.of(item).waitMs() > FLUSH_PATIENCE_MS || (tried.has(item.name) && paces.of(item).waitMs() === 0)
-        );
-        if (flushing && flushed) {
-          // Every ping was tried: a flush command waiting on a running sender gets its answer.
-          await runtime.createPrivateFile(`${stateDir}/${STATE_LAYOUT.flushDone}`, new Date().toISOString())
-            .catch(() => false);
-          if (options.flush) break;
-          flushing = false;
-        }
-        // A ping without a usable URL will not be due until the configuration changes: it is not waited for.
-        const untilDue = soonestDueWithPace(waiting, paces) - Date.now();
-        // A ping not tried yet (a SessionEnd waiting its turn) is never left behind, unless its tracker is
-        // failing: then it waits behind the probe, like the rest, for the next hook to start a sender.
-        const untried = waiting.some((item) => item.entry.attempts === 0 && !paces.of(item).probing());
-        if (!untried && Date.now() - idleSince >= config.senderIdleMs && untilDue > config.senderIdleMs) break;
-        // While every waiting ping's tracker asks to wait, or no ping has a URL this sender may use, nothing can go:
-        // look less often (a backlog is read from memory anyway). Otherwise new pings are looked for 4 times a second.
-        const paused = waiting.length > 0 && waiting.every((item) => paces.of(item).waitMs() > 0);
-        const stuck = waiting.length === 0 && problem !== undefined;
-        await sleep(Math.max(20, Math.min(paused || stuck ? 5000 : 250, untilDue)));
-      }
-    } finally {
-      await lock.release();
-    }
-    if (lock.lost || options.flush || options.stopped?.() === true || Date.now() >= deadline) break;
-    // Look once more after letting go: a hook that saw our lock just before we left relies on it.
-    // Without the lock, claims are not ours to judge: another sender may be sending them.
-    const spooled = await spool.load(report.status.dropped, false);
-    targets.refresh();
-    const { urls } = await targets.sort(spooled);
-    const sendable = spooled.filter((item) => urls.has(item.name));
-    // While its tracker fails, only a new ping counts: the rest wait behind the probe, for a later hook.
-    const pending = sendable.length > 0 && (spooled.added > 0 ||
-      sendable.some((item) =>
-        !paces.of(item).probing() && (item.entry.next_at <= Date.now() || item.entry.attempts === 0)
-      ));
-    if (spooled.arriving === 0 && !pending) break;
-  }
-  // Leaving: a tracker's token stays on disk only while a ping waits for it (another sender's, if busy, does that).
-  if (!report.busy) await removeUnusedDestinations(fs, stateDir, () => spool.destinationsInUse()).catch(() => 0);
-  return report;
-}
-
-/** A batch is this many rounds of `senderConcurrency` requests: status and new pings are looked at between batches. */
-const BATCH_ROUNDS = 16;
-
-/**
- * Starts a detached sender for the spool, unless one is running. The lock is
- * claimed for it first (see {@linkcode claimLockForSender}).
- *
- * @param runtime The runtime adapter.
- * @param config The settings (state directory, ping URL for Deno's narrow flags).
- * @returns True when a sender was started or is running; false when this script cannot start one.
- *
- * @example
- * ```ts ignore
- * const runtime = detectRuntime();
- * await startSender(runtime, await loadConfig(runtime));
- * ```
- */
-export async function startSender(runtime: Runtime, config: HookConfig): Promise<boolean> {
-  const stateDir = config.stateDir;
-  if (stateDir === undefined) return false;
-  if (await senderIsRunning(runtime, stateDir)) return true;
-  // A sender gets no more than this process has: when this Deno may not reach the tracker, neither
-  // could its sender; the pings wait in the spool, and the hook and doctor say why.
-  const host = config.pingUrl === undefined ? undefined : attempt(() => new URL(config.pingUrl!).host, undefined);
-  if (host !== undefined && !runtime.mayReach(host)) return true;
-  const token = await claimLockForSender(runtime, stateDir);
-  if (token === undefined && await senderIsRunning(runtime, stateDir)) return true;
-  const narrow = narrowAccess((name) => runtime.env(name), config.pingUrl);
-  // The transcripts' real folder too, as the launcher gives the hook: Deno checks the path a symlink leads to.
-  const projects = narrow === undefined ? undefined : await runtime.realpath(`${narrow.claudeDir}/projects`);
-  if (narrow !== undefined && projects !== undefined && projects !== `${narrow.claudeDir}/projects`) {
-    narrow.projectsDir = projects;
-  }
-  const command = selfCommand(runtime, senderArgs(token), stateDir, narrow);
-  if (command === undefined) {
-    if (token !== undefined) await releaseClaimedLock(runtime, stateDir, token);
-    return false;
-  }
-  try {
-    await runtime.startDetached(command);
-  } catch (error) {
-    // No sender will adopt the lock claimed for it: let it go, so that the hook can deliver itself.
-    if (token !== undefined) await releaseClaimedLock(runtime, stateDir, token);
-    throw error;
-  }
-  return true;
-}
-
-// ---------------------------------------------------------------------------
-// src/run_hook.ts
-//
-// The hook itself, what Claude Code runs for each event: read the event,
-// build the ping, make it durable in the spool, and leave delivery to a
-// sender, so Claude Code never waits for the network. Never throws, never
-// writes to stdout.
-//
-// Owns: `runHook`. Uses: input, fields, payload, runtime, state_dir, config,
-// ping_url, destination, spool, send, sender.
-
-/**
- * Runs the hook once: reads the event from stdin, builds the payload, makes it
- * durable in the spool, and starts a detached sender unless one is running.
- * Started by the shell fast path (`--detached`) it does the same: a process
- * it starts is not among those Claude Code's teardown listed, so the sender
- * outlives it. When no sender can be started, it delivers for a moment itself
- * (within the timeout); when the spool cannot be written, it sends the ping
- * directly, as the reference script does.
- *
- * @param runtime The runtime adapter (see {@linkcode detectRuntime}).
- * @returns `undefined` when all went well, otherwise a one-line reason (printed under debug only).
- *
- * @example
- * ```ts ignore
- * const problem = await runHook(detectRuntime());
- * ```
- */
-export async function runHook(runtime: Runtime): Promise<string | undefined> {
-  try {
-    const config = await loadConfig(runtime);
-    if (config.pingUrl === undefined) {
-      return config.stateDirProblem !== undefined
-        ? `${config.stateDirProblem}; its saved ping URL was not read: nothing sent`
-        : "TELEMHQ_PING_URL is not set (nor saved by install): nothing sent";
-    }
-    const url = parsePingUrl(config.pingUrl);
-    const input = parseEvent(await readAll(runtime.stdin(), MAX_EVENT_BYTES));
-    const payload = await buildPayload(input, {
-      fallbackCwd: hookFolder(runtime),
-      runtime: runtime.name,
-      sha256Hex: runtime.sha256Hex,
-      hashSalt: config.hashSalt,
-      member: config.member,
-    });
-    const unsafe = config.stateDir === undefined
-      ? config.stateDirProblem ?? "no state directory (set HOME or TELEMHQ_STATE_DIR)"
-      // loadConfig checked an existing state directory and its parents already: only a new one is made and checked.
-      : config.stateDirProblem ??
-        (config.stateDirChecked ? undefined : await ensureStateDir(runtime, config.stateDir)) ??
-        await subfolderProblem(runtime, `${config.stateDir}/${STATE_LAYOUT.spool}`) ??
-        await subfolderProblem(runtime, `${config.stateDir}/${STATE_LAYOUT.destinations}`);
-    if (unsafe !== undefined) return await sendDirectly(config, url, payload, unsafe);
-    // This session's tracker, by name: the one sender delivers every session's pings, each to its own tracker.
-    const to = await destinationOf(runtime, url, config.pingUrlSource === "config file");
-    let spooled: string | undefined;
-    try {
-      // The sender reads the repository's name from this process's folder (where Claude Code started it).
-      const local = usageSource(input, hookFolder(runtime), runtime.env("TELEMHQ_PRICES"));
-      spooled = await spoolPing(runtime, config.stateDir!, payload, local, to);
-      await keepDestination(runtime, config.stateDir!, to, url);
-    } catch (error) {
-      // Nothing half-made stays: a ping the sender could not send would only wait to be set aside.
-      if (spooled !== undefined) await runtime.removeFile(spooled).catch(() => {});
-      return await sendDirectly(
-        config,
-        url,
-        payload,
-        `cannot write the spool in "${config.stateDir}" (${describeError(error)})`,
-      );
-    }
-    // Kept in the spool either way: once the permission covers the URL again, the pings go out.
-    const warning = !runtime.mayReach(url.host)
-      ? `this Deno hook may not reach ${url.host} (it was installed for another tracker): run install again`
-      : config.debug
-      ? await spoolWarning(runtime, config)
-      : undefined;
-    let problem: string;
-    try {
-      if (await startSender(runtime, config)) return warning;
-      problem = "cannot start a sender: the hook does not run from a local file";
-    } catch (error) {
-      problem = `cannot start a sender (${describeError(error)})`;
-    }
-    return await deliverFromHook(runtime, config, problem);
-  } catch (error) {
-    if (error instanceof HookSkip) return error.message;
-    // An unexpected error's text could hold event content: report its kind only.
-    return `hook failed unexpectedly (${describeError(error)})`;
-  }
-}
-
-/**
- * The folder Claude Code started the hook in (the project's): the launcher
- * starts hook.ts from "/" and names that folder (`--detached --cwd DIR`).
- */
-function hookFolder(runtime: Runtime): string {
-  const [first, flag, dir] = runtime.args;
-  return first === "--detached" && flag === "--cwd" && dir !== undefined && isAbsolutePath(dir) ? dir : runtime.cwd();
-}
-
-/** The spool cannot be written: send the ping from here, the way the reference script does. */
-async function sendDirectly(
-  config: HookConfig,
-  url: URL,
-  payload: Payload,
-  problem: string,
-): Promise<string | undefined> {
-  const result = await sendPing(url, payload, config.timeoutMs);
-  if (result.outcome === "delivered") return config.debug ? `${problem}: sent directly` : undefined;
-  return `${problem}, and the ping was not delivered: ${result.reason}`;
-}
-
-/** Spooled, but no sender could be started: be the sender for a moment, through the lock. */
-async function deliverFromHook(runtime: Runtime, config: HookConfig, problem: string): Promise<string | undefined> {
-  const report = await deliverSpool(runtime, { ...config, senderIdleMs: 0 }, { maxRunMs: config.timeoutMs });
-  if (report.busy) return config.debug ? `${problem}; a sender is running, and delivers it` : undefined;
-  if (report.waiting === 0) return config.debug ? `${problem}: delivered from the hook` : undefined;
-  return `${problem}; the ping is kept in the spool: ${report.status.last_error?.reason ?? "not delivered yet"}`;
-}
-
-/** Under debug only: says when the spool is over its limit (the oldest pings will be dropped). */
-async function spoolWarning(runtime: Runtime, config: HookConfig): Promise<string | undefined> {
-  const fs = await runtime.fs();
-  const count = (await fs.readdir(`${config.stateDir}/${STATE_LAYOUT.spool}`).catch(() => [] as string[])).length;
-  if (count <= config.spoolMaxPings) return undefined;
-  return `the spool holds ${count} pings, over its limit of ${config.spoolMaxPings}: the oldest will be dropped; ` +
-    `is the tracker reachable? Run "flush" to see`;
-}
-
-// ---------------------------------------------------------------------------
 // src/transcript.ts
 //
 // Reading Claude Code's transcripts (JSON lines) from the end: a turn is at
@@ -5234,7 +4651,7 @@ export const FAST_PRICES: Readonly<Record<string, TierPrice>> = {
 // an organisation's managed `modelPricing`, and `TELEMHQ_PRICES` over all.
 //
 // Owns: `resolveModel`, `PriceBook`, `responseCostUsd`, `roundUsd`,
-// `priceTable`. Uses: catalog.
+// `priceTable`, `loadManagedPricing`. Uses: runtime, config, catalog.
 
 /** A model's list prices, in US dollars per million tokens (see {@linkcode TierPrice}). */
 export type ModelPrice = TierPrice;
@@ -5636,6 +5053,31 @@ export function priceTable(override: string | undefined): Record<string, ModelPr
   return table;
 }
 
+/**
+ * An organisation's `modelPricing`, from the managed settings files Claude
+ * Code honours it from (`managed-settings.json`, then its `managed-settings.d/`
+ * drop-ins in name order, the last one to set it winning). Policy from MDM
+ * or served by Anthropic's server is out of a hook's reach.
+ *
+ * @param runtime The runtime adapter.
+ * @returns The pricing, or undefined when no managed file sets it.
+ */
+async function loadManagedPricing(runtime: Runtime): Promise<ManagedPricing | undefined> {
+  const fs = await runtime.fs();
+  let value: unknown;
+  for (const dir of MANAGED_SETTINGS_DIRS) {
+    const dropIns = (await fs.readdir(`${dir}/managed-settings.d`).catch(() => [] as string[]))
+      .filter((name) => name.endsWith(".json")).sort().map((name) => `${dir}/managed-settings.d/${name}`);
+    for (const path of [`${dir}/managed-settings.json`, ...dropIns]) {
+      const settings = await readManagedSettings(fs, path) as { modelPricing?: unknown } | undefined;
+      if (settings !== null && typeof settings === "object" && settings.modelPricing !== undefined) {
+        value = settings.modelPricing;
+      }
+    }
+  }
+  return managedPricing(value);
+}
+
 // ---------------------------------------------------------------------------
 // src/usage.ts
 //
@@ -5986,9 +5428,15 @@ type SessionFields = Pick<
  * @param runtime The runtime adapter.
  * @param config The settings (state directory, prices).
  * @param entry The spooled ping, with where to read its usage.
+ * @param managed An organisation's managed prices (see {@linkcode loadManagedPricing}).
  * @returns The entry with usage added, marked enriched, without its local paths.
  */
-async function enrichEntry(runtime: Runtime, config: HookConfig, entry: SpoolEntry): Promise<SpoolEntry> {
+async function enrichEntry(
+  runtime: Runtime,
+  config: HookConfig,
+  entry: SpoolEntry,
+  managed?: ManagedPricing,
+): Promise<SpoolEntry> {
   const payload: Payload = { ...entry.payload };
   const local = entry.local ?? {};
   const kind = eventRule(payload.event).usage;
@@ -5996,7 +5444,7 @@ async function enrichEntry(runtime: Runtime, config: HookConfig, entry: SpoolEnt
     ? undefined
     : `${config.stateDir}/${STATE_LAYOUT.sessions}/${await ledgerFileName(payload.session_id, runtime.sha256Hex)}`;
   // The session's own TELEMHQ_PRICES (kept with its ping), never the sender's: one sender prices every session.
-  const prices = { ...config.prices, overrides: priceTable(local.prices) };
+  const prices: PriceBook = { overrides: priceTable(local.prices), managed };
   let usage: TurnUsage | undefined;
   if (kind === "turn" || kind === "subagent") {
     const path = kind === "turn" ? local.transcript_path : local.agent_transcript_path;
@@ -6132,6 +5580,780 @@ function sessionFields(ledger: SessionLedger): SessionFields {
     session_lines_added: ledger.lines_added || undefined,
     session_lines_removed: ledger.lines_removed || undefined,
   });
+}
+
+// ---------------------------------------------------------------------------
+// src/attempts.ts
+//
+// One ping's attempt, as the sender makes it: usage added under a claim,
+// then sent and settled (delivered and journaled, rescheduled with backoff,
+// refused into `failed/`, or set aside after repeated local faults), and a
+// batch of them a few at a time. The counters it keeps go to `status.json`.
+//
+// Owns: `Attempts`, `DeliveryStatus`, `readStatus`. Uses: input, fields,
+// runtime, files, config, state_dir, spool, send, trackers, journal, prices,
+// ledger.
+
+/** Delivery counters and the last problem, kept in `<state>/status.json` for `flush` and `doctor`. */
+export interface DeliveryStatus {
+  /** Pings delivered, in all. */
+  delivered: number;
+  /** Pings the tracker refused, in all (kept in `failed/`). */
+  rejected: number;
+  /** Pings set aside in `failed/` after failing here again and again (a full disk, a broken file). */
+  faulted: number;
+  /** Pings dropped from the spool unsent, by reason. */
+  dropped: DroppedCounts;
+  /** When the last ping was delivered, ISO 8601. */
+  last_delivered_at?: string;
+  /** The last failed attempt. */
+  last_error?: { at: string; reason: string; status?: number; outcome: SendOutcome };
+}
+
+/**
+ * No deliveries yet.
+ *
+ * @returns Counters at zero.
+ */
+function emptyStatus(): DeliveryStatus {
+  return { delivered: 0, rejected: 0, faulted: 0, dropped: { too_many: 0, too_old: 0, unreadable: 0 } };
+}
+
+/**
+ * Reads `status.json`; an absent or broken file counts as no deliveries yet.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @returns The counters.
+ */
+async function readStatus(runtime: Runtime, stateDir: string): Promise<DeliveryStatus> {
+  const saved = await readJsonFile(await runtime.fs(), `${stateDir}/${STATE_LAYOUT.status}`) as
+    | Record<string, unknown>
+    | undefined;
+  const status = emptyStatus();
+  if (saved === null || typeof saved !== "object") return status;
+  // Each field checked: a broken status file must not stop every sender.
+  const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0 ? n as number : 0;
+  status.delivered = count(saved.delivered);
+  status.rejected = count(saved.rejected);
+  status.faulted = count(saved.faulted);
+  const dropped = (saved.dropped ?? {}) as Record<string, unknown>;
+  status.dropped = {
+    too_many: count(dropped?.too_many),
+    too_old: count(dropped?.too_old),
+    unreadable: count(dropped?.unreadable),
+  };
+  if (typeof saved.last_delivered_at === "string") status.last_delivered_at = saved.last_delivered_at.slice(0, 40);
+  const error = saved.last_error as Record<string, unknown> | undefined;
+  if (error !== null && typeof error === "object" && typeof error.at === "string" && typeof error.reason === "string") {
+    const outcome = ["delivered", "retry", "rejected"].includes(error.outcome as string) ? error.outcome : "retry";
+    status.last_error = {
+      at: error.at.slice(0, 40),
+      reason: error.reason.slice(0, 300),
+      outcome: outcome as SendOutcome,
+      ...(Number.isSafeInteger(error.status) ? { status: error.status as number } : {}),
+    };
+  }
+  return status;
+}
+
+/** Local errors one ping may cause before it is set aside in `failed/`, so that it never stalls the rest. */
+const MAX_FAULTS = 5;
+
+/** The outcome of one attempt: sent, retried later, refused, set aside after local errors, or settled by another sender. */
+type AttemptOutcome = SendOutcome | "faulted" | "gone";
+
+/** What one sender's attempts work with. */
+interface AttemptContext {
+  /** The runtime adapter. */
+  runtime: Runtime;
+  /** The settings. */
+  config: HookConfig;
+  /** The spool. */
+  spool: Spool;
+  /** The counters, updated as pings go. */
+  status: DeliveryStatus;
+  /** Each tracker's pace. */
+  paces: Paces;
+  /** An organisation's managed prices, read once per sender. */
+  managed?: ManagedPricing;
+}
+
+/**
+ * The attempts of one sender: each ping claimed before anything is done
+ * with it (so two senders never handle it at once), any error kept with that
+ * ping, and its tracker's pace kept up to date.
+ */
+class Attempts {
+  #context: AttemptContext;
+
+  /** @param context What the attempts work with. */
+  constructor(context: AttemptContext) {
+    this.#context = context;
+  }
+
+  /**
+   * Delivers a batch of due entries: usage added first, in order (a session's
+   * ledger sees its turns before its end), then sent a few at a time
+   * (`TELEMHQ_SENDER_CONCURRENCY`), oldest first, over connections the
+   * runtime keeps open. A tracker that asks to wait stops its own pings in
+   * the batch (they stay due, untouched); the other trackers' go on.
+   */
+  async batch(
+    due: readonly LoadedEntry[],
+    urls: ReadonlyMap<string, URL>,
+    stopped: () => boolean,
+  ): Promise<Map<string, AttemptOutcome>> {
+    const outcomes = new Map<string, AttemptOutcome>();
+    for (const item of due) {
+      const outcome = await this.enrich(item);
+      if (outcome !== undefined) outcomes.set(item.name, outcome);
+    }
+    const sendable = due.filter((item) => !outcomes.has(item.name));
+    let next = 0;
+    const { paces, config } = this.#context;
+    const lane = async () => {
+      while (next < sendable.length && !stopped()) {
+        const item = sendable[next];
+        const pace = paces.of(item);
+        // Its tracker asks to wait: the ping stays due, untouched, and the next one goes.
+        if (pace.waitMs() > 0) {
+          next++;
+          continue;
+        }
+        // While a tracker is failing, one request at a time probes it; the others wait for its answer.
+        if (pace.probing() && paces.inFlight(item) > 0) {
+          await sleep(50);
+          continue;
+        }
+        next++;
+        paces.track(item, 1);
+        outcomes.set(item.name, await this.send(item, urls.get(item.name)!).finally(() => paces.track(item, -1)));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(config.senderConcurrency, sendable.length) }, lane));
+    return outcomes;
+  }
+
+  /** Adds usage to an entry that carries it, once, under a claim, and puts it back; undefined when it may go. */
+  async enrich(item: LoadedEntry): Promise<AttemptOutcome | undefined> {
+    if (item.entry.enriched || item.entry.local === undefined) return undefined;
+    const { runtime, config, spool, managed } = this.#context;
+    const claimed = await spool.claim(item);
+    if (claimed === undefined) return "gone";
+    try {
+      claimed.entry = await enrichEntry(runtime, config, claimed.entry, managed);
+      await spool.update(claimed);
+      await forgetSession(runtime, config, claimed.entry);
+      item.entry = claimed.entry;
+      await spool.release(claimed);
+      return undefined;
+    } catch (error) {
+      return await this.fault(item, claimed, describeError(error));
+    }
+  }
+
+  /** Sends one ping, under a claim, and settles it by what the tracker answered. */
+  async send(item: LoadedEntry, url: URL): Promise<AttemptOutcome> {
+    const claimed: ClaimedEntry | undefined = await this.#context.spool.claim(item);
+    if (claimed === undefined) return "gone";
+    // Taken: the same event handed to a second hook (both routes wired) is not spooled again (see alreadySent).
+    await this.#context.spool.markSent(item);
+    try {
+      const result = await sendPing(url, claimed.entry.payload, this.#context.config.timeoutMs);
+      const at = new Date().toISOString();
+      if (result.outcome === "delivered") return await this.#delivered(item, claimed, at, result.status);
+      this.#context.status.last_error = { at, reason: result.reason, status: result.status, outcome: result.outcome };
+      if (result.outcome === "rejected") return await this.#refused(item, claimed, at, result.reason, result.status);
+      return await this.#retryLater(item, claimed, result.retryAfterMs);
+    } catch (error) {
+      return await this.fault(item, claimed, describeError(error));
+    }
+  }
+
+  /** Delivered: the entry goes, the body is journaled, and a tracker that is back gets its waiting pings now. */
+  async #delivered(item: LoadedEntry, claimed: ClaimedEntry, at: string, status?: number): Promise<AttemptOutcome> {
+    const { runtime, config, spool, paces } = this.#context;
+    await spool.remove(claimed);
+    this.#context.status.delivered++;
+    this.#context.status.last_delivered_at = at;
+    // The tracker is back: whatever of its pings waited out a backoff is due now (its Retry-After still holds).
+    if (paces.of(item).delivered()) spool.makeDue((other) => paces.keyOf(other) === paces.keyOf(item));
+    const body = JSON.stringify(checkPayload(claimed.entry.payload));
+    await appendToJournal(runtime, config.stateDir!, { delivered_at: at, status: status ?? 0, body }).catch(() => {});
+    return "delivered";
+  }
+
+  /**
+   * Refused: not retried (a revoked or mistyped tracker must not be hammered), kept for doctor and
+   * `flush --retry-failed`. A refusal may be the tracker's (a revoked token, a bad deploy, a captive portal), not
+   * the ping's: its drain slows to one probe per backoff rather than refuse the whole backlog in seconds.
+   */
+  async #refused(
+    item: LoadedEntry,
+    claimed: ClaimedEntry,
+    at: string,
+    reason: string,
+    status?: number,
+  ): Promise<AttemptOutcome> {
+    await this.#context.spool.moveToFailed(claimed, { at, reason, status });
+    this.#context.status.rejected++;
+    if (status !== undefined) this.#context.paces.of(item).failed(undefined);
+    return "rejected";
+  }
+
+  /** Not now (5xx, 429, a timeout): back into the spool with its own backoff, never sooner than the tracker asked. */
+  async #retryLater(item: LoadedEntry, claimed: ClaimedEntry, retryAfterMs?: number): Promise<AttemptOutcome> {
+    const { config, spool, paces } = this.#context;
+    paces.of(item).failed(retryAfterMs);
+    const attempts = claimed.entry.attempts + 1;
+    const wait = Math.max(retryAfterMs ?? 0, backoffMs(attempts, config.retryBaseMs, config.retryMaxMs, Math.random()));
+    claimed.entry = { ...claimed.entry, attempts, next_at: Date.now() + wait };
+    item.entry = claimed.entry;
+    await spool.reschedule(claimed);
+    return "retry";
+  }
+
+  /**
+   * An error while handling one entry (a full disk, a broken file) stays with
+   * it: it is retried with backoff, and after {@linkcode MAX_FAULTS} it is set
+   * aside in `failed/` with its reason; the pings behind it keep flowing.
+   */
+  async fault(item: LoadedEntry, claimed: ClaimedEntry, code: string): Promise<AttemptOutcome> {
+    const { config, spool, status } = this.#context;
+    const at = new Date().toISOString();
+    const faults = (claimed.entry.faults ?? 0) + 1;
+    const reason = `could not handle a spooled ping here (${code}), ${faults} time${faults === 1 ? "" : "s"}`;
+    status.last_error = { at, reason, outcome: faults >= MAX_FAULTS ? "rejected" : "retry" };
+    try {
+      if (faults >= MAX_FAULTS) {
+        await spool.moveToFailed(claimed, { at, reason });
+        status.faulted++;
+        return "faulted";
+      }
+      const wait = backoffMs(faults, config.retryBaseMs, config.retryMaxMs, Math.random());
+      claimed.entry = { ...claimed.entry, faults, next_at: Date.now() + wait };
+      item.entry = claimed.entry;
+      await spool.reschedule(claimed);
+    } catch {
+      // Even that failed: the claim stays, and is put back once it is old (see Spool.load).
+    }
+    return "retry";
+  }
+}
+
+// ---------------------------------------------------------------------------
+// src/sender.ts
+//
+// The sender: one detached process drains the spool, outside Claude Code's
+// wait. It holds the lock, sends every due ping (adding usage first), retries
+// with backoff, keeps counters in `status.json`, and stays a while for more
+// pings before it leaves. Each pass is a few named steps: poll the spool,
+// pick what is due, send it, settle the outcomes, decide whether to leave.
+//
+// Owns: `deliverSpool`, `startSender`, `DeliveryReport`. Uses: input, runtime,
+// files, state_dir, config, destination, launch, spool, lock, trackers,
+// prices, attempts.
+
+/** What one sender run did, for `flush`'s report. */
+export interface DeliveryReport {
+  /** Pings delivered by this run. */
+  delivered: number;
+  /** Pings refused during this run. */
+  rejected: number;
+  /** Pings set aside during this run after repeated local errors. */
+  faulted: number;
+  /** Pings still waiting for a retry. */
+  waiting: number;
+  /** The counters in `status.json`. */
+  status: DeliveryStatus;
+  /** True when another sender was already running. */
+  busy: boolean;
+}
+
+/** How a sender runs: see {@linkcode deliverSpool}. */
+interface DeliverOptions {
+  /** Try every ping once now, ignoring backoff, and leave when done. */
+  flush?: boolean;
+  /** Leave after this long. */
+  maxRunMs?: number;
+  /** The token of a lock a hook claimed for this sender. */
+  lockToken?: string;
+  /** Called after each batch (flush's progress line). */
+  progress?: () => Promise<void>;
+  /** Asked to stop (a flush interrupted by Ctrl-C): the pass ends, the lock is released. */
+  stopped?: () => boolean;
+}
+
+/** The longest tracker-asked wait a flush sits through (a 429's Retry-After, a short backoff); longer ends it. */
+const FLUSH_PATIENCE_MS = 5_000;
+/** A batch is this many rounds of `senderConcurrency` requests: status and new pings are looked at between batches. */
+const BATCH_ROUNDS = 16;
+
+/** What one pass found in the spool. */
+interface Pass {
+  /** Every readable entry, oldest first. */
+  entries: LoadedEntry[] & { arriving: number; added: number };
+  /** Each entry's URL, for those that can go now. */
+  urls: Map<string, URL>;
+  /** The entries that can go now (their tracker is known and reachable). */
+  sendable: LoadedEntry[];
+  /** Why some entries cannot go now (no URL, out of this Deno's reach). */
+  problem?: string;
+}
+
+/**
+ * Drains the spool as the only sender: takes the lock, sends every due ping,
+ * retries with backoff, and stays a while for more pings (`senderIdleMs`)
+ * before it lets go. After letting go it looks once more, so a ping spooled
+ * while it was leaving is not stranded.
+ *
+ * @param runtime The runtime adapter.
+ * @param config The settings; `config.stateDir` must be set.
+ * @param options How it runs (see {@linkcode DeliverOptions}).
+ * @returns What it delivered, and what is still waiting.
+ *
+ * @example
+ * ```ts ignore
+ * const runtime = detectRuntime();
+ * const report = await deliverSpool(runtime, (await loadConfig(runtime)).config, { flush: true });
+ * ```
+ */
+export async function deliverSpool(
+  runtime: Runtime,
+  config: HookConfig,
+  options: DeliverOptions = {},
+): Promise<DeliveryReport> {
+  return await (await Delivery.open(runtime, config, options)).run();
+}
+
+/** One sender run, step by step. */
+class Delivery {
+  readonly report: DeliveryReport = {
+    delivered: 0,
+    rejected: 0,
+    faulted: 0,
+    waiting: 0,
+    status: emptyStatus(),
+    busy: false,
+  };
+  #runtime: Runtime;
+  #config: HookConfig;
+  #options: DeliverOptions;
+  #stateDir: string;
+  #fs: FsPromises;
+  #spool: Spool;
+  #targets: Targets;
+  #paces: Paces;
+  #attempts?: Attempts;
+  #deadline: number;
+  #managed: Awaited<ReturnType<typeof loadManagedPricing>>;
+  // Within one hold of the lock:
+  #idleSince = 0;
+  #flushing = false;
+  #tried = new Set<string>();
+
+  private constructor(runtime: Runtime, config: HookConfig, options: DeliverOptions, stateDir: string, fs: FsPromises) {
+    this.#runtime = runtime;
+    this.#config = config;
+    this.#options = options;
+    this.#stateDir = stateDir;
+    this.#fs = fs;
+    this.#spool = new Spool(fs, stateDir, config);
+    this.#targets = new Targets(runtime, config, fs);
+    this.#paces = new Paces(config.retryBaseMs, config.retryMaxMs);
+    this.#deadline = Date.now() + (options.maxRunMs ?? 10 * 60_000);
+  }
+
+  /** Checks the state directory and its folders, cleans what a crash left, and reads the organisation's prices. */
+  static async open(runtime: Runtime, config: HookConfig, options: DeliverOptions): Promise<Delivery> {
+    const stateDir = config.stateDir;
+    if (stateDir === undefined) throw new HookSkip("no state directory: set HOME or TELEMHQ_STATE_DIR");
+    const folders = [
+      STATE_LAYOUT.spool,
+      STATE_LAYOUT.failed,
+      STATE_LAYOUT.sessions,
+      STATE_LAYOUT.destinations,
+      STATE_LAYOUT.sent,
+    ];
+    let unsafe = await ensureStateDir(runtime, stateDir);
+    for (const name of folders) unsafe ??= await subfolderProblem(runtime, `${stateDir}/${name}`);
+    if (unsafe !== undefined) throw new HookSkip(unsafe);
+    const fs = await runtime.fs();
+    const delivery = new Delivery(runtime, config, options, stateDir, fs);
+    await fs.mkdir(delivery.#spool.dir, { mode: 0o700 }).catch(() => {});
+    // What a full disk or a killed process left half-written: temporary files nobody will rename.
+    for (const dir of ["", STATE_LAYOUT.spool, STATE_LAYOUT.failed, STATE_LAYOUT.sessions]) {
+      await removeLeftoverTemporaries(fs, dir === "" ? stateDir : `${stateDir}/${dir}`);
+    }
+    await delivery.#dropUnusedDestinations();
+    await delivery.#spool.pruneSent();
+    // Claude Code honours an organisation's own prices from its managed settings: so does the usage.
+    delivery.#managed = await loadManagedPricing(runtime);
+    return delivery;
+  }
+
+  /** Takes the lock and drains, again after letting go while a ping arrives; leaves nothing of a token behind. */
+  async run(): Promise<DeliveryReport> {
+    let claim = this.#options.lockToken;
+    while (true) {
+      const lock = await SenderLock.take(this.#runtime, this.#stateDir, claim);
+      claim = undefined;
+      if (lock === undefined) {
+        this.report.busy = true;
+        break;
+      }
+      try {
+        await this.#drain(lock);
+      } finally {
+        await lock.release();
+      }
+      if (lock.lost || this.#options.flush || this.#stopped() || Date.now() >= this.#deadline) break;
+      if (!(await this.#pingArrivedMeanwhile())) break;
+    }
+    // A tracker's token stays on disk only while a ping waits for it (another sender's, if busy, does that).
+    if (!this.report.busy) await this.#dropUnusedDestinations();
+    return this.report;
+  }
+
+  /** Passes over the spool while the lock is ours: poll, pick what is due, send, settle, and decide to leave. */
+  async #drain(lock: SenderLock): Promise<void> {
+    const status = await readStatus(this.#runtime, this.#stateDir);
+    this.#attempts = new Attempts({
+      runtime: this.#runtime,
+      config: this.#config,
+      spool: this.#spool,
+      status,
+      paces: this.#paces,
+      managed: this.#managed,
+    });
+    this.report.status = status;
+    this.#idleSince = Date.now();
+    // Flushing: every ping is tried once now, whatever its backoff. `flush` asks a running sender by a file.
+    this.#flushing = this.#options.flush === true;
+    this.#tried.clear();
+    while (!lock.lost && Date.now() < this.#deadline && !this.#stopped()) {
+      await this.#takeFlushRequest();
+      const pass = await this.#poll(status);
+      const due = this.#pickDue(pass);
+      const outcomes = due.length === 0
+        ? new Map<string, AttemptOutcome>()
+        : await this.#attempts.batch(due, pass.urls, () => lock.lost || this.#stopped());
+      await this.#settle(pass, due, outcomes, status);
+      if (outcomes.size === due.length && due.length === this.#config.senderConcurrency * BATCH_ROUNDS) continue;
+      if (await this.#flushIsOver(pass)) break;
+      const wait = this.#nextLook(pass, outcomes);
+      if (wait === undefined) break;
+      await sleep(wait);
+    }
+  }
+
+  /** A flush command asked a running sender (by a file) to try everything now: our own backoff ends. */
+  async #takeFlushRequest(): Promise<void> {
+    if (this.#flushing) return;
+    if (!(await this.#fs.rm(`${this.#stateDir}/${STATE_LAYOUT.flushRequest}`).then(() => true, () => false))) return;
+    this.#flushing = true;
+    this.#tried.clear();
+    this.#paces.tryNow();
+  }
+
+  /**
+   * Reads the spool: new pings, and where each can go. One that cannot go now (no URL, out of this Deno's
+   * reach) waits, its reason in status.json, and counts for nothing else.
+   */
+  async #poll(status: DeliveryStatus): Promise<Pass> {
+    // The URL install saved may change while a sender runs (a rotated token): the next ping goes to the new one.
+    this.#targets.refresh();
+    const entries = await this.#spool.load(status.dropped);
+    const { urls, problem } = await this.#targets.sort(entries);
+    // Activity is a new ping or a delivery; failed retries are not, so a sender facing a dead tracker leaves
+    // once its waits grow longer than senderIdleMs, and a later hook restarts it.
+    if (entries.added > 0 || entries.arriving > 0) this.#idleSince = Date.now();
+    return { entries, urls, sendable: entries.filter((item) => urls.has(item.name)), problem };
+  }
+
+  /** The pings to try now: due (or, flushing, not tried yet) and not held back by their tracker. */
+  #pickDue(pass: Pass): LoadedEntry[] {
+    const now = Date.now();
+    return pass.sendable
+      .filter((item) => this.#paces.of(item).waitMs(now) === 0)
+      .filter((item) => this.#flushing ? !this.#tried.has(item.name) : item.entry.next_at <= now)
+      .slice(0, this.#config.senderConcurrency * BATCH_ROUNDS);
+  }
+
+  /** Counts what the batch did, and saves the counters when something changed. */
+  async #settle(
+    pass: Pass,
+    due: readonly LoadedEntry[],
+    outcomes: ReadonlyMap<string, AttemptOutcome>,
+    status: DeliveryStatus,
+  ): Promise<void> {
+    for (const [name, outcome] of outcomes) {
+      this.#tried.add(name);
+      if (outcome === "delivered") {
+        this.report.delivered++;
+        this.#idleSince = Date.now();
+      }
+      if (outcome === "rejected") this.report.rejected++;
+      if (outcome === "faulted") this.report.faulted++;
+    }
+    const newProblem = pass.problem !== undefined && status.last_error?.reason !== pass.problem;
+    if (newProblem) status.last_error = { at: new Date().toISOString(), reason: pass.problem!, outcome: "retry" };
+    const statusPath = `${this.#stateDir}/${STATE_LAYOUT.status}`;
+    if (due.length > 0 || newProblem || !(await this.#fs.lstat(statusPath).then(() => true, () => false))) {
+      await writeJsonAtomically(this.#fs, statusPath, status).catch(() => {});
+    }
+    await this.#options.progress?.();
+    this.report.waiting = pass.entries.filter((item) => stillWaiting(item, outcomes)).length;
+  }
+
+  /**
+   * A flush is over once every ping was tried, or its tracker asks for a longer wait than anyone waits for
+   * at a prompt (an outage: what is left is reported, and the sender keeps at it). A flush command waiting on
+   * a running sender gets its answer by a file. True when this run was the flush and may leave.
+   */
+  async #flushIsOver(pass: Pass): Promise<boolean> {
+    if (!this.#flushing) return false;
+    const flushed = pass.sendable.every((item) =>
+      this.#paces.of(item).waitMs() > FLUSH_PATIENCE_MS ||
+      (this.#tried.has(item.name) && this.#paces.of(item).waitMs() === 0)
+    );
+    if (!flushed) return false;
+    await this.#runtime.createPrivateFile(`${this.#stateDir}/${STATE_LAYOUT.flushDone}`, new Date().toISOString())
+      .catch(() => false);
+    this.#flushing = false;
+    return this.#options.flush === true;
+  }
+
+  /**
+   * How long to sleep before the next pass, or undefined to leave: idle for `senderIdleMs` with nothing due
+   * sooner. A ping not tried yet (a SessionEnd waiting its turn) is never left behind, unless its tracker is
+   * failing: then it waits behind the probe, like the rest, for the next hook to start a sender.
+   */
+  #nextLook(pass: Pass, outcomes: ReadonlyMap<string, AttemptOutcome>): number | undefined {
+    const waiting = pass.sendable.filter((item) => stillWaiting(item, outcomes));
+    // A ping without a usable URL will not be due until the configuration changes: it is not waited for.
+    const untilDue = soonestDueWithPace(waiting, this.#paces) - Date.now();
+    const untried = waiting.some((item) => item.entry.attempts === 0 && !this.#paces.of(item).probing());
+    const idle = Date.now() - this.#idleSince >= this.#config.senderIdleMs;
+    if (!untried && idle && untilDue > this.#config.senderIdleMs) return undefined;
+    // While every waiting ping's tracker asks to wait, or no ping has a URL this sender may use, nothing can go:
+    // look less often (a backlog is read from memory anyway). Otherwise new pings are looked for 4 times a second.
+    const paused = waiting.length > 0 && waiting.every((item) => this.#paces.of(item).waitMs() > 0);
+    const stuck = waiting.length === 0 && pass.problem !== undefined;
+    return Math.max(20, Math.min(paused || stuck ? 5000 : 250, untilDue));
+  }
+
+  /**
+   * After letting go, one more look: a hook that saw our lock just before we left relies on it. Without the
+   * lock, claims are not ours to judge (another sender may be sending them). While its tracker fails, only a
+   * new ping counts: the rest wait behind the probe, for a later hook.
+   */
+  async #pingArrivedMeanwhile(): Promise<boolean> {
+    const spooled = await this.#spool.load(this.report.status.dropped, false);
+    this.#targets.refresh();
+    const { urls } = await this.#targets.sort(spooled);
+    const sendable = spooled.filter((item) => urls.has(item.name));
+    const pending = sendable.length > 0 && (spooled.added > 0 ||
+      sendable.some((item) =>
+        !this.#paces.of(item).probing() && (item.entry.next_at <= Date.now() || item.entry.attempts === 0)
+      ));
+    return spooled.arriving > 0 || pending;
+  }
+
+  /** A tracker's token stays on disk only while a ping waits for it. */
+  async #dropUnusedDestinations(): Promise<void> {
+    await removeUnusedDestinations(this.#fs, this.#stateDir, () => this.#spool.destinationsInUse()).catch(() => 0);
+  }
+
+  #stopped(): boolean {
+    return this.#options.stopped?.() === true;
+  }
+}
+
+/** Whether a ping is still waiting after a batch: not tried in it, or tried and due again later. */
+function stillWaiting(item: LoadedEntry, outcomes: ReadonlyMap<string, AttemptOutcome>): boolean {
+  const outcome = outcomes.get(item.name);
+  return outcome === undefined || outcome === "retry";
+}
+
+/**
+ * Starts a detached sender for the spool, unless one is running. The lock is
+ * claimed for it first (see {@linkcode claimLockForSender}).
+ *
+ * @param runtime The runtime adapter.
+ * @param config The settings (state directory, ping URL for Deno's narrow flags).
+ * @returns True when a sender was started or is running; false when this script cannot start one.
+ *
+ * @example
+ * ```ts ignore
+ * const runtime = detectRuntime();
+ * await startSender(runtime, await loadConfig(runtime));
+ * ```
+ */
+export async function startSender(runtime: Runtime, config: HookConfig): Promise<boolean> {
+  const stateDir = config.stateDir;
+  if (stateDir === undefined) return false;
+  if (await senderIsRunning(runtime, stateDir)) return true;
+  // A sender gets no more than this process has: when this Deno may not reach the tracker, neither
+  // could its sender; the pings wait in the spool, and the hook and doctor say why.
+  const host = config.pingUrl === undefined ? undefined : attempt(() => new URL(config.pingUrl!).host, undefined);
+  if (host !== undefined && !runtime.mayReach(host)) return true;
+  const token = await claimLockForSender(runtime, stateDir);
+  if (token === undefined && await senderIsRunning(runtime, stateDir)) return true;
+  const narrow = narrowAccess((name) => runtime.env(name), config.pingUrl);
+  // The transcripts' real folder too, as the launcher gives the hook: Deno checks the path a symlink leads to.
+  const projects = narrow === undefined ? undefined : await runtime.realpath(`${narrow.claudeDir}/projects`);
+  if (narrow !== undefined && projects !== undefined && projects !== `${narrow.claudeDir}/projects`) {
+    narrow.projectsDir = projects;
+  }
+  const command = selfCommand(runtime, senderArgs(token), stateDir, narrow);
+  if (command === undefined) {
+    if (token !== undefined) await releaseClaimedLock(runtime, stateDir, token);
+    return false;
+  }
+  try {
+    await runtime.startDetached(command);
+  } catch (error) {
+    // No sender will adopt the lock claimed for it: let it go, so that the hook can deliver itself.
+    if (token !== undefined) await releaseClaimedLock(runtime, stateDir, token);
+    throw error;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// src/run_hook.ts
+//
+// The hook itself, what Claude Code runs for each event: read the event,
+// build the ping, make it durable in the spool, and leave delivery to a
+// sender, so Claude Code never waits for the network. Never throws, never
+// writes to stdout.
+//
+// Owns: `runHook`. Uses: input, fields, payload, runtime, state_dir, config,
+// ping_url, destination, spool, send, sender.
+
+/**
+ * Runs the hook once: reads the event from stdin, builds the payload, makes it
+ * durable in the spool, and starts a detached sender unless one is running.
+ * Started by the shell fast path (`--detached`) it does the same: a process
+ * it starts is not among those Claude Code's teardown listed, so the sender
+ * outlives it. When no sender can be started, it delivers for a moment itself
+ * (within the timeout); when the spool cannot be written, it sends the ping
+ * directly, as the reference script does.
+ *
+ * @param runtime The runtime adapter (see {@linkcode detectRuntime}).
+ * @returns `undefined` when all went well, otherwise a one-line reason (printed under debug only).
+ *
+ * @example
+ * ```ts ignore
+ * const problem = await runHook(detectRuntime());
+ * ```
+ */
+export async function runHook(runtime: Runtime): Promise<string | undefined> {
+  try {
+    const { config, state } = await loadConfig(runtime);
+    if (config.pingUrl === undefined) {
+      return state.problem !== undefined
+        ? `${state.problem}; its saved ping URL was not read: nothing sent`
+        : "TELEMHQ_PING_URL is not set (nor saved by install): nothing sent";
+    }
+    const url = parsePingUrl(config.pingUrl);
+    const input = parseEvent(await readAll(runtime.stdin(), MAX_EVENT_BYTES));
+    const payload = await buildPayload(input, {
+      fallbackCwd: hookFolder(runtime),
+      runtime: runtime.name,
+      sha256Hex: runtime.sha256Hex,
+      hashSalt: config.hashSalt,
+      member: config.member,
+    });
+    const unsafe = config.stateDir === undefined
+      ? state.problem ?? "no state directory (set HOME or TELEMHQ_STATE_DIR)"
+      // loadConfig checked an existing state directory and its parents already: only a new one is made and checked.
+      : state.problem ??
+        (state.checked ? undefined : await ensureStateDir(runtime, config.stateDir)) ??
+        await subfolderProblem(runtime, `${config.stateDir}/${STATE_LAYOUT.spool}`) ??
+        await subfolderProblem(runtime, `${config.stateDir}/${STATE_LAYOUT.destinations}`);
+    if (unsafe !== undefined) return await sendDirectly(config, url, payload, unsafe);
+    // The same event, handed to a second hook (the plugin and a settings install both wired), was taken already.
+    if (await alreadySent(runtime, config.stateDir!, payload.ping_id)) {
+      return config.debug ? "this event's ping was sent already (another hook had it): nothing to do" : undefined;
+    }
+    // This session's tracker, by name: the one sender delivers every session's pings, each to its own tracker.
+    const to = await destinationOf(runtime, url, config.pingUrlSource === "config file");
+    let spooled: string | undefined;
+    try {
+      // The sender reads the repository's name from this process's folder (where Claude Code started it).
+      const local = usageSource(input, hookFolder(runtime), runtime.env("TELEMHQ_PRICES"));
+      spooled = await spoolPing(runtime, config.stateDir!, payload, local, to);
+      await keepDestination(runtime, config.stateDir!, to, url);
+    } catch (error) {
+      // Nothing half-made stays: a ping the sender could not send would only wait to be set aside.
+      if (spooled !== undefined) await runtime.removeFile(spooled).catch(() => {});
+      return await sendDirectly(
+        config,
+        url,
+        payload,
+        `cannot write the spool in "${config.stateDir}" (${describeError(error)})`,
+      );
+    }
+    // Kept in the spool either way: once the permission covers the URL again, the pings go out.
+    const warning = !runtime.mayReach(url.host)
+      ? `this Deno hook may not reach ${url.host} (it was installed for another tracker): run install again`
+      : config.debug
+      ? await spoolWarning(runtime, config)
+      : undefined;
+    let problem: string;
+    try {
+      if (await startSender(runtime, config)) return warning;
+      problem = "cannot start a sender: the hook does not run from a local file";
+    } catch (error) {
+      problem = `cannot start a sender (${describeError(error)})`;
+    }
+    return await deliverFromHook(runtime, config, problem);
+  } catch (error) {
+    if (error instanceof HookSkip) return error.message;
+    // An unexpected error's text could hold event content: report its kind only.
+    return `hook failed unexpectedly (${describeError(error)})`;
+  }
+}
+
+/**
+ * The folder Claude Code started the hook in (the project's): the launcher
+ * starts hook.ts from "/" and names that folder (`--detached --cwd DIR`).
+ */
+function hookFolder(runtime: Runtime): string {
+  const [first, flag, dir] = runtime.args;
+  return first === "--detached" && flag === "--cwd" && dir !== undefined && isAbsolutePath(dir) ? dir : runtime.cwd();
+}
+
+/** The spool cannot be written: send the ping from here, the way the reference script does. */
+async function sendDirectly(
+  config: HookConfig,
+  url: URL,
+  payload: Payload,
+  problem: string,
+): Promise<string | undefined> {
+  const result = await sendPing(url, payload, config.timeoutMs);
+  if (result.outcome === "delivered") return config.debug ? `${problem}: sent directly` : undefined;
+  return `${problem}, and the ping was not delivered: ${result.reason}`;
+}
+
+/** Spooled, but no sender could be started: be the sender for a moment, through the lock. */
+async function deliverFromHook(runtime: Runtime, config: HookConfig, problem: string): Promise<string | undefined> {
+  const report = await deliverSpool(runtime, { ...config, senderIdleMs: 0 }, { maxRunMs: config.timeoutMs });
+  if (report.busy) return config.debug ? `${problem}; a sender is running, and delivers it` : undefined;
+  if (report.waiting === 0) return config.debug ? `${problem}: delivered from the hook` : undefined;
+  return `${problem}; the ping is kept in the spool: ${report.status.last_error?.reason ?? "not delivered yet"}`;
+}
+
+/** Under debug only: says when the spool is over its limit (the oldest pings will be dropped). */
+async function spoolWarning(runtime: Runtime, config: HookConfig): Promise<string | undefined> {
+  const fs = await runtime.fs();
+  const count = (await fs.readdir(`${config.stateDir}/${STATE_LAYOUT.spool}`).catch(() => [] as string[])).length;
+  if (count <= config.spoolMaxPings) return undefined;
+  return `the spool holds ${count} pings, over its limit of ${config.spoolMaxPings}: the oldest will be dropped; ` +
+    `is the tracker reachable? Run "flush" to see`;
 }
 
 // ---------------------------------------------------------------------------
@@ -7128,20 +7350,16 @@ async function readInstallRecord(runtime: Runtime, stateDir: string): Promise<In
 }
 
 // ---------------------------------------------------------------------------
-// src/install.ts
+// src/install_plan.ts
 //
-// `install` and `uninstall`: what the TelemHQ guide does by hand, in one
-// command. `install` copies the hook into Claude Code's `hooks/` folder, saves
-// the ping URL in the private state directory (never in a settings file),
-// records what it installed, and merges the shell fast path into a scope's
-// settings file, for the hook events the user's Claude Code knows (an older
-// one would skip the whole file, the user's own hooks too, over one it does
-// not); `uninstall` removes exactly that, and with the last scope
-// everything the hook kept (the saved URL, the spool, the journal).
+// What `install` will do, decided and checked before anything is written:
+// the runtime (by the path `PATH` names), the files, the ping URL and the
+// options, the Claude Code the events are wired for, and the settings
+// command. Nothing here writes.
 //
-// Owns: the install plan. Uses: input, events,
-// runtime, files, state_dir, config, ping_url, launch, launcher, cli_args, settings, claude_code, fields,
-// install_record.
+// Owns: `InstallPlan`, `planInstall`, the events to wire. Uses: input,
+// events, runtime, state_dir, config, ping_url, launch, launcher, cli_args,
+// settings, claude_code, fields, install_record.
 
 /** Claude Code's time limit for our hook, in seconds (the fast path takes milliseconds). */
 const HOOK_TIMEOUT_S = 10;
@@ -7149,6 +7367,7 @@ const HOOK_TIMEOUT_S = 10;
 /** The first Node that runs TypeScript as it is (type stripping on by default). */
 const NODE_RUNS_TS = [22, 18] as const;
 
+/** What install will do. */
 interface InstallPlan {
   scope: InstallScope;
   record: InstallRecord;
@@ -7181,7 +7400,7 @@ async function nodeRunsTypeScript(nodePath: string): Promise<boolean> {
 /** The ping URL: `--url URL`, `--url -` (the first line of stdin, off the process list), or TELEMHQ_PING_URL. */
 async function pingUrlArgument(runtime: Runtime, value: string | undefined): Promise<URL> {
   // Without --url: the environment's, else the one saved before (a re-run after an upgrade keeps it).
-  const saved = await loadConfig(runtime);
+  const { config: saved } = await loadConfig(runtime);
   let raw = value ?? runtime.env("TELEMHQ_PING_URL") ??
     (saved.pingUrlSource === "config file" ? saved.pingUrl : undefined);
   if (value === "-") raw = new TextDecoder().decode(await readAll(runtime.stdin(), 64 * 1024)).split("\n")[0];
@@ -7341,12 +7560,6 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
   };
 }
 
-/** The managed settings that install TelemHQ's plugin from its marketplace for everyone (the plugin route). */
-const PLUGIN_POLICY = {
-  extraKnownMarketplaces: { telemhq: { source: { source: "github", repo: "telemhq/claude-code" } } },
-  enabledPlugins: { "telemhq@telemhq": true },
-} as const;
-
 /** An option given now (null: cleared), else the one saved before, if it is a non-empty string. */
 function kept(given: string | null | undefined, saved: unknown): string | undefined {
   if (given === null) return undefined;
@@ -7385,6 +7598,28 @@ function ourEntry(plan: InstallPlan) {
   return { type: "command", command: plan.command, timeout: HOOK_TIMEOUT_S };
 }
 
+// ---------------------------------------------------------------------------
+// src/install.ts
+//
+// `install`: what the TelemHQ guide does by hand, in one command. It copies
+// the hook and its launcher into Claude Code's `hooks/` folder, saves the
+// ping URL in the private state directory (never in a settings file),
+// records what it installed, and merges the launcher's command into a
+// scope's settings file, for the hook events the user's Claude Code knows
+// (an older one would skip the whole file, the user's own hooks too, over
+// one it does not). Plan, check, write, report: nothing is written until
+// everything is checked.
+//
+// Owns: `installCommand`, the managed policies. Uses: input, events, runtime,
+// files, state_dir, ping_url, launch, launcher, cli_args, settings, claude_code,
+// install_record, install_plan.
+
+/** The managed settings that install TelemHQ's plugin from its marketplace for everyone (the plugin route). */
+const PLUGIN_POLICY = {
+  extraKnownMarketplaces: { telemhq: { source: { source: "github", repo: "telemhq/claude-code" } } },
+  enabledPlugins: { "telemhq@telemhq": true },
+} as const;
+
 /** Refuses, before anything is written, a file whose folder (or nearest existing parent) this user cannot write. */
 async function assertWritable(runtime: Runtime, path: string): Promise<void> {
   const fs = await runtime.fs();
@@ -7409,7 +7644,8 @@ async function prepareStateDir(runtime: Runtime, stateDir: string): Promise<void
  * `install`: copies the hook into Claude Code's `hooks/` folder, saves the
  * ping URL in the private state directory (never in a settings file that may
  * be committed), and merges the hook into the chosen settings file, keeping
- * everything else in it as it was. Running it twice changes nothing more.
+ * everything else in it as it was. Running it twice changes nothing more. It
+ * plans, checks everything, writes, then reports.
  *
  * @param runtime The runtime adapter.
  * @param args `--url URL|- [--scope user|project|local|managed] [--dir DIR] [--runtime deno|bun|node]
@@ -7422,45 +7658,71 @@ async function prepareStateDir(runtime: Runtime, stateDir: string): Promise<void
  * ```
  */
 export async function installCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
-  if (args.includes("--plugin")) {
-    // The plugin route's team policy needs no URL and no path of this machine: each member configures the plugin.
-    const values = parseArgs(args, ["--scope"], ["--plugin"]);
-    if (values["--scope"] !== "managed") {
-      throw new CommandError("Cannot install: --plugin goes with --scope managed.", 2);
-    }
-    console.log(JSON.stringify(PLUGIN_POLICY, null, 2));
-    console.error(
-      "Managed policy for the plugin printed: it adds TelemHQ's marketplace and enables the plugin for everyone; each " +
-        "member then sets the ping URL (claude plugin configure telemhq@telemhq --values-stdin).",
-    );
-    return 0;
-  }
+  if (args.includes("--plugin")) return printPluginPolicy(args);
   const plan = await planInstall(runtime, args);
   const hookSource = await runtime.readTextFile(runtime.scriptPath!);
   if (hookSource === undefined) throw new CommandError("Cannot install: cannot read this hook's own file.");
-  if (plan.settingsPath === undefined) {
-    // managed: print the policy for a team rollout; the hook file must be at the same path on each machine.
-    const policy: Settings = {};
-    const { events, leftOut } = eventsFor(plan, [
-      ...plan.events,
-      ...(plan.toolActivity ? INSTALL_EVENTS.toolActivity : []),
-    ]);
-    addHooks(policy, events, ourEntry(plan));
-    console.log(JSON.stringify(policy, null, 2));
-    for (const note of leftOutNotes(plan.claude, leftOut)) console.error(terminalSafe(note));
-    console.error(
-      `Managed policy printed. Deploy the hook to "${plan.record.hook_file}" and the ping URL to "${plan.stateDir}/${STATE_LAYOUT.config}" on each machine.\n` +
-        `Or roll out the plugin instead: install --scope managed --plugin prints its policy.`,
-    );
-    return 0;
-  }
-  // Everything is checked before anything is written.
-  const { settings, text } = await readSettings(plan.settingsPath);
-  const launcher = plan.record.launcher!;
-  for (const path of [plan.record.hook_file, launcher, `${plan.stateDir}/${STATE_LAYOUT.config}`, plan.settingsPath]) {
+  if (plan.settingsPath === undefined) return printManagedPolicy(plan);
+  const checked = await checkBeforeInstall(runtime, plan, plan.settingsPath);
+  await writeInstall(runtime, plan, checked, hookSource);
+  console.log(terminalSafe((await installReport(runtime, plan, checked)).join("\n")));
+  return 0;
+}
+
+/** The plugin route's team policy: no URL and no path of this machine, each member configures the plugin. */
+function printPluginPolicy(args: readonly string[]): number {
+  const values = parseArgs(args, ["--scope"], ["--plugin"]);
+  if (values["--scope"] !== "managed") throw new CommandError("Cannot install: --plugin goes with --scope managed.", 2);
+  console.log(JSON.stringify(PLUGIN_POLICY, null, 2));
+  console.error(
+    "Managed policy for the plugin printed: it adds TelemHQ's marketplace and enables the plugin for everyone; each " +
+      "member then sets the ping URL (claude plugin configure telemhq@telemhq --values-stdin).",
+  );
+  return 0;
+}
+
+/** `--scope managed`: prints the policy for a team rollout; the hook file must be at the same path on each machine. */
+function printManagedPolicy(plan: InstallPlan): number {
+  const policy: Settings = {};
+  const { events, leftOut } = eventsFor(plan, [
+    ...plan.events,
+    ...(plan.toolActivity ? INSTALL_EVENTS.toolActivity : []),
+  ]);
+  addHooks(policy, events, ourEntry(plan));
+  console.log(JSON.stringify(policy, null, 2));
+  for (const note of leftOutNotes(plan.claude, leftOut)) console.error(terminalSafe(note));
+  console.error(
+    `Managed policy printed. Deploy the hook to "${plan.record.hook_file}" and the ping URL to "${plan.stateDir}/${STATE_LAYOUT.config}" on each machine.\n` +
+      `Or roll out the plugin instead: install --scope managed --plugin prints its policy.`,
+  );
+  return 0;
+}
+
+/** What install checked before writing anything: the settings as they will be, and the options in force. */
+interface CheckedInstall {
+  settingsPath: string;
+  /** The settings file's text now (undefined: it does not exist yet), and its new text. */
+  text?: string;
+  updated: string;
+  previous?: InstallRecord;
+  toolActivity: boolean;
+  events: readonly (readonly [string, string?])[];
+  leftOut: readonly string[];
+  salt?: string;
+  member?: string;
+}
+
+/**
+ * Everything is checked before anything is written: the files can be written, the options given before are kept
+ * (a second install after a 401 keeps tool activity and the salt), and the user's Claude Code still loads the
+ * settings file with our entries in it.
+ */
+async function checkBeforeInstall(runtime: Runtime, plan: InstallPlan, settingsPath: string): Promise<CheckedInstall> {
+  const { settings, text } = await readSettings(settingsPath);
+  for (const path of [plan.record.hook_file, plan.record.launcher!, `${plan.stateDir}/${STATE_LAYOUT.config}`]) {
     await assertWritable(runtime, path);
   }
-  // Options given once stay until changed: a second install (after a 401, say) keeps tool activity and the salt.
+  await assertWritable(runtime, settingsPath);
   const hookFiles = installedHookFiles(plan.claudeDir);
   const previous = await readInstallRecord(runtime, plan.stateDir);
   const toolActivity = plan.toolActivity ?? previous?.tool_activity ??
@@ -7468,63 +7730,82 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
       INSTALL_EVENTS.toolActivity.some(([event]) => event === hook.event)
     );
   const { events, leftOut } = eventsFor(plan, [...plan.events, ...(toolActivity ? INSTALL_EVENTS.toolActivity : [])]);
-  const savedConfig = await readJsonFile(await runtime.fs(), `${plan.stateDir}/${STATE_LAYOUT.config}`) as
+  const saved = await readJsonFile(await runtime.fs(), `${plan.stateDir}/${STATE_LAYOUT.config}`) as
     | { hash_salt?: unknown; member?: unknown }
     | undefined;
-  const salt = kept(plan.hashSalt, savedConfig?.hash_salt);
-  const member = kept(plan.member, savedConfig?.member);
   removeOurHooks(settings, hookFiles);
   addHooks(settings, events, ourEntry(plan));
   // Up to 2.1.100 Claude Code skips a whole settings file over one entry it does not know: the user's hooks too.
   const rejection = plan.claude.version === undefined ? undefined : settingsRejection(settings, plan.claude.version);
   if (rejection !== undefined) {
     throw new CommandError(
-      `Cannot install: Claude Code ${plan.claude.version} would skip all of ${plan.settingsPath} (every hook, env ` +
+      `Cannot install: Claude Code ${plan.claude.version} would skip all of ${settingsPath} (every hook, env ` +
         `and permission in it): ${rejection}. Fix or remove that entry, then run install again; nothing was changed.`,
     );
   }
-  const updated = formatSettings(settings, text);
+  return {
+    settingsPath,
+    text,
+    updated: formatSettings(settings, text),
+    previous,
+    toolActivity,
+    events,
+    leftOut,
+    salt: kept(plan.hashSalt, saved?.hash_salt),
+    member: kept(plan.member, saved?.member),
+  };
+}
+
+/** Writes the state directory, the hook and its launcher, the saved URL, the install record, then the settings. */
+async function writeInstall(runtime: Runtime, plan: InstallPlan, checked: CheckedInstall, hookSource: string) {
   await prepareStateDir(runtime, plan.stateDir);
   const fs = await runtime.fs();
   await fs.mkdir(`${plan.claudeDir}/hooks`, { recursive: true, mode: 0o700 });
   await fs.chmod(`${plan.claudeDir}/hooks`, 0o700);
   await replaceFile(plan.record.hook_file, hookSource, { mode: 0o600, forceMode: true });
-  await replaceFile(launcher, launcherScript(), { mode: 0o700, forceMode: true });
+  await replaceFile(plan.record.launcher!, launcherScript(), { mode: 0o700, forceMode: true });
   const saved = {
     ping_url: plan.url.href,
-    ...(salt !== undefined ? { hash_salt: salt } : {}),
-    ...(member !== undefined ? { member } : {}),
+    ...(checked.salt !== undefined ? { hash_salt: checked.salt } : {}),
+    ...(checked.member !== undefined ? { member: checked.member } : {}),
   };
   await writeFileAtomically(fs, `${plan.stateDir}/${STATE_LAYOUT.config}`, JSON.stringify(saved) + "\n", 0o600);
-  const created = new Set(previous?.created_settings ?? []);
-  if (text === undefined) created.add(plan.settingsPath);
+  const created = new Set(checked.previous?.created_settings ?? []);
+  if (checked.text === undefined) created.add(checked.settingsPath);
   const record: InstallRecord = {
     ...plan.record,
     created_settings: [...created].sort(),
-    tool_activity: toolActivity,
+    tool_activity: checked.toolActivity,
     ...(plan.claudeVersionGiven ? { claude_version: plan.claude.version } : {}),
   };
   await writeFileAtomically(fs, `${plan.stateDir}/${STATE_LAYOUT.install}`, JSON.stringify(record, null, 2) + "\n");
-  if (updated !== text) await replaceFile(plan.settingsPath, updated, { backup: text, mode: 0o644 });
+  if (checked.updated !== checked.text) {
+    await replaceFile(checked.settingsPath, checked.updated, { backup: checked.text, mode: 0o644 });
+  }
+}
+
+/** What install did, with the options in force, and what the user should know about the other scopes. */
+async function installReport(runtime: Runtime, plan: InstallPlan, checked: CheckedInstall): Promise<string[]> {
+  const { settingsPath, salt, member } = checked;
   const lines = [
     `Installed the TelemHQ hook for Claude Code.`,
-    `  hook:      ${plan.record.hook_file}, started by ${launcher}`,
+    `  hook:      ${plan.record.hook_file}, started by ${plan.record.launcher}`,
     `  runtime:   ${plan.record.runtime_path}`,
-    `  settings:  ${plan.settingsPath} (${events.map(([event]) => event).join(", ")})`,
+    `  settings:  ${settingsPath} (${checked.events.map(([event]) => event).join(", ")})`,
     `  Claude Code: ${plan.claude.description}`,
     `  ping URL:  ${redactUrl(plan.url)}, saved in ${plan.stateDir}/${STATE_LAYOUT.config}`,
-    `  options:   tool activity ${toolActivity ? "on" : "off (--tool-activity)"}; hash salt ${
+    `  options:   tool activity ${checked.toolActivity ? "on" : "off (--tool-activity)"}; hash salt ${
       salt !== undefined ? "set" : "none (--hash-salt)"
     }; member ${member !== undefined ? `"${member}"` : "none (--member)"}`,
+    ...leftOutNotes(plan.claude, checked.leftOut),
   ];
-  lines.push(...leftOutNotes(plan.claude, leftOut));
   if (plan.scope === "project") {
     lines.push(
-      `Note: ${plan.settingsPath} is shared through the repository, and the hook command in it holds this ` +
+      `Note: ${settingsPath} is shared through the repository, and the hook command in it holds this ` +
         `machine's absolute paths; teammates install their own, or use --scope local.`,
     );
   }
-  const root = plan.settingsPath.slice(0, plan.settingsPath.lastIndexOf("/.claude/"));
+  const root = settingsPath.slice(0, settingsPath.lastIndexOf("/.claude/"));
   if (plan.scope !== "user" && root !== runtime.cwd()) {
     lines.push(`Note: Claude Code reads this file when it is started in ${root} (not in a folder below it).`);
   }
@@ -7536,18 +7817,28 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
         `runs two hooks. Keep one: claude plugin uninstall ${plugin}, or uninstall here.`,
     );
   }
-  const twice = scanned
-    .filter((file) => file.path !== plan.settingsPath && file.hooks.some((hook) => hook.command !== plan.command));
-  for (const file of twice) {
+  for (
+    const file of scanned.filter((file) =>
+      file.path !== settingsPath && file.hooks.some((hook) => hook.command !== plan.command)
+    )
+  ) {
     lines.push(
       `Warning: ${file.path} runs another TelemHQ hook command; Claude Code would send every ping twice. ` +
         `Remove one: uninstall --scope ${file.scope}, or install there again.`,
     );
   }
-  lines.push(`Check it with: /bin/sh ${shellWord(launcher)} doctor --ping`);
-  console.log(terminalSafe(lines.join("\n")));
-  return 0;
+  lines.push(`Check it with: /bin/sh ${shellWord(plan.record.launcher!)} doctor --ping`);
+  return lines;
 }
+
+// ---------------------------------------------------------------------------
+// src/uninstall.ts
+//
+// `uninstall`: removes exactly what `install` added, and with the last scope
+// everything the hook kept, unless the plugin still uses it.
+//
+// Owns: `uninstallCommand`. Uses: input, runtime, state_dir, cli_args,
+// settings, install_record.
 
 /**
  * `uninstall`: removes from the scope's settings file exactly the entries
@@ -7695,7 +7986,7 @@ async function removeEverything(runtime: Runtime, hookFiles: readonly string[], 
 // the installed hook, with its permissions.
 //
 // Owns: `doctorCommand`, `testPayload`. Uses: input, payload, runtime, state_dir, config,
-// ping_url, launcher, lock, spool, send, sender, cli_args, install_record, settings,
+// ping_url, launcher, lock, spool, send, attempts, cli_args, install_record, settings,
 // fields, claude_code, events.
 
 /** doctor's report: a line per check; problems are counted for the exit code. */
@@ -7745,20 +8036,20 @@ function allowedHosts(argv: readonly string[]): string[] | undefined {
  */
 export async function doctorCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
   const values = parseArgs(args, [], ["--ping"]);
-  const config = await loadConfig(runtime);
+  const { config, state } = await loadConfig(runtime);
   const claudeDir = claudeDirectory((name) => runtime.env(name));
   const report = new Report();
   if (claudeDir === undefined || config.stateDir === undefined) {
     report.problem(
-      config.stateDirProblem !== undefined
-        ? `${config.stateDirProblem}: no settings or state directory to check.`
+      state.problem !== undefined
+        ? `${state.problem}: no settings or state directory to check.`
         : "HOME is not set: no settings or state directory to check.",
     );
     return finish(report);
   }
   const stateDir = config.stateDir;
-  if (config.stateDirProblem !== undefined) {
-    report.problem(`${capitalize(config.stateDirProblem)}. Nothing in it is used until it is fixed.`);
+  if (state.problem !== undefined) {
+    report.problem(`${capitalize(state.problem)}. Nothing in it is used until it is fixed.`);
     return finish(report);
   }
   const record = await readInstallRecord(runtime, stateDir);
@@ -8135,8 +8426,8 @@ async function testPing(
 //
 // Owns: the command table and its help, `flush`, `log`, `command`, dispatch,
 // the main-module check. Uses: input, payload, runtime, state_dir, config,
-// ping_url, launch, launcher, spool, lock, send, journal, sender, run_hook, cli_args,
-// install, doctor.
+// ping_url, launch, launcher, spool, lock, send, journal, attempts, sender, run_hook, cli_args,
+// install, uninstall, doctor.
 
 /** A command people type: its usage line, what it does, and how it runs. */
 interface Command {
@@ -8243,9 +8534,9 @@ function commandHelp(runtime: Runtime, command: Command): string {
  */
 export async function flushCommand(runtime: Runtime, args: readonly string[] = []): Promise<number> {
   const values = parseArgs(args, [], ["--retry-failed"]);
-  const config = await loadConfig(runtime);
+  const { config, state } = await loadConfig(runtime);
   const stateDir = config.stateDir;
-  if (config.stateDirProblem !== undefined) throw new CommandError(`Cannot flush: ${config.stateDirProblem}.`);
+  if (state.problem !== undefined) throw new CommandError(`Cannot flush: ${state.problem}.`);
   if (stateDir === undefined) {
     throw new CommandError("Cannot flush: no state directory. Set HOME or TELEMHQ_STATE_DIR.");
   }
@@ -8405,9 +8696,9 @@ export async function logCommand(runtime: Runtime, args: readonly string[]): Pro
   if (!Number.isInteger(limit) || limit < 1) {
     throw new CommandError(`Cannot show the log: --limit "${values["--limit"]}" is not a whole number above 0.`, 2);
   }
-  const config = await loadConfig(runtime);
+  const { config, state } = await loadConfig(runtime);
+  if (state.problem !== undefined) throw new CommandError(`Cannot show the log: ${state.problem}.`);
   if (config.stateDir === undefined) throw new CommandError("Cannot show the log: HOME is not set.");
-  if (config.stateDirProblem !== undefined) throw new CommandError(`Cannot show the log: ${config.stateDirProblem}.`);
   const records = await readJournal(runtime, config.stateDir, limit);
   if (records === undefined) {
     throw new CommandError(`Cannot show the log: cannot read "${config.stateDir}/${STATE_LAYOUT.journal}".`);
@@ -8448,7 +8739,7 @@ export async function logCommand(runtime: Runtime, args: readonly string[]): Pro
  */
 export async function printHookCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
   const values = parseArgs(args, [], ["--direct"]);
-  const config = await loadConfig(runtime);
+  const { config } = await loadConfig(runtime);
   if (config.stateDir === undefined) {
     throw new CommandError("Cannot print the hook command: no state directory. Set HOME or TELEMHQ_STATE_DIR.");
   }
@@ -8491,7 +8782,7 @@ export async function printHookCommand(runtime: Runtime, args: readonly string[]
 
 /** `ping-test`: sends one test ping with this process's permissions and prints the result as JSON (for doctor). */
 async function pingTest(runtime: Runtime): Promise<number> {
-  const config = await loadConfig(runtime);
+  const { config } = await loadConfig(runtime);
   if (config.pingUrl === undefined) throw new CommandError("Cannot send a test ping: no ping URL.");
   const url = parsePingUrl(config.pingUrl);
   const result = await sendPing(url, await testPayload(runtime, config), config.timeoutMs);
@@ -8546,7 +8837,8 @@ export async function runCommandLine(): Promise<void> {
       // The detached sender: no terminal, nobody to tell; problems land in status.json. Started by a
       // hook that ignores SIGTERM and SIGHUP (see launcherScript), it must still be easy to stop.
       runtime.exitOnTermination();
-      await deliverSpool(runtime, await loadConfig(runtime), { lockToken: claimTokenIn(args) }).catch(() => {});
+      await deliverSpool(runtime, (await loadConfig(runtime)).config, { lockToken: claimTokenIn(args) })
+        .catch(() => {});
       code = 0;
     } else if (name === "ping-test") {
       code = await pingTest(runtime);

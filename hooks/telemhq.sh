@@ -16,6 +16,8 @@
 # Usage: telemhq.sh [--bun|--deno|--node PATH] [--hook FILE] [--host HOST] [tool]   one event on stdin
 #        telemhq.sh [--bun|--deno|--node PATH] [--hook FILE] COMMAND [ARGS...]       a command; see --help
 set -u
+# First of all, before the shell reads the rest: Claude Code's teardown may signal it within milliseconds.
+trap '' TERM HUP
 
 # --- lists shared with hook.ts (src/config.ts, src/launch.ts) ---
 ENV_NAMES=HOME,CLAUDE_CONFIG_DIR,TELEMHQ_PING_URL,CLAUDE_PLUGIN_OPTION_PING_URL,TELEMHQ_MEMBER,CLAUDE_PLUGIN_OPTION_MEMBER,TELEMHQ_HOOK_DEBUG,TELEMHQ_STATE_DIR,TELEMHQ_TIMEOUT_MS,TELEMHQ_SPOOL_MAX_PINGS,TELEMHQ_SPOOL_MAX_AGE_DAYS,TELEMHQ_RETRY_BASE_MS,TELEMHQ_RETRY_MAX_MS,TELEMHQ_SENDER_IDLE_MS,TELEMHQ_SENDER_CONCURRENCY,TELEMHQ_PRICES,TELEMHQ_HASH_SALT
@@ -305,7 +307,6 @@ USAGE
 }
 
 main() {
-  trap '' TERM HUP
   absolute_path
   # shellcheck disable=SC2086 # the names are split on purpose
   unset $UNSAFE_ENV

@@ -15,9 +15,11 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 /**
- * The modules in the order hook.ts holds them: the story of one event (read,
- * build, spool, deliver), then usage, then the commands. This list is the
- * map of hook.ts.
+ * The modules in the order hook.ts holds them: the story of one event (read
+ * it, build the ping, spool it, read its usage, deliver it, the hook that
+ * does all that), then the commands. This list is the map of hook.ts, and
+ * its rule: a module uses only modules before it (types included), so there
+ * are no cycles; test/design.test.ts holds it.
  */
 export const MODULES: readonly string[] = [
   "input.ts",
@@ -39,18 +41,21 @@ export const MODULES: readonly string[] = [
   "send.ts",
   "trackers.ts",
   "journal.ts",
-  "sender.ts",
-  "run_hook.ts",
   "transcript.ts",
   "catalog.ts",
   "prices.ts",
   "usage.ts",
   "ledger.ts",
+  "attempts.ts",
+  "sender.ts",
+  "run_hook.ts",
   "cli_args.ts",
   "settings.ts",
   "claude_code.ts",
   "install_record.ts",
+  "install_plan.ts",
   "install.ts",
+  "uninstall.ts",
   "doctor.ts",
   "cli.ts",
 ];

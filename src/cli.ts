@@ -7,27 +7,30 @@
  *
  * Owns: the command table and its help, `flush`, `log`, `command`, dispatch,
  * the main-module check. Uses: input, payload, runtime, state_dir, config,
- * ping_url, launch, launcher, spool, lock, send, journal, sender, run_hook, cli_args,
- * install, doctor.
+ * ping_url, launch, launcher, spool, lock, send, journal, attempts, sender, run_hook, cli_args,
+ * install, uninstall, doctor.
  *
  * @module
  */
 
 import { CommandError, parseArgs, withoutStop } from "./cli_args.ts";
-import { loadConfig, narrowAccess, stateDirectory } from "./config.ts";
+import { loadConfig } from "./config.ts";
+import { stateDirectory } from "./state_dir.ts";
 import { doctorCommand, testPayload } from "./doctor.ts";
 import { describeError, HookSkip, terminalSafe } from "./input.ts";
-import { installCommand, uninstallCommand } from "./install.ts";
+import { installCommand } from "./install.ts";
+import { uninstallCommand } from "./uninstall.ts";
 import { claimTokenIn, senderIsRunning } from "./lock.ts";
 import { readJournal } from "./journal.ts";
-import { findRuntimeBinary, hookArgv, shellWord } from "./launch.ts";
+import { findRuntimeBinary, hookArgv, narrowAccess, shellWord } from "./launch.ts";
 import { LAUNCHER_FILE_NAME, launcherArgs, launcherCommand } from "./launcher.ts";
 import { HOOK_VERSION } from "./payload.ts";
 import { parsePingUrl, redactSecrets } from "./ping_url.ts";
 import { runHook } from "./run_hook.ts";
 import { attempt, detectRuntime, nodeFs, type Runtime, sleep } from "./runtime.ts";
 import { sendPing } from "./send.ts";
-import { deliverSpool, type DeliveryReport, readStatus, startSender } from "./sender.ts";
+import { readStatus } from "./attempts.ts";
+import { deliverSpool, type DeliveryReport, startSender } from "./sender.ts";
 import { Spool } from "./spool.ts";
 import { STATE_LAYOUT } from "./state_dir.ts";
 
@@ -136,9 +139,9 @@ function commandHelp(runtime: Runtime, command: Command): string {
  */
 export async function flushCommand(runtime: Runtime, args: readonly string[] = []): Promise<number> {
   const values = parseArgs(args, [], ["--retry-failed"]);
-  const config = await loadConfig(runtime);
+  const { config, state } = await loadConfig(runtime);
   const stateDir = config.stateDir;
-  if (config.stateDirProblem !== undefined) throw new CommandError(`Cannot flush: ${config.stateDirProblem}.`);
+  if (state.problem !== undefined) throw new CommandError(`Cannot flush: ${state.problem}.`);
   if (stateDir === undefined) {
     throw new CommandError("Cannot flush: no state directory. Set HOME or TELEMHQ_STATE_DIR.");
   }
@@ -298,9 +301,9 @@ export async function logCommand(runtime: Runtime, args: readonly string[]): Pro
   if (!Number.isInteger(limit) || limit < 1) {
     throw new CommandError(`Cannot show the log: --limit "${values["--limit"]}" is not a whole number above 0.`, 2);
   }
-  const config = await loadConfig(runtime);
+  const { config, state } = await loadConfig(runtime);
+  if (state.problem !== undefined) throw new CommandError(`Cannot show the log: ${state.problem}.`);
   if (config.stateDir === undefined) throw new CommandError("Cannot show the log: HOME is not set.");
-  if (config.stateDirProblem !== undefined) throw new CommandError(`Cannot show the log: ${config.stateDirProblem}.`);
   const records = await readJournal(runtime, config.stateDir, limit);
   if (records === undefined) {
     throw new CommandError(`Cannot show the log: cannot read "${config.stateDir}/${STATE_LAYOUT.journal}".`);
@@ -341,7 +344,7 @@ export async function logCommand(runtime: Runtime, args: readonly string[]): Pro
  */
 export async function printHookCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
   const values = parseArgs(args, [], ["--direct"]);
-  const config = await loadConfig(runtime);
+  const { config } = await loadConfig(runtime);
   if (config.stateDir === undefined) {
     throw new CommandError("Cannot print the hook command: no state directory. Set HOME or TELEMHQ_STATE_DIR.");
   }
@@ -384,7 +387,7 @@ export async function printHookCommand(runtime: Runtime, args: readonly string[]
 
 /** `ping-test`: sends one test ping with this process's permissions and prints the result as JSON (for doctor). */
 async function pingTest(runtime: Runtime): Promise<number> {
-  const config = await loadConfig(runtime);
+  const { config } = await loadConfig(runtime);
   if (config.pingUrl === undefined) throw new CommandError("Cannot send a test ping: no ping URL.");
   const url = parsePingUrl(config.pingUrl);
   const result = await sendPing(url, await testPayload(runtime, config), config.timeoutMs);
@@ -439,7 +442,8 @@ export async function runCommandLine(): Promise<void> {
       // The detached sender: no terminal, nobody to tell; problems land in status.json. Started by a
       // hook that ignores SIGTERM and SIGHUP (see launcherScript), it must still be easy to stop.
       runtime.exitOnTermination();
-      await deliverSpool(runtime, await loadConfig(runtime), { lockToken: claimTokenIn(args) }).catch(() => {});
+      await deliverSpool(runtime, (await loadConfig(runtime)).config, { lockToken: claimTokenIn(args) })
+        .catch(() => {});
       code = 0;
     } else if (name === "ping-test") {
       code = await pingTest(runtime);

@@ -2,17 +2,24 @@
  * The hook's settings: read from the environment (the README's table), with
  * the ping URL saved by `install` as a fallback, and the folders it works in.
  *
- * Owns: `HookConfig`, the environment variables read, Claude Code's folder and
- * the state directory. Uses: runtime, files, state_dir, launch, prices.
+ * Owns: `HookConfig` (the hook's own settings: "config" throughout; Claude
+ * Code's settings files are `settings.ts`'s), the environment variables read,
+ * install's saved values, where managed settings are. Uses: runtime, files,
+ * state_dir.
  *
  * @module
  */
 
-import type { NarrowAccess } from "./launch.ts";
-import { type ManagedPricing, managedPricing, type PriceBook, priceTable } from "./prices.ts";
 import { attempt, type FsPromises, type Runtime } from "./runtime.ts";
 import { readJsonFile, readSmallFile } from "./files.ts";
-import { parentsProblem, STATE_LAYOUT, stateDirProblem } from "./state_dir.ts";
+import {
+  type EnvLookup,
+  parentsProblem,
+  STATE_LAYOUT,
+  stateDirectory,
+  stateDirProblem,
+  stateDirSettingProblem,
+} from "./state_dir.ts";
 
 /** The largest `config.json` read: it holds a URL and a salt. */
 const MAX_CONFIG_BYTES = 64 * 1024;
@@ -54,10 +61,6 @@ export interface HookConfig {
   debug: boolean;
   /** Where the spool and the sender's lock and status live; undefined when no home is known. */
   stateDir?: string;
-  /** Why the state directory must not be used (it exists but is not safe); see {@linkcode stateDirProblem}. */
-  stateDirProblem?: string;
-  /** The state directory existed and was checked (it and its parents): nobody needs to check it again. */
-  stateDirChecked?: boolean;
   /** Most pings the spool keeps; the oldest are dropped first. */
   spoolMaxPings: number;
   /** Oldest ping the spool keeps, in milliseconds. */
@@ -70,12 +73,23 @@ export interface HookConfig {
   senderIdleMs: number;
   /** How many pings a sender has in flight at once (1 to 16). */
   senderConcurrency: number;
-  /** The prices in force: the catalog, managed `modelPricing` (read by the sender), `TELEMHQ_PRICES` over all. */
-  prices: PriceBook;
 }
 
-/** Looks up an environment variable. */
-export type EnvLookup = (name: string) => string | undefined;
+/** What loading the settings found of the state directory, which holds install's saved values. */
+export interface StateDirCheck {
+  /** Why it must not be used (relative, not private, another user's); undefined when it may be, or is not there yet. */
+  problem?: string;
+  /** It existed and was checked, it and every folder above it: nobody needs to check it again this run. */
+  checked: boolean;
+}
+
+/** The settings, and what was found of the state directory while reading them. */
+export interface LoadedConfig {
+  /** The settings. */
+  config: HookConfig;
+  /** The state directory's check. */
+  state: StateDirCheck;
+}
 
 /** Default time limit of the ping request, in milliseconds. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -85,87 +99,6 @@ function numberSetting(raw: string | undefined, fallback: number, min: number, m
   return raw !== undefined && raw.trim() !== "" && Number.isFinite(value)
     ? Math.min(Math.max(Math.round(value), min), max)
     : fallback;
-}
-
-/**
- * Claude Code's configuration folder: `CLAUDE_CONFIG_DIR`, else `~/.claude`.
- *
- * @param env Looks up an environment variable.
- * @returns The folder, or undefined when no home is known.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(claudeDirectory((name) => ({ HOME: "/home/me" })[name]), "/home/me/.claude");
- * ```
- */
-export function claudeDirectory(env: EnvLookup): string | undefined {
-  const config = env("CLAUDE_CONFIG_DIR")?.trim();
-  if (config) return isAbsolutePath(config) ? config.replace(/\/+$/, "") : undefined;
-  const home = env("HOME")?.trim();
-  return home && isAbsolutePath(home) ? `${home.replace(/\/+$/, "")}/.claude` : undefined;
-}
-
-/**
- * Whether a path is absolute: a folder named by a relative path would be
- * wherever the hook runs, a repository's own files, say.
- *
- * @param path Any string.
- * @returns True for `/x`, `C:\x` or `C:/x`, and `\\server\share`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(isAbsolutePath("/home/me"), true);
- * assert.equal(isAbsolutePath(".telemhq"), false);
- * ```
- */
-export function isAbsolutePath(path: string): boolean {
-  return path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith("\\\\");
-}
-
-/**
- * Why the environment names no usable state directory, when it names a relative one.
- *
- * @param env Looks up an environment variable.
- * @returns One line, or undefined.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.match(stateDirSettingProblem((name) => ({ TELEMHQ_STATE_DIR: ".telemhq" })[name]) ?? "", /absolute/);
- * ```
- */
-export function stateDirSettingProblem(env: EnvLookup): string | undefined {
-  for (const name of ["TELEMHQ_STATE_DIR", "CLAUDE_CONFIG_DIR", "HOME"]) {
-    const value = env(name)?.trim();
-    if (!value) continue;
-    if (!isAbsolutePath(value)) {
-      return `${name} "${value.slice(0, 80)}" is not an absolute path: the state directory must be one`;
-    }
-    if (name !== "HOME") return undefined;
-  }
-  return undefined;
-}
-
-/**
- * The state directory: `TELEMHQ_STATE_DIR`, else `telemhq/` in Claude Code's
- * configuration folder (see {@linkcode claudeDirectory}).
- *
- * @param env Looks up an environment variable.
- * @returns The directory, or undefined when neither it nor a home is known.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(stateDirectory((name) => ({ HOME: "/home/me" })[name]), "/home/me/.claude/telemhq");
- * ```
- */
-export function stateDirectory(env: EnvLookup): string | undefined {
-  const explicit = env("TELEMHQ_STATE_DIR")?.trim();
-  if (explicit) return isAbsolutePath(explicit) ? explicit.replace(/(.)\/+$/, "$1") : undefined;
-  const claudeDir = claudeDirectory(env);
-  return claudeDir === undefined ? undefined : `${claudeDir}/telemhq`;
 }
 
 /**
@@ -196,14 +129,12 @@ export function readConfig(env: EnvLookup): HookConfig {
     timeoutMs: numberSetting(env("TELEMHQ_TIMEOUT_MS"), DEFAULT_TIMEOUT_MS, 100, 60_000),
     debug: env("TELEMHQ_HOOK_DEBUG") === "1",
     stateDir: stateDirectory(env),
-    stateDirProblem: stateDirSettingProblem(env),
     spoolMaxPings: numberSetting(env("TELEMHQ_SPOOL_MAX_PINGS"), 10_000, 1, 1_000_000),
     spoolMaxAgeMs: numberSetting(env("TELEMHQ_SPOOL_MAX_AGE_DAYS"), 7, 1, 365) * day,
     retryBaseMs: numberSetting(env("TELEMHQ_RETRY_BASE_MS"), 1000, 10, 60_000),
     retryMaxMs: numberSetting(env("TELEMHQ_RETRY_MAX_MS"), 5 * 60_000, 10, 60 * 60_000),
     senderIdleMs: numberSetting(env("TELEMHQ_SENDER_IDLE_MS"), 30_000, 0, 10 * 60_000),
     senderConcurrency: numberSetting(env("TELEMHQ_SENDER_CONCURRENCY"), 8, 1, 16),
-    prices: { overrides: priceTable(env("TELEMHQ_PRICES")) },
   };
 }
 
@@ -212,30 +143,31 @@ export function readConfig(env: EnvLookup): HookConfig {
  * URL, the hash salt) where the environment has none: hooks started from IDEs
  * and desktop apps often do not see the shell's environment. The state
  * directory is checked first: one that is not safe is never read (its
- * problem is in `stateDirProblem`).
+ * problem is in `state.problem`).
  *
  * @param runtime The runtime adapter.
- * @returns The settings.
+ * @returns The settings, and the state directory's check.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { detectRuntime } from "@telemhq/claude-code";
- * const config = await loadConfig(detectRuntime());
+ * const { config, state } = await loadConfig(detectRuntime());
+ * assert.equal(typeof config.timeoutMs, "number");
+ * assert.equal(typeof state.checked, "boolean");
  * ```
  */
-export async function loadConfig(runtime: Runtime): Promise<HookConfig> {
-  const config = readConfig((name) => runtime.env(name));
-  if (config.stateDir === undefined) return config;
+export async function loadConfig(runtime: Runtime): Promise<LoadedConfig> {
+  const env = (name: string) => runtime.env(name);
+  const config = readConfig(env);
+  if (config.stateDir === undefined) return { config, state: { problem: stateDirSettingProblem(env), checked: false } };
   const facts = await runtime.lstat(config.stateDir);
-  if (facts === undefined) return config;
-  config.stateDirProblem = stateDirProblem(config.stateDir, facts, runtime.uid()) ??
+  if (facts === undefined) return { config, state: { checked: false } };
+  const problem = stateDirProblem(config.stateDir, facts, runtime.uid()) ??
     await parentsProblem(runtime, config.stateDir);
-  config.stateDirChecked = true;
-  if (
-    config.stateDirProblem !== undefined ||
-    (config.pingUrl !== undefined && config.hashSalt !== undefined && config.member !== undefined)
-  ) {
-    return config;
+  const state = { problem, checked: true };
+  if (problem !== undefined || (config.pingUrl !== undefined && config.hashSalt !== undefined && config.member)) {
+    return { config, state };
   }
   const saved = await readSavedSettings(runtime, config.stateDir);
   if (config.pingUrl === undefined && saved.pingUrl !== undefined) {
@@ -244,7 +176,7 @@ export async function loadConfig(runtime: Runtime): Promise<HookConfig> {
   }
   config.hashSalt ??= saved.hashSalt;
   config.member ??= saved.member;
-  return config;
+  return { config, state };
 }
 
 /** What `install` saved in `<state>/config.json`. */
@@ -285,26 +217,6 @@ export async function readSavedSettings(runtime: Runtime, stateDir: string): Pro
   return saved;
 }
 
-/**
- * What Deno's narrow flags for a ping URL are made of, when Claude Code's folder is known.
- *
- * @param env Looks up an environment variable.
- * @param pingUrl The ping URL in force.
- * @returns The tracker's host and Claude Code's folder, or undefined.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * const narrow = narrowAccess((name) => ({ HOME: "/home/me" })[name], "https://telemhq.com/ping/T");
- * assert.deepEqual(narrow, { pingHost: "telemhq.com", claudeDir: "/home/me/.claude" });
- * ```
- */
-export function narrowAccess(env: EnvLookup, pingUrl: string | undefined): NarrowAccess | undefined {
-  const claudeDir = claudeDirectory(env);
-  const host = pingUrl === undefined ? undefined : attempt(() => new URL(pingUrl).host, undefined);
-  return claudeDir === undefined || host === undefined ? undefined : { pingHost: host, claudeDir };
-}
-
 /** Where Claude Code reads managed (policy) settings from, by platform; drop-ins in `managed-settings.d/`. */
 export const MANAGED_SETTINGS_DIRS: readonly string[] = [
   "/etc/claude-code",
@@ -338,35 +250,4 @@ export async function readManagedSettings(fs: FsPromises, path: string): Promise
   if (!link.isSymbolicLink()) return await readJsonFile(fs, path);
   const text = await readSmallFile(fs, path, 1 << 20, true, onlyRootWrites);
   return text === undefined ? undefined : attempt(() => JSON.parse(text), undefined);
-}
-
-/**
- * An organisation's `modelPricing`, from the managed settings files Claude
- * Code honours it from (`managed-settings.json`, then its `managed-settings.d/`
- * drop-ins in name order, the last one to set it winning). Policy from MDM
- * or served by Anthropic's server is out of a hook's reach.
- *
- * @param runtime The runtime adapter.
- * @returns The pricing, or undefined when no managed file sets it.
- *
- * @example
- * ```ts
- * import { detectRuntime } from "@telemhq/claude-code";
- * await loadManagedPricing(detectRuntime());
- * ```
- */
-export async function loadManagedPricing(runtime: Runtime): Promise<ManagedPricing | undefined> {
-  const fs = await runtime.fs();
-  let value: unknown;
-  for (const dir of MANAGED_SETTINGS_DIRS) {
-    const dropIns = (await fs.readdir(`${dir}/managed-settings.d`).catch(() => [] as string[]))
-      .filter((name) => name.endsWith(".json")).sort().map((name) => `${dir}/managed-settings.d/${name}`);
-    for (const path of [`${dir}/managed-settings.json`, ...dropIns]) {
-      const settings = await readManagedSettings(fs, path) as { modelPricing?: unknown } | undefined;
-      if (settings !== null && typeof settings === "object" && settings.modelPricing !== undefined) {
-        value = settings.modelPricing;
-      }
-    }
-  }
-  return managedPricing(value);
 }

@@ -1,6 +1,7 @@
 // The settings read from the environment.
 import assert from "node:assert/strict";
-import { readConfig, stateDirectory } from "./config.ts";
+import { readConfig } from "./config.ts";
+import { stateDirectory } from "./state_dir.ts";
 
 Deno.test("readConfig() reads the URL, clamps numbers to sane ranges and reads the debug switch", () => {
   const config = (env: Record<string, string>) => readConfig((name) => env[name]);

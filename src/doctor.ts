@@ -8,14 +8,15 @@
  * the installed hook, with its permissions.
  *
  * Owns: `doctorCommand`, `testPayload`. Uses: input, payload, runtime, state_dir, config,
- * ping_url, launcher, lock, spool, send, sender, cli_args, install_record, settings,
+ * ping_url, launcher, lock, spool, send, attempts, cli_args, install_record, settings,
  * fields, claude_code, events.
  *
  * @module
  */
 
 import { parseArgs, withoutStop } from "./cli_args.ts";
-import { claudeDirectory, type HookConfig, loadConfig } from "./config.ts";
+import { type HookConfig, loadConfig } from "./config.ts";
+import { claudeDirectory } from "./state_dir.ts";
 import { describeError, terminalSafe } from "./input.ts";
 import { type InstallRecord, readInstallRecord } from "./install_record.ts";
 import { enabledTelemhqPlugins, projectDirectory, type ScannedSettings, scanSettings } from "./settings.ts";
@@ -28,7 +29,7 @@ import { parsePingUrl, redactUrl } from "./ping_url.ts";
 import { runQuietly, type Runtime } from "./runtime.ts";
 import { sendPing, type SendResult } from "./send.ts";
 import { senderIsRunning } from "./lock.ts";
-import { readStatus } from "./sender.ts";
+import { readStatus } from "./attempts.ts";
 import { Spool } from "./spool.ts";
 import { STATE_LAYOUT } from "./state_dir.ts";
 
@@ -79,20 +80,20 @@ function allowedHosts(argv: readonly string[]): string[] | undefined {
  */
 export async function doctorCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
   const values = parseArgs(args, [], ["--ping"]);
-  const config = await loadConfig(runtime);
+  const { config, state } = await loadConfig(runtime);
   const claudeDir = claudeDirectory((name) => runtime.env(name));
   const report = new Report();
   if (claudeDir === undefined || config.stateDir === undefined) {
     report.problem(
-      config.stateDirProblem !== undefined
-        ? `${config.stateDirProblem}: no settings or state directory to check.`
+      state.problem !== undefined
+        ? `${state.problem}: no settings or state directory to check.`
         : "HOME is not set: no settings or state directory to check.",
     );
     return finish(report);
   }
   const stateDir = config.stateDir;
-  if (config.stateDirProblem !== undefined) {
-    report.problem(`${capitalize(config.stateDirProblem)}. Nothing in it is used until it is fixed.`);
+  if (state.problem !== undefined) {
+    report.problem(`${capitalize(state.problem)}. Nothing in it is used until it is fixed.`);
     return finish(report);
   }
   const record = await readInstallRecord(runtime, stateDir);

@@ -5,12 +5,14 @@
  * builds the same command lines from the same constants.
  *
  * Owns: `hookArgv`, `denoRunFlags`, the runtimes' flags, finding a runtime's binary, shell quoting.
- * Uses: runtime, config.
+ * Uses: runtime, state_dir, config.
  *
  * @module
  */
 
 import { ENV_NAMES, MANAGED_SETTINGS_DIRS } from "./config.ts";
+import { claudeDirectory, type EnvLookup } from "./state_dir.ts";
+import { attempt } from "./runtime.ts";
 import type { Runtime, RuntimeKind } from "./runtime.ts";
 
 /** What the narrowest Deno flags are made of: the tracker's host and Claude Code's folder (transcripts). */
@@ -211,4 +213,24 @@ export async function findRuntimeBinary(runtime: Runtime, kind: RuntimeKind): Pr
     if (self === undefined || (await runtime.realpath(path)) === self) return path;
   }
   return runtime.kind === kind ? runtime.execPath : undefined;
+}
+
+/**
+ * What Deno's narrow flags for a ping URL are made of, when Claude Code's folder is known.
+ *
+ * @param env Looks up an environment variable.
+ * @param pingUrl The ping URL in force.
+ * @returns The tracker's host and Claude Code's folder, or undefined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const narrow = narrowAccess((name) => ({ HOME: "/home/me" })[name], "https://telemhq.com/ping/T");
+ * assert.deepEqual(narrow, { pingHost: "telemhq.com", claudeDir: "/home/me/.claude" });
+ * ```
+ */
+export function narrowAccess(env: EnvLookup, pingUrl: string | undefined): NarrowAccess | undefined {
+  const claudeDir = claudeDirectory(env);
+  const host = pingUrl === undefined ? undefined : attempt(() => new URL(pingUrl).host, undefined);
+  return claudeDir === undefined || host === undefined ? undefined : { pingHost: host, claudeDir };
 }

@@ -69,12 +69,14 @@ export function launcherArgs(kind: RuntimeKind, runtimePath: string, hookFile: s
  * import assert from "node:assert/strict";
  * assert.equal(
  *   launcherCommand("/h/.claude/hooks/telemhq.sh", ["--bun", "/usr/bin/bun"]),
- *   "/bin/sh /h/.claude/hooks/telemhq.sh --bun /usr/bin/bun",
+ *   "trap '' TERM HUP; exec /bin/sh /h/.claude/hooks/telemhq.sh --bun /usr/bin/bun",
  * );
  * ```
  */
 export function launcherCommand(launcher: string, args: readonly string[]): string {
-  return ["/bin/sh", launcher, ...args].map(shellWord).join(" ");
+  // Claude Code may end the hook's shell with SIGTERM some 15 ms after starting it: ignored from the first
+  // instant, and, ignored, it stays ignored across exec into the launcher and in what the launcher starts.
+  return `trap '' TERM HUP; exec ${["/bin/sh", launcher, ...args].map(shellWord).join(" ")}`;
 }
 
 /**
@@ -121,6 +123,8 @@ const SCRIPT = `#!/bin/sh
 # Usage: telemhq.sh [--bun|--deno|--node PATH] [--hook FILE] [--host HOST] [tool]   one event on stdin
 #        telemhq.sh [--bun|--deno|--node PATH] [--hook FILE] COMMAND [ARGS...]       a command; see --help
 set -u
+# First of all, before the shell reads the rest: Claude Code's teardown may signal it within milliseconds.
+trap '' TERM HUP
 
 # --- lists shared with hook.ts (src/config.ts, src/launch.ts) ---
 ENV_NAMES=@@ENV_NAMES@@
@@ -410,7 +414,6 @@ USAGE
 }
 
 main() {
-  trap '' TERM HUP
   absolute_path
   # shellcheck disable=SC2086 # the names are split on purpose
   unset $UNSAFE_ENV

@@ -7,7 +7,10 @@ Deno.test("launcherCommand() quotes paths so that spaces and quotes cannot break
     "/home/o'neil/.claude/hooks/telemhq.sh",
     launcherArgs("bun", "/opt/my bun/bun", "/h"),
   );
-  assert.equal(command, `/bin/sh '/home/o'"'"'neil/.claude/hooks/telemhq.sh' --bun '/opt/my bun/bun' --hook /h`);
+  assert.equal(
+    command,
+    `trap '' TERM HUP; exec /bin/sh '/home/o'"'"'neil/.claude/hooks/telemhq.sh' --bun '/opt/my bun/bun' --hook /h`,
+  );
 });
 
 Deno.test("launcherArgs() names the tracker's host for Deno only", () => {

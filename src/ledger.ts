@@ -10,16 +10,16 @@
  * @module
  */
 
-import { claudeDirectory, type HookConfig } from "./config.ts";
+import type { HookConfig } from "./config.ts";
 import { eventRule } from "./events.ts";
 import { readGitRepo } from "./git_repo.ts";
 import type { Payload } from "./fields.ts";
 import { omitUndefined } from "./payload.ts";
-import { priceTable, roundUsd } from "./prices.ts";
+import { type ManagedPricing, type PriceBook, priceTable, roundUsd } from "./prices.ts";
 import type { Runtime } from "./runtime.ts";
 import { readJsonFile, writeJsonAtomically } from "./files.ts";
 import type { SpoolEntry } from "./spool.ts";
-import { ledgerFileName, STATE_LAYOUT } from "./state_dir.ts";
+import { claudeDirectory, ledgerFileName, STATE_LAYOUT } from "./state_dir.ts";
 import {
   readTranscriptUsage,
   readTurnUsage,
@@ -84,6 +84,7 @@ type SessionFields = Pick<
  * @param runtime The runtime adapter.
  * @param config The settings (state directory, prices).
  * @param entry The spooled ping, with where to read its usage.
+ * @param managed An organisation's managed prices (see {@linkcode loadManagedPricing}).
  * @returns The entry with usage added, marked enriched, without its local paths.
  *
  * @example
@@ -91,7 +92,12 @@ type SessionFields = Pick<
  * const enriched = await enrichEntry(runtime, config, entry);
  * ```
  */
-export async function enrichEntry(runtime: Runtime, config: HookConfig, entry: SpoolEntry): Promise<SpoolEntry> {
+export async function enrichEntry(
+  runtime: Runtime,
+  config: HookConfig,
+  entry: SpoolEntry,
+  managed?: ManagedPricing,
+): Promise<SpoolEntry> {
   const payload: Payload = { ...entry.payload };
   const local = entry.local ?? {};
   const kind = eventRule(payload.event).usage;
@@ -99,7 +105,7 @@ export async function enrichEntry(runtime: Runtime, config: HookConfig, entry: S
     ? undefined
     : `${config.stateDir}/${STATE_LAYOUT.sessions}/${await ledgerFileName(payload.session_id, runtime.sha256Hex)}`;
   // The session's own TELEMHQ_PRICES (kept with its ping), never the sender's: one sender prices every session.
-  const prices = { ...config.prices, overrides: priceTable(local.prices) };
+  const prices: PriceBook = { overrides: priceTable(local.prices), managed };
   let usage: TurnUsage | undefined;
   if (kind === "turn" || kind === "subagent") {
     const path = kind === "turn" ? local.transcript_path : local.agent_transcript_path;

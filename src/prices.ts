@@ -6,12 +6,14 @@
  * an organisation's managed `modelPricing`, and `TELEMHQ_PRICES` over all.
  *
  * Owns: `resolveModel`, `PriceBook`, `responseCostUsd`, `roundUsd`,
- * `priceTable`. Uses: catalog.
+ * `priceTable`, `loadManagedPricing`. Uses: runtime, config, catalog.
  *
  * @module
  */
 
 import { CATALOG_MODELS, FAST_PRICES, PRICING_TIERS, type TierPrice } from "./catalog.ts";
+import { MANAGED_SETTINGS_DIRS, readManagedSettings } from "./config.ts";
+import type { Runtime } from "./runtime.ts";
 
 /** A model's list prices, in US dollars per million tokens (see {@linkcode TierPrice}). */
 export type ModelPrice = TierPrice;
@@ -417,4 +419,35 @@ export function priceTable(override: string | undefined): Record<string, ModelPr
     table[model.toLowerCase()] = entry;
   }
   return table;
+}
+
+/**
+ * An organisation's `modelPricing`, from the managed settings files Claude
+ * Code honours it from (`managed-settings.json`, then its `managed-settings.d/`
+ * drop-ins in name order, the last one to set it winning). Policy from MDM
+ * or served by Anthropic's server is out of a hook's reach.
+ *
+ * @param runtime The runtime adapter.
+ * @returns The pricing, or undefined when no managed file sets it.
+ *
+ * @example
+ * ```ts
+ * import { detectRuntime } from "@telemhq/claude-code";
+ * await loadManagedPricing(detectRuntime());
+ * ```
+ */
+export async function loadManagedPricing(runtime: Runtime): Promise<ManagedPricing | undefined> {
+  const fs = await runtime.fs();
+  let value: unknown;
+  for (const dir of MANAGED_SETTINGS_DIRS) {
+    const dropIns = (await fs.readdir(`${dir}/managed-settings.d`).catch(() => [] as string[]))
+      .filter((name) => name.endsWith(".json")).sort().map((name) => `${dir}/managed-settings.d/${name}`);
+    for (const path of [`${dir}/managed-settings.json`, ...dropIns]) {
+      const settings = await readManagedSettings(fs, path) as { modelPricing?: unknown } | undefined;
+      if (settings !== null && typeof settings === "object" && settings.modelPricing !== undefined) {
+        value = settings.modelPricing;
+      }
+    }
+  }
+  return managedPricing(value);
 }

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { type HookConfig, isAbsolutePath, loadConfig } from "./config.ts";
+import { type HookConfig, loadConfig } from "./config.ts";
 import { describeError, HookSkip, MAX_EVENT_BYTES, parseEvent, readAll } from "./input.ts";
 import type { Payload } from "./fields.ts";
 import { buildPayload } from "./payload.ts";
@@ -18,9 +18,9 @@ import { parsePingUrl } from "./ping_url.ts";
 import type { Runtime } from "./runtime.ts";
 import { sendPing } from "./send.ts";
 import { deliverSpool, startSender } from "./sender.ts";
-import { spoolPing, usageSource } from "./spool.ts";
+import { alreadySent, spoolPing, usageSource } from "./spool.ts";
 import { destinationOf, keepDestination } from "./destination.ts";
-import { ensureStateDir, STATE_LAYOUT, subfolderProblem } from "./state_dir.ts";
+import { ensureStateDir, isAbsolutePath, STATE_LAYOUT, subfolderProblem } from "./state_dir.ts";
 
 /**
  * Runs the hook once: reads the event from stdin, builds the payload, makes it
@@ -41,10 +41,10 @@ import { ensureStateDir, STATE_LAYOUT, subfolderProblem } from "./state_dir.ts";
  */
 export async function runHook(runtime: Runtime): Promise<string | undefined> {
   try {
-    const config = await loadConfig(runtime);
+    const { config, state } = await loadConfig(runtime);
     if (config.pingUrl === undefined) {
-      return config.stateDirProblem !== undefined
-        ? `${config.stateDirProblem}; its saved ping URL was not read: nothing sent`
+      return state.problem !== undefined
+        ? `${state.problem}; its saved ping URL was not read: nothing sent`
         : "TELEMHQ_PING_URL is not set (nor saved by install): nothing sent";
     }
     const url = parsePingUrl(config.pingUrl);
@@ -57,13 +57,17 @@ export async function runHook(runtime: Runtime): Promise<string | undefined> {
       member: config.member,
     });
     const unsafe = config.stateDir === undefined
-      ? config.stateDirProblem ?? "no state directory (set HOME or TELEMHQ_STATE_DIR)"
+      ? state.problem ?? "no state directory (set HOME or TELEMHQ_STATE_DIR)"
       // loadConfig checked an existing state directory and its parents already: only a new one is made and checked.
-      : config.stateDirProblem ??
-        (config.stateDirChecked ? undefined : await ensureStateDir(runtime, config.stateDir)) ??
+      : state.problem ??
+        (state.checked ? undefined : await ensureStateDir(runtime, config.stateDir)) ??
         await subfolderProblem(runtime, `${config.stateDir}/${STATE_LAYOUT.spool}`) ??
         await subfolderProblem(runtime, `${config.stateDir}/${STATE_LAYOUT.destinations}`);
     if (unsafe !== undefined) return await sendDirectly(config, url, payload, unsafe);
+    // The same event, handed to a second hook (the plugin and a settings install both wired), was taken already.
+    if (await alreadySent(runtime, config.stateDir!, payload.ping_id)) {
+      return config.debug ? "this event's ping was sent already (another hook had it): nothing to do" : undefined;
+    }
     // This session's tracker, by name: the one sender delivers every session's pings, each to its own tracker.
     const to = await destinationOf(runtime, url, config.pingUrlSource === "config file");
     let spooled: string | undefined;

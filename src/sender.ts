@@ -2,49 +2,28 @@
  * The sender: one detached process drains the spool, outside Claude Code's
  * wait. It holds the lock, sends every due ping (adding usage first), retries
  * with backoff, keeps counters in `status.json`, and stays a while for more
- * pings before it leaves.
+ * pings before it leaves. Each pass is a few named steps: poll the spool,
+ * pick what is due, send it, settle the outcomes, decide whether to leave.
  *
- * Owns: `deliverSpool`, `startSender`, `DeliveryStatus`. Uses: input, fields,
- * runtime, files, state_dir, config, destination, launch, spool, lock, send,
- * trackers, journal, ledger.
+ * Owns: `deliverSpool`, `startSender`, `DeliveryReport`. Uses: input, runtime,
+ * files, state_dir, config, destination, launch, spool, lock, trackers,
+ * prices, attempts.
  *
  * @module
  */
 
-import { type HookConfig, loadManagedPricing, narrowAccess } from "./config.ts";
+import { type AttemptOutcome, Attempts, type DeliveryStatus, emptyStatus, readStatus } from "./attempts.ts";
+import type { HookConfig } from "./config.ts";
 import { removeUnusedDestinations } from "./destination.ts";
-import { Paces, soonestDueWithPace, Targets } from "./trackers.ts";
-import { describeError, HookSkip } from "./input.ts";
-import { appendToJournal } from "./journal.ts";
-import { selfCommand } from "./launch.ts";
-import { enrichEntry, forgetSession } from "./ledger.ts";
+import { removeLeftoverTemporaries, writeJsonAtomically } from "./files.ts";
+import { HookSkip } from "./input.ts";
+import { narrowAccess, selfCommand } from "./launch.ts";
 import { claimLockForSender, releaseClaimedLock, senderArgs, senderIsRunning, SenderLock } from "./lock.ts";
-import { checkPayload } from "./fields.ts";
-import { attempt, type Runtime, sleep } from "./runtime.ts";
-import { readJsonFile, removeLeftoverTemporaries, writeJsonAtomically } from "./files.ts";
-import { backoffMs, type SendOutcome, sendPing } from "./send.ts";
-import { type ClaimedEntry, type DroppedCounts, type LoadedEntry, Spool } from "./spool.ts";
+import { loadManagedPricing } from "./prices.ts";
+import { attempt, type FsPromises, type Runtime, sleep } from "./runtime.ts";
+import { type LoadedEntry, Spool } from "./spool.ts";
 import { ensureStateDir, STATE_LAYOUT, subfolderProblem } from "./state_dir.ts";
-
-async function firstProblem(checks: Promise<string | undefined>[]): Promise<string | undefined> {
-  return (await Promise.all(checks)).find((problem) => problem !== undefined);
-}
-
-/** Delivery counters and the last problem, kept in `<state>/status.json` for `flush` and `doctor`. */
-export interface DeliveryStatus {
-  /** Pings delivered, in all. */
-  delivered: number;
-  /** Pings the tracker refused, in all (kept in `failed/`). */
-  rejected: number;
-  /** Pings set aside in `failed/` after failing here again and again (a full disk, a broken file). */
-  faulted: number;
-  /** Pings dropped from the spool unsent, by reason. */
-  dropped: DroppedCounts;
-  /** When the last ping was delivered, ISO 8601. */
-  last_delivered_at?: string;
-  /** The last failed attempt. */
-  last_error?: { at: string; reason: string; status?: number; outcome: SendOutcome };
-}
+import { Paces, soonestDueWithPace, Targets } from "./trackers.ts";
 
 /** What one sender run did, for `flush`'s report. */
 export interface DeliveryReport {
@@ -62,230 +41,35 @@ export interface DeliveryReport {
   busy: boolean;
 }
 
-function emptyStatus(): DeliveryStatus {
-  return { delivered: 0, rejected: 0, faulted: 0, dropped: { too_many: 0, too_old: 0, unreadable: 0 } };
+/** How a sender runs: see {@linkcode deliverSpool}. */
+export interface DeliverOptions {
+  /** Try every ping once now, ignoring backoff, and leave when done. */
+  flush?: boolean;
+  /** Leave after this long. */
+  maxRunMs?: number;
+  /** The token of a lock a hook claimed for this sender. */
+  lockToken?: string;
+  /** Called after each batch (flush's progress line). */
+  progress?: () => Promise<void>;
+  /** Asked to stop (a flush interrupted by Ctrl-C): the pass ends, the lock is released. */
+  stopped?: () => boolean;
 }
 
-/** Local errors one ping may cause before it is set aside in `failed/`, so that it never stalls the rest. */
-const MAX_FAULTS = 5;
 /** The longest tracker-asked wait a flush sits through (a 429's Retry-After, a short backoff); longer ends it. */
 const FLUSH_PATIENCE_MS = 5_000;
+/** A batch is this many rounds of `senderConcurrency` requests: status and new pings are looked at between batches. */
+const BATCH_ROUNDS = 16;
 
-/** The outcome of one attempt: sent, retried later, refused, set aside after local errors, or settled by another sender. */
-type AttemptOutcome = SendOutcome | "faulted" | "gone";
-
-/**
- * Reads `status.json`; an absent or broken file counts as no deliveries yet.
- *
- * @param runtime The runtime adapter.
- * @param stateDir The state directory.
- * @returns The counters.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { detectRuntime } from "@telemhq/claude-code";
- * assert.equal((await readStatus(detectRuntime(), "/nonexistent")).delivered, 0);
- * ```
- */
-export async function readStatus(runtime: Runtime, stateDir: string): Promise<DeliveryStatus> {
-  const saved = await readJsonFile(await runtime.fs(), `${stateDir}/${STATE_LAYOUT.status}`) as
-    | Record<string, unknown>
-    | undefined;
-  const status = emptyStatus();
-  if (saved === null || typeof saved !== "object") return status;
-  // Each field checked: a broken status file must not stop every sender.
-  const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0 ? n as number : 0;
-  status.delivered = count(saved.delivered);
-  status.rejected = count(saved.rejected);
-  status.faulted = count(saved.faulted);
-  const dropped = (saved.dropped ?? {}) as Record<string, unknown>;
-  status.dropped = {
-    too_many: count(dropped?.too_many),
-    too_old: count(dropped?.too_old),
-    unreadable: count(dropped?.unreadable),
-  };
-  if (typeof saved.last_delivered_at === "string") status.last_delivered_at = saved.last_delivered_at.slice(0, 40);
-  const error = saved.last_error as Record<string, unknown> | undefined;
-  if (error !== null && typeof error === "object" && typeof error.at === "string" && typeof error.reason === "string") {
-    const outcome = ["delivered", "retry", "rejected"].includes(error.outcome as string) ? error.outcome : "retry";
-    status.last_error = {
-      at: error.at.slice(0, 40),
-      reason: error.reason.slice(0, 300),
-      outcome: outcome as SendOutcome,
-      ...(Number.isSafeInteger(error.status) ? { status: error.status as number } : {}),
-    };
-  }
-  return status;
-}
-
-/**
- * Adds usage to an entry that carries it, once, under a claim, and puts it
- * back: done one entry at a time, oldest first, so that a session's ledger
- * sees its turns before its end. Any error stays with this entry.
- */
-async function enrichOne(
-  runtime: Runtime,
-  config: HookConfig,
-  spool: Spool,
-  item: LoadedEntry,
-  status: DeliveryStatus,
-): Promise<AttemptOutcome | undefined> {
-  if (item.entry.enriched || item.entry.local === undefined) return undefined;
-  const claimed = await spool.claim(item);
-  if (claimed === undefined) return "gone";
-  try {
-    claimed.entry = await enrichEntry(runtime, config, claimed.entry);
-    await spool.update(claimed);
-    await forgetSession(runtime, config, claimed.entry);
-    item.entry = claimed.entry;
-    await spool.release(claimed);
-    return undefined;
-  } catch (error) {
-    return await faultEntry(config, spool, item, claimed, status, describeError(error));
-  }
-}
-
-/**
- * Sends one spooled ping and records what happened: deleted (and journaled),
- * rescheduled (its tracker slows down: see {@linkcode TrackerPace}) or
- * moved to `failed/`. The entry is claimed first, so two senders never send
- * it at once. Any error while handling it stays with this entry (see
- * {@linkcode faultEntry}).
- */
-async function sendOne(
-  runtime: Runtime,
-  config: HookConfig,
-  spool: Spool,
-  url: URL,
-  item: LoadedEntry,
-  status: DeliveryStatus,
-  paces: Paces,
-): Promise<AttemptOutcome> {
-  const pace = paces.of(item);
-  const claimed: ClaimedEntry | undefined = await spool.claim(item);
-  if (claimed === undefined) return "gone";
-  try {
-    const result = await sendPing(url, claimed.entry.payload, config.timeoutMs);
-    const at = new Date().toISOString();
-    if (result.outcome === "delivered") {
-      await spool.remove(claimed);
-      status.delivered++;
-      status.last_delivered_at = at;
-      // The tracker is back: whatever of its pings waited out a backoff is due now (its Retry-After still holds).
-      if (pace.delivered()) spool.makeDue((other) => paces.keyOf(other) === paces.keyOf(item));
-      const body = JSON.stringify(checkPayload(claimed.entry.payload));
-      await appendToJournal(runtime, config.stateDir!, { delivered_at: at, status: result.status, body })
-        .catch(() => {});
-      return "delivered";
-    }
-    status.last_error = { at, reason: result.reason, status: result.status, outcome: result.outcome };
-    if (result.outcome === "rejected") {
-      // Not retried: a revoked or mistyped tracker must not be hammered. Kept for doctor and --retry-failed.
-      await spool.moveToFailed(claimed, { at, reason: result.reason, status: result.status });
-      status.rejected++;
-      // A refusal may be the tracker's (a revoked token, a bad deploy, a captive portal), not the ping's:
-      // the drain slows to one probe per backoff rather than refuse the whole backlog in seconds.
-      if (result.status !== undefined) pace.failed(undefined);
-      return "rejected";
-    }
-    pace.failed(result.retryAfterMs);
-    const attempts = claimed.entry.attempts + 1;
-    const wait = Math.max(
-      result.retryAfterMs ?? 0,
-      backoffMs(attempts, config.retryBaseMs, config.retryMaxMs, Math.random()),
-    );
-    claimed.entry = { ...claimed.entry, attempts, next_at: Date.now() + wait };
-    item.entry = claimed.entry;
-    await spool.reschedule(claimed);
-    return "retry";
-  } catch (error) {
-    return await faultEntry(config, spool, item, claimed, status, describeError(error));
-  }
-}
-
-/**
- * Delivers a batch of due entries: usage added first, in order, then sent a
- * few at a time (`TELEMHQ_SENDER_CONCURRENCY`), oldest first, over connections
- * the runtime keeps open. A tracker that asks to wait stops its own pings in
- * the batch (they stay due, untouched); the other trackers' go on.
- */
-async function sendBatch(
-  runtime: Runtime,
-  config: HookConfig,
-  spool: Spool,
-  urls: ReadonlyMap<string, URL>,
-  due: readonly LoadedEntry[],
-  status: DeliveryStatus,
-  paces: Paces,
-  stopped: () => boolean,
-): Promise<Map<string, AttemptOutcome>> {
-  const outcomes = new Map<string, AttemptOutcome>();
-  for (const item of due) {
-    const outcome = await enrichOne(runtime, config, spool, item, status);
-    if (outcome !== undefined) outcomes.set(item.name, outcome);
-  }
-  const sendable = due.filter((item) => !outcomes.has(item.name));
-  let next = 0;
-  const worker = async () => {
-    while (next < sendable.length && !stopped()) {
-      const item = sendable[next];
-      const pace = paces.of(item);
-      if (pace.waitMs() > 0) {
-        // Its tracker asks to wait: the ping stays due, untouched, and the next one goes.
-        next++;
-        continue;
-      }
-      // While a tracker is failing, one request at a time probes it; the others wait for its answer.
-      if (pace.probing() && paces.inFlight(item) > 0) {
-        await sleep(50);
-        continue;
-      }
-      next++;
-      paces.track(item, 1);
-      try {
-        outcomes.set(item.name, await sendOne(runtime, config, spool, urls.get(item.name)!, item, status, paces));
-      } finally {
-        paces.track(item, -1);
-      }
-    }
-  };
-  const lanes = Math.min(config.senderConcurrency, sendable.length);
-  await Promise.all(Array.from({ length: lanes }, () => worker()));
-  return outcomes;
-}
-
-/**
- * An error while handling one entry (a full disk, a broken file) stays with
- * it: it is retried with backoff, and after {@linkcode MAX_FAULTS} it is set
- * aside in `failed/` with its reason; the pings behind it keep flowing.
- */
-async function faultEntry(
-  config: HookConfig,
-  spool: Spool,
-  item: LoadedEntry,
-  claimed: ClaimedEntry,
-  status: DeliveryStatus,
-  code: string,
-): Promise<AttemptOutcome> {
-  const at = new Date().toISOString();
-  const faults = (claimed.entry.faults ?? 0) + 1;
-  const reason = `could not handle a spooled ping here (${code}), ${faults} time${faults === 1 ? "" : "s"}`;
-  status.last_error = { at, reason, outcome: faults >= MAX_FAULTS ? "rejected" : "retry" };
-  try {
-    if (faults >= MAX_FAULTS) {
-      await spool.moveToFailed(claimed, { at, reason });
-      status.faulted++;
-      return "faulted";
-    }
-    const wait = backoffMs(faults, config.retryBaseMs, config.retryMaxMs, Math.random());
-    claimed.entry = { ...claimed.entry, faults, next_at: Date.now() + wait };
-    item.entry = claimed.entry;
-    await spool.reschedule(claimed);
-  } catch {
-    // Even that failed: the claim stays, and is put back once it is old (see Spool.load).
-  }
-  return "retry";
+/** What one pass found in the spool. */
+interface Pass {
+  /** Every readable entry, oldest first. */
+  entries: LoadedEntry[] & { arriving: number; added: number };
+  /** Each entry's URL, for those that can go now. */
+  urls: Map<string, URL>;
+  /** The entries that can go now (their tracker is known and reachable). */
+  sendable: LoadedEntry[];
+  /** Why some entries cannot go now (no URL, out of this Deno's reach). */
+  problem?: string;
 }
 
 /**
@@ -296,49 +80,26 @@ async function faultEntry(
  *
  * @param runtime The runtime adapter.
  * @param config The settings; `config.stateDir` must be set.
- * @param options `flush`: try every ping once now, ignoring backoff, and leave when done;
- *   `maxRunMs`: leave after this long; `lockToken`: the token of a lock a hook claimed for this sender;
- *   `progress`: called after each batch (flush's progress line).
+ * @param options How it runs (see {@linkcode DeliverOptions}).
  * @returns What it delivered, and what is still waiting.
  *
  * @example
  * ```ts ignore
  * const runtime = detectRuntime();
- * const report = await deliverSpool(runtime, await loadConfig(runtime), { flush: true });
+ * const report = await deliverSpool(runtime, (await loadConfig(runtime)).config, { flush: true });
  * ```
  */
 export async function deliverSpool(
   runtime: Runtime,
   config: HookConfig,
-  options: {
-    flush?: boolean;
-    maxRunMs?: number;
-    lockToken?: string;
-    progress?: () => Promise<void>;
-    /** Asked to stop (a flush interrupted by Ctrl-C): the pass ends, the lock is released. */
-    stopped?: () => boolean;
-  } = {},
+  options: DeliverOptions = {},
 ): Promise<DeliveryReport> {
-  const stateDir = config.stateDir;
-  if (stateDir === undefined) throw new HookSkip("no state directory: set HOME or TELEMHQ_STATE_DIR");
-  const unsafe = config.stateDirProblem ?? await ensureStateDir(runtime, stateDir) ??
-    await firstProblem(
-      [STATE_LAYOUT.spool, STATE_LAYOUT.failed, STATE_LAYOUT.sessions, STATE_LAYOUT.destinations].map((name) =>
-        subfolderProblem(runtime, `${stateDir}/${name}`)
-      ),
-    );
-  if (unsafe !== undefined) throw new HookSkip(unsafe);
-  const fs = await runtime.fs();
-  const spool = new Spool(fs, stateDir, config);
-  await fs.mkdir(spool.dir, { mode: 0o700 }).catch(() => {});
-  // What a full disk or a killed process left half-written: temporary files nobody will rename.
-  for (const dir of ["", STATE_LAYOUT.spool, STATE_LAYOUT.failed, STATE_LAYOUT.sessions]) {
-    await removeLeftoverTemporaries(fs, dir === "" ? stateDir : `${stateDir}/${dir}`);
-  }
-  // A tracker's token stays on disk only while pings wait for it.
-  await removeUnusedDestinations(fs, stateDir, () => spool.destinationsInUse());
-  const statusPath = `${stateDir}/${STATE_LAYOUT.status}`;
-  const report: DeliveryReport = {
+  return await (await Delivery.open(runtime, config, options)).run();
+}
+
+/** One sender run, step by step. */
+class Delivery {
+  readonly report: DeliveryReport = {
     delivered: 0,
     rejected: 0,
     faulted: 0,
@@ -346,129 +107,245 @@ export async function deliverSpool(
     status: emptyStatus(),
     busy: false,
   };
-  const targets = new Targets(runtime, config, fs);
-  // Claude Code honours an organisation's own prices from its managed settings: so does the usage.
-  const priced = { ...config, prices: { ...config.prices, managed: await loadManagedPricing(runtime) } };
-  const paces = new Paces(config.retryBaseMs, config.retryMaxMs);
-  const deadline = Date.now() + (options.maxRunMs ?? 10 * 60_000);
-  let claim = options.lockToken;
-  while (true) {
-    const lock = await SenderLock.take(runtime, stateDir, claim);
-    claim = undefined;
-    if (lock === undefined) {
-      report.busy = true;
-      break;
+  #runtime: Runtime;
+  #config: HookConfig;
+  #options: DeliverOptions;
+  #stateDir: string;
+  #fs: FsPromises;
+  #spool: Spool;
+  #targets: Targets;
+  #paces: Paces;
+  #attempts?: Attempts;
+  #deadline: number;
+  #managed: Awaited<ReturnType<typeof loadManagedPricing>>;
+  // Within one hold of the lock:
+  #idleSince = 0;
+  #flushing = false;
+  #tried = new Set<string>();
+
+  private constructor(runtime: Runtime, config: HookConfig, options: DeliverOptions, stateDir: string, fs: FsPromises) {
+    this.#runtime = runtime;
+    this.#config = config;
+    this.#options = options;
+    this.#stateDir = stateDir;
+    this.#fs = fs;
+    this.#spool = new Spool(fs, stateDir, config);
+    this.#targets = new Targets(runtime, config, fs);
+    this.#paces = new Paces(config.retryBaseMs, config.retryMaxMs);
+    this.#deadline = Date.now() + (options.maxRunMs ?? 10 * 60_000);
+  }
+
+  /** Checks the state directory and its folders, cleans what a crash left, and reads the organisation's prices. */
+  static async open(runtime: Runtime, config: HookConfig, options: DeliverOptions): Promise<Delivery> {
+    const stateDir = config.stateDir;
+    if (stateDir === undefined) throw new HookSkip("no state directory: set HOME or TELEMHQ_STATE_DIR");
+    const folders = [
+      STATE_LAYOUT.spool,
+      STATE_LAYOUT.failed,
+      STATE_LAYOUT.sessions,
+      STATE_LAYOUT.destinations,
+      STATE_LAYOUT.sent,
+    ];
+    let unsafe = await ensureStateDir(runtime, stateDir);
+    for (const name of folders) unsafe ??= await subfolderProblem(runtime, `${stateDir}/${name}`);
+    if (unsafe !== undefined) throw new HookSkip(unsafe);
+    const fs = await runtime.fs();
+    const delivery = new Delivery(runtime, config, options, stateDir, fs);
+    await fs.mkdir(delivery.#spool.dir, { mode: 0o700 }).catch(() => {});
+    // What a full disk or a killed process left half-written: temporary files nobody will rename.
+    for (const dir of ["", STATE_LAYOUT.spool, STATE_LAYOUT.failed, STATE_LAYOUT.sessions]) {
+      await removeLeftoverTemporaries(fs, dir === "" ? stateDir : `${stateDir}/${dir}`);
     }
-    try {
-      const status = await readStatus(runtime, stateDir);
-      let idleSince = Date.now();
-      // Flushing: every ping is tried once now, whatever its backoff. `flush` asks a running sender by a file.
-      let flushing = options.flush === true;
-      const tried = new Set<string>();
-      while (!lock.lost && Date.now() < deadline && options.stopped?.() !== true) {
-        if (!flushing && await fs.rm(`${stateDir}/${STATE_LAYOUT.flushRequest}`).then(() => true, () => false)) {
-          flushing = true;
-          tried.clear();
-          // Someone asked for delivery now: our own backoff ends (a tracker's Retry-After holds).
-          paces.tryNow();
-        }
-        // The URL install saved may change while a sender runs (a rotated token): the next ping goes to the new one.
-        targets.refresh();
-        const entries = await spool.load(status.dropped);
-        // Each ping goes to its own session's tracker; one that cannot go now (no URL, out of this Deno's reach)
-        // waits in the spool, the reason in status.json, and counts for nothing below.
-        const { urls, problem } = await targets.sort(entries);
-        const sendable = entries.filter((item) => urls.has(item.name));
-        const now = Date.now();
-        // Activity is a new ping or a delivery; failed retries are not, so a sender facing a dead
-        // tracker leaves once its waits grow longer than senderIdleMs, and a later hook restarts it.
-        if (entries.added > 0 || entries.arriving > 0) idleSince = now;
-        const newProblem = problem !== undefined && status.last_error?.reason !== problem;
-        if (newProblem) status.last_error = { at: new Date().toISOString(), reason: problem, outcome: "retry" };
-        const due = sendable
-          .filter((item) => paces.of(item).waitMs(now) === 0)
-          .filter((item) => flushing ? !tried.has(item.name) : item.entry.next_at <= now)
-          .slice(0, config.senderConcurrency * BATCH_ROUNDS);
-        const outcomes = due.length === 0 ? new Map<string, AttemptOutcome>() : await sendBatch(
-          runtime,
-          priced,
-          spool,
-          urls,
-          due,
-          status,
-          paces,
-          () => lock.lost || options.stopped?.() === true,
-        );
-        for (const [name, outcome] of outcomes) {
-          tried.add(name);
-          if (outcome === "delivered") {
-            report.delivered++;
-            idleSince = Date.now();
-          }
-          if (outcome === "rejected") report.rejected++;
-          if (outcome === "faulted") report.faulted++;
-        }
-        if (due.length > 0 || newProblem || !(await fs.lstat(statusPath).then(() => true, () => false))) {
-          await writeJsonAtomically(fs, statusPath, status).catch(() => {});
-        }
-        await options.progress?.();
-        report.status = status;
-        const stillWaiting = (item: LoadedEntry) => {
-          const outcome = outcomes.get(item.name);
-          return outcome === undefined || outcome === "retry";
-        };
-        report.waiting = entries.filter(stillWaiting).length;
-        const waiting = sendable.filter(stillWaiting);
-        const moreNow = outcomes.size === due.length && due.length === config.senderConcurrency * BATCH_ROUNDS;
-        if (moreNow) continue;
-        // A flush is over once every ping was tried, or its tracker asks for a longer wait than anyone waits
-        // for at a prompt (an outage: what is left is reported, and the sender keeps at it).
-        const flushed = sendable.every((item) =>
-          paces.of(item).waitMs() > FLUSH_PATIENCE_MS || (tried.has(item.name) && paces.of(item).waitMs() === 0)
-        );
-        if (flushing && flushed) {
-          // Every ping was tried: a flush command waiting on a running sender gets its answer.
-          await runtime.createPrivateFile(`${stateDir}/${STATE_LAYOUT.flushDone}`, new Date().toISOString())
-            .catch(() => false);
-          if (options.flush) break;
-          flushing = false;
-        }
-        // A ping without a usable URL will not be due until the configuration changes: it is not waited for.
-        const untilDue = soonestDueWithPace(waiting, paces) - Date.now();
-        // A ping not tried yet (a SessionEnd waiting its turn) is never left behind, unless its tracker is
-        // failing: then it waits behind the probe, like the rest, for the next hook to start a sender.
-        const untried = waiting.some((item) => item.entry.attempts === 0 && !paces.of(item).probing());
-        if (!untried && Date.now() - idleSince >= config.senderIdleMs && untilDue > config.senderIdleMs) break;
-        // While every waiting ping's tracker asks to wait, or no ping has a URL this sender may use, nothing can go:
-        // look less often (a backlog is read from memory anyway). Otherwise new pings are looked for 4 times a second.
-        const paused = waiting.length > 0 && waiting.every((item) => paces.of(item).waitMs() > 0);
-        const stuck = waiting.length === 0 && problem !== undefined;
-        await sleep(Math.max(20, Math.min(paused || stuck ? 5000 : 250, untilDue)));
+    await delivery.#dropUnusedDestinations();
+    await delivery.#spool.pruneSent();
+    // Claude Code honours an organisation's own prices from its managed settings: so does the usage.
+    delivery.#managed = await loadManagedPricing(runtime);
+    return delivery;
+  }
+
+  /** Takes the lock and drains, again after letting go while a ping arrives; leaves nothing of a token behind. */
+  async run(): Promise<DeliveryReport> {
+    let claim = this.#options.lockToken;
+    while (true) {
+      const lock = await SenderLock.take(this.#runtime, this.#stateDir, claim);
+      claim = undefined;
+      if (lock === undefined) {
+        this.report.busy = true;
+        break;
       }
-    } finally {
-      await lock.release();
+      try {
+        await this.#drain(lock);
+      } finally {
+        await lock.release();
+      }
+      if (lock.lost || this.#options.flush || this.#stopped() || Date.now() >= this.#deadline) break;
+      if (!(await this.#pingArrivedMeanwhile())) break;
     }
-    if (lock.lost || options.flush || options.stopped?.() === true || Date.now() >= deadline) break;
-    // Look once more after letting go: a hook that saw our lock just before we left relies on it.
-    // Without the lock, claims are not ours to judge: another sender may be sending them.
-    const spooled = await spool.load(report.status.dropped, false);
-    targets.refresh();
-    const { urls } = await targets.sort(spooled);
+    // A tracker's token stays on disk only while a ping waits for it (another sender's, if busy, does that).
+    if (!this.report.busy) await this.#dropUnusedDestinations();
+    return this.report;
+  }
+
+  /** Passes over the spool while the lock is ours: poll, pick what is due, send, settle, and decide to leave. */
+  async #drain(lock: SenderLock): Promise<void> {
+    const status = await readStatus(this.#runtime, this.#stateDir);
+    this.#attempts = new Attempts({
+      runtime: this.#runtime,
+      config: this.#config,
+      spool: this.#spool,
+      status,
+      paces: this.#paces,
+      managed: this.#managed,
+    });
+    this.report.status = status;
+    this.#idleSince = Date.now();
+    // Flushing: every ping is tried once now, whatever its backoff. `flush` asks a running sender by a file.
+    this.#flushing = this.#options.flush === true;
+    this.#tried.clear();
+    while (!lock.lost && Date.now() < this.#deadline && !this.#stopped()) {
+      await this.#takeFlushRequest();
+      const pass = await this.#poll(status);
+      const due = this.#pickDue(pass);
+      const outcomes = due.length === 0
+        ? new Map<string, AttemptOutcome>()
+        : await this.#attempts.batch(due, pass.urls, () => lock.lost || this.#stopped());
+      await this.#settle(pass, due, outcomes, status);
+      if (outcomes.size === due.length && due.length === this.#config.senderConcurrency * BATCH_ROUNDS) continue;
+      if (await this.#flushIsOver(pass)) break;
+      const wait = this.#nextLook(pass, outcomes);
+      if (wait === undefined) break;
+      await sleep(wait);
+    }
+  }
+
+  /** A flush command asked a running sender (by a file) to try everything now: our own backoff ends. */
+  async #takeFlushRequest(): Promise<void> {
+    if (this.#flushing) return;
+    if (!(await this.#fs.rm(`${this.#stateDir}/${STATE_LAYOUT.flushRequest}`).then(() => true, () => false))) return;
+    this.#flushing = true;
+    this.#tried.clear();
+    this.#paces.tryNow();
+  }
+
+  /**
+   * Reads the spool: new pings, and where each can go. One that cannot go now (no URL, out of this Deno's
+   * reach) waits, its reason in status.json, and counts for nothing else.
+   */
+  async #poll(status: DeliveryStatus): Promise<Pass> {
+    // The URL install saved may change while a sender runs (a rotated token): the next ping goes to the new one.
+    this.#targets.refresh();
+    const entries = await this.#spool.load(status.dropped);
+    const { urls, problem } = await this.#targets.sort(entries);
+    // Activity is a new ping or a delivery; failed retries are not, so a sender facing a dead tracker leaves
+    // once its waits grow longer than senderIdleMs, and a later hook restarts it.
+    if (entries.added > 0 || entries.arriving > 0) this.#idleSince = Date.now();
+    return { entries, urls, sendable: entries.filter((item) => urls.has(item.name)), problem };
+  }
+
+  /** The pings to try now: due (or, flushing, not tried yet) and not held back by their tracker. */
+  #pickDue(pass: Pass): LoadedEntry[] {
+    const now = Date.now();
+    return pass.sendable
+      .filter((item) => this.#paces.of(item).waitMs(now) === 0)
+      .filter((item) => this.#flushing ? !this.#tried.has(item.name) : item.entry.next_at <= now)
+      .slice(0, this.#config.senderConcurrency * BATCH_ROUNDS);
+  }
+
+  /** Counts what the batch did, and saves the counters when something changed. */
+  async #settle(
+    pass: Pass,
+    due: readonly LoadedEntry[],
+    outcomes: ReadonlyMap<string, AttemptOutcome>,
+    status: DeliveryStatus,
+  ): Promise<void> {
+    for (const [name, outcome] of outcomes) {
+      this.#tried.add(name);
+      if (outcome === "delivered") {
+        this.report.delivered++;
+        this.#idleSince = Date.now();
+      }
+      if (outcome === "rejected") this.report.rejected++;
+      if (outcome === "faulted") this.report.faulted++;
+    }
+    const newProblem = pass.problem !== undefined && status.last_error?.reason !== pass.problem;
+    if (newProblem) status.last_error = { at: new Date().toISOString(), reason: pass.problem!, outcome: "retry" };
+    const statusPath = `${this.#stateDir}/${STATE_LAYOUT.status}`;
+    if (due.length > 0 || newProblem || !(await this.#fs.lstat(statusPath).then(() => true, () => false))) {
+      await writeJsonAtomically(this.#fs, statusPath, status).catch(() => {});
+    }
+    await this.#options.progress?.();
+    this.report.waiting = pass.entries.filter((item) => stillWaiting(item, outcomes)).length;
+  }
+
+  /**
+   * A flush is over once every ping was tried, or its tracker asks for a longer wait than anyone waits for
+   * at a prompt (an outage: what is left is reported, and the sender keeps at it). A flush command waiting on
+   * a running sender gets its answer by a file. True when this run was the flush and may leave.
+   */
+  async #flushIsOver(pass: Pass): Promise<boolean> {
+    if (!this.#flushing) return false;
+    const flushed = pass.sendable.every((item) =>
+      this.#paces.of(item).waitMs() > FLUSH_PATIENCE_MS ||
+      (this.#tried.has(item.name) && this.#paces.of(item).waitMs() === 0)
+    );
+    if (!flushed) return false;
+    await this.#runtime.createPrivateFile(`${this.#stateDir}/${STATE_LAYOUT.flushDone}`, new Date().toISOString())
+      .catch(() => false);
+    this.#flushing = false;
+    return this.#options.flush === true;
+  }
+
+  /**
+   * How long to sleep before the next pass, or undefined to leave: idle for `senderIdleMs` with nothing due
+   * sooner. A ping not tried yet (a SessionEnd waiting its turn) is never left behind, unless its tracker is
+   * failing: then it waits behind the probe, like the rest, for the next hook to start a sender.
+   */
+  #nextLook(pass: Pass, outcomes: ReadonlyMap<string, AttemptOutcome>): number | undefined {
+    const waiting = pass.sendable.filter((item) => stillWaiting(item, outcomes));
+    // A ping without a usable URL will not be due until the configuration changes: it is not waited for.
+    const untilDue = soonestDueWithPace(waiting, this.#paces) - Date.now();
+    const untried = waiting.some((item) => item.entry.attempts === 0 && !this.#paces.of(item).probing());
+    const idle = Date.now() - this.#idleSince >= this.#config.senderIdleMs;
+    if (!untried && idle && untilDue > this.#config.senderIdleMs) return undefined;
+    // While every waiting ping's tracker asks to wait, or no ping has a URL this sender may use, nothing can go:
+    // look less often (a backlog is read from memory anyway). Otherwise new pings are looked for 4 times a second.
+    const paused = waiting.length > 0 && waiting.every((item) => this.#paces.of(item).waitMs() > 0);
+    const stuck = waiting.length === 0 && pass.problem !== undefined;
+    return Math.max(20, Math.min(paused || stuck ? 5000 : 250, untilDue));
+  }
+
+  /**
+   * After letting go, one more look: a hook that saw our lock just before we left relies on it. Without the
+   * lock, claims are not ours to judge (another sender may be sending them). While its tracker fails, only a
+   * new ping counts: the rest wait behind the probe, for a later hook.
+   */
+  async #pingArrivedMeanwhile(): Promise<boolean> {
+    const spooled = await this.#spool.load(this.report.status.dropped, false);
+    this.#targets.refresh();
+    const { urls } = await this.#targets.sort(spooled);
     const sendable = spooled.filter((item) => urls.has(item.name));
-    // While its tracker fails, only a new ping counts: the rest wait behind the probe, for a later hook.
     const pending = sendable.length > 0 && (spooled.added > 0 ||
       sendable.some((item) =>
-        !paces.of(item).probing() && (item.entry.next_at <= Date.now() || item.entry.attempts === 0)
+        !this.#paces.of(item).probing() && (item.entry.next_at <= Date.now() || item.entry.attempts === 0)
       ));
-    if (spooled.arriving === 0 && !pending) break;
+    return spooled.arriving > 0 || pending;
   }
-  // Leaving: a tracker's token stays on disk only while a ping waits for it (another sender's, if busy, does that).
-  if (!report.busy) await removeUnusedDestinations(fs, stateDir, () => spool.destinationsInUse()).catch(() => 0);
-  return report;
+
+  /** A tracker's token stays on disk only while a ping waits for it. */
+  async #dropUnusedDestinations(): Promise<void> {
+    await removeUnusedDestinations(this.#fs, this.#stateDir, () => this.#spool.destinationsInUse()).catch(() => 0);
+  }
+
+  #stopped(): boolean {
+    return this.#options.stopped?.() === true;
+  }
 }
 
-/** A batch is this many rounds of `senderConcurrency` requests: status and new pings are looked at between batches. */
-const BATCH_ROUNDS = 16;
+/** Whether a ping is still waiting after a batch: not tried in it, or tried and due again later. */
+function stillWaiting(item: LoadedEntry, outcomes: ReadonlyMap<string, AttemptOutcome>): boolean {
+  const outcome = outcomes.get(item.name);
+  return outcome === undefined || outcome === "retry";
+}
 
 /**
  * Starts a detached sender for the spool, unless one is running. The lock is

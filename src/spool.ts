@@ -265,6 +265,34 @@ export interface SpoolLimits {
   spoolMaxAgeMs: number;
 }
 
+/**
+ * How long a ping's "sent" mark is kept: a hook given the same event later than this (a second route, a
+ * retry of Claude Code's) spools it again. The two routes' hooks run seconds apart at most.
+ */
+const SENT_KEPT_MS = 60 * 60_000;
+
+/**
+ * Whether a ping was already taken by a sender (sent, or being sent): the
+ * same event handed to a second hook (the plugin and a settings install both
+ * wired) is then not spooled again. One `lstat`, on the hook's hot path.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @param pingId The ping's id.
+ * @returns True when a sender marked it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { detectRuntime } from "@telemhq/claude-code";
+ * assert.equal(await alreadySent(detectRuntime(), "/nonexistent", "0".repeat(32)), false);
+ * ```
+ */
+export async function alreadySent(runtime: Runtime, stateDir: string, pingId: string): Promise<boolean> {
+  const facts = await runtime.lstat(`${stateDir}/${STATE_LAYOUT.sent}/${pingId}`);
+  return facts !== undefined && Date.now() - facts.mtimeMs < SENT_KEPT_MS;
+}
+
 /** Marks a spool entry as being sent by one sender: `<name>.sending-<token>`. */
 const CLAIM_INFIX = ".sending-";
 /** A claim this much older than one request's time limit has no live sender. */
@@ -283,6 +311,8 @@ export class Spool {
   readonly dir: string;
   /** Where entries the tracker refused are kept. */
   readonly failedDir: string;
+  /** Where the pings a sender took are marked (see {@linkcode alreadySent}). */
+  readonly sentDir: string;
   #fs: FsPromises;
   #limits: SpoolLimits;
   /** The entries read so far, by file name; kept current by the sender. */
@@ -300,6 +330,7 @@ export class Spool {
     this.#limits = limits;
     this.dir = `${stateDir}/${STATE_LAYOUT.spool}`;
     this.failedDir = `${stateDir}/${STATE_LAYOUT.failed}`;
+    this.sentDir = `${stateDir}/${STATE_LAYOUT.sent}`;
   }
 
   /**
@@ -427,6 +458,28 @@ export class Spool {
         .then(() => recovered = true, () => {});
     }
     return recovered;
+  }
+
+  /** Marks a ping as taken by a sender (see {@linkcode alreadySent}); a mark that cannot be written costs nothing. */
+  async markSent(item: LoadedEntry): Promise<void> {
+    const mark = `${this.sentDir}/${item.entry.payload.ping_id}`;
+    await this.#fs.writeFile(mark, "", { flag: "wx", mode: 0o600 }).catch(async (error) => {
+      if ((error as { code?: unknown }).code !== "ENOENT") return;
+      await this.#fs.mkdir(this.sentDir, { mode: 0o700 }).catch(() => {});
+      await this.#fs.writeFile(mark, "", { flag: "wx", mode: 0o600 }).catch(() => {});
+    });
+  }
+
+  /** Removes the "sent" marks older than {@linkcode SENT_KEPT_MS}. */
+  async pruneSent(): Promise<void> {
+    const now = Date.now();
+    for (const name of await this.#fs.readdir(this.sentDir).catch(() => [] as string[])) {
+      if (!/^[0-9a-f]{32}$/.test(name)) continue;
+      const stat = await this.#fs.lstat(`${this.sentDir}/${name}`).catch(() => undefined);
+      if (stat !== undefined && now - stat.mtimeMs >= SENT_KEPT_MS) {
+        await this.#fs.rm(`${this.sentDir}/${name}`, { force: true }).catch(() => {});
+      }
+    }
   }
 
   /** Claims an entry for this sender; undefined when another sender settled it meanwhile. */

@@ -4,8 +4,10 @@
  * the hook and the sender, so the directory must be this user's own and
  * writable by no one else; a directory that is not is refused, never used.
  *
- * Owns: `STATE_LAYOUT`, the safety check of the directory, file names made
- * from event values. Uses: input, sha256, runtime.
+ * Owns: where the state directory and Claude Code's folder are
+ * (`stateDirectory`, `claudeDirectory`), `STATE_LAYOUT`, the safety check of
+ * the directory, file names made from event values. Uses: input, sha256,
+ * runtime.
  *
  * @module
  */
@@ -14,12 +16,97 @@ import { describeError } from "./input.ts";
 import type { FileFacts, Runtime } from "./runtime.ts";
 import type { Sha256Hex } from "./sha256.ts";
 
+/** Looks up an environment variable. */
+export type EnvLookup = (name: string) => string | undefined;
+
+/**
+ * Claude Code's configuration folder: `CLAUDE_CONFIG_DIR`, else `~/.claude`.
+ *
+ * @param env Looks up an environment variable.
+ * @returns The folder, or undefined when no home is known.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(claudeDirectory((name) => ({ HOME: "/home/me" })[name]), "/home/me/.claude");
+ * ```
+ */
+export function claudeDirectory(env: EnvLookup): string | undefined {
+  const config = env("CLAUDE_CONFIG_DIR")?.trim();
+  if (config) return isAbsolutePath(config) ? config.replace(/\/+$/, "") : undefined;
+  const home = env("HOME")?.trim();
+  return home && isAbsolutePath(home) ? `${home.replace(/\/+$/, "")}/.claude` : undefined;
+}
+
+/**
+ * Whether a path is absolute: a folder named by a relative path would be
+ * wherever the hook runs, a repository's own files, say.
+ *
+ * @param path Any string.
+ * @returns True for `/x`, `C:\x` or `C:/x`, and `\\server\share`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(isAbsolutePath("/home/me"), true);
+ * assert.equal(isAbsolutePath(".telemhq"), false);
+ * ```
+ */
+export function isAbsolutePath(path: string): boolean {
+  return path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith("\\\\");
+}
+
+/**
+ * Why the environment names no usable state directory, when it names a relative one.
+ *
+ * @param env Looks up an environment variable.
+ * @returns One line, or undefined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.match(stateDirSettingProblem((name) => ({ TELEMHQ_STATE_DIR: ".telemhq" })[name]) ?? "", /absolute/);
+ * ```
+ */
+export function stateDirSettingProblem(env: EnvLookup): string | undefined {
+  for (const name of ["TELEMHQ_STATE_DIR", "CLAUDE_CONFIG_DIR", "HOME"]) {
+    const value = env(name)?.trim();
+    if (!value) continue;
+    if (!isAbsolutePath(value)) {
+      return `${name} "${value.slice(0, 80)}" is not an absolute path: the state directory must be one`;
+    }
+    if (name !== "HOME") return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The state directory: `TELEMHQ_STATE_DIR`, else `telemhq/` in Claude Code's
+ * configuration folder (see {@linkcode claudeDirectory}).
+ *
+ * @param env Looks up an environment variable.
+ * @returns The directory, or undefined when neither it nor a home is known.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(stateDirectory((name) => ({ HOME: "/home/me" })[name]), "/home/me/.claude/telemhq");
+ * ```
+ */
+export function stateDirectory(env: EnvLookup): string | undefined {
+  const explicit = env("TELEMHQ_STATE_DIR")?.trim();
+  if (explicit) return isAbsolutePath(explicit) ? explicit.replace(/(.)\/+$/, "$1") : undefined;
+  const claudeDir = claudeDirectory(env);
+  return claudeDir === undefined ? undefined : `${claudeDir}/telemhq`;
+}
+
 /** The state directory's file names. */
 export const STATE_LAYOUT = {
   spool: "spool",
   failed: "failed",
   sessions: "sessions",
   destinations: "destinations",
+  sent: "sent",
   config: "config.json",
   install: "install.json",
   lock: "sender.lock",

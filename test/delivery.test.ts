@@ -6,7 +6,6 @@ import { buildPayload, type DeliveryStatus, launcherScript, STATE_LAYOUT } from 
 import {
   HOOK_PATH,
   hookCommand,
-  LAUNCHER_PATH,
   launcherLine,
   listState,
   type ProcessRun,
@@ -487,10 +486,10 @@ for (const runtime of RUNTIMES) {
       // A setsid that takes half a second: the fork-to-setsid window, wide open.
       const bin = t.state();
       Deno.writeTextFileSync(`${bin}/setsid`, '#!/bin/sh\nsleep 0.5\nexec /usr/bin/setsid "$@"\n', { mode: 0o755 });
-      const deliveredBy = async (launcher: string) => {
+      const deliveredBy = async (command: string) => {
         const stateDir = t.state();
         const shell = new Deno.Command("/bin/sh", {
-          args: ["-c", launcherLine(runtime, HOOK_PATH, launcher)],
+          args: ["-c", command],
           clearEnv: true,
           env: {
             PATH: `${bin}:/usr/bin:/bin`,
@@ -515,9 +514,10 @@ for (const runtime of RUNTIMES) {
       };
       // The fast path as it was: it caught SIGTERM in the shell only, so the hook it started did not.
       const before = `${bin}/telemhq-before.sh`;
-      Deno.writeTextFileSync(before, launcherScript().replace("trap '' TERM HUP", "trap : TERM HUP"));
-      assert.equal(await deliveredBy(before), false, "the old fast path loses it");
-      assert.equal(await deliveredBy(LAUNCHER_PATH), true, "the ping arrives");
+      Deno.writeTextFileSync(before, launcherScript().replaceAll("trap '' TERM HUP", "trap : TERM HUP"));
+      const beforeLine = launcherLine(runtime, HOOK_PATH, before).replace("trap '' TERM HUP; ", "");
+      assert.equal(await deliveredBy(beforeLine), false, "the old fast path loses it");
+      assert.equal(await deliveredBy(launcherLine(runtime)), true, "the ping arrives");
       assert.equal(JSON.parse(receiver.requests[0].body).tool_use_id, "toolu_100");
     },
   );

@@ -43,6 +43,18 @@ Deno.test("every src module's doc names each module it imports (Uses: ...)", () 
   }
 });
 
+Deno.test("every src module uses only modules before it in the build order (types too): the map is the code", () => {
+  const position = new Map(MODULES.map((name, index) => [name, index]));
+  const late: string[] = [];
+  for (const name of MODULES) {
+    const source = Deno.readTextFileSync(`${ROOT}src/${name}`);
+    for (const match of source.matchAll(/^(?:import|export)\b[^;]*?from "\.\/([a-z_0-9]+\.ts)";/gm)) {
+      if ((position.get(match[1]) ?? Infinity) >= position.get(name)!) late.push(`${name} uses ${match[1]}`);
+    }
+  }
+  assert.deepEqual(late, [], "a module uses one placed after it (or itself): move it, or what it uses");
+});
+
 Deno.test("hook.ts is one self-contained file: it imports nothing but node: built-ins", () => {
   const specifiers = [...hookSource.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*["']([^"']+)["']/gm)]
     .map((match) => match[1]);

@@ -236,7 +236,10 @@ for (const runtime of RUNTIMES) {
         assert.equal(output.code, 0);
         printed.push(output.stdout.trim());
       }
-      assert.match(printed[0], new RegExp(`^/bin/sh \\S+/hooks/telemhq\\.sh --${runtime} /\\S+ --hook \\S+/hook\\.ts`));
+      assert.match(
+        printed[0],
+        new RegExp(`^trap '' TERM HUP; exec /bin/sh \\S+/hooks/telemhq\\.sh --${runtime} /\\S+ --hook \\S+/hook\\.ts`),
+      );
       assert.match(
         printed[1],
         new RegExp(`^/\\S*${runtime}\\S* `),

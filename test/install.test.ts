@@ -102,7 +102,7 @@ for (const runtime of RUNTIMES) {
       assert.equal(stop[0], "notify-send done");
       assert.match(
         stop[1],
-        /^\/bin\/sh \S+\/\.claude\/hooks\/telemhq\.sh --(deno|bun) \S+ --hook \S+\/\.claude\/hooks\/telemhq\.ts/,
+        /^trap '' TERM HUP; exec \/bin\/sh \S+\/\.claude\/hooks\/telemhq\.sh --(deno|bun) \S+ --hook \S+\/\.claude\/hooks\/telemhq\.ts/,
       );
       assert.ok(!once.includes(TOKEN), "the token is not in settings.json");
       assert.equal(settings.hooks.PostToolUse[0].matcher, "Bash|Edit|MultiEdit|Write");

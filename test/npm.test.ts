@@ -125,7 +125,10 @@ Deno.test("Node: install through the npm bin writes a Node command that delivers
     assert.match(run.stdout, /hook: +.*\/\.claude\/hooks\/telemhq\.mjs/);
     const settings = JSON.parse(Deno.readTextFileSync(`${home}/.claude/settings.json`));
     const command: string = settings.hooks.Stop[0].hooks[0].command;
-    assert.match(command, /^\/bin\/sh \S+\/\.claude\/hooks\/telemhq\.sh --node \/\S*node --hook \S*telemhq\.mjs$/);
+    assert.match(
+      command,
+      /^trap '' TERM HUP; exec \/bin\/sh \S+\/\.claude\/hooks\/telemhq\.sh --node \/\S*node --hook \S*telemhq\.mjs$/,
+    );
     assert.equal(
       Deno.readTextFileSync(`${home}/.claude/hooks/telemhq.mjs`),
       Deno.readTextFileSync(`${installed.project}/node_modules/${PACKAGE_NAME}/bin/hook.mjs`),

@@ -794,3 +794,32 @@ Deno.test("review: a Deno hook that cannot start its sender lets go of the lock 
     }
   });
 });
+
+Deno.test("8. the same event handed to a second hook after its ping was sent (both routes wired) is not sent again", async () => {
+  await withReceivers(1, async ([receiver]) => {
+    const stateDir = Deno.makeTempDirSync({ prefix: "telemhq-sec-state-" });
+    try {
+      const env = testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url });
+      const end = JSON.stringify({
+        hook_event_name: "SessionEnd",
+        session_id: "twice",
+        prompt_id: "p1",
+        reason: "other",
+      });
+      assert.equal((await runHook("bun", end, env)).code, 0);
+      await receiver.waitFor(1);
+      // The second route's hook, seconds later: its ping is gone from the spool, but marked as sent.
+      assert.equal((await runHook("deno", end, env)).code, 0);
+      const other = JSON.stringify({ hook_event_name: "PostToolUse", session_id: "twice", tool_use_id: "after" });
+      assert.equal((await runHook("bun", other, env)).code, 0);
+      await receiver.waitFor(2);
+      await waitUntil(() => listState(stateDir, "spool").length === 0, "an empty spool");
+      assert.deepEqual(receiver.requests.map((request) => JSON.parse(request.body).event), [
+        "SessionEnd",
+        "PostToolUse",
+      ]);
+    } finally {
+      await removeTree(stateDir);
+    }
+  });
+});
