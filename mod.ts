@@ -1,13 +1,16 @@
 /**
- * The typed library face of the TelemHQ hook for Claude Code: the event and
- * payload types, the privacy-safe payload builder, hashing, the ping URL rules
- * and sending, the spool and its sender, usage and prices, for people who
- * build their own Claude Code hooks.
+ * The typed library face of the TelemHQ hook for Claude Code, for people who
+ * build their own Claude Code hooks: read an event, build the privacy-safe
+ * ping, hash, check the ping URL and send, read a turn's usage and price it
+ * the way Claude Code does, spool pings and deliver them from a detached
+ * sender, and start the hook the way the launcher does.
  *
  * Everything here is defined in `hook.ts`, the single self-contained file that
  * Claude Code runs (assembled from `src/`); this module re-exports it, so the
  * library and the installed hook are the same code. This list is also what
  * hook.ts exports: `deno task build:hook` keeps every other name internal.
+ * The commands (`install`, `doctor`, `flush`, ...) are the hook's, not the
+ * library's: run them through `hook.ts`.
  *
  * @example
  * ```ts ignore
@@ -23,77 +26,76 @@
  * @module
  */
 
+// Reading an event, and the ping built from it.
 export {
   allowlisted,
-  backoffMs,
   buildPayload,
-  CATALOG_MODELS,
   checkPayload,
-  claudeDirectory,
-  CommandError,
-  countCodePoints,
-  DEFAULT_TIMEOUT_MS,
-  deliverSpool,
-  denoRunFlags,
-  detectRuntime,
-  doctorCommand,
-  ENUM_FIELDS,
-  ENV_NAMES,
   eventRule,
   FAILED_EVENTS,
-  FAST_PRICES,
-  flushCommand,
   HOOK_EVENTS,
   HOOK_VERSION,
-  hookArgv,
   HookSkip,
-  INSTALL_EVENTS,
-  installCommand,
+  MAX_EVENT_BYTES,
+  parseEvent,
+  PAYLOAD_FIELDS,
+  pingId,
+  projectName,
+  readAll,
+  STOP_FAILURE_ERRORS,
+} from "./hook.ts";
+// Hashing paths and ids, the way the reference script does.
+export { sha256HexSync, webCryptoSha256Hex } from "./hook.ts";
+// The ping URL, and sending one ping.
+export {
+  backoffMs,
+  DEFAULT_TIMEOUT_MS,
+  parsePingUrl,
+  redactSecrets,
+  redactUrl,
+  retryAfterMs,
+  sendPing,
+} from "./hook.ts";
+// A turn's usage and its cost, as Claude Code computes it.
+export {
+  CATALOG_MODELS,
+  FAST_PRICES,
+  managedPricing,
+  priceTable,
+  PRICING_TIERS,
+  readTranscriptUsage,
+  readTurnUsage,
+  resolveModel,
+  responseCostUsd,
+  sumUsage,
+  usageSource,
+} from "./hook.ts";
+// The runtime, the hook's settings and its folders.
+export {
+  claudeDirectory,
+  detectRuntime,
+  ENV_NAMES,
+  loadConfig,
+  readConfig,
+  STATE_LAYOUT,
+  stateDirectory,
+} from "./hook.ts";
+// The spool and its detached sender.
+export { deliverSpool, senderIsRunning, spoolPing, startSender } from "./hook.ts";
+// The hook itself, and how the launcher starts it.
+export {
+  hookArgv,
   launcherArgs,
   launcherCommand,
   launcherScript,
-  loadConfig,
-  logCommand,
-  managedPricing,
-  MAX_EVENT_BYTES,
-  parseArgs,
-  parseEvent,
-  parsePingUrl,
-  PAYLOAD_FIELDS,
-  pingId,
-  priceTable,
-  PRICING_TIERS,
-  printHookCommand,
-  projectName,
-  readAll,
-  readConfig,
-  readLinesBackward,
-  readTranscriptUsage,
-  readTurnUsage,
-  redactSecrets,
-  redactUrl,
-  resolveModel,
-  responseCostUsd,
-  retryAfterMs,
   runCommandLine,
   runHook,
-  senderIsRunning,
-  sendPing,
-  sha256HexSync,
-  shortHash,
-  spoolPing,
-  startSender,
-  STATE_LAYOUT,
-  stateDirectory,
-  STOP_FAILURE_ERRORS,
-  sumUsage,
-  uninstallCommand,
   UNSAFE_ENV_NAMES,
-  usageSource,
-  webCryptoSha256Hex,
 } from "./hook.ts";
+
 export type {
   CatalogModel,
+  DeliverOptions,
   DeliveryReport,
   DeliveryStatus,
   DroppedCounts,
@@ -105,7 +107,7 @@ export type {
   HookConfig,
   HookEventName,
   HookInput,
-  InstallScope,
+  LoadedConfig,
   ManagedPricing,
   ModelPrice,
   NarrowAccess,
@@ -119,6 +121,7 @@ export type {
   SendResult,
   Sha256Hex,
   SpoolEntry,
+  StateDirCheck,
   TierPrice,
   TurnUsage,
   UsageSource,

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { stripTypeScriptTypes } from "node:module";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -28,6 +29,9 @@ export const MODULES: readonly string[] = [
   "fields.ts",
   "payload.ts",
   "runtime.ts",
+  "runtime_deno.ts",
+  "runtime_process.ts",
+  "runtime_detect.ts",
   "files.ts",
   "git_repo.ts",
   "state_dir.ts",
@@ -121,7 +125,9 @@ function publicNames(): Set<string> {
   if (/export\s*\*/.test(mod)) throw new Error("mod.ts must name what it re-exports: no `export *`");
   const names = new Set<string>();
   for (const match of mod.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}\s*from\s*"\.\/hook\.ts"/g)) {
-    for (const name of match[1].split(",").map((part) => part.trim()).filter((part) => part !== "")) {
+    // Comments group the names (`// The spool and its sender.`): they are not names.
+    const list = match[1].replace(/\/\/[^\n]*/g, "");
+    for (const name of list.split(",").map((part) => part.trim()).filter((part) => part !== "")) {
       names.add(name.replace(/^type\s+/, ""));
     }
   }
@@ -200,11 +206,18 @@ async function format(text: string): Promise<string> {
   return new TextDecoder().decode(output.stdout);
 }
 
-/** The generated files: hook.ts, and the plugin's launcher, from src/launcher.ts. */
+/**
+ * The generated files: hook.ts; hook.mjs (the same, types stripped) and hook-node.mjs (what Node starts it
+ * through, with a private compile cache), the plugin's Node route; and the plugin's launcher.
+ */
 async function generatedFiles(): Promise<{ path: string; name: string; text: string }[]> {
   const { launcherScript } = await import("../src/launcher.ts");
+  const { javascriptOf, nodeEntrySource } = await import("../src/launch.ts");
+  const hook = await assembleHook();
   return [
-    { path: `${ROOT}hook.ts`, name: "hook.ts", text: await assembleHook() },
+    { path: `${ROOT}hook.ts`, name: "hook.ts", text: hook },
+    { path: `${ROOT}hook.mjs`, name: "hook.mjs", text: javascriptOf(hook, stripTypeScriptTypes) },
+    { path: `${ROOT}hook-node.mjs`, name: "hook-node.mjs", text: nodeEntrySource("hook.mjs") },
     { path: `${ROOT}hooks/telemhq.sh`, name: "hooks/telemhq.sh", text: launcherScript() },
   ];
 }
@@ -225,7 +238,9 @@ async function main(args: string[]): Promise<number> {
   for (const file of files) await Deno.writeTextFile(file.path, file.text);
   const hook = files[0].text;
   console.log(
-    `Wrote hook.ts: ${hook.split("\n").length} lines from ${MODULES.length} modules in src/; and hooks/telemhq.sh.`,
+    `Wrote hook.ts: ${
+      hook.split("\n").length
+    } lines from ${MODULES.length} modules in src/; hook.mjs; hook-node.mjs; hooks/telemhq.sh.`,
   );
   return 0;
 }

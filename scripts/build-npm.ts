@@ -8,6 +8,7 @@
  * Run: deno task build:npm [--out DIR]
  */
 import { ROOT } from "./_dev.ts";
+import { nodeEntrySource } from "../src/launch.ts";
 
 /** The published package's name and bin. */
 export const PACKAGE_NAME = "@telemhq/claude-code";
@@ -17,50 +18,6 @@ function outDir(args: string[]): string {
   const index = args.indexOf("--out");
   return index === -1 ? `${ROOT}npm` : args[index + 1];
 }
-
-/**
- * The bin. It enables Node's compile cache (22.1+) before it loads the hook: a cached compile spares
- * each hook process a few milliseconds, more than the rest of the bin costs. The cache runs code, so it
- * lives only in the user's private state folder, `<state>/node-compile-cache`, and only when that folder,
- * the state folder and every folder above them are safe (Node's default, a shared folder under /tmp, lets
- * another local user plant code; see the README's security model). Plain JavaScript: it runs before the hook.
- */
-export const BIN_SOURCE: string = `#!/usr/bin/env node
-// The TelemHQ hook for Claude Code: see README.md. The hook itself is hook.mjs.
-const fs = process.getBuiltinModule?.("node:fs");
-const uid = process.getuid?.();
-
-// Folders only this user (or root, above) can change: a compile cache elsewhere could be made to run another's code.
-function privateCacheFolder() {
-  const env = process.env;
-  const absolute = (path) => typeof path === "string" && path.startsWith("/");
-  const claudeDir = env.CLAUDE_CONFIG_DIR ? env.CLAUDE_CONFIG_DIR : absolute(env.HOME) ? env.HOME + "/.claude" : "";
-  const state = (env.TELEMHQ_STATE_DIR || claudeDir + "/telemhq").replace(/\\/+$/, "");
-  if (fs === undefined || uid === undefined || !absolute(state)) return undefined;
-  const ours = (path, exact) => {
-    const stat = fs.lstatSync(path, { throwIfNoEntry: false });
-    if (stat === undefined || !stat.isDirectory()) return false;
-    if (exact) return stat.uid === uid && (stat.mode & 0o077) === 0;
-    return (stat.uid === uid || stat.uid === 0) && ((stat.mode & 0o022) === 0 || (stat.mode & 0o1000) !== 0);
-  };
-  for (let end = state.lastIndexOf("/"); end > 0; end = state.lastIndexOf("/", end - 1)) {
-    if (!ours(state.slice(0, end), false)) return undefined;
-  }
-  if (!ours(state, true)) return undefined;
-  const cache = state + "/node-compile-cache";
-  if (fs.lstatSync(cache, { throwIfNoEntry: false }) === undefined) fs.mkdirSync(cache, { mode: 0o700 });
-  return ours(cache, true) ? cache : undefined;
-}
-
-try {
-  const cache = privateCacheFolder();
-  if (cache !== undefined) process.getBuiltinModule?.("node:module")?.enableCompileCache?.(cache);
-} catch {
-  // No cache: the hook only runs a few milliseconds slower.
-}
-const { runCommandLine } = await import("./hook.mjs");
-await runCommandLine();
-`;
 
 /** Builds the package into `out` (replacing what was there); returns its folder. */
 export async function buildNpm(out: string): Promise<string> {
@@ -80,7 +37,7 @@ export async function buildNpm(out: string): Promise<string> {
   // it (install copies it as the hook), and only exports when imported.
   const code = Deno.readTextFileSync(bin).replace(/^#!.*\n/, "");
   Deno.writeTextFileSync(bin, `#!/usr/bin/env node\n${code}`, { mode: 0o755 });
-  Deno.writeTextFileSync(`${out}/bin/${BIN_NAME}.mjs`, BIN_SOURCE, { mode: 0o755 });
+  Deno.writeTextFileSync(`${out}/bin/${BIN_NAME}.mjs`, nodeEntrySource("hook.mjs"), { mode: 0o755 });
   const manifest = {
     name: PACKAGE_NAME,
     version: deno.version,

@@ -10,12 +10,13 @@
  *
  * Owns: `HOOK_EVENT_SINCE`, `CLAUDE_CODE_FEATURES`, `compareVersions`,
  * `knowsEvent`, `findClaudeCode`, `settingsRejection`, `ignoredEvents`.
- * Uses: runtime, files.
+ * Uses: runtime, runtime_detect, files.
  *
  * @module
  */
 
-import { runQuietly, type Runtime } from "./runtime.ts";
+import type { Runtime } from "./runtime.ts";
+import { runQuietly } from "./runtime_detect.ts";
 import { openRegularFile, readSmallFile } from "./files.ts";
 
 /**

@@ -9,7 +9,8 @@ import {
   settingsRejection,
 } from "./claude_code.ts";
 import { INSTALL_EVENTS } from "./events.ts";
-import { detectRuntime, type Runtime } from "./runtime.ts";
+import type { Runtime } from "./runtime.ts";
+import { detectRuntime } from "./runtime_detect.ts";
 
 /** The hook events a release's own code lists: the longest array of names holding "PreToolUse". */
 async function eventsInCode(file: string): Promise<string[]> {

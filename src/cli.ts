@@ -6,7 +6,7 @@
  * Every command prints one clear line and exits non-zero on any failure.
  *
  * Owns: the command table and its help, `flush`, `log`, `command`, dispatch,
- * the main-module check. Uses: input, payload, runtime, state_dir, config,
+ * the main-module check. Uses: input, payload, runtime, runtime_detect, state_dir, config,
  * ping_url, launch, launcher, spool, lock, send, journal, attempts, sender, run_hook, cli_args,
  * install, uninstall, doctor.
  *
@@ -14,7 +14,7 @@
  */
 
 import { CommandError, parseArgs, withoutStop } from "./cli_args.ts";
-import { loadConfig } from "./config.ts";
+import { type HookConfig, loadConfig } from "./config.ts";
 import { stateDirectory } from "./state_dir.ts";
 import { doctorCommand, testPayload } from "./doctor.ts";
 import { describeError, HookSkip, terminalSafe } from "./input.ts";
@@ -27,10 +27,11 @@ import { LAUNCHER_FILE_NAME, launcherArgs, launcherCommand } from "./launcher.ts
 import { HOOK_VERSION } from "./payload.ts";
 import { parsePingUrl, redactSecrets } from "./ping_url.ts";
 import { runHook } from "./run_hook.ts";
-import { attempt, detectRuntime, nodeFs, type Runtime, sleep } from "./runtime.ts";
+import { attempt, nodeFs, type Runtime, sleep } from "./runtime.ts";
+import { detectRuntime } from "./runtime_detect.ts";
 import { sendPing } from "./send.ts";
 import { readStatus } from "./attempts.ts";
-import { deliverSpool, type DeliveryReport, startSender } from "./sender.ts";
+import { type DeliverOptions, deliverSpool, type DeliveryReport, startSender } from "./sender.ts";
 import { Spool } from "./spool.ts";
 import { STATE_LAYOUT } from "./state_dir.ts";
 
@@ -154,24 +155,10 @@ export async function flushCommand(runtime: Runtime, args: readonly string[] = [
   if (values["--retry-failed"]) retried = await new Spool(fs, stateDir, config).retryFailed();
   const before = await readStatus(runtime, stateDir);
   const progress = flushProgress(runtime, stateDir, before.delivered);
-  const done = `${stateDir}/${STATE_LAYOUT.flushDone}`;
   // Ctrl-C ends the pass and lets go of the sender's lock (a second Ctrl-C exits at once).
   let interrupted = false;
   runtime.onInterrupt(() => interrupted ? runtime.exit(130) : void (interrupted = true));
-  const options = { flush: true, progress, stopped: () => interrupted };
-  await fs.rm(done, { force: true });
-  let report = await deliverSpool(runtime, config, options);
-  if (report.busy) {
-    // A sender is running: hand it the request, and follow it until it has tried every ping.
-    await runtime.createPrivateFile(`${stateDir}/${STATE_LAYOUT.flushRequest}`, "").catch(() => false);
-    while (report.busy && !interrupted && await runtime.lstat(done) === undefined) {
-      await sleep(200);
-      await progress();
-      // A sender that left (or died) meanwhile: do the rest here.
-      if (!(await senderIsRunning(runtime, stateDir))) report = await deliverSpool(runtime, config, options);
-    }
-  }
-  await fs.rm(done, { force: true });
+  const report = await flushPasses(runtime, config, { flush: true, progress, stopped: () => interrupted });
   const status = await readStatus(runtime, stateDir);
   const spool = new Spool(fs, stateDir, config);
   const waiting = await spool.waiting();
@@ -195,6 +182,39 @@ export async function flushCommand(runtime: Runtime, args: readonly string[] = [
     console.log("Interrupted: a sender goes on delivering in the background.");
     return 130;
   }
+  printFlushWarnings(stateDir, { setAside, droppedNow, stuck });
+  // What this run saw counts even when status.json could not be written (a full disk).
+  const clean = waiting === 0 && setAside === 0 && stuck === 0 && droppedNow === 0 &&
+    status.rejected === before.rejected && status.faulted === before.faulted && report.rejected === 0 &&
+    report.faulted === 0;
+  return clean ? 0 : 1;
+}
+
+/**
+ * Tries every ping once: here when no sender runs, else by asking the running one (a file it looks for) and
+ * following it until it has tried them all, or has left and the rest is done here.
+ */
+async function flushPasses(runtime: Runtime, config: HookConfig, options: DeliverOptions): Promise<DeliveryReport> {
+  const stateDir = config.stateDir!;
+  const done = `${stateDir}/${STATE_LAYOUT.flushDone}`;
+  await (await runtime.fs()).rm(done, { force: true });
+  let report = await deliverSpool(runtime, config, options);
+  if (report.busy) {
+    await runtime.createPrivateFile(`${stateDir}/${STATE_LAYOUT.flushRequest}`, "").catch(() => false);
+    while (report.busy && !options.stopped?.() && await runtime.lstat(done) === undefined) {
+      await sleep(200);
+      await options.progress?.();
+      // A sender that left (or died) meanwhile: do the rest here.
+      if (!(await senderIsRunning(runtime, stateDir))) report = await deliverSpool(runtime, config, options);
+    }
+  }
+  await (await runtime.fs()).rm(done, { force: true });
+  return report;
+}
+
+/** What a flush leaves for the user to act on: pings set aside before, dropped now, or stuck mid-send. */
+function printFlushWarnings(stateDir: string, left: { setAside: number; droppedNow: number; stuck: number }): void {
+  const { setAside, droppedNow, stuck } = left;
   if (setAside > 0) {
     console.log(
       `${setAside} ping${
@@ -215,11 +235,6 @@ export async function flushCommand(runtime: Runtime, args: readonly string[] = [
         `(a sender stopped while sending): run flush again; if they stay, check the disk and run doctor.`,
     );
   }
-  // What this run saw counts even when status.json could not be written (a full disk).
-  const clean = waiting === 0 && setAside === 0 && stuck === 0 && droppedNow === 0 &&
-    status.rejected === before.rejected && status.faulted === before.faulted && report.rejected === 0 &&
-    report.faulted === 0;
-  return clean ? 0 : 1;
 }
 
 function droppedCount(status: { dropped: { too_many: number; too_old: number; unreadable: number } }): number {
@@ -430,6 +445,9 @@ export async function runCommandLine(): Promise<void> {
   const [name, ...args] = runtime.args;
   let code: number;
   if (name === undefined || name === "--detached") {
+    // The hook reports an error by its code, never its stack: failing lookups (a file that is not there yet) are
+    // part of its every run, and stacks are what makes them cost.
+    (Error as { stackTraceLimit?: number }).stackTraceLimit = 0;
     const problem = await runHook(runtime);
     if (problem !== undefined && runtime.env("TELEMHQ_HOOK_DEBUG") === "1") {
       // Debug output goes to stderr only: Claude Code reads hook stdout.

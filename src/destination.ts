@@ -119,6 +119,8 @@ export async function destinationOf(runtime: Runtime, url: URL, fromSavedConfig:
 export async function keepDestination(runtime: Runtime, stateDir: string, id: DestinationId, url: URL): Promise<void> {
   if (id === SAVED_DESTINATION) return;
   const path = destinationPath(stateDir, id);
+  // Usually there already: one lstat, rather than a create that fails.
+  if ((await runtime.lstat(path))?.kind === "file") return;
   const text = JSON.stringify({ url: url.href }) + "\n";
   try {
     await runtime.createPrivateFile(path, text);

@@ -7,7 +7,7 @@
  * tracker refused, and the last delivery; `--ping` sends a test ping through
  * the installed hook, with its permissions.
  *
- * Owns: `doctorCommand`, `testPayload`. Uses: input, payload, runtime, state_dir, config,
+ * Owns: `doctorCommand`, `testPayload`. Uses: input, payload, runtime, runtime_detect, state_dir, config,
  * ping_url, launcher, lock, spool, send, attempts, cli_args, install_record, settings,
  * fields, claude_code, events.
  *
@@ -26,7 +26,8 @@ import { launcherCommand, launcherScript } from "./launcher.ts";
 import { buildPayload } from "./payload.ts";
 import type { Payload } from "./fields.ts";
 import { parsePingUrl, redactUrl } from "./ping_url.ts";
-import { runQuietly, type Runtime } from "./runtime.ts";
+import type { Runtime } from "./runtime.ts";
+import { runQuietly } from "./runtime_detect.ts";
 import { sendPing, type SendResult } from "./send.ts";
 import { senderIsRunning } from "./lock.ts";
 import { readStatus } from "./attempts.ts";
@@ -304,7 +305,7 @@ async function checkInstall(
   if (argv.length === 0) {
     report.problem(
       `No runtime runs the hook: ${record.runtime_path} is gone and no other was found. Install Bun, Deno or ` +
-        `Node 22.18+, then run install again.`,
+        `Node 20+, then run install again.`,
     );
     return;
   }

@@ -81,8 +81,13 @@ export const FAILED_EVENTS: ReadonlySet<string> = new Set(eventsWhere((rule) => 
 
 /** The hook events `install` wires, with their matchers: derived from {@linkcode HOOK_EVENTS}. */
 export const INSTALL_EVENTS: Readonly<Record<"always" | "toolActivity", readonly (readonly [string, string?])[]>> = {
-  always: installEvents("always"),
-  toolActivity: installEvents("toolActivity"),
+  // Worked out when asked: the hook, which runs for every event, never asks.
+  get always() {
+    return installEvents("always");
+  },
+  get toolActivity() {
+    return installEvents("toolActivity");
+  },
 };
 
 function installEvents(when: "always" | "toolActivity"): (readonly [string, string?])[] {

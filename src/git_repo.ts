@@ -65,8 +65,10 @@ export function repoFromRemoteUrl(url: string): string | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { detectRuntime } from "@telemhq/claude-code";
- * await readGitRepo(detectRuntime(), Deno.cwd());
+ * const dir = await Deno.makeTempDir();
+ * assert.equal(await readGitRepo(detectRuntime(), dir), undefined, "no repository, no name");
  * ```
  */
 export async function readGitRepo(runtime: Runtime, dir: string): Promise<string | undefined> {

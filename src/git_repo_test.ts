@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { readGitRepo, repoFromRemoteUrl } from "./git_repo.ts";
-import { detectRuntime } from "./runtime.ts";
+import { detectRuntime } from "./runtime_detect.ts";
 
 Deno.test("repoFromRemoteUrl() keeps only owner/name: never the host, a user, a password or a path", () => {
   const cases: [string, string | undefined][] = [

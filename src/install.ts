@@ -22,7 +22,7 @@ import { readJsonFile, writeFileAtomically } from "./files.ts";
 import { terminalSafe } from "./input.ts";
 import { eventsFor, type InstallPlan, kept, leftOutNotes, ourEntry, planInstall } from "./install_plan.ts";
 import { type InstallRecord, readInstallRecord } from "./install_record.ts";
-import { shellWord } from "./launch.ts";
+import { nodeEntrySource, shellWord } from "./launch.ts";
 import { launcherScript } from "./launcher.ts";
 import { redactUrl } from "./ping_url.ts";
 import type { Runtime } from "./runtime.ts";
@@ -31,7 +31,9 @@ import {
   enabledTelemhqPlugins,
   findOurHooks,
   formatSettings,
+  HOOK_FILE_NAMES,
   installedHookFiles,
+  NODE_ENTRY_FILE_NAME,
   projectDirectory,
   readSettings,
   removeOurHooks,
@@ -189,7 +191,12 @@ async function writeInstall(runtime: Runtime, plan: InstallPlan, checked: Checke
   const fs = await runtime.fs();
   await fs.mkdir(`${plan.claudeDir}/hooks`, { recursive: true, mode: 0o700 });
   await fs.chmod(`${plan.claudeDir}/hooks`, 0o700);
-  await replaceFile(plan.record.hook_file, hookSource, { mode: 0o600, forceMode: true });
+  await replaceFile(plan.record.hook_file, plan.javascript ?? hookSource, { mode: 0o600, forceMode: true });
+  if (plan.record.runtime === "node") {
+    // Node starts the hook through a small file that gives it a private compile cache (about 10 ms per event).
+    const entry = `${plan.claudeDir}/hooks/${NODE_ENTRY_FILE_NAME}`;
+    await replaceFile(entry, nodeEntrySource(HOOK_FILE_NAMES.mjs), { mode: 0o600, forceMode: true });
+  }
   await replaceFile(plan.record.launcher!, launcherScript(), { mode: 0o700, forceMode: true });
   const saved = {
     ping_url: plan.url.href,

@@ -5,7 +5,7 @@
  * command. Nothing here writes.
  *
  * Owns: `InstallPlan`, `planInstall`, the events to wire. Uses: input,
- * events, runtime, state_dir, config, ping_url, launch, launcher, cli_args,
+ * events, runtime, runtime_detect, state_dir, config, ping_url, launch, launcher, cli_args,
  * settings, claude_code, fields, install_record.
  *
  * @module
@@ -26,18 +26,23 @@ import {
 import { loadConfig } from "./config.ts";
 import { readAll } from "./input.ts";
 import type { InstallRecord } from "./install_record.ts";
-import { denoFlagProblem, findRuntimeBinary, hookArgv } from "./launch.ts";
+import { denoFlagProblem, findRuntimeBinary, hookArgv, javascriptOf } from "./launch.ts";
 import { LAUNCHER_FILE_NAME, launcherArgs, launcherCommand } from "./launcher.ts";
 import { parsePingUrl, redactUrl } from "./ping_url.ts";
-import { runQuietly, type Runtime, type RuntimeKind } from "./runtime.ts";
+import type { Runtime, RuntimeKind } from "./runtime.ts";
+import { runQuietly } from "./runtime_detect.ts";
 import { HOOK_FILE_NAMES, INSTALL_SCOPES, type InstallScope, scopeOf, scopeSettingsPath } from "./settings.ts";
 import { claudeDirectory, stateDirectory, stateDirSettingProblem } from "./state_dir.ts";
 
 /** Claude Code's time limit for our hook, in seconds (the fast path takes milliseconds). */
 const HOOK_TIMEOUT_S = 10;
 
-/** The first Node that runs TypeScript as it is (type stripping on by default). */
-const NODE_RUNS_TS = [22, 18] as const;
+/** The oldest Node the hook runs on, as JavaScript (the npm build's floor too). */
+const NODE_OLDEST = 20;
+
+/** A script for `node -e` that prints a file's JavaScript, types stripped (Node 22.13 and later). */
+const STRIP_WITH_NODE = 'process.stdout.write(require("node:module").stripTypeScriptTypes(' +
+  'require("node:fs").readFileSync(process.argv[1], "utf8"), { mode: "strip" }))';
 
 /** What install will do. */
 export interface InstallPlan {
@@ -52,6 +57,8 @@ export interface InstallPlan {
   toolActivity?: boolean;
   claudeDir: string;
   stateDir: string;
+  /** For Node from hook.ts: the hook as JavaScript, installed instead of the TypeScript. */
+  javascript?: string;
   settingsPath?: string;
   command: string;
   events: readonly (readonly [string, string?])[];
@@ -61,12 +68,25 @@ export interface InstallPlan {
   claudeVersionGiven: boolean;
 }
 
-/** Whether a Node binary runs TypeScript files as they are (22.18 or later). */
-async function nodeRunsTypeScript(nodePath: string): Promise<boolean> {
-  const version = (await runQuietly([nodePath, "--version"], 10_000))?.stdout.match(/^v(\d+)\.(\d+)/);
-  if (version === null || version === undefined) return false;
-  const [major, minor] = [Number(version[1]), Number(version[2])];
-  return major > NODE_RUNS_TS[0] || (major === NODE_RUNS_TS[0] && minor >= NODE_RUNS_TS[1]);
+/** A Node binary's major version, or undefined when it does not say. */
+async function nodeMajor(nodePath: string): Promise<number | undefined> {
+  const version = (await runQuietly([nodePath, "--version"], 10_000))?.stdout.match(/^v(\d+)\./);
+  return version === null || version === undefined ? undefined : Number(version[1]);
+}
+
+/**
+ * hook.ts as JavaScript for the Node install: stripped here when this runtime can (Deno, Node 22.13+), else by
+ * the Node it is for; a Node that cannot either gets a clear refusal.
+ */
+async function javascriptFor(runtime: Runtime, nodePath: string, source: string, text: string): Promise<string> {
+  const module = await import("node:module") as { stripTypeScriptTypes?: (code: string, o: object) => string };
+  if (typeof module.stripTypeScriptTypes === "function") return javascriptOf(text, module.stripTypeScriptTypes);
+  const run = await runQuietly([nodePath, "--no-warnings", "-e", STRIP_WITH_NODE, source], 30_000);
+  if (run?.code === 0 && run.stdout.length > 0) return javascriptOf(text, () => run.stdout);
+  throw new CommandError(
+    `Cannot install for Node: neither ${runtime.name} nor ${nodePath} can turn hook.ts into JavaScript (Node ` +
+      `22.13 and Deno can). Run install under one of them, or use the npm build (npx @telemhq/claude-code install).`,
+  );
 }
 
 /** The ping URL: `--url URL`, `--url -` (the first line of stdin, off the process list), or TELEMHQ_PING_URL. */
@@ -123,7 +143,61 @@ export async function planInstall(runtime: Runtime, args: readonly string[]): Pr
     ["--tool-activity", "--no-tool-activity", "--no-hash-salt", "--no-member", "--plugin"],
   );
   const scope = scopeOf(values["--scope"], INSTALL_SCOPES, "install");
-  const kind = (values["--runtime"] ?? runtime.kind) as RuntimeKind;
+  const labels = checkedLabels(values);
+  const chosen = chooseRuntime(runtime, values["--runtime"]);
+  if (values["--url"] === "-" && values["--hash-salt"] === "-") {
+    throw new CommandError(
+      "Cannot install: --url - and --hash-salt - both want standard input. Give one of them another way " +
+        "(TELEMHQ_PING_URL, or TELEMHQ_HASH_SALT).",
+      2,
+    );
+  }
+  const url = await pingUrlArgument(runtime, values["--url"]);
+  const hashSalt = values["--no-hash-salt"] ? null : await hashSaltArgument(runtime, values["--hash-salt"]);
+  const { kind, source, sourceKind } = chosen;
+  const runtimePath = await installedRuntimePath(runtime, kind);
+  // Node runs the hook as JavaScript: no type stripping on every event, and Node 20 runs it too.
+  const hookText = kind === "node" && sourceKind === "ts" ? await runtime.readTextFile(source) : undefined;
+  const javascript = hookText === undefined ? undefined : await javascriptFor(runtime, runtimePath, source, hookText);
+  const folders = await installFolders(runtime, kind, sourceKind, runtimePath);
+  const { claudeDir, stateDir, hookFile, projectsDir } = folders;
+  // Deno checks --allow-run against its real path: the launcher resolves the link each time, and so does this.
+  const realRuntime = kind === "deno" ? await runtime.realpath(runtimePath) ?? runtimePath : runtimePath;
+  const argv = hookArgv(kind, realRuntime, hookFile, stateDir, { pingHost: url.host, claudeDir, projectsDir });
+  const launcher = `${claudeDir}/hooks/${LAUNCHER_FILE_NAME}`;
+  const claude = await claudeCodeForScope(runtime, scope, claudeDir, labels.claudeVersion);
+  return {
+    scope,
+    record: {
+      runtime: kind,
+      runtime_path: runtimePath,
+      hook_file: hookFile,
+      hook_argv: argv,
+      launcher,
+      launcher_args: launcherArgs(kind, runtimePath, hookFile, url.host),
+      created_settings: [],
+    },
+    url,
+    hashSalt,
+    member: values["--no-member"] ? null : labels.member,
+    toolActivity: values["--tool-activity"] ? true : values["--no-tool-activity"] ? false : undefined,
+    claudeDir,
+    stateDir,
+    javascript,
+    settingsPath: await scopeSettingsPath(runtime, scope, claudeDir, values["--dir"], "install"),
+    command: launcherCommand(launcher, launcherArgs(kind, runtimePath, hookFile, url.host)),
+    events: INSTALL_EVENTS.always,
+    claude,
+    claudeVersionGiven: labels.claudeVersion !== undefined,
+  };
+}
+
+/** The runtime to install for, and the hook file this process runs from (hook.ts, or the npm build's bundle). */
+function chooseRuntime(
+  runtime: Runtime,
+  wanted: string | undefined,
+): { kind: RuntimeKind; source: string; sourceKind: "ts" | "mjs" } {
+  const kind = (wanted ?? runtime.kind) as RuntimeKind;
   if (kind !== "deno" && kind !== "bun" && kind !== "node") {
     throw new CommandError(`Cannot install: runtime "${kind}" is not supported. Use --runtime deno, bun or node.`, 2);
   }
@@ -138,34 +212,59 @@ export async function planInstall(runtime: Runtime, args: readonly string[]): Pr
     // The npm build is JavaScript for Node; Deno and Bun run hook.ts itself.
     throw new CommandError(`Cannot install for ${kind} from the npm build: run install with hook.ts under ${kind}.`, 2);
   }
-  if (values["--url"] === "-" && values["--hash-salt"] === "-") {
+  return { kind, source, sourceKind };
+}
+
+/** The labels given on the command line, checked: a member label and the fleet's oldest Claude Code. */
+function checkedLabels(values: Record<string, string | undefined>): { member?: string; claudeVersion?: string } {
+  const member = values["--member"];
+  if (member !== undefined && !MEMBER_PATTERN.test(member)) {
     throw new CommandError(
-      "Cannot install: --url - and --hash-salt - both want standard input. Give one of them another way " +
-        "(TELEMHQ_PING_URL, or TELEMHQ_HASH_SALT).",
+      "Cannot install: --member wants a short label (letters, digits and . _ @ + -, up to 64), such as ana or ana@acme.",
       2,
     );
   }
-  const url = await pingUrlArgument(runtime, values["--url"]);
-  const hashSalt = values["--no-hash-salt"] ? null : await hashSaltArgument(runtime, values["--hash-salt"]);
+  const claudeVersion = values["--claude-version"];
+  if (claudeVersion !== undefined && !isClaudeCodeVersion(claudeVersion)) {
+    throw new CommandError(
+      `Cannot install: --claude-version wants a version such as 2.1.332, not "${claudeVersion.slice(0, 20)}".`,
+      2,
+    );
+  }
+  return { member, claudeVersion };
+}
+
+/** The runtime's path as the user's PATH names it, checked to be recent enough. */
+async function installedRuntimePath(runtime: Runtime, kind: RuntimeKind): Promise<string> {
   const runtimePath = await findRuntimeBinary(runtime, kind);
   if (runtimePath === undefined) {
     throw new CommandError(
       `Cannot install: ${kind} is not on PATH or in ~/.${kind}/bin. Install it, or choose another --runtime.`,
     );
   }
-  if (kind === "node" && sourceKind === "ts" && !(await nodeRunsTypeScript(runtimePath))) {
+  if (kind === "node" && ((await nodeMajor(runtimePath)) ?? 0) < NODE_OLDEST) {
     throw new CommandError(
-      `Cannot install for Node: ${runtimePath} is older than ${NODE_RUNS_TS.join(".")} and cannot run hook.ts. ` +
-        `Install Node 22.18 or later, or use the npm build (npx @telemhq/claude-code install ...).`,
+      `Cannot install for Node: ${runtimePath} is older than ${NODE_OLDEST}. Install Node ${NODE_OLDEST} or later, ` +
+        `or choose --runtime bun or deno.`,
     );
   }
+  return runtimePath;
+}
+
+/** Where the hook, its state and Claude Code's transcripts live, refused when Deno's flags could not name them. */
+async function installFolders(
+  runtime: Runtime,
+  kind: RuntimeKind,
+  sourceKind: "ts" | "mjs",
+  runtimePath: string,
+): Promise<{ claudeDir: string; stateDir: string; hookFile: string; projectsDir?: string }> {
   const env = (name: string) => runtime.env(name);
   const claudeDir = claudeDirectory(env);
   const stateDir = stateDirectory(env);
   if (claudeDir === undefined || stateDir === undefined) {
     throw new CommandError(`Cannot install: ${stateDirSettingProblem(env) ?? "HOME is not set"}.`);
   }
-  const hookFile = `${claudeDir}/hooks/${HOOK_FILE_NAMES[sourceKind]}`;
+  const hookFile = `${claudeDir}/hooks/${HOOK_FILE_NAMES[kind === "node" ? "mjs" : sourceKind]}`;
   // The transcripts' real folder too: Deno checks a permission against the path a symlink leads to.
   const projects = await runtime.realpath(`${claudeDir}/projects`);
   const projectsDir = projects !== undefined && projects !== `${claudeDir}/projects` ? projects : undefined;
@@ -178,24 +277,16 @@ export async function planInstall(runtime: Runtime, args: readonly string[]): Pr
         `without commas, or choose --runtime bun.`,
     );
   }
-  // Deno checks --allow-run against its real path: the launcher resolves the link each time, and so does this.
-  const realRuntime = kind === "deno" ? await runtime.realpath(runtimePath) ?? runtimePath : runtimePath;
-  const argv = hookArgv(kind, realRuntime, hookFile, stateDir, { pingHost: url.host, claudeDir, projectsDir });
-  const launcher = `${claudeDir}/hooks/${LAUNCHER_FILE_NAME}`;
-  const member = values["--member"];
-  if (member !== undefined && !MEMBER_PATTERN.test(member)) {
-    throw new CommandError(
-      "Cannot install: --member wants a short label (letters, digits and . _ @ + -, up to 64), such as ana or ana@acme.",
-      2,
-    );
-  }
-  const given = values["--claude-version"];
-  if (given !== undefined && !isClaudeCodeVersion(given)) {
-    throw new CommandError(
-      `Cannot install: --claude-version wants a version such as 2.1.332, not "${given.slice(0, 20)}".`,
-      2,
-    );
-  }
+  return { claudeDir, stateDir, hookFile, projectsDir };
+}
+
+/** The Claude Code the settings are written for: this machine's, or for a shared file the one given. */
+async function claudeCodeForScope(
+  runtime: Runtime,
+  scope: string,
+  claudeDir: string,
+  given: string | undefined,
+): Promise<InstallPlan["claude"]> {
   // A file others share (a repository's, a fleet's policy) is read by Claude Codes this machine does not have.
   const shared = scope === "project" || scope === "managed";
   const claude = shared && given === undefined
@@ -207,29 +298,7 @@ export async function planInstall(runtime: Runtime, args: readonly string[]): Pr
         `Upgrade Claude Code, then run install again.`,
     );
   }
-  return {
-    scope,
-    record: {
-      runtime: kind,
-      runtime_path: runtimePath,
-      hook_file: hookFile,
-      hook_argv: argv,
-      launcher,
-      launcher_args: launcherArgs(kind, runtimePath, hookFile, url.host),
-      created_settings: [],
-    },
-    url,
-    hashSalt,
-    member: values["--no-member"] ? null : member,
-    toolActivity: values["--tool-activity"] ? true : values["--no-tool-activity"] ? false : undefined,
-    claudeDir,
-    stateDir,
-    settingsPath: await scopeSettingsPath(runtime, scope, claudeDir, values["--dir"], "install"),
-    command: launcherCommand(launcher, launcherArgs(kind, runtimePath, hookFile, url.host)),
-    events: INSTALL_EVENTS.always,
-    claude,
-    claudeVersionGiven: given !== undefined,
-  };
+  return claude;
 }
 
 /** An option given now (null: cleared), else the one saved before, if it is a non-empty string. */

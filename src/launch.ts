@@ -4,7 +4,8 @@
  * starts may inherit. The launcher script (see {@linkcode launcherScript})
  * builds the same command lines from the same constants.
  *
- * Owns: `hookArgv`, `denoRunFlags`, the runtimes' flags, finding a runtime's binary, shell quoting.
+ * Owns: `hookArgv`, `denoRunFlags`, the runtimes' flags, finding a runtime's binary, hook.ts as JavaScript
+ * for Node, shell quoting.
  * Uses: runtime, state_dir, config.
  *
  * @module
@@ -153,8 +154,10 @@ export function hookArgv(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { detectRuntime } from "@telemhq/claude-code";
  * const argv = selfCommand(detectRuntime(), ["deliver"], "/home/me/.claude/telemhq");
+ * assert.deepEqual(argv?.slice(-1), ["deliver"]);
  * ```
  */
 export function selfCommand(
@@ -234,3 +237,86 @@ export function narrowAccess(env: EnvLookup, pingUrl: string | undefined): Narro
   const host = pingUrl === undefined ? undefined : attempt(() => new URL(pingUrl).host, undefined);
   return claudeDir === undefined || host === undefined ? undefined : { pingHost: host, claudeDir };
 }
+
+/**
+ * hook.ts as plain JavaScript, for Node (which then neither needs 22.18 nor strips types on every start): the
+ * same code, line for line, its types blanked out by the type stripper Node and Deno share
+ * (`stripTypeScriptTypes` of `node:module`), under a Node shebang and a line that says where it comes from.
+ *
+ * @param source hook.ts's text.
+ * @param strip The type stripper.
+ * @returns The JavaScript.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { stripTypeScriptTypes } from "node:module";
+ * const javascript = javascriptOf("#!/usr/bin/env -S deno run\nconst x: number = 1;\n", stripTypeScriptTypes);
+ * assert.match(javascript, /^#!\/usr\/bin\/env node\n\/\/ GENERATED from hook\.ts/);
+ * assert.match(javascript, /const x {9}= 1;/);
+ * ```
+ */
+export function javascriptOf(source: string, strip: (code: string, options: { mode: "strip" }) => string): string {
+  return strip(source, { mode: "strip" }).replace(
+    /^#!.*\n/,
+    "#!/usr/bin/env node\n// GENERATED from hook.ts by `deno task build:hook` (types stripped, nothing else changed): edit src/.\n",
+  );
+}
+
+/**
+ * The file Node starts the hook through (the npm bin, the plugin's `hook-node.mjs`, the installed
+ * `telemhq-node.mjs`): it enables Node's compile cache (22.1+) before it loads the hook's JavaScript, so that a
+ * cached compile spares each event some 10 ms. The cache runs code, so it lives only in the user's private state
+ * folder, `<state>/node-compile-cache`, and only when that folder, the state folder and every folder above them
+ * are safe (Node's default, a shared folder under /tmp, lets another local user plant code). Plain JavaScript:
+ * it runs before the hook.
+ *
+ * @param hookFile The JavaScript beside it to run (`hook.mjs`, `telemhq.mjs`).
+ * @returns The file's text.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.match(nodeEntrySource("telemhq.mjs"), /await import\(new URL\("\.\/telemhq\.mjs", import\.meta\.url\)\.href\)/);
+ * ```
+ */
+export function nodeEntrySource(hookFile: string): string {
+  return NODE_ENTRY.replaceAll("@@HOOK@@", hookFile);
+}
+
+const NODE_ENTRY = `#!/usr/bin/env node
+// The TelemHQ hook for Claude Code, started by Node: see README.md. The hook itself is @@HOOK@@.
+const fs = process.getBuiltinModule?.("node:fs");
+const uid = process.getuid?.();
+
+// Folders only this user (or root, above) can change: a compile cache elsewhere could be made to run another's code.
+function privateCacheFolder() {
+  const env = process.env;
+  const absolute = (path) => typeof path === "string" && path.startsWith("/");
+  const claudeDir = env.CLAUDE_CONFIG_DIR ? env.CLAUDE_CONFIG_DIR : absolute(env.HOME) ? env.HOME + "/.claude" : "";
+  const state = (env.TELEMHQ_STATE_DIR || claudeDir + "/telemhq").replace(/\\/+$/, "");
+  if (fs === undefined || uid === undefined || !absolute(state)) return undefined;
+  const ours = (path, exact) => {
+    const stat = fs.lstatSync(path, { throwIfNoEntry: false });
+    if (stat === undefined || !stat.isDirectory()) return false;
+    if (exact) return stat.uid === uid && (stat.mode & 0o077) === 0;
+    return (stat.uid === uid || stat.uid === 0) && ((stat.mode & 0o022) === 0 || (stat.mode & 0o1000) !== 0);
+  };
+  for (let end = state.lastIndexOf("/"); end > 0; end = state.lastIndexOf("/", end - 1)) {
+    if (!ours(state.slice(0, end), false)) return undefined;
+  }
+  if (!ours(state, true)) return undefined;
+  const cache = state + "/node-compile-cache";
+  if (fs.lstatSync(cache, { throwIfNoEntry: false }) === undefined) fs.mkdirSync(cache, { mode: 0o700 });
+  return ours(cache, true) ? cache : undefined;
+}
+
+try {
+  const cache = privateCacheFolder();
+  if (cache !== undefined) process.getBuiltinModule?.("node:module")?.enableCompileCache?.(cache);
+} catch {
+  // No cache: the hook only runs a few milliseconds slower.
+}
+const { runCommandLine } = await import(new URL("./@@HOOK@@", import.meta.url).href);
+await runCommandLine();
+`;

@@ -257,7 +257,8 @@ net_host() {
   esac
 }
 
-# Node strips TypeScript types from 22.18 on (23.6 on the odd line); the npm build's JavaScript runs on 20.
+# Node runs the JavaScript beside hook.ts (hook.mjs, the same code with its types stripped) from 20 on, and hook.ts
+# itself from 22.18 (23.6 on the odd line), where it strips the types on every start.
 node_runs() {
   version=$("$1" --version 2>/dev/null) || return 1
   version=\${version#v}
@@ -265,6 +266,7 @@ node_runs() {
   rest=\${version#*.}
   minor=\${rest%%.*}
   case $major$minor in "" | *[!0-9]*) return 1 ;; esac
+  [ -n "$NODE_HOOK" ] && [ "$major" -ge 20 ] && return 0
   case $HOOK in *.ts) ;; *) [ "$major" -ge 20 ]; return ;; esac
   [ "$major" -ge 24 ] || { [ "$major" -eq 22 ] && [ "$minor" -ge 18 ]; } || { [ "$major" -eq 23 ] && [ "$minor" -ge 6 ]; }
 }
@@ -312,7 +314,7 @@ runtime_words() {
       # shellcheck disable=SC2086 # the flags are split on purpose
       add_words "$RUNTIME" $BUN_FLAGS "$HOOK"
       ;;
-    node) add_words "$RUNTIME" "$HOOK" ;;
+    node) add_words "$RUNTIME" "\${NODE_HOOK:-$HOOK}" ;;
     deno)
       real_path "$RUNTIME"
       deno=$REAL
@@ -343,9 +345,14 @@ runtime_words() {
 # Says that no runtime runs hook.ts, and what to install.
 no_runtime() {
   found=""
-  find_program node && found=" (found Node $("$FOUND" --version 2>/dev/null), too old to run TypeScript)"
-  echo "TelemHQ: no runtime for \${HOOK##*/}: looked for Bun, Deno and Node 22.18 or later on PATH$found." >&2
-  echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 22.18+), then start Claude Code again." >&2
+  find_program node && found=" (found Node $("$FOUND" --version 2>/dev/null), too old)"
+  if [ -n "$NODE_HOOK" ]; then
+    echo "TelemHQ: no runtime for \${HOOK##*/}: looked for Bun, Deno and Node 20 or later on PATH$found." >&2
+    echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 20+), then start Claude Code again." >&2
+  else
+    echo "TelemHQ: no runtime for \${HOOK##*/}: looked for Bun, Deno and Node 22.18 or later on PATH$found." >&2
+    echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 22.18+), then start Claude Code again." >&2
+  fi
 }
 
 # Runs a command of hook.ts in the foreground, in the folder it was asked from (doctor reads its project).
@@ -430,6 +437,7 @@ main() {
   for installed in "$here/telemhq.ts" "$here/telemhq.mjs"; do
     [ -f "$HOOK" ] || HOOK=$installed
   done
+  NODE_HOOK=""
   GIVEN_KIND=""
   GIVEN_PATH=""
   HOST_OPTION=""
@@ -442,6 +450,15 @@ main() {
     esac
     shift 2
   done
+  # Node runs plain JavaScript beside hook.ts when there is one (no type stripping on every event), through its
+  # starter (a private compile cache) when there is one.
+  base=\${HOOK%.ts}
+  base=\${base%.mjs}
+  if [ -f "$base-node.mjs" ]; then
+    NODE_HOOK=$base-node.mjs
+  elif [ -f "$base.mjs" ]; then
+    NODE_HOOK=$base.mjs
+  fi
   case "\${1:-}" in
     "") hand_on ;;
     tool)

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readConfig } from "./config.ts";
 import { enrichEntry, forgetSession } from "./ledger.ts";
 import { buildPayload } from "./payload.ts";
-import { detectRuntime } from "./runtime.ts";
+import { detectRuntime } from "./runtime_detect.ts";
 import type { SpoolEntry } from "./spool.ts";
 
 async function entry(event: Record<string, unknown>): Promise<SpoolEntry> {

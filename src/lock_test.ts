@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { STATE_LAYOUT } from "./state_dir.ts";
 import { claimLockForSender, senderIsRunning, SenderLock } from "./lock.ts";
-import { detectRuntime } from "./runtime.ts";
+import { detectRuntime } from "./runtime_detect.ts";
 
 async function withStateDir(body: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "telemhq-lock-" });

@@ -214,6 +214,8 @@ export async function pingId(
     parts.push(callId);
   } else if (promptId !== undefined && eventRule(event).oncePerPrompt && input.stop_hook_active !== true) {
     parts.push(promptId);
+    const task = taskNotificationKey(input);
+    if (task !== undefined) parts.push(task);
   } else if (promptId !== undefined && eventRule(event).oncePerSession) {
     // No clock in the id: two hooks given the same event a second apart (both routes wired) must agree.
     parts.push(promptId, enumField(input, "reason") ?? "");
@@ -225,6 +227,20 @@ export async function pingId(
     );
   }
   return (await sha256Hex(parts.join("\u0000"))).slice(0, 32);
+}
+
+/**
+ * A background agent's report reaches the model as a second `UserPromptSubmit` under the prompt that started it (same
+ * `prompt_id`, the prompt a `<task-notification>`): its task id (the agent id, sent with `SubagentStart` anyway) and
+ * status tell it apart from the prompt itself. Nothing else of the prompt is read, and this goes only into a hash.
+ */
+function taskNotificationKey(input: HookInput): string | undefined {
+  const prompt = input.prompt;
+  if (typeof prompt !== "string" || !prompt.startsWith("<task-notification>")) return undefined;
+  const head = prompt.slice(0, 1024);
+  const id = /<task-id>([^<]{1,128})<\/task-id>/.exec(head)?.[1];
+  const status = /<status>([a-z_]{1,32})<\/status>/.exec(head)?.[1] ?? "";
+  return `task\u0001${id !== undefined && TOKEN_PATTERN.test(id) ? id : ""}\u0001${status}`;
 }
 
 /** A PostToolBatch event is identified by the first tool call it reports. */

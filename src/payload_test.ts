@@ -190,6 +190,32 @@ Deno.test("pingId() is stable for the same event and differs between events", as
   );
 });
 
+Deno.test("pingId() tells a background agent's report from the prompt that started it, by the agent only", async () => {
+  const at = new Date("2026-11-25T10:00:00Z");
+  const prompt = { session_id: "s1", hook_event_name: "UserPromptSubmit", prompt_id: "p1", prompt: "SECRET_ do it" };
+  const report = (id: string, status: string) => ({
+    ...prompt,
+    prompt: `<task-notification>\n<task-id>${id}</task-id>\n<status>${status}</status>\n<result>SECRET_</result>`,
+  });
+  const ids = await Promise.all([
+    pingId(prompt, at),
+    pingId(report("a6a6f9288086097b2", "completed"), at),
+    pingId(report("b7b7", "completed"), at),
+    pingId(report("a6a6f9288086097b2", "failed"), at),
+  ]);
+  assert.equal(new Set(ids).size, ids.length, "each is its own ping");
+  assert.equal(
+    await pingId({ ...prompt, prompt: "SECRET_ other words" }, at),
+    ids[0],
+    "the prompt's words are not read",
+  );
+  const otherResult = {
+    ...report("a6a6f9288086097b2", "completed"),
+    prompt: report("a6a6f9288086097b2", "completed").prompt.replace("SECRET_", "x"),
+  };
+  assert.equal(await pingId(otherResult, at), ids[1], "nor the report's");
+});
+
 Deno.test("allowlisted() keeps only Payload fields, whatever else a ping object picked up", () => {
   const ping = { provider: "anthropic", event: "Stop", transcript_path: "/home/dev/SECRET_", prompt: "SECRET_" };
   assert.deepEqual(allowlisted(ping as unknown as Payload), { provider: "anthropic", event: "Stop" });

@@ -25,10 +25,17 @@ const WEB_SEARCH_USD = 0.01;
 /** Region prefixes of Bedrock inference profiles; a profile id of another region is priced as its `us.` twin. */
 const REGIONS = ["us", "eu", "apac", "jp", "au", "us-gov", "global"] as const;
 
-/** Every provider id (lower case) to its catalog model. */
-const BY_PROVIDER_ID: ReadonlyMap<string, string> = new Map(
-  CATALOG_MODELS.flatMap((model) => model.providerIds.map((id) => [id, model.id] as const)),
-);
+let providerIds: ReadonlyMap<string, string> | undefined;
+
+/**
+ * Every provider id (lower case) to its catalog model: built on first use, since only the sender prices (the hook,
+ * which runs for every event, never does).
+ */
+function byProviderId(): ReadonlyMap<string, string> {
+  return providerIds ??= new Map(
+    CATALOG_MODELS.flatMap((model) => model.providerIds.map((id) => [id, model.id] as const)),
+  );
+}
 
 /** A model id taken apart: `claude-<family>-<major>[-<minor>]`, or the older `claude-<major>[-<minor>]-<family>`. */
 interface ModelName {
@@ -53,13 +60,17 @@ function parseName(id: string): ModelName | undefined {
     : { family: legacy![3], major: Number(legacy![1]), minor: Number(legacy![2] ?? 0), legacyOrder: true };
 }
 
-/** Catalog models by their parsed names, for ids that are no provider's exact id. */
-const BY_NAME: ReadonlyMap<string, string> = new Map(
-  CATALOG_MODELS.flatMap((model) => {
-    const name = parseName(model.id);
-    return name === undefined ? [] : [[nameKey(name), model.id] as const];
-  }),
-);
+let names: ReadonlyMap<string, string> | undefined;
+
+/** Catalog models by their parsed names, for ids that are no provider's exact id (built on first use). */
+function byName(): ReadonlyMap<string, string> {
+  return names ??= new Map(
+    CATALOG_MODELS.flatMap((model) => {
+      const name = parseName(model.id);
+      return name === undefined ? [] : [[nameKey(name), model.id] as const];
+    }),
+  );
+}
 
 function nameKey(name: ModelName): string {
   return `${name.family}\u0000${name.major}\u0000${name.minor}\u0000${name.legacyOrder}`;
@@ -88,11 +99,11 @@ export function resolveModel(model: string): string | undefined {
   let id = model.trim().toLowerCase();
   if (id === "" || /\s/.test(id)) return undefined;
   id = id.replace(/\[[12]m\]/g, "").replace(/(claude-(?:[a-z]+-)?\d{1,2})\.(?=\d)/g, "$1-");
-  const exact = BY_PROVIDER_ID.get(id);
+  const exact = byProviderId().get(id);
   if (exact !== undefined) return exact;
   const region = REGIONS.find((prefix) => prefix !== "us" && id.startsWith(`${prefix}.anthropic.`));
   if (region !== undefined) {
-    const twin = BY_PROVIDER_ID.get(`us${id.slice(region.length)}`);
+    const twin = byProviderId().get(`us${id.slice(region.length)}`);
     if (twin !== undefined) return twin;
   }
   let bare = id.slice(id.lastIndexOf("/") + 1);
@@ -101,7 +112,7 @@ export function resolveModel(model: string): string | undefined {
     if (prefixed[1] !== undefined && !(REGIONS as readonly string[]).includes(prefixed[1])) return undefined;
     bare = prefixed[2];
   }
-  const named = BY_PROVIDER_ID.get(bare) ?? (parseName(bare) && BY_NAME.get(nameKey(parseName(bare)!)));
+  const named = byProviderId().get(bare) ?? (parseName(bare) && byName().get(nameKey(parseName(bare)!)));
   if (named !== undefined) return named;
   return containedModel(bare);
 }
@@ -180,7 +191,7 @@ export function managedPricing(value: unknown): ManagedPricing | undefined {
 function resolveExactly(key: string): string | undefined {
   if (CATALOG_MODELS.some((model) => model.id === key)) return key;
   const region = REGIONS.find((prefix) => key.startsWith(`${prefix}.anthropic.`));
-  return BY_PROVIDER_ID.get(region === undefined ? key : `us${key.slice(region.length)}`);
+  return byProviderId().get(region === undefined ? key : `us${key.slice(region.length)}`);
 }
 
 /** The prices in force: the catalog, an organisation's managed pricing, and the user's `TELEMHQ_PRICES` over all. */
@@ -432,8 +443,11 @@ export function priceTable(override: string | undefined): Record<string, ModelPr
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { detectRuntime } from "@telemhq/claude-code";
- * await loadManagedPricing(detectRuntime());
+ * const managed = await loadManagedPricing(detectRuntime());
+ * // This machine has no managed settings that price models (the tests' own /etc overlay shows one that does).
+ * assert.equal(managed?.multiplier ?? 1, 1);
  * ```
  */
 export async function loadManagedPricing(runtime: Runtime): Promise<ManagedPricing | undefined> {

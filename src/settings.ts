@@ -365,6 +365,9 @@ export async function replaceFile(
   await writeFileAtomically(fs, path, text, existing ?? options.mode);
 }
 
+/** What Node starts the installed JavaScript hook through (see `nodeEntrySource`). */
+export const NODE_ENTRY_FILE_NAME = "telemhq-node.mjs";
+
 /** The installed hook's file name in Claude Code's `hooks/` folder: hook.ts's TypeScript, or the npm build's JavaScript. */
 export const HOOK_FILE_NAMES = { ts: "telemhq.ts", mjs: "telemhq.mjs" } as const;
 
@@ -380,12 +383,15 @@ export const HOOK_FILE_NAMES = { ts: "telemhq.ts", mjs: "telemhq.mjs" } as const
  * assert.deepEqual(installedHookFiles("/h/.claude"), [
  *   "/h/.claude/hooks/telemhq.ts",
  *   "/h/.claude/hooks/telemhq.mjs",
+ *   "/h/.claude/hooks/telemhq-node.mjs",
  *   "/h/.claude/hooks/telemhq.sh",
  * ]);
  * ```
  */
 export function installedHookFiles(claudeDir: string): string[] {
-  return [...Object.values(HOOK_FILE_NAMES), LAUNCHER_FILE_NAME].map((name) => `${claudeDir}/hooks/${name}`);
+  return [...Object.values(HOOK_FILE_NAMES), NODE_ENTRY_FILE_NAME, LAUNCHER_FILE_NAME].map((name) =>
+    `${claudeDir}/hooks/${name}`
+  );
 }
 
 /** One settings file, scanned for our hook entries. */
@@ -475,8 +481,10 @@ export function enabledTelemhqPlugins(scanned: readonly ScannedSettings[]): stri
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { detectRuntime } from "@telemhq/claude-code";
- * await projectDirectory(detectRuntime(), undefined);
+ * const project = await projectDirectory(detectRuntime(), undefined);
+ * assert.ok(project === undefined || project.startsWith("/"));
  * ```
  */
 export async function projectDirectory(runtime: Runtime, dir: string | undefined): Promise<string | undefined> {

@@ -2,7 +2,8 @@
 // sender only, bounded in size and age.
 import assert from "node:assert/strict";
 import { buildPayload } from "./payload.ts";
-import { detectRuntime, nodeFs } from "./runtime.ts";
+import { nodeFs } from "./runtime.ts";
+import { detectRuntime } from "./runtime_detect.ts";
 import { type DroppedCounts, Spool, spoolPing } from "./spool.ts";
 
 const LIMITS = { timeoutMs: 1000, spoolMaxPings: 3, spoolMaxAgeMs: 60_000 };

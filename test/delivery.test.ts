@@ -523,6 +523,17 @@ for (const runtime of RUNTIMES) {
   );
 }
 
+/** The spool's readable entries, as the sender left them. */
+function spooledEntries(stateDir: string): { attempts: number }[] {
+  return listState(stateDir, "spool").filter((name) => /^[0-9a-f]{32}\.json$/.test(name)).flatMap((name) => {
+    try {
+      return [JSON.parse(Deno.readTextFileSync(`${stateDir}/spool/${name}`))];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** Every process below `pid` now, as Claude Code lists them before it ends a hook. */
 function descendants(pid: number): number[] {
   const parents = new Map<number, number>();
@@ -640,7 +651,11 @@ for (const runtime of RUNTIMES) {
       TELEMHQ_SENDER_IDLE_MS: "60000",
     });
     for (let index = 0; index < 4; index++) assert.equal((await runHook(runtime, toolEvent(index), env)).code, 0);
-    await new Promise((resolve) => setTimeout(resolve, 4000)); // each ping failed and waits out its own backoff
+    // The tracker was tried and found down: the pings now wait out a backoff of 3 s and more.
+    await waitUntil(
+      () => spooledEntries(stateDir).some((entry) => entry.attempts >= 1),
+      "a first failed attempt",
+    );
     const receiver = await t.receiver(undefined, port);
     await receiver.waitFor(1, 20_000);
     const first = receiver.arrivals[0];

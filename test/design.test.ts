@@ -70,6 +70,14 @@ Deno.test("hook.ts runs unchanged under Node 24 (erasable TypeScript only)", asy
   assert.match(run.stdout, /^TelemHQ hook for Claude Code/);
 });
 
+Deno.test("hook.mjs is hook.ts with its types stripped, line for line, and runs under Node 20", async () => {
+  const javascript = Deno.readTextFileSync(`${ROOT}hook.mjs`);
+  assert.equal(javascript.split("\n").length, hookSource.split("\n").length + 1, "one comment line more, no other");
+  const run = await runProcess(["/usr/bin/node", `${ROOT}hook.mjs`, "--help"]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^TelemHQ hook for Claude Code/);
+});
+
 Deno.test("mod.ts re-exports every value hook.ts exports", () => {
   assert.deepEqual(Object.keys(mod).sort(), Object.keys(hook).sort());
 });

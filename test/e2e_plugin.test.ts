@@ -114,6 +114,8 @@ const ONLY: readonly [string, Record<string, string>][] = [
   ["Bun", { bun: runtimeBinary("bun") }],
   ["Deno", { deno: runtimeBinary("deno") }],
   ["Node 24", { node: NODE_24 }],
+  // The machine's Node 20, which cannot strip types: it runs hook.mjs, the same code as plain JavaScript.
+  ["Node 20", { node: "/usr/bin/node" }],
 ];
 
 for (const [label, runtimes] of ONLY) {
@@ -146,7 +148,9 @@ for (const [label, runtimes] of ONLY) {
       );
       const stop = pings.find((ping) => ping.event === "Stop");
       assert.ok(stop.total_tokens > 0 && stop.cost_usd > 0, JSON.stringify(stop));
-      const expected = label === "Node 24" ? /^node\/24\./ : new RegExp(`^${label.toLowerCase()}/`);
+      const expected = label.startsWith("Node ")
+        ? new RegExp(`^node/${label.slice("Node ".length)}\\.`)
+        : new RegExp(`^${label.toLowerCase()}/`);
       assert.match(stop.runtime, expected);
       assert.ok(receiver.requests.every((request) => !request.body.includes("SECRET_")));
       // While pings wait, the sender keeps their tracker's URL in a private file; once it leaves, none is left.
@@ -166,12 +170,12 @@ for (const [label, runtimes] of ONLY) {
   });
 }
 
-Deno.test("plugin with only Node 20 on PATH: no ping, nothing disturbed, and its doctor says what to install", async () => {
+Deno.test("plugin with no runtime on PATH: no ping, nothing disturbed, and its doctor says what to install", async () => {
   const api = await startAnthropicStandIn();
   const receiver = await startReceiver();
   const session = newSession();
   try {
-    const path = pathWith(session.home, { node: "/usr/bin/node" });
+    const path = pathWith(session.home, {});
     await installPlugin(session, path, receiver);
     Deno.writeTextFileSync(session.settings, "{}");
     const turn = await runClaude(session, {
@@ -180,14 +184,24 @@ Deno.test("plugin with only Node 20 on PATH: no ping, nothing disturbed, and its
       path,
     });
     assert.equal(turn.code, 0, turn.stderr);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    assert.equal(receiver.requests.length, 0);
     const doctor = await runProcess(["/bin/sh", `${ROOT}hooks/telemhq.sh`, "doctor"], {
       env: { HOME: session.home, PATH: path },
     });
+    // The positive signal that this turn's hooks had their chance: with Bun added, the next turn's pings arrive,
+    // and a sender would have taken anything the first turn had spooled along with them.
+    Deno.symlinkSync(runtimeBinary("bun"), `${path}/bun`);
+    const next = await runClaude(session, {
+      prompt: "please SCENARIO:plain SECRET_PROMPT do it",
+      apiUrl: api.url,
+      path,
+    });
+    assert.equal(next.code, 0, next.stderr);
+    await receiver.waitFor(2, 20_000);
+    const sessions = new Set(receiver.requests.map((request) => JSON.parse(request.body).session_id));
+    assert.equal(sessions.size, 1, "only the second turn's session: the first, without a runtime, sent nothing");
     assert.equal(doctor.code, 1);
-    assert.match(doctor.stderr, /no runtime for hook\.ts: .*found Node v20\.\d+\.\d+, too old to run TypeScript/);
-    assert.match(doctor.stderr, /Install one \(Bun: https:\/\/bun\.sh, Deno: https:\/\/deno\.com, or Node 22\.18\+\)/);
+    assert.match(doctor.stderr, /no runtime for hook\.ts: looked for Bun, Deno and Node 20 or later on PATH\./);
+    assert.match(doctor.stderr, /Install one \(Bun: https:\/\/bun\.sh, Deno: https:\/\/deno\.com, or Node 20\+\)/);
   } finally {
     await Promise.all([api.close(), receiver.close()]);
     await removeTree(session.home);
@@ -235,13 +249,21 @@ Deno.test("plugin and settings install both active: one ping per event; doctor n
     assert.equal(removed.code, 0, removed.stderr);
     await waitUntil(() => !exists(`${session.home}/.claude/telemhq/sender.lock`), "the sender to leave");
     const before = receiver.requests.length;
+    // A hook of the user's own, as a witness that Stop hooks ran on the next turn.
+    Deno.writeTextFileSync(
+      session.settings,
+      JSON.stringify({
+        hooks: { Stop: [{ hooks: [{ type: "command", command: `: > '${session.home}/stop-ran'` }] }] },
+      }),
+    );
     const after = await runClaude(session, {
       prompt: "please SCENARIO:plain SECRET_PROMPT do it",
       apiUrl: api.url,
       path,
     });
     assert.equal(after.code, 0, after.stderr);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Claude Code waits for its synchronous hooks: the user's own Stop hook has run, so ours would have too.
+    assert.ok(exists(`${session.home}/stop-ran`), "the turn's Stop hooks ran");
     assert.equal(receiver.requests.length, before, "with both removed, a turn sends nothing");
   } finally {
     await Promise.all([api.close(), receiver.close()]);
@@ -253,15 +275,30 @@ Deno.test("hooks/telemhq.sh never runs a runtime found through a relative PATH e
   const dir = Deno.makeTempDirSync({ prefix: "telemhq-plugin-path-" });
   try {
     Deno.writeTextFileSync(`${dir}/bun`, `#!/bin/sh\ntouch "${dir}/ran"\n`, { mode: 0o755 });
-    const run = await runProcess(["/bin/sh", `${ROOT}hooks/telemhq.sh`], {
-      cwd: dir,
-      env: { HOME: dir, PATH: ".::/usr/bin:/bin", CLAUDE_PLUGIN_OPTION_PING_URL: "https://telemhq.example/ping/T" },
-      stdin: '{"hook_event_name":"Stop","session_id":"s"}',
-    });
-    assert.equal(run.code, 0);
-    assert.equal(run.stdout, "");
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.ok(!exists(`${dir}/ran`), "the repository's bun ran");
+    // The real Bun, later on PATH: the event reaches a runtime, and its ping is the signal that the choice is made.
+    const bin = Deno.makeTempDirSync({ prefix: "telemhq-plugin-bin-" });
+    Deno.symlinkSync(runtimeBinary("bun"), `${bin}/bun`);
+    const receiver = await startReceiver();
+    try {
+      const run = await runProcess(["/bin/sh", `${ROOT}hooks/telemhq.sh`], {
+        cwd: dir,
+        env: {
+          HOME: dir,
+          PATH: `.::${bin}:/usr/bin:/bin`,
+          CLAUDE_PLUGIN_OPTION_PING_URL: receiver.url,
+          TELEMHQ_SENDER_IDLE_MS: "0",
+        },
+        stdin: '{"hook_event_name":"Stop","session_id":"s"}',
+      });
+      assert.equal(run.code, 0);
+      assert.equal(run.stdout, "");
+      await receiver.waitFor(1);
+      assert.match(JSON.parse(receiver.requests[0].body).runtime, /^bun\//);
+      assert.ok(!exists(`${dir}/ran`), "the repository's bun ran");
+    } finally {
+      await receiver.close();
+      await removeTree(bin);
+    }
   } finally {
     await removeTree(dir);
   }

@@ -332,10 +332,19 @@ Deno.test("doctor: all good after install, the answer to --ping, and each proble
   });
 });
 
-Deno.test("node: hook.ts under Node 24 installs itself as TypeScript, and the installed command delivers a ping", async () => {
+Deno.test("node: install for Node writes the hook as JavaScript, so Node 24 strips no types per event and Node 20 runs it", async () => {
   await withHome(async (home, project) => {
     const receiver = await startReceiver();
     try {
+      const turn = async (id: string) => {
+        const [command] = commandsIn(`${home}/.claude/settings.json`, "Stop");
+        const run = await runProcess(["/bin/sh", "-c", command], {
+          cwd: project,
+          env: { HOME: home },
+          stdin: JSON.stringify({ hook_event_name: "Stop", session_id: id, cwd: project }),
+        });
+        assert.equal(run.code, 0);
+      };
       const node = `${ROOT}tools/node_modules/node-24/bin/node`;
       const install = await runProcess([node, HOOK_PATH, "install", "--url", receiver.url], {
         cwd: project,
@@ -344,24 +353,28 @@ Deno.test("node: hook.ts under Node 24 installs itself as TypeScript, and the in
       assert.equal(install.code, 0, install.stderr);
       assert.match(
         install.stdout,
-        /hook: +.*\/\.claude\/hooks\/telemhq\.ts, started by .*\/\.claude\/hooks\/telemhq\.sh\n/,
+        /hook: +.*\/\.claude\/hooks\/telemhq\.mjs, started by .*\/\.claude\/hooks\/telemhq\.sh\n/,
       );
-      const [command] = commandsIn(`${home}/.claude/settings.json`, "Stop");
-      const run = await runProcess(["/bin/sh", "-c", command], {
-        cwd: project,
-        env: { HOME: home },
-        stdin: JSON.stringify({ hook_event_name: "Stop", session_id: "s-node", cwd: project }),
-      });
-      assert.equal(run.code, 0);
+      assert.equal(
+        Deno.readTextFileSync(`${home}/.claude/hooks/telemhq.mjs`),
+        Deno.readTextFileSync(`${ROOT}hook.mjs`),
+        "the same JavaScript the build makes",
+      );
+      await turn("s-node24");
       await receiver.waitFor(1);
       assert.match(JSON.parse(receiver.requests[0].body).runtime, /^node\/24\./);
-      // A Node too old to run TypeScript is refused, with what to do instead.
-      const old = await hookCli("bun", home, ["install", "--url", receiver.url, "--runtime", "node"], project);
-      assert.equal(old.code, 1);
-      assert.match(
-        old.stderr,
-        /^Cannot install for Node: .* is older than 22\.18 and cannot run hook\.ts\. Install Node 22\.18/,
-      );
+      // Deno strips the types itself: the machine's Node 20 then runs the hook.
+      const deno = await hookCli("deno", home, ["install", "--url", receiver.url, "--runtime", "node"], project);
+      assert.equal(deno.code, 0, deno.stderr);
+      await turn("s-node20");
+      await receiver.waitFor(2);
+      assert.match(JSON.parse(receiver.requests[1].body).runtime, /^node\/20\./);
+      // Bun cannot strip types, nor can Node 20: refused, with what to do instead, and nothing changed.
+      const settings = Deno.readTextFileSync(`${home}/.claude/settings.json`);
+      const bun = await hookCli("bun", home, ["install", "--url", receiver.url, "--runtime", "node"], project);
+      assert.equal(bun.code, 1);
+      assert.match(bun.stderr, /^Cannot install for Node: neither bun\/\S+ nor \S+ can turn hook\.ts into JavaScript/);
+      assert.equal(Deno.readTextFileSync(`${home}/.claude/settings.json`), settings);
     } finally {
       await receiver.close();
     }

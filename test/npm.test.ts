@@ -72,9 +72,11 @@ Deno.test("the packed package holds the bin, the hook and its types, README and 
   assert.equal(manifest.bin[BIN_NAME], `bin/${BIN_NAME}.mjs`);
   assert.equal(manifest.exports["."].types, "./bin/hook.d.mts");
   const types = Deno.readTextFileSync(`${installed.project}/node_modules/${PACKAGE_NAME}/bin/hook.d.mts`);
-  for (const name of ["buildPayload", "sendPing", "readTurnUsage", "installCommand"]) {
+  for (const name of ["buildPayload", "sendPing", "readTurnUsage", "deliverSpool"]) {
     assert.match(types, new RegExp(`export declare function ${name}`));
   }
+  // The commands are the hook's, not the library's.
+  assert.doesNotMatch(types, /export declare function installCommand/);
 });
 
 for (const [label, node] of Object.entries(NODES)) {

@@ -1,0 +1,9101 @@
+#!/usr/bin/env node
+// GENERATED from hook.ts by `deno task build:hook` (types stripped, nothing else changed): edit src/.
+/**
+ * The TelemHQ hook for Claude Code: reads one hook event from stdin and sends
+ * a privacy-safe metadata ping to the TelemHQ tracker.
+ *
+ * One self-contained file on purpose (users curl-install it, and can read all
+ * of it): it uses web-standard APIs and `node:` built-ins only, and runs
+ * unchanged under Deno, Bun and Node 22.18+ (erasable TypeScript only).
+ * Imported as a module it only exports its building blocks; run as the main
+ * module it runs the hook, or a command (see `--help`).
+ *
+ * GENERATED from the modules in src/ by `deno task build:hook`: edit those,
+ * not this file. Its parts, in order:
+ *
+ *  1. src/input.ts            Reading the event.
+ *  2. src/events.ts           Claude Code's hook events, as data.
+ *  3. src/sha256.ts           SHA-256 as hex.
+ *  4. src/fields.ts           What may leave the machine.
+ *  5. src/payload.ts          Building the ping.
+ *  6. src/runtime.ts          What the hook needs from the runtime that runs it, as one interface ({@linkcode Runtime}), and the small helpers every adapter shares.
+ *  7. src/runtime_deno.ts     The Deno adapter.
+ *  8. src/runtime_process.ts  The Bun and Node adapters.
+ *  9. src/runtime_detect.ts   The one place that knows which runtime runs the hook.
+ * 10. src/files.ts            The file layer for everything off the hook's hot path.
+ * 11. src/git_repo.ts         The repository a session works in, as TelemHQ's roll-ups name it.
+ * 12. src/state_dir.ts        The state directory.
+ * 13. src/config.ts           The hook's settings.
+ * 14. src/ping_url.ts         The ping URL.
+ * 15. src/destination.ts      Where each ping goes.
+ * 16. src/launch.ts           How the hook is started.
+ * 17. src/launcher.ts         The launcher.
+ * 18. src/spool.ts            The spool.
+ * 19. src/lock.ts             The sender's lock.
+ * 20. src/send.ts             One ping request.
+ * 21. src/trackers.ts         Where each waiting ping goes and when.
+ * 22. src/journal.ts          The journal.
+ * 23. src/transcript.ts       Reading Claude Code's transcripts (JSON lines) from the end.
+ * 24. src/catalog.ts          The model catalog Claude Code prices by, as data.
+ * 25. src/prices.ts           What a response costs, the way Claude Code itself computes it.
+ * 26. src/usage.ts            Tokens and cost of a turn (or a subagent run), from its transcript lines.
+ * 27. src/ledger.ts           Adding usage to a ping, once, just before it is sent.
+ * 28. src/attempts.ts         One ping's attempt, as the sender makes it.
+ * 29. src/sender.ts           The sender.
+ * 30. src/run_hook.ts         The hook itself, what Claude Code runs for each event.
+ * 31. src/cli_args.ts         The commands' shared parts.
+ * 32. src/settings.ts         Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
+ * 33. src/claude_code.ts      Which Claude Code runs here, and what it accepts.
+ * 34. src/install_record.ts   The install record, `<state>/install.json`.
+ * 35. src/install_plan.ts     What `install` will do, decided and checked before anything is written.
+ * 36. src/install.ts          `install`.
+ * 37. src/uninstall.ts        `uninstall`.
+ * 38. src/doctor.ts           `doctor`.
+ * 39. src/cli.ts              The command line.
+ *
+ * @module
+ */
+
+// ---------------------------------------------------------------------------
+// src/input.ts
+//
+// Reading the event: the bytes Claude Code writes to the hook's stdin, up to
+// a limit, parsed into an object, and the reasons the hook skips an event.
+//
+// Owns: `HookSkip`, stdin reading and event parsing, `terminalSafe` (text
+// from files and the network on its way to a terminal). Uses: nothing.
+
+/** The largest event the hook reads from stdin; larger events send nothing. */
+export const MAX_EVENT_BYTES         = 128 * 1024 * 1024;
+
+/**
+ * A Claude Code hook event as it arrives on stdin. Every field is `unknown`
+ * because the hook must survive whatever it is given; the payload builder
+ * checks each field's type before it uses it.
+ */
+                                                          
+
+/** Why the hook sent nothing: a reason for the debug line, never shown otherwise. */
+export class HookSkip extends Error {
+  /** @param message One line, safe to print (holds no secret). */
+  constructor(message        ) {
+    super(message);
+    this.name = "HookSkip";
+  }
+}
+
+/**
+ * An error's code or name, never its message, which may quote content or paths.
+ *
+ * @param error Anything thrown.
+ * @returns For example `"ENOENT"` or `"TypeError"`.
+ */
+function describeError(error         )         {
+  const code = (error                             )?.code;
+  if (typeof code === "string") return code;
+  return error instanceof Error ? error.name : typeof error;
+}
+
+/**
+ * Parses the event bytes Claude Code wrote to stdin.
+ *
+ * @param bytes The whole of stdin.
+ * @returns The event object.
+ * @throws {HookSkip} When stdin is empty, not UTF-8, not JSON, or not a JSON object.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(parseEvent(new TextEncoder().encode('{"hook_event_name":"Stop"}')).hook_event_name, "Stop");
+ * ```
+ */
+export function parseEvent(bytes            )            {
+  if (bytes.length === 0) throw new HookSkip("stdin was empty: no event to report");
+  let text        ;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new HookSkip("stdin is not valid UTF-8: event ignored");
+  }
+  let value         ;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    // A RangeError here is nesting too deep for the runtime's parser.
+    const why = error instanceof RangeError ? "nested too deeply" : "not valid JSON";
+    throw new HookSkip(`stdin is ${why}: event ignored`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new HookSkip("stdin is JSON but not an object: event ignored");
+  }
+  return value             ;
+}
+
+/**
+ * Reads a byte stream to its end, refusing more than `limit` bytes.
+ *
+ * @param stream Chunks, for example stdin.
+ * @param limit Most bytes to accept.
+ * @returns All bytes read.
+ * @throws {HookSkip} When the stream holds more than `limit` bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const bytes = await readAll(new Blob(["{}"]).stream(), 1024);
+ * assert.equal(bytes.length, 2);
+ * ```
+ */
+export async function readAll(stream                           , limit        )                      {
+  const chunks               = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += chunk.length;
+    if (size > limit) throw new HookSkip(`event is larger than ${limit} bytes: event ignored`);
+    chunks.push(chunk);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return bytes;
+}
+
+/**
+ * Characters that move a terminal's cursor, change its title or colours, or
+ * reorder what it shows: C0 controls but tab and line feed, DEL, C1
+ * controls (U+0080-U+009F: `\u009b` is a CSI on many terminals), and the
+ * Unicode bidirectional and invisible format controls.
+ */
+// deno-lint-ignore no-control-regex -- the characters it matches
+const TERMINAL_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+
+/**
+ * Makes text from a file or the network safe to print: every character that
+ * could drive the terminal (see above) is shown as a `\uXXXX` escape instead.
+ * Every command prints what it did not write itself through this function.
+ *
+ * @param text Any text.
+ * @param oneLine Escape line feeds and tabs too (for a value inside one line).
+ * @returns The text, with only printable characters, tab and line feed.
+ */
+function terminalSafe(text        , oneLine = false)         {
+  const escape = (char        ) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
+  const safe = text.replace(TERMINAL_UNSAFE, escape);
+  // deno-lint-ignore no-control-regex -- the characters it matches
+  return oneLine ? safe.replace(/[\u0009\u000a]/g, escape) : safe;
+}
+
+// ---------------------------------------------------------------------------
+// src/events.ts
+//
+// Claude Code's hook events, as data: which mean failure, which fire once per
+// prompt, which carry usage, which `install` wires and with what matcher.
+// Every other list of events is derived from {@linkcode HOOK_EVENTS}.
+//
+// Owns: the event table and the lists derived from it. Uses: nothing.
+
+/** The names of the hook events Claude Code fires (others may appear). */
+                           
+                  
+                
+                      
+                
+                 
+                        
+                   
+                       
+                  
+                   
+                  
+          
+                 
+                
+                  
+
+/** What the hook knows about one event. */
+                            
+                                                                     
+                         
+                                                                                           
+                                
+     
+                                                                                                         
+                                                                          
+     
+                                 
+                                                                                     
+                                                   
+                                                                                          
+                                                                                             
+ 
+
+/** Every event the hook treats specially; events not listed get a plain ping. */
+export const HOOK_EVENTS                                                      = {
+  UserPromptSubmit: { oncePerPrompt: true },
+  PostToolUse: { install: { when: "toolActivity", matcher: "Bash|Edit|MultiEdit|Write" } },
+  PostToolUseFailure: { failed: true, install: { when: "toolActivity", matcher: "*" } },
+  Stop: { oncePerPrompt: true, usage: "turn", install: { when: "always" } },
+  StopFailure: { failed: true, oncePerPrompt: true, usage: "turn", install: { when: "always", matcher: "*" } },
+  // SubagentStop and SessionEnd carry the subagents' usage and the session's totals.
+  SubagentStop: { usage: "subagent", install: { when: "always" } },
+  SessionEnd: { oncePerSession: true, usage: "session", install: { when: "always" } },
+};
+
+/**
+ * The rule for an event name, or an empty rule for events without one.
+ *
+ * @param event A hook event name.
+ * @returns Its rule.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(eventRule("Stop").usage, "turn");
+ * assert.deepEqual(eventRule("Notification"), {});
+ * ```
+ */
+export function eventRule(event        )            {
+  return Object.hasOwn(HOOK_EVENTS, event) ? HOOK_EVENTS[event                 ]  : {};
+}
+
+function eventsWhere(test                              )           {
+  return Object.entries(HOOK_EVENTS).filter(([, rule]) => test(rule)).map(([event]) => event);
+}
+
+/** Events that always mean failure, as in the reference script. */
+export const FAILED_EVENTS                      = new Set(eventsWhere((rule) => rule.failed === true));
+
+/** The hook events `install` wires, with their matchers: derived from {@linkcode HOOK_EVENTS}. */
+const INSTALL_EVENTS                                                                                       = {
+  // Worked out when asked: the hook, which runs for every event, never asks.
+  get always() {
+    return installEvents("always");
+  },
+  get toolActivity() {
+    return installEvents("toolActivity");
+  },
+};
+
+function installEvents(when                           )                                 {
+  return eventsWhere((rule) => rule.install?.when === when)
+    .map((event) => {
+      const matcher = eventRule(event).install?.matcher;
+      return matcher === undefined ? [event]          : [event, matcher]         ;
+    });
+}
+
+// ---------------------------------------------------------------------------
+// src/sha256.ts
+//
+// SHA-256 as hex: through Web Crypto, and in plain JavaScript for runtimes
+// where loading a crypto module costs more than hashing a path.
+//
+// Owns: the two SHA-256 implementations. Uses: nothing.
+
+/** SHA-256 round constants and initial state (FIPS 180-4): cube and square roots of the first primes. */
+// deno-fmt-ignore
+const SHA256_K = new Uint32Array([
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+]);
+const SHA256_H = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+
+/** A function that hashes a string's UTF-8 bytes with SHA-256 and returns 64 lowercase hex digits. */
+                                                          
+
+function toHex(bytes            )         {
+  let hex = "";
+  for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
+  return hex;
+}
+
+/**
+ * SHA-256 of a string's UTF-8 bytes through Web Crypto, as hex: the default
+ * hash of the payload builder.
+ *
+ * @param text Any string.
+ * @returns 64 lowercase hex digits.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(
+ *   await webCryptoSha256Hex("abc"),
+ *   "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+ * );
+ * ```
+ */
+export async function webCryptoSha256Hex(text        )                  {
+  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))));
+}
+
+/**
+ * SHA-256 in plain JavaScript, for short strings (paths, ids) where loading a
+ * crypto module costs more than hashing: Node's `node:crypto` takes about 5 ms
+ * to load and its Web Crypto about 11, per hook process. The test suite holds
+ * it to Web Crypto's result.
+ *
+ * @param text Any string; hashed as its UTF-8 bytes.
+ * @returns 64 lowercase hex digits.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(sha256HexSync("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+ * ```
+ */
+export function sha256HexSync(text        )         {
+  const bytes = new TextEncoder().encode(text);
+  const padded = new Uint8Array((((bytes.length + 8) >> 6) + 1) << 6);
+  padded.set(bytes);
+  padded[bytes.length] = 0x80;
+  const view = new DataView(padded.buffer);
+  view.setUint32(padded.length - 8, Math.floor(bytes.length / 0x20000000));
+  view.setUint32(padded.length - 4, (bytes.length << 3) >>> 0);
+  const state = Uint32Array.from(SHA256_H);
+  const words = new Uint32Array(64);
+  const rotate = (value        , bits        ) => (value >>> bits) | (value << (32 - bits));
+  for (let offset = 0; offset < padded.length; offset += 64) {
+    for (let i = 0; i < 16; i++) words[i] = view.getUint32(offset + i * 4);
+    for (let i = 16; i < 64; i++) {
+      const a = words[i - 15];
+      const b = words[i - 2];
+      const s0 = rotate(a, 7) ^ rotate(a, 18) ^ (a >>> 3);
+      const s1 = rotate(b, 17) ^ rotate(b, 19) ^ (b >>> 10);
+      words[i] = (words[i - 16] + s0 + words[i - 7] + s1) >>> 0;
+    }
+    let [a, b, c, d, e, f, g, h] = state;
+    for (let i = 0; i < 64; i++) {
+      const t1 =
+        (h + (rotate(e, 6) ^ rotate(e, 11) ^ rotate(e, 25)) + ((e & f) ^ (~e & g)) + SHA256_K[i] + words[i]) >>> 0;
+      const t2 = ((rotate(a, 2) ^ rotate(a, 13) ^ rotate(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) >>> 0;
+      h = g;
+      g = f;
+      f = e;
+      e = (d + t1) >>> 0;
+      d = c;
+      c = b;
+      b = a;
+      a = (t1 + t2) >>> 0;
+    }
+    const next = [a, b, c, d, e, f, g, h];
+    for (let i = 0; i < 8; i++) state[i] = (state[i] + next[i]) >>> 0;
+  }
+  return [...state].map((word) => word.toString(16).padStart(8, "0")).join("");
+}
+
+// ---------------------------------------------------------------------------
+// src/fields.ts
+//
+// What may leave the machine: the `Payload` type (every field a ping can
+// carry, and nothing else), each field's rule for its value, and the checks
+// that hold a ping to them, when it is built and when it is read back from
+// disk.
+//
+// Owns: `Payload`, `PAYLOAD_FIELDS`, the field rules, `checkPayload`,
+// `allowlisted`, the enumerations of allowed values. Uses: nothing.
+
+/**
+ * The ping sent to TelemHQ. Every field is listed here: nothing else can
+ * leave the machine. Optional fields are omitted when the event lacks them.
+ */
+                          
+                              
+                        
+                                
+                      
+                                                                                         
+                               
+                                                   
+                
+                                                                                       
+                  
+                                  
+                      
+                                                              
+                     
+                                           
+                       
+                                                                
+                           
+                                                                     
+                    
+                                                                   
+                                
+                                                                                            
+                 
+                                                                                        
+                                        
+                                                                        
+                  
+                                                           
+                     
+                                        
+                    
+                                                        
+                      
+                                                                                                
+                       
+                                                           
+                         
+                                                                    
+                             
+                                                                                   
+                  
+                                                                                           
+                  
+                                                      
+                   
+                                                                                                   
+                      
+                                                                                           
+                        
+                                                 
+                         
+                                                                      
+                                       
+                                                                     
+                                   
+                                        
+                        
+                                                    
+                 
+                                                         
+                    
+                                                                               
+                    
+                                                          
+                      
+                                                                                                                              
+                    
+                                                                    
+                        
+                                                              
+                               
+                                                                             
+                 
+                                                                                                         
+                       
+                            
+                         
+                                                                                       
+                                
+                                                                 
+                                 
+                                                                      
+                                               
+                                                                     
+                                           
+                                                              
+                                
+                                                                                         
+                            
+                                                                 
+                                
+                                                                                
+                         
+                                                                
+                                       
+                                                               
+                               
+                                                                 
+                                 
+                                                        
+                      
+                              
+                       
+                                                               
+                  
+                                                                                                                
+                  
+ 
+
+/**
+ * StopFailure error codes that Claude Code sends (its hook matcher values).
+ * Only these go out as `error`; any other `error` value (PostToolUseFailure's
+ * holds the failed command's output) is never sent.
+ */
+export const STOP_FAILURE_ERRORS                      = new Set([
+  "rate_limit",
+  "overloaded",
+  "authentication_failed",
+  "oauth_org_not_allowed",
+  "account_on_hold",
+  "verification_required",
+  "billing_error",
+  "invalid_request",
+  "model_not_found",
+  "server_error",
+  "max_output_tokens",
+  "cloud_credential_error",
+  "unknown",
+]);
+
+/** Values Claude Code uses for SessionStart `source`, SessionEnd `reason` and compaction `trigger`. */
+const ENUM_FIELDS                                                                         = {
+  source: new Set(["startup", "resume", "clear", "compact", "fork"]),
+  reason: new Set(["clear", "resume", "logout", "prompt_input_exit", "other", "bypass_permissions_disabled"]),
+  trigger: new Set(["manual", "auto", "init", "maintenance"]),
+};
+
+/**
+ * Ids, tool names and modes are machine tokens; anything else in those fields
+ * (free text, a path, an object) is dropped rather than sent.
+ */
+const TOKEN_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}$/;
+/** A hook event name. */
+const EVENT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+/** The longest project name sent. */
+const MAX_PROJECT_CHARS = 255;
+/**
+ * A plain model id: letters, digits, `.`, `_`, `-` (a Bedrock id such as
+ * `us.anthropic.claude-sonnet-4-6` passes). Never an ARN (it holds an account
+ * id), a path, or free text.
+ */
+const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
+/** A repository's `owner/name`. */
+const GIT_REPO_PATTERN         = /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/;
+/** A team member's label: a name or an e-mail-like handle, nothing longer or stranger. */
+const MEMBER_PATTERN         = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$/;
+/** What a git branch name may hold here: letters, digits and the punctuation refs commonly use. */
+const BRANCH_PATTERN = /^[\p{L}\p{N}._/@+#-]{1,255}$/u;
+
+/**
+ * How a field's value must look to be sent: a pattern, a set of allowed
+ * values, or a kind of number; checked when a ping is built and again when a
+ * spooled ping is read back from disk (a file anyone could have edited).
+ */
+                                                                                       
+
+/** Every {@linkcode Payload} field with its rule: the compiler refuses a field missing here or not in `Payload`. */
+const PAYLOAD_RULES                                                     = {
+  provider: new Set(["anthropic"]),
+  tool: new Set(["claude-code"]),
+  status: new Set(["success", "failed"]),
+  event: EVENT_NAME_PATTERN,
+  // deno-lint-ignore no-control-regex -- NUL is what it refuses
+  project: /^[^/\u0000]{1,255}$/u,
+  session_id: TOKEN_PATTERN,
+  tool_name: TOKEN_PATTERN,
+  tool_use_id: TOKEN_PATTERN,
+  permission_mode: TOKEN_PATTERN,
+  cwd_hash: /^[0-9a-f]{12}$/,
+  transcript_path_hash: /^[0-9a-f]{12}$/,
+  error: STOP_FAILURE_ERRORS,
+  last_assistant_message_chars: "count",
+  ping_id: /^[0-9a-f]{32}$/,
+  prompt_id: TOKEN_PATTERN,
+  agent_id: TOKEN_PATTERN,
+  agent_type: TOKEN_PATTERN,
+  duration_ms: "count",
+  is_interrupt: "boolean",
+  stop_hook_active: "boolean",
+  source: ENUM_FIELDS.source,
+  reason: ENUM_FIELDS.reason,
+  trigger: ENUM_FIELDS.trigger,
+  tool_calls: "count",
+  input_tokens: "count",
+  output_tokens: "count",
+  cache_creation_input_tokens: "count",
+  cache_read_input_tokens: "count",
+  total_tokens: "count",
+  model: MODEL_PATTERN,
+  models: "models",
+  cost_usd: "usd",
+  git_branch: BRANCH_PATTERN,
+  git_repo: GIT_REPO_PATTERN,
+  api_requests: "count",
+  web_search_requests: "count",
+  speed: new Set(["fast"]),
+  lines_added: "count",
+  lines_removed: "count",
+  session_input_tokens: "count",
+  session_output_tokens: "count",
+  session_cache_creation_input_tokens: "count",
+  session_cache_read_input_tokens: "count",
+  session_total_tokens: "count",
+  session_cost_usd: "usd",
+  session_api_requests: "count",
+  session_turns: "count",
+  session_web_search_requests: "count",
+  session_lines_added: "count",
+  session_lines_removed: "count",
+  occurred_at: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/,
+  hook_version: /^\d{1,4}\.\d{1,4}\.\d{1,4}(-[0-9A-Za-z.-]{1,32})?$/,
+  runtime: /^[A-Za-z0-9._-]{1,32}\/[A-Za-z0-9._+-]{1,32}$/,
+  member: MEMBER_PATTERN,
+};
+
+/** The names of every field a ping may carry, in the order of {@linkcode Payload}: the allowlist. */
+export const PAYLOAD_FIELDS                             = Object.keys(PAYLOAD_RULES)                     ;
+
+/** The fields without which a ping is not a ping. */
+const REQUIRED_FIELDS                             = [
+  "provider",
+  "tool",
+  "status",
+  "event",
+  "project",
+  "ping_id",
+  "occurred_at",
+  "hook_version",
+  "runtime",
+];
+
+function followsRule(value         , rule           )          {
+  if (rule instanceof RegExp) return typeof value === "string" && rule.test(value);
+  if (rule === "count") return Number.isSafeInteger(value) && (value          ) >= 0;
+  if (rule === "usd") return typeof value === "number" && Number.isFinite(value) && value >= 0 && value < 1e9;
+  if (rule === "boolean") return typeof value === "boolean";
+  if (rule === "models") {
+    return Array.isArray(value) && value.length <= 16 && value.every((model) => followsRule(model, MODEL_PATTERN));
+  }
+  return typeof value === "string" && rule.has(value);
+}
+
+/**
+ * Checks a ping read back from disk (or given by a library user) field by
+ * field: keeps the allowlisted fields whose values follow their rules, drops
+ * the rest, and refuses a ping that lacks a required field.
+ *
+ * @param value Anything.
+ * @returns The ping with only valid allowlisted fields, or undefined when it is not a ping.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { buildPayload } from "@telemhq/claude-code";
+ * const ping = await buildPayload({ hook_event_name: "Stop" }, { fallbackCwd: "/x", runtime: "deno/2.9.6" });
+ * assert.deepEqual(checkPayload({ ...ping, model: "a\n/home/alice", extra: 1 }), ping);
+ * assert.equal(checkPayload({ provider: "anthropic" }), undefined);
+ * ```
+ */
+export function checkPayload(value         )                      {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
+  const source = value                           ;
+  const checked                          = {};
+  for (const field of PAYLOAD_FIELDS) {
+    if (Object.hasOwn(source, field) && followsRule(source[field], PAYLOAD_RULES[field])) {
+      checked[field] = source[field];
+    }
+  }
+  return REQUIRED_FIELDS.every((field) => field in checked) ? checked                       : undefined;
+}
+
+/**
+ * A model id as it may be sent: a plain id (see the rule above), else nothing.
+ *
+ * @param model A model id from a transcript.
+ * @returns The id, or undefined when it is not a plain id.
+ */
+function plainModelId(model        )                     {
+  return MODEL_PATTERN.test(model) ? model : undefined;
+}
+
+/**
+ * A git branch as it may be sent, else nothing. `HEAD` is no branch: Claude
+ * Code records it outside a repository and on a detached checkout.
+ *
+ * @param branch A branch name from a transcript.
+ * @returns The name, or undefined.
+ */
+function plainBranch(branch        )                     {
+  return BRANCH_PATTERN.test(branch) && branch !== "HEAD" ? branch : undefined;
+}
+
+/**
+ * A copy of a payload with only the allowlisted fields, in their order: what
+ * is serialized and sent, whatever else an object may have picked up.
+ *
+ * @param payload A ping.
+ * @returns The same ping with nothing but {@linkcode PAYLOAD_FIELDS}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const ping = { provider: "anthropic", extra: "x" } as unknown as Payload;
+ * assert.deepEqual(allowlisted(ping), { provider: "anthropic" });
+ * ```
+ */
+export function allowlisted(payload         )          {
+  const copy                          = {};
+  for (const field of PAYLOAD_FIELDS) {
+    if (payload[field] !== undefined) copy[field] = payload[field];
+  }
+  return copy                      ;
+}
+
+// ---------------------------------------------------------------------------
+// src/payload.ts
+//
+// Building the ping: fills the allowlisted fields from an event, checking
+// each value's type and shape. Prompts, tool input and output, error text,
+// assistant text and paths are never copied: paths are hashed (with the
+// team's salt, if set), the assistant's message is counted.
+//
+// Owns: `buildPayload`, `pingId`, the project name and the path hashes.
+// Uses: input, events, sha256, fields.
+
+/** Version of this hook, sent in every ping as `hook_version`. */
+export const HOOK_VERSION = "0.1.0";
+
+/**
+ * Hashes a string the way the reference script does: the first 12 hex digits
+ * of the SHA-256 of its UTF-8 bytes.
+ *
+ * @param value The string to hash, for example a path.
+ * @param sha256Hex The SHA-256 to use; Web Crypto's by default.
+ * @returns 12 lowercase hex digits.
+ */
+async function shortHash(value        , sha256Hex            = webCryptoSha256Hex)                  {
+  return (await sha256Hex(value)).slice(0, 12);
+}
+
+/** A path's hash: the reference script's, or with the team's salt mixed in (so a receiver cannot confirm a guess). */
+function pathHash(path        , sha256Hex           , salt                    )                  {
+  return shortHash(salt === undefined ? path : `${salt}\u0000${path}`, sha256Hex);
+}
+
+/**
+ * Counts the Unicode code points of a string, as Python's `len()` does.
+ * A JavaScript string's `length` counts UTF-16 units, so a character outside
+ * the Basic Multilingual Plane (an emoji) counts twice there.
+ *
+ * @param text Any string; lone surrogates count as one each, as in Python.
+ * @returns The number of code points.
+ */
+function countCodePoints(text        )         {
+  let pairs = 0;
+  for (let i = 0; i < text.length - 1; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        pairs++;
+        i++;
+      }
+    }
+  }
+  return text.length - pairs;
+}
+
+/**
+ * The project name the reference script sends: the last component of the
+ * working directory, as Python's `pathlib.Path(cwd).name`, or `"unknown"`.
+ *
+ * @param cwd A POSIX path.
+ * @returns Its last component (at most 255 characters), or `"unknown"` for `/` and `.`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(projectName("/home/dev/projects/api/"), "api");
+ * ```
+ */
+export function projectName(cwd        )         {
+  // pathlib drops empty and "." components, keeps ".." as a name.
+  const parts = cwd.split("/").filter((part) => part !== "" && part !== ".");
+  const name = parts.length > 0 ? parts[parts.length - 1] : "";
+  return name === "" ? "unknown" : name.slice(0, MAX_PROJECT_CHARS);
+}
+
+/** Python's truthiness of a parsed JSON value, for the reference script's `event.get("error")`. */
+function isTruthy(value         )          {
+  if (Array.isArray(value)) return value.length > 0;
+  if (value !== null && typeof value === "object") return Object.keys(value).length > 0;
+  return Boolean(value);
+}
+
+/**
+ * A non-empty string field of an event, or undefined.
+ *
+ * @param input The event.
+ * @param key The field.
+ * @returns The string, unchecked beyond its type: never send it as is.
+ */
+function stringField(input           , key        )                     {
+  const value = input[key];
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/**
+ * A field that must be a machine token (an id, a tool name, a mode), or undefined.
+ *
+ * @param input The event.
+ * @param key The field.
+ * @returns The token, when it has a token's shape.
+ */
+function tokenField(input           , key        )                     {
+  const value = stringField(input, key);
+  return value !== undefined && TOKEN_PATTERN.test(value) ? value : undefined;
+}
+
+function enumField(input           , key                          )                     {
+  const value = stringField(input, key);
+  return value !== undefined && ENUM_FIELDS[key].has(value) ? value : undefined;
+}
+
+function booleanField(input           , key        )                      {
+  const value = input[key];
+  return typeof value === "boolean" ? value : undefined;
+}
+
+function countField(input           , key        )                     {
+  const value = input[key];
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? Math.round(value) : undefined;
+}
+
+/**
+ * The event's name when it has the shape of one, else `"ClaudeCode"` (as the reference script).
+ *
+ * @param input The event.
+ * @returns The name.
+ */
+function eventName(input           )         {
+  const value = input.hook_event_name;
+  return typeof value === "string" && EVENT_NAME_PATTERN.test(value) ? value : "ClaudeCode";
+}
+
+/**
+ * Derives the stable id of the ping for an event: the same event, fired twice
+ * or retried, gets the same id, so a receiver can drop the duplicate.
+ *
+ * The key is the session, the event name and the most specific id the event
+ * has: the tool call (`tool_use_id`; a PostToolBatch's first call), the
+ * subagent (`agent_id`), or the prompt for events that fire once per prompt;
+ * SessionEnd adds its last prompt and reason. Events without such an id
+ * (older Claude Code sends no `prompt_id`)
+ * (SessionStart, Notification, ...) add their kind and the second they
+ * occurred in.
+ *
+ * @param input The hook event.
+ * @param occurredAt When the hook received the event.
+ * @param sha256Hex The SHA-256 to use; Web Crypto's by default.
+ * @returns 32 lowercase hex digits.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const event = { session_id: "s1", hook_event_name: "Stop", prompt_id: "p1" };
+ * assert.equal(await pingId(event, new Date(0)), await pingId(event, new Date()));
+ * ```
+ */
+export async function pingId(
+  input           ,
+  occurredAt      ,
+  sha256Hex            = webCryptoSha256Hex,
+)                  {
+  const event = eventName(input);
+  const parts = [tokenField(input, "session_id") ?? "", event];
+  const callId = tokenField(input, "tool_use_id") ?? tokenField(input, "agent_id") ?? firstBatchCallId(input);
+  const promptId = tokenField(input, "prompt_id");
+  if (callId !== undefined) {
+    parts.push(callId);
+  } else if (promptId !== undefined && eventRule(event).oncePerPrompt && input.stop_hook_active !== true) {
+    parts.push(promptId);
+    const task = taskNotificationKey(input);
+    if (task !== undefined) parts.push(task);
+  } else if (promptId !== undefined && eventRule(event).oncePerSession) {
+    // No clock in the id: two hooks given the same event a second apart (both routes wired) must agree.
+    parts.push(promptId, enumField(input, "reason") ?? "");
+  } else {
+    parts.push(
+      promptId ?? "",
+      enumField(input, "source") ?? enumField(input, "reason") ?? enumField(input, "trigger") ?? "",
+      String(Math.floor(occurredAt.getTime() / 1000)),
+    );
+  }
+  return (await sha256Hex(parts.join("\u0000"))).slice(0, 32);
+}
+
+/**
+ * A background agent's report reaches the model as a second `UserPromptSubmit` under the prompt that started it (same
+ * `prompt_id`, the prompt a `<task-notification>`): its task id (the agent id, sent with `SubagentStart` anyway) and
+ * status tell it apart from the prompt itself. Nothing else of the prompt is read, and this goes only into a hash.
+ */
+function taskNotificationKey(input           )                     {
+  const prompt = input.prompt;
+  if (typeof prompt !== "string" || !prompt.startsWith("<task-notification>")) return undefined;
+  const head = prompt.slice(0, 1024);
+  const id = /<task-id>([^<]{1,128})<\/task-id>/.exec(head)?.[1];
+  const status = /<status>([a-z_]{1,32})<\/status>/.exec(head)?.[1] ?? "";
+  return `task\u0001${id !== undefined && TOKEN_PATTERN.test(id) ? id : ""}\u0001${status}`;
+}
+
+/** A PostToolBatch event is identified by the first tool call it reports. */
+function firstBatchCallId(input           )                     {
+  const calls = input.tool_calls;
+  const first          = Array.isArray(calls) ? calls[0] : undefined;
+  return first !== null && typeof first === "object" ? tokenField(first             , "tool_use_id") : undefined;
+}
+
+/** What {@linkcode buildPayload} needs besides the event. */
+                                 
+                                                                  
+                      
+                                                                  
+                  
+                                                           
+                    
+                                                                         
+                        
+                                                                                                               
+                    
+                                                                                               
+                   
+                                               
+                  
+ 
+
+/**
+ * Builds the ping for a hook event from an allowlist of fields. The first
+ * thirteen fields carry exactly what the TelemHQ reference script sends, except
+ * `error`, which goes out only as a StopFailure error code. Prompts, tool input
+ * and output, error text, assistant text and paths are never copied: paths are
+ * hashed, the assistant's message is counted.
+ *
+ * @param input The hook event, as parsed from stdin.
+ * @param context The fallback working directory and the runtime name.
+ * @returns The payload to send.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const payload = await buildPayload(
+ *   { hook_event_name: "Stop", session_id: "s1", cwd: "/home/dev/api", prompt: "never sent" },
+ *   { fallbackCwd: "/", runtime: "deno/2.9.6" },
+ * );
+ * assert.equal(payload.project, "api");
+ * assert.ok(!JSON.stringify(payload).includes("never sent"));
+ * ```
+ */
+export async function buildPayload(input           , context                )                   {
+  const occurredAt = context.occurredAt ?? new Date();
+  const hash = context.sha256Hex ?? webCryptoSha256Hex;
+  const event = eventName(input);
+  const cwd = stringField(input, "cwd") ?? context.fallbackCwd;
+  const transcriptPath = stringField(input, "transcript_path");
+  const error = stringField(input, "error");
+  const lastMessage = input.last_assistant_message;
+  const toolCalls = input.tool_calls;
+
+  const payload          = {
+    provider: "anthropic",
+    tool: "claude-code",
+    status: FAILED_EVENTS.has(event) || isTruthy(input.error) ? "failed" : "success",
+    event,
+    project: projectName(cwd),
+    session_id: tokenField(input, "session_id"),
+    tool_name: tokenField(input, "tool_name"),
+    tool_use_id: tokenField(input, "tool_use_id"),
+    permission_mode: tokenField(input, "permission_mode"),
+    cwd_hash: cwd === "" ? undefined : await pathHash(cwd, hash, context.hashSalt),
+    transcript_path_hash: transcriptPath === undefined
+      ? undefined
+      : await pathHash(transcriptPath, hash, context.hashSalt),
+    error: error !== undefined && STOP_FAILURE_ERRORS.has(error) ? error : undefined,
+    last_assistant_message_chars: typeof lastMessage === "string" ? countCodePoints(lastMessage) : undefined,
+    ping_id: await pingId(input, occurredAt, hash),
+    prompt_id: tokenField(input, "prompt_id"),
+    agent_id: tokenField(input, "agent_id"),
+    agent_type: tokenField(input, "agent_type"),
+    duration_ms: countField(input, "duration_ms"),
+    is_interrupt: booleanField(input, "is_interrupt"),
+    stop_hook_active: booleanField(input, "stop_hook_active"),
+    source: enumField(input, "source"),
+    reason: enumField(input, "reason"),
+    trigger: enumField(input, "trigger"),
+    tool_calls: Array.isArray(toolCalls) ? toolCalls.length : undefined,
+    git_repo: context.gitRepo !== undefined && GIT_REPO_PATTERN.test(context.gitRepo) ? context.gitRepo : undefined,
+    occurred_at: occurredAt.toISOString(),
+    hook_version: HOOK_VERSION,
+    runtime: context.runtime,
+    member: context.member !== undefined && MEMBER_PATTERN.test(context.member) ? context.member : undefined,
+  };
+  return omitUndefined(payload);
+}
+
+/**
+ * Removes the keys whose value is undefined, in place: they would not be sent anyway.
+ *
+ * @param value An object.
+ * @returns The same object.
+ */
+function omitUndefined                  (value   )    {
+  for (const key of Object.keys(value)               ) {
+    if (value[key] === undefined) delete value[key];
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------------------
+// src/runtime.ts
+//
+// What the hook needs from the runtime that runs it, as one interface
+// ({@linkcode Runtime}), and the small helpers every adapter shares. The
+// adapters themselves live one per runtime (`runtime_deno.ts`,
+// `runtime_process.ts` for Bun and Node); `runtime_detect.ts` picks one.
+// Everything off the hook's hot path reads and writes files through
+// `node:fs/promises`, loaded here (see the file layer in `files.ts`).
+//
+// Owns: the `Runtime` interface, `nodeFs`, what a started process may not
+// inherit, the adapters' shared helpers. Uses: sha256.
+
+/**
+ * Environment variables that make a runtime load or run code, or drop TLS
+ * checks, which a repository's settings (`env`) could set for every hook:
+ * never passed to a process the hook starts (the launcher drops them too).
+ */
+export const UNSAFE_ENV_NAMES                    = [
+  "NODE_OPTIONS",
+  "NODE_COMPILE_CACHE",
+  "NODE_REPL_EXTERNAL_MODULE",
+  "NODE_TLS_REJECT_UNAUTHORIZED",
+  "BUN_OPTIONS",
+  "BUN_RUNTIME_TRANSPILER_CACHE_PATH",
+  "DENO_DIR",
+  // Where Deno and Bun keep compiled code unless told otherwise.
+  "XDG_CACHE_HOME",
+];
+
+/** An environment without {@linkcode UNSAFE_ENV_NAMES}. */
+function safeEnvironment(env                                    )                         {
+  const safe                         = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && !UNSAFE_ENV_NAMES.includes(name)) safe[name] = value;
+  }
+  return safe;
+}
+
+/** The runtimes the hook runs under. */
+                                                  
+
+/** Node's promise-based file API (`node:fs/promises`), which Deno, Bun and Node all provide. */
+                                                           
+
+/** What `lstat` says of a path: never about what a symlink points to. */
+                            
+                                    
+                                                   
+                             
+              
+                                                                              
+               
+                                                
+                  
+                           
+               
+ 
+
+/** What the hook needs from the runtime that runs it. */
+                          
+                               
+                             
+                                                                     
+                        
+                                  
+                            
+                                                                                                      
+                                          
+                                                 
+                                   
+                                                                           
+                                        
+                                                                     
+                
+                                              
+                                     
+                                                                
+                       
+                                                                          
+                            
+                                                                               
+                            
+                                                                                                                
+                                                      
+                                                                                                        
+                                                      
+     
+                                                                                                 
+                                                                                                       
+                                                                                                 
+     
+                                                                  
+                                                                                            
+                                          
+                                                                                
+                                                    
+                                                            
+                                                          
+     
+                                                                                                            
+                                                                                                         
+     
+                                                        
+                                                                                                 
+                                    
+                                                                                                                      
+                                   
+                                                                                                         
+                                 
+                                                                                                     
+                                                        
+     
+                                                                                                           
+                                                                                                           
+                                             
+     
+                            
+                                                                                                                        
+                                         
+                          
+                            
+ 
+
+/** Node's synchronous file API (`node:fs`): the hot path's, under Bun and Node. */
+                                           
+
+/** A built-in module: synchronously where the runtime hands them out (Node 20.16+, Bun), else by import(). */
+function builtin   (id        , load                  )             {
+  const module = (globalThis                                                            ).process?.getBuiltinModule?.(
+    id,
+  );
+  return module !== undefined ? Promise.resolve(module     ) : load();
+}
+
+let fsModule                                 ;
+
+/**
+ * `node:fs/promises`, loaded once: the file API of everything off the hook's
+ * hot path (the sender, the usage reader, the commands).
+ *
+ * @returns The module.
+ */
+function nodeFs()                      {
+  return fsModule ??= builtin("node:fs/promises", () => import("node:fs/promises"));
+}
+
+let syncFsModule                                 ;
+
+function nodeFsSync()                      {
+  return syncFsModule ??= builtin("node:fs", () => import("node:fs"));
+}
+
+/**
+ * Reads a synchronous reader to its end, in chunks: small first (an event is a few KiB, and a large buffer costs
+ * its allocation on every event), larger as more comes.
+ */
+async function* readSyncChunks(
+  reader                                                 ,
+)                            {
+  for (let size = 1 << 16;; size = Math.min(size * 4, 1 << 22)) {
+    const buffer = new Uint8Array(size);
+    const count = reader.readSync(buffer);
+    if (count === null) return;
+    yield buffer.subarray(0, count);
+  }
+}
+
+/** The path of this script when it runs from a local file: in the assembled hook.ts, hook.ts itself. */
+function thisScriptPath()                     {
+  const url = new URL(import.meta.url);
+  return url.protocol === "file:" ? decodeURIComponent(url.pathname) : undefined;
+}
+
+/** Runs a synchronous action as a promise: its result resolves it, its exception rejects it. */
+function settle   (action         )             {
+  return new Promise((resolve) => resolve(action()));
+}
+
+/**
+ * Waits.
+ *
+ * @param ms Milliseconds.
+ * @returns A promise resolved after `ms`.
+ */
+function sleep(ms        )                {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Runs an action; its exception gives `fallback` instead. */
+function attempt   (action         , fallback   )    {
+  try {
+    return action();
+  } catch {
+    return fallback;
+  }
+}
+
+/**
+ * Writes a file this process just created, and closes it; when the write fails (a full disk), the
+ * file goes too, so that nothing half-written is ever taken for a spooled ping or a held lock.
+ * Only a file this process created exclusively is removed: never one another process made.
+ */
+function writeWholeOrRemove(write            , close            , remove            )       {
+  try {
+    write();
+  } catch (error) {
+    attempt(close, undefined);
+    attempt(remove, undefined);
+    throw error;
+  }
+  close();
+}
+
+/** Whether an error says that something already exists at the path. */
+function isAlreadyExists(error         )          {
+  return (error                      ).code === "EEXIST" || (error         ).name === "AlreadyExists";
+}
+
+/** Node's and Bun's lstat, as {@linkcode FileFacts}. */
+function factsOf(stat                         )            {
+  const kind = stat.isSymbolicLink() ? "symlink" : stat.isDirectory() ? "directory" : stat.isFile() ? "file" : "other";
+  return { kind, uid: stat.uid, mode: stat.mode & 0o7777, mtimeMs: stat.mtimeMs, size: stat.size };
+}
+
+// ---------------------------------------------------------------------------
+// src/runtime_deno.ts
+//
+// The Deno adapter: Deno's own synchronous calls on the hook's hot path (its
+// async ops and stdin stream cost 3-7 ms each to set up, and `node:fs` about
+// 35 ms to load), its permission checks, and running a program without Deno's
+// `node:child_process` rewriting.
+//
+// Owns: `denoRuntime`, `runQuietlyUnderDeno`, Deno's permission questions.
+// Uses: sha256, runtime.
+
+                    
+                  
+                       
+                     
+                     
+                      
+                     
+               
+ 
+
+/** The part of the `Deno` global the adapter uses. */
+                    
+                            
+                 
+                                                                                     
+                
+                     
+                       
+                                                         
+           
+                 
+                                                            
+                                                            
+                                 
+                                                                               
+                                    
+                                         
+                                     
+                                                                                                                
+                                                                         
+                                                               
+                                                                       
+              
+                    
+                                 
+                                                                                     
+      
+    
+                            
+ 
+
+/**
+ * What a Deno command cannot do without: reading HOME. Without it every answer would be
+ * wrong ("no ping URL", "HOME is not set"); the rest is reported by what fails.
+ */
+const DENO_NEEDS                                                 = [{ name: "env", variable: "HOME" }];
+
+/** Adapts Deno to {@linkcode Runtime}. */
+function denoRuntime(deno          )          {
+  const granted = (descriptor                                                                   ) =>
+    attempt(() => deno.permissions.querySync(descriptor).state === "granted", false);
+  return {
+    kind: "deno",
+    name: `deno/${deno.version.deno}`,
+    execPath: deno.execPath(),
+    scriptPath: thisScriptPath(),
+    args: deno.args,
+    env: (name) => attempt(() => deno.env.get(name), undefined),
+    cwd: () => attempt(() => deno.cwd(), ""),
+    // Deno's synchronous calls: its async ops and stdin stream cost 3-7 ms each to set up.
+    stdin: () => readSyncChunks(deno.stdin),
+    // A few short strings per event: plain JavaScript beats setting up Deno's Web Crypto (about 0.7 ms).
+    sha256Hex: (text) => settle(() => sha256HexSync(text)),
+    fs: nodeFs,
+    uid: () => attempt(() => deno.uid() ?? undefined, undefined),
+    lstat: (path) =>
+      settle(() =>
+        attempt(() => {
+          const stat = deno.lstatSync(path);
+          const kind = stat.isSymlink ? "symlink" : stat.isDirectory ? "directory" : stat.isFile ? "file" : "other";
+          return {
+            kind,
+            uid: stat.uid ?? -1,
+            mode: (stat.mode ?? 0) & 0o7777,
+            mtimeMs: stat.mtime?.getTime() ?? 0,
+            size: stat.size,
+          }                    ;
+        }, undefined)
+      ),
+    realpath: (path) => settle(() => attempt(() => deno.realPathSync(path), undefined)),
+    // createNew is O_CREAT|O_EXCL: it fails on anything at the path, a symlink included.
+    createPrivateFile: (path, text) =>
+      settle(() => {
+        let file                                                        ;
+        try {
+          file = deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
+        } catch (error) {
+          if (isAlreadyExists(error)) return false;
+          throw error;
+        }
+        writeWholeOrRemove(
+          () => {
+            const bytes = new TextEncoder().encode(text);
+            for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
+          },
+          () => file.close(),
+          () => deno.removeSync(path),
+        );
+        return true;
+      }),
+    removeFile: (path) => settle(() => deno.removeSync(path)),
+    makePrivateDirectory: (path) => settle(() => deno.mkdirSync(path, { recursive: true, mode: 0o700 })),
+    readTextFile: (path) => settle(() => attempt(() => deno.readTextFileSync(path), undefined)),
+    startDetached: (argv) =>
+      settle(() => {
+        const quiet = { stdin: "null", stdout: "null", stderr: "null", detached: true, cwd: "/" };
+        // Narrowed to a few variables (the launcher started it, without the unsafe ones), the environment passes
+        // as it is; with all of it readable, it passes without them.
+        const env = granted({ name: "env" }) ? { clearEnv: true, env: safeEnvironment(deno.env.toObject()) } : {};
+        new deno.Command(argv[0], { args: argv.slice(1), ...quiet, ...env }).spawn().unref();
+      }),
+    mayInspect: (path) => granted({ name: "read", path }),
+    mayReach: (host) => granted(host === undefined ? { name: "net" } : { name: "net", host }),
+    missingPermissions: () => DENO_NEEDS.filter((need) => !granted(need)).map((need) => need.name),
+    terminal: () =>
+      attempt(() => deno.stdout.isTerminal(), false)
+        ? { write: (text) => void deno.stdout.writeSync(new TextEncoder().encode(text)) }
+        : undefined,
+    exitOnTermination: () => {
+      deno.addSignalListener("SIGTERM", () => deno.exit(143));
+      deno.addSignalListener("SIGHUP", () => deno.exit(129));
+    },
+    onInterrupt: (handler) => deno.addSignalListener("SIGINT", handler),
+    exit: (code) => deno.exit(code),
+  };
+}
+
+/** {@linkcode runQuietly} under Deno: see there. */
+async function runQuietlyUnderDeno(
+  deno          ,
+  argv                   ,
+  timeoutMs        ,
+  env                         ,
+)                                                        {
+  let child;
+  try {
+    const options = { args: argv.slice(1), stdin: "null", stdout: "piped", stderr: "null" };
+    child = new deno.Command(argv[0], env === undefined ? options : { ...options, env, clearEnv: true }).spawn();
+  } catch {
+    return undefined;
+  }
+  let timedOut = false;
+  // SIGKILL at the limit: a program that ignores SIGTERM must not hold a command up.
+  const timer = setTimeout(() => {
+    timedOut = true;
+    attempt(() => child.kill("SIGKILL"), undefined);
+  }, timeoutMs);
+  try {
+    const output = await child.output();
+    if (timedOut || output.signal !== null) return undefined;
+    return { code: output.code, stdout: new TextDecoder().decode(output.stdout.subarray(0, 1 << 20)) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// src/runtime_process.ts
+//
+// The Bun and Node adapters: both are `process`, and both use `node:fs`'s
+// synchronous calls on the hook's hot path; each reads stdin and hashes by
+// its own cheapest means.
+//
+// Owns: `bunRuntime`, `nodeRuntime`, `runQuietlyUnderNode`. Uses: sha256,
+// runtime.
+
+/** The part of the `Bun` global the adapter uses. */
+                   
+                                                 
+                                                  
+                                                                                      
+ 
+
+/** The part of Node's and Bun's `process` the adapters use. */
+                       
+                                                            
+                                                
+                                         
+                                               
+                 
+                   
+                                          
+                
+                    
+                            
+ 
+
+/** What Bun and Node share: both are `process`, and both have node:fs on the hot path. */
+function processBasics(process             ) {
+  return {
+    execPath: process.execPath,
+    scriptPath: thisScriptPath(),
+    args: process.argv.slice(2),
+    env: (name        ) => process.env[name],
+    cwd: () => attempt(() => process.cwd(), ""),
+    fs: nodeFs,
+    uid: () => process.getuid?.(),
+    lstat: async (path        ) => {
+      const fs = await nodeFsSync();
+      return attempt(() => factsOf(fs.lstatSync(path)), undefined);
+    },
+    realpath: async (path        ) => {
+      const fs = await nodeFsSync();
+      return attempt(() => fs.realpathSync(path), undefined);
+    },
+    // "wx" is O_CREAT|O_EXCL: it fails on anything at the path, a symlink included.
+    createPrivateFile: async (path        , text        ) => {
+      const fs = await nodeFsSync();
+      let fd        ;
+      try {
+        fd = fs.openSync(path, "wx", 0o600);
+      } catch (error) {
+        if (isAlreadyExists(error)) return false;
+        throw error;
+      }
+      writeWholeOrRemove(() => fs.writeFileSync(fd, text), () => fs.closeSync(fd), () => fs.unlinkSync(path));
+      return true;
+    },
+    removeFile: async (path        ) => (await nodeFsSync()).unlinkSync(path),
+    makePrivateDirectory: async (path        ) => {
+      (await nodeFsSync()).mkdirSync(path, { recursive: true, mode: 0o700 });
+    },
+    mayInspect: () => true,
+    mayReach: () => true,
+    missingPermissions: () => [],
+    terminal: () => process.stdout.isTTY ? { write: (text        ) => void process.stdout.write(text) } : undefined,
+    exitOnTermination: () => {
+      process.on("SIGTERM", () => process.exit(143));
+      process.on("SIGHUP", () => process.exit(129));
+    },
+    onInterrupt: (handler            ) => void process.on("SIGINT", handler),
+    exit: (code        ) => process.exit(code),
+  };
+}
+
+/** Adapts Bun to {@linkcode Runtime}. */
+function bunRuntime(bun         , process             )          {
+  return {
+    ...processBasics(process),
+    kind: "bun",
+    name: `bun/${process.versions.bun}`,
+    // Bun's process.stdin (its Node stream emulation) costs about 25 ms to start; Bun.stdin does not.
+    stdin: () => bun.stdin.stream(),
+    sha256Hex: webCryptoSha256Hex,
+    readTextFile: (path) => bun.file(path).text().catch(() => undefined),
+    startDetached: (argv) =>
+      settle(() => {
+        const options = { stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true, cwd: "/" };
+        bun.spawn(argv, { ...options, env: safeEnvironment(process.env) }).unref();
+      }),
+  };
+}
+
+/** Adapts Node to {@linkcode Runtime}. */
+function nodeRuntime(process             )          {
+  // Node's Web Crypto costs about 11 ms to set up and node:crypto about 5 to load, more than
+  // hashing a path in plain JavaScript; its process.stdin stream about 9 ms, a plain read of
+  // descriptor 0 next to nothing.
+  return {
+    ...processBasics(process),
+    kind: "node",
+    name: `node/${process.versions.node}`,
+    stdin: async function* () {
+      yield (await nodeFsSync()).readFileSync(0);
+    },
+    sha256Hex: (text) => settle(() => sha256HexSync(text)),
+    readTextFile: async (path) => {
+      const fs = await nodeFsSync();
+      return attempt(() => fs.readFileSync(path, "utf8"), undefined);
+    },
+    startDetached: async (argv) => {
+      const { spawn } = await builtin("node:child_process", () => import("node:child_process"));
+      const options = { detached: true, stdio: "ignore"         , cwd: "/", env: safeEnvironment(process.env) };
+      spawn(argv[0], argv.slice(1), options).unref();
+    },
+  };
+}
+
+/** {@linkcode runQuietly} under Bun and Node: see there. */
+async function runQuietlyUnderNode(
+  argv                   ,
+  timeoutMs        ,
+  env                         ,
+)                                                        {
+  const { execFile } = await builtin("node:child_process", () => import("node:child_process"));
+  return await new Promise((resolve) => {
+    // SIGKILL at the limit: a program that ignores SIGTERM must not hold a command up.
+    const options = { timeout: timeoutMs, killSignal: "SIGKILL"         , maxBuffer: 1 << 20, ...(env ? { env } : {}) };
+    execFile(argv[0], argv.slice(1), options, (error, stdout) => {
+      const code = (error                             )?.code;
+      if (error !== null && typeof code !== "number") resolve(undefined);
+      else resolve({ code: typeof code === "number" ? code : 0, stdout: String(stdout) });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// src/runtime_detect.ts
+//
+// The one place that knows which runtime runs the hook: Deno, Bun or Node.
+// It picks that runtime's adapter, and the way to run a program under it.
+//
+// Owns: `detectRuntime`, `runQuietly`. Uses: runtime, runtime_deno,
+// runtime_process.
+
+const scope = globalThis                                                             ;
+
+/**
+ * Detects the runtime (Deno, Bun or Node) and adapts it to {@linkcode Runtime}.
+ * Each runtime uses its own file and process APIs on the hook's path: Deno
+ * takes about 35 ms to load `node:fs` and Bun about 9 ms, more than the rest of
+ * the hook.
+ *
+ * @returns The adapter.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(detectRuntime().kind, "deno");
+ * ```
+ */
+export function detectRuntime()          {
+  const deno = scope.Deno;
+  if (deno !== undefined) return denoRuntime(deno);
+  const process = scope.process;
+  if (process === undefined) throw new Error("Unsupported runtime: need Deno, Bun or Node.js");
+  return scope.Bun !== undefined ? bunRuntime(scope.Bun, process) : nodeRuntime(process);
+}
+
+/**
+ * Runs a program by absolute path (never through a shell) and collects its
+ * output, within a time limit: for the commands, never the hook.
+ *
+ * @param argv The program and its arguments.
+ * @param timeoutMs The time limit; past it the program is killed.
+ * @returns Its exit code and standard output, or undefined when it could not run or ran too long.
+ */
+async function runQuietly(
+  argv                   ,
+  timeoutMs        ,
+  env                         ,
+)                                                        {
+  const deno = scope.Deno;
+  // Deno's node:child_process rewrites any argument equal to Deno's own path as if Node were run (the launcher
+  // is given that path): its own API runs the program as asked.
+  if (deno !== undefined) return await runQuietlyUnderDeno(deno, argv, timeoutMs, env);
+  return await runQuietlyUnderNode(argv, timeoutMs, env);
+}
+
+// ---------------------------------------------------------------------------
+// src/files.ts
+//
+// The file layer for everything off the hook's hot path: files of the state
+// directory and Claude Code's folder opened without following symlinks and
+// without blocking on a FIFO, small files read within a size, and files
+// written atomically (a private temporary file renamed into place).
+//
+// Owns: `openRegularFile`, `readSmallFile`, `readJsonFile`,
+// `writeFileAtomically`, temporary files. Uses: runtime.
+
+/** The names of the `open` flags the hook uses. */
+                                                                                               
+
+/**
+ * The number `open` takes for a list of flags, from this system's constants.
+ *
+ * @param names The flags.
+ * @returns Their bitwise or.
+ */
+async function openFlags(names                     )                  {
+  const { constants } = await nodeFs();
+  return names.reduce((flags, name) => flags | (constants[name] ?? 0), 0);
+}
+
+/** Opening flags of a file the hook only reads: never through a symlink, never waiting on a FIFO. */
+const READ_FLAGS                      = ["O_RDONLY", "O_NOFOLLOW", "O_NONBLOCK"];
+
+/**
+ * Opens a file for reading without following a symlink at its path and
+ * without blocking on a FIFO or device, and checks that it is a regular file.
+ *
+ * @param fs The file API.
+ * @param path The file.
+ * @param followSymlink Open what a symlink at `path` points to (a user's own dotfiles), still only a regular file.
+ * @param accept A further check of the opened file's owner and mode (made on the open file, so nothing can swap it).
+ * @returns The open file (the caller closes it) and its size.
+ * @throws When the path is not a regular file, fails `accept`, or cannot be opened.
+ */
+async function openRegularFile(
+  fs            ,
+  path        ,
+  followSymlink = false,
+  accept                                                    ,
+)                                                                         {
+  const flags = followSymlink ? READ_FLAGS.filter((flag) => flag !== "O_NOFOLLOW") : READ_FLAGS;
+  const file = await fs.open(path, await openFlags(flags));
+  const stat = await file.stat().catch(async (error) => {
+    await file.close();
+    throw error;
+  });
+  if (!stat.isFile()) {
+    await file.close();
+    throw new Error(`not a regular file: ${path}`);
+  }
+  if (accept !== undefined && !accept({ uid: stat.uid, mode: stat.mode & 0o7777 })) {
+    await file.close();
+    throw new Error(`not a file to trust: ${path}`);
+  }
+  return { file, size: stat.size };
+}
+
+/**
+ * Reads a small file of the state directory: a regular file only (never
+ * through a symlink, never a FIFO), at most `maxBytes`.
+ *
+ * @param fs The file API.
+ * @param path The file.
+ * @param maxBytes The most bytes to read; a larger file gives undefined.
+ * @param followSymlink Read what a symlink at `path` points to (still only a regular file).
+ * @param accept A further check of the opened file's owner and mode (see {@linkcode openRegularFile}).
+ * @returns Its text, or undefined when it is missing, not a regular file, too large, refused or unreadable.
+ */
+async function readSmallFile(
+  fs            ,
+  path        ,
+  maxBytes = 1 << 20,
+  followSymlink = false,
+  accept                                                    ,
+)                              {
+  try {
+    const { file, size } = await openRegularFile(fs, path, followSymlink, accept);
+    try {
+      if (size > maxBytes) return undefined;
+      const buffer = new Uint8Array(size);
+      const { bytesRead } = await file.read(buffer, 0, size, 0);
+      return new TextDecoder().decode(buffer.subarray(0, bytesRead));
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads a small JSON file of the state directory (see {@linkcode readSmallFile}).
+ *
+ * @param fs The file API.
+ * @param path The file.
+ * @returns The parsed value, unchecked (callers check its shape), or undefined.
+ */
+async function readJsonFile(fs            , path        )                   {
+  const text = await readSmallFile(fs, path);
+  return text === undefined ? undefined : attempt(() => JSON.parse(text), undefined);
+}
+
+/** The end of a temporary file's name: `<file>.<uuid>.tmp`, renamed over `<file>` once written. */
+const TEMPORARY_SUFFIX = ".tmp";
+
+/**
+ * Removes temporary files (`<file>.<uuid>.tmp`) that a process killed or
+ * stopped by a full disk left in a folder: only those older than a minute,
+ * so that no write in progress loses its file. Never follows a symlink.
+ *
+ * @param fs The file API.
+ * @param dir The folder.
+ * @returns How many were removed.
+ */
+async function removeLeftoverTemporaries(fs            , dir        )                  {
+  const leftover = /\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
+  let removed = 0;
+  for (const name of await fs.readdir(dir).catch(() => []            )) {
+    if (!leftover.test(name)) continue;
+    const stat = await fs.lstat(`${dir}/${name}`).catch(() => undefined);
+    if (stat === undefined || stat.isDirectory() || Date.now() - stat.mtimeMs < 60_000) continue;
+    if (await fs.rm(`${dir}/${name}`).then(() => true, () => false)) removed++;
+  }
+  return removed;
+}
+
+/**
+ * Writes a file atomically: a new private temporary file beside it (created
+ * exclusively, so never through a symlink), then a rename over the file (which
+ * replaces a symlink there rather than writing through it).
+ *
+ * @param fs The file API.
+ * @param path The file.
+ * @param text Its content.
+ * @param mode Its permission bits.
+ */
+async function writeFileAtomically(fs            , path        , text        , mode = 0o600)                {
+  const temporary = `${path}.${crypto.randomUUID()}${TEMPORARY_SUFFIX}`;
+  const file = await fs.open(temporary, "wx", 0o600);
+  try {
+    try {
+      await file.writeFile(text);
+      // The umask may have taken bits away; the final mode is set on the new file itself.
+      await file.chmod(mode);
+    } finally {
+      await file.close();
+    }
+    await fs.rename(temporary, path);
+  } catch (error) {
+    // A full disk must not leave temporary files behind, one per failed write.
+    await fs.rm(temporary, { force: true }).catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Writes a JSON file atomically (see {@linkcode writeFileAtomically}), readable by this user only.
+ *
+ * @param fs The file API.
+ * @param path The file.
+ * @param value Any JSON value.
+ */
+async function writeJsonAtomically(fs            , path        , value         )                {
+  await writeFileAtomically(fs, path, JSON.stringify(value) + "\n");
+}
+
+// ---------------------------------------------------------------------------
+// src/git_repo.ts
+//
+// The repository a session works in, as TelemHQ's roll-ups name it: the
+// `owner/name` of the `origin` remote, read from the git config of the folder
+// Claude Code started the hook in (its own working directory, never a path
+// from the event). Only that plain shape leaves: never the remote's URL, its
+// host, or credentials written into it.
+//
+// Owns: `readGitRepo`, `repoFromRemoteUrl`. Uses: runtime, files.
+
+/** The largest git config read: a real one is a few hundred bytes. */
+const MAX_GIT_CONFIG_BYTES = 64 * 1024;
+/** How many folders up a repository's root is looked for. */
+const MAX_DEPTH = 32;
+/** An owner or a repository name as hosts allow them. */
+const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+
+/**
+ * The `owner/name` in a git remote URL: `git@host:owner/name.git`,
+ * `https://host/owner/name`, `ssh://git@host/owner/name.git`, or undefined
+ * for anything else (a local path, a deeper path, odd characters).
+ *
+ * @param url The remote's URL, as written in the git config.
+ * @returns For example `"denoland/std"`.
+ */
+function repoFromRemoteUrl(url        )                     {
+  const match = url.trim().match(
+    /^(?:(?:https?|ssh|git):\/\/(?:[^/@]*@)?([^/:]+)(?::\d+)?\/|[A-Za-z0-9._-]+@([A-Za-z0-9.-]+):)(.+)$/,
+  );
+  // A hosting service's name (a dotted name, not an address or a machine on the local network): on any other
+  // host, owner/name could be a home folder (ssh://nas/home/alice).
+  const host = match?.[1] ?? match?.[2];
+  const path = match?.[3];
+  if (host === undefined || path === undefined || !/^(?=.*[A-Za-z])[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(host)) {
+    return undefined;
+  }
+  if (/^(localhost|.*\.local|.*\.internal|.*\.lan)$/i.test(host)) return undefined;
+  const parts = path.replace(/\/+$/, "").replace(/\.git$/, "").split("/");
+  if (parts.length !== 2 || !parts.every((part) => NAME.test(part) && part !== "." && part !== "..")) return undefined;
+  return parts.join("/");
+}
+
+/**
+ * The `owner/name` of the `origin` remote of the repository around a folder,
+ * or undefined (not a repository, no origin, an odd URL, a worktree or
+ * submodule whose `.git` is a file, or a folder this process may not read).
+ * Reads only `.git/config` regular files, never through a symlink.
+ *
+ * @param runtime The runtime adapter.
+ * @param dir The folder (the hook's working directory).
+ * @returns The repository's `owner/name`.
+ */
+async function readGitRepo(runtime         , dir        )                              {
+  if (!dir.startsWith("/")) return undefined;
+  let folder = dir.replace(/\/+$/, "");
+  for (let depth = 0; depth < MAX_DEPTH; depth++) {
+    if (!runtime.mayInspect(`${folder}/.git`)) return undefined;
+    const git = await runtime.lstat(`${folder}/.git`);
+    // Like git's safe.directory: a repository someone else owns (a planted /tmp/.git) names nothing.
+    const uid = runtime.uid();
+    if (git?.kind === "directory" && uid !== undefined && git.uid !== uid) return undefined;
+    if (git?.kind === "directory") return originOf(await readGitConfig(`${folder}/.git/config`));
+    if (git !== undefined || folder === "") return undefined;
+    folder = folder.slice(0, folder.lastIndexOf("/"));
+  }
+  return undefined;
+}
+
+async function readGitConfig(path        )                  {
+  return await readSmallFile(await nodeFs(), path, MAX_GIT_CONFIG_BYTES) ?? "";
+}
+
+/** The `url` of `[remote "origin"]`, as `owner/name`. */
+function originOf(config        )                     {
+  let inOrigin = false;
+  for (const line of config.split("\n")) {
+    const section = line.match(/^\s*\[\s*([^\]]*?)\s*\]/);
+    if (section) inOrigin = /^remote\s+"origin"$/.test(section[1]);
+    else if (inOrigin) {
+      const url = line.match(/^\s*url\s*=\s*(.*?)\s*$/)?.[1];
+      if (url !== undefined) return repoFromRemoteUrl(url.replace(/^"(.*)"$/, "$1"));
+    }
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------
+// src/state_dir.ts
+//
+// The state directory: where the spool, the lock, the delivery status, the
+// session ledgers and the saved ping URL live. Everything in it is trusted by
+// the hook and the sender, so the directory must be this user's own and
+// writable by no one else; a directory that is not is refused, never used.
+//
+// Owns: where the state directory and Claude Code's folder are
+// (`stateDirectory`, `claudeDirectory`), `STATE_LAYOUT`, the safety check of
+// the directory, file names made from event values. Uses: input, sha256,
+// runtime.
+
+/** Looks up an environment variable. */
+                                                             
+
+/**
+ * Claude Code's configuration folder: `CLAUDE_CONFIG_DIR`, else `~/.claude`.
+ *
+ * @param env Looks up an environment variable.
+ * @returns The folder, or undefined when no home is known.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(claudeDirectory((name) => ({ HOME: "/home/me" })[name]), "/home/me/.claude");
+ * ```
+ */
+export function claudeDirectory(env           )                     {
+  const config = env("CLAUDE_CONFIG_DIR")?.trim();
+  if (config) return isAbsolutePath(config) ? config.replace(/\/+$/, "") : undefined;
+  const home = env("HOME")?.trim();
+  return home && isAbsolutePath(home) ? `${home.replace(/\/+$/, "")}/.claude` : undefined;
+}
+
+/**
+ * Whether a path is absolute: a folder named by a relative path would be
+ * wherever the hook runs, a repository's own files, say.
+ *
+ * @param path Any string.
+ * @returns True for `/x`, `C:\x` or `C:/x`, and `\\server\share`.
+ */
+function isAbsolutePath(path        )          {
+  return path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith("\\\\");
+}
+
+/**
+ * Why the environment names no usable state directory, when it names a relative one.
+ *
+ * @param env Looks up an environment variable.
+ * @returns One line, or undefined.
+ */
+function stateDirSettingProblem(env           )                     {
+  for (const name of ["TELEMHQ_STATE_DIR", "CLAUDE_CONFIG_DIR", "HOME"]) {
+    const value = env(name)?.trim();
+    if (!value) continue;
+    if (!isAbsolutePath(value)) {
+      return `${name} "${value.slice(0, 80)}" is not an absolute path: the state directory must be one`;
+    }
+    if (name !== "HOME") return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The state directory: `TELEMHQ_STATE_DIR`, else `telemhq/` in Claude Code's
+ * configuration folder (see {@linkcode claudeDirectory}).
+ *
+ * @param env Looks up an environment variable.
+ * @returns The directory, or undefined when neither it nor a home is known.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(stateDirectory((name) => ({ HOME: "/home/me" })[name]), "/home/me/.claude/telemhq");
+ * ```
+ */
+export function stateDirectory(env           )                     {
+  const explicit = env("TELEMHQ_STATE_DIR")?.trim();
+  if (explicit) return isAbsolutePath(explicit) ? explicit.replace(/(.)\/+$/, "$1") : undefined;
+  const claudeDir = claudeDirectory(env);
+  return claudeDir === undefined ? undefined : `${claudeDir}/telemhq`;
+}
+
+/** The state directory's file names. */
+export const STATE_LAYOUT = {
+  spool: "spool",
+  failed: "failed",
+  sessions: "sessions",
+  destinations: "destinations",
+  sent: "sent",
+  config: "config.json",
+  install: "install.json",
+  lock: "sender.lock",
+  status: "status.json",
+  journal: "delivered.jsonl",
+  journalOld: "delivered.1.jsonl",
+  flushRequest: "flush.request",
+  flushDone: "flush.done",
+}         ;
+
+/**
+ * Why a state directory must not be used, from what `lstat` says of it: it
+ * is a symlink, not a directory, another user's, or writable by group or
+ * others (anyone who can write it could plant a lock, a spool entry or a
+ * symlink there).
+ *
+ * @param dir The directory.
+ * @param facts What `lstat` says of it.
+ * @param uid This process's user id (undefined where there is none: not checked).
+ * @returns One line saying what is wrong and what to do, or undefined when it is safe.
+ */
+function stateDirProblem(dir        , facts           , uid                    )                     {
+  if (facts.kind === "symlink") {
+    return `the state directory "${dir}" is a symlink: set TELEMHQ_STATE_DIR to the folder itself`;
+  }
+  if (facts.kind !== "directory") return `the state directory "${dir}" is not a directory`;
+  if (uid !== undefined && facts.uid !== uid) {
+    return `the state directory "${dir}" belongs to another user (uid ${facts.uid}): use a folder of your own`;
+  }
+  if ((facts.mode & 0o022) !== 0) {
+    return `the state directory "${dir}" is writable by other users (mode ${facts.mode.toString(8)}): ` +
+      `set TELEMHQ_STATE_DIR to a private folder of your own (never a shared one such as /tmp)`;
+  }
+  return undefined;
+}
+
+/** The folders above an absolute path, nearest first, "/" last. */
+function ancestorsOf(path        )           {
+  const ancestors           = [];
+  for (let end = path.lastIndexOf("/"); end > 0; end = path.lastIndexOf("/", end - 1)) {
+    ancestors.push(path.slice(0, end));
+  }
+  return path === "/" ? [] : [...ancestors, "/"];
+}
+
+/**
+ * Why the folders above a state directory make it unsafe, or undefined: each
+ * one, symlinks resolved, must be root's or this user's and writable by no one
+ * else, or sticky (like `/tmp`, where others cannot rename what is ours).
+ * Anyone who can write a parent could swap the state directory for their own.
+ *
+ * @param runtime The runtime adapter.
+ * @param dir The state directory (it must exist).
+ * @returns One line, or undefined when every parent is safe.
+ */
+async function parentsProblem(runtime         , dir        )                              {
+  const real = await runtime.realpath(dir);
+  if (real === undefined) return `cannot resolve the state directory "${dir}"`;
+  const uid = runtime.uid();
+  for (const path of ancestorsOf(real)) {
+    const facts = await runtime.lstat(path);
+    if (facts === undefined) {
+      // The installed Deno hook may read the state directory but not ~/.claude above it (its credentials are
+      // there): install and doctor, which run with every permission, check what it cannot see.
+      if (!runtime.mayInspect(path)) continue;
+      return `cannot see "${path}", a parent of the state directory`;
+    }
+    const owned = facts.uid === 0 || uid === undefined || facts.uid === uid;
+    const open = (facts.mode & 0o022) !== 0 && (facts.mode & 0o1000) === 0;
+    if (!owned || open) {
+      return `"${path}", a parent of the state directory "${dir}", can be changed by other users: ` +
+        `use a state directory in a folder of your own`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Why a folder inside the state directory (`spool`, `failed`, `sessions`)
+ * must not be used, or undefined: it must be a real folder of this user's
+ * (never a symlink to somewhere else), or not exist yet.
+ *
+ * @param runtime The runtime adapter.
+ * @param path The folder.
+ * @returns One line, or undefined.
+ */
+async function subfolderProblem(runtime         , path        )                              {
+  const facts = await runtime.lstat(path);
+  if (facts === undefined) return undefined;
+  const uid = runtime.uid();
+  if (facts.kind !== "directory" || (uid !== undefined && facts.uid !== uid)) {
+    return `"${path}" is not a folder of your own (a symlink?): remove it`;
+  }
+  return undefined;
+}
+
+/**
+ * Makes sure the state directory exists and is safe to use: creates it
+ * (0700) when it is missing, then checks it (see {@linkcode stateDirProblem})
+ * and every folder above it (see {@linkcode parentsProblem}).
+ *
+ * @param runtime The runtime adapter.
+ * @param dir The state directory.
+ * @returns Undefined when it is safe to use, else why not (one line).
+ */
+async function ensureStateDir(runtime         , dir        )                              {
+  let facts = await runtime.lstat(dir);
+  if (facts === undefined) {
+    try {
+      await runtime.makePrivateDirectory(dir);
+    } catch (error) {
+      return `cannot create the state directory "${dir}" (${describeError(error)})`;
+    }
+    facts = await runtime.lstat(dir);
+    if (facts === undefined) return `cannot see the state directory "${dir}" after creating it`;
+  }
+  return stateDirProblem(dir, facts, runtime.uid()) ?? await parentsProblem(runtime, dir);
+}
+
+/**
+ * The file name of a session's ledger: a hash of its id, so that no value
+ * from an event (a `session_id` of `x/../../settings`, say) becomes a path.
+ *
+ * @param sessionId The session id, as the event gave it.
+ * @param sha256Hex The SHA-256 to use.
+ * @returns `<32 hex digits>.json`.
+ */
+async function ledgerFileName(sessionId        , sha256Hex           )                  {
+  return `${(await sha256Hex(`session\u0000${sessionId}`)).slice(0, 32)}.json`;
+}
+
+// ---------------------------------------------------------------------------
+// src/config.ts
+//
+// The hook's settings: read from the environment (the README's table), with
+// the ping URL saved by `install` as a fallback, and the folders it works in.
+//
+// Owns: `HookConfig` (the hook's own settings: "config" throughout; Claude
+// Code's settings files are `settings.ts`'s), the environment variables read,
+// install's saved values, where managed settings are. Uses: runtime, files,
+// state_dir.
+
+/** The largest `config.json` read: it holds a URL and a salt. */
+const MAX_CONFIG_BYTES = 64 * 1024;
+
+/** Every environment variable the hook reads (Deno's `--allow-env` list). */
+export const ENV_NAMES                    = [
+  "HOME",
+  "CLAUDE_CONFIG_DIR",
+  "TELEMHQ_PING_URL",
+  "CLAUDE_PLUGIN_OPTION_PING_URL",
+  "TELEMHQ_MEMBER",
+  "CLAUDE_PLUGIN_OPTION_MEMBER",
+  "TELEMHQ_HOOK_DEBUG",
+  "TELEMHQ_STATE_DIR",
+  "TELEMHQ_TIMEOUT_MS",
+  "TELEMHQ_SPOOL_MAX_PINGS",
+  "TELEMHQ_SPOOL_MAX_AGE_DAYS",
+  "TELEMHQ_RETRY_BASE_MS",
+  "TELEMHQ_RETRY_MAX_MS",
+  "TELEMHQ_SENDER_IDLE_MS",
+  "TELEMHQ_SENDER_CONCURRENCY",
+  "TELEMHQ_PRICES",
+  "TELEMHQ_HASH_SALT",
+];
+
+/** Settings read from the environment. */
+                             
+                                                            
+                   
+                                      
+                                                                                      
+                                                                                                           
+                  
+                                                                                                     
+                    
+                                                         
+                    
+                                                                     
+                 
+                                                                                                
+                    
+                                                                  
+                        
+                                                      
+                        
+                                                    
+                      
+                                                       
+                     
+                                                                                       
+                       
+                                                                 
+                            
+ 
+
+/** What loading the settings found of the state directory, which holds install's saved values. */
+                                
+                                                                                                                        
+                   
+                                                                                                           
+                   
+ 
+
+/** The settings, and what was found of the state directory while reading them. */
+                               
+                      
+                     
+                                     
+                       
+ 
+
+/** Default time limit of the ping request, in milliseconds. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+function numberSetting(raw                    , fallback        , min        , max        )         {
+  const value = Number(raw);
+  return raw !== undefined && raw.trim() !== "" && Number.isFinite(value)
+    ? Math.min(Math.max(Math.round(value), min), max)
+    : fallback;
+}
+
+/**
+ * Reads the hook's settings from the environment; see the README's table.
+ *
+ * @param env Looks up an environment variable.
+ * @returns The settings, with defaults and numbers clamped to sane ranges.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const config = readConfig((name) => ({ TELEMHQ_PING_URL: "https://telemhq.com/ping/T" })[name]);
+ * assert.equal(config.timeoutMs, DEFAULT_TIMEOUT_MS);
+ * ```
+ */
+export function readConfig(env           )             {
+  // The environment first, then the plugin's option (Claude Code keeps it in its credential store), then install's file.
+  const fromEnv = env("TELEMHQ_PING_URL")?.trim() || undefined;
+  const fromPlugin = env("CLAUDE_PLUGIN_OPTION_PING_URL")?.trim() || undefined;
+  const member = env("TELEMHQ_MEMBER")?.trim() || env("CLAUDE_PLUGIN_OPTION_MEMBER")?.trim() || undefined;
+  const salt = env("TELEMHQ_HASH_SALT");
+  const day = 24 * 60 * 60 * 1000;
+  return {
+    pingUrl: fromEnv ?? fromPlugin,
+    pingUrlSource: fromEnv ? "TELEMHQ_PING_URL" : fromPlugin ? "the plugin's ping_url option" : undefined,
+    member,
+    hashSalt: salt === undefined || salt === "" ? undefined : salt,
+    timeoutMs: numberSetting(env("TELEMHQ_TIMEOUT_MS"), DEFAULT_TIMEOUT_MS, 100, 60_000),
+    debug: env("TELEMHQ_HOOK_DEBUG") === "1",
+    stateDir: stateDirectory(env),
+    spoolMaxPings: numberSetting(env("TELEMHQ_SPOOL_MAX_PINGS"), 10_000, 1, 1_000_000),
+    spoolMaxAgeMs: numberSetting(env("TELEMHQ_SPOOL_MAX_AGE_DAYS"), 7, 1, 365) * day,
+    retryBaseMs: numberSetting(env("TELEMHQ_RETRY_BASE_MS"), 1000, 10, 60_000),
+    retryMaxMs: numberSetting(env("TELEMHQ_RETRY_MAX_MS"), 5 * 60_000, 10, 60 * 60_000),
+    senderIdleMs: numberSetting(env("TELEMHQ_SENDER_IDLE_MS"), 30_000, 0, 10 * 60_000),
+    senderConcurrency: numberSetting(env("TELEMHQ_SENDER_CONCURRENCY"), 8, 1, 16),
+  };
+}
+
+/**
+ * The settings, with what `install` saved in `<state>/config.json` (the ping
+ * URL, the hash salt) where the environment has none: hooks started from IDEs
+ * and desktop apps often do not see the shell's environment. The state
+ * directory is checked first: one that is not safe is never read (its
+ * problem is in `state.problem`).
+ *
+ * @param runtime The runtime adapter.
+ * @returns The settings, and the state directory's check.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { detectRuntime } from "@telemhq/claude-code";
+ * const { config, state } = await loadConfig(detectRuntime());
+ * assert.equal(typeof config.timeoutMs, "number");
+ * assert.equal(typeof state.checked, "boolean");
+ * ```
+ */
+export async function loadConfig(runtime         )                        {
+  const env = (name        ) => runtime.env(name);
+  const config = readConfig(env);
+  if (config.stateDir === undefined) return { config, state: { problem: stateDirSettingProblem(env), checked: false } };
+  const facts = await runtime.lstat(config.stateDir);
+  if (facts === undefined) return { config, state: { checked: false } };
+  const problem = stateDirProblem(config.stateDir, facts, runtime.uid()) ??
+    await parentsProblem(runtime, config.stateDir);
+  const state = { problem, checked: true };
+  if (problem !== undefined || (config.pingUrl !== undefined && config.hashSalt !== undefined && config.member)) {
+    return { config, state };
+  }
+  const saved = await readSavedSettings(runtime, config.stateDir);
+  if (config.pingUrl === undefined && saved.pingUrl !== undefined) {
+    config.pingUrl = saved.pingUrl;
+    config.pingUrlSource = "config file";
+  }
+  config.hashSalt ??= saved.hashSalt;
+  config.member ??= saved.member;
+  return { config, state };
+}
+
+/** What `install` saved in `<state>/config.json`. */
+                         
+                      
+                   
+                       
+                    
+                          
+                  
+ 
+
+/**
+ * Reads what `install` saved in `<state>/config.json`, from a state
+ * directory already checked: only a small regular file (a FIFO or a device
+ * there must not hang the hook or eat its memory), each value checked.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @returns The saved values; none when the file is missing or broken.
+ */
+async function readSavedSettings(runtime         , stateDir        )                         {
+  const path = `${stateDir}/${STATE_LAYOUT.config}`;
+  const file = await runtime.lstat(path);
+  const text = file?.kind === "file" && file.size <= MAX_CONFIG_BYTES ? await runtime.readTextFile(path) : undefined;
+  const values                          = text === undefined ? {} : attempt(() => JSON.parse(text), {}) ?? {};
+  const saved                = {};
+  if (typeof values.ping_url === "string" && values.ping_url.trim() !== "") saved.pingUrl = values.ping_url.trim();
+  if (typeof values.hash_salt === "string" && values.hash_salt !== "") saved.hashSalt = values.hash_salt;
+  if (typeof values.member === "string" && values.member !== "") saved.member = values.member;
+  return saved;
+}
+
+/** Where Claude Code reads managed (policy) settings from, by platform; drop-ins in `managed-settings.d/`. */
+const MANAGED_SETTINGS_DIRS                    = [
+  "/etc/claude-code",
+  "/Library/Application Support/ClaudeCode",
+];
+
+/** A file only root can have written: root's, and writable by no one else. */
+function onlyRootWrites(owner                               )          {
+  return owner.uid === 0 && (owner.mode & 0o022) === 0;
+}
+
+/**
+ * Reads a managed settings file: in place, or through a symlink (the way
+ * configuration management tools often deploy it) only to a file that root
+ * owns and only root can change, as Claude Code itself reads it.
+ *
+ * @param fs The file API.
+ * @param path The file.
+ * @returns The parsed value, unchecked, or undefined.
+ */
+async function readManagedSettings(fs            , path        )                   {
+  const link = await fs.lstat(path).catch(() => undefined);
+  if (link === undefined) return undefined;
+  if (!link.isSymbolicLink()) return await readJsonFile(fs, path);
+  const text = await readSmallFile(fs, path, 1 << 20, true, onlyRootWrites);
+  return text === undefined ? undefined : attempt(() => JSON.parse(text), undefined);
+}
+
+// ---------------------------------------------------------------------------
+// src/ping_url.ts
+//
+// The ping URL: it holds the tracker's secret token, so it is checked before
+// use (https, or http to loopback only) and never shown whole.
+//
+// Owns: `parsePingUrl`, redaction. Uses: input.
+
+const LOOPBACK_HOSTS                      = new Set(["localhost", "[::1]"]);
+
+/**
+ * Checks the ping URL: `https:`, or `http:` to a loopback address only,
+ * because the URL holds the tracker's secret token.
+ *
+ * @param raw The URL, for example from `TELEMHQ_PING_URL`.
+ * @returns The parsed URL.
+ * @throws {HookSkip} When the URL is malformed or would send the token in clear text.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(parsePingUrl("https://telemhq.com/ping/TOKEN").host, "telemhq.com");
+ * ```
+ */
+export function parsePingUrl(raw        )      {
+  let url     ;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new HookSkip("TELEMHQ_PING_URL is not a valid URL: set it to the ping URL of your TelemHQ tracker");
+  }
+  // A ping URL is the tracker's, whole: a space means a paste that took more than the URL.
+  if (/\s/.test(raw.trim())) {
+    throw new HookSkip("TELEMHQ_PING_URL holds a space: set it to the ping URL of your TelemHQ tracker alone");
+  }
+  // Credentials in a URL would be sent to the host in an Authorization header and kept in the spool's destination.
+  if (url.username !== "" || url.password !== "") {
+    throw new HookSkip("TELEMHQ_PING_URL holds a user name or password: the tracker's token goes in its path only");
+  }
+  // A host is letters, digits, dots and dashes (or an IPv6 literal): never a comma, which would also widen
+  // the installed Deno hook's --allow-net list.
+  if (!/^([a-z0-9.-]+|\[[0-9a-f:.]+\])$/i.test(url.hostname)) {
+    throw new HookSkip("TELEMHQ_PING_URL has a host name with characters a host cannot have");
+  }
+  if (url.protocol === "https:") return url;
+  if (url.protocol === "http:") {
+    if (isLoopbackHost(url.hostname)) return url;
+    throw new HookSkip(
+      `TELEMHQ_PING_URL uses plain http to ${url.host}: the token would cross the network in clear text; use https`,
+    );
+  }
+  throw new HookSkip(`TELEMHQ_PING_URL has unsupported scheme "${url.protocol}": use https`);
+}
+
+function isLoopbackHost(hostname        )          {
+  return LOOPBACK_HOSTS.has(hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+/**
+ * Shows a ping URL without its secret: scheme, host and port only.
+ *
+ * @param url The ping URL.
+ * @returns For example `"https://telemhq.com/<redacted>"`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(redactUrl(new URL("https://telemhq.com/ping/abc123")), "https://telemhq.com/<redacted>");
+ * ```
+ */
+export function redactUrl(url     )         {
+  return `${url.protocol}//${url.host}/<redacted>`;
+}
+
+/**
+ * Removes every trace of a URL's secret parts from a message, and its line breaks.
+ *
+ * @param message Text that may quote the URL (an error from the runtime's fetch, say).
+ * @param url The ping URL.
+ * @returns The message, one line, without the URL's path, query or credentials.
+ */
+function redactMessage(message        , url     )         {
+  const secrets = [url.href, url.pathname + url.search, url.pathname, url.username, url.password]
+    .filter((secret) => secret.length > 1);
+  let redacted = message;
+  for (const secret of secrets) redacted = redacted.split(secret).join("/<redacted>");
+  return redacted.replace(/[\r\n]+/g, " ");
+}
+
+/**
+ * Redacts every URL with a path in a text (a command line argument echoed in
+ * an error, say): whatever a user typed where a ping URL does not belong, its
+ * token is never printed.
+ *
+ * @param text Any text.
+ * @returns The text, each URL shown as `scheme://host/<redacted>`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(
+ *   redactSecrets('Unknown option "https://telemhq.com/ping/TOKEN"'),
+ *   'Unknown option "https://telemhq.com/<redacted>"',
+ * );
+ * assert.equal(redactSecrets('"telemhq.com/ping/TOKEN"'), '"telemhq.com/<redacted>"');
+ * assert.equal(redactSecrets('"/home/me/my.project/x"'), '"/home/me/my.project/x"');
+ * ```
+ */
+export function redactSecrets(text        )         {
+  return text.replace(/\b[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s"'`<>]+/g, (found) => {
+    try {
+      const url = new URL(found);
+      return url.pathname.length > 1 || url.search !== "" || url.username !== "" ? redactUrl(url) : found;
+    } catch {
+      return `${found.split("://")[0]}://<redacted>`;
+    }
+  })
+    // A URL typed without its scheme (telemhq.com/ping/TOKEN); a file path's parts are left alone.
+    .replace(/(?<![\w/.:-])((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}(?::\d+)?)\/[^\s"'`<>]+/g, "$1/<redacted>");
+}
+
+// ---------------------------------------------------------------------------
+// src/destination.ts
+//
+// Where each ping goes: the tracker configured for the session that produced
+// it, and no other. Claude Code gives each session its own environment (a
+// project's `env`, a plugin's option), while one sender delivers every
+// session's pings; so a spool entry names its tracker by an id, and the URLs
+// (with their tokens) live in one private file each, `destinations/<id>.json`
+// (0600), never in the spool. The URL `install` saved is named `saved`: it
+// is read when the ping is sent, so a rotated token applies to pings already
+// waiting.
+//
+// Owns: destination ids, the `destinations/` folder. Uses: runtime, files, sha256,
+// state_dir, ping_url.
+
+/** A spool entry's tracker: `saved` (the URL install saved, read when sending), or the id of a destination file. */
+                            
+
+/** The destination of pings whose session used the URL `install` saved. */
+const SAVED_DESTINATION                = "saved";
+
+/** A destination file's id: 32 hex digits. */
+const DESTINATION_ID = /^[0-9a-f]{32}$/;
+
+/**
+ * Whether a value is a destination a spool entry may name.
+ *
+ * @param value Anything read from a spool entry.
+ * @returns True for `saved` or 32 hex digits.
+ */
+function isDestinationId(value         )                         {
+  return value === SAVED_DESTINATION || (typeof value === "string" && DESTINATION_ID.test(value));
+}
+
+/**
+ * The id of a ping URL: a hash of it, so that the same tracker always gets
+ * the same file, and a spool entry names it without holding the token.
+ *
+ * @param url The ping URL, checked.
+ * @param sha256Hex The SHA-256 to use.
+ * @returns 32 hex digits.
+ */
+async function destinationId(url     , sha256Hex           )                         {
+  return (await sha256Hex(`destination\u0000${url.href}`)).slice(0, 32);
+}
+
+function destinationPath(stateDir        , id               )         {
+  return `${stateDir}/${STATE_LAYOUT.destinations}/${id}.json`;
+}
+
+/**
+ * Names the tracker of a ping the hook is about to spool: `saved` for the URL
+ * `install` saved, else the id of the URL in force (see
+ * {@linkcode destinationId}).
+ *
+ * @param runtime The runtime adapter.
+ * @param url The ping URL in force for this session.
+ * @param fromSavedConfig Whether that URL is the one `install` saved.
+ * @returns The destination to write into the spool entry.
+ */
+async function destinationOf(runtime         , url     , fromSavedConfig         )                         {
+  return fromSavedConfig ? SAVED_DESTINATION : await destinationId(url, runtime.sha256Hex);
+}
+
+/**
+ * Makes sure a destination's file exists once its ping is spooled: created
+ * (0600, exclusively, never through a symlink) when it is new. Done after the
+ * ping is spooled: the cleaning (see {@linkcode removeUnusedDestinations})
+ * looks for pings naming a destination again after removing it, so between
+ * the two, a destination a ping names always ends up on disk.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory (checked).
+ * @param id The destination (nothing to do for `saved`).
+ * @param url Its ping URL.
+ * @throws When the file cannot be written (a full disk): the ping cannot be sent from the spool.
+ */
+async function keepDestination(runtime         , stateDir        , id               , url     )                {
+  if (id === SAVED_DESTINATION) return;
+  const path = destinationPath(stateDir, id);
+  // Usually there already: one lstat, rather than a create that fails.
+  if ((await runtime.lstat(path))?.kind === "file") return;
+  const text = JSON.stringify({ url: url.href }) + "\n";
+  try {
+    await runtime.createPrivateFile(path, text);
+  } catch (error) {
+    if ((error                      ).code !== "ENOENT" && (error         ).name !== "NotFound") throw error;
+    await runtime.makePrivateDirectory(`${stateDir}/${STATE_LAYOUT.destinations}`);
+    await runtime.createPrivateFile(path, text);
+  }
+}
+
+/**
+ * The ping URL a destination id names, from its file, checked: the file must
+ * hold a URL whose id is its name (a file swapped for another tracker's is
+ * refused) and that {@linkcode parsePingUrl} accepts.
+ *
+ * @param fs The file API.
+ * @param stateDir The state directory.
+ * @param id A destination id (not `saved`).
+ * @returns The URL, or undefined when the file is missing or does not hold its URL.
+ */
+async function resolveDestination(
+  fs            ,
+  stateDir        ,
+  id               ,
+)                           {
+  if (!DESTINATION_ID.test(id)) return undefined;
+  const saved = await readJsonFile(fs, destinationPath(stateDir, id))                                 ;
+  if (saved === null || typeof saved !== "object" || typeof saved.url !== "string") return undefined;
+  try {
+    const url = parsePingUrl(saved.url);
+    return (await destinationId(url, webCryptoSha256Hex)) === id ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Removes the destination files no waiting ping names: a tracker's token
+ * stays on disk only while a ping waits for it (a plugin's URL is otherwise
+ * kept in Claude Code's credential store only). A file is put back when,
+ * once it is gone, `inUse` says a ping names it after all (a hook spooled one
+ * meanwhile; the hook writes the file after its ping, so one of the two
+ * always leaves it in place).
+ *
+ * @param fs The file API.
+ * @param stateDir The state directory.
+ * @param inUse Reads the destinations that waiting or set-aside pings name, now.
+ * @returns How many files were removed.
+ */
+async function removeUnusedDestinations(
+  fs            ,
+  stateDir        ,
+  inUse                                           ,
+)                  {
+  const dir = `${stateDir}/${STATE_LAYOUT.destinations}`;
+  const ids = (await fs.readdir(dir).catch(() => []            ))
+    .map((name) => name.endsWith(".json") ? name.slice(0, -5) : "")
+    .filter((id) => DESTINATION_ID.test(id));
+  // Reading every waiting ping costs: only when there is a destination to keep or remove.
+  const named = ids.length === 0 ? new Set               () : await inUse();
+  let removed = 0;
+  for (const id of ids) {
+    if (named.has(id)) continue;
+    const path = `${dir}/${id}.json`;
+    const url = await resolveDestination(fs, stateDir, id);
+    if (!(await fs.rm(path).then(() => true, () => false))) continue;
+    removed++;
+    if (url !== undefined && (await inUse()).has(id)) {
+      await fs.writeFile(path, JSON.stringify({ url: url.href }) + "\n", { flag: "wx", mode: 0o600 }).catch(() => {});
+      removed--;
+    }
+  }
+  return removed;
+}
+
+// ---------------------------------------------------------------------------
+// src/launch.ts
+//
+// How the hook is started: the command line that runs it under each runtime
+// (Deno's narrow permission flags, Bun's flags), and what no runtime it
+// starts may inherit. The launcher script (see {@linkcode launcherScript})
+// builds the same command lines from the same constants.
+//
+// Owns: `hookArgv`, `denoRunFlags`, the runtimes' flags, finding a runtime's binary, hook.ts as JavaScript
+// for Node, shell quoting.
+// Uses: runtime, state_dir, config.
+
+/** What the narrowest Deno flags are made of: the tracker's host and Claude Code's folder (transcripts). */
+                               
+                                                          
+                   
+                                                                                       
+                    
+                                                                                                                     
+                       
+ 
+
+/**
+ * Why a path cannot go into Deno's narrow permission flags, or undefined when
+ * it can: Deno splits a flag's list at commas, so `--allow-write=/tmp/a,b/x`
+ * would grant `/tmp/a` and `b/x` instead.
+ *
+ * @param paths The paths the flags would name.
+ * @returns One line naming the path, or undefined.
+ */
+function denoFlagProblem(paths                   )                     {
+  const bad = paths.find((path) => path.includes(","));
+  return bad === undefined
+    ? undefined
+    : `the path "${bad}" holds a comma, which Deno's permission flags cannot express`;
+}
+
+/**
+ * Bun's flags: no configuration (Bun reads `bunfig.toml` from the folder it
+ * starts in, a repository's, and the user's global one, whose `preload` runs
+ * code; `--config` replaces both), no `.env` of the project, no auto-install.
+ */
+const BUN_RUN_FLAGS                    = ["--config=/dev/null", "--no-env-file", "--no-install"];
+
+/** Deno's flags before the permissions: no `deno.json` or lock file of the folder it starts in, never a prompt. */
+const DENO_BASE_FLAGS                    = ["--no-config", "--no-lock", "--no-prompt"];
+
+/**
+ * The Deno flags the hook and its sender run with. Narrowed (what `install`
+ * writes): the network to the tracker's host only, the environment to the
+ * variables the hook reads, reading to Claude Code's transcripts
+ * (`projects/`, not its credentials), managed settings (an organisation's
+ * prices), the state directory and Deno itself,
+ * writing to the state directory, running only Deno (the sender), and knowing
+ * its own user id (to check the state directory's owner). Without
+ * `narrow`: any host, any variable, any file.
+ *
+ * @param denoPath The Deno binary.
+ * @param stateDir The state directory.
+ * @param narrow The tracker's host and Claude Code's folder, to narrow the flags.
+ * @returns Flags for `deno run`, before the script.
+ * @throws {TypeError} When a path holds a comma (see {@linkcode denoFlagProblem}).
+ */
+function denoRunFlags(denoPath        , stateDir        , narrow               )           {
+  const reads = narrow === undefined ? [] : [
+    `${narrow.claudeDir}/projects`,
+    ...(narrow.projectsDir ? [narrow.projectsDir] : []),
+    stateDir,
+    denoPath,
+    ...MANAGED_SETTINGS_DIRS,
+  ];
+  const problem = denoFlagProblem([stateDir, denoPath, ...reads]);
+  if (problem !== undefined) throw new TypeError(problem);
+  if (narrow === undefined) {
+    return [
+      ...DENO_BASE_FLAGS,
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      `--allow-write=${stateDir}`,
+      `--allow-run=${denoPath}`,
+      "--allow-sys=uid",
+    ];
+  }
+  return [
+    ...DENO_BASE_FLAGS,
+    `--allow-net=${narrow.pingHost}`,
+    `--allow-env=${ENV_NAMES.join(",")}`,
+    `--allow-read=${[...new Set(reads)].join(",")}`,
+    `--allow-write=${stateDir}`,
+    `--allow-run=${denoPath}`,
+    "--allow-sys=uid",
+  ];
+}
+
+/**
+ * The command line that runs a hook file under a runtime, with that runtime's flags.
+ *
+ * @param kind The runtime.
+ * @param runtimePath Its binary.
+ * @param hookFile The hook file (hook.ts, or the npm build's bundle under Node).
+ * @param stateDir The state directory (Deno's write permission).
+ * @param narrow For Deno: narrow the flags to this host and folder.
+ * @returns The argv, without the hook's own arguments.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const argv = hookArgv("bun", "/usr/bin/bun", "/home/me/.claude/hooks/telemhq.ts", "/home/me/.claude/telemhq");
+ * assert.deepEqual(argv, ["/usr/bin/bun", ...BUN_RUN_FLAGS, "/home/me/.claude/hooks/telemhq.ts"]);
+ * ```
+ */
+export function hookArgv(
+  kind             ,
+  runtimePath        ,
+  hookFile        ,
+  stateDir        ,
+  narrow               ,
+)           {
+  if (kind === "deno") return [runtimePath, "run", ...denoRunFlags(runtimePath, stateDir, narrow), hookFile];
+  if (kind === "bun") return [runtimePath, ...BUN_RUN_FLAGS, hookFile];
+  return [runtimePath, hookFile];
+}
+
+/**
+ * The command that runs this script again with `args` (to start a sender):
+ * with what this process was given, so narrow flags only if it runs narrowed.
+ *
+ * @param runtime The runtime adapter.
+ * @param args Arguments for the script.
+ * @param stateDir The state directory.
+ * @param narrow The narrow access to use when this process runs narrowed.
+ * @returns The argv, or undefined when this script is not a local file.
+ */
+function selfCommand(
+  runtime         ,
+  args                   ,
+  stateDir        ,
+  narrow               ,
+)                       {
+  if (runtime.scriptPath === undefined) return undefined;
+  const access = runtime.mayReach() ? undefined : narrow;
+  return [...hookArgv(runtime.kind, runtime.execPath, runtime.scriptPath, stateDir, access), ...args];
+}
+
+/**
+ * Quotes a word for a POSIX shell.
+ *
+ * @param word Any string.
+ * @returns The word, quoted only when it needs to be.
+ */
+function shellWord(word        )         {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'"'"'`)}'`;
+}
+
+/**
+ * Finds a runtime's binary by the path the user's `PATH` names (a version manager's or Homebrew's link, which
+ * an upgrade keeps, where the file it leads to goes): for this process's runtime, the PATH entry that leads
+ * to it, else its own path; for another, the first on PATH or where its installer puts it. Only absolute PATH
+ * entries count.
+ *
+ * @param runtime The runtime adapter.
+ * @param kind The runtime to find.
+ * @returns Its binary, or undefined when none is found.
+ */
+async function findRuntimeBinary(runtime         , kind             )                              {
+  const fs = await runtime.fs();
+  const home = runtime.env("HOME");
+  const dirs = [...(runtime.env("PATH") ?? "").split(":"), `${home}/.${kind}/bin`].filter((dir) => dir.startsWith("/"));
+  const self = runtime.kind === kind ? await runtime.realpath(runtime.execPath) : undefined;
+  for (const dir of dirs) {
+    const path = `${dir}/${kind}`;
+    if (!(await fs.access(path, 1 /* X_OK */).then(() => true, () => false))) continue;
+    if (self === undefined || (await runtime.realpath(path)) === self) return path;
+  }
+  return runtime.kind === kind ? runtime.execPath : undefined;
+}
+
+/**
+ * What Deno's narrow flags for a ping URL are made of, when Claude Code's folder is known.
+ *
+ * @param env Looks up an environment variable.
+ * @param pingUrl The ping URL in force.
+ * @returns The tracker's host and Claude Code's folder, or undefined.
+ */
+function narrowAccess(env           , pingUrl                    )                           {
+  const claudeDir = claudeDirectory(env);
+  const host = pingUrl === undefined ? undefined : attempt(() => new URL(pingUrl).host, undefined);
+  return claudeDir === undefined || host === undefined ? undefined : { pingHost: host, claudeDir };
+}
+
+/**
+ * hook.ts as plain JavaScript, for Node (which then neither needs 22.18 nor strips types on every start): the
+ * same code, line for line, its types blanked out by the type stripper Node and Deno share
+ * (`stripTypeScriptTypes` of `node:module`), under a Node shebang and a line that says where it comes from.
+ *
+ * @param source hook.ts's text.
+ * @param strip The type stripper.
+ * @returns The JavaScript.
+ */
+function javascriptOf(source        , strip                                                      )         {
+  return strip(source, { mode: "strip" }).replace(
+    /^#!.*\n/,
+    "#!/usr/bin/env node\n// GENERATED from hook.ts by `deno task build:hook` (types stripped, nothing else changed): edit src/.\n",
+  );
+}
+
+/**
+ * The file Node starts the hook through (the npm bin, the plugin's `hook-node.mjs`, the installed
+ * `telemhq-node.mjs`): it enables Node's compile cache (22.1+) before it loads the hook's JavaScript, so that a
+ * cached compile spares each event some 10 ms. The cache runs code, so it lives only in the user's private state
+ * folder, `<state>/node-compile-cache`, and only when that folder, the state folder and every folder above them
+ * are safe (Node's default, a shared folder under /tmp, lets another local user plant code). Plain JavaScript:
+ * it runs before the hook.
+ *
+ * @param hookFile The JavaScript beside it to run (`hook.mjs`, `telemhq.mjs`).
+ * @returns The file's text.
+ */
+function nodeEntrySource(hookFile        )         {
+  return NODE_ENTRY.replaceAll("@@HOOK@@", hookFile);
+}
+
+const NODE_ENTRY = `#!/usr/bin/env node
+// The TelemHQ hook for Claude Code, started by Node: see README.md. The hook itself is @@HOOK@@.
+const fs = process.getBuiltinModule?.("node:fs");
+const uid = process.getuid?.();
+
+// Folders only this user (or root, above) can change: a compile cache elsewhere could be made to run another's code.
+function privateCacheFolder() {
+  const env = process.env;
+  const absolute = (path) => typeof path === "string" && path.startsWith("/");
+  const claudeDir = env.CLAUDE_CONFIG_DIR ? env.CLAUDE_CONFIG_DIR : absolute(env.HOME) ? env.HOME + "/.claude" : "";
+  const state = (env.TELEMHQ_STATE_DIR || claudeDir + "/telemhq").replace(/\\/+$/, "");
+  if (fs === undefined || uid === undefined || !absolute(state)) return undefined;
+  const ours = (path, exact) => {
+    const stat = fs.lstatSync(path, { throwIfNoEntry: false });
+    if (stat === undefined || !stat.isDirectory()) return false;
+    if (exact) return stat.uid === uid && (stat.mode & 0o077) === 0;
+    return (stat.uid === uid || stat.uid === 0) && ((stat.mode & 0o022) === 0 || (stat.mode & 0o1000) !== 0);
+  };
+  for (let end = state.lastIndexOf("/"); end > 0; end = state.lastIndexOf("/", end - 1)) {
+    if (!ours(state.slice(0, end), false)) return undefined;
+  }
+  if (!ours(state, true)) return undefined;
+  const cache = state + "/node-compile-cache";
+  if (fs.lstatSync(cache, { throwIfNoEntry: false }) === undefined) fs.mkdirSync(cache, { mode: 0o700 });
+  return ours(cache, true) ? cache : undefined;
+}
+
+try {
+  const cache = privateCacheFolder();
+  if (cache !== undefined) process.getBuiltinModule?.("node:module")?.enableCompileCache?.(cache);
+} catch {
+  // No cache: the hook only runs a few milliseconds slower.
+}
+const { runCommandLine } = await import(new URL("./@@HOOK@@", import.meta.url).href);
+await runCommandLine();
+`;
+
+// ---------------------------------------------------------------------------
+// src/launcher.ts
+//
+// The launcher: one POSIX shell script, `telemhq.sh`, that starts hook.ts for
+// both routes (the plugin's `hooks/hooks.json`, and the settings command
+// `install` writes next to the installed hook), so that there is one way to
+// start each runtime. For an event it is the fast path: Claude Code waits
+// only for the hand-off. It starts every runtime from `/`, with configuration
+// a repository cannot choose (Bun's `--config=/dev/null`, Deno's
+// `--no-config`), without the environment variables that make a runtime load
+// code (`NODE_OPTIONS`, `BUN_OPTIONS`, `DENO_DIR`, ...), and finds every
+// program through absolute `PATH` entries only.
+//
+// Owns: `launcherScript`, `launcherArgs`, `launcherCommand`, `LAUNCHER_FILE_NAME`.
+// Uses: runtime, config, launch.
+
+/** The launcher's file name: in the plugin's `hooks/`, and in Claude Code's `hooks/` beside the installed hook. */
+const LAUNCHER_FILE_NAME = "telemhq.sh";
+
+/** The commands of hook.ts the launcher runs in the foreground, for people (the rest of its words are refused). */
+const LAUNCHER_COMMANDS                    = [
+  "doctor",
+  "flush",
+  "log",
+  "install",
+  "uninstall",
+  "command",
+];
+
+/**
+ * The launcher's options that run an installed hook: the runtime `install`
+ * chose, by the path the user's `PATH` names (a version manager's or
+ * Homebrew's link, which survives an upgrade; the launcher finds another
+ * runtime when it is gone), the hook file, and for Deno the tracker's host
+ * its network permission is narrowed to.
+ *
+ * @param kind The runtime.
+ * @param runtimePath Its binary.
+ * @param hookFile The installed hook file.
+ * @param host For Deno: the host of the URL `install` saved.
+ * @returns The options, before any command.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(launcherArgs("bun", "/usr/bin/bun", "/h/hook.ts"), ["--bun", "/usr/bin/bun", "--hook", "/h/hook.ts"]);
+ * ```
+ */
+export function launcherArgs(kind             , runtimePath        , hookFile        , host         )           {
+  const args = [`--${kind}`, runtimePath, "--hook", hookFile];
+  if (kind === "deno" && host !== undefined) args.push("--host", host);
+  return args;
+}
+
+/**
+ * The settings.json command that runs the installed hook through the launcher.
+ *
+ * @param launcher The installed launcher (`~/.claude/hooks/telemhq.sh`).
+ * @param args Its options (see {@linkcode launcherArgs}).
+ * @returns A command line for `sh -c`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(
+ *   launcherCommand("/h/.claude/hooks/telemhq.sh", ["--bun", "/usr/bin/bun"]),
+ *   "trap '' TERM HUP; exec /bin/sh /h/.claude/hooks/telemhq.sh --bun /usr/bin/bun",
+ * );
+ * ```
+ */
+export function launcherCommand(launcher        , args                   )         {
+  // Claude Code may end the hook's shell with SIGTERM some 15 ms after starting it: ignored from the first
+  // instant, and, ignored, it stays ignored across exec into the launcher and in what the launcher starts.
+  return `trap '' TERM HUP; exec ${["/bin/sh", launcher, ...args].map(shellWord).join(" ")}`;
+}
+
+/**
+ * The launcher script's text (see the module's doc). `deno task build:hook`
+ * writes it to the plugin's `hooks/telemhq.sh`; `install` writes it beside
+ * the installed hook. Its lists (the variables Deno may read, the managed
+ * settings folders, the flags) come from the same constants as the command
+ * lines hook.ts builds for its sender, and a test runs both and compares.
+ *
+ * @returns The script.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.ok(launcherScript().startsWith("#!/bin/sh\n"));
+ * ```
+ */
+export function launcherScript()         {
+  const managed = MANAGED_SETTINGS_DIRS.join(",");
+  return SCRIPT
+    .replace("@@ENV_NAMES@@", ENV_NAMES.join(","))
+    .replace("@@MANAGED_DIRS@@", managed)
+    .replace("@@UNSAFE_ENV@@", UNSAFE_ENV_NAMES.join(" "))
+    .replace("@@BUN_FLAGS@@", BUN_RUN_FLAGS.join(" "))
+    .replace("@@DENO_FLAGS@@", DENO_BASE_FLAGS.join(" "))
+    .replaceAll("@@COMMANDS@@", LAUNCHER_COMMANDS.join(" | "));
+}
+
+const SCRIPT = `#!/bin/sh
+# TelemHQ's launcher for Claude Code hooks: starts hook.ts for one event, or runs one of its commands.
+# GENERATED from src/launcher.ts by \`deno task build:hook\`: edit that, not this file.
+#
+# For an event (no command), Claude Code waits for this script, so it only hands the event on: it ignores
+# SIGTERM and SIGHUP (Claude Code's teardown may signal it 15 ms after the start; an ignored signal stays
+# ignored in what it starts) and starts hook.ts from "/", in a session of its own, under the runtime given
+# (--bun, --deno or --node PATH) or, when that is gone, the first it finds: Bun, then Deno, then Node 22.18
+# or later. It exits at once. With no runtime the event is dropped silently (Claude Code must never be
+# disturbed); \`telemhq.sh doctor\` says what is missing.
+#
+# Every program is found through absolute PATH entries only (an empty or relative one is the folder Claude
+# Code runs in: a repository's), no runtime reads configuration a repository can hold (Bun's bunfig.toml,
+# Deno's deno.json), and the variables that make a runtime load code are not passed on.
+#
+# Usage: telemhq.sh [--bun|--deno|--node PATH] [--hook FILE] [--host HOST] [tool]   one event on stdin
+#        telemhq.sh [--bun|--deno|--node PATH] [--hook FILE] COMMAND [ARGS...]       a command; see --help
+set -u
+# First of all, before the shell reads the rest: Claude Code's teardown may signal it within milliseconds.
+trap '' TERM HUP
+
+# --- lists shared with hook.ts (src/config.ts, src/launch.ts) ---
+ENV_NAMES=@@ENV_NAMES@@
+MANAGED_DIRS='@@MANAGED_DIRS@@'
+UNSAFE_ENV='@@UNSAFE_ENV@@'
+BUN_FLAGS='@@BUN_FLAGS@@'
+DENO_FLAGS='@@DENO_FLAGS@@'
+# ---
+
+# Keeps only absolute PATH entries: a relative or empty one would let the current folder choose the program.
+absolute_path() {
+  kept=""
+  old_ifs=$IFS
+  IFS=:
+  set -f
+  for dir in $PATH; do
+    case $dir in /*) kept=\${kept:+$kept:}$dir ;; esac
+  done
+  set +f
+  IFS=$old_ifs
+  PATH=$kept
+  export PATH
+}
+
+# True for a program this launcher may run: an absolute path, executable, not a folder.
+usable() {
+  case $1 in
+    /*) [ -f "$1" ] && [ -x "$1" ] ;;
+    *) return 1 ;;
+  esac
+}
+
+# Sets FOUND to a program on PATH (absolute entries only, see absolute_path). Builtins only: the fast path forks
+# nothing it can avoid.
+find_program() {
+  FOUND=""
+  old_ifs=$IFS
+  IFS=:
+  set -f
+  for dir in $PATH; do
+    if usable "$dir/$1"; then
+      FOUND=$dir/$1
+      break
+    fi
+  done
+  set +f
+  IFS=$old_ifs
+  [ -n "$FOUND" ]
+}
+
+# Sets REAL to a path with its symlinks resolved (Deno checks --allow-run and --allow-read against real paths):
+# by realpath, or readlink and the shell's own cd -P (macOS before 13 has no realpath); run only for a link.
+real_path() {
+  REAL=$1
+  if [ -L "$REAL" ] && find_program realpath && resolved=$("$FOUND" -- "$REAL" 2>/dev/null) && [ -n "$resolved" ]; then
+    REAL=$resolved
+    return 0
+  fi
+  hops=0
+  while [ -L "$REAL" ] && [ "$hops" -lt 16 ] && find_program readlink; do
+    link=$("$FOUND" -- "$REAL" 2>/dev/null) || break
+    case $link in
+      /*) REAL=$link ;;
+      *) REAL=\${REAL%/*}/$link ;;
+    esac
+    hops=$((hops + 1))
+  done
+  back=$PWD
+  if CDPATH='' cd -P -- "\${REAL%/*}/" 2>/dev/null; then
+    REAL=\${PWD%/}/\${REAL##*/}
+    cd -- "$back" || exit 0
+  fi
+}
+
+# Sets SLASHLESS to a folder without its trailing slashes, as hook.ts names it.
+without_slashes() {
+  SLASHLESS=$1
+  while :; do
+    case $SLASHLESS in
+      ?*/) SLASHLESS=\${SLASHLESS%/} ;;
+      *) break ;;
+    esac
+  done
+}
+
+# Sets CLAUDE (Claude Code's folder) and STATE (the hook's state folder), as hook.ts finds them.
+find_folders() {
+  if [ -n "\${CLAUDE_CONFIG_DIR:-}" ]; then
+    without_slashes "$CLAUDE_CONFIG_DIR"
+    CLAUDE=$SLASHLESS
+  else
+    without_slashes "\${HOME:-}"
+    CLAUDE=$SLASHLESS/.claude
+  fi
+  if [ -n "\${TELEMHQ_STATE_DIR:-}" ]; then
+    without_slashes "$TELEMHQ_STATE_DIR"
+    STATE=$SLASHLESS
+  else
+    STATE=$CLAUDE/telemhq
+  fi
+}
+
+# True when a path may go into Deno's flags: absolute, no comma (it separates their lists), no line break.
+flag_safe() {
+  case $1 in
+    /*) ;;
+    *) return 1 ;;
+  esac
+  case $1 in
+    *,* | *'
+'*) return 1 ;;
+  esac
+}
+
+# Sets NET to "=host" for Deno's --allow-net: the ping URL's host (as the URL parser gives it: no user, no default
+# port) when the URL is known here, else --host; otherwise "" (any host; the hook still refuses a URL it cannot use).
+net_host() {
+  url=\${TELEMHQ_PING_URL:-\${CLAUDE_PLUGIN_OPTION_PING_URL:-}}
+  if [ -z "$url" ]; then
+    host=$HOST_OPTION
+  else
+    host=\${url#*://}
+    host=\${host%%/*}
+    host=\${host##*@}
+    case $url in https://*) host=\${host%:443} ;; http://*) host=\${host%:80} ;; esac
+  fi
+  case $host in
+    "" | *[!A-Za-z0-9.:-]*) NET="" ;;
+    *) NET="=$host" ;;
+  esac
+}
+
+# Node runs the JavaScript beside hook.ts (hook.mjs, the same code with its types stripped) from 20 on, and hook.ts
+# itself from 22.18 (23.6 on the odd line), where it strips the types on every start.
+node_runs() {
+  version=$("$1" --version 2>/dev/null) || return 1
+  version=\${version#v}
+  major=\${version%%.*}
+  rest=\${version#*.}
+  minor=\${rest%%.*}
+  case $major$minor in "" | *[!0-9]*) return 1 ;; esac
+  [ -n "$NODE_HOOK" ] && [ "$major" -ge 20 ] && return 0
+  case $HOOK in *.ts) ;; *) [ "$major" -ge 20 ]; return ;; esac
+  [ "$major" -ge 24 ] || { [ "$major" -eq 22 ] && [ "$minor" -ge 18 ]; } || { [ "$major" -eq 23 ] && [ "$minor" -ge 6 ]; }
+}
+
+# Chooses the runtime: the one given (install checked its version), if it is still there, else the first found.
+# Sets KIND and RUNTIME.
+choose_runtime() {
+  if [ -n "$GIVEN_KIND" ] && usable "$GIVEN_PATH"; then
+    KIND=$GIVEN_KIND
+    RUNTIME=$GIVEN_PATH
+    return 0
+  fi
+  case $HOOK in
+    *.ts) kinds="bun deno node" ;;
+    *) kinds="node" ;;
+  esac
+  for kind in $kinds; do
+    find_program "$kind" || FOUND=""
+    for candidate in "$FOUND" "\${HOME:-}/.$kind/bin/$kind"; do
+      if usable "$candidate" && { [ "$kind" != node ] || node_runs "$candidate"; }; then
+        KIND=$kind
+        RUNTIME=$candidate
+        return 0
+      fi
+    done
+  done
+  return 1
+}
+
+# Adds a word to WORDS, the command line being built (one word per line).
+add_words() {
+  for word in "$@"; do
+    WORDS="$WORDS$word
+"
+  done
+}
+
+# Sets WORDS to the command line that runs hook.ts, one word per line: narrow Deno permissions for an event (and
+# ping-test, doctor's test of them), every permission for a command people type. Fails when a path cannot go into
+# Deno's flags.
+runtime_words() {
+  WORDS=""
+  case $KIND in
+    bun)
+      # shellcheck disable=SC2086 # the flags are split on purpose
+      add_words "$RUNTIME" $BUN_FLAGS "$HOOK"
+      ;;
+    node) add_words "$RUNTIME" "\${NODE_HOOK:-$HOOK}" ;;
+    deno)
+      real_path "$RUNTIME"
+      deno=$REAL
+      if [ "$1" = all ]; then
+        # shellcheck disable=SC2086
+        add_words "$deno" run $DENO_FLAGS --allow-all "$HOOK"
+        return 0
+      fi
+      find_folders
+      reads="$CLAUDE/projects"
+      projects=/
+      if [ -d "$CLAUDE/projects" ]; then
+        real_path "$CLAUDE/projects"
+        projects=$REAL
+        [ "$projects" = "$CLAUDE/projects" ] || reads="$reads,$projects"
+      fi
+      flag_safe "$STATE" && flag_safe "$CLAUDE" && flag_safe "$deno" && flag_safe "$HOOK" && flag_safe "$projects" ||
+        return 1
+      net_host
+      # shellcheck disable=SC2086
+      add_words "$deno" run $DENO_FLAGS "--allow-net$NET" "--allow-env=$ENV_NAMES" \\
+        "--allow-read=$reads,$STATE,$deno,$MANAGED_DIRS" "--allow-write=$STATE" "--allow-run=$deno" --allow-sys=uid \\
+        "$HOOK"
+      ;;
+  esac
+}
+
+# Says that no runtime runs hook.ts, and what to install.
+no_runtime() {
+  found=""
+  find_program node && found=" (found Node $("$FOUND" --version 2>/dev/null), too old)"
+  if [ -n "$NODE_HOOK" ]; then
+    echo "TelemHQ: no runtime for \${HOOK##*/}: looked for Bun, Deno and Node 20 or later on PATH$found." >&2
+    echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 20+), then start Claude Code again." >&2
+  else
+    echo "TelemHQ: no runtime for \${HOOK##*/}: looked for Bun, Deno and Node 22.18 or later on PATH$found." >&2
+    echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 22.18+), then start Claude Code again." >&2
+  fi
+}
+
+# Runs a command of hook.ts in the foreground, in the folder it was asked from (doctor reads its project).
+run_command() {
+  if ! choose_runtime; then
+    no_runtime
+    return 1
+  fi
+  mode=all
+  if [ "$1" = ping-test ]; then
+    # doctor's test of the hook's own permissions, run as an event would be: from "/".
+    mode=narrow
+    cd / || return 1
+  fi
+  if ! runtime_words "$mode"; then
+    echo "TelemHQ: a path holds a comma, which Deno's permission flags cannot express: use Bun." >&2
+    return 1
+  fi
+  old_ifs=$IFS
+  IFS='
+'
+  set -f
+  # shellcheck disable=SC2086 # one word per line: split on newlines only, never globbed
+  set -- $WORDS "$@"
+  set +f
+  IFS=$old_ifs
+  exec "$@"
+}
+
+# Hands the event (stdin) to hook.ts in a session of its own, from "/", and returns at once.
+hand_on() {
+  if ! choose_runtime || ! runtime_words narrow; then
+    find_program cat && "$FOUND" >/dev/null
+    return 0
+  fi
+  project=$PWD
+  old_ifs=$IFS
+  IFS='
+'
+  set -f
+  # shellcheck disable=SC2086 # one word per line: split on newlines only, never globbed
+  set -- $WORDS --detached --cwd "$project"
+  set +f
+  IFS=$old_ifs
+  # A background command of a script reads /dev/null unless told otherwise: the event goes through fd 3.
+  exec 3<&0
+  cd / || return 0
+  # Under TELEMHQ_HOOK_DEBUG=1 the hook's one line goes where this script's stderr goes; otherwise nowhere.
+  [ "\${TELEMHQ_HOOK_DEBUG:-}" = 1 ] || exec 2>/dev/null
+  if find_program setsid; then
+    "$FOUND" "$@" <&3 >/dev/null &
+  elif find_program perl; then
+    "$FOUND" -MPOSIX -e 'POSIX::setsid(); exec @ARGV' "$@" <&3 >/dev/null &
+  else
+    "$@" <&3 >/dev/null &
+  fi
+}
+
+usage() {
+  cat >&2 <<'USAGE'
+Usage: telemhq.sh                     hand one Claude Code event (on stdin) to the hook (what Claude Code runs)
+       telemhq.sh tool                the same for a tool event, sent only with the plugin's tool_activity option
+       telemhq.sh COMMAND [ARGS...]   run a command: @@COMMANDS@@
+       telemhq.sh --help              the hook's own help, with every command
+USAGE
+}
+
+main() {
+  absolute_path
+  # shellcheck disable=SC2086 # the names are split on purpose
+  unset $UNSAFE_ENV
+  # This script's folder, from its own path alone (no program a broken PATH could swap, never the current folder
+  # by accident): absolute as Claude Code runs it, or relative to where a person typed it.
+  case $0 in
+    /*/*) here=\${0%/*} ;;
+    */*) here=$PWD/\${0%/*} ;;
+    *) here=$PWD ;;
+  esac
+  case $here in /*) ;; *) exit 0 ;; esac
+  # The hook beside it: the plugin's (hooks/../hook.ts), or the one install put in Claude Code's hooks/.
+  HOOK=\${here%/*}/hook.ts
+  for installed in "$here/telemhq.ts" "$here/telemhq.mjs"; do
+    [ -f "$HOOK" ] || HOOK=$installed
+  done
+  NODE_HOOK=""
+  GIVEN_KIND=""
+  GIVEN_PATH=""
+  HOST_OPTION=""
+  while [ $# -ge 2 ]; do
+    case $1 in
+      --bun | --deno | --node) GIVEN_KIND=\${1#--} GIVEN_PATH=$2 ;;
+      --hook) HOOK=$2 ;;
+      --host) HOST_OPTION=$2 ;;
+      *) break ;;
+    esac
+    shift 2
+  done
+  # Node runs plain JavaScript beside hook.ts when there is one (no type stripping on every event), through its
+  # starter (a private compile cache) when there is one.
+  base=\${HOOK%.ts}
+  base=\${base%.mjs}
+  if [ -f "$base-node.mjs" ]; then
+    NODE_HOOK=$base-node.mjs
+  elif [ -f "$base.mjs" ]; then
+    NODE_HOOK=$base.mjs
+  fi
+  case "\${1:-}" in
+    "") hand_on ;;
+    tool)
+      # Tool events only with the plugin's tool_activity option on (absent: off).
+      if [ "\${CLAUDE_PLUGIN_OPTION_TOOL_ACTIVITY:-false}" = true ]; then hand_on; else cat >/dev/null; fi
+      ;;
+    --print-argv)
+      # For the tests: the command line an event would get, one word per line.
+      choose_runtime && runtime_words narrow && printf '%s' "$WORDS"
+      ;;
+    --help | -h | help) run_command --help || usage ;;
+    @@COMMANDS@@ | ping-test) run_command "$@" ;;
+    *)
+      echo "telemhq.sh: unknown command \\"$1\\"." >&2
+      usage
+      exit 2
+      ;;
+  esac
+  exit $?
+}
+
+main "$@"
+`;
+
+// ---------------------------------------------------------------------------
+// src/spool.ts
+//
+// The spool: every ping is written here before any network work, so nothing
+// is lost when the tracker is down or a process is killed. The hook writes an
+// entry (hot path); the sender loads, claims, reschedules and settles entries.
+//
+// Owns: `SpoolEntry`, `spoolPing`, the `Spool` a sender works on, claims.
+// Uses: input, events, fields, payload, runtime, files, state_dir, destination.
+
+/**
+ * One spooled ping, as stored in `<state>/spool/<ping_id>.json`. It holds no
+ * ping URL: it names its tracker by a destination id (see
+ * {@linkcode destinationOf}), so a token never lingers in the spool and
+ * each ping goes to the tracker of the session that produced it.
+ */
+                             
+                                                                
+       
+                  
+                   
+                                                                                                                        
+                     
+                                              
+                     
+                                
+                   
+                                                            
+                  
+                                                                              
+                      
+                                                                                          
+                     
+                                                                                                               
+                  
+                                                  
+                        
+ 
+
+/** Why a ping was set aside in `failed/`. */
+                               
+                        
+             
+                                     
+                 
+                                                             
+                  
+ 
+
+/** Paths and ids the sender needs to read a ping's usage; kept in the private spool only. */
+                              
+                                
+                           
+                                                  
+                                 
+                              
+                     
+                                                                                                            
+               
+                                                                                                           
+                  
+ 
+
+/** The longest `TELEMHQ_PRICES` kept for a ping. */
+const MAX_PRICES_CHARS = 16 * 1024;
+
+/** The longest path kept from an event (Linux's PATH_MAX). */
+const MAX_PATH_CHARS = 4096;
+
+/** A path from an event, as the sender may use it: absolute, without NUL, of sane length. */
+function plainPath(value         )                     {
+  return typeof value === "string" && value.startsWith("/") && value.length <= MAX_PATH_CHARS &&
+      !value.includes("\u0000")
+    ? value
+    : undefined;
+}
+
+/** How long a ping that carries the session's totals waits for the session's other pings before its first attempt. */
+const SESSION_END_DELAY_MS = 2000;
+
+/**
+ * What the sender needs from an event to add usage to its ping later: the
+ * transcript paths and the turn's id, for the events that carry usage.
+ *
+ * @param input The hook event.
+ * @param hookCwd The hook process's own working directory (for the repository's name).
+ * @returns The usage source, or undefined for other events.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const source = usageSource({ hook_event_name: "Stop", transcript_path: "/t.jsonl", prompt_id: "p1" });
+ * assert.equal(source?.prompt_id, "p1");
+ * ```
+ */
+export function usageSource(input           , hookCwd         , prices         )                          {
+  if (eventRule(eventName(input)).usage === undefined) return undefined;
+  return checkUsageSource({
+    transcript_path: stringField(input, "transcript_path"),
+    agent_transcript_path: stringField(input, "agent_transcript_path"),
+    prompt_id: tokenField(input, "prompt_id"),
+    cwd: hookCwd,
+    prices,
+  });
+}
+
+function checkUsageSource(value         )                          {
+  if (value === null || typeof value !== "object") return undefined;
+  const source = value                           ;
+  const prompt = tokenField(source, "prompt_id");
+  const checked              = {};
+  if (plainPath(source.transcript_path) !== undefined) checked.transcript_path = source.transcript_path          ;
+  if (plainPath(source.agent_transcript_path) !== undefined) {
+    checked.agent_transcript_path = source.agent_transcript_path          ;
+  }
+  if (prompt !== undefined) checked.prompt_id = prompt;
+  if (plainPath(source.cwd) !== undefined) checked.cwd = source.cwd          ;
+  if (typeof source.prices === "string" && source.prices.trim() !== "" && source.prices.length <= MAX_PRICES_CHARS) {
+    checked.prices = source.prices;
+  }
+  return checked;
+}
+
+/** The file name of a ping's spool entry: its id, which {@linkcode checkPayload} holds to 32 hex digits. */
+const ENTRY_NAME = /^[0-9a-f]{32}\.json$/;
+
+function isCount(value         )                  {
+  return Number.isSafeInteger(value) && (value          ) >= 0;
+}
+
+/**
+ * Checks a spool entry read from disk, field by field: the ping (see
+ * {@linkcode checkPayload}), the schedule, the local paths. Anything that does
+ * not follow the format is refused; a URL an older entry held is ignored.
+ *
+ * @param value Anything parsed from a spool file.
+ * @returns The entry, or undefined.
+ */
+function parseSpoolEntry(value         )                         {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
+  const raw = value                           ;
+  const payload = checkPayload(raw.payload);
+  if ((raw.v !== 1 && raw.v !== 2) || payload === undefined) return undefined;
+  if (!isCount(raw.created_at) || !isCount(raw.attempts) || !isCount(raw.next_at)) return undefined;
+  const entry             = {
+    v: 2,
+    payload,
+    created_at: raw.created_at,
+    attempts: raw.attempts,
+    next_at: raw.next_at,
+  };
+  if (isDestinationId(raw.to)) entry.to = raw.to;
+  if (raw.local !== undefined && !raw.enriched) entry.local = checkUsageSource(raw.local);
+  if (raw.enriched === true) entry.enriched = true;
+  if (isCount(raw.faults) && raw.faults > 0) entry.faults = raw.faults;
+  const failed = raw.failed                                       ;
+  if (
+    failed !== null && typeof failed === "object" && typeof failed.at === "string" && typeof failed.reason === "string"
+  ) {
+    entry.failed = {
+      at: failed.at.slice(0, 40),
+      reason: failed.reason.slice(0, 300),
+      ...(isCount(failed.status) ? { status: failed.status } : {}),
+    };
+  }
+  return entry;
+}
+
+/**
+ * Makes a ping durable: writes it into the spool as `<ping_id>.json`,
+ * creating the file exclusively (never through a symlink; a ping fired twice
+ * is spooled once). The state directory must exist and be safe (see
+ * {@linkcode ensureStateDir}); the spool folder in it is created on first use.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @param payload The ping.
+ * @param local Where the sender reads the ping's usage from (see {@linkcode usageSource}).
+ * @param to The ping's tracker (see {@linkcode destinationOf}).
+ * @returns The entry's path when this call wrote it; undefined when the ping was spooled already.
+ *
+ * @example
+ * ```ts ignore
+ * await spoolPing(detectRuntime(), "/home/me/.claude/telemhq", payload);
+ * ```
+ */
+export async function spoolPing(
+  runtime         ,
+  stateDir        ,
+  payload         ,
+  local              ,
+  to                ,
+)                              {
+  const name = `${payload.ping_id}.json`;
+  if (!ENTRY_NAME.test(name)) throw new TypeError("a ping_id is 32 hex digits");
+  const now = Date.now();
+  // A session's last turn and its end fire milliseconds apart, each handled by its own process:
+  // SessionEnd waits a moment so that the turn's ping, which adds to its totals, goes first.
+  const next = eventRule(payload.event).usage === "session" ? now + SESSION_END_DELAY_MS : 0;
+  const entry             = { v: 2, payload, to, created_at: now, attempts: 0, next_at: next, local };
+  const path = `${stateDir}/${STATE_LAYOUT.spool}/${name}`;
+  // Written in place, not renamed: a reader skips a file it cannot parse yet,
+  // and a writer killed mid-write had not made its ping durable either way.
+  const text = JSON.stringify(entry) + "\n";
+  let created         ;
+  try {
+    created = await runtime.createPrivateFile(path, text);
+  } catch (error) {
+    // Only a missing spool folder is made and tried again; any other failure (a full disk) is the caller's to
+    // handle: it sends the ping directly. A failed write leaves no file behind (see createPrivateFile).
+    if ((error                      ).code !== "ENOENT" && (error         ).name !== "NotFound") throw error;
+    await runtime.makePrivateDirectory(`${stateDir}/${STATE_LAYOUT.spool}`);
+    created = await runtime.createPrivateFile(path, text);
+  }
+  return created ? path : undefined;
+}
+
+/** A spool entry as the sender loaded it: its file name and its content. */
+                       
+                                                      
+               
+                   
+                    
+ 
+
+/** A spool entry one sender has claimed (renamed) to send it. */
+                                            
+                                 
+                
+ 
+
+/** Pings dropped from the spool without being sent, by reason (kept in `status.json`). */
+                                
+                                                       
+                   
+                                                 
+                  
+                                                         
+                     
+ 
+
+/** The spool's limits: from {@linkcode HookConfig}. */
+                       
+                                                                                               
+                    
+                         
+                        
+                                           
+                        
+ 
+
+/**
+ * How long a ping's "sent" mark is kept: a hook given the same event later than this (a second route, a
+ * retry of Claude Code's) spools it again. The two routes' hooks run seconds apart at most.
+ */
+const SENT_KEPT_MS = 60 * 60_000;
+
+/**
+ * Whether a ping was already taken by a sender (sent, or being sent): the
+ * same event handed to a second hook (the plugin and a settings install both
+ * wired) is then not spooled again. One `lstat`, on the hook's hot path.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @param pingId The ping's id.
+ * @returns True when a sender marked it.
+ */
+async function alreadySent(runtime         , stateDir        , pingId        )                   {
+  const facts = await runtime.lstat(`${stateDir}/${STATE_LAYOUT.sent}/${pingId}`);
+  return facts !== undefined && Date.now() - facts.mtimeMs < SENT_KEPT_MS;
+}
+
+/** Marks a spool entry as being sent by one sender: `<name>.sending-<token>`. */
+const CLAIM_INFIX = ".sending-";
+/** A claim this much older than one request's time limit has no live sender. */
+const CLAIM_MARGIN_MS = 2000;
+/** Entries refused by the tracker are kept for `doctor`, up to this many. */
+const FAILED_KEPT = 10_000;
+
+/**
+ * The spool as a sender works on it. An entry is claimed by renaming it,
+ * which only one sender can do: two senders (possible for a moment when a
+ * lock is taken over) never send the same ping at once, and never bring back
+ * one the other delivered.
+ */
+class Spool {
+  /** The spool folder. */
+           dir        ;
+  /** Where entries the tracker refused are kept. */
+           failedDir        ;
+  /** Where the pings a sender took are marked (see {@linkcode alreadySent}). */
+           sentDir        ;
+  #fs            ;
+  #limits             ;
+  /** The entries read so far, by file name; kept current by the sender. */
+  #index = new Map                     ();
+  /** Every file name read so far: an entry put back after a retry is not a new ping. */
+  #seen = new Set        ();
+
+  /**
+   * @param fs The file API.
+   * @param stateDir The state directory.
+   * @param limits The spool's limits.
+   */
+  constructor(fs            , stateDir        , limits             ) {
+    this.#fs = fs;
+    this.#limits = limits;
+    this.dir = `${stateDir}/${STATE_LAYOUT.spool}`;
+    this.failedDir = `${stateDir}/${STATE_LAYOUT.failed}`;
+    this.sentDir = `${stateDir}/${STATE_LAYOUT.sent}`;
+  }
+
+  /**
+   * Reads the spool, dropping unreadable, too old and too many entries (oldest
+   * first), and putting back entries whose sender died while sending them.
+   * Only files it has not read yet are read: the entries it knows are kept in
+   * memory (the sender updates them as it goes), so the work per pass does not
+   * grow with a backlog. `arriving` counts files a hook is still writing
+   * (unreadable but young): a ping on its way, which a sender must not leave
+   * behind; `added` counts pings never seen before.
+   */
+  async load(
+    dropped               ,
+    recoverClaims = true,
+  )                                                               {
+    const fs = this.#fs;
+    const now = Date.now();
+    const all = await fs.readdir(this.dir).catch(() => []            );
+    if (recoverClaims && all.some((name) => name.includes(CLAIM_INFIX)) && await this.#recoverClaims(all, now)) {
+      all.splice(0, all.length, ...await fs.readdir(this.dir).catch(() => []            ));
+    }
+    // Only names a hook gives its entries: anything else in the folder is neither read nor removed.
+    const present = new Set(all.filter((name) => ENTRY_NAME.test(name)));
+    for (const name of this.#index.keys()) if (!present.has(name)) this.#index.delete(name);
+    let arriving = 0;
+    let added = 0;
+    for (const name of present) {
+      if (this.#index.has(name)) continue;
+      const entry = parseSpoolEntry(await readJsonFile(fs, `${this.dir}/${name}`));
+      if (entry !== undefined) {
+        this.#index.set(name, { name, entry });
+        if (!this.#seen.has(name)) added++;
+        this.#seen.add(name);
+        continue;
+      }
+      // A file still being written parses a moment later; one that stays unreadable (or is not a
+      // spool entry at all: a symlink, say) is dropped; rm removes a symlink, never what it points to.
+      const stat = await fs.lstat(`${this.dir}/${name}`).catch(() => undefined);
+      // Young means written within the last minute: a file dated in the future is not "arriving" forever.
+      if (stat !== undefined && (now - stat.mtimeMs > 60_000 || stat.mtimeMs - now > 60_000)) {
+        await fs.rm(`${this.dir}/${name}`, { force: true }).catch(() => {});
+        dropped.unreadable++;
+      } else if (stat !== undefined) {
+        arriving++;
+      }
+    }
+    const loaded = [...this.#index.values()].sort((a, b) => a.entry.created_at - b.entry.created_at);
+    const tooOld = loaded.filter((item) => now - item.entry.created_at > this.#limits.spoolMaxAgeMs);
+    const kept = loaded.filter((item) => now - item.entry.created_at <= this.#limits.spoolMaxAgeMs);
+    const tooMany = kept.splice(0, Math.max(0, kept.length - this.#limits.spoolMaxPings));
+    for (const item of [...tooOld, ...tooMany]) {
+      await fs.rm(`${this.dir}/${item.name}`, { force: true }).catch(() => {});
+      this.#index.delete(item.name);
+    }
+    dropped.too_old += tooOld.length;
+    dropped.too_many += tooMany.length;
+    return Object.assign(kept, { arriving, added });
+  }
+
+  /** How many pings wait in the spool: its readable entries, without reading them into the sender's index. */
+  async waiting()                  {
+    let count = 0;
+    for (const name of await this.#fs.readdir(this.dir).catch(() => []            )) {
+      if (ENTRY_NAME.test(name) && parseSpoolEntry(await readJsonFile(this.#fs, `${this.dir}/${name}`))) count++;
+    }
+    return count;
+  }
+
+  /**
+   * Claims older than one request's time limit (plus a margin): pings a sender took to send and never
+   * settled (it died, or the disk is full). The next sender puts them back; until then they wait.
+   */
+  async staleClaims()                  {
+    const now = Date.now();
+    let count = 0;
+    for (const name of await this.#fs.readdir(this.dir).catch(() => []            )) {
+      if (!name.includes(CLAIM_INFIX)) continue;
+      const stat = await this.#fs.lstat(`${this.dir}/${name}`).catch(() => undefined);
+      if (stat !== undefined && now - stat.mtimeMs > this.#limits.timeoutMs + CLAIM_MARGIN_MS) count++;
+    }
+    return count;
+  }
+
+  /** The destinations that waiting pings (claimed ones too) and set-aside ones name. */
+  async destinationsInUse()                              {
+    const named = new Set               ();
+    for (const dir of [this.dir, this.failedDir]) {
+      for (const name of await this.#fs.readdir(dir).catch(() => []            )) {
+        if (!ENTRY_NAME.test(name.split(CLAIM_INFIX)[0]) || name.endsWith(TEMPORARY_SUFFIX)) continue;
+        const entry = parseSpoolEntry(await readJsonFile(this.#fs, `${dir}/${name}`));
+        if (entry?.to !== undefined) named.add(entry.to);
+      }
+    }
+    return named;
+  }
+
+  /** Every claim in the spool: pings a sender took to send and has not settled (after a flush, with no sender: stuck). */
+  async claims()                  {
+    const names = await this.#fs.readdir(this.dir).catch(() => []            );
+    return names.filter((name) => name.includes(CLAIM_INFIX) && !name.endsWith(TEMPORARY_SUFFIX)).length;
+  }
+
+  /** Makes the known entries that `which` picks due now, in memory: their tracker is back, nobody waits out a backoff. */
+  makeDue(which                                )       {
+    for (const item of this.#index.values()) if (which(item)) item.entry = { ...item.entry, next_at: 0 };
+  }
+
+  /** Puts a claimed entry back under its name, as it is now (its usage added, say), for a later send. */
+  async release(claimed              )                {
+    await this.#fs.rename(claimed.claim, `${this.dir}/${claimed.name}`).catch(() => {});
+  }
+
+  /** A claim older than one request's time limit (plus a margin) has no live sender: its attempt is over. */
+  async #recoverClaims(names          , now        )                   {
+    let recovered = false;
+    for (const name of names.filter((name) => name.includes(CLAIM_INFIX))) {
+      const stat = await this.#fs.lstat(`${this.dir}/${name}`).catch(() => undefined);
+      if (stat === undefined || now - stat.mtimeMs <= this.#limits.timeoutMs + CLAIM_MARGIN_MS) continue;
+      // A claim's temporary file, left by a crash mid-write, is not an entry: it goes.
+      if (name.endsWith(".tmp")) {
+        await this.#fs.rm(`${this.dir}/${name}`, { force: true }).catch(() => {});
+        continue;
+      }
+      await this.#fs.rename(`${this.dir}/${name}`, `${this.dir}/${name.slice(0, name.indexOf(CLAIM_INFIX))}`)
+        .then(() => recovered = true, () => {});
+    }
+    return recovered;
+  }
+
+  /** Marks a ping as taken by a sender (see {@linkcode alreadySent}); a mark that cannot be written costs nothing. */
+  async markSent(item             )                {
+    const mark = `${this.sentDir}/${item.entry.payload.ping_id}`;
+    await this.#fs.writeFile(mark, "", { flag: "wx", mode: 0o600 }).catch(async (error) => {
+      if ((error                      ).code !== "ENOENT") return;
+      await this.#fs.mkdir(this.sentDir, { mode: 0o700 }).catch(() => {});
+      await this.#fs.writeFile(mark, "", { flag: "wx", mode: 0o600 }).catch(() => {});
+    });
+  }
+
+  /** Removes the "sent" marks older than {@linkcode SENT_KEPT_MS}. */
+  async pruneSent()                {
+    const now = Date.now();
+    for (const name of await this.#fs.readdir(this.sentDir).catch(() => []            )) {
+      if (!/^[0-9a-f]{32}$/.test(name)) continue;
+      const stat = await this.#fs.lstat(`${this.sentDir}/${name}`).catch(() => undefined);
+      if (stat !== undefined && now - stat.mtimeMs >= SENT_KEPT_MS) {
+        await this.#fs.rm(`${this.sentDir}/${name}`, { force: true }).catch(() => {});
+      }
+    }
+  }
+
+  /** Claims an entry for this sender; undefined when another sender settled it meanwhile. */
+  async claim(item             )                                    {
+    const claim = `${this.dir}/${item.name}${CLAIM_INFIX}${crypto.randomUUID()}`;
+    const claimed = await this.#fs.rename(`${this.dir}/${item.name}`, claim).then(() => true, () => false);
+    if (!claimed) return undefined;
+    // A rename keeps the entry's old mtime: the claim's age, which tells another sender whether its owner
+    // is still at work, must start now.
+    const now = new Date();
+    await this.#fs.utimes(claim, now, now).catch(() => {});
+    return { ...item, claim };
+  }
+
+  /** Saves a claimed entry's new content under its claim (usage added: a retry sends the same). */
+  async update(claimed              )                {
+    await writeJsonAtomically(this.#fs, claimed.claim, claimed.entry);
+  }
+
+  /** Removes a claimed entry: delivered, or not worth keeping. */
+  async remove(claimed              )                {
+    await this.#fs.rm(claimed.claim, { force: true });
+  }
+
+  /**
+   * Sets a claimed entry aside in `failed/` with why (the tracker refused it, or it kept failing
+   * here); the newest {@linkcode FAILED_KEPT} are kept, for `doctor` and `flush --retry-failed`.
+   */
+  async moveToFailed(claimed              , why              )                {
+    claimed.entry = { ...claimed.entry, failed: why };
+    await writeJsonAtomically(this.#fs, claimed.claim, claimed.entry).catch(() => {});
+    // Not recursive: if the state directory was removed, do not bring it back.
+    await this.#fs.mkdir(this.failedDir, { mode: 0o700 }).catch(() => {});
+    await this.#fs.rename(claimed.claim, `${this.failedDir}/${claimed.name}`)
+      .catch(() => this.#fs.rm(claimed.claim, { force: true }));
+    await this.#trimFailed();
+  }
+
+  /** The entries set aside in `failed/`, with why. */
+  async failedEntries()                         {
+    const names = (await this.#fs.readdir(this.failedDir).catch(() => []            )).filter((name) =>
+      ENTRY_NAME.test(name)
+    );
+    const entries                = [];
+    for (const name of names) {
+      const entry = parseSpoolEntry(await readJsonFile(this.#fs, `${this.failedDir}/${name}`));
+      if (entry !== undefined) entries.push({ name, entry });
+    }
+    return entries;
+  }
+
+  /** Puts every entry of `failed/` back into the spool, due now: after the ping URL was fixed. */
+  async retryFailed()                  {
+    let count = 0;
+    for (const { name, entry } of await this.failedEntries()) {
+      const { failed: _failed, faults: _faults, ...rest } = entry;
+      await writeJsonAtomically(this.#fs, `${this.dir}/${name}`, { ...rest, attempts: 0, next_at: 0 });
+      await this.#fs.rm(`${this.failedDir}/${name}`, { force: true });
+      count++;
+    }
+    return count;
+  }
+
+  /**
+   * Puts a claimed entry back with its new schedule. The new state goes in under the entry's own
+   * name, then the claim goes: a crash in between leaves a claim that is later put back onto the
+   * same name, never a second ping.
+   */
+  async reschedule(claimed              )                {
+    await writeJsonAtomically(this.#fs, `${this.dir}/${claimed.name}`, claimed.entry);
+    await this.#fs.rm(claimed.claim, { force: true });
+  }
+
+  async #trimFailed()                {
+    const fs = this.#fs;
+    const names = (await fs.readdir(this.failedDir).catch(() => []            )).filter((name) =>
+      ENTRY_NAME.test(name)
+    );
+    if (names.length <= FAILED_KEPT) return;
+    const stats = await Promise.all(
+      names.map(async (name) => ({
+        name,
+        mtime: await fs.lstat(`${this.failedDir}/${name}`).then((stat) => stat.mtimeMs, () => 0),
+      })),
+    );
+    stats.sort((a, b) => a.mtime - b.mtime);
+    for (const { name } of stats.slice(0, stats.length - FAILED_KEPT)) {
+      await fs.rm(`${this.failedDir}/${name}`, { force: true });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// src/lock.ts
+//
+// The sender's lock: at most one sender drains a spool. The lock is a file
+// holding its owner's token, created exclusively and touched every second
+// (the heartbeat); a lock whose heartbeat stopped is taken over. A hook that
+// starts a sender claims the lock for it first, so that of many hooks firing
+// at once only one starts a sender; the sender adopts that claim by its token.
+//
+// Owns: the whole lock protocol (claim, adopt, acquire, heartbeat, release,
+// liveness). Uses: runtime, files, state_dir.
+
+/** A sender whose lock is older than this is gone (killed, crashed): another may take over. */
+const LOCK_STALE_MS = 5000;
+const HEARTBEAT_MS = 1000;
+
+/** A heartbeat within the last few seconds; one in the future (a clock set back, a planted file) is no heartbeat. */
+function isFresh(mtimeMs        )          {
+  const age = Date.now() - mtimeMs;
+  return age < LOCK_STALE_MS && age > -LOCK_STALE_MS;
+}
+
+function lockPath(stateDir        )         {
+  return `${stateDir}/${STATE_LAYOUT.lock}`;
+}
+
+/**
+ * Whether a sender is running: its lock exists and its heartbeat is fresh.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @returns True when a live sender holds the lock.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { detectRuntime } from "@telemhq/claude-code";
+ * assert.equal(await senderIsRunning(detectRuntime(), "/nonexistent"), false);
+ * ```
+ */
+export async function senderIsRunning(runtime         , stateDir        )                   {
+  const lock = await runtime.lstat(lockPath(stateDir));
+  return lock !== undefined && isFresh(lock.mtimeMs);
+}
+
+/**
+ * Claims the lock for a sender the caller is about to start: its token when
+ * the lock was free, undefined when another process holds or just took it.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @returns The token to hand to the sender (`deliver --lock TOKEN`), or undefined.
+ */
+async function claimLockForSender(runtime         , stateDir        )                              {
+  const token = crypto.randomUUID();
+  return await runtime.createPrivateFile(lockPath(stateDir), token).catch(() => false) ? token : undefined;
+}
+
+/**
+ * Lets go of a lock claimed for a sender that could not be started: removed
+ * only while it still holds that claim's token (never another sender's lock).
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @param token The token from {@linkcode claimLockForSender}.
+ */
+async function releaseClaimedLock(runtime         , stateDir        , token        )                {
+  const fs = await runtime.fs();
+  if ((await readSmallFile(fs, lockPath(stateDir), 100)) === token) {
+    await fs.rm(lockPath(stateDir), { force: true }).catch(() => {});
+  }
+}
+
+/**
+ * The arguments that start a sender, handing it a claimed lock's token.
+ *
+ * @param token The token from {@linkcode claimLockForSender}, if the claim succeeded.
+ * @returns The hook's arguments: `deliver [--lock TOKEN]`.
+ */
+function senderArgs(token                    )           {
+  return token === undefined ? ["deliver"] : ["deliver", "--lock", token];
+}
+
+/**
+ * The claimed lock's token in a sender's arguments (after `deliver`), if any.
+ *
+ * @param args The arguments after `deliver`.
+ * @returns The token, or undefined.
+ */
+function claimTokenIn(args                   )                     {
+  return args[0] === "--lock" && typeof args[1] === "string" ? args[1] : undefined;
+}
+
+/** The lock, held by this sender. */
+class SenderLock {
+  #runtime         ;
+  #path        ;
+  #token        ;
+  #heartbeat                                            ;
+  #lost = false;
+
+          constructor(runtime         , path        , token        ) {
+    this.#runtime = runtime;
+    this.#path = path;
+    this.#token = token;
+  }
+
+  /**
+   * Takes the lock: adopts the claim a hook made for this sender (by its token), else takes
+   * it when it is free or its holder is gone. Starts the heartbeat.
+   *
+   * @returns The lock, or undefined when a live sender holds it.
+   */
+  static async take(runtime         , stateDir        , claimToken         )                                  {
+    const path = lockPath(stateDir);
+    const fs = await runtime.fs();
+    if (claimToken !== undefined && (await readSmallFile(fs, path, 100)) === claimToken) {
+      return new SenderLock(runtime, path, claimToken).#start();
+    }
+    const token = crypto.randomUUID();
+    for (let round = 0; round < 2; round++) {
+      if (await runtime.createPrivateFile(path, token)) return new SenderLock(runtime, path, token).#start();
+      const stat = await fs.lstat(path).catch(() => undefined);
+      if (stat !== undefined && isFresh(stat.mtimeMs)) return undefined;
+      // The holder is gone. Move its lock aside (one contender wins the rename), then retry.
+      await fs.rename(path, `${path}.stale-${token}`).then(() => fs.rm(`${path}.stale-${token}`, { force: true }))
+        .catch(() => {});
+    }
+    return undefined;
+  }
+
+  #start()       {
+    this.#heartbeat = setInterval(() => {
+      void this.#beat().then((held) => this.#lost ||= !held);
+    }, HEARTBEAT_MS);
+    return this;
+  }
+
+  /** True once another sender took the lock over: stop sending. */
+  get lost()          {
+    return this.#lost;
+  }
+
+  /** Touches the lock through the file it opened (never through a symlink); false once it is not ours. */
+  async #beat()                   {
+    try {
+      const { file } = await openRegularFile(await this.#runtime.fs(), this.#path);
+      try {
+        const buffer = new Uint8Array(100);
+        const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+        if (new TextDecoder().decode(buffer.subarray(0, bytesRead)) !== this.#token) return false;
+        const now = new Date();
+        await file.utimes(now, now);
+        return true;
+      } finally {
+        await file.close();
+      }
+    } catch {
+      return false;
+    }
+  }
+
+  async #held()                   {
+    return (await readSmallFile(await this.#runtime.fs(), this.#path, 100)) === this.#token;
+  }
+
+  /** Stops the heartbeat and lets go of the lock, unless another sender took it over. */
+  async release()                {
+    clearInterval(this.#heartbeat);
+    if (!this.#lost && await this.#held()) await (await this.#runtime.fs()).rm(this.#path, { force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// src/send.ts
+//
+// One ping request: POST the allowlisted payload as JSON, within a time
+// limit, without following redirects, and say whether to retry and when.
+//
+// Owns: `sendPing`, `retryAfterMs`, `backoffMs`. Uses: fields, payload,
+// ping_url.
+
+/** What to do with a ping after one attempt to send it. */
+                                                             
+
+/**
+ * Outcome of one ping request: `delivered` (2xx); `retry` (5xx, 408, 425,
+ * 429, a timeout, a network error), with how long the receiver asked to wait
+ * (`Retry-After`, capped at one hour); `rejected` (other 4xx, redirects). A
+ * ping not delivered always has a reason: one line, the URL's secret redacted.
+ */
+                        
+                                            
+                                                                                
+                                                             
+
+/** Statuses worth retrying besides 5xx: the receiver is busy or slow, not refusing. */
+const RETRY_STATUSES                      = new Set([408, 425, 429]);
+const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+
+/**
+ * Reads a `Retry-After` header: delay-seconds or an HTTP date.
+ *
+ * @param value The header value, or null.
+ * @param now The current time in milliseconds.
+ * @returns The delay in milliseconds (0 to one hour), or undefined when absent or malformed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(retryAfterMs("120", Date.now()), 120_000);
+ * ```
+ */
+export function retryAfterMs(value               , now        )                     {
+  if (value === null || value.trim() === "") return undefined;
+  const text = value.trim();
+  const delay = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now;
+  return Number.isNaN(delay) ? undefined : Math.min(Math.max(delay, 0), MAX_RETRY_AFTER_MS);
+}
+
+/**
+ * POSTs a payload as JSON to the ping URL, within a time limit, and says
+ * whether to retry. Only allowlisted fields whose values follow their rules
+ * are sent (see {@linkcode checkPayload}). Never throws;
+ * redirects are not followed (they would carry the token elsewhere) and count
+ * as rejected.
+ *
+ * @param url The ping URL (see {@linkcode parsePingUrl}).
+ * @param payload The ping.
+ * @param timeoutMs Time limit of the whole request, in milliseconds.
+ * @returns The outcome, the status, the receiver's `Retry-After`, and a redacted reason.
+ *
+ * @example
+ * ```ts ignore
+ * const result = await sendPing(new URL("http://127.0.0.1:8787/ping/t"), payload, 5000);
+ * if (result.outcome === "retry") console.error(result.reason);
+ * ```
+ */
+export async function sendPing(url     , payload         , timeoutMs        )                      {
+  // Every field is checked once more as it leaves: usage read from a transcript or a ledger included.
+  const checked = checkPayload(payload);
+  if (checked === undefined) return { outcome: "rejected", reason: "not a valid ping: nothing sent" };
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", "user-agent": `telemhq-claude-code/${HOOK_VERSION}` },
+      body: JSON.stringify(checked),
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: "manual",
+    });
+    // Read to its end (it is small), so that the connection goes back to the pool for the next ping.
+    await drain(response.body);
+    const status = response.status;
+    if (response.ok) return { outcome: "delivered", status };
+    if (response.type === "opaqueredirect" || (status >= 300 && status < 400)) {
+      return { outcome: "rejected", status, reason: `${redactUrl(url)} answered a redirect: check the ping URL` };
+    }
+    const reason = `${redactUrl(url)} answered HTTP ${status}`;
+    if (status >= 500 || RETRY_STATUSES.has(status)) {
+      return {
+        outcome: "retry",
+        status,
+        reason,
+        retryAfterMs: retryAfterMs(response.headers.get("retry-after"), Date.now()),
+      };
+    }
+    return { outcome: "rejected", status, reason };
+  } catch (error) {
+    const name = error instanceof Error ? error.name : "";
+    const reason = name === "TimeoutError"
+      ? `no answer from ${redactUrl(url)} within ${timeoutMs} ms`
+      : `cannot reach ${redactUrl(url)}: ${redactMessage(errorText(error), url)}`;
+    return { outcome: "retry", reason };
+  }
+}
+
+/** The most of an answer's body read to keep its connection: a tracker answers a few bytes. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/** Reads a body to its end (within a bound), so that its connection can carry the next request. */
+async function drain(body                                   )                {
+  if (body === null) return;
+  const reader = body.getReader();
+  let read = 0;
+  try {
+    while (read <= MAX_ANSWER_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.length;
+    }
+    await reader.cancel();
+  } catch {
+    // A body cut short: the answer's status is what counts.
+  }
+}
+
+/**
+ * The pace of requests to one tracker, shared by everything a sender sends:
+ * a 429 or 5xx (or no answer) slows the whole sender down, exponentially with
+ * the failures in a row and never before the tracker's `Retry-After`; a
+ * delivery resets it. Entries then do not each hammer a struggling tracker.
+ */
+class TrackerPace {
+  #failures = 0;
+  #pausedUntil = 0;
+  /** Until when the tracker itself asked to wait (`Retry-After`): a flush does not cut that short. */
+  #askedUntil = 0;
+  #baseMs        ;
+  #maxMs        ;
+
+  /**
+   * @param baseMs The first wait after a failure.
+   * @param maxMs The longest wait.
+   */
+  constructor(baseMs        , maxMs        ) {
+    this.#baseMs = baseMs;
+    this.#maxMs = maxMs;
+  }
+
+  /** How long to wait before the next request, in milliseconds (0: go). */
+  waitMs(now         = Date.now())         {
+    return Math.max(0, this.#pausedUntil - now, this.#askedUntil - now);
+  }
+
+  /** A flush: our own backoff ends now (the next request still probes alone); a tracker's `Retry-After` holds. */
+  tryNow()       {
+    this.#pausedUntil = 0;
+  }
+
+  /**
+   * Whether the last answer was a failure: until a delivery, one request at a
+   * time probes the tracker, so an outage costs one request per backoff, not
+   * one per lane.
+   */
+  probing()          {
+    return this.#failures > 0;
+  }
+
+  /** The tracker answered `retry`: pause every request for the backoff, or as long as it asked. */
+  failed(retryAfterMs                    , now         = Date.now())       {
+    // Requests that were in flight together fail together: one step of backoff, not one each.
+    if (this.waitMs(now) === 0) this.#failures++;
+    const backoff = backoffMs(this.#failures, this.#baseMs, this.#maxMs, Math.random());
+    this.#pausedUntil = Math.max(this.#pausedUntil, now + backoff);
+    if (retryAfterMs !== undefined) this.#askedUntil = Math.max(this.#askedUntil, now + retryAfterMs);
+  }
+
+  /**
+   * A delivery. Each one takes back one step of backoff, so a tracker that fails most requests stays slowed
+   * down; returns true when the last step goes (the tracker is back: waiting pings are due again).
+   */
+  delivered()          {
+    if (this.#failures === 0) return false;
+    this.#failures--;
+    return this.#failures === 0;
+  }
+}
+
+/** An error's message and, where a runtime puts the detail there (Deno, Node), its cause's. */
+function errorText(error         )         {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? error.cause.message : undefined;
+  return cause !== undefined && cause !== error.message ? `${error.message} (${cause})` : error.message;
+}
+
+/**
+ * The wait before retry number `attempts`: exponential from `baseMs`, capped
+ * at `maxMs`, with jitter (between half and all of it) so that many clients
+ * that failed together do not retry together.
+ *
+ * @param attempts Failed attempts so far (1 for the first retry).
+ * @param baseMs The first wait.
+ * @param maxMs The longest wait.
+ * @param random A number in [0, 1).
+ * @returns Milliseconds to wait.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const wait = backoffMs(3, 1000, 300_000, Math.random());
+ * assert.ok(wait >= 2000 && wait <= 4000);
+ * ```
+ */
+export function backoffMs(attempts        , baseMs        , maxMs        , random        )         {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1));
+  return Math.round(ceiling / 2 + (random * ceiling) / 2);
+}
+
+// ---------------------------------------------------------------------------
+// src/trackers.ts
+//
+// Where each waiting ping goes and when: its session's tracker (the
+// destination its spool entry names, or the URL `install` saved), and that
+// tracker's pace, so that a tracker that fails or asks to wait holds back its
+// own pings only.
+//
+// Owns: `Targets`, `Paces`. Uses: runtime, config, ping_url,
+// destination, spool, send.
+
+/** Where one ping can go now, or why it cannot. */
+                                                 
+
+/** A URL this sender may send to, or why not: refused by the URL rules, or out of this Deno's reach. */
+function usableUrl(runtime         , raw                    , missing        )         {
+  if (raw === undefined) return { problem: missing };
+  let url     ;
+  try {
+    url = parsePingUrl(raw);
+  } catch (error) {
+    return { problem: (error         ).message };
+  }
+  if (!runtime.mayReach(url.host)) {
+    return {
+      problem: `this Deno hook may only reach the tracker it was installed for, not ${url.host}: ` +
+        `run install again with the ping URL in force`,
+    };
+  }
+  return { url };
+}
+
+/**
+ * Each ping's tracker, as its spool entry names it (see
+ * {@linkcode destinationOf}): `saved` is the URL `install` saved, read again
+ * each pass (a rotated token applies at once); an id is its destination file
+ * (fixed by its name, so read once); an entry of an older version that names
+ * none goes to the URL in force for this sender.
+ */
+class Targets {
+  #runtime         ;
+  #config            ;
+  #fs            ;
+  #byId = new Map                ();
+  #saved                    ;
+
+  constructor(runtime         , config            , fs            ) {
+    this.#runtime = runtime;
+    this.#config = config;
+    this.#fs = fs;
+  }
+
+  /** Forgets the saved URL: it is read again on the next look. */
+  refresh()       {
+    this.#saved = undefined;
+  }
+
+  /** Where one entry goes now. */
+  async of(entry            )                  {
+    if (entry.to === undefined) {
+      return usableUrl(this.#runtime, this.#config.pingUrl, "no ping URL: run install --url, or set TELEMHQ_PING_URL");
+    }
+    if (entry.to === SAVED_DESTINATION) {
+      this.#saved ??= usableUrl(
+        this.#runtime,
+        (await readSavedSettings(this.#runtime, this.#config.stateDir )).pingUrl,
+        "no ping URL saved by install: run install --url again",
+      );
+      return this.#saved;
+    }
+    let target = this.#byId.get(entry.to);
+    if (target === undefined) {
+      const url = await resolveDestination(this.#fs, this.#config.stateDir , entry.to);
+      // Only a destination read is kept: a hook writes the file just after its ping, so a missing one is looked
+      // for again on the next pass.
+      if (url === undefined) return { problem: "the tracker of some pings is unknown here (no destination file)" };
+      target = usableUrl(this.#runtime, url.href, "");
+      this.#byId.set(entry.to, target);
+    }
+    return target;
+  }
+
+  /** The entries that can go now, each with its URL, and the first reason some cannot. */
+  async sort(entries                        )                                                        {
+    const urls = new Map             ();
+    let problem                    ;
+    for (const item of entries) {
+      const target = await this.of(item.entry);
+      if ("url" in target) urls.set(item.name, target.url);
+      else problem ??= target.problem;
+    }
+    return { urls, problem };
+  }
+}
+
+/**
+ * Each tracker's pace (see {@linkcode TrackerPace}): a tracker that fails or
+ * asks to wait slows its own pings only, never another session's tracker.
+ * Keyed by the destination a spool entry names.
+ */
+class Paces {
+  #paces = new Map                     ();
+  #inFlight = new Map                ();
+  #baseMs        ;
+  #maxMs        ;
+
+  constructor(baseMs        , maxMs        ) {
+    this.#baseMs = baseMs;
+    this.#maxMs = maxMs;
+  }
+
+  /** The destination key of an entry (older entries, which name none, share one). */
+  keyOf(item             )         {
+    return item.entry.to ?? "";
+  }
+
+  /** The pace of an entry's tracker. */
+  of(item             )              {
+    const key = this.keyOf(item);
+    let pace = this.#paces.get(key);
+    if (pace === undefined) this.#paces.set(key, pace = new TrackerPace(this.#baseMs, this.#maxMs));
+    return pace;
+  }
+
+  /** Someone asked for delivery now: every tracker's own backoff ends (its Retry-After holds). */
+  tryNow()       {
+    for (const pace of this.#paces.values()) pace.tryNow();
+  }
+
+  /** Requests in flight to an entry's tracker. */
+  inFlight(item             )         {
+    return this.#inFlight.get(this.keyOf(item)) ?? 0;
+  }
+
+  /** Counts a request to an entry's tracker in flight (+1) or done (-1). */
+  track(item             , change        )       {
+    this.#inFlight.set(this.keyOf(item), this.inFlight(item) + change);
+  }
+}
+
+/**
+ * When the first of some entries may go: its own schedule or its tracker's
+ * wait, whichever is later (a loop: `Math.min(...items)` throws past about
+ * 125,000 arguments, and a backlog holds 10,000 or more).
+ */
+function soonestDueWithPace(items                        , paces       )         {
+  let soonest = Infinity;
+  const now = Date.now();
+  for (const item of items) soonest = Math.min(soonest, Math.max(item.entry.next_at, now + paces.of(item).waitMs(now)));
+  return soonest;
+}
+
+// ---------------------------------------------------------------------------
+// src/journal.ts
+//
+// The journal: the exact bodies of the pings delivered, newest kept, so that
+// a user can check what left the machine (`log`). It holds what was sent and
+// when and how the tracker answered, nothing more (never the URL).
+//
+// Owns: the journal files, `appendToJournal`, `readJournal`. Uses: runtime, files,
+// state_dir.
+
+/** One delivered ping, as the journal keeps it. */
+                         
+                                                
+                       
+                                   
+                 
+                             
+               
+ 
+
+/** A journal file is set aside (replacing the older one) past this size: the two hold the newest ~2,000 pings. */
+const JOURNAL_FILE_BYTES = 1 << 20;
+
+/** Opening flags of the journal: append, create, never through a symlink. */
+const APPEND_FLAGS                      = ["O_WRONLY", "O_APPEND", "O_CREAT", "O_NOFOLLOW", "O_NONBLOCK"];
+
+/**
+ * Adds a delivered ping to the journal (0600), setting the current file aside
+ * when it is full.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @param record What was sent, when, and the answer's status.
+ */
+async function appendToJournal(runtime         , stateDir        , record               )                {
+  const path = `${stateDir}/${STATE_LAYOUT.journal}`;
+  const fs = await runtime.fs();
+  const file = await fs.open(path, await openFlags(APPEND_FLAGS), 0o600);
+  try {
+    if (!(await file.stat()).isFile()) throw new Error(`not a regular file: ${path}`);
+    await file.appendFile(JSON.stringify(record) + "\n");
+    if ((await file.stat()).size > JOURNAL_FILE_BYTES) {
+      await fs.rename(path, `${stateDir}/${STATE_LAYOUT.journalOld}`);
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * The journal's records, newest first.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @param limit The most records to return.
+ * @returns The records (broken lines skipped), or undefined when a journal file is there but cannot be read.
+ */
+async function readJournal(
+  runtime         ,
+  stateDir        ,
+  limit        ,
+)                                       {
+  const fs = await runtime.fs();
+  const records                  = [];
+  for (const name of [STATE_LAYOUT.journal, STATE_LAYOUT.journalOld]) {
+    const text = await readSmallFile(fs, `${stateDir}/${name}`, 2 * JOURNAL_FILE_BYTES);
+    // A journal that is there but cannot be read is not an empty one.
+    if (text === undefined && await runtime.lstat(`${stateDir}/${name}`) !== undefined) return undefined;
+    const lines = (text ?? "").split("\n").filter((line) => line !== "").reverse();
+    for (const line of lines) {
+      const record = attempt(() => JSON.parse(line)                 , undefined);
+      if (typeof record?.delivered_at === "string" && typeof record.body === "string") records.push(record);
+      if (records.length >= limit) return records;
+    }
+  }
+  return records;
+}
+
+// ---------------------------------------------------------------------------
+// src/transcript.ts
+//
+// Reading Claude Code's transcripts (JSON lines) from the end: a turn is at
+// the end of its transcript, and a transcript can be hundreds of megabytes,
+// so lines are read backward in chunks and never all held at once.
+//
+// Owns: `readLinesBackward`, the transcript line shape, finding one turn's
+// lines. Uses: runtime, files.
+
+/** The parts of a transcript line the usage reader looks at; every field is unchecked. */
+                          
+                                                 
+                 
+                                                                
+                     
+                                                
+                      
+                                             
+                      
+                                        
+                      
+                                                                       
+                   
+                           
+                 
+                                                                                 
+                           
+                                                                                                    
+                          
+                         
+             
+                 
+                    
+                                    
+                      
+    
+ 
+
+/** The most bytes read back from a transcript's end for one ping (a turn is at the end). */
+const MAX_READ_BYTES = 1 << 30;
+/** A longer line is skipped, not gathered: no transcript line that matters is this long. */
+const MAX_LINE_BYTES = 16 << 20;
+
+/**
+ * Reads a file's lines from the end, in chunks: the work depends on how far
+ * back the caller reads, not on the size of the file. Only a regular file is
+ * read (never a FIFO or a device, never through a symlink), and at most its
+ * last `maxBytes`.
+ *
+ * @param path A file.
+ * @param chunkBytes Bytes read at a time.
+ * @param maxBytes The most bytes read back from the end.
+ * @returns Lines, last first (a line is split at "\n" bytes, then decoded as UTF-8).
+ */
+async function* readLinesBackward(
+  path        ,
+  chunkBytes = 64 * 1024,
+  maxBytes = MAX_READ_BYTES,
+)                         {
+  const { file, size } = await openRegularFile(await nodeFs(), path);
+  try {
+    let position = size;
+    const floor = Math.max(0, size - maxBytes);
+    let carry = new Uint8Array(0);
+    const decoder = new TextDecoder();
+    while (position > floor) {
+      const length = Math.min(chunkBytes, position - floor);
+      position -= length;
+      const chunk = new Uint8Array(length + carry.length);
+      await file.read(chunk, 0, length, position);
+      chunk.set(carry, length);
+      // "\n" never occurs inside a multi-byte UTF-8 sequence: splitting bytes there is safe.
+      let end = chunk.length;
+      for (let index = chunk.length - 1; index >= 0; index--) {
+        if (chunk[index] !== 0x0a) continue;
+        if (end > index + 1) yield decoder.decode(chunk.subarray(index + 1, end));
+        end = index;
+      }
+      carry = chunk.slice(0, end);
+      // A line longer than any real one: skip it rather than copy it again and again.
+      if (carry.length > MAX_LINE_BYTES) {
+        const newline = chunk.lastIndexOf(0x0a, end - 1);
+        carry = new Uint8Array(0);
+        if (newline < 0) {
+          while (position > floor) {
+            const length = Math.min(chunkBytes, position - floor);
+            position -= length;
+            const skip = new Uint8Array(length);
+            await file.read(skip, 0, length, position);
+            const at = skip.lastIndexOf(0x0a);
+            if (at >= 0) {
+              carry = skip.slice(0, at);
+              break;
+            }
+          }
+        }
+      }
+    }
+    if (carry.length > 0) yield decoder.decode(carry);
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Parses one transcript line; a broken or half-written line gives undefined (it is skipped).
+ *
+ * @param line One line of JSON.
+ * @returns The line, or undefined.
+ */
+function parseLine(line        )                             {
+  try {
+    const value = JSON.parse(line);
+    return value !== null && typeof value === "object" ? value                   : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A real prompt of the user: not a tool result, not a meta line. */
+function isUserPrompt(line                )          {
+  if (line.type !== "user" || line.isMeta === true) return false;
+  const content = line.message?.content;
+  if (typeof content === "string") return true;
+  return Array.isArray(content) && content.length > 0 &&
+    content.every((block) => (block                      ).type === "text");
+}
+
+/**
+ * Reads the lines of one turn from the end of a transcript. A turn's user
+ * lines (the prompt and its tool results) carry its `promptId`; other lines
+ * between them belong to it. Without a `promptId` (older Claude Code), the
+ * turn is everything from the last real user prompt on.
+ *
+ * @param path The session transcript.
+ * @param promptId The turn's prompt id, if known.
+ * @returns The turn's lines in file order, or undefined when the turn is not there.
+ */
+async function readTurnLines(path        , promptId                    )                                        {
+  const turn                   = []; // last line first
+  let earliestOfTurn = -1;
+  for await (const text of readLinesBackward(path)) {
+    const line = parseLine(text);
+    if (line === undefined) continue;
+    const linePrompt = typeof line.promptId === "string" ? line.promptId : undefined;
+    if (promptId !== undefined && linePrompt !== undefined) {
+      if (linePrompt === promptId) {
+        turn.push(line);
+        earliestOfTurn = turn.length - 1;
+        continue;
+      }
+      if (earliestOfTurn >= 0) break; // the turn before ours: done
+      turn.length = 0; // a later turn: what we collected so far is not ours
+      continue;
+    }
+    turn.push(line);
+    if (promptId === undefined && isUserPrompt(line)) {
+      earliestOfTurn = turn.length - 1;
+      break;
+    }
+  }
+  // Lines before the turn's first line (read after it, going backward) belong to the turn before.
+  return earliestOfTurn < 0 ? undefined : turn.slice(0, earliestOfTurn + 1).reverse();
+}
+
+// ---------------------------------------------------------------------------
+// src/catalog.ts
+//
+// The model catalog Claude Code prices by, as data: its pricing tiers, its
+// models (with every provider's id for each), and its fast-mode prices.
+// Recorded from the pinned Claude Code (2.1.332) by `deno task
+// record:catalog`; a test fails, naming the model and the price, when the
+// pinned binary's catalog differs from this one.
+//
+// Owns: `PRICING_TIERS`, `CATALOG_MODELS`, `FAST_PRICES`. Uses: nothing.
+
+/** Prices of one model, in US dollars per million tokens (`web_search`: per request). */
+                            
+                        
+                
+                                    
+                 
+                                                                                              
+                         
+                                                                                            
+                          
+                                  
+                     
+                                
+                      
+                                                                                                         
+                                                                                                
+ 
+
+/** One model of the catalog. */
+                               
+                                                                       
+             
+                                                               
+               
+                                                                                                  
+                                 
+ 
+
+/** The catalog's pricing tiers. */
+// deno-fmt-ignore
+export const PRICING_TIERS                                      = {
+  tier_2_10: { input: 2, output: 10, cache_write_5m: 2.5, cache_write_1h: 4, cache_read: 0.2, web_search: 0.01 },
+  tier_2_10_cache_read_0_10: { input: 2, output: 10, cache_write_5m: 2.5, cache_write_1h: 4, cache_read: 0.1, web_search: 0.01 },
+  tier_3_15: { input: 3, output: 15, cache_write_5m: 3.75, cache_write_1h: 6, cache_read: 0.3, web_search: 0.01 },
+  tier_5_25: { input: 5, output: 25, cache_write_5m: 6.25, cache_write_1h: 10, cache_read: 0.5, web_search: 0.01 },
+  tier_15_75: { input: 15, output: 75, cache_write_5m: 18.75, cache_write_1h: 30, cache_read: 1.5, web_search: 0.01 },
+  tier_10_50: { input: 10, output: 50, cache_write_5m: 12.5, cache_write_1h: 20, cache_read: 1, web_search: 0.01 },
+  tier_10_50_cache_read_0_25: { input: 10, output: 50, cache_write_5m: 12.5, cache_write_1h: 20, cache_read: 0.25, web_search: 0.01 },
+  tier_4_20_cache_read_0_20: { input: 4, output: 20, cache_write_5m: 5, cache_write_1h: 8, cache_read: 0.2, web_search: 0.01 },
+  tier_8_40_cache_read_0_20: { input: 8, output: 40, cache_write_5m: 10, cache_write_1h: 16, cache_read: 0.2, web_search: 0.01 },
+  haiku_35: { input: 0.8, output: 4, cache_write_5m: 1, cache_write_1h: 1.6, cache_read: 0.08, web_search: 0.01 },
+  haiku_45: { input: 1, output: 5, cache_write_5m: 1.25, cache_write_1h: 2, cache_read: 0.1, web_search: 0.01 },
+  haiku_55: { input: 0.1, output: 0.5, cache_write_5m: 0.125, cache_write_1h: 0.2, cache_read: 0.01, web_search: 0.01, long_prompt: { above_prompt_tokens: 100000, input: 0.5, output: 2.5, cache_write_5m: 0.625, cache_write_1h: 1, cache_read: 0.05 } },
+};
+
+/** The catalog's models, in the catalog's order. */
+// deno-fmt-ignore
+export const CATALOG_MODELS                          = [
+  { id: "claude-3-5-haiku", tier: "haiku_35", providerIds: ["claude-3-5-haiku","claude-3-5-haiku-20241022","us.anthropic.claude-3-5-haiku-20241022-v1:0","claude-3-5-haiku@20241022"] },
+  { id: "claude-haiku-4-5", tier: "haiku_45", providerIds: ["claude-haiku-4-5","claude-haiku-4-5-20251001","us.anthropic.claude-haiku-4-5-20251001-v1:0","claude-haiku-4-5@20251001","anthropic.claude-haiku-4-5"] },
+  { id: "claude-haiku-5-5", tier: "haiku_55", providerIds: ["claude-haiku-5-5","us.anthropic.claude-haiku-5-5","anthropic.claude-haiku-5-5"] },
+  { id: "claude-3-5-sonnet", tier: "tier_3_15", providerIds: ["claude-3-5-sonnet","claude-3-5-sonnet-20241022","us.anthropic.claude-3-5-sonnet-20241022-v2:0","claude-3-5-sonnet-v2@20241022"] },
+  { id: "claude-3-7-sonnet", tier: "tier_3_15", providerIds: ["claude-3-7-sonnet","claude-3-7-sonnet-20250219","us.anthropic.claude-3-7-sonnet-20250219-v1:0","claude-3-7-sonnet@20250219"] },
+  { id: "claude-sonnet-4-0", tier: "tier_3_15", providerIds: ["claude-sonnet-4-0","claude-sonnet-4-20250514","us.anthropic.claude-sonnet-4-20250514-v1:0","claude-sonnet-4@20250514","claude-sonnet-4"] },
+  { id: "claude-sonnet-4-5", tier: "tier_3_15", providerIds: ["claude-sonnet-4-5","claude-sonnet-4-5-20250929","us.anthropic.claude-sonnet-4-5-20250929-v1:0","claude-sonnet-4-5@20250929"] },
+  { id: "claude-sonnet-4-6", tier: "tier_3_15", providerIds: ["claude-sonnet-4-6","us.anthropic.claude-sonnet-4-6"] },
+  { id: "claude-sonnet-5", tier: "tier_2_10", providerIds: ["claude-sonnet-5","us.anthropic.claude-sonnet-5","anthropic.claude-sonnet-5"] },
+  { id: "claude-sonnet-5-5", tier: "tier_2_10_cache_read_0_10", providerIds: ["claude-sonnet-5-5","us.anthropic.claude-sonnet-5-5","anthropic.claude-sonnet-5-5"] },
+  { id: "claude-opus-4-0", tier: "tier_15_75", providerIds: ["claude-opus-4-0","claude-opus-4-20250514","us.anthropic.claude-opus-4-20250514-v1:0","claude-opus-4@20250514","claude-opus-4"] },
+  { id: "claude-opus-4-1", tier: "tier_15_75", providerIds: ["claude-opus-4-1","claude-opus-4-1-20250805","us.anthropic.claude-opus-4-1-20250805-v1:0","claude-opus-4-1@20250805"] },
+  { id: "claude-opus-4-5", tier: "tier_5_25", providerIds: ["claude-opus-4-5","claude-opus-4-5-20251101","us.anthropic.claude-opus-4-5-20251101-v1:0","claude-opus-4-5@20251101"] },
+  { id: "claude-opus-4-6", tier: "tier_5_25", providerIds: ["claude-opus-4-6","us.anthropic.claude-opus-4-6-v1"] },
+  { id: "claude-opus-4-7", tier: "tier_5_25", providerIds: ["claude-opus-4-7","us.anthropic.claude-opus-4-7","anthropic.claude-opus-4-7"] },
+  { id: "claude-opus-4-8", tier: "tier_5_25", providerIds: ["claude-opus-4-8","us.anthropic.claude-opus-4-8","anthropic.claude-opus-4-8"] },
+  { id: "claude-opus-5", tier: "tier_5_25", providerIds: ["claude-opus-5","us.anthropic.claude-opus-5","anthropic.claude-opus-5"] },
+  { id: "claude-opus-5-5", tier: "tier_4_20_cache_read_0_20", providerIds: ["claude-opus-5-5","us.anthropic.claude-opus-5-5","anthropic.claude-opus-5-5"] },
+  { id: "claude-fable-5", tier: "tier_10_50", providerIds: ["claude-fable-5","us.anthropic.claude-fable-5","anthropic.claude-fable-5"] },
+  { id: "claude-fable-5-1", tier: "tier_10_50_cache_read_0_25", providerIds: ["claude-fable-5-1","us.anthropic.claude-fable-5-1","anthropic.claude-fable-5-1"] },
+  { id: "claude-fable-5-2", tier: "tier_8_40_cache_read_0_20", providerIds: ["claude-fable-5-2","us.anthropic.claude-fable-5-2","anthropic.claude-fable-5-2"] },
+  { id: "claude-mythos-5", tier: "tier_10_50", providerIds: ["claude-mythos-5"] },
+  { id: "claude-mythos-5-1", tier: "tier_10_50_cache_read_0_25", providerIds: ["claude-mythos-5-1"] },
+  { id: "claude-mythos-5-2", tier: "tier_8_40_cache_read_0_20", providerIds: ["claude-mythos-5-2"] },
+];
+
+/** Fast-mode prices (`usage.speed` `"fast"`), by model: in Claude Code's code, not its catalog. */
+// deno-fmt-ignore
+export const FAST_PRICES                                      = {
+  "claude-fable-5-2": { input: 16, output: 80, cache_write_5m: 20, cache_write_1h: 32, cache_read: 0.4, web_search: 0.01 },
+  "claude-mythos-5-2": { input: 16, output: 80, cache_write_5m: 20, cache_write_1h: 32, cache_read: 0.4, web_search: 0.01 },
+  "claude-opus-5-5": { input: 8, output: 40, cache_write_5m: 10, cache_write_1h: 16, cache_read: 0.4, web_search: 0.01 },
+  "claude-opus-4-8": { input: 10, output: 50, cache_write_5m: 12.5, cache_write_1h: 20, cache_read: 1, web_search: 0.01 },
+  "claude-opus-5": { input: 10, output: 50, cache_write_5m: 12.5, cache_write_1h: 20, cache_read: 1, web_search: 0.01 },
+  "claude-opus-4-6": { input: 30, output: 150, cache_write_5m: 37.5, cache_write_1h: 60, cache_read: 3, web_search: 0.01 },
+  "claude-opus-4-7": { input: 30, output: 150, cache_write_5m: 37.5, cache_write_1h: 60, cache_read: 3, web_search: 0.01 },
+};
+
+// ---------------------------------------------------------------------------
+// src/prices.ts
+//
+// What a response costs, the way Claude Code itself computes it: the model
+// id as a transcript names it resolved to the catalog's model (dated ids,
+// `[1m]` tags, Bedrock, Vertex and Foundry ids, ARNs), that model's tier, the
+// fast-mode, long-prompt, 1-hour cache, US-inference and web-search rules,
+// an organisation's managed `modelPricing`, and `TELEMHQ_PRICES` over all.
+//
+// Owns: `resolveModel`, `PriceBook`, `responseCostUsd`, `roundUsd`,
+// `priceTable`, `loadManagedPricing`. Uses: runtime, config, catalog.
+
+/** A model's list prices, in US dollars per million tokens (see {@linkcode TierPrice}). */
+                                   
+
+/** The US-only inference multiplier Claude Code applies to token costs (`usage.inference_geo === "us"`). */
+const US_INFERENCE_FACTOR = 1.1;
+/** Web search per request, where a price gives none (Claude Code's default). */
+const WEB_SEARCH_USD = 0.01;
+/** Region prefixes of Bedrock inference profiles; a profile id of another region is priced as its `us.` twin. */
+const REGIONS = ["us", "eu", "apac", "jp", "au", "us-gov", "global"]         ;
+
+let providerIds                                         ;
+
+/**
+ * Every provider id (lower case) to its catalog model: built on first use, since only the sender prices (the hook,
+ * which runs for every event, never does).
+ */
+function byProviderId()                              {
+  return providerIds ??= new Map(
+    CATALOG_MODELS.flatMap((model) => model.providerIds.map((id) => [id, model.id]         )),
+  );
+}
+
+/** A model id taken apart: `claude-<family>-<major>[-<minor>]`, or the older `claude-<major>[-<minor>]-<family>`. */
+                     
+                 
+                
+                
+                       
+ 
+
+const MODERN_NAME = /^claude-([a-z]+)-(\d{1,2})(?:-(\d{1,2})(?!\d))?/;
+const LEGACY_NAME = /^claude-(\d{1,2})(?:-(\d{1,2}))?-([a-z]+)/;
+/** What may follow a model name in an id: `-fast`/`-latest`, a date, a Bedrock version (`-v1:0`). */
+const NAME_TRAILER = /^(?:-fast|-latest)?(?:-v\d{1,3}@\d{8}|[-@]\d{8})?(?:-v\d{1,3}(?::\d{1,3})?)?$/;
+
+function parseName(id        )                        {
+  const modern = MODERN_NAME.exec(id);
+  const legacy = modern === null ? LEGACY_NAME.exec(id) : null;
+  const match = modern ?? legacy;
+  if (match === null || !NAME_TRAILER.test(id.slice(match[0].length))) return undefined;
+  return modern !== null
+    ? { family: modern[1], major: Number(modern[2]), minor: Number(modern[3] ?? 0), legacyOrder: false }
+    : { family: legacy [3], major: Number(legacy [1]), minor: Number(legacy [2] ?? 0), legacyOrder: true };
+}
+
+let names                                         ;
+
+/** Catalog models by their parsed names, for ids that are no provider's exact id (built on first use). */
+function byName()                              {
+  return names ??= new Map(
+    CATALOG_MODELS.flatMap((model) => {
+      const name = parseName(model.id);
+      return name === undefined ? [] : [[nameKey(name), model.id]         ];
+    }),
+  );
+}
+
+function nameKey(name           )         {
+  return `${name.family}\u0000${name.major}\u0000${name.minor}\u0000${name.legacyOrder}`;
+}
+
+/**
+ * The catalog model a model id names, as Claude Code resolves it: exact
+ * provider ids first (any region's Bedrock profile), then the id taken apart
+ * (what follows the last `/` of an ARN or gateway path, without an
+ * `anthropic.` prefix, a `[1m]` tag, a date or a version), then the newest
+ * catalog id the string contains.
+ *
+ * @param model A model id from a transcript, for example `"us.anthropic.claude-sonnet-4-6"`.
+ * @returns The catalog's id, for example `"claude-sonnet-4-6"`, or undefined when it names no catalog model.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(resolveModel("claude-sonnet-4-5-20250929"), "claude-sonnet-4-5");
+ * assert.equal(resolveModel("claude-sonnet-4-5@20250929"), "claude-sonnet-4-5");
+ * assert.equal(resolveModel("Claude-Opus-4.6[1m]"), "claude-opus-4-6");
+ * assert.equal(resolveModel("my-proxy-model"), undefined);
+ * ```
+ */
+export function resolveModel(model        )                     {
+  let id = model.trim().toLowerCase();
+  if (id === "" || /\s/.test(id)) return undefined;
+  id = id.replace(/\[[12]m\]/g, "").replace(/(claude-(?:[a-z]+-)?\d{1,2})\.(?=\d)/g, "$1-");
+  const exact = byProviderId().get(id);
+  if (exact !== undefined) return exact;
+  const region = REGIONS.find((prefix) => prefix !== "us" && id.startsWith(`${prefix}.anthropic.`));
+  if (region !== undefined) {
+    const twin = byProviderId().get(`us${id.slice(region.length)}`);
+    if (twin !== undefined) return twin;
+  }
+  let bare = id.slice(id.lastIndexOf("/") + 1);
+  const prefixed = /^(?:([a-z-]+)\.)?anthropic\.(claude-.*)$/.exec(bare);
+  if (prefixed !== null) {
+    if (prefixed[1] !== undefined && !(REGIONS                     ).includes(prefixed[1])) return undefined;
+    bare = prefixed[2];
+  }
+  const named = byProviderId().get(bare) ?? (parseName(bare) && byName().get(nameKey(parseName(bare) )));
+  if (named !== undefined) return named;
+  return containedModel(bare);
+}
+
+/** The newest catalog id a string contains, not followed by another version number (`claude-opus-4` is 4-0). */
+function containedModel(id        )                     {
+  for (const model of [...CATALOG_MODELS].reverse()) {
+    const at = id.indexOf(model.id);
+    if (at >= 0 && !/^-?\d/.test(id.slice(at + model.id.length))) return model.id;
+    const major = model.id.match(/^(claude-[a-z]+-\d+)-0$/)?.[1];
+    if (major !== undefined && new RegExp(`${major}(?!-?\\d)`).test(id)) return model.id;
+  }
+  return undefined;
+}
+
+/** What `TELEMHQ_PRICES` and managed `modelPricing` rows look like once read. */
+                    
+                    
+                                                                                           
+                
+ 
+
+/** An organisation's managed `modelPricing` (Claude Code honours it from managed settings only). */
+                                 
+                                                                                   
+                     
+                                                                   
+                                         
+                                                   
+                                           
+ 
+
+/**
+ * Reads managed `modelPricing` (`{"multiplier": 0.85, "overrides": {"<model>": {"input", "output",
+ * "cacheRead", "cacheWrite"}}}`), as Claude Code validates it; anything else gives undefined.
+ *
+ * @param value The `modelPricing` value of a managed settings file.
+ * @returns The pricing, or undefined when absent, malformed, or without effect.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const pricing = managedPricing({ multiplier: 0.5 });
+ * assert.equal(pricing?.multiplier, 0.5);
+ * ```
+ */
+export function managedPricing(value         )                             {
+  if (value === null || typeof value !== "object") return undefined;
+  const { multiplier = 1, overrides = {} } = value                                                 ;
+  if (typeof multiplier !== "number" || !(multiplier > 0 && multiplier <= 10)) return undefined;
+  if (overrides === null || typeof overrides !== "object") return undefined;
+  const exact = new Map                    ();
+  const byModel = new Map                    ();
+  const valid = (n         ) => typeof n === "number" && n >= 0 && n <= 10_000;
+  for (const [key, row] of Object.entries(overrides                                           )) {
+    if (row === null || typeof row !== "object") return undefined;
+    if (![row.input, row.output, row.cacheRead, row.cacheWrite].every(valid)) return undefined;
+    const price             = {
+      input: row.input          ,
+      output: row.output          ,
+      cache_read: row.cacheRead          ,
+      cache_write_5m: row.cacheWrite          ,
+      web_search: WEB_SEARCH_USD,
+    };
+    const name = key.replace(/\[[12]m\]/gi, "").toLowerCase();
+    if (exact.has(name)) continue; // the first row wins, as in Claude Code
+    exact.set(name, price);
+    const model = resolveExactly(name);
+    if (model !== undefined && !byModel.has(model)) byModel.set(model, price);
+  }
+  if (exact.size === 0 && multiplier === 1) return undefined;
+  return { multiplier, exact, byModel };
+}
+
+/** A catalog id, or a provider id of any region: what a managed row's key may name. */
+function resolveExactly(key        )                     {
+  if (CATALOG_MODELS.some((model) => model.id === key)) return key;
+  const region = REGIONS.find((prefix) => key.startsWith(`${prefix}.anthropic.`));
+  return byProviderId().get(region === undefined ? key : `us${key.slice(region.length)}`);
+}
+
+/** The prices in force: the catalog, an organisation's managed pricing, and the user's `TELEMHQ_PRICES` over all. */
+                            
+                                                                              
+                                                  
+                                                                           
+                           
+ 
+
+/** The usage fields of one response that its cost depends on. */
+                              
+                               
+                       
+                       
+                        
+                     
+                                  
+                          
+                                      
+                                                                 
+                   
+                                                                                                            
+                 
+                                                             
+                         
+                             
+                              
+                                                                                                     
+                                  
+ 
+
+/** One step of `usage.iterations`, as far as its cost goes. */
+                     
+                 
+                  
+                         
+                          
+                                    
+                                        
+                                                                                                       
+ 
+
+const COUNTED = ["input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"]         ;
+
+function tokens(value         )         {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : 0;
+}
+
+function iterationUsage(step           , oneHour        , geo                    )              {
+  return {
+    input_tokens: tokens(step.input_tokens),
+    output_tokens: tokens(step.output_tokens),
+    cache_read_input_tokens: tokens(step.cache_read_input_tokens),
+    cache_creation_input_tokens: tokens(step.cache_creation_input_tokens),
+    cache_1h: oneHour,
+    inference_geo: geo,
+    web_search_requests: 0,
+  };
+}
+
+/**
+ * The units a response is priced in. Normally the response itself; under a price with a long-prompt
+ * line, its `message` iterations one by one (each with its own line test) when their counts add up to
+ * the response's, with the response's 1-hour writes the iterations do not account for handed to them
+ * in order, as Claude Code does.
+ */
+function pricedUnits(usage             , price            )                {
+  if (price.long_prompt === undefined || !Array.isArray(usage.iterations)) return [usage];
+  const steps = (usage.iterations               ).filter((step) => step?.type === "message");
+  const valid = steps.length > 0 &&
+    COUNTED.every((field) =>
+      steps.every((step) => typeof step[field] === "number" && Number.isFinite(step[field]) && step[field] >= 0) &&
+      steps.reduce((sum, step) => sum + (step[field]          ), 0) === usage[field]
+    );
+  if (!valid) return [usage];
+  const split = (step           ) => {
+    const total = tokens(step.cache_creation_input_tokens);
+    const hour = Math.max(Math.min(tokens(step.cache_creation?.ephemeral_1h_input_tokens), total), 0);
+    return { hour, five: Math.max(Math.min(tokens(step.cache_creation?.ephemeral_5m_input_tokens), total - hour), 0) };
+  };
+  let unplaced = Math.max(0, usage.cache_1h - steps.reduce((sum, step) => sum + split(step).hour, 0));
+  return steps.map((step) => {
+    const { hour, five } = split(step);
+    const extra = Math.min(unplaced, tokens(step.cache_creation_input_tokens) - five - hour);
+    unplaced -= extra;
+    return iterationUsage(step, hour + extra, usage.inference_geo);
+  });
+}
+
+function tierOf(catalogId        , speed                    )                         {
+  const model = CATALOG_MODELS.find((entry) => entry.id === catalogId);
+  const base = model === undefined ? undefined : PRICING_TIERS[model.tier];
+  const fast = speed !== undefined && speed !== "" && speed !== "standard" ? FAST_PRICES[catalogId] : undefined;
+  return fast ?? base;
+}
+
+/** Finds the price of a model id: `TELEMHQ_PRICES`, then a managed row, then the catalog. */
+function priceRow(model        , book           , speed                    )                       {
+  const key = model.replace(/\[[12]m\]/gi, "").toLowerCase();
+  const catalogId = resolveModel(model);
+  const override = book.overrides[key] ?? (catalogId === undefined ? undefined : book.overrides[catalogId]);
+  if (override !== undefined) return { price: override, flat: false };
+  const managed = book.managed?.exact.get(key) ??
+    (catalogId === undefined ? undefined : book.managed?.byModel.get(catalogId));
+  if (managed !== undefined) return { price: managed, flat: true };
+  const tier = catalogId === undefined ? undefined : tierOf(catalogId, speed);
+  return tier === undefined ? undefined : { price: tier, flat: false };
+}
+
+/** The token cost of one priced unit, in Claude Code's order of operations (equal to its own, bit for bit). */
+function unitCost(usage             , price            )         {
+  const promptTokens = usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens;
+  const long = price.long_prompt;
+  const p = long !== undefined && promptTokens > long.above_prompt_tokens ? long : price;
+  const oneHour = Math.max(Math.min(usage.cache_1h, usage.cache_creation_input_tokens), 0);
+  // Writes not marked 1-hour (5-minute ones, and older transcripts' unsplit writes) pay the 5-minute price.
+  const writes = p.cache_write_1h === undefined || oneHour <= 0
+    ? usage.cache_creation_input_tokens / 1e6 * p.cache_write_5m
+    : oneHour / 1e6 * p.cache_write_1h + (usage.cache_creation_input_tokens - oneHour) / 1e6 * p.cache_write_5m;
+  return usage.input_tokens / 1e6 * p.input + usage.output_tokens / 1e6 * p.output +
+    usage.cache_read_input_tokens / 1e6 * p.cache_read + writes;
+}
+
+/**
+ * The cost of one response in US dollars, as Claude Code computes it (not
+ * rounded): each token count times its price (the long-prompt prices when the
+ * prompt is over the tier's line; 1-hour writes apart; the fast prices for a
+ * fast response), times 1.1 for US-only inference, plus web searches.
+ *
+ * @param model The model id the response was requested with (the transcript's `requestedModel`).
+ * @param usage The response's usage.
+ * @param book The prices in force.
+ * @returns The cost, or undefined when no price is known for the model (never a made-up 0).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const usage = {
+ *   input_tokens: 1_000_000, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0,
+ *   cache_1h: 0, web_search_requests: 0,
+ * };
+ * assert.equal(responseCostUsd("claude-sonnet-4-6", usage, { overrides: {} }), 3);
+ * assert.equal(responseCostUsd("my-proxy-model", usage, { overrides: {} }), undefined);
+ * ```
+ */
+export function responseCostUsd(model        , usage             , book           )                     {
+  const row = priceRow(model, book, usage.speed);
+  if (row === undefined) return undefined;
+  const geo = !row.flat && usage.inference_geo === "us" ? US_INFERENCE_FACTOR : 1;
+  const units = row.flat ? [usage] : pricedUnits(usage, row.price);
+  let tokensCost = 0;
+  for (const unit of units) tokensCost += unitCost(unit, row.price);
+  let cost = (tokensCost * geo + usage.web_search_requests * (row.price.web_search ?? WEB_SEARCH_USD)) *
+    (book.managed?.multiplier ?? 1);
+  // An advisor's steps are priced as its own model, with the response's US-inference rule, and added.
+  for (const step of (usage.iterations ?? [])               ) {
+    if (step?.type !== "advisor_message" || typeof step.model !== "string") continue;
+    const oneHour = tokens(step.cache_creation?.ephemeral_1h_input_tokens);
+    const advisor = responseCostUsd(step.model, iterationUsage(step, oneHour, usage.inference_geo), book);
+    if (advisor === undefined) return undefined;
+    cost += advisor;
+  }
+  return cost;
+}
+
+/**
+ * Rounds a cost to the micro-dollar: floating-point sums would otherwise show noise in the last digits.
+ *
+ * @param usd A cost in US dollars.
+ * @returns The cost, rounded to 6 decimals.
+ */
+function roundUsd(usd        )         {
+  return Math.round(usd * 1_000_000) / 1_000_000;
+}
+
+const PRICE_FIELDS = ["input", "output", "cache_write_5m", "cache_read"]         ;
+
+/**
+ * Reads `TELEMHQ_PRICES`: a JSON object of model id (or catalog id) to
+ * prices (`input`, `output`, `cache_write_5m`, `cache_read`, and optionally
+ * `cache_write_1h`, `web_search` and `long_prompt`), laid over every other
+ * price. Entries that are not complete, finite, non-negative prices are ignored.
+ *
+ * @param override The `TELEMHQ_PRICES` value, if any.
+ * @returns The rows, keyed by lower-case model id.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const table = priceTable('{"my-model":{"input":1,"output":2,"cache_write_5m":1,"cache_read":0.1}}');
+ * assert.equal(table["my-model"].output, 2);
+ * ```
+ */
+export function priceTable(override                    )                             {
+  const table                             = {};
+  let parsed         ;
+  try {
+    parsed = JSON.parse(override ?? "{}");
+  } catch {
+    return table;
+  }
+  if (parsed === null || typeof parsed !== "object") return table;
+  const price = (n         ) => typeof n === "number" && Number.isFinite(n) && n >= 0;
+  for (const [model, value] of Object.entries(parsed                           )) {
+    const row = value                                  ;
+    if (row === null || typeof row !== "object" || !PRICE_FIELDS.every((field) => price(row[field]))) continue;
+    const entry             = {
+      input: row.input          ,
+      output: row.output          ,
+      cache_write_5m: row.cache_write_5m          ,
+      cache_read: row.cache_read          ,
+    };
+    if (price(row.cache_write_1h)) entry.cache_write_1h = row.cache_write_1h          ;
+    if (price(row.web_search)) entry.web_search = row.web_search          ;
+    const long = row.long_prompt                                       ;
+    if (
+      long !== null && typeof long === "object" && price(long.above_prompt_tokens) &&
+      PRICE_FIELDS.every((f) => price(long[f]))
+    ) {
+      entry.long_prompt = {
+        above_prompt_tokens: long.above_prompt_tokens          ,
+        input: long.input          ,
+        output: long.output          ,
+        cache_write_5m: long.cache_write_5m          ,
+        cache_read: long.cache_read          ,
+        ...(price(long.cache_write_1h) ? { cache_write_1h: long.cache_write_1h           } : {}),
+      };
+    }
+    table[model.toLowerCase()] = entry;
+  }
+  return table;
+}
+
+/**
+ * An organisation's `modelPricing`, from the managed settings files Claude
+ * Code honours it from (`managed-settings.json`, then its `managed-settings.d/`
+ * drop-ins in name order, the last one to set it winning). Policy from MDM
+ * or served by Anthropic's server is out of a hook's reach.
+ *
+ * @param runtime The runtime adapter.
+ * @returns The pricing, or undefined when no managed file sets it.
+ */
+async function loadManagedPricing(runtime         )                                      {
+  const fs = await runtime.fs();
+  let value         ;
+  for (const dir of MANAGED_SETTINGS_DIRS) {
+    const dropIns = (await fs.readdir(`${dir}/managed-settings.d`).catch(() => []            ))
+      .filter((name) => name.endsWith(".json")).sort().map((name) => `${dir}/managed-settings.d/${name}`);
+    for (const path of [`${dir}/managed-settings.json`, ...dropIns]) {
+      const settings = await readManagedSettings(fs, path)                                          ;
+      if (settings !== null && typeof settings === "object" && settings.modelPricing !== undefined) {
+        value = settings.modelPricing;
+      }
+    }
+  }
+  return managedPricing(value);
+}
+
+// ---------------------------------------------------------------------------
+// src/usage.ts
+//
+// Tokens and cost of a turn (or a subagent run), from its transcript lines:
+// each API response counted once, priced by its model.
+//
+// Owns: `TurnUsage`, `sumUsage`, `readTurnUsage`, `readTranscriptUsage`,
+// the token fields. Uses: fields, transcript, prices.
+
+/**
+ * Tokens, cost and shape of one turn (or one subagent run): a part of
+ * {@linkcode Payload}, so nothing but ping fields can come from a transcript.
+ */
+                       
+             
+         
+              
+                      
+                       
+                                     
+                                 
+                      
+                      
+                    
+     
+   
+         
+            
+             
+              
+                
+                   
+                  
+                           
+             
+                   
+                     
+    
+
+/** The four token counts of a response, as the API names them. */
+const TOKEN_FIELDS = [
+  "input_tokens",
+  "output_tokens",
+  "cache_creation_input_tokens",
+  "cache_read_input_tokens",
+]         ;
+
+/** The four token counts. */
+                                                                 
+
+/**
+ * The four token counts added up: what `total_tokens` means everywhere.
+ *
+ * @param counts The counts.
+ * @returns Their sum.
+ */
+function totalTokens(counts             )         {
+  return TOKEN_FIELDS.reduce((sum, field) => sum + counts[field], 0);
+}
+
+/** One API response's usage, its lines merged, and the model it was requested with. */
+                                             
+                 
+ 
+
+/** A token count as the API gives it: a whole number of tokens, else nothing. */
+function count(value         )         {
+  return Number.isSafeInteger(value) && (value          ) >= 0 ? value           : 0;
+}
+
+/** The most models named in one ping (the allowlist's limit). */
+const MAX_MODELS = 16;
+
+/**
+ * The lines a Write or Edit tool result added and removed, counted as Claude
+ * Code counts them for its own totals: a new file's lines (newlines + 1, none
+ * for an empty file), else the `+` and `-` lines of its patch.
+ */
+function changedLines(result         )                                                 {
+  if (result === null || typeof result !== "object") return undefined;
+  const { type, content, structuredPatch } = result                                                                    ;
+  if (!Array.isArray(structuredPatch)) return undefined;
+  if (structuredPatch.length === 0) {
+    if (type !== "create" || typeof content !== "string") return { added: 0, removed: 0 };
+    return { added: content === "" ? 0 : content.split("\n").length, removed: 0 };
+  }
+  let added = 0;
+  let removed = 0;
+  for (const hunk of structuredPatch                         ) {
+    for (const line of Array.isArray(hunk?.lines) ? hunk.lines : []) {
+      if (typeof line !== "string") continue;
+      if (line.startsWith("+")) added++;
+      else if (line.startsWith("-")) removed++;
+    }
+  }
+  return { added, removed };
+}
+
+/**
+ * Sums the usage of transcript lines: each API response once (Claude Code
+ * writes one line per content block and repeats the response's usage on each;
+ * the key is `message.id` + `requestId`, and where its lines disagree the
+ * largest count wins), each priced as Claude Code prices it (see
+ * {@linkcode responseCostUsd}); the lines Write and Edit changed are counted.
+ *
+ * @param lines Transcript lines, in file order.
+ * @param prices The prices in force.
+ * @returns The usage, or undefined when the lines hold no API response.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const line = {
+ *   type: "assistant",
+ *   requestId: "req_1",
+ *   message: { id: "msg_1", model: "claude-sonnet-4-5", usage: { input_tokens: 10, output_tokens: 5 } },
+ * };
+ * assert.equal(sumUsage([line, line], { overrides: {} })?.total_tokens, 15);
+ * ```
+ */
+export function sumUsage(lines                  , prices           )                        {
+  const tally = new UsageTally();
+  for (const line of lines) tally.add(line                  );
+  return tally.total(prices);
+}
+
+/**
+ * Adds up transcript lines one at a time, in any order (a transcript read
+ * backward needs no array of its lines): see {@linkcode sumUsage}.
+ */
+class UsageTally {
+           #responses = new Map                       ();
+           #toolUses = new Set        ();
+           #changes = new Map                                            ();
+  #branch                                            ;
+  #first = Infinity;
+  #last = -Infinity;
+
+  add(line                )       {
+    const time = typeof line.timestamp === "string" ? Date.parse(line.timestamp) : NaN;
+    if (!Number.isNaN(time) && (line.type === "user" || line.type === "assistant")) {
+      this.#first = Math.min(this.#first, time);
+      this.#last = Math.max(this.#last, time);
+    }
+    if (typeof line.gitBranch === "string" && plainBranch(line.gitBranch) !== undefined) {
+      // The branch of the latest line: a turn may switch branches.
+      const at = Number.isNaN(time) ? -Infinity : time;
+      if (this.#branch === undefined || at >= this.#branch.time) this.#branch = { name: line.gitBranch, time: at };
+    }
+    const changed = line.type === "user" ? changedLines(line.toolUseResult) : undefined;
+    if (changed !== undefined) {
+      // One result per tool call, however many times a line is read.
+      const key = typeof line.uuid === "string" ? line.uuid : `${this.#changes.size}`;
+      this.#changes.set(key, changed);
+    }
+    const message = line.message;
+    if (line.type !== "assistant" || message === undefined || typeof message.id !== "string") return;
+    // Claude Code writes API errors as "<synthetic>" assistant messages: no response was billed.
+    if (message.model === "<synthetic>") return;
+    if (Array.isArray(message.content)) {
+      for (const block of message.content                                      ) {
+        if (block?.type === "tool_use" && typeof block.id === "string") this.#toolUses.add(block.id);
+      }
+    }
+    const usage = message.usage;
+    if (usage === undefined || usage === null || typeof usage !== "object") return;
+    const key = `${message.id}\u0000${typeof line.requestId === "string" ? line.requestId : ""}`;
+    const response                = this.#responses.get(key) ?? {
+      input_tokens: 0,
+      output_tokens: 0,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+      cache_1h: 0,
+      web_search_requests: 0,
+    };
+    // Claude Code prices the model it asked for (requestedModel), which the answer may name otherwise.
+    const model = typeof line.requestedModel === "string" ? line.requestedModel : message.model;
+    if (typeof model === "string") response.model = model;
+    for (const field of TOKEN_FIELDS) response[field] = Math.max(response[field], count(usage[field]));
+    const split = usage.cache_creation                                       ;
+    response.cache_1h = Math.max(response.cache_1h, count(split?.ephemeral_1h_input_tokens));
+    const tools = usage.server_tool_use                                       ;
+    response.web_search_requests = Math.max(response.web_search_requests, count(tools?.web_search_requests));
+    if (typeof usage.speed === "string") response.speed = usage.speed;
+    if (typeof usage.inference_geo === "string") response.inference_geo = usage.inference_geo;
+    if (Array.isArray(usage.iterations)) response.iterations = usage.iterations;
+    this.#responses.set(key, response);
+  }
+
+  total(prices           )                        {
+    if (this.#responses.size === 0) return undefined;
+    const totals              = {
+      input_tokens: 0,
+      output_tokens: 0,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+    };
+    const outputByModel = new Map                ();
+    let cost                     = 0;
+    let searches = 0;
+    let fast = false;
+    for (const response of this.#responses.values()) {
+      for (const field of TOKEN_FIELDS) totals[field] += response[field];
+      searches += response.web_search_requests;
+      fast ||= response.speed === "fast";
+      // Sent as the catalog's id where it names one, else only as a plain id (never an ARN or free text).
+      const name = response.model === undefined
+        ? undefined
+        : resolveModel(response.model) ?? plainModelId(response.model);
+      // An unnamed model still counts: when it produced most of the output, no model is named.
+      const key = name ?? "";
+      outputByModel.set(key, (outputByModel.get(key) ?? 0) + response.output_tokens);
+      const priced = response.model === undefined ? undefined : responseCostUsd(response.model, response, prices);
+      cost = priced === undefined || cost === undefined ? undefined : cost + priced;
+    }
+    const ranked = [...outputByModel.entries()].sort((a, b) => b[1] - a[1]).map(([model]) => model);
+    const models = ranked.filter((model) => model !== "").slice(0, MAX_MODELS);
+    const changes = [...this.#changes.values()];
+    return {
+      ...totals,
+      total_tokens: totalTokens(totals),
+      model: ranked[0] === "" ? undefined : ranked[0],
+      models: ranked.length > 1 && models.length > 0 ? models : undefined,
+      cost_usd: cost === undefined ? undefined : roundUsd(cost),
+      duration_ms: this.#first <= this.#last ? this.#last - this.#first : undefined,
+      git_branch: this.#branch?.name,
+      api_requests: this.#responses.size,
+      tool_calls: this.#toolUses.size,
+      web_search_requests: searches > 0 ? searches : undefined,
+      speed: fast ? "fast" : undefined,
+      lines_added: changes.length > 0 ? changes.reduce((sum, change) => sum + change.added, 0) : undefined,
+      lines_removed: changes.length > 0 ? changes.reduce((sum, change) => sum + change.removed, 0) : undefined,
+    };
+  }
+}
+
+/**
+ * The usage of one turn: the transcript read from its end back to the turn's
+ * prompt, so the work depends on the turn, not on the size of the file.
+ *
+ * @param transcriptPath The session transcript (`transcript_path`).
+ * @param promptId The turn's `prompt_id`; without it, the turn since the last user prompt.
+ * @param prices The price table.
+ * @returns The usage, or undefined when the turn or its responses are not there.
+ *
+ * @example
+ * ```ts ignore
+ * const usage = await readTurnUsage(event.transcript_path, event.prompt_id, { overrides: {} });
+ * ```
+ */
+export async function readTurnUsage(
+  transcriptPath        ,
+  promptId                    ,
+  prices           ,
+)                                 {
+  const lines = await readTurnLines(transcriptPath, promptId);
+  return lines === undefined ? undefined : sumUsage(lines, prices);
+}
+
+/**
+ * The usage of a whole transcript: a subagent's (`agent_transcript_path`),
+ * streamed from the end; its lines are never all in memory at once.
+ *
+ * @param transcriptPath The transcript.
+ * @param prices The price table.
+ * @returns The usage, or undefined when it holds no API response.
+ *
+ * @example
+ * ```ts ignore
+ * const usage = await readTranscriptUsage(event.agent_transcript_path, { overrides: {} });
+ * ```
+ */
+export async function readTranscriptUsage(
+  transcriptPath        ,
+  prices           ,
+)                                 {
+  const tally = new UsageTally();
+  for await (const text of readLinesBackward(transcriptPath)) {
+    const line = parseLine(text);
+    if (line !== undefined) tally.add(line);
+  }
+  return tally.total(prices);
+}
+
+// ---------------------------------------------------------------------------
+// src/ledger.ts
+//
+// Adding usage to a ping, once, just before it is sent: the turn's (Stop,
+// StopFailure), the subagent's (SubagentStop), or the session's totals
+// (SessionEnd), which a per-session ledger keeps until then.
+//
+// Owns: `enrichEntry`, `forgetSession`, the session ledgers, which transcripts may be read.
+// Uses: events, fields, payload, runtime, files, state_dir, config, spool, prices, git_repo,
+// usage.
+
+/** How long reading one ping's usage may take: a stalled disk or network mount must not stall delivery. */
+const USAGE_READ_MS = 15_000;
+
+/** Token counts kept per session until its SessionEnd: `<state>/sessions/<hash of session_id>.json`. */
+                                             
+                
+                       
+                               
+                       
+                         
+                                                      
+                          
+                                                                                                                      
+                     
+ 
+
+/** How many ids of added pings a ledger keeps: more than a session's pings in flight at once. */
+const COUNTED_KEPT = 200;
+
+/** A turn's usage when it had none: no request answered, nothing spent. */
+const NO_USAGE            = {
+  input_tokens: 0,
+  output_tokens: 0,
+  cache_creation_input_tokens: 0,
+  cache_read_input_tokens: 0,
+  total_tokens: 0,
+  api_requests: 0,
+  tool_calls: 0,
+  cost_usd: 0,
+};
+
+/** The ping fields a SessionEnd carries. */
+                          
+          
+                          
+                           
+                                         
+                                     
+                          
+                      
+                          
+                   
+                                 
+                         
+                           
+  
+
+/**
+ * Adds usage to a spooled ping, once: the turn's (Stop, StopFailure), the
+ * subagent's (SubagentStop) or the session's totals (SessionEnd). A missing,
+ * unreadable or broken transcript adds nothing: the ping goes out without usage.
+ *
+ * @param runtime The runtime adapter.
+ * @param config The settings (state directory, prices).
+ * @param entry The spooled ping, with where to read its usage.
+ * @param managed An organisation's managed prices (see {@linkcode loadManagedPricing}).
+ * @returns The entry with usage added, marked enriched, without its local paths.
+ */
+async function enrichEntry(
+  runtime         ,
+  config            ,
+  entry            ,
+  managed                 ,
+)                      {
+  const payload          = { ...entry.payload };
+  const local = entry.local ?? {};
+  const kind = eventRule(payload.event).usage;
+  const ledgerPath = payload.session_id === undefined || config.stateDir === undefined
+    ? undefined
+    : `${config.stateDir}/${STATE_LAYOUT.sessions}/${await ledgerFileName(payload.session_id, runtime.sha256Hex)}`;
+  // The session's own TELEMHQ_PRICES (kept with its ping), never the sender's: one sender prices every session.
+  const prices            = { overrides: priceTable(local.prices), managed };
+  let usage                       ;
+  if (kind === "turn" || kind === "subagent") {
+    const path = kind === "turn" ? local.transcript_path : local.agent_transcript_path;
+    const reading = async () => {
+      const transcript = path === undefined ? undefined : await readableTranscript(runtime, path);
+      if (transcript === undefined) return undefined;
+      return kind === "turn"
+        ? await readTurnUsage(transcript, local.prompt_id, prices)
+        : await readTranscriptUsage(transcript, prices);
+    };
+    usage = await withinTime(reading(), USAGE_READ_MS).catch(() => undefined);
+  }
+  if (usage !== undefined) {
+    Object.assign(payload, omitUndefined({ ...usage }));
+    if (ledgerPath !== undefined) await addToLedger(runtime, ledgerPath, usage, kind === "turn", payload.ping_id);
+  } else if (payload.event === "StopFailure" && ledgerPath !== undefined) {
+    // A turn the API failed with no answer in the transcript used nothing, but it is a turn of the session. (A Stop
+    // whose transcript cannot be read is not counted: its usage is unknown, not nothing.)
+    await addToLedger(runtime, ledgerPath, NO_USAGE, true, payload.ping_id);
+  }
+  if (kind === "session" && ledgerPath !== undefined) {
+    // The ledger goes only once this ping is saved with its totals (see forgetSession): handled again after a failed
+    // save, it still finds them.
+    const ledger = await readLedger(runtime, ledgerPath);
+    if (ledger !== undefined) Object.assign(payload, sessionFields(ledger));
+  }
+  // The repository, read here rather than in the hook: a git config read would cost Deno's hook 20 ms.
+  const repo = local.cwd === undefined ? undefined : await readGitRepo(runtime, local.cwd).catch(() => undefined);
+  if (repo !== undefined) payload.git_repo = repo;
+  return { ...entry, payload, local: undefined, enriched: true };
+}
+
+/**
+ * Removes a session's ledger once its SessionEnd ping, with the totals, is
+ * saved: the session is over. Nothing to do for other pings.
+ *
+ * @param runtime The runtime adapter.
+ * @param config The settings (state directory).
+ * @param entry The enriched spool entry, as saved.
+ */
+async function forgetSession(runtime         , config            , entry            )                {
+  const { event, session_id: sessionId } = entry.payload;
+  if (eventRule(event).usage !== "session" || sessionId === undefined || config.stateDir === undefined) return;
+  const name = await ledgerFileName(sessionId, runtime.sha256Hex);
+  await (await runtime.fs()).rm(`${config.stateDir}/${STATE_LAYOUT.sessions}/${name}`, { force: true });
+}
+
+/**
+ * A transcript path from an event, as the sender may read it: a `.jsonl` file
+ * inside Claude Code's `projects/` folder (symlinks resolved), nothing else:
+ * an event cannot make the sender read another file.
+ */
+async function readableTranscript(runtime         , path        )                              {
+  const claudeDir = claudeDirectory((name) => runtime.env(name));
+  if (claudeDir === undefined || !path.endsWith(".jsonl")) return undefined;
+  const fs = await runtime.fs();
+  try {
+    const [real, projects] = await Promise.all([fs.realpath(path), fs.realpath(`${claudeDir}/projects`)]);
+    return real.startsWith(`${projects}/`) && real.endsWith(".jsonl") ? real : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The promise's value, or a rejection once `ms` have passed (the work itself may go on, unheeded). */
+function withinTime   (promise            , ms        )             {
+  let timer                                           ;
+  const timeout = new Promise       ((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A session's ledger, each field checked: a file that is not one (or any field of the wrong kind) is no ledger. */
+async function readLedger(runtime         , path        )                                     {
+  const value = await readJsonFile(await runtime.fs(), path)                                       ;
+  if (value === null || typeof value !== "object") return undefined;
+  const counts = ["turns", "api_requests", ...TOKEN_FIELDS]         ;
+  const optional = ["web_search_requests", "lines_added", "lines_removed"]         ;
+  const isCount = (n         ) => Number.isSafeInteger(n) && (n          ) >= 0;
+  if (!counts.every((field) => isCount(value[field]))) return undefined;
+  if (!optional.every((field) => value[field] === undefined || isCount(value[field]))) return undefined;
+  const cost = value.cost_usd;
+  if (cost !== null && !(typeof cost === "number" && Number.isFinite(cost) && cost >= 0)) return undefined;
+  const counted = value.counted;
+  const ids = Array.isArray(counted) && counted.every((id) => typeof id === "string" && /^[0-9a-f]{32}$/.test(id));
+  return { ...value, counted: ids ? counted             : undefined }                            ;
+}
+
+async function addToLedger(
+  runtime         ,
+  path        ,
+  usage           ,
+  isTurn         ,
+  pingId        ,
+)                {
+  const fs = await runtime.fs();
+  const ledger                = await readLedger(runtime, path) ?? {
+    turns: 0,
+    api_requests: 0,
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+    cost_usd: 0,
+  };
+  if (ledger.counted?.includes(pingId)) return;
+  ledger.counted = [...(ledger.counted ?? []), pingId].slice(-COUNTED_KEPT);
+  ledger.turns += isTurn ? 1 : 0;
+  ledger.api_requests += usage.api_requests;
+  ledger.web_search_requests = (ledger.web_search_requests ?? 0) + (usage.web_search_requests ?? 0);
+  ledger.lines_added = (ledger.lines_added ?? 0) + (usage.lines_added ?? 0);
+  ledger.lines_removed = (ledger.lines_removed ?? 0) + (usage.lines_removed ?? 0);
+  for (const field of TOKEN_FIELDS) ledger[field] += usage[field];
+  ledger.cost_usd = ledger.cost_usd === null || usage.cost_usd === undefined
+    ? null
+    : roundUsd(ledger.cost_usd + usage.cost_usd);
+  await fs.mkdir(path.slice(0, path.lastIndexOf("/")), { mode: 0o700 }).catch(() => {});
+  await writeJsonAtomically(fs, path, ledger);
+}
+
+function sessionFields(ledger               )                {
+  return omitUndefined({
+    session_input_tokens: ledger.input_tokens,
+    session_output_tokens: ledger.output_tokens,
+    session_cache_creation_input_tokens: ledger.cache_creation_input_tokens,
+    session_cache_read_input_tokens: ledger.cache_read_input_tokens,
+    session_total_tokens: totalTokens(ledger),
+    session_cost_usd: ledger.cost_usd ?? undefined,
+    session_api_requests: ledger.api_requests,
+    session_turns: ledger.turns,
+    session_web_search_requests: ledger.web_search_requests || undefined,
+    session_lines_added: ledger.lines_added || undefined,
+    session_lines_removed: ledger.lines_removed || undefined,
+  });
+}
+
+// ---------------------------------------------------------------------------
+// src/attempts.ts
+//
+// One ping's attempt, as the sender makes it: usage added under a claim,
+// then sent and settled (delivered and journaled, rescheduled with backoff,
+// refused into `failed/`, or set aside after repeated local faults), and a
+// batch of them a few at a time. The counters it keeps go to `status.json`.
+//
+// Owns: `Attempts`, `DeliveryStatus`, `readStatus`. Uses: input, fields,
+// runtime, files, config, state_dir, spool, send, trackers, journal, prices,
+// ledger.
+
+/** Delivery counters and the last problem, kept in `<state>/status.json` for `flush` and `doctor`. */
+                                 
+                                 
+                    
+                                                               
+                   
+                                                                                                      
+                  
+                                                        
+                         
+                                                    
+                             
+                                 
+                                                                                     
+ 
+
+/**
+ * No deliveries yet.
+ *
+ * @returns Counters at zero.
+ */
+function emptyStatus()                 {
+  return { delivered: 0, rejected: 0, faulted: 0, dropped: { too_many: 0, too_old: 0, unreadable: 0 } };
+}
+
+/**
+ * Reads `status.json`; an absent or broken file counts as no deliveries yet.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @returns The counters.
+ */
+async function readStatus(runtime         , stateDir        )                          {
+  const saved = await readJsonFile(await runtime.fs(), `${stateDir}/${STATE_LAYOUT.status}`)   
+                             
+               ;
+  const status = emptyStatus();
+  if (saved === null || typeof saved !== "object") return status;
+  // Each field checked: a broken status file must not stop every sender.
+  const count = (n         ) => Number.isSafeInteger(n) && (n          ) >= 0 ? n           : 0;
+  status.delivered = count(saved.delivered);
+  status.rejected = count(saved.rejected);
+  status.faulted = count(saved.faulted);
+  const dropped = (saved.dropped ?? {})                           ;
+  status.dropped = {
+    too_many: count(dropped?.too_many),
+    too_old: count(dropped?.too_old),
+    unreadable: count(dropped?.unreadable),
+  };
+  if (typeof saved.last_delivered_at === "string") status.last_delivered_at = saved.last_delivered_at.slice(0, 40);
+  const error = saved.last_error                                       ;
+  if (error !== null && typeof error === "object" && typeof error.at === "string" && typeof error.reason === "string") {
+    const outcome = ["delivered", "retry", "rejected"].includes(error.outcome          ) ? error.outcome : "retry";
+    status.last_error = {
+      at: error.at.slice(0, 40),
+      reason: error.reason.slice(0, 300),
+      outcome: outcome               ,
+      ...(Number.isSafeInteger(error.status) ? { status: error.status           } : {}),
+    };
+  }
+  return status;
+}
+
+/** Local errors one ping may cause before it is set aside in `failed/`, so that it never stalls the rest. */
+const MAX_FAULTS = 5;
+
+/** The outcome of one attempt: sent, retried later, refused, set aside after local errors, or settled by another sender. */
+                                                       
+
+/** What one sender's attempts work with. */
+                          
+                             
+                   
+                      
+                     
+                   
+               
+                                           
+                         
+                             
+               
+                                                                
+                           
+ 
+
+/**
+ * The attempts of one sender: each ping claimed before anything is done
+ * with it (so two senders never handle it at once), any error kept with that
+ * ping, and its tracker's pace kept up to date.
+ */
+class Attempts {
+  #context                ;
+
+  /** @param context What the attempts work with. */
+  constructor(context                ) {
+    this.#context = context;
+  }
+
+  /**
+   * Delivers a batch of due entries: usage added first, in order (a session's
+   * ledger sees its turns before its end), then sent a few at a time
+   * (`TELEMHQ_SENDER_CONCURRENCY`), oldest first, over connections the
+   * runtime keeps open. A tracker that asks to wait stops its own pings in
+   * the batch (they stay due, untouched); the other trackers' go on.
+   */
+  async batch(
+    due                        ,
+    urls                          ,
+    stopped               ,
+  )                                       {
+    const outcomes = new Map                        ();
+    for (const item of due) {
+      const outcome = await this.enrich(item);
+      if (outcome !== undefined) outcomes.set(item.name, outcome);
+    }
+    const sendable = due.filter((item) => !outcomes.has(item.name));
+    let next = 0;
+    const { paces, config } = this.#context;
+    const lane = async () => {
+      while (next < sendable.length && !stopped()) {
+        const item = sendable[next];
+        const pace = paces.of(item);
+        // Its tracker asks to wait: the ping stays due, untouched, and the next one goes.
+        if (pace.waitMs() > 0) {
+          next++;
+          continue;
+        }
+        // While a tracker is failing, one request at a time probes it; the others wait for its answer.
+        if (pace.probing() && paces.inFlight(item) > 0) {
+          await sleep(50);
+          continue;
+        }
+        next++;
+        paces.track(item, 1);
+        outcomes.set(item.name, await this.send(item, urls.get(item.name) ).finally(() => paces.track(item, -1)));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(config.senderConcurrency, sendable.length) }, lane));
+    return outcomes;
+  }
+
+  /** Adds usage to an entry that carries it, once, under a claim, and puts it back; undefined when it may go. */
+  async enrich(item             )                                      {
+    if (item.entry.enriched || item.entry.local === undefined) return undefined;
+    const { runtime, config, spool, managed } = this.#context;
+    const claimed = await spool.claim(item);
+    if (claimed === undefined) return "gone";
+    try {
+      claimed.entry = await enrichEntry(runtime, config, claimed.entry, managed);
+      await spool.update(claimed);
+      await forgetSession(runtime, config, claimed.entry);
+      item.entry = claimed.entry;
+      await spool.release(claimed);
+      return undefined;
+    } catch (error) {
+      return await this.fault(item, claimed, describeError(error));
+    }
+  }
+
+  /** Sends one ping, under a claim, and settles it by what the tracker answered. */
+  async send(item             , url     )                          {
+    const claimed                           = await this.#context.spool.claim(item);
+    if (claimed === undefined) return "gone";
+    // Taken: the same event handed to a second hook (both routes wired) is not spooled again (see alreadySent).
+    await this.#context.spool.markSent(item);
+    try {
+      const result = await sendPing(url, claimed.entry.payload, this.#context.config.timeoutMs);
+      const at = new Date().toISOString();
+      if (result.outcome === "delivered") return await this.#delivered(item, claimed, at, result.status);
+      this.#context.status.last_error = { at, reason: result.reason, status: result.status, outcome: result.outcome };
+      if (result.outcome === "rejected") return await this.#refused(item, claimed, at, result.reason, result.status);
+      return await this.#retryLater(item, claimed, result.retryAfterMs);
+    } catch (error) {
+      return await this.fault(item, claimed, describeError(error));
+    }
+  }
+
+  /** Delivered: the entry goes, the body is journaled, and a tracker that is back gets its waiting pings now. */
+  async #delivered(item             , claimed              , at        , status         )                          {
+    const { runtime, config, spool, paces } = this.#context;
+    await spool.remove(claimed);
+    this.#context.status.delivered++;
+    this.#context.status.last_delivered_at = at;
+    // The tracker is back: whatever of its pings waited out a backoff is due now (its Retry-After still holds).
+    if (paces.of(item).delivered()) spool.makeDue((other) => paces.keyOf(other) === paces.keyOf(item));
+    const body = JSON.stringify(checkPayload(claimed.entry.payload));
+    await appendToJournal(runtime, config.stateDir , { delivered_at: at, status: status ?? 0, body }).catch(() => {});
+    return "delivered";
+  }
+
+  /**
+   * Refused: not retried (a revoked or mistyped tracker must not be hammered), kept for doctor and
+   * `flush --retry-failed`. A refusal may be the tracker's (a revoked token, a bad deploy, a captive portal), not
+   * the ping's: its drain slows to one probe per backoff rather than refuse the whole backlog in seconds.
+   */
+  async #refused(
+    item             ,
+    claimed              ,
+    at        ,
+    reason        ,
+    status         ,
+  )                          {
+    await this.#context.spool.moveToFailed(claimed, { at, reason, status });
+    this.#context.status.rejected++;
+    if (status !== undefined) this.#context.paces.of(item).failed(undefined);
+    return "rejected";
+  }
+
+  /** Not now (5xx, 429, a timeout): back into the spool with its own backoff, never sooner than the tracker asked. */
+  async #retryLater(item             , claimed              , retryAfterMs         )                          {
+    const { config, spool, paces } = this.#context;
+    paces.of(item).failed(retryAfterMs);
+    const attempts = claimed.entry.attempts + 1;
+    const wait = Math.max(retryAfterMs ?? 0, backoffMs(attempts, config.retryBaseMs, config.retryMaxMs, Math.random()));
+    claimed.entry = { ...claimed.entry, attempts, next_at: Date.now() + wait };
+    item.entry = claimed.entry;
+    await spool.reschedule(claimed);
+    return "retry";
+  }
+
+  /**
+   * An error while handling one entry (a full disk, a broken file) stays with
+   * it: it is retried with backoff, and after {@linkcode MAX_FAULTS} it is set
+   * aside in `failed/` with its reason; the pings behind it keep flowing.
+   */
+  async fault(item             , claimed              , code        )                          {
+    const { config, spool, status } = this.#context;
+    const at = new Date().toISOString();
+    const faults = (claimed.entry.faults ?? 0) + 1;
+    const reason = `could not handle a spooled ping here (${code}), ${faults} time${faults === 1 ? "" : "s"}`;
+    status.last_error = { at, reason, outcome: faults >= MAX_FAULTS ? "rejected" : "retry" };
+    try {
+      if (faults >= MAX_FAULTS) {
+        await spool.moveToFailed(claimed, { at, reason });
+        status.faulted++;
+        return "faulted";
+      }
+      const wait = backoffMs(faults, config.retryBaseMs, config.retryMaxMs, Math.random());
+      claimed.entry = { ...claimed.entry, faults, next_at: Date.now() + wait };
+      item.entry = claimed.entry;
+      await spool.reschedule(claimed);
+    } catch {
+      // Even that failed: the claim stays, and is put back once it is old (see Spool.load).
+    }
+    return "retry";
+  }
+}
+
+// ---------------------------------------------------------------------------
+// src/sender.ts
+//
+// The sender: one detached process drains the spool, outside Claude Code's
+// wait. It holds the lock, sends every due ping (adding usage first), retries
+// with backoff, keeps counters in `status.json`, and stays a while for more
+// pings before it leaves. Each pass is a few named steps: poll the spool,
+// pick what is due, send it, settle the outcomes, decide whether to leave.
+//
+// Owns: `deliverSpool`, `startSender`, `DeliveryReport`. Uses: input, runtime,
+// files, state_dir, config, destination, launch, spool, lock, trackers,
+// prices, attempts.
+
+/** What one sender run did, for `flush`'s report. */
+                                 
+                                     
+                    
+                                       
+                   
+                                                                     
+                  
+                                         
+                  
+                                       
+                         
+                                                      
+                
+ 
+
+/** How a sender runs: see {@linkcode deliverSpool}. */
+                                 
+                                                                        
+                  
+                               
+                    
+                                                            
+                     
+                                                         
+                                 
+                                                                                            
+                          
+ 
+
+/** The longest tracker-asked wait a flush sits through (a 429's Retry-After, a short backoff); longer ends it. */
+const FLUSH_PATIENCE_MS = 5_000;
+/** A batch is this many rounds of `senderConcurrency` requests: status and new pings are looked at between batches. */
+const BATCH_ROUNDS = 16;
+
+/** What one pass found in the spool. */
+                
+                                            
+                                                               
+                                                     
+                         
+                                                                            
+                          
+                                                                           
+                   
+ 
+
+/**
+ * Drains the spool as the only sender: takes the lock, sends every due ping,
+ * retries with backoff, and stays a while for more pings (`senderIdleMs`)
+ * before it lets go. After letting go it looks once more, so a ping spooled
+ * while it was leaving is not stranded.
+ *
+ * @param runtime The runtime adapter.
+ * @param config The settings; `config.stateDir` must be set.
+ * @param options How it runs (see {@linkcode DeliverOptions}).
+ * @returns What it delivered, and what is still waiting.
+ *
+ * @example
+ * ```ts ignore
+ * const runtime = detectRuntime();
+ * const report = await deliverSpool(runtime, (await loadConfig(runtime)).config, { flush: true });
+ * ```
+ */
+export async function deliverSpool(
+  runtime         ,
+  config            ,
+  options                 = {},
+)                          {
+  return await (await Delivery.open(runtime, config, options)).run();
+}
+
+/** One sender run, step by step. */
+class Delivery {
+           report                 = {
+    delivered: 0,
+    rejected: 0,
+    faulted: 0,
+    waiting: 0,
+    status: emptyStatus(),
+    busy: false,
+  };
+  #runtime         ;
+  #config            ;
+  #options                ;
+  #stateDir        ;
+  #fs            ;
+  #spool       ;
+  #targets         ;
+  #paces       ;
+  #attempts           ;
+  #deadline        ;
+  #managed                                                ;
+  // Within one hold of the lock:
+  #idleSince = 0;
+  #flushing = false;
+  #tried = new Set        ();
+
+          constructor(runtime         , config            , options                , stateDir        , fs            ) {
+    this.#runtime = runtime;
+    this.#config = config;
+    this.#options = options;
+    this.#stateDir = stateDir;
+    this.#fs = fs;
+    this.#spool = new Spool(fs, stateDir, config);
+    this.#targets = new Targets(runtime, config, fs);
+    this.#paces = new Paces(config.retryBaseMs, config.retryMaxMs);
+    this.#deadline = Date.now() + (options.maxRunMs ?? 10 * 60_000);
+  }
+
+  /** Checks the state directory and its folders, cleans what a crash left, and reads the organisation's prices. */
+  static async open(runtime         , config            , options                )                    {
+    const stateDir = config.stateDir;
+    if (stateDir === undefined) throw new HookSkip("no state directory: set HOME or TELEMHQ_STATE_DIR");
+    const folders = [
+      STATE_LAYOUT.spool,
+      STATE_LAYOUT.failed,
+      STATE_LAYOUT.sessions,
+      STATE_LAYOUT.destinations,
+      STATE_LAYOUT.sent,
+    ];
+    let unsafe = await ensureStateDir(runtime, stateDir);
+    for (const name of folders) unsafe ??= await subfolderProblem(runtime, `${stateDir}/${name}`);
+    if (unsafe !== undefined) throw new HookSkip(unsafe);
+    const fs = await runtime.fs();
+    const delivery = new Delivery(runtime, config, options, stateDir, fs);
+    await fs.mkdir(delivery.#spool.dir, { mode: 0o700 }).catch(() => {});
+    // What a full disk or a killed process left half-written: temporary files nobody will rename.
+    for (const dir of ["", STATE_LAYOUT.spool, STATE_LAYOUT.failed, STATE_LAYOUT.sessions]) {
+      await removeLeftoverTemporaries(fs, dir === "" ? stateDir : `${stateDir}/${dir}`);
+    }
+    await delivery.#dropUnusedDestinations();
+    await delivery.#spool.pruneSent();
+    // Claude Code honours an organisation's own prices from its managed settings: so does the usage.
+    delivery.#managed = await loadManagedPricing(runtime);
+    return delivery;
+  }
+
+  /** Takes the lock and drains, again after letting go while a ping arrives; leaves nothing of a token behind. */
+  async run()                          {
+    let claim = this.#options.lockToken;
+    while (true) {
+      const lock = await SenderLock.take(this.#runtime, this.#stateDir, claim);
+      claim = undefined;
+      if (lock === undefined) {
+        this.report.busy = true;
+        break;
+      }
+      try {
+        await this.#drain(lock);
+      } finally {
+        await lock.release();
+      }
+      if (lock.lost || this.#options.flush || this.#stopped() || Date.now() >= this.#deadline) break;
+      if (!(await this.#pingArrivedMeanwhile())) break;
+    }
+    // A tracker's token stays on disk only while a ping waits for it (another sender's, if busy, does that).
+    if (!this.report.busy) await this.#dropUnusedDestinations();
+    return this.report;
+  }
+
+  /** Passes over the spool while the lock is ours: poll, pick what is due, send, settle, and decide to leave. */
+  async #drain(lock            )                {
+    const status = await readStatus(this.#runtime, this.#stateDir);
+    this.#attempts = new Attempts({
+      runtime: this.#runtime,
+      config: this.#config,
+      spool: this.#spool,
+      status,
+      paces: this.#paces,
+      managed: this.#managed,
+    });
+    this.report.status = status;
+    this.#idleSince = Date.now();
+    // Flushing: every ping is tried once now, whatever its backoff. `flush` asks a running sender by a file.
+    this.#flushing = this.#options.flush === true;
+    this.#tried.clear();
+    while (!lock.lost && Date.now() < this.#deadline && !this.#stopped()) {
+      await this.#takeFlushRequest();
+      const pass = await this.#poll(status);
+      const due = this.#pickDue(pass);
+      const outcomes = due.length === 0
+        ? new Map                        ()
+        : await this.#attempts.batch(due, pass.urls, () => lock.lost || this.#stopped());
+      await this.#settle(pass, due, outcomes, status);
+      if (outcomes.size === due.length && due.length === this.#config.senderConcurrency * BATCH_ROUNDS) continue;
+      if (await this.#flushIsOver(pass)) break;
+      const wait = this.#nextLook(pass, outcomes);
+      if (wait === undefined) break;
+      await sleep(wait);
+    }
+  }
+
+  /** A flush command asked a running sender (by a file) to try everything now: our own backoff ends. */
+  async #takeFlushRequest()                {
+    if (this.#flushing) return;
+    if (!(await this.#fs.rm(`${this.#stateDir}/${STATE_LAYOUT.flushRequest}`).then(() => true, () => false))) return;
+    this.#flushing = true;
+    this.#tried.clear();
+    this.#paces.tryNow();
+  }
+
+  /**
+   * Reads the spool: new pings, and where each can go. One that cannot go now (no URL, out of this Deno's
+   * reach) waits, its reason in status.json, and counts for nothing else.
+   */
+  async #poll(status                )                {
+    // The URL install saved may change while a sender runs (a rotated token): the next ping goes to the new one.
+    this.#targets.refresh();
+    const entries = await this.#spool.load(status.dropped);
+    const { urls, problem } = await this.#targets.sort(entries);
+    // Activity is a new ping or a delivery; failed retries are not, so a sender facing a dead tracker leaves
+    // once its waits grow longer than senderIdleMs, and a later hook restarts it.
+    if (entries.added > 0 || entries.arriving > 0) this.#idleSince = Date.now();
+    return { entries, urls, sendable: entries.filter((item) => urls.has(item.name)), problem };
+  }
+
+  /** The pings to try now: due (or, flushing, not tried yet) and not held back by their tracker. */
+  #pickDue(pass      )                {
+    const now = Date.now();
+    return pass.sendable
+      .filter((item) => this.#paces.of(item).waitMs(now) === 0)
+      .filter((item) => this.#flushing ? !this.#tried.has(item.name) : item.entry.next_at <= now)
+      .slice(0, this.#config.senderConcurrency * BATCH_ROUNDS);
+  }
+
+  /** Counts what the batch did, and saves the counters when something changed. */
+  async #settle(
+    pass      ,
+    due                        ,
+    outcomes                                     ,
+    status                ,
+  )                {
+    for (const [name, outcome] of outcomes) {
+      this.#tried.add(name);
+      if (outcome === "delivered") {
+        this.report.delivered++;
+        this.#idleSince = Date.now();
+      }
+      if (outcome === "rejected") this.report.rejected++;
+      if (outcome === "faulted") this.report.faulted++;
+    }
+    const newProblem = pass.problem !== undefined && status.last_error?.reason !== pass.problem;
+    if (newProblem) status.last_error = { at: new Date().toISOString(), reason: pass.problem , outcome: "retry" };
+    const statusPath = `${this.#stateDir}/${STATE_LAYOUT.status}`;
+    if (due.length > 0 || newProblem || !(await this.#fs.lstat(statusPath).then(() => true, () => false))) {
+      await writeJsonAtomically(this.#fs, statusPath, status).catch(() => {});
+    }
+    await this.#options.progress?.();
+    this.report.waiting = pass.entries.filter((item) => stillWaiting(item, outcomes)).length;
+  }
+
+  /**
+   * A flush is over once every ping was tried, or its tracker asks for a longer wait than anyone waits for
+   * at a prompt (an outage: what is left is reported, and the sender keeps at it). A flush command waiting on
+   * a running sender gets its answer by a file. True when this run was the flush and may leave.
+   */
+  async #flushIsOver(pass      )                   {
+    if (!this.#flushing) return false;
+    const flushed = pass.sendable.every((item) =>
+      this.#paces.of(item).waitMs() > FLUSH_PATIENCE_MS ||
+      (this.#tried.has(item.name) && this.#paces.of(item).waitMs() === 0)
+    );
+    if (!flushed) return false;
+    await this.#runtime.createPrivateFile(`${this.#stateDir}/${STATE_LAYOUT.flushDone}`, new Date().toISOString())
+      .catch(() => false);
+    this.#flushing = false;
+    return this.#options.flush === true;
+  }
+
+  /**
+   * How long to sleep before the next pass, or undefined to leave: idle for `senderIdleMs` with nothing due
+   * sooner. A ping not tried yet (a SessionEnd waiting its turn) is never left behind, unless its tracker is
+   * failing: then it waits behind the probe, like the rest, for the next hook to start a sender.
+   */
+  #nextLook(pass      , outcomes                                     )                     {
+    const waiting = pass.sendable.filter((item) => stillWaiting(item, outcomes));
+    // A ping without a usable URL will not be due until the configuration changes: it is not waited for.
+    const untilDue = soonestDueWithPace(waiting, this.#paces) - Date.now();
+    const untried = waiting.some((item) => item.entry.attempts === 0 && !this.#paces.of(item).probing());
+    const idle = Date.now() - this.#idleSince >= this.#config.senderIdleMs;
+    if (!untried && idle && untilDue > this.#config.senderIdleMs) return undefined;
+    // While every waiting ping's tracker asks to wait, or no ping has a URL this sender may use, nothing can go:
+    // look less often (a backlog is read from memory anyway). Otherwise new pings are looked for 4 times a second.
+    const paused = waiting.length > 0 && waiting.every((item) => this.#paces.of(item).waitMs() > 0);
+    const stuck = waiting.length === 0 && pass.problem !== undefined;
+    return Math.max(20, Math.min(paused || stuck ? 5000 : 250, untilDue));
+  }
+
+  /**
+   * After letting go, one more look: a hook that saw our lock just before we left relies on it. Without the
+   * lock, claims are not ours to judge (another sender may be sending them). While its tracker fails, only a
+   * new ping counts: the rest wait behind the probe, for a later hook.
+   */
+  async #pingArrivedMeanwhile()                   {
+    const spooled = await this.#spool.load(this.report.status.dropped, false);
+    this.#targets.refresh();
+    const { urls } = await this.#targets.sort(spooled);
+    const sendable = spooled.filter((item) => urls.has(item.name));
+    const pending = sendable.length > 0 && (spooled.added > 0 ||
+      sendable.some((item) =>
+        !this.#paces.of(item).probing() && (item.entry.next_at <= Date.now() || item.entry.attempts === 0)
+      ));
+    return spooled.arriving > 0 || pending;
+  }
+
+  /** A tracker's token stays on disk only while a ping waits for it. */
+  async #dropUnusedDestinations()                {
+    await removeUnusedDestinations(this.#fs, this.#stateDir, () => this.#spool.destinationsInUse()).catch(() => 0);
+  }
+
+  #stopped()          {
+    return this.#options.stopped?.() === true;
+  }
+}
+
+/** Whether a ping is still waiting after a batch: not tried in it, or tried and due again later. */
+function stillWaiting(item             , outcomes                                     )          {
+  const outcome = outcomes.get(item.name);
+  return outcome === undefined || outcome === "retry";
+}
+
+/**
+ * Starts a detached sender for the spool, unless one is running. The lock is
+ * claimed for it first (see {@linkcode claimLockForSender}).
+ *
+ * @param runtime The runtime adapter.
+ * @param config The settings (state directory, ping URL for Deno's narrow flags).
+ * @returns True when a sender was started or is running; false when this script cannot start one.
+ *
+ * @example
+ * ```ts ignore
+ * const runtime = detectRuntime();
+ * await startSender(runtime, await loadConfig(runtime));
+ * ```
+ */
+export async function startSender(runtime         , config            )                   {
+  const stateDir = config.stateDir;
+  if (stateDir === undefined) return false;
+  if (await senderIsRunning(runtime, stateDir)) return true;
+  // A sender gets no more than this process has: when this Deno may not reach the tracker, neither
+  // could its sender; the pings wait in the spool, and the hook and doctor say why.
+  const host = config.pingUrl === undefined ? undefined : attempt(() => new URL(config.pingUrl ).host, undefined);
+  if (host !== undefined && !runtime.mayReach(host)) return true;
+  const token = await claimLockForSender(runtime, stateDir);
+  if (token === undefined && await senderIsRunning(runtime, stateDir)) return true;
+  const narrow = narrowAccess((name) => runtime.env(name), config.pingUrl);
+  // The transcripts' real folder too, as the launcher gives the hook: Deno checks the path a symlink leads to.
+  const projects = narrow === undefined ? undefined : await runtime.realpath(`${narrow.claudeDir}/projects`);
+  if (narrow !== undefined && projects !== undefined && projects !== `${narrow.claudeDir}/projects`) {
+    narrow.projectsDir = projects;
+  }
+  const command = selfCommand(runtime, senderArgs(token), stateDir, narrow);
+  if (command === undefined) {
+    if (token !== undefined) await releaseClaimedLock(runtime, stateDir, token);
+    return false;
+  }
+  try {
+    await runtime.startDetached(command);
+  } catch (error) {
+    // No sender will adopt the lock claimed for it: let it go, so that the hook can deliver itself.
+    if (token !== undefined) await releaseClaimedLock(runtime, stateDir, token);
+    throw error;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// src/run_hook.ts
+//
+// The hook itself, what Claude Code runs for each event: read the event,
+// build the ping, make it durable in the spool, and leave delivery to a
+// sender, so Claude Code never waits for the network. Never throws, never
+// writes to stdout.
+//
+// Owns: `runHook`. Uses: input, fields, payload, runtime, state_dir, config,
+// ping_url, destination, spool, send, sender.
+
+/**
+ * Runs the hook once: reads the event from stdin, builds the payload, makes it
+ * durable in the spool, and starts a detached sender unless one is running.
+ * Started by the shell fast path (`--detached`) it does the same: a process
+ * it starts is not among those Claude Code's teardown listed, so the sender
+ * outlives it. When no sender can be started, it delivers for a moment itself
+ * (within the timeout); when the spool cannot be written, it sends the ping
+ * directly, as the reference script does.
+ *
+ * @param runtime The runtime adapter (see {@linkcode detectRuntime}).
+ * @returns `undefined` when all went well, otherwise a one-line reason (printed under debug only).
+ *
+ * @example
+ * ```ts ignore
+ * const problem = await runHook(detectRuntime());
+ * ```
+ */
+export async function runHook(runtime         )                              {
+  try {
+    const { config, state } = await loadConfig(runtime);
+    if (config.pingUrl === undefined) {
+      return state.problem !== undefined
+        ? `${state.problem}; its saved ping URL was not read: nothing sent`
+        : "TELEMHQ_PING_URL is not set (nor saved by install): nothing sent";
+    }
+    const url = parsePingUrl(config.pingUrl);
+    const input = parseEvent(await readAll(runtime.stdin(), MAX_EVENT_BYTES));
+    const payload = await buildPayload(input, {
+      fallbackCwd: hookFolder(runtime),
+      runtime: runtime.name,
+      sha256Hex: runtime.sha256Hex,
+      hashSalt: config.hashSalt,
+      member: config.member,
+    });
+    const unsafe = config.stateDir === undefined
+      ? state.problem ?? "no state directory (set HOME or TELEMHQ_STATE_DIR)"
+      // loadConfig checked an existing state directory and its parents already: only a new one is made and checked.
+      : state.problem ??
+        (state.checked ? undefined : await ensureStateDir(runtime, config.stateDir)) ??
+        await subfolderProblem(runtime, `${config.stateDir}/${STATE_LAYOUT.spool}`) ??
+        await subfolderProblem(runtime, `${config.stateDir}/${STATE_LAYOUT.destinations}`);
+    if (unsafe !== undefined) return await sendDirectly(config, url, payload, unsafe);
+    // The same event, handed to a second hook (the plugin and a settings install both wired), was taken already.
+    if (await alreadySent(runtime, config.stateDir , payload.ping_id)) {
+      return config.debug ? "this event's ping was sent already (another hook had it): nothing to do" : undefined;
+    }
+    // This session's tracker, by name: the one sender delivers every session's pings, each to its own tracker.
+    const to = await destinationOf(runtime, url, config.pingUrlSource === "config file");
+    let spooled                    ;
+    try {
+      // The sender reads the repository's name from this process's folder (where Claude Code started it).
+      const local = usageSource(input, hookFolder(runtime), runtime.env("TELEMHQ_PRICES"));
+      spooled = await spoolPing(runtime, config.stateDir , payload, local, to);
+      await keepDestination(runtime, config.stateDir , to, url);
+    } catch (error) {
+      // Nothing half-made stays: a ping the sender could not send would only wait to be set aside.
+      if (spooled !== undefined) await runtime.removeFile(spooled).catch(() => {});
+      return await sendDirectly(
+        config,
+        url,
+        payload,
+        `cannot write the spool in "${config.stateDir}" (${describeError(error)})`,
+      );
+    }
+    // Kept in the spool either way: once the permission covers the URL again, the pings go out.
+    const warning = !runtime.mayReach(url.host)
+      ? `this Deno hook may not reach ${url.host} (it was installed for another tracker): run install again`
+      : config.debug
+      ? await spoolWarning(runtime, config)
+      : undefined;
+    let problem        ;
+    try {
+      if (await startSender(runtime, config)) return warning;
+      problem = "cannot start a sender: the hook does not run from a local file";
+    } catch (error) {
+      problem = `cannot start a sender (${describeError(error)})`;
+    }
+    return await deliverFromHook(runtime, config, problem);
+  } catch (error) {
+    if (error instanceof HookSkip) return error.message;
+    // An unexpected error's text could hold event content: report its kind only.
+    return `hook failed unexpectedly (${describeError(error)})`;
+  }
+}
+
+/**
+ * The folder Claude Code started the hook in (the project's): the launcher
+ * starts hook.ts from "/" and names that folder (`--detached --cwd DIR`).
+ */
+function hookFolder(runtime         )         {
+  const [first, flag, dir] = runtime.args;
+  return first === "--detached" && flag === "--cwd" && dir !== undefined && isAbsolutePath(dir) ? dir : runtime.cwd();
+}
+
+/** The spool cannot be written: send the ping from here, the way the reference script does. */
+async function sendDirectly(
+  config            ,
+  url     ,
+  payload         ,
+  problem        ,
+)                              {
+  const result = await sendPing(url, payload, config.timeoutMs);
+  if (result.outcome === "delivered") return config.debug ? `${problem}: sent directly` : undefined;
+  return `${problem}, and the ping was not delivered: ${result.reason}`;
+}
+
+/** Spooled, but no sender could be started: be the sender for a moment, through the lock. */
+async function deliverFromHook(runtime         , config            , problem        )                              {
+  const report = await deliverSpool(runtime, { ...config, senderIdleMs: 0 }, { maxRunMs: config.timeoutMs });
+  if (report.busy) return config.debug ? `${problem}; a sender is running, and delivers it` : undefined;
+  if (report.waiting === 0) return config.debug ? `${problem}: delivered from the hook` : undefined;
+  return `${problem}; the ping is kept in the spool: ${report.status.last_error?.reason ?? "not delivered yet"}`;
+}
+
+/** Under debug only: says when the spool is over its limit (the oldest pings will be dropped). */
+async function spoolWarning(runtime         , config            )                              {
+  const fs = await runtime.fs();
+  const count = (await fs.readdir(`${config.stateDir}/${STATE_LAYOUT.spool}`).catch(() => []            )).length;
+  if (count <= config.spoolMaxPings) return undefined;
+  return `the spool holds ${count} pings, over its limit of ${config.spoolMaxPings}: the oldest will be dropped; ` +
+    `is the tracker reachable? Run "flush" to see`;
+}
+
+// ---------------------------------------------------------------------------
+// src/cli_args.ts
+//
+// The commands' shared parts: the error a command reports (one line and an
+// exit code) and the argument parser.
+//
+// Owns: `CommandError`, `parseArgs`, `withoutStop`. Uses: nothing.
+
+/** A command-line problem: one line for the user, and the exit code. */
+class CommandError extends Error {
+  /** 2 for a usage mistake, 1 for anything else. */
+           exitCode        ;
+
+  /**
+   * @param message One line: what failed, the value, what to do next.
+   * @param exitCode 2 for a usage mistake, 1 for anything else.
+   */
+  constructor(message        , exitCode = 1) {
+    super(message);
+    this.name = "CommandError";
+    this.exitCode = exitCode;
+  }
+}
+
+/**
+ * Parses `--name value`, `--name=value` and `--flag` arguments.
+ *
+ * @param args The arguments after the command.
+ * @param options Names that take a value.
+ * @param flags Names that take none.
+ * @returns Values by name (flags: `"true"`).
+ * @throws {CommandError} On an unknown option or a missing value (exit code 2).
+ */
+function parseArgs(
+  args                   ,
+  options                   ,
+  flags                   ,
+)                         {
+  const values                         = {};
+  for (let index = 0; index < args.length; index++) {
+    const [name, inline] = args[index].split(/=(.*)/s, 2);
+    if (flags.includes(name) && inline === undefined) {
+      values[name] = "true";
+    } else if (options.includes(name)) {
+      const value = inline ?? args[++index];
+      if (value === undefined || value === "") throw new CommandError(`Option ${name} needs a value.`, 2);
+      values[name] = value;
+    } else if (!name.startsWith("-")) {
+      throw new CommandError(`Unexpected argument "${name}". Run with --help to see the options.`, 2);
+    } else {
+      throw new CommandError(`Unknown option "${name}". Run with --help to see the options.`, 2);
+    }
+  }
+  return values;
+}
+
+/**
+ * A reason from elsewhere (an error, a tracker's answer) without the
+ * punctuation it ends with, so that a sentence of ours can end it once.
+ *
+ * @param text The reason.
+ * @returns It, without trailing spaces, dots, question or exclamation marks, colons or commas.
+ */
+function withoutStop(text        )         {
+  return text.replace(/[\s.!?:;,]+$/, "");
+}
+
+// ---------------------------------------------------------------------------
+// src/settings.ts
+//
+// Claude Code's settings files, as `install`, `uninstall` and `doctor` use
+// them: which file each scope means, the project's folder (its git root, as
+// Claude Code finds it), reading one (refused with its line when broken),
+// finding, adding and removing our hook entries, the scan of every file
+// Claude Code merges, and writing one back atomically with a backup, keeping
+// everything else as it was.
+//
+// Owns: the scopes, the project's folder, `readSettings`, our hook entries in
+// settings and the hook file names they run, `scanSettings`, the TelemHQ
+// plugins they enable, `replaceFile`.
+// Uses: input, runtime, files, launcher, cli_args.
+
+/** The largest settings file read (Claude Code's are a few kilobytes). */
+const MAX_SETTINGS_BYTES = 1 << 20;
+
+/** Where `install` wires the hook: `~/.claude/settings.json`, the repository's shared or local file, or a printed policy. */
+                                                             
+
+/** The scopes that are a settings file on this machine, in the order Claude Code's docs list them. */
+const SETTINGS_SCOPES                                              = ["user", "project", "local"];
+
+/** Every scope `install` accepts. */
+const INSTALL_SCOPES                          = [...SETTINGS_SCOPES, "managed"];
+
+/**
+ * The settings file of a scope.
+ *
+ * @param scope The scope.
+ * @param claudeDir Claude Code's folder (the user scope).
+ * @param projectDir The project's folder (project and local scopes).
+ * @returns The file, or undefined for `managed` (a printed policy).
+ */
+function settingsPathFor(scope              , claudeDir        , projectDir        )                     {
+  if (scope === "user") return `${claudeDir}/settings.json`;
+  if (scope === "project") return `${projectDir}/.claude/settings.json`;
+  if (scope === "local") return `${projectDir}/.claude/settings.local.json`;
+  return undefined;
+}
+
+/** A settings file's content: any JSON object. */
+                                        
+
+/** One hook entry of a settings file, as far as we read it. */
+                     
+                
+                   
+                   
+ 
+
+/** A group of hook entries under an event, with its matcher. */
+                     
+                   
+                      
+ 
+
+/**
+ * Reads a settings file: absent is empty; not JSON or not an object is refused, with the line.
+ *
+ * @param path The file.
+ * @returns The settings, and the file's text when it exists.
+ * @throws {CommandError} When it cannot be read or is not a JSON object with an object `hooks`.
+ */
+async function readSettings(path        )                                                 {
+  const fs = await nodeFs();
+  let text        ;
+  try {
+    // A regular file of sane size only: a repository's settings file could be a FIFO or /dev/zero.
+    const { file, size } = await openRegularFile(fs, path, true);
+    try {
+      if (size > MAX_SETTINGS_BYTES) throw Object.assign(new Error("too large"), { code: "EFBIG" });
+      const bytes = new Uint8Array(size);
+      const { bytesRead } = await file.read(bytes, 0, size, 0);
+      text = new TextDecoder().decode(bytes.subarray(0, bytesRead));
+    } finally {
+      await file.close();
+    }
+  } catch (error) {
+    if ((error                     ).code === "ENOENT") return { settings: {} };
+    const why = (error         ).message?.startsWith("not a regular file")
+      ? "not a regular file"
+      : describeError(error);
+    throw new CommandError(`Cannot read settings file "${path}": ${why}. Check it, then run this again.`);
+  }
+  if (text.trim() === "") return { settings: {}, text };
+  let value         ;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // Runtimes word JSON errors differently (Bun and Deno give no position): find the line ourselves.
+    const at = jsonErrorLine(text);
+    const line = at === undefined ? "" : ` at line ${at}`;
+    throw new CommandError(
+      `Cannot read settings file "${path}": not valid JSON${line}. Fix it, then run this again; nothing was changed.`,
+    );
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new CommandError(
+      `Cannot read settings file "${path}": it is not a JSON object. Fix it, then run this again; nothing was changed.`,
+    );
+  }
+  const hooks = (value            ).hooks;
+  if (hooks !== undefined && (hooks === null || typeof hooks !== "object" || Array.isArray(hooks))) {
+    throw new CommandError(
+      `Cannot read settings file "${path}": "hooks" is not an object. Fix it, then run this again; nothing was changed.`,
+    );
+  }
+  return { settings: value            , text };
+}
+
+const JSON_NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const JSON_LITERAL = /true|false|null/y;
+const JSON_ESCAPE = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/y;
+
+/**
+ * The line of the first mistake in a text that is not valid JSON (RFC 8259),
+ * found by scanning it: the same answer under Deno, Bun and Node, whose
+ * `JSON.parse` errors differ (and may give no position at all).
+ *
+ * @param text The text.
+ * @returns The 1-based line of the first mistake, or undefined when the text is valid JSON.
+ */
+function jsonErrorLine(text        )                     {
+  let at = 0;
+  const stack           = [];
+  let expect                                      = "value";
+  const lineOf = (offset        ) => text.slice(0, offset).split("\n").length;
+  const match = (pattern        ) => {
+    pattern.lastIndex = at;
+    if (!pattern.test(text)) return false;
+    at = pattern.lastIndex;
+    return true;
+  };
+  const string = () => {
+    at++;
+    while (at < text.length) {
+      const char = text[at];
+      if (char === '"') {
+        at++;
+        return true;
+      }
+      if (char === "\\") {
+        if (!match(JSON_ESCAPE)) return false;
+      } else if (char < " ") return false;
+      else at++;
+    }
+    return false;
+  };
+  while (true) {
+    while (at < text.length && " \t\n\r".includes(text[at])) at++;
+    if (at >= text.length) return stack.length === 0 && expect === "after" ? undefined : lineOf(at);
+    const char = text[at];
+    if (expect === "value") {
+      if (char === "{" || char === "[") {
+        stack.push(char);
+        at++;
+        expect = char === "{" ? "key" : "value";
+        while (at < text.length && " \t\n\r".includes(text[at])) at++;
+        if (text[at] === (char === "{" ? "}" : "]")) {
+          stack.pop();
+          at++;
+          expect = "after";
+        }
+      } else if (char === '"' ? string() : match(JSON_NUMBER) || match(JSON_LITERAL)) expect = "after";
+      else return lineOf(at);
+    } else if (expect === "key") {
+      if (char !== '"' || !string()) return lineOf(at);
+      expect = "colon";
+    } else if (expect === "colon") {
+      if (char !== ":") return lineOf(at);
+      at++;
+      expect = "value";
+    } else {
+      const open = stack[stack.length - 1];
+      if (char === "," && open !== undefined) {
+        at++;
+        expect = open === "{" ? "key" : "value";
+      } else if ((char === "}" && open === "{") || (char === "]" && open === "[")) {
+        stack.pop();
+        at++;
+      } else return lineOf(at);
+    }
+  }
+}
+
+/** Whether a hook entry's command runs one of our hook files. */
+function runsOurHook(command         , hookFiles                   )                    {
+  return typeof command === "string" && hookFiles.some((file) => command.includes(file));
+}
+
+/** One of our hook entries found in a settings file. */
+                     
+                              
+                
+                     
+                  
+                                         
+                   
+ 
+
+/**
+ * Lists the hook entries of a settings file that run one of our hook files.
+ *
+ * @param settings A settings file's content.
+ * @param hookFiles Our hook files.
+ * @returns One item per entry.
+ */
+function findOurHooks(settings          , hookFiles                   )              {
+  const found              = [];
+  for (const [event, groups] of Object.entries((settings.hooks ?? {})                           )) {
+    for (const group of Array.isArray(groups) ? groups                : []) {
+      for (const hook of Array.isArray(group?.hooks) ? group.hooks : []) {
+        if (!runsOurHook(hook?.command, hookFiles)) continue;
+        const command = hook.command ;
+        found.push({ event, command, hookFile: hookFiles.find((file) => command.includes(file))  });
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * Removes every hook entry that runs one of `hookFiles`; groups and events it empties go too.
+ *
+ * @param settings A settings file's content, changed in place.
+ * @param hookFiles Our hook files.
+ * @returns How many entries were removed.
+ */
+function removeOurHooks(settings          , hookFiles                   )         {
+  const hooks = settings.hooks                                       ;
+  if (hooks === undefined) return 0;
+  let removed = 0;
+  for (const [event, groups] of Object.entries(hooks)) {
+    if (!Array.isArray(groups)) continue;
+    const kept = (groups               ).flatMap((group) => {
+      if (!Array.isArray(group?.hooks)) return [group];
+      const others = group.hooks.filter((hook) => !runsOurHook(hook?.command, hookFiles));
+      removed += group.hooks.length - others.length;
+      if (others.length === group.hooks.length) return [group];
+      return others.length === 0 ? [] : [{ ...group, hooks: others }];
+    });
+    if (kept.length === 0 && groups.length > 0) delete hooks[event];
+    else hooks[event] = kept;
+  }
+  if (Object.keys(hooks).length === 0) delete settings.hooks;
+  return removed;
+}
+
+/**
+ * Adds one hook entry per event, each in a group of its own, after the events' other groups.
+ *
+ * @param settings A settings file's content, changed in place.
+ * @param events The events, each with its matcher if any.
+ * @param entry The hook entry to add.
+ */
+function addHooks(
+  settings          ,
+  events                                         ,
+  entry           ,
+)       {
+  const hooks = (settings.hooks ??= {})                               ;
+  for (const [event, matcher] of events) {
+    const group            = { ...(matcher !== undefined ? { matcher } : {}), hooks: [{ ...entry }] };
+    hooks[event] = [...(Array.isArray(hooks[event]) ? hooks[event] : []), group];
+  }
+}
+
+/**
+ * Serializes settings as the file was written: its indentation, its final newline.
+ *
+ * @param settings A settings file's content.
+ * @param original The file's text before, if it existed.
+ * @returns The new text.
+ */
+function formatSettings(settings          , original                    )         {
+  const indent = original?.match(/^([ \t]+)"/m)?.[1] ?? "  ";
+  const newline = original === undefined || original.endsWith("\n") ? "\n" : "";
+  return JSON.stringify(settings, null, indent) + newline;
+}
+
+/**
+ * Writes a settings or state file atomically (a new temporary file, then a
+ * rename: never written through a symlink), keeping a backup of what it
+ * replaces the same way. The file keeps its mode, unless `mode` must hold
+ * (a file with a secret is 0600 whatever it was).
+ *
+ * @param path The file.
+ * @param text Its new content.
+ * @param options `backup`: its content before, kept as `<path>.telemhq-backup`; `mode`: the mode of a new
+ *   file; `forceMode`: set `mode` even on an existing file.
+ */
+async function replaceFile(
+  path        ,
+  text        ,
+  options                                                        ,
+)                {
+  const fs = await nodeFs();
+  await fs.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o700 });
+  const existing = options.forceMode
+    ? undefined
+    : await fs.stat(path).then((stat) => stat.mode & 0o777, () => undefined);
+  if (options.backup !== undefined) await writeFileAtomically(fs, `${path}.telemhq-backup`, options.backup, 0o600);
+  await writeFileAtomically(fs, path, text, existing ?? options.mode);
+}
+
+/** What Node starts the installed JavaScript hook through (see `nodeEntrySource`). */
+const NODE_ENTRY_FILE_NAME = "telemhq-node.mjs";
+
+/** The installed hook's file name in Claude Code's `hooks/` folder: hook.ts's TypeScript, or the npm build's JavaScript. */
+const HOOK_FILE_NAMES = { ts: "telemhq.ts", mjs: "telemhq.mjs" }         ;
+
+/**
+ * Every file install puts in Claude Code's `hooks/` (the hook, and its launcher): entries running them are ours.
+ *
+ * @param claudeDir Claude Code's folder.
+ * @returns The paths.
+ */
+function installedHookFiles(claudeDir        )           {
+  return [...Object.values(HOOK_FILE_NAMES), NODE_ENTRY_FILE_NAME, LAUNCHER_FILE_NAME].map((name) =>
+    `${claudeDir}/hooks/${name}`
+  );
+}
+
+/** One settings file, scanned for our hook entries. */
+                           
+                   
+                      
+                  
+               
+                                                          
+                     
+                                                       
+                      
+                                                   
+                 
+ 
+
+/**
+ * Reads every settings file on this machine that Claude Code merges (user,
+ * project, local) and lists our hook entries in each: the one scan `install`,
+ * `uninstall` and `doctor` share.
+ *
+ * @param claudeDir Claude Code's folder.
+ * @param projectDir The project's folder, if there is one.
+ * @returns One item per scope.
+ */
+async function scanSettings(claudeDir        , projectDir                    )                             {
+  const hookFiles = installedHookFiles(claudeDir);
+  const scanned                    = [];
+  for (const scope of SETTINGS_SCOPES) {
+    if (scope !== "user" && projectDir === undefined) continue;
+    const path = settingsPathFor(scope, claudeDir, projectDir ?? "") ;
+    try {
+      const { settings, text } = await readSettings(path);
+      scanned.push({
+        scope,
+        path,
+        hooks: findOurHooks(settings, hookFiles),
+        ...(text !== undefined ? { settings } : {}),
+      });
+    } catch (error) {
+      scanned.push({ scope, path, hooks: [], error: (error         ).message });
+    }
+  }
+  return scanned;
+}
+
+/**
+ * The TelemHQ plugins (`telemhq@<marketplace>`) the scanned settings files enable.
+ *
+ * @param scanned The settings files (see {@linkcode scanSettings}).
+ * @returns The plugin ids, each once.
+ */
+function enabledTelemhqPlugins(scanned                            )           {
+  // Files are scanned user, project, local: a later file's choice wins, as in Claude Code (a local false disables).
+  const enabled = new Map                 ();
+  for (const file of scanned) {
+    const plugins = file.settings?.enabledPlugins;
+    if (plugins === null || typeof plugins !== "object" || Array.isArray(plugins)) continue;
+    for (const [id, on] of Object.entries(plugins)) {
+      if (/^telemhq@[A-Za-z0-9._-]{1,64}$/.test(id) && typeof on === "boolean") enabled.set(id, on);
+    }
+  }
+  return [...enabled].filter(([, on]) => on).map(([id]) => id);
+}
+
+/**
+ * The project a command is about: `--dir`, else the git repository around
+ * the working directory (Claude Code reads a project's settings at its root).
+ *
+ * @param runtime The runtime adapter.
+ * @param dir The `--dir` value, if given.
+ * @returns The folder, or undefined outside a repository without `--dir`.
+ */
+async function projectDirectory(runtime         , dir                    )                              {
+  const fs = await runtime.fs();
+  if (dir !== undefined) return await fs.realpath(dir).catch(() => undefined);
+  let current = runtime.cwd();
+  while (current !== "") {
+    if (await runtime.lstat(`${current}/.git`) !== undefined) {
+      // Only a repository of this user's: another user's `.git` above us (in /tmp, say) is not our project.
+      const uid = runtime.uid();
+      const owner = (await runtime.lstat(current))?.uid;
+      return uid === undefined || owner === uid ? current : undefined;
+    }
+    current = current.slice(0, current.lastIndexOf("/"));
+  }
+  return undefined;
+}
+
+/**
+ * A scope given on the command line, checked.
+ *
+ * @param value The `--scope` value, if any (default `user`).
+ * @param allowed The scopes the command takes.
+ * @param action The command, for the message.
+ * @returns The scope.
+ * @throws {CommandError} On any other value (exit code 2).
+ */
+function scopeOf(value                    , allowed                         , action        )               {
+  const scope = (value ?? "user")                ;
+  if (!allowed.includes(scope)) {
+    throw new CommandError(`Cannot ${action}: unknown scope "${scope}". Use ${allowed.join(", ")}.`, 2);
+  }
+  return scope;
+}
+
+/**
+ * The settings file of a scope: a user's own file where its link points, or the
+ * repository's file at its root (never through a link in the repository).
+ *
+ * @param runtime The runtime adapter.
+ * @param scope The scope.
+ * @param claudeDir Claude Code's folder.
+ * @param dir `--dir`, if given.
+ * @param action The command, for messages.
+ * @returns The file, or undefined for `managed`.
+ */
+async function scopeSettingsPath(
+  runtime         ,
+  scope              ,
+  claudeDir        ,
+  dir                    ,
+  action        ,
+)                              {
+  if (scope === "managed") return undefined;
+  if (scope === "user") {
+    // A user's settings file may be a link into their dotfiles: the file it points to is the one to edit.
+    const path = settingsPathFor(scope, claudeDir, "") ;
+    const facts = await runtime.lstat(path);
+    return facts?.kind === "symlink" ? await runtime.realpath(path) ?? path : path;
+  }
+  const project = await projectDirectory(runtime, dir);
+  if (project === undefined) {
+    throw new CommandError(
+      dir !== undefined
+        ? `Cannot ${action}: the folder "${dir}" does not exist.`
+        : `Cannot ${action} for --scope ${scope}: "${runtime.cwd()}" is not inside a git repository. ` +
+          `Run it from the repository, or name the project with --dir DIR.`,
+      2,
+    );
+  }
+  const path = settingsPathFor(scope, claudeDir, project) ;
+  for (const link of [`${project}/.claude`, path]) {
+    if ((await runtime.lstat(link))?.kind === "symlink") {
+      throw new CommandError(
+        `Cannot ${action}: "${link}" is a symlink, and in a repository nothing is read or written through a ` +
+          `link (it could lead anywhere). Replace it with a real file or folder, or use --scope user.`,
+      );
+    }
+  }
+  return path;
+}
+
+// ---------------------------------------------------------------------------
+// src/claude_code.ts
+//
+// Which Claude Code runs here, and what it accepts. The first version that
+// fires each hook event (data, recorded from real releases by
+// `scripts/probe-hook-events.ts`); finding the `claude` executables where
+// Claude Code's installers put them and reading their versions from their
+// files, without running them; and the settings a version ignores as a whole:
+// up to 2.1.100, one hook event it does not know (or one malformed hook
+// entry) makes Claude Code skip the whole file, the user's own hooks, `env`
+// and permissions with it, silently in `-p` mode.
+//
+// Owns: `HOOK_EVENT_SINCE`, `CLAUDE_CODE_FEATURES`, `compareVersions`,
+// `knowsEvent`, `findClaudeCode`, `settingsRejection`, `ignoredEvents`.
+// Uses: runtime, runtime_detect, files.
+
+/**
+ * The first Claude Code release whose settings accept each hook event, found
+ * by bisecting every release on npm (`deno task record:hook-events`). Events wired
+ * into a settings file of an older release make it skip the whole file (up to
+ * 2.1.100) or only that event (from 2.1.101). Hooks run from 1.0.38.
+ */
+const HOOK_EVENT_SINCE                                   = {
+  PreToolUse: "1.0.23",
+  PostToolUse: "1.0.23",
+  Notification: "1.0.23",
+  Stop: "1.0.31",
+  SubagentStop: "1.0.41",
+  PreCompact: "1.0.48",
+  UserPromptSubmit: "1.0.53",
+  SessionStart: "1.0.62",
+  SessionEnd: "1.0.85",
+  SubagentStart: "2.0.44",
+  PermissionRequest: "2.0.45",
+  PostToolUseFailure: "2.0.56",
+  Setup: "2.1.10",
+  TeammateIdle: "2.1.33",
+  TaskCompleted: "2.1.33",
+  ConfigChange: "2.1.48",
+  WorktreeCreate: "2.1.50",
+  WorktreeRemove: "2.1.50",
+  Elicitation: "2.1.63",
+  ElicitationResult: "2.1.63",
+  InstructionsLoaded: "2.1.69",
+  PostCompact: "2.1.76",
+  StopFailure: "2.1.78",
+  CwdChanged: "2.1.83",
+  FileChanged: "2.1.83",
+  TaskCreated: "2.1.84",
+  PermissionDenied: "2.1.88",
+  UserPromptExpansion: "2.1.116",
+  PostToolBatch: "2.1.118",
+  MessageDisplay: "2.1.152",
+  DirectoryAdded: "2.1.219",
+  PreModelSwitch: "2.1.251",
+  PostModelSwitch: "2.1.251",
+  PreSkillShellCommand: "2.1.332",
+};
+
+/** Where temporary folders go. */
+function tmpDirectory(runtime         )         {
+  return (runtime.env("TMPDIR") || "/tmp").replace(/\/+$/, "") || "/tmp";
+}
+
+/** The first release with each hook `type` (a type a release does not know fails its settings file up to 2.1.100). */
+const HOOK_TYPE_SINCE                                   = {
+  command: "1.0.23",
+  prompt: "2.0.30",
+  agent: "2.0.44",
+  http: "2.1.48",
+  mcp_tool: "2.1.332",
+};
+
+/** Releases where Claude Code's handling of hooks and plugins changed, as the probe found them. */
+const CLAUDE_CODE_FEATURES            
+                   
+                     
+                               
+                        
+                        
+                     
+                                     
+                          
+   = {
+  /** The first release that runs hooks at all. */
+  hooksRun: "1.0.38",
+  /** `async: true` on a command hook (stripped, so the hook blocks, before). */
+  asyncHooks: "2.1.15",
+  /** An unknown event in a settings file is dropped with a warning, not the whole file. */
+  unknownEventsDropped: "2.1.101",
+  /** `claude plugin install`. */
+  pluginInstall: "2.0.20",
+  /** A plugin's `userConfig` and `CLAUDE_PLUGIN_OPTION_*` in its hooks. */
+  pluginOptions: "2.1.75",
+  /** `CLAUDE_PLUGIN_DATA`. */
+  pluginData: "2.1.78",
+  /** An unknown event in a plugin's hooks.json drops that entry, not all its hooks. */
+  pluginUnknownEventsDropped: "2.1.257",
+  /** `prompt_id` in every hook's input. */
+  promptIdInHooks: "2.1.196",
+};
+
+const VERSION = /^(\d{1,4})\.(\d{1,4})\.(\d{1,5})$/;
+
+/**
+ * Compares two `X.Y.Z` versions.
+ *
+ * @param a A version.
+ * @param b Another.
+ * @returns Negative when `a` is older, 0 when equal, positive when newer.
+ */
+function compareVersions(a        , b        )         {
+  const parts = (version        ) => (version.match(VERSION) ?? [, 0, 0, 0]).slice(1).map(Number);
+  const [x, y] = [parts(a), parts(b)];
+  return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+}
+
+/**
+ * Whether a string is a Claude Code version (`X.Y.Z`).
+ *
+ * @param text The string.
+ * @returns True for `2.1.332`, false for anything else.
+ */
+function isClaudeCodeVersion(text        )          {
+  return VERSION.test(text);
+}
+
+/**
+ * Whether a Claude Code version knows a hook event. Without a version, only
+ * the events every release that runs hooks knows count as known.
+ *
+ * @param event A hook event name.
+ * @param version The Claude Code version, if known.
+ * @returns True when that version accepts the event in its settings.
+ */
+function knowsEvent(event        , version                    )          {
+  const since = Object.hasOwn(HOOK_EVENT_SINCE, event) ? HOOK_EVENT_SINCE[event] : undefined;
+  if (since === undefined) return false;
+  return compareVersions(since, version ?? CLAUDE_CODE_FEATURES.hooksRun) <= 0;
+}
+
+/**
+ * Why a Claude Code version would skip a whole settings file, or undefined
+ * when it loads it: up to 2.1.100, a hook event it does not know, a hook
+ * `type` it does not know, or a `timeout` that is not a positive number.
+ * (From 2.1.101 such events and entries are dropped one by one: see
+ * {@linkcode ignoredEvents}.)
+ *
+ * @param settings A settings file's content.
+ * @param version The Claude Code version.
+ * @returns One line naming the event or entry, or undefined.
+ */
+function settingsRejection(settings         , version        )                     {
+  const tolerant = compareVersions(version, CLAUDE_CODE_FEATURES.unknownEventsDropped) >= 0;
+  const hooks = (settings                                   )?.hooks;
+  if (!tolerant) {
+    const permissions = permissionsProblem((settings                                         )?.permissions);
+    if (permissions !== undefined) return permissions;
+  }
+  if (hooks === undefined || hooks === null || typeof hooks !== "object" || Array.isArray(hooks)) return undefined;
+  for (const [event, groups] of Object.entries(hooks)) {
+    // From 2.1.101 a bad entry is dropped alone, except under the events that guard permissions.
+    if (tolerant && !GUARD_EVENTS.has(event)) continue;
+    if (!knowsEvent(event, version)) {
+      const since = Object.hasOwn(HOOK_EVENT_SINCE, event) ? ` (it arrived in ${HOOK_EVENT_SINCE[event]})` : "";
+      return `it names the hook event ${shown(event)}, which Claude Code ${version} does not know${since}`;
+    }
+    if (!Array.isArray(groups)) return `its ${shown(event)} hooks are not a list`;
+    for (const group of groups) {
+      const shape = groupProblem(group);
+      if (shape !== undefined) return `its ${shown(event)} hooks hold ${shape}`;
+      for (const entry of (group                        ).hooks) {
+        const problem = entryProblem(entry, version);
+        if (problem !== undefined) return `its ${shown(event)} hooks hold ${problem}`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Events under which Claude Code still refuses a whole file over a bad entry (they may guard permissions). */
+const GUARD_EVENTS                      = new Set(["PreToolUse", "PermissionRequest", "PreSkillShellCommand"]);
+
+/** A name from a settings file, quoted and with its control characters escaped: never raw on a terminal. */
+function shown(name        )         {
+  return JSON.stringify(name.slice(0, 60)).replace(/[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, "?");
+}
+
+/** `permissions.allow`, `deny` and `ask` must be lists of strings. */
+function permissionsProblem(permissions         )                     {
+  if (permissions === undefined) return undefined;
+  if (permissions === null || typeof permissions !== "object" || Array.isArray(permissions)) {
+    return "its permissions are not an object";
+  }
+  for (const key of ["allow", "deny", "ask"]) {
+    const rules = (permissions                           )[key];
+    if (rules !== undefined && !(Array.isArray(rules) && rules.every((rule) => typeof rule === "string"))) {
+      return `its permissions.${key} is not a list of strings`;
+    }
+  }
+  return undefined;
+}
+
+/** A matcher group must be an object with an optional string `matcher` and a `hooks` list. */
+function groupProblem(group         )                     {
+  if (group === null || typeof group !== "object" || Array.isArray(group)) return "an entry that is not an object";
+  const { matcher, hooks } = group                                          ;
+  if (matcher !== undefined && typeof matcher !== "string") return "a matcher that is not a string";
+  if (!Array.isArray(hooks)) return `a group whose "hooks" is not a list`;
+  return undefined;
+}
+
+function entryProblem(entry         , version        )                     {
+  if (entry === null || typeof entry !== "object" || Array.isArray(entry)) return "an entry that is not an object";
+  const { type, timeout, command, prompt, once, statusMessage } = entry                           ;
+  const since = typeof type === "string" && Object.hasOwn(HOOK_TYPE_SINCE, type) ? HOOK_TYPE_SINCE[type] : undefined;
+  if (type === undefined) return "a hook without a type";
+  if (since === undefined || compareVersions(since, version) > 0) {
+    return `a hook of type ${JSON.stringify(type)?.slice(0, 40)}, which Claude Code ${version} does not know`;
+  }
+  if (type === "command" && typeof command !== "string") return "a command hook without a command string";
+  if ((type === "prompt" || type === "agent") && typeof prompt !== "string") return `a ${type} hook without a prompt`;
+  if (timeout !== undefined && !(typeof timeout === "number" && Number.isFinite(timeout) && timeout > 0)) {
+    return `a timeout that is not a positive number (${JSON.stringify(timeout)?.slice(0, 20)})`;
+  }
+  if (once !== undefined && typeof once !== "boolean") return "a once that is not true or false";
+  if (statusMessage !== undefined && typeof statusMessage !== "string") return "a statusMessage that is not a string";
+  return undefined;
+}
+
+/**
+ * The hook events in a settings file that a Claude Code version drops, one by
+ * one (from 2.1.101; older versions skip the whole file instead).
+ *
+ * @param settings A settings file's content.
+ * @param version The Claude Code version.
+ * @returns The event names it does not know, quoted and escaped for a terminal.
+ */
+function ignoredEvents(settings         , version        )           {
+  const hooks = (settings                                   )?.hooks;
+  if (hooks === undefined || hooks === null || typeof hooks !== "object" || Array.isArray(hooks)) return [];
+  return Object.keys(hooks).filter((event) => !knowsEvent(event, version)).map(shown);
+}
+
+/** A `claude` executable found on this machine. */
+                           
+                                                                        
+               
+                                                                                            
+                   
+ 
+
+/**
+ * Finds the `claude` executables this user may run: on `PATH` and where
+ * Claude Code's installers put it (`~/.local/bin`, `~/.claude/local`), each
+ * once, with its version read from its files (a native install's `versions/`
+ * folder, an npm install's `package.json` or `cli.js` header) or, failing
+ * that, from `claude --version`.
+ *
+ * @param runtime The runtime adapter.
+ * @param claudeDir Claude Code's folder (`~/.claude`, or `CLAUDE_CONFIG_DIR`).
+ * @returns What was found, `PATH` first.
+ */
+async function findClaudeCode(runtime         , claudeDir        )                             {
+  const home = runtime.env("HOME");
+  const candidates = [
+    ...(runtime.env("PATH") ?? "").split(":").filter((dir) => dir.startsWith("/")).map((dir) => `${dir}/claude`),
+    ...(home === undefined ? [] : [`${home}/.local/bin/claude`, `${home}/.claude/local/claude`]),
+    `${claudeDir}/local/claude`,
+  ];
+  const found                    = [];
+  const seen = new Set        ();
+  for (const path of candidates) {
+    const real = await runtime.realpath(path);
+    if (real === undefined || seen.has(real) || (await runtime.lstat(real))?.kind !== "file") continue;
+    seen.add(real);
+    // Only the claude a shell would run (the first found) is asked, by the name it is run by: a version
+    // manager's shim picks the release from that name. It gets no token and a throwaway HOME.
+    const version = await versionFromFiles(runtime, path, real) ??
+      (found.length === 0 ? await versionFromCommand(runtime, path) : undefined);
+    found.push(version === undefined ? { path } : { path, version });
+  }
+  return found;
+}
+
+/** The version an install's own files state; never a path taken from a file's content. */
+async function versionFromFiles(runtime         , path        , real        )                              {
+  // The native installer: ~/.local/bin/claude -> ~/.local/share/claude/versions/X.Y.Z (Homebrew: Caskroom/claude-code/X.Y.Z/).
+  const named = real.match(/\/claude\/versions\/(\d+\.\d+\.\d+)$/) ?? real.match(/\/Caskroom\/claude-code\/([\d.]+)\//);
+  if (named !== null && VERSION.test(named[1])) return named[1];
+  // npm up to 2.1.112: the CLI is cli.js, whose first line after the shebang says `// Version: X.Y.Z`.
+  if (/\/cli\.m?js$/.test(real)) {
+    const version = (await readHead(runtime, real)).match(/^\/\/ Version: (\d+\.\d+\.\d+)$/m)?.[1];
+    return version !== undefined && VERSION.test(version) ? version : undefined;
+  }
+  // npm from 2.1.113: bin/claude.exe, the native binary, beside the package's package.json.
+  const npmRoot = real.match(/^(.*\/@anthropic-ai\/claude-code)\/bin\/claude(\.exe)?$/)?.[1] ??
+    // The "local" install's wrapper script: ~/.claude/local/claude runs ~/.claude/local/node_modules/.bin/claude.
+    (path.endsWith("/local/claude")
+      ? `${path.slice(0, -"/claude".length)}/node_modules/@anthropic-ai/claude-code`
+      : undefined);
+  if (npmRoot === undefined) return undefined;
+  try {
+    const manifest = JSON.parse(await readSmallFile(await runtime.fs(), `${npmRoot}/package.json`, 65_536, true) ?? "");
+    if (manifest?.name === "@anthropic-ai/claude-code" && VERSION.test(manifest.version)) return manifest.version;
+  } catch {
+    // Not an npm install after all.
+  }
+  return undefined;
+}
+
+/** The first bytes of a regular file, as text ("" when it cannot be read): cli.js is 10 MB, its header 2 KB. */
+async function readHead(runtime         , path        , bytes = 2048)                  {
+  try {
+    const { file } = await openRegularFile(await runtime.fs(), path, true);
+    try {
+      const buffer = new Uint8Array(bytes);
+      const { bytesRead } = await file.read(buffer, 0, bytes, 0);
+      return new TextDecoder().decode(buffer.subarray(0, bytesRead));
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return "";
+  }
+}
+
+/** `claude --version` ("2.1.332 (Claude Code)"): a few ms for a native build, up to a second for an npm one. */
+async function versionFromCommand(runtime         , path        )                              {
+  const home = await (await runtime.fs()).mkdtemp(`${tmpDirectory(runtime)}/telemhq-claude-version-`).catch(() =>
+    undefined
+  );
+  if (home === undefined) return undefined;
+  const run = await runQuietly([path, "--version"], 5_000, { PATH: runtime.env("PATH") ?? "/usr/bin:/bin", HOME: home })
+    .finally(async () => await (await runtime.fs()).rm(home, { recursive: true, force: true }).catch(() => {}));
+  const version = run?.code === 0 ? run.stdout.match(/^(\d+\.\d+\.\d+) \(Claude Code\)/)?.[1] : undefined;
+  return version !== undefined && VERSION.test(version) ? version : undefined;
+}
+
+/** The Claude Code a command works for, and how to say so. */
+                           
+                                                                                     
+                   
+                                                                      
+                      
+ 
+
+/**
+ * The Claude Code to wire hooks for: the oldest of the `claude` executables
+ * found (a settings file must load in each of them), or the version given.
+ *
+ * @param runtime The runtime adapter.
+ * @param claudeDir Claude Code's folder.
+ * @param given A version the user gave (`--claude-version`), already checked.
+ * @returns The version and a line describing it.
+ */
+async function claudeCodeInUse(
+  runtime         ,
+  claudeDir        ,
+  given         ,
+)                           {
+  if (given !== undefined) return { version: given, description: `${given} (as --claude-version says)` };
+  const found = await findClaudeCode(runtime, claudeDir);
+  const known = found.filter((item) => item.version !== undefined)
+    .sort((a, b) => compareVersions(a.version , b.version ));
+  if (known.length === 0) {
+    return {
+      description: found.length === 0
+        ? "not found (not on PATH, in ~/.local/bin or in ~/.claude/local)"
+        : `found at ${found[0].path}, but its version could not be read`,
+    };
+  }
+  // A claude whose version is unknown may be the oldest: then only what every version knows is safe.
+  const unknown = found.find((item) => item.version === undefined);
+  if (unknown !== undefined) {
+    return { description: `found at ${unknown.path}, but its version could not be read` };
+  }
+  const [oldest, ...newer] = known;
+  const others = newer.filter((item) => item.version !== oldest.version);
+  return {
+    version: oldest.version,
+    description: `${oldest.version} (${oldest.path})` +
+      (others.length === 0
+        ? ""
+        : `; also ${others.map((item) => `${item.version} (${item.path})`).join(", ")}: the oldest counts`),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// src/install_record.ts
+//
+// The install record, `<state>/install.json`: what `install` wrote (the
+// runtime, the hook file, the command), so that `doctor` and `uninstall` read
+// it rather than guess.
+//
+// Owns: `InstallRecord` and reading it. Uses: runtime, files, state_dir, claude_code.
+
+/** What `install` wrote, kept in `<state>/install.json` so that `doctor` and `uninstall` read it rather than guess. */
+                         
+                                         
+                       
+                                                                                                               
+                       
+                                 
+                    
+                                                                                                   
+                      
+                                                                                       
+                    
+                                                                                             
+                           
+                                                                                                        
+                             
+                                                                  
+                          
+                                                                                                
+                          
+ 
+
+/**
+ * Reads `install.json`; undefined when absent or not of the expected shape.
+ *
+ * @param runtime The runtime adapter.
+ * @param stateDir The state directory.
+ * @returns The record.
+ */
+async function readInstallRecord(runtime         , stateDir        )                                     {
+  const value = await readJsonFile(await runtime.fs(), `${stateDir}/${STATE_LAYOUT.install}`);
+  const record = value                                      ;
+  const strings = (list         ) => Array.isArray(list) && list.every((item) => typeof item === "string");
+  const valid = record !== null && typeof record === "object" &&
+    ["deno", "bun", "node"].includes(record.runtime          ) &&
+    typeof record.runtime_path === "string" && record.runtime_path.startsWith("/") &&
+    typeof record.hook_file === "string" && strings(record.hook_argv);
+  return valid
+    ? {
+      ...record,
+      created_settings: strings(record.created_settings) ? record.created_settings  : [],
+      launcher: typeof record.launcher === "string" && record.launcher.startsWith("/") ? record.launcher : undefined,
+      launcher_args: strings(record.launcher_args) ? record.launcher_args : undefined,
+      tool_activity: typeof record.tool_activity === "boolean" ? record.tool_activity : undefined,
+      claude_version: typeof record.claude_version === "string" && isClaudeCodeVersion(record.claude_version)
+        ? record.claude_version
+        : undefined,
+    }                 
+    : undefined;
+}
+
+// ---------------------------------------------------------------------------
+// src/install_plan.ts
+//
+// What `install` will do, decided and checked before anything is written:
+// the runtime (by the path `PATH` names), the files, the ping URL and the
+// options, the Claude Code the events are wired for, and the settings
+// command. Nothing here writes.
+//
+// Owns: `InstallPlan`, `planInstall`, the events to wire. Uses: input,
+// events, runtime, runtime_detect, state_dir, config, ping_url, launch, launcher, cli_args,
+// settings, claude_code, fields, install_record.
+
+/** Claude Code's time limit for our hook, in seconds (the fast path takes milliseconds). */
+const HOOK_TIMEOUT_S = 10;
+
+/** The oldest Node the hook runs on, as JavaScript (the npm build's floor too). */
+const NODE_OLDEST = 20;
+
+/** A script for `node -e` that prints a file's JavaScript, types stripped (Node 22.13 and later). */
+const STRIP_WITH_NODE = 'process.stdout.write(require("node:module").stripTypeScriptTypes(' +
+  'require("node:fs").readFileSync(process.argv[1], "utf8"), { mode: "strip" }))';
+
+/** What install will do. */
+                       
+                      
+                        
+           
+                                                                                        
+                           
+                                                                                             
+                         
+                                                                                  
+                         
+                    
+                   
+                                                                                            
+                      
+                        
+                  
+                                                  
+                                                 
+                          
+                                             
+                              
+ 
+
+/** A Node binary's major version, or undefined when it does not say. */
+async function nodeMajor(nodePath        )                              {
+  const version = (await runQuietly([nodePath, "--version"], 10_000))?.stdout.match(/^v(\d+)\./);
+  return version === null || version === undefined ? undefined : Number(version[1]);
+}
+
+/**
+ * hook.ts as JavaScript for the Node install: stripped here when this runtime can (Deno, Node 22.13+), else by
+ * the Node it is for; a Node that cannot either gets a clear refusal.
+ */
+async function javascriptFor(runtime         , nodePath        , source        , text        )                  {
+  const module = await import("node:module")                                                                  ;
+  if (typeof module.stripTypeScriptTypes === "function") return javascriptOf(text, module.stripTypeScriptTypes);
+  const run = await runQuietly([nodePath, "--no-warnings", "-e", STRIP_WITH_NODE, source], 30_000);
+  if (run?.code === 0 && run.stdout.length > 0) return javascriptOf(text, () => run.stdout);
+  throw new CommandError(
+    `Cannot install for Node: neither ${runtime.name} nor ${nodePath} can turn hook.ts into JavaScript (Node ` +
+      `22.13 and Deno can). Run install under one of them, or use the npm build (npx @telemhq/claude-code install).`,
+  );
+}
+
+/** The ping URL: `--url URL`, `--url -` (the first line of stdin, off the process list), or TELEMHQ_PING_URL. */
+async function pingUrlArgument(runtime         , value                    )               {
+  // Without --url: the environment's, else the one saved before (a re-run after an upgrade keeps it).
+  const { config: saved } = await loadConfig(runtime);
+  let raw = value ?? runtime.env("TELEMHQ_PING_URL") ??
+    (saved.pingUrlSource === "config file" ? saved.pingUrl : undefined);
+  if (value === "-") raw = new TextDecoder().decode(await readAll(runtime.stdin(), 64 * 1024)).split("\n")[0];
+  if (raw === undefined || raw.trim() === "") {
+    throw new CommandError(
+      "Cannot install: no ping URL. Give --url with your tracker's ping URL, --url - to read it from stdin, " +
+        "or set TELEMHQ_PING_URL.",
+      2,
+    );
+  }
+  let url     ;
+  try {
+    url = parsePingUrl(raw);
+  } catch (error) {
+    // The message names the host at most, never the token.
+    throw new CommandError(
+      `Cannot install: ${(error         ).message.replace("TELEMHQ_PING_URL", "the ping URL")}.`,
+      2,
+    );
+  }
+  // A URL without its token, or the guide's placeholder, could never be accepted by a tracker.
+  if (url.pathname.replace(/\/+$/, "") === "" || /YOUR_/i.test(url.pathname)) {
+    throw new CommandError(
+      `Cannot install: ${redactUrl(url)} holds no tracking token. Copy the whole ping URL from your TelemHQ tracker.`,
+      2,
+    );
+  }
+  return url;
+}
+
+/** The hash salt: `--hash-salt SALT`, or `--hash-salt -` (the first line of stdin, off the process list). */
+async function hashSaltArgument(runtime         , value                    )                              {
+  if (value !== "-") return value;
+  const line = new TextDecoder().decode(await readAll(runtime.stdin(), 64 * 1024)).split("\n")[0].replace(/\r$/, "");
+  if (line === "") {
+    throw new CommandError(
+      "Cannot install: --hash-salt - read an empty line from standard input: give the salt there.",
+      2,
+    );
+  }
+  return line;
+}
+
+async function planInstall(runtime         , args                   )                       {
+  const values = parseArgs(
+    args,
+    ["--url", "--scope", "--runtime", "--dir", "--hash-salt", "--claude-version", "--member"],
+    ["--tool-activity", "--no-tool-activity", "--no-hash-salt", "--no-member", "--plugin"],
+  );
+  const scope = scopeOf(values["--scope"], INSTALL_SCOPES, "install");
+  const labels = checkedLabels(values);
+  const chosen = chooseRuntime(runtime, values["--runtime"]);
+  if (values["--url"] === "-" && values["--hash-salt"] === "-") {
+    throw new CommandError(
+      "Cannot install: --url - and --hash-salt - both want standard input. Give one of them another way " +
+        "(TELEMHQ_PING_URL, or TELEMHQ_HASH_SALT).",
+      2,
+    );
+  }
+  const url = await pingUrlArgument(runtime, values["--url"]);
+  const hashSalt = values["--no-hash-salt"] ? null : await hashSaltArgument(runtime, values["--hash-salt"]);
+  const { kind, source, sourceKind } = chosen;
+  const runtimePath = await installedRuntimePath(runtime, kind);
+  // Node runs the hook as JavaScript: no type stripping on every event, and Node 20 runs it too.
+  const hookText = kind === "node" && sourceKind === "ts" ? await runtime.readTextFile(source) : undefined;
+  const javascript = hookText === undefined ? undefined : await javascriptFor(runtime, runtimePath, source, hookText);
+  const folders = await installFolders(runtime, kind, sourceKind, runtimePath);
+  const { claudeDir, stateDir, hookFile, projectsDir } = folders;
+  // Deno checks --allow-run against its real path: the launcher resolves the link each time, and so does this.
+  const realRuntime = kind === "deno" ? await runtime.realpath(runtimePath) ?? runtimePath : runtimePath;
+  const argv = hookArgv(kind, realRuntime, hookFile, stateDir, { pingHost: url.host, claudeDir, projectsDir });
+  const launcher = `${claudeDir}/hooks/${LAUNCHER_FILE_NAME}`;
+  const claude = await claudeCodeForScope(runtime, scope, claudeDir, labels.claudeVersion);
+  return {
+    scope,
+    record: {
+      runtime: kind,
+      runtime_path: runtimePath,
+      hook_file: hookFile,
+      hook_argv: argv,
+      launcher,
+      launcher_args: launcherArgs(kind, runtimePath, hookFile, url.host),
+      created_settings: [],
+    },
+    url,
+    hashSalt,
+    member: values["--no-member"] ? null : labels.member,
+    toolActivity: values["--tool-activity"] ? true : values["--no-tool-activity"] ? false : undefined,
+    claudeDir,
+    stateDir,
+    javascript,
+    settingsPath: await scopeSettingsPath(runtime, scope, claudeDir, values["--dir"], "install"),
+    command: launcherCommand(launcher, launcherArgs(kind, runtimePath, hookFile, url.host)),
+    events: INSTALL_EVENTS.always,
+    claude,
+    claudeVersionGiven: labels.claudeVersion !== undefined,
+  };
+}
+
+/** The runtime to install for, and the hook file this process runs from (hook.ts, or the npm build's bundle). */
+function chooseRuntime(
+  runtime         ,
+  wanted                    ,
+)                                                                  {
+  const kind = (wanted ?? runtime.kind)               ;
+  if (kind !== "deno" && kind !== "bun" && kind !== "node") {
+    throw new CommandError(`Cannot install: runtime "${kind}" is not supported. Use --runtime deno, bun or node.`, 2);
+  }
+  const source = runtime.scriptPath;
+  const sourceKind = source?.endsWith(".ts") ? "ts" : source?.endsWith(".mjs") ? "mjs" : undefined;
+  if (source === undefined || sourceKind === undefined) {
+    throw new CommandError(
+      "Cannot install: this hook does not run from a local hook.ts or npm build. Download it first.",
+    );
+  }
+  if (sourceKind === "mjs" && kind !== "node") {
+    // The npm build is JavaScript for Node; Deno and Bun run hook.ts itself.
+    throw new CommandError(`Cannot install for ${kind} from the npm build: run install with hook.ts under ${kind}.`, 2);
+  }
+  return { kind, source, sourceKind };
+}
+
+/** The labels given on the command line, checked: a member label and the fleet's oldest Claude Code. */
+function checkedLabels(values                                    )                                              {
+  const member = values["--member"];
+  if (member !== undefined && !MEMBER_PATTERN.test(member)) {
+    throw new CommandError(
+      "Cannot install: --member wants a short label (letters, digits and . _ @ + -, up to 64), such as ana or ana@acme.",
+      2,
+    );
+  }
+  const claudeVersion = values["--claude-version"];
+  if (claudeVersion !== undefined && !isClaudeCodeVersion(claudeVersion)) {
+    throw new CommandError(
+      `Cannot install: --claude-version wants a version such as 2.1.332, not "${claudeVersion.slice(0, 20)}".`,
+      2,
+    );
+  }
+  return { member, claudeVersion };
+}
+
+/** The runtime's path as the user's PATH names it, checked to be recent enough. */
+async function installedRuntimePath(runtime         , kind             )                  {
+  const runtimePath = await findRuntimeBinary(runtime, kind);
+  if (runtimePath === undefined) {
+    throw new CommandError(
+      `Cannot install: ${kind} is not on PATH or in ~/.${kind}/bin. Install it, or choose another --runtime.`,
+    );
+  }
+  if (kind === "node" && ((await nodeMajor(runtimePath)) ?? 0) < NODE_OLDEST) {
+    throw new CommandError(
+      `Cannot install for Node: ${runtimePath} is older than ${NODE_OLDEST}. Install Node ${NODE_OLDEST} or later, ` +
+        `or choose --runtime bun or deno.`,
+    );
+  }
+  return runtimePath;
+}
+
+/** Where the hook, its state and Claude Code's transcripts live, refused when Deno's flags could not name them. */
+async function installFolders(
+  runtime         ,
+  kind             ,
+  sourceKind              ,
+  runtimePath        ,
+)                                                                                           {
+  const env = (name        ) => runtime.env(name);
+  const claudeDir = claudeDirectory(env);
+  const stateDir = stateDirectory(env);
+  if (claudeDir === undefined || stateDir === undefined) {
+    throw new CommandError(`Cannot install: ${stateDirSettingProblem(env) ?? "HOME is not set"}.`);
+  }
+  const hookFile = `${claudeDir}/hooks/${HOOK_FILE_NAMES[kind === "node" ? "mjs" : sourceKind]}`;
+  // The transcripts' real folder too: Deno checks a permission against the path a symlink leads to.
+  const projects = await runtime.realpath(`${claudeDir}/projects`);
+  const projectsDir = projects !== undefined && projects !== `${claudeDir}/projects` ? projects : undefined;
+  const commaProblem = kind === "deno"
+    ? denoFlagProblem([stateDir, `${claudeDir}/projects`, projectsDir ?? "", runtimePath, hookFile])
+    : undefined;
+  if (commaProblem !== undefined) {
+    throw new CommandError(
+      `Cannot install for Deno: ${commaProblem}. Set TELEMHQ_STATE_DIR or CLAUDE_CONFIG_DIR to a path ` +
+        `without commas, or choose --runtime bun.`,
+    );
+  }
+  return { claudeDir, stateDir, hookFile, projectsDir };
+}
+
+/** The Claude Code the settings are written for: this machine's, or for a shared file the one given. */
+async function claudeCodeForScope(
+  runtime         ,
+  scope        ,
+  claudeDir        ,
+  given                    ,
+)                                 {
+  // A file others share (a repository's, a fleet's policy) is read by Claude Codes this machine does not have.
+  const shared = scope === "project" || scope === "managed";
+  const claude = shared && given === undefined
+    ? { description: "unknown for a file others share (give --claude-version: the oldest your team runs)" }
+    : await claudeCodeInUse(runtime, claudeDir, given);
+  if (claude.version !== undefined && compareVersions(claude.version, CLAUDE_CODE_FEATURES.hooksRun) < 0) {
+    throw new CommandError(
+      `Cannot install: Claude Code ${claude.version} runs no hooks (they run from ${CLAUDE_CODE_FEATURES.hooksRun}). ` +
+        `Upgrade Claude Code, then run install again.`,
+    );
+  }
+  return claude;
+}
+
+/** An option given now (null: cleared), else the one saved before, if it is a non-empty string. */
+function kept(given                           , saved         )                     {
+  if (given === null) return undefined;
+  return given ?? (typeof saved === "string" && saved !== "" ? saved : undefined);
+}
+
+/** The events a plan may wire for its Claude Code, and those it leaves out (that version does not know them). */
+function eventsFor(plan             , wanted                                         ) {
+  return {
+    events: wanted.filter(([event]) => knowsEvent(event, plan.claude.version)),
+    leftOut: wanted.filter(([event]) => !knowsEvent(event, plan.claude.version)).map(([event]) => event),
+  };
+}
+
+function leftOutNotes(claude                 , leftOut                   )           {
+  const version = claude.version;
+  if (leftOut.length === 0) return [];
+  if (version === undefined) {
+    return [
+      `Note: Claude Code's version is ${claude.description.replace(/^not found/, "not known (no claude found)")}, ` +
+      `so only the events every Claude Code with hooks fires are wired; ${leftOut.join(", ")} left out. ` +
+      `Run install again where claude is on PATH, or give --claude-version.`,
+    ];
+  }
+  const since = leftOut.map((event) => `${event} (from ${HOOK_EVENT_SINCE[event]})`).join(", ");
+  const them = leftOut.length === 1 ? "it" : "them";
+  return [
+    `Note: Claude Code ${version} does not fire ${since}: left out, so that it still loads this file. ` +
+    (claude.description.includes("the oldest counts")
+      ? `Remove the older claude (or, if you never run it, give --claude-version), then run install again to add ${them}.`
+      : `After upgrading Claude Code, run install again to add ${them}.`),
+  ];
+}
+
+function ourEntry(plan             ) {
+  return { type: "command", command: plan.command, timeout: HOOK_TIMEOUT_S };
+}
+
+// ---------------------------------------------------------------------------
+// src/install.ts
+//
+// `install`: what the TelemHQ guide does by hand, in one command. It copies
+// the hook and its launcher into Claude Code's `hooks/` folder, saves the
+// ping URL in the private state directory (never in a settings file),
+// records what it installed, and merges the launcher's command into a
+// scope's settings file, for the hook events the user's Claude Code knows
+// (an older one would skip the whole file, the user's own hooks too, over
+// one it does not). Plan, check, write, report: nothing is written until
+// everything is checked.
+//
+// Owns: `installCommand`, the managed policies. Uses: input, events, runtime,
+// files, state_dir, ping_url, launch, launcher, cli_args, settings, claude_code,
+// install_record, install_plan.
+
+/** The managed settings that install TelemHQ's plugin from its marketplace for everyone (the plugin route). */
+const PLUGIN_POLICY = {
+  extraKnownMarketplaces: { telemhq: { source: { source: "github", repo: "telemhq/claude-code" } } },
+  enabledPlugins: { "telemhq@telemhq": true },
+}         ;
+
+/** Refuses, before anything is written, a file whose folder (or nearest existing parent) this user cannot write. */
+async function assertWritable(runtime         , path        )                {
+  const fs = await runtime.fs();
+  let dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  while ((await runtime.lstat(dir)) === undefined && dir !== "/") dir = dir.slice(0, dir.lastIndexOf("/")) || "/";
+  const writable = await fs.access(dir, 2 /* W_OK */).then(() => true, () => false);
+  if (!writable) throw new CommandError(`Cannot install: "${dir}" is not writable, so "${path}" cannot be written.`);
+}
+
+/**
+ * Makes the state directory safe to use: created 0700, or, when it is this user's own folder that others may
+ * only read, made 0700. A folder others may write (a shared one such as /tmp) is refused, never changed.
+ */
+async function prepareStateDir(runtime         , stateDir        )                {
+  const problem = await ensureStateDir(runtime, stateDir);
+  if (problem !== undefined) throw new CommandError(`Cannot install: ${problem}.`);
+  const facts = await runtime.lstat(stateDir);
+  if (facts !== undefined && (facts.mode & 0o077) !== 0) await (await runtime.fs()).chmod(stateDir, 0o700);
+}
+
+/**
+ * `install`: copies the hook into Claude Code's `hooks/` folder, saves the
+ * ping URL in the private state directory (never in a settings file that may
+ * be committed), and merges the hook into the chosen settings file, keeping
+ * everything else in it as it was. Running it twice changes nothing more. It
+ * plans, checks everything, writes, then reports.
+ *
+ * @param runtime The runtime adapter.
+ * @param args `--url URL|- [--scope user|project|local|managed] [--dir DIR] [--runtime deno|bun|node]
+ *   [--tool-activity] [--hash-salt SALT]`.
+ * @returns The exit code.
+ */
+async function installCommand(runtime         , args                   )                  {
+  if (args.includes("--plugin")) return printPluginPolicy(args);
+  const plan = await planInstall(runtime, args);
+  const hookSource = await runtime.readTextFile(runtime.scriptPath );
+  if (hookSource === undefined) throw new CommandError("Cannot install: cannot read this hook's own file.");
+  if (plan.settingsPath === undefined) return printManagedPolicy(plan);
+  const checked = await checkBeforeInstall(runtime, plan, plan.settingsPath);
+  await writeInstall(runtime, plan, checked, hookSource);
+  console.log(terminalSafe((await installReport(runtime, plan, checked)).join("\n")));
+  return 0;
+}
+
+/** The plugin route's team policy: no URL and no path of this machine, each member configures the plugin. */
+function printPluginPolicy(args                   )         {
+  const values = parseArgs(args, ["--scope"], ["--plugin"]);
+  if (values["--scope"] !== "managed") throw new CommandError("Cannot install: --plugin goes with --scope managed.", 2);
+  console.log(JSON.stringify(PLUGIN_POLICY, null, 2));
+  console.error(
+    "Managed policy for the plugin printed: it adds TelemHQ's marketplace and enables the plugin for everyone; each " +
+      "member then sets the ping URL (claude plugin configure telemhq@telemhq --values-stdin).",
+  );
+  return 0;
+}
+
+/** `--scope managed`: prints the policy for a team rollout; the hook file must be at the same path on each machine. */
+function printManagedPolicy(plan             )         {
+  const policy           = {};
+  const { events, leftOut } = eventsFor(plan, [
+    ...plan.events,
+    ...(plan.toolActivity ? INSTALL_EVENTS.toolActivity : []),
+  ]);
+  addHooks(policy, events, ourEntry(plan));
+  console.log(JSON.stringify(policy, null, 2));
+  for (const note of leftOutNotes(plan.claude, leftOut)) console.error(terminalSafe(note));
+  console.error(
+    `Managed policy printed. Deploy the hook to "${plan.record.hook_file}" and the ping URL to "${plan.stateDir}/${STATE_LAYOUT.config}" on each machine.\n` +
+      `Or roll out the plugin instead: install --scope managed --plugin prints its policy.`,
+  );
+  return 0;
+}
+
+/** What install checked before writing anything: the settings as they will be, and the options in force. */
+                          
+                       
+                                                                                           
+                
+                  
+                           
+                        
+                                                  
+                             
+                
+                  
+ 
+
+/**
+ * Everything is checked before anything is written: the files can be written, the options given before are kept
+ * (a second install after a 401 keeps tool activity and the salt), and the user's Claude Code still loads the
+ * settings file with our entries in it.
+ */
+async function checkBeforeInstall(runtime         , plan             , settingsPath        )                          {
+  const { settings, text } = await readSettings(settingsPath);
+  for (const path of [plan.record.hook_file, plan.record.launcher , `${plan.stateDir}/${STATE_LAYOUT.config}`]) {
+    await assertWritable(runtime, path);
+  }
+  await assertWritable(runtime, settingsPath);
+  const hookFiles = installedHookFiles(plan.claudeDir);
+  const previous = await readInstallRecord(runtime, plan.stateDir);
+  const toolActivity = plan.toolActivity ?? previous?.tool_activity ??
+    findOurHooks(settings, hookFiles).some((hook) =>
+      INSTALL_EVENTS.toolActivity.some(([event]) => event === hook.event)
+    );
+  const { events, leftOut } = eventsFor(plan, [...plan.events, ...(toolActivity ? INSTALL_EVENTS.toolActivity : [])]);
+  const saved = await readJsonFile(await runtime.fs(), `${plan.stateDir}/${STATE_LAYOUT.config}`)   
+                                               
+               ;
+  removeOurHooks(settings, hookFiles);
+  addHooks(settings, events, ourEntry(plan));
+  // Up to 2.1.100 Claude Code skips a whole settings file over one entry it does not know: the user's hooks too.
+  const rejection = plan.claude.version === undefined ? undefined : settingsRejection(settings, plan.claude.version);
+  if (rejection !== undefined) {
+    throw new CommandError(
+      `Cannot install: Claude Code ${plan.claude.version} would skip all of ${settingsPath} (every hook, env ` +
+        `and permission in it): ${rejection}. Fix or remove that entry, then run install again; nothing was changed.`,
+    );
+  }
+  return {
+    settingsPath,
+    text,
+    updated: formatSettings(settings, text),
+    previous,
+    toolActivity,
+    events,
+    leftOut,
+    salt: kept(plan.hashSalt, saved?.hash_salt),
+    member: kept(plan.member, saved?.member),
+  };
+}
+
+/** Writes the state directory, the hook and its launcher, the saved URL, the install record, then the settings. */
+async function writeInstall(runtime         , plan             , checked                , hookSource        ) {
+  await prepareStateDir(runtime, plan.stateDir);
+  const fs = await runtime.fs();
+  await fs.mkdir(`${plan.claudeDir}/hooks`, { recursive: true, mode: 0o700 });
+  await fs.chmod(`${plan.claudeDir}/hooks`, 0o700);
+  await replaceFile(plan.record.hook_file, plan.javascript ?? hookSource, { mode: 0o600, forceMode: true });
+  if (plan.record.runtime === "node") {
+    // Node starts the hook through a small file that gives it a private compile cache (about 10 ms per event).
+    const entry = `${plan.claudeDir}/hooks/${NODE_ENTRY_FILE_NAME}`;
+    await replaceFile(entry, nodeEntrySource(HOOK_FILE_NAMES.mjs), { mode: 0o600, forceMode: true });
+  }
+  await replaceFile(plan.record.launcher , launcherScript(), { mode: 0o700, forceMode: true });
+  const saved = {
+    ping_url: plan.url.href,
+    ...(checked.salt !== undefined ? { hash_salt: checked.salt } : {}),
+    ...(checked.member !== undefined ? { member: checked.member } : {}),
+  };
+  await writeFileAtomically(fs, `${plan.stateDir}/${STATE_LAYOUT.config}`, JSON.stringify(saved) + "\n", 0o600);
+  const created = new Set(checked.previous?.created_settings ?? []);
+  if (checked.text === undefined) created.add(checked.settingsPath);
+  const record                = {
+    ...plan.record,
+    created_settings: [...created].sort(),
+    tool_activity: checked.toolActivity,
+    ...(plan.claudeVersionGiven ? { claude_version: plan.claude.version } : {}),
+  };
+  await writeFileAtomically(fs, `${plan.stateDir}/${STATE_LAYOUT.install}`, JSON.stringify(record, null, 2) + "\n");
+  if (checked.updated !== checked.text) {
+    await replaceFile(checked.settingsPath, checked.updated, { backup: checked.text, mode: 0o644 });
+  }
+}
+
+/** What install did, with the options in force, and what the user should know about the other scopes. */
+async function installReport(runtime         , plan             , checked                )                    {
+  const { settingsPath, salt, member } = checked;
+  const lines = [
+    `Installed the TelemHQ hook for Claude Code.`,
+    `  hook:      ${plan.record.hook_file}, started by ${plan.record.launcher}`,
+    `  runtime:   ${plan.record.runtime_path}`,
+    `  settings:  ${settingsPath} (${checked.events.map(([event]) => event).join(", ")})`,
+    `  Claude Code: ${plan.claude.description}`,
+    `  ping URL:  ${redactUrl(plan.url)}, saved in ${plan.stateDir}/${STATE_LAYOUT.config}`,
+    `  options:   tool activity ${checked.toolActivity ? "on" : "off (--tool-activity)"}; hash salt ${
+      salt !== undefined ? "set" : "none (--hash-salt)"
+    }; member ${member !== undefined ? `"${member}"` : "none (--member)"}`,
+    ...leftOutNotes(plan.claude, checked.leftOut),
+  ];
+  if (plan.scope === "project") {
+    lines.push(
+      `Note: ${settingsPath} is shared through the repository, and the hook command in it holds this ` +
+        `machine's absolute paths; teammates install their own, or use --scope local.`,
+    );
+  }
+  const root = settingsPath.slice(0, settingsPath.lastIndexOf("/.claude/"));
+  if (plan.scope !== "user" && root !== runtime.cwd()) {
+    lines.push(`Note: Claude Code reads this file when it is started in ${root} (not in a folder below it).`);
+  }
+  // Claude Code runs an identical command once, however many files name it; two different ones, twice.
+  const scanned = await scanSettings(plan.claudeDir, await projectDirectory(runtime, undefined));
+  for (const plugin of enabledTelemhqPlugins(scanned)) {
+    lines.push(
+      `Warning: the TelemHQ plugin (${plugin}) is enabled too: each event is still sent once (one ping_id), but ` +
+        `runs two hooks. Keep one: claude plugin uninstall ${plugin}, or uninstall here.`,
+    );
+  }
+  for (
+    const file of scanned.filter((file) =>
+      file.path !== settingsPath && file.hooks.some((hook) => hook.command !== plan.command)
+    )
+  ) {
+    lines.push(
+      `Warning: ${file.path} runs another TelemHQ hook command; Claude Code would send every ping twice. ` +
+        `Remove one: uninstall --scope ${file.scope}, or install there again.`,
+    );
+  }
+  lines.push(`Check it with: /bin/sh ${shellWord(plan.record.launcher )} doctor --ping`);
+  return lines;
+}
+
+// ---------------------------------------------------------------------------
+// src/uninstall.ts
+//
+// `uninstall`: removes exactly what `install` added, and with the last scope
+// everything the hook kept, unless the plugin still uses it.
+//
+// Owns: `uninstallCommand`. Uses: input, runtime, state_dir, cli_args,
+// settings, install_record.
+
+/**
+ * `uninstall`: removes from the scope's settings file exactly the entries
+ * `install` added (and the file itself when `install` created it and it holds
+ * nothing else). When no settings file runs the hook any more, it also removes
+ * the hook file and everything the hook kept: the saved ping URL, the install
+ * record, the spool (saying how many unsent pings it dropped), refused pings,
+ * session ledgers, the status and the journal.
+ *
+ * @param runtime The runtime adapter.
+ * @param args `[--scope user|project|local] [--dir DIR]`.
+ * @returns The exit code.
+ */
+async function uninstallCommand(runtime         , args                   )                  {
+  const values = parseArgs(args, ["--scope", "--dir"], []);
+  const scope = scopeOf(values["--scope"], SETTINGS_SCOPES, "uninstall");
+  const env = (name        ) => runtime.env(name);
+  const claudeDir = claudeDirectory(env);
+  const stateDir = stateDirectory(env);
+  if (claudeDir === undefined || stateDir === undefined) {
+    throw new CommandError(`Cannot uninstall: ${stateDirSettingProblem(env) ?? "HOME is not set"}.`);
+  }
+  const settingsPath = (await scopeSettingsPath(runtime, scope, claudeDir, values["--dir"], "uninstall")) ;
+  const hookFiles = installedHookFiles(claudeDir);
+  const { settings, text } = await readSettings(settingsPath);
+  const removed = removeOurHooks(settings, hookFiles);
+  const record = await stateDirProblemOf(runtime, stateDir) === undefined
+    ? await readInstallRecord(runtime, stateDir)
+    : undefined;
+  const fs = await runtime.fs();
+  const lines           = [];
+  if (removed > 0) {
+    if (Object.keys(settings).length === 0 && record?.created_settings.includes(settingsPath)) {
+      await fs.rm(settingsPath, { force: true });
+      // Its .claude folder too, when nothing else is in it (rmdir refuses a folder that is not empty).
+      if (scope !== "user") await fs.rmdir(settingsPath.slice(0, settingsPath.lastIndexOf("/"))).catch(() => {});
+      lines.push(`Removed ${settingsPath}, which install had created (${removed} entries).`);
+    } else {
+      await replaceFile(settingsPath, formatSettings(settings, text), { mode: 0o644 });
+      lines.push(`Removed the TelemHQ hook from ${settingsPath} (${removed} entries).`);
+    }
+    // install's backup of this file has served: the file is as it was, but for our entries.
+    await fs.rm(`${settingsPath}.telemhq-backup`, { force: true });
+  } else {
+    lines.push(`Nothing to remove in ${settingsPath}: it does not run the TelemHQ hook.`);
+  }
+  const scanned = await scanSettings(claudeDir, await projectDirectory(runtime, values["--dir"]));
+  const stillUsed = scanned.filter((file) => file.hooks.length > 0).map((file) => file.path);
+  for (const file of scanned.filter((file) => file.error !== undefined)) lines.push(`Warning: ${file.error}`);
+  const plugins = enabledTelemhqPlugins(scanned);
+  if (stillUsed.length > 0) {
+    lines.push(`Kept the hook file: ${stillUsed.join(" and ")} still run${stillUsed.length === 1 ? "s" : ""} it.`);
+  } else if (plugins.length > 0) {
+    // The plugin shares the state folder (its spool, its journal): only what install itself added goes.
+    lines.push(...await removeInstallOnly(runtime, hookFiles, stateDir, plugins));
+  } else {
+    lines.push(...await removeEverything(runtime, hookFiles, stateDir));
+  }
+  console.log(terminalSafe(lines.join("\n")));
+  return 0;
+}
+
+/** With the plugin still enabled: removes the hook files, the saved URL and the install record, and keeps the rest. */
+async function removeInstallOnly(
+  runtime         ,
+  hookFiles                   ,
+  stateDir        ,
+  plugins                   ,
+)                    {
+  const files = await removeHookFiles(runtime, hookFiles);
+  const fs = await runtime.fs();
+  for (const name of [STATE_LAYOUT.config, STATE_LAYOUT.install]) await fs.rm(`${stateDir}/${name}`, { force: true });
+  return [
+    files,
+    `Removed the saved ping URL; kept the rest of ${stateDir}: the TelemHQ plugin (${plugins.join(", ")}) is ` +
+    `enabled and uses it (its spool and its log). Run "claude plugin uninstall" first to remove everything.`,
+  ];
+}
+
+/** Why a state directory that exists must not be trusted, or undefined (also when it does not exist). */
+async function stateDirProblemOf(runtime         , stateDir        )                              {
+  const facts = await runtime.lstat(stateDir);
+  if (facts === undefined) return undefined;
+  return stateDirProblem(stateDir, facts, runtime.uid()) ?? await parentsProblem(runtime, stateDir);
+}
+
+/** With the last scope gone: the hook files and, in a safe state directory, everything the hook kept. */
+/** Removes the hook files install wrote, and their folder when nothing else is in it; says what it removed. */
+async function removeHookFiles(runtime         , hookFiles                   )                  {
+  const fs = await runtime.fs();
+  const removed           = [];
+  for (const file of hookFiles) {
+    if (await runtime.lstat(file) === undefined) continue;
+    await fs.rm(file, { force: true });
+    removed.push(file);
+  }
+  if (hookFiles.length > 0) await fs.rmdir(hookFiles[0].slice(0, hookFiles[0].lastIndexOf("/"))).catch(() => {});
+  return removed.length > 0 ? `Removed ${removed.join(" and ")}.` : "No hook file to remove.";
+}
+
+async function removeEverything(runtime         , hookFiles                   , stateDir        )                    {
+  const fs = await runtime.fs();
+  const files = await removeHookFiles(runtime, hookFiles);
+  // The token goes whatever else: removing a name is safe even in a folder others can write.
+  const unsafe = await stateDirProblemOf(runtime, stateDir);
+  if (unsafe !== undefined) {
+    for (const name of [STATE_LAYOUT.config, STATE_LAYOUT.install]) await fs.rm(`${stateDir}/${name}`, { force: true });
+    return [files, `Removed the saved ping URL, and left the rest of ${stateDir}: ${unsafe}.`];
+  }
+  // A ping a sender is sending is renamed "<id>.json.sending-...": unsent too, until it is delivered.
+  const unsent = (await fs.readdir(`${stateDir}/${STATE_LAYOUT.spool}`).catch(() => []            ))
+    .filter((name) => /^[0-9a-f]{32}\.json(\.sending-[^.]+)?$/.test(name)).length;
+  let kept = 0;
+  for (const name of Object.values(STATE_LAYOUT)) {
+    const path = `${stateDir}/${name}`;
+    if (await runtime.lstat(path) === undefined) continue;
+    await fs.rm(path, { recursive: true, force: true });
+    kept++;
+  }
+  await fs.rmdir(stateDir).catch(() => {}); // only when nothing else is in it
+  const lines = [files];
+  lines.push(
+    kept > 0
+      ? `Removed the saved ping URL and everything the hook kept in ${stateDir}` +
+        (unsent > 0 ? `, including ${unsent} unsent ping${unsent === 1 ? "" : "s"}.` : ".")
+      : `Nothing was kept in ${stateDir}.`,
+  );
+  return lines;
+}
+
+// ---------------------------------------------------------------------------
+// src/doctor.ts
+//
+// `doctor`: checks, in plain words, everything a ping needs: the URL (token
+// redacted) and whether the installed hook may reach it, the settings files
+// Claude Code merges (our hook wired once per event, as `install` wrote it),
+// the hook file and the runtime `install` recorded (never a program named in a
+// settings file), the state directory and its modes, the spool, the pings the
+// tracker refused, and the last delivery; `--ping` sends a test ping through
+// the installed hook, with its permissions.
+//
+// Owns: `doctorCommand`, `testPayload`. Uses: input, payload, runtime, runtime_detect, state_dir, config,
+// ping_url, launcher, lock, spool, send, attempts, cli_args, install_record, settings,
+// fields, claude_code, events.
+
+/** doctor's report: a line per check; problems are counted for the exit code. */
+class Report {
+  problems = 0;
+
+  ok(text        )       {
+    console.log(`ok       ${terminalSafe(text, true)}`);
+  }
+
+  note(text        )       {
+    console.log(`note     ${terminalSafe(text, true)}`);
+  }
+
+  problem(text        )       {
+    this.problems++;
+    console.log(`PROBLEM  ${terminalSafe(text, true)}`);
+  }
+}
+
+/** What to do about a status the tracker refused pings with. */
+function refusalAdvice(status                    )         {
+  if (status === 401 || status === 403 || status === 404) {
+    return "the tracker refused the token: check the ping URL, then run install --url again and flush --retry-failed";
+  }
+  return "check the ping URL and the tracker, then run flush --retry-failed";
+}
+
+/** The hosts Deno's `--allow-net=` in a command line allows, or undefined when it allows any (or is not Deno's). */
+function allowedHosts(argv                   )                       {
+  const flag = argv.find((arg) => arg.startsWith("--allow-net="));
+  return flag === undefined ? undefined : flag.slice("--allow-net=".length).split(",");
+}
+
+/**
+ * `doctor`: checks everything a ping needs and says what to do about each
+ * problem. `--ping` also sends a test ping through the installed hook.
+ *
+ * @param runtime The runtime adapter.
+ * @param args `[--ping]`.
+ * @returns 0 when all is well, 1 otherwise.
+ */
+async function doctorCommand(runtime         , args                   )                  {
+  const values = parseArgs(args, [], ["--ping"]);
+  const { config, state } = await loadConfig(runtime);
+  const claudeDir = claudeDirectory((name) => runtime.env(name));
+  const report = new Report();
+  if (claudeDir === undefined || config.stateDir === undefined) {
+    report.problem(
+      state.problem !== undefined
+        ? `${state.problem}: no settings or state directory to check.`
+        : "HOME is not set: no settings or state directory to check.",
+    );
+    return finish(report);
+  }
+  const stateDir = config.stateDir;
+  if (state.problem !== undefined) {
+    report.problem(`${capitalize(state.problem)}. Nothing in it is used until it is fixed.`);
+    return finish(report);
+  }
+  const record = await readInstallRecord(runtime, stateDir);
+  const plugins = enabledTelemhqPlugins(await scanSettings(claudeDir, await projectDirectory(runtime, undefined)));
+  const url = checkUrl(report, config, record, plugins.length > 0);
+  const found = await claudeCodeInUse(runtime, claudeDir);
+  // No claude found here (an IDE's own, a fleet's pinned one): the version install was told, if any.
+  const claude = found.version === undefined && record?.claude_version !== undefined
+    ? { version: record.claude_version, description: `${record.claude_version} (as install's --claude-version said)` }
+    : found;
+  const scanned = await checkSettings(report, claudeDir, record, await projectDirectory(runtime, undefined), claude);
+  checkClaudeCode(report, scanned, claude);
+  await checkInstall(runtime, report, record, url);
+  await checkStateFiles(runtime, report, stateDir);
+  await checkDelivery(runtime, report, config, stateDir);
+  if (values["--ping"] && url !== undefined) await testPing(runtime, report, url, record, config);
+  else if (values["--ping"]) {
+    // --ping asks for proof: without a test ping sent, doctor cannot say all is good.
+    report.problem("No test ping sent: no ping URL is known here (see above).");
+  }
+  return finish(report);
+}
+
+function finish(report        )         {
+  const problems = report.problems;
+  console.log(problems === 0 ? "\nAll good." : `\n${problems} problem${problems === 1 ? "" : "s"} found.`);
+  return problems === 0 ? 0 : 1;
+}
+
+function capitalize(text        )         {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function checkUrl(
+  report        ,
+  config            ,
+  record                           ,
+  pluginEnabled         ,
+)                  {
+  if (config.pingUrl === undefined && pluginEnabled) {
+    report.note(
+      "The ping URL is the plugin's ping_url option, which only Claude Code's hooks see: it is not checked here " +
+        "(claude plugin configure telemhq@telemhq shows whether it is set).",
+    );
+    return undefined;
+  }
+  if (config.pingUrl === undefined) {
+    report.problem("No ping URL: run install --url ..., or set TELEMHQ_PING_URL where Claude Code starts.");
+    return undefined;
+  }
+  let url     ;
+  try {
+    url = parsePingUrl(config.pingUrl);
+  } catch (error) {
+    report.problem(`The ping URL (from ${config.pingUrlSource}) is refused: ${(error         ).message}.`);
+    return undefined;
+  }
+  report.ok(`Ping URL ${redactUrl(url)} (from ${config.pingUrlSource}).`);
+  // Without a launcher (an older install), the recorded command is the hook's: its permissions are fixed.
+  const hosts = record === undefined || record.launcher !== undefined ? undefined : allowedHosts(record.hook_argv);
+  if (hosts !== undefined && !hosts.includes(url.host)) report.problem(hostProblem(hosts, url));
+  return url;
+}
+
+function hostProblem(hosts                   , url     )         {
+  return `The installed Deno hook may only reach ${hosts.join(", ")}, but the ping URL in force is for ${url.host}: ` +
+    `run install again with that URL.`;
+}
+
+async function checkSettings(
+  report        ,
+  claudeDir        ,
+  record                           ,
+  project                    ,
+  claude                 ,
+)                             {
+  const scanned = await scanSettings(claudeDir, project);
+  if (project !== undefined) report.note(`Project settings are read from ${project}, its repository's root.`);
+  const wired = new Map                                                    ();
+  const launcher = record === undefined ? undefined : recordedLauncher(record);
+  const expected = launcher === undefined ? undefined : launcherCommand(launcher[1], launcher.slice(2));
+  let unreadable = false;
+  for (const file of scanned) {
+    if (file.error !== undefined) {
+      unreadable = true;
+      report.problem(file.error);
+    }
+    // A file this Claude Code skips whole runs nothing: its problem is reported with the version below.
+    if (claude.version !== undefined && settingsRejection(file.settings, claude.version) !== undefined) continue;
+    for (const hook of file.hooks) {
+      const seen = wired.get(hook.event) ?? { paths: [], commands: new Set        () };
+      seen.paths.push(file.path);
+      seen.commands.add(hook.command);
+      wired.set(hook.event, seen);
+      if (expected !== undefined && hook.command !== expected) {
+        report.problem(
+          `${file.path} runs the hook on ${hook.event} with another command than install wrote: run install again.`,
+        );
+      }
+    }
+  }
+  const plugins = enabledTelemhqPlugins(scanned);
+  for (const plugin of plugins) {
+    report.ok(`The TelemHQ plugin (${plugin}) is enabled: its ping URL is its ping_url option, kept by Claude Code.`);
+  }
+  if (plugins.length > 0 && wired.size > 0) {
+    report.note(
+      `Both the TelemHQ plugin (${plugins.join(", ")}) and ${
+        [...new Set([...wired.values()].flatMap((seen) => seen.paths))].join(", ")
+      } run the hook: each event is spooled and sent once (one ping_id), but runs twice. Keep one: ` +
+        `run uninstall, or claude plugin uninstall ${plugins[0]}.`,
+    );
+  }
+  if (wired.size === 0 && plugins.length === 0 && !unreadable) {
+    report.problem("No settings file runs the hook, and the TelemHQ plugin is not enabled: run install.");
+  }
+  for (const [event, { paths, commands }] of wired) {
+    if (paths.length === 1) report.ok(`${event} runs the hook (${paths[0]}).`);
+    else if (commands.size === 1) {
+      // Claude Code runs identical commands from merged files once.
+      report.ok(`${event} runs the hook once (the same command in ${paths.join(", ")}).`);
+    } else {
+      report.problem(
+        `${event} runs the hook ${commands.size} times, with different commands (${
+          paths.join(", ")
+        }): Claude Code merges these files; run uninstall for all but one scope.`,
+      );
+    }
+  }
+  return scanned;
+}
+
+/**
+ * Whether the user's Claude Code loads each settings file (up to 2.1.100 it
+ * skips a whole file over one hook event or entry it does not know), and the
+ * events it fires that install would wire now (after an upgrade).
+ */
+function checkClaudeCode(report        , scanned                            , claude                 )       {
+  const { version, description } = claude;
+  if (version === undefined) {
+    report.note(`Claude Code ${description}: which hook events it knows is not checked.`);
+    return;
+  }
+  report.ok(`Claude Code ${description}.`);
+  for (const file of scanned) {
+    if (file.settings === undefined) continue;
+    const rejection = settingsRejection(file.settings, version);
+    if (rejection !== undefined) {
+      report.problem(
+        `Claude Code ${version} skips all of ${file.path} (every hook, env and permission in it): ${rejection}. ` +
+          `Remove that entry; if it is the TelemHQ hook's, run install again.`,
+      );
+      continue;
+    }
+    const ignored = ignoredEvents(file.settings, version);
+    if (ignored.length > 0) {
+      report.note(`Claude Code ${version} ignores ${ignored.join(", ")} in ${file.path}: it does not know them.`);
+    }
+  }
+  const wired = new Set(scanned.flatMap((file) => file.hooks.map((hook) => hook.event)));
+  if (wired.size === 0) return;
+  const toolActivity = INSTALL_EVENTS.toolActivity.some(([event]) => wired.has(event));
+  const missing = [...INSTALL_EVENTS.always, ...(toolActivity ? INSTALL_EVENTS.toolActivity : [])]
+    .map(([event]) => event)
+    .filter((event) => knowsEvent(event, version) && !wired.has(event));
+  if (missing.length > 0) {
+    report.note(
+      `Claude Code ${version} also fires ${missing.join(", ")}: run install again to wire ${
+        missing.length === 1 ? "it" : "them"
+      }.`,
+    );
+  }
+}
+
+/** The launcher and its options as install recorded them, when it wrote one (older versions did not). */
+function recordedLauncher(record               )                       {
+  return record.launcher === undefined || record.launcher_args === undefined
+    ? undefined
+    : ["/bin/sh", record.launcher, ...record.launcher_args];
+}
+
+async function checkInstall(
+  runtime         ,
+  report        ,
+  record                           ,
+  url                 ,
+)                {
+  if (record === undefined) {
+    report.note("No install record: the runtime and hook file are not checked. Run install to record them.");
+    return;
+  }
+  if (await runtime.lstat(record.hook_file) === undefined) {
+    report.problem(`Hook file ${record.hook_file} is missing: run install again.`);
+    return;
+  }
+  report.ok(`Hook file ${record.hook_file} is there.`);
+  const launcher = recordedLauncher(record);
+  if (launcher === undefined) {
+    report.problem("The hook was installed by an older version, without its launcher: run install again.");
+    return;
+  }
+  if ((await runtime.readTextFile(record.launcher )) !== launcherScript()) {
+    report.problem(`The launcher ${record.launcher} is missing or not this version's: run install again.`);
+    return;
+  }
+  // Only what install recorded is run, never a word from a settings file; the launcher picks the runtime.
+  const argv = (await runQuietly([...launcher, "--print-argv"], 10_000))?.stdout.split("\n").filter(Boolean) ?? [];
+  if (argv.length === 0) {
+    report.problem(
+      `No runtime runs the hook: ${record.runtime_path} is gone and no other was found. Install Bun, Deno or ` +
+        `Node 20+, then run install again.`,
+    );
+    return;
+  }
+  const version = await runQuietly([argv[0], "--version"], 10_000);
+  const loads = await runQuietly([...launcher, "--help"], 20_000);
+  if (version?.code !== 0 || loads?.code !== 0) {
+    report.problem(`The hook does not start with ${argv[0]}: run install again.`);
+    return;
+  }
+  // The launcher narrows Deno's network to the URL in force where Claude Code runs it, else the one install saved.
+  const hosts = allowedHosts(argv);
+  if (url !== undefined && hosts !== undefined && !hosts.includes(url.host)) report.problem(hostProblem(hosts, url));
+  const runs = `runs the hook (${version.stdout.split("\n")[0].trim()})`;
+  const recorded = await runtime.realpath(record.runtime_path);
+  if (recorded === undefined) {
+    report.problem(
+      `The runtime install recorded, ${record.runtime_path}, is gone; the hook runs under ${argv[0]} instead, ` +
+        `which ${runs}. Run install again to record it.`,
+    );
+  } else {
+    report.ok(`Runtime ${record.runtime_path} ${runs}.`);
+  }
+}
+
+async function checkStateFiles(runtime         , report        , stateDir        )                {
+  const fs = await runtime.fs();
+  const facts = await runtime.lstat(stateDir);
+  if (facts !== undefined && (facts.mode & 0o077) !== 0) {
+    report.problem(
+      `State directory ${stateDir} can be read by other users (mode ${(facts.mode & 0o777).toString(8)}): ` +
+        `run chmod 700 on it, or run install again.`,
+    );
+  }
+  const config = await runtime.lstat(`${stateDir}/${STATE_LAYOUT.config}`);
+  if (config !== undefined && (config.mode & 0o077) !== 0) {
+    report.problem(
+      `${stateDir}/${STATE_LAYOUT.config} holds the token and can be read by other users (mode ${
+        (config.mode & 0o777).toString(8)
+      }): run chmod 600 on it, or run install again.`,
+    );
+  }
+  if (facts === undefined) {
+    report.note(`State directory ${stateDir} does not exist yet: the first ping creates it.`);
+    return;
+  }
+  const probe = `${stateDir}/.doctor-${crypto.randomUUID()}`;
+  try {
+    await fs.writeFile(probe, "", { flag: "wx", mode: 0o600 });
+    await fs.rm(probe);
+    report.ok(`State directory ${stateDir} is private and writable.`);
+  } catch (error) {
+    report.problem(`State directory ${stateDir} is not writable (${describeError(error)}): pings cannot be spooled.`);
+  }
+}
+
+async function checkDelivery(runtime         , report        , config            , stateDir        )                {
+  const fs = await runtime.fs();
+  const spool = new Spool(fs, stateDir, config);
+  const spooled = (await fs.readdir(spool.dir).catch(() => []            )).filter((name) => name.endsWith(".json"));
+  let oldest = Infinity;
+  for (const name of spooled) {
+    oldest = Math.min(oldest, await fs.lstat(`${spool.dir}/${name}`).then((stat) => stat.mtimeMs, () => Infinity));
+  }
+  const waiting = spooled.length === 1 ? "1 ping waits" : `${spooled.length} pings wait`;
+  if (spooled.length === 0) report.ok("No ping waits in the spool.");
+  else if (!await senderIsRunning(runtime, stateDir)) {
+    report.problem(`${waiting} in the spool and no sender is running: run flush to send them and see why.`);
+  } else if (Date.now() - oldest > 10 * 60_000) {
+    report.problem(
+      `${waiting} in the spool, the oldest for ${
+        Math.round((Date.now() - oldest) / 60_000)
+      } min: run flush to see why.`,
+    );
+  } else {
+    const status = await readStatus(runtime, stateDir);
+    const failing = status.last_error !== undefined &&
+      (status.last_delivered_at === undefined || status.last_error.at > status.last_delivered_at);
+    report.ok(
+      failing
+        ? `${waiting} in the spool: the sender retries ${
+          spooled.length === 1 ? "it" : "them"
+        } (the last error is below).`
+        : `${waiting} in the spool: the sender is delivering.`,
+    );
+  }
+  const failed = await spool.failedEntries();
+  if (failed.length > 0) {
+    const latest = failed.map((item) => item.entry.failed).filter((why) => why !== undefined)
+      .sort((a, b) => (a.at < b.at ? 1 : -1))[0];
+    report.problem(
+      `${failed.length} ping${failed.length === 1 ? " was" : "s were"} refused or set aside (latest: ${
+        withoutStop(latest?.reason ?? "unknown")
+      }): ${refusalAdvice(latest?.status)}.`,
+    );
+  }
+  const status = await readStatus(runtime, stateDir);
+  if (
+    status.last_error !== undefined &&
+    (status.last_delivered_at === undefined || status.last_error.at > status.last_delivered_at)
+  ) {
+    report.problem(`Last delivery failed at ${status.last_error.at}: ${withoutStop(status.last_error.reason)}.`);
+  } else if (status.last_delivered_at !== undefined) {
+    report.ok(
+      `Last delivery at ${status.last_delivered_at}; ${status.delivered} delivered, ${status.rejected} refused in all.`,
+    );
+  }
+}
+
+/**
+ * A test ping that names no real project or session: sent from "/" with a
+ * fresh session id, so the tracker's dashboards are not touched by it.
+ *
+ * @param runtime The runtime adapter.
+ * @param config The hook's configuration (its hash salt).
+ * @returns The payload.
+ */
+async function testPayload(runtime         , config            )                   {
+  return await buildPayload(
+    { hook_event_name: "DoctorPing", session_id: crypto.randomUUID(), cwd: "/" },
+    { fallbackCwd: "/", runtime: runtime.name, sha256Hex: runtime.sha256Hex, hashSalt: config.hashSalt },
+  );
+}
+
+/** Sends a test ping through the installed hook (its runtime, its permissions), or from here without a record. */
+async function testPing(
+  runtime         ,
+  report        ,
+  url     ,
+  record                           ,
+  config            ,
+)                {
+  let result                        ;
+  if (record !== undefined) {
+    const run = await runQuietly([...(recordedLauncher(record) ?? record.hook_argv), "ping-test"], 30_000);
+    try {
+      result = JSON.parse(run?.stdout.trim().split("\n").pop() ?? "")              ;
+    } catch {
+      report.problem(`The installed hook could not send a test ping: run install again.`);
+      return;
+    }
+  } else {
+    result = await sendPing(url, await testPayload(runtime, config), config.timeoutMs);
+  }
+  if (result.outcome === "delivered") {
+    report.ok(`Test ping accepted: ${redactUrl(url)} answered HTTP ${result.status}.`);
+  } else {
+    report.problem(
+      `Test ping not accepted: ${withoutStop(result.reason)}${
+        result.outcome === "rejected" ? `; ${refusalAdvice(result.status)}` : ""
+      }.`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------
+// src/cli.ts
+//
+// The command line: with no arguments, the hook (what Claude Code runs);
+// otherwise a command people type (`install`, `uninstall`, `doctor`,
+// `flush`, `log`, `command`), each with its own `--help`, or one the hook
+// runs itself (`deliver`, the detached sender; `ping-test`, for `doctor`).
+// Every command prints one clear line and exits non-zero on any failure.
+//
+// Owns: the command table and its help, `flush`, `log`, `command`, dispatch,
+// the main-module check. Uses: input, payload, runtime, runtime_detect, state_dir, config,
+// ping_url, launch, launcher, spool, lock, send, journal, attempts, sender, run_hook, cli_args,
+// install, uninstall, doctor.
+
+/** A command people type: its usage line, what it does, and how it runs. */
+                   
+                
+                  
+                   
+                                                                  
+ 
+
+/** The name this file answers to in help: the npm bin under Node, else the script's own name. */
+function programName(runtime         )         {
+  if (runtime.kind === "node") return "telemhq-claude-code";
+  return runtime.scriptPath?.split("/").pop() ?? "hook.ts";
+}
+
+const COMMANDS                                    = {
+  install: {
+    usage: "install --url URL|- [--scope user|project|local|managed] [--dir DIR] [--runtime deno|bun|node] " +
+      "[--[no-]tool-activity] [--hash-salt SALT|- | --no-hash-salt] [--member LABEL | --no-member] " +
+      "[--claude-version X.Y.Z] | install --scope managed --plugin",
+    summary: "copy the hook into ~/.claude/hooks, save the ping URL, wire it into a settings file",
+    details: `The ping URL holds your tracker's token. To keep it out of the process list, give --url - and
+the URL on standard input, or set TELEMHQ_PING_URL and leave --url out.
+--scope project writes the repository's .claude/settings.json (its git root, or --dir DIR).
+--runtime picks the program that runs the hook (default: the one running install; node needs 22.18+).
+--tool-activity also wires PostToolUse (Bash, Edit, MultiEdit, Write) and PostToolUseFailure (every tool):
+a ping per tool call, with its name and duration, never its input or output. A re-run keeps the choices made before.
+--hash-salt mixes a secret your team shares into cwd_hash and transcript_path_hash (--hash-salt - reads it
+from standard input).
+--member adds your label (a name your team rolls up by) to every ping; off unless given.
+Only the hook events your Claude Code knows are wired (an older one skips a whole settings file over one
+it does not know): install reads the version of each claude it finds, and wires for the oldest;
+--claude-version says which version to wire for instead (an IDE's own Claude Code, a fleet's pinned one).`,
+    run: installCommand,
+  },
+  uninstall: {
+    usage: "uninstall [--scope user|project|local] [--dir DIR]",
+    summary: "remove exactly what install added; with the last scope, the hook file, the saved URL and the spool",
+    details: "Run flush first to send pings still waiting: uninstall drops them with the last scope.",
+    run: uninstallCommand,
+  },
+  doctor: {
+    usage: "doctor [--ping]",
+    summary: "check the URL, the settings, the runtime, the state directory, the spool and refused pings",
+    details: "--ping sends a test ping through the installed hook, with the permissions it runs with.",
+    run: doctorCommand,
+  },
+  flush: {
+    usage: "flush [--retry-failed]",
+    summary: "deliver every spooled ping now and report what happened",
+    details: "--retry-failed first puts the pings the tracker refused back in the spool (after fixing the URL).",
+    run: flushCommand,
+  },
+  log: {
+    usage: "log [--json] [--limit N]",
+    summary: "show the pings delivered, newest first: when, the tracker's answer, the exact body sent",
+    run: logCommand,
+  },
+  command: {
+    usage: "command [--direct]",
+    summary: "print the settings.json hook command for this runtime and file (the shell fast path)",
+    details: "--direct prints a command that runs this file directly instead.",
+    run: printHookCommand,
+  },
+};
+
+function usageText(runtime         )         {
+  const name = programName(runtime);
+  const usage = Object.values(COMMANDS).map((command) => `  ${name} ${command.usage}\n      ${command.summary}`);
+  return `TelemHQ hook for Claude Code ${HOOK_VERSION}
+
+Usage:
+${usage.join("\n")}
+  ${name}
+      read one hook event on stdin and spool its ping (what Claude Code runs)
+  ${name} COMMAND --help
+      help on one command
+
+Settings come from the environment (TELEMHQ_PING_URL, TELEMHQ_STATE_DIR, TELEMHQ_TIMEOUT_MS,
+TELEMHQ_HOOK_DEBUG=1, ...) and from what install saved; see the README.`;
+}
+
+function commandHelp(runtime         , command         )         {
+  const help = `Usage: ${programName(runtime)} ${command.usage}\n\n${command.summary}.`;
+  const runtimeNote = runtime.kind === "node"
+    ? "\nUnder Node, --runtime is node (this npm build runs under Node)."
+    : "";
+  return command.details === undefined ? help + runtimeNote : `${help}\n\n${command.details}${runtimeNote}`;
+}
+
+/**
+ * `flush`: delivers the spool now and prints a report. A sender already
+ * running is asked to send everything now, and the report waits for it.
+ * Exit code 0 when every ping was delivered (none refused, dropped, stuck or left waiting).
+ *
+ * @param runtime The runtime adapter.
+ * @param args `[--retry-failed]`.
+ * @returns The exit code.
+ */
+async function flushCommand(runtime         , args                    = [])                  {
+  const values = parseArgs(args, [], ["--retry-failed"]);
+  const { config, state } = await loadConfig(runtime);
+  const stateDir = config.stateDir;
+  if (state.problem !== undefined) throw new CommandError(`Cannot flush: ${state.problem}.`);
+  if (stateDir === undefined) {
+    throw new CommandError("Cannot flush: no state directory. Set HOME or TELEMHQ_STATE_DIR.");
+  }
+  if (await runtime.lstat(stateDir) === undefined) {
+    console.log(`Nothing to flush: no ping was spooled yet (no state directory "${stateDir}").`);
+    return 0;
+  }
+  const fs = await runtime.fs();
+  let retried = 0;
+  if (values["--retry-failed"]) retried = await new Spool(fs, stateDir, config).retryFailed();
+  const before = await readStatus(runtime, stateDir);
+  const progress = flushProgress(runtime, stateDir, before.delivered);
+  // Ctrl-C ends the pass and lets go of the sender's lock (a second Ctrl-C exits at once).
+  let interrupted = false;
+  runtime.onInterrupt(() => interrupted ? runtime.exit(130) : void (interrupted = true));
+  const report = await flushPasses(runtime, config, { flush: true, progress, stopped: () => interrupted });
+  const status = await readStatus(runtime, stateDir);
+  const spool = new Spool(fs, stateDir, config);
+  const waiting = await spool.waiting();
+  // With no sender left, every claim is a ping stuck mid-send; with one running, only those older than a request.
+  const stuck = await senderIsRunning(runtime, stateDir) ? await spool.staleClaims() : await spool.claims();
+  const setAside = (await spool.failedEntries()).length;
+  const droppedNow = droppedCount(status) - droppedCount(before);
+  await progress(true);
+  if (retried > 0) console.log(`Put ${retried} refused ping${retried === 1 ? "" : "s"} back in the spool.`);
+  console.log(terminalSafe(flushSummary({
+    delivered: status.delivered - before.delivered,
+    rejected: status.rejected - before.rejected,
+    faulted: status.faulted - before.faulted,
+    waiting,
+    status,
+    busy: false,
+  }, stateDir)));
+  if (interrupted) {
+    // What is left goes on in the background, as after any hook.
+    await startSender(runtime, config).catch(() => false);
+    console.log("Interrupted: a sender goes on delivering in the background.");
+    return 130;
+  }
+  printFlushWarnings(stateDir, { setAside, droppedNow, stuck });
+  // What this run saw counts even when status.json could not be written (a full disk).
+  const clean = waiting === 0 && setAside === 0 && stuck === 0 && droppedNow === 0 &&
+    status.rejected === before.rejected && status.faulted === before.faulted && report.rejected === 0 &&
+    report.faulted === 0;
+  return clean ? 0 : 1;
+}
+
+/**
+ * Tries every ping once: here when no sender runs, else by asking the running one (a file it looks for) and
+ * following it until it has tried them all, or has left and the rest is done here.
+ */
+async function flushPasses(runtime         , config            , options                )                          {
+  const stateDir = config.stateDir ;
+  const done = `${stateDir}/${STATE_LAYOUT.flushDone}`;
+  await (await runtime.fs()).rm(done, { force: true });
+  let report = await deliverSpool(runtime, config, options);
+  if (report.busy) {
+    await runtime.createPrivateFile(`${stateDir}/${STATE_LAYOUT.flushRequest}`, "").catch(() => false);
+    while (report.busy && !options.stopped?.() && await runtime.lstat(done) === undefined) {
+      await sleep(200);
+      await options.progress?.();
+      // A sender that left (or died) meanwhile: do the rest here.
+      if (!(await senderIsRunning(runtime, stateDir))) report = await deliverSpool(runtime, config, options);
+    }
+  }
+  await (await runtime.fs()).rm(done, { force: true });
+  return report;
+}
+
+/** What a flush leaves for the user to act on: pings set aside before, dropped now, or stuck mid-send. */
+function printFlushWarnings(stateDir        , left                                                         )       {
+  const { setAside, droppedNow, stuck } = left;
+  if (setAside > 0) {
+    console.log(
+      `${setAside} ping${
+        setAside === 1 ? " was" : "s were"
+      } set aside earlier in "${stateDir}/${STATE_LAYOUT.failed}": ` +
+        `once the cause is fixed, run flush --retry-failed to send ${setAside === 1 ? "it" : "them"} again.`,
+    );
+  }
+  if (droppedNow > 0) {
+    console.log(
+      `${droppedNow} ping${droppedNow === 1 ? " was" : "s were"} dropped during this flush without being sent ` +
+        `(see "So far" above): check the state folder's disk, then run doctor.`,
+    );
+  }
+  if (stuck > 0) {
+    console.log(
+      `${stuck} ping${stuck === 1 ? " is" : "s are"} stuck mid-send in "${stateDir}/${STATE_LAYOUT.spool}" ` +
+        `(a sender stopped while sending): run flush again; if they stay, check the disk and run doctor.`,
+    );
+  }
+}
+
+function droppedCount(status                                                                        )         {
+  return status.dropped.too_many + status.dropped.too_old + status.dropped.unreadable;
+}
+
+/**
+ * On a terminal, a line that shows a long flush going: pings delivered, left, and the rate; elsewhere nothing.
+ * Called with `last`, it ends the line.
+ */
+function flushProgress(runtime         , stateDir        , deliveredBefore        )                                    {
+  const terminal = runtime.terminal();
+  const started = Date.now();
+  let shown = false;
+  return async (last = false) => {
+    if (terminal === undefined || (!last && Date.now() - started < 1000)) return;
+    if (last) {
+      if (shown) terminal.write("\n");
+      return;
+    }
+    const delivered = (await readStatus(runtime, stateDir)).delivered - deliveredBefore;
+    if (delivered < 0) return;
+    const left = (await (await runtime.fs()).readdir(`${stateDir}/${STATE_LAYOUT.spool}`).catch(() => []            ))
+      .filter((name) => name.endsWith(".json")).length;
+    const rate = delivered / ((Date.now() - started) / 1000);
+    // While nothing goes, say why: the tracker's last answer.
+    const status = await readStatus(runtime, stateDir);
+    const stalled = rate === 0 && status.last_error !== undefined && Date.parse(status.last_error.at) >= started
+      ? `; waiting: ${terminalSafe(withoutStop(status.last_error.reason).slice(0, 100), true)}`
+      : "";
+    terminal.write(`\r\x1b[KFlushing: ${delivered} delivered, ${left} left (${rate.toFixed(0)} pings/s)${stalled}`);
+    shown = true;
+  };
+}
+
+function flushSummary(report                , stateDir        )         {
+  const { status } = report;
+  const lines = [`Delivered ${report.delivered} ping${report.delivered === 1 ? "" : "s"} now.`];
+  if (report.rejected > 0) {
+    lines.push(
+      `${report.rejected} refused by the tracker (${
+        withoutStop(status.last_error?.reason ?? "")
+      }): check the ping URL, then run ` +
+        `install --url again and flush --retry-failed; kept in "${stateDir}/${STATE_LAYOUT.failed}".`,
+    );
+  }
+  if (report.faulted > 0) {
+    lines.push(`${report.faulted} set aside in "${stateDir}/${STATE_LAYOUT.failed}" after failing here repeatedly.`);
+  }
+  if (report.waiting > 0) {
+    const why = status.last_error === undefined ? "" : `; last error: ${withoutStop(status.last_error.reason)}`;
+    lines.push(`${report.waiting} still waiting to be retried${why}.`);
+  }
+  const dropped = status.dropped.too_many + status.dropped.too_old + status.dropped.unreadable;
+  lines.push(
+    `So far: ${status.delivered} delivered, ${status.rejected} refused, ${dropped} dropped ` +
+      `(${status.dropped.too_many} over the spool limit, ${status.dropped.too_old} too old, ${status.dropped.unreadable} unreadable).`,
+  );
+  return lines.join("\n");
+}
+
+/**
+ * `log`: prints the pings delivered, newest first: when each was delivered,
+ * the tracker's answer, and the exact body sent. `--json` prints one JSON
+ * object per line (`delivered_at`, `status`, `ping`) for tools.
+ *
+ * @param runtime The runtime adapter.
+ * @param args `[--json] [--limit N]`.
+ * @returns The exit code.
+ */
+async function logCommand(runtime         , args                   )                  {
+  const values = parseArgs(args, ["--limit"], ["--json"]);
+  const limit = Number(values["--limit"] ?? 1000);
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new CommandError(`Cannot show the log: --limit "${values["--limit"]}" is not a whole number above 0.`, 2);
+  }
+  const { config, state } = await loadConfig(runtime);
+  if (state.problem !== undefined) throw new CommandError(`Cannot show the log: ${state.problem}.`);
+  if (config.stateDir === undefined) throw new CommandError("Cannot show the log: HOME is not set.");
+  const records = await readJournal(runtime, config.stateDir, limit);
+  if (records === undefined) {
+    throw new CommandError(`Cannot show the log: cannot read "${config.stateDir}/${STATE_LAYOUT.journal}".`);
+  }
+  for (const record of records) {
+    // The body is JSON as sent; anything else in the file (a tampered line) is shown escaped, never raw.
+    const ping = attempt(() => JSON.parse(record.body), undefined);
+    console.log(
+      values["--json"]
+        ? JSON.stringify({ delivered_at: record.delivered_at, status: record.status, ping: ping ?? record.body })
+        : terminalSafe(`${record.delivered_at}  ${record.status}  ${record.body}`, true),
+    );
+  }
+  if (!values["--json"]) {
+    console.error(
+      records.length === 0
+        ? "No ping was delivered yet."
+        : `${records.length} ping${records.length === 1 ? "" : "s"}, newest first.`,
+    );
+  }
+  return 0;
+}
+
+/**
+ * `command`: prints the hook command for settings.json: this runtime and this
+ * file, by absolute path (hooks started from IDEs and desktop apps get a minimal
+ * PATH), through the launcher beside it (the fast path), or with `--direct`
+ * the runtime's own command line, with the permissions `install` would give it.
+ *
+ * @param runtime The runtime adapter.
+ * @param args The arguments after `command`.
+ * @returns The exit code.
+ */
+async function printHookCommand(runtime         , args                   )                  {
+  const values = parseArgs(args, [], ["--direct"]);
+  const { config } = await loadConfig(runtime);
+  if (config.stateDir === undefined) {
+    throw new CommandError("Cannot print the hook command: no state directory. Set HOME or TELEMHQ_STATE_DIR.");
+  }
+  if (runtime.scriptPath === undefined) {
+    throw new CommandError("Cannot print the hook command: this hook does not run from a local file. Save it first.");
+  }
+  const narrow = narrowAccess((name) => runtime.env(name), config.pingUrl);
+  if (runtime.kind === "deno" && narrow === undefined) {
+    // Deno's permissions name the tracker's host: without it, the command would allow every host.
+    throw new CommandError(
+      "Cannot print the hook command for Deno: no ping URL to take the tracker's host from. " +
+        "Run install --url ..., or set TELEMHQ_PING_URL.",
+    );
+  }
+  if (values["--direct"]) {
+    const hook = hookArgv(runtime.kind, runtime.execPath, runtime.scriptPath, config.stateDir, narrow);
+    console.log(hook.map(shellWord).join(" "));
+    return 0;
+  }
+  // The launcher beside the hook: install's layout (~/.claude/hooks/telemhq.sh), or a clone's (hooks/telemhq.sh).
+  const folder = runtime.scriptPath.slice(0, runtime.scriptPath.lastIndexOf("/"));
+  let launcher                    ;
+  for (const candidate of [`${folder}/${LAUNCHER_FILE_NAME}`, `${folder}/hooks/${LAUNCHER_FILE_NAME}`]) {
+    if ((await runtime.lstat(candidate))?.kind === "file") {
+      launcher = candidate;
+      break;
+    }
+  }
+  if (launcher === undefined) {
+    throw new CommandError(
+      `Cannot print the hook command: no ${LAUNCHER_FILE_NAME} beside ${runtime.scriptPath}. Run install, which ` +
+        `writes it, or give --direct for a command without the fast path.`,
+    );
+  }
+  // The runtime by the path PATH names (a link an upgrade keeps), as install records it.
+  const binary = await findRuntimeBinary(runtime, runtime.kind) ?? runtime.execPath;
+  console.log(launcherCommand(launcher, launcherArgs(runtime.kind, binary, runtime.scriptPath, narrow?.pingHost)));
+  return 0;
+}
+
+/** `ping-test`: sends one test ping with this process's permissions and prints the result as JSON (for doctor). */
+async function pingTest(runtime         )                  {
+  const { config } = await loadConfig(runtime);
+  if (config.pingUrl === undefined) throw new CommandError("Cannot send a test ping: no ping URL.");
+  const url = parsePingUrl(config.pingUrl);
+  const result = await sendPing(url, await testPayload(runtime, config), config.timeoutMs);
+  console.log(JSON.stringify(result));
+  return result.outcome === "delivered" ? 0 : 1;
+}
+
+/** Runs a command people type: its help, its Deno permissions, and one clear line for any failure. */
+async function runCommand(runtime         , name        , command         , args                   )                  {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(commandHelp(runtime, command));
+    return 0;
+  }
+  const missing = runtime.missingPermissions();
+  if (missing.length > 0) {
+    throw new CommandError(
+      `Cannot run ${name}: Deno was not given the permissions it needs (${missing.join(", ")}). ` +
+        `Run it as: deno run -A ${shellWord(runtime.scriptPath ?? "hook.ts")} ${name}`,
+    );
+  }
+  return await command.run(runtime, args);
+}
+
+/**
+ * The command line: with no arguments, the hook (what Claude Code runs);
+ * otherwise a command (see `--help`). Ends the process: the hook always exits
+ * 0 and prints nothing (it must never disturb Claude Code); a command prints
+ * one clear line and exits non-zero on any failure (2 for a usage mistake).
+ * Run when this file is the main module; the npm build's bin calls it.
+ *
+ * @returns Never returns: exits with the command's code.
+ *
+ * @example
+ * ```ts ignore
+ * await runCommandLine();
+ * ```
+ */
+export async function runCommandLine()                {
+  const runtime = detectRuntime();
+  const [name, ...args] = runtime.args;
+  let code        ;
+  if (name === undefined || name === "--detached") {
+    // The hook reports an error by its code, never its stack: failing lookups (a file that is not there yet) are
+    // part of its every run, and stacks are what makes them cost.
+    (Error                                ).stackTraceLimit = 0;
+    const problem = await runHook(runtime);
+    if (problem !== undefined && runtime.env("TELEMHQ_HOOK_DEBUG") === "1") {
+      // Debug output goes to stderr only: Claude Code reads hook stdout.
+      console.error(`TelemHQ hook: ${problem}`);
+    }
+    runtime.exit(0);
+  }
+  try {
+    if (name === "deliver") {
+      // The detached sender: no terminal, nobody to tell; problems land in status.json. Started by a
+      // hook that ignores SIGTERM and SIGHUP (see launcherScript), it must still be easy to stop.
+      runtime.exitOnTermination();
+      await deliverSpool(runtime, (await loadConfig(runtime)).config, { lockToken: claimTokenIn(args) })
+        .catch(() => {});
+      code = 0;
+    } else if (name === "ping-test") {
+      code = await pingTest(runtime);
+    } else if (name === "--help" || name === "-h" || name === "help") {
+      console.log(usageText(runtime));
+      code = 0;
+    } else if (Object.hasOwn(COMMANDS, name)) {
+      code = await runCommand(runtime, name, COMMANDS[name], args);
+    } else {
+      throw new CommandError(`Unknown command "${name}". Run with --help to see the commands.`, 2);
+    }
+  } catch (error) {
+    // One line, never a stack, never a token; an unexpected error says what failed, not its text.
+    const why = describeError(error);
+    const message = error instanceof CommandError
+      ? error.message
+      : error instanceof HookSkip
+      ? `Cannot ${name}: ${error.message}.`
+      : why === "ENOSPC" || why === "EDQUOT"
+      ? `Cannot ${name}: the disk of "${stateFolderName(runtime)}" is full (${why}). Free some space, then try again.`
+      : why === "EROFS"
+      ? `Cannot ${name}: "${stateFolderName(runtime)}" is on a read-only disk (EROFS).`
+      : `Cannot ${name}: unexpected error (${why}). Run doctor to check the installation.`;
+    console.error(terminalSafe(redactSecrets(message), true));
+    code = error instanceof CommandError ? error.exitCode : 1;
+  }
+  runtime.exit(code);
+}
+
+/** The state folder, for a message: the one the environment names, else where it would be. */
+function stateFolderName(runtime         )         {
+  return stateDirectory((name) => runtime.env(name)) ?? "the state folder";
+}
+
+/**
+ * Whether this file is the program being run. Deno, Bun and Node 24.2+ say so
+ * in `import.meta.main`; older Node (the npm build) is asked which script it
+ * started, through any symlink npm put on the way.
+ */
+async function isMainModule()                   {
+  const main = (import.meta                      ).main;
+  if (main !== undefined) return main;
+  const entry = (globalThis                                     ).process?.argv?.[1];
+  const self = new URL(import.meta.url);
+  if (entry === undefined || self.protocol !== "file:") return false;
+  const { realpath } = await nodeFs();
+  return (await realpath(entry).catch(() => entry)) === decodeURIComponent(self.pathname);
+}
+
+if (await isMainModule()) {
+  await runCommandLine();
+}
