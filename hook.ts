@@ -44,13 +44,14 @@
  * 30. src/run_hook.ts         The hook itself, what Claude Code runs for each event.
  * 31. src/cli_args.ts         The commands' shared parts.
  * 32. src/settings.ts         Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
- * 33. src/claude_code.ts      Which Claude Code runs here, and what it accepts.
- * 34. src/install_record.ts   The install record, `<state>/install.json`.
- * 35. src/install_plan.ts     What `install` will do, decided and checked before anything is written.
- * 36. src/install.ts          `install`.
- * 37. src/uninstall.ts        `uninstall`.
- * 38. src/doctor.ts           `doctor`.
- * 39. src/cli.ts              The command line.
+ * 33. src/policy.ts           What an organisation's policy and Claude Code's plugin options say about the hook.
+ * 34. src/claude_code.ts      Which Claude Code runs here, and what it accepts.
+ * 35. src/install_record.ts   The install record, `<state>/install.json`.
+ * 36. src/install_plan.ts     What `install` will do, decided and checked before anything is written.
+ * 37. src/install.ts          `install`.
+ * 38. src/uninstall.ts        `uninstall`.
+ * 39. src/doctor.ts           `doctor`.
+ * 40. src/cli.ts              The command line.
  *
  * @module
  */
@@ -1062,6 +1063,10 @@ export const UNSAFE_ENV_NAMES: readonly string[] = [
   "NODE_TLS_REJECT_UNAUTHORIZED",
   "BUN_OPTIONS",
   "BUN_RUNTIME_TRANSPILER_CACHE_PATH",
+  // Bun's inspector: with BUN_INSPECT set, BUN_INSPECT_PRELOAD runs a script before the hook.
+  "BUN_INSPECT",
+  "BUN_INSPECT_PRELOAD",
+  "BUN_INSPECT_CONNECT_TO",
   "DENO_DIR",
   // Where Deno and Bun keep compiled code unless told otherwise.
   "XDG_CACHE_HOME",
@@ -2135,6 +2140,7 @@ export const ENV_NAMES: readonly string[] = [
   "TELEMHQ_SENDER_CONCURRENCY",
   "TELEMHQ_PRICES",
   "TELEMHQ_HASH_SALT",
+  "TELEMHQ_EVENT_DIR",
 ];
 
 /** Settings read from the environment. */
@@ -2307,6 +2313,26 @@ const MANAGED_SETTINGS_DIRS: readonly string[] = [
   "/etc/claude-code",
   "/Library/Application Support/ClaudeCode",
 ];
+
+/**
+ * The managed settings files present, in the order Claude Code merges them
+ * (a later one's keys win): each folder's `managed-settings.json`, then its
+ * `managed-settings.d/*.json` by name.
+ *
+ * @param fs The file API.
+ * @returns The paths.
+ */
+async function managedSettingsPaths(fs: FsPromises): Promise<string[]> {
+  const paths: string[] = [];
+  for (const dir of MANAGED_SETTINGS_DIRS) {
+    const main = `${dir}/managed-settings.json`;
+    if (await fs.lstat(main).then(() => true, () => false)) paths.push(main);
+    const dropIns = (await fs.readdir(`${dir}/managed-settings.d`).catch(() => [] as string[]))
+      .filter((name) => name.endsWith(".json")).sort();
+    paths.push(...dropIns.map((name) => `${dir}/managed-settings.d/${name}`));
+  }
+  return paths;
+}
 
 /** A file only root can have written: root's, and writable by no one else. */
 function onlyRootWrites(owner: { uid: number; mode: number }): boolean {
@@ -2889,6 +2915,7 @@ const LAUNCHER_FILE_NAME = "telemhq.sh";
 /** The commands of hook.ts the launcher runs in the foreground, for people (the rest of its words are refused). */
 const LAUNCHER_COMMANDS: readonly string[] = [
   "doctor",
+  "status",
   "flush",
   "log",
   "install",
@@ -3124,7 +3151,9 @@ net_host() {
 # Node runs the JavaScript beside hook.ts (hook.mjs, the same code with its types stripped) from 20 on, and hook.ts
 # itself from 22.18 (23.6 on the odd line), where it strips the types on every start.
 node_runs() {
-  version=$("$1" --version 2>/dev/null) || return 1
+  # From "/": a version manager's shim picks its program by the folder it runs in, and a repository's
+  # .tool-versions or .nvmrc must not choose what runs (or see the environment, the plugin's URL among it).
+  version=$(cd / && "$1" --version 2>/dev/null) || return 1
   version=\${version#v}
   major=\${version%%.*}
   rest=\${version#*.}
@@ -3182,6 +3211,16 @@ runtime_words() {
     deno)
       real_path "$RUNTIME"
       deno=$REAL
+      allow_run=--allow-run=$deno
+      case \${REAL##*/} in
+        deno) ;;
+        *)
+          # A version manager's shim (mise) leads to the manager, not to Deno: run the shim itself (from "/", where
+          # only its global choice holds), and let the hook start its sender through the Deno that turns out to be.
+          deno=$RUNTIME
+          allow_run=--allow-run
+          ;;
+      esac
       if [ "$1" = all ]; then
         # shellcheck disable=SC2086
         add_words "$deno" run $DENO_FLAGS --allow-all "$HOOK"
@@ -3200,7 +3239,7 @@ runtime_words() {
       net_host
       # shellcheck disable=SC2086
       add_words "$deno" run $DENO_FLAGS "--allow-net$NET" "--allow-env=$ENV_NAMES" \\
-        "--allow-read=$reads,$STATE,$deno,$MANAGED_DIRS" "--allow-write=$STATE" "--allow-run=$deno" --allow-sys=uid \\
+        "--allow-read=$reads,$STATE,$deno,$MANAGED_DIRS" "--allow-write=$STATE" "$allow_run" --allow-sys=uid \\
         "$HOOK"
       ;;
   esac
@@ -3252,13 +3291,15 @@ hand_on() {
     find_program cat && "$FOUND" >/dev/null
     return 0
   fi
-  project=$PWD
+  # The project folder goes by the environment, which only this user can read: a command line is every user's.
+  TELEMHQ_EVENT_DIR=$PWD
+  export TELEMHQ_EVENT_DIR
   old_ifs=$IFS
   IFS='
 '
   set -f
   # shellcheck disable=SC2086 # one word per line: split on newlines only, never globbed
-  set -- $WORDS --detached --cwd "$project"
+  set -- $WORDS --detached
   set +f
   IFS=$old_ifs
   # A background command of a script reads /dev/null unless told otherwise: the event goes through fd 3.
@@ -3336,8 +3377,7 @@ main() {
     --help | -h | help) run_command --help || usage ;;
     @@COMMANDS@@ | ping-test) run_command "$@" ;;
     *)
-      echo "telemhq.sh: unknown command \\"$1\\"." >&2
-      usage
+      echo "telemhq.sh: unknown command \\"$1\\": run telemhq.sh --help for the commands." >&2
       exit 2
       ;;
   esac
@@ -5214,14 +5254,10 @@ export function priceTable(override: string | undefined): Record<string, ModelPr
 async function loadManagedPricing(runtime: Runtime): Promise<ManagedPricing | undefined> {
   const fs = await runtime.fs();
   let value: unknown;
-  for (const dir of MANAGED_SETTINGS_DIRS) {
-    const dropIns = (await fs.readdir(`${dir}/managed-settings.d`).catch(() => [] as string[]))
-      .filter((name) => name.endsWith(".json")).sort().map((name) => `${dir}/managed-settings.d/${name}`);
-    for (const path of [`${dir}/managed-settings.json`, ...dropIns]) {
-      const settings = await readManagedSettings(fs, path) as { modelPricing?: unknown } | undefined;
-      if (settings !== null && typeof settings === "object" && settings.modelPricing !== undefined) {
-        value = settings.modelPricing;
-      }
+  for (const path of await managedSettingsPaths(fs)) {
+    const settings = await readManagedSettings(fs, path) as { modelPricing?: unknown } | undefined;
+    if (settings !== null && typeof settings === "object" && settings.modelPricing !== undefined) {
+      value = settings.modelPricing;
     }
   }
   return managedPricing(value);
@@ -6469,11 +6505,15 @@ export async function runHook(runtime: Runtime): Promise<string | undefined> {
 
 /**
  * The folder Claude Code started the hook in (the project's): the launcher
- * starts hook.ts from "/" and names that folder (`--detached --cwd DIR`).
+ * starts hook.ts from "/" with `--detached` and names that folder in
+ * `TELEMHQ_EVENT_DIR` (a command line is readable by every local user; the
+ * environment only by this one). An older launcher named it by `--cwd DIR`.
  */
 function hookFolder(runtime: Runtime): string {
   const [first, flag, dir] = runtime.args;
-  return first === "--detached" && flag === "--cwd" && dir !== undefined && isAbsolutePath(dir) ? dir : runtime.cwd();
+  if (first !== "--detached") return runtime.cwd();
+  const named = flag === "--cwd" ? dir : runtime.env("TELEMHQ_EVENT_DIR");
+  return named !== undefined && isAbsolutePath(named) ? named : runtime.cwd();
 }
 
 /** The spool cannot be written: send the ping from here, the way the reference script does. */
@@ -7046,6 +7086,157 @@ async function scopeSettingsPath(
     }
   }
   return path;
+}
+
+// ---------------------------------------------------------------------------
+// src/policy.ts
+//
+// What an organisation's policy and Claude Code's plugin options say about
+// the hook: the managed settings files (read as Claude Code reads them), the
+// TelemHQ plugin enabled by them, and where the plugin's ping URL is kept
+// (the member's credential store, or a shared URL in `pluginConfigs`), for
+// `doctor`, `install` and `uninstall`. The URL is only ever checked and shown
+// redacted; nothing here writes.
+//
+// Owns: `scanManagedSettings`, `pluginPingUrl`, `enablingPolicy`.
+// Uses: runtime, files, config, settings.
+
+/** The largest credentials file read (Claude Code's holds a few tokens). */
+const MAX_CREDENTIALS_BYTES = 1 << 20;
+
+/**
+ * Reads every managed settings file Claude Code merges, in its order, as
+ * {@linkcode ScannedSettings} of scope `managed`: a file that cannot be read
+ * (broken JSON, a symlink to a file root does not own) is listed with why.
+ *
+ * @param fs The file API.
+ * @param claudeDir Claude Code's folder (whose hook files our entries run).
+ * @returns The files, in merge order (a later one's keys win).
+ */
+async function scanManagedSettings(fs: FsPromises, claudeDir: string): Promise<ScannedSettings[]> {
+  const scanned: ScannedSettings[] = [];
+  for (const path of await managedSettingsPaths(fs)) {
+    let settings: Settings;
+    try {
+      const link = await fs.lstat(path);
+      if (link.isSymbolicLink()) {
+        // Through a symlink only to a file root owns and only root can change, as Claude Code reads it.
+        const value = await readManagedSettings(fs, path);
+        if (value === null || typeof value !== "object" || Array.isArray(value)) {
+          throw new Error(
+            `Cannot read managed settings file "${path}": a symlink to a file that is not root's, or not JSON.`,
+          );
+        }
+        settings = value as Settings;
+      } else {
+        settings = (await readSettings(path)).settings;
+      }
+    } catch (error) {
+      scanned.push({ scope: "managed", path, hooks: [], error: (error as Error).message });
+      continue;
+    }
+    scanned.push({ scope: "managed", path, hooks: findOurHooks(settings, installedHookFiles(claudeDir)), settings });
+  }
+  return scanned;
+}
+
+/**
+ * The managed settings file that enables a plugin, when an organisation's
+ * policy does (the last one to say so, as Claude Code merges them).
+ *
+ * @param scanned The settings files, managed ones included.
+ * @param pluginId For example `telemhq@acme`.
+ * @returns The file's path, or undefined.
+ */
+function enablingPolicy(scanned: readonly ScannedSettings[], pluginId: string): string | undefined {
+  let path: string | undefined;
+  for (const file of scanned) {
+    if (file.scope !== "managed") continue;
+    const plugins = file.settings?.enabledPlugins as Record<string, unknown> | undefined;
+    if (plugins !== null && typeof plugins === "object" && typeof plugins[pluginId] === "boolean") {
+      path = plugins[pluginId] ? file.path : undefined;
+    }
+  }
+  return path;
+}
+
+/** Where the plugin's ping URL was found, or why it could not be looked for. */
+interface PluginPingUrl {
+  /** The URL as stored (a secret: check it, show it redacted, never print it). */
+  value?: string;
+  /** Where it is kept, in words: "your credential store (...)" or "your organisation's policy (...)". */
+  source?: string;
+  /** Set when the URL may be set where a hook cannot look (the macOS keychain). */
+  unseen?: string;
+}
+
+/**
+ * The TelemHQ plugin's `ping_url` option as Claude Code resolves it: the
+ * member's credential store (`.credentials.json` in Claude Code's folder,
+ * or `CLAUDE_SECURESTORAGE_CONFIG_DIR`) over `pluginConfigs` in the merged
+ * settings, where a policy's value wins over the user's. On macOS the
+ * credential store is the keychain, which a hook does not read.
+ *
+ * @param runtime The runtime adapter.
+ * @param claudeDir Claude Code's folder.
+ * @param scanned The settings files Claude Code merges, managed ones last.
+ * @param pluginId For example `telemhq@acme`.
+ * @returns Where the URL is, and the URL itself for checking.
+ */
+async function pluginPingUrl(
+  runtime: Runtime,
+  claudeDir: string,
+  scanned: readonly ScannedSettings[],
+  pluginId: string,
+): Promise<PluginPingUrl> {
+  const store = credentialsFolder(runtime, claudeDir) + "/.credentials.json";
+  const text = await readSmallFile(await runtime.fs(), store, MAX_CREDENTIALS_BYTES);
+  const secret = text === undefined ? undefined : optionIn(parseObject(text)?.pluginSecrets, pluginId, false);
+  if (secret !== undefined) return { value: secret, source: `your credential store (${store})` };
+  let found: PluginPingUrl = {};
+  for (const file of scanned) {
+    const value = optionIn(file.settings?.pluginConfigs, pluginId, true);
+    if (value === undefined) continue;
+    found = {
+      value,
+      source: file.scope === "managed" ? `your organisation's policy (${file.path})` : `settings (${file.path})`,
+    };
+  }
+  if (found.value === undefined && text === undefined && platform() === "darwin") {
+    return { unseen: "the macOS keychain, which doctor does not read" };
+  }
+  return found;
+}
+
+/** `container[pluginId].ping_url` (credentials) or `container[pluginId].options.ping_url` (settings), if a string. */
+function optionIn(container: unknown, pluginId: string, inOptions: boolean): string | undefined {
+  if (container === null || typeof container !== "object") return undefined;
+  const entry = (container as Record<string, unknown>)[pluginId];
+  if (entry === null || typeof entry !== "object") return undefined;
+  const options = inOptions ? (entry as { options?: unknown }).options : entry;
+  if (options === null || typeof options !== "object") return undefined;
+  const value = (options as { ping_url?: unknown }).ping_url;
+  return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === "object" ? value as Record<string, unknown> : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Claude Code's credential folder: `CLAUDE_SECURESTORAGE_CONFIG_DIR` when set (empty: `~/.claude`), else its own. */
+function credentialsFolder(runtime: Runtime, claudeDir: string): string {
+  const given = runtime.env("CLAUDE_SECURESTORAGE_CONFIG_DIR");
+  if (given === undefined) return claudeDir;
+  return given !== "" && given.startsWith("/") ? given : `${runtime.env("HOME") ?? ""}/.claude`;
+}
+
+function platform(): string | undefined {
+  return (globalThis as { process?: { platform?: string } }).process?.platform;
 }
 
 // ---------------------------------------------------------------------------
@@ -7636,7 +7827,9 @@ async function planInstall(runtime: Runtime, args: readonly string[]): Promise<I
   const folders = await installFolders(runtime, kind, sourceKind, runtimePath);
   const { claudeDir, stateDir, hookFile, projectsDir } = folders;
   // Deno checks --allow-run against its real path: the launcher resolves the link each time, and so does this.
-  const realRuntime = kind === "deno" ? await runtime.realpath(runtimePath) ?? runtimePath : runtimePath;
+  const resolved = kind === "deno" ? await runtime.realpath(runtimePath) : undefined;
+  // A version manager's shim (mise) resolves to the manager, not to Deno: the shim it is, then.
+  const realRuntime = resolved !== undefined && /\/deno$/.test(resolved) ? resolved : runtimePath;
   const argv = hookArgv(kind, realRuntime, hookFile, stateDir, { pingHost: url.host, claudeDir, projectsDir });
   const launcher = `${claudeDir}/hooks/${LAUNCHER_FILE_NAME}`;
   const claude = await claudeCodeForScope(runtime, scope, claudeDir, labels.claudeVersion);
@@ -7827,7 +8020,7 @@ function ourEntry(plan: InstallPlan) {
 //
 // Owns: `installCommand`, the managed policies. Uses: input, events, runtime,
 // files, state_dir, ping_url, launch, launcher, cli_args, settings, claude_code,
-// install_record, install_plan.
+// install_record, install_plan, policy.
 
 /** The managed settings that install TelemHQ's plugin from its marketplace for everyone (the plugin route). */
 const PLUGIN_POLICY = {
@@ -8026,7 +8219,8 @@ async function installReport(runtime: Runtime, plan: InstallPlan, checked: Check
   }
   // Claude Code runs an identical command once, however many files name it; two different ones, twice.
   const scanned = await scanSettings(plan.claudeDir, await projectDirectory(runtime, undefined));
-  for (const plugin of enabledTelemhqPlugins(scanned)) {
+  const managed = await scanManagedSettings(await runtime.fs(), plan.claudeDir);
+  for (const plugin of enabledTelemhqPlugins([...scanned, ...managed])) {
     lines.push(
       `Warning: the TelemHQ plugin (${plugin}) is enabled too: each event is still sent once (one ping_id), but ` +
         `runs two hooks. Keep one: claude plugin uninstall ${plugin}, or uninstall here.`,
@@ -8053,7 +8247,7 @@ async function installReport(runtime: Runtime, plan: InstallPlan, checked: Check
 // everything the hook kept, unless the plugin still uses it.
 //
 // Owns: `uninstallCommand`. Uses: input, runtime, state_dir, cli_args,
-// settings, install_record.
+// settings, install_record, policy.
 
 /**
  * `uninstall`: removes from the scope's settings file exactly the entries
@@ -8103,7 +8297,7 @@ async function uninstallCommand(runtime: Runtime, args: readonly string[]): Prom
   const scanned = await scanSettings(claudeDir, await projectDirectory(runtime, values["--dir"]));
   const stillUsed = scanned.filter((file) => file.hooks.length > 0).map((file) => file.path);
   for (const file of scanned.filter((file) => file.error !== undefined)) lines.push(`Warning: ${file.error}`);
-  const plugins = enabledTelemhqPlugins(scanned);
+  const plugins = enabledTelemhqPlugins([...scanned, ...await scanManagedSettings(await runtime.fs(), claudeDir)]);
   if (stillUsed.length > 0) {
     lines.push(`Kept the hook file: ${stillUsed.join(" and ")} still run${stillUsed.length === 1 ? "s" : ""} it.`);
   } else if (plugins.length > 0) {
@@ -8197,7 +8391,7 @@ async function removeEverything(runtime: Runtime, hookFiles: readonly string[], 
 //
 // Owns: `doctorCommand`, `testPayload`. Uses: input, payload, runtime, runtime_detect, state_dir, config,
 // ping_url, launcher, lock, spool, send, attempts, cli_args, install_record, settings,
-// fields, claude_code, events.
+// fields, claude_code, events, policy.
 
 /** doctor's report: a line per check; problems are counted for the exit code. */
 class Report {
@@ -8258,16 +8452,23 @@ async function doctorCommand(runtime: Runtime, args: readonly string[]): Promise
     return finish(report);
   }
   const record = await readInstallRecord(runtime, stateDir);
-  const plugins = enabledTelemhqPlugins(await scanSettings(claudeDir, await projectDirectory(runtime, undefined)));
-  const url = checkUrl(report, config, record, plugins.length > 0);
+  const project = await projectDirectory(runtime, undefined);
+  // Every file Claude Code merges, an organisation's policy last (its keys win).
+  const scanned = [
+    ...await scanSettings(claudeDir, project),
+    ...await scanManagedSettings(await runtime.fs(), claudeDir),
+  ];
+  const plugins = enabledTelemhqPlugins(scanned);
+  const url = await checkUrl(runtime, report, config, record, { claudeDir, scanned, plugins });
   const found = await claudeCodeInUse(runtime, claudeDir);
   // No claude found here (an IDE's own, a fleet's pinned one): the version install was told, if any.
   const claude = found.version === undefined && record?.claude_version !== undefined
     ? { version: record.claude_version, description: `${record.claude_version} (as install's --claude-version said)` }
     : found;
-  const scanned = await checkSettings(report, claudeDir, record, await projectDirectory(runtime, undefined), claude);
+  if (project !== undefined) report.note(`Project settings are read from ${project}, its repository's root.`);
+  checkSettings(report, scanned, record, claude);
   checkClaudeCode(report, scanned, claude);
-  await checkInstall(runtime, report, record, url);
+  await checkInstall(runtime, report, record, url, plugins.length > 0);
   await checkStateFiles(runtime, report, stateDir);
   await checkDelivery(runtime, report, config, stateDir);
   if (values["--ping"] && url !== undefined) await testPing(runtime, report, url, record, config);
@@ -8288,18 +8489,15 @@ function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-function checkUrl(
+async function checkUrl(
+  runtime: Runtime,
   report: Report,
   config: HookConfig,
   record: InstallRecord | undefined,
-  pluginEnabled: boolean,
-): URL | undefined {
-  if (config.pingUrl === undefined && pluginEnabled) {
-    report.note(
-      "The ping URL is the plugin's ping_url option, which only Claude Code's hooks see: it is not checked here " +
-        "(claude plugin configure telemhq@telemhq shows whether it is set).",
-    );
-    return undefined;
+  claude: { claudeDir: string; scanned: readonly ScannedSettings[]; plugins: readonly string[] },
+): Promise<URL | undefined> {
+  if (config.pingUrl === undefined && claude.plugins.length > 0) {
+    return await checkPluginUrl(runtime, report, claude.claudeDir, claude.scanned, claude.plugins[0]);
   }
   if (config.pingUrl === undefined) {
     report.problem("No ping URL: run install --url ..., or set TELEMHQ_PING_URL where Claude Code starts.");
@@ -8319,20 +8517,51 @@ function checkUrl(
   return url;
 }
 
+/** The plugin's ping_url option, where Claude Code keeps it: checked, shown redacted. */
+async function checkPluginUrl(
+  runtime: Runtime,
+  report: Report,
+  claudeDir: string,
+  scanned: readonly ScannedSettings[],
+  plugin: string,
+): Promise<URL | undefined> {
+  const found = await pluginPingUrl(runtime, claudeDir, scanned, plugin);
+  if (found.unseen !== undefined) {
+    report.note(
+      `The ping URL is the plugin's ping_url option, kept in ${found.unseen}: claude plugin configure ${plugin} ` +
+        `shows whether it is set.`,
+    );
+    return undefined;
+  }
+  if (found.value === undefined) {
+    report.problem(
+      `The TelemHQ plugin (${plugin}) has no ping URL: set its ping_url option (printf '{"ping_url":"%s"}' "$URL" | ` +
+        `claude plugin configure ${plugin} --values-stdin), or ask whoever manages your machine.`,
+    );
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = parsePingUrl(found.value);
+  } catch (error) {
+    report.problem(`The plugin's ping URL (from ${found.source}) is refused: ${(error as Error).message}.`);
+    return undefined;
+  }
+  report.ok(`Ping URL ${redactUrl(url)} (the plugin's ping_url option, from ${found.source}).`);
+  return url;
+}
+
 function hostProblem(hosts: readonly string[], url: URL): string {
   return `The installed Deno hook may only reach ${hosts.join(", ")}, but the ping URL in force is for ${url.host}: ` +
     `run install again with that URL.`;
 }
 
-async function checkSettings(
+function checkSettings(
   report: Report,
-  claudeDir: string,
+  scanned: readonly ScannedSettings[],
   record: InstallRecord | undefined,
-  project: string | undefined,
   claude: ClaudeCodeInUse,
-): Promise<ScannedSettings[]> {
-  const scanned = await scanSettings(claudeDir, project);
-  if (project !== undefined) report.note(`Project settings are read from ${project}, its repository's root.`);
+): void {
   const wired = new Map<string, { paths: string[]; commands: Set<string> }>();
   const launcher = record === undefined ? undefined : recordedLauncher(record);
   const expected = launcher === undefined ? undefined : launcherCommand(launcher[1], launcher.slice(2));
@@ -8358,7 +8587,12 @@ async function checkSettings(
   }
   const plugins = enabledTelemhqPlugins(scanned);
   for (const plugin of plugins) {
-    report.ok(`The TelemHQ plugin (${plugin}) is enabled: its ping URL is its ping_url option, kept by Claude Code.`);
+    const policy = enablingPolicy(scanned, plugin);
+    report.ok(
+      policy === undefined
+        ? `The TelemHQ plugin (${plugin}) is enabled.`
+        : `The TelemHQ plugin (${plugin}) is enabled by your organisation's policy (${policy}).`,
+    );
   }
   if (plugins.length > 0 && wired.size > 0) {
     report.note(
@@ -8384,7 +8618,6 @@ async function checkSettings(
       );
     }
   }
-  return scanned;
 }
 
 /**
@@ -8441,7 +8674,13 @@ async function checkInstall(
   report: Report,
   record: InstallRecord | undefined,
   url: URL | undefined,
+  pluginEnabled: boolean,
 ): Promise<void> {
+  if (record === undefined && pluginEnabled) {
+    // The plugin's hooks.json runs its own launcher: an install would only add a second route.
+    report.ok("The plugin's launcher runs the hook: it picks Bun, Deno or Node 20+ at each event.");
+    return;
+  }
   if (record === undefined) {
     report.note("No install record: the runtime and hook file are not checked. Run install to record them.");
     return;
@@ -8610,7 +8849,10 @@ async function testPing(
     result = await sendPing(url, await testPayload(runtime, config), config.timeoutMs);
   }
   if (result.outcome === "delivered") {
-    report.ok(`Test ping accepted: ${redactUrl(url)} answered HTTP ${result.status}.`);
+    report.ok(
+      `Test ping accepted: ${redactUrl(url)} answered HTTP ${result.status}. It is marked event "DoctorPing", ` +
+        `with a session id of its own: a tracker can tell it from real work.`,
+    );
   } else {
     report.problem(
       `Test ping not accepted: ${withoutStop(result.reason)}${
@@ -8685,6 +8927,11 @@ it does not know): install reads the version of each claude it finds, and wires 
     summary: "deliver every spooled ping now and report what happened",
     details: "--retry-failed first puts the pings the tracker refused back in the spool (after fixing the URL).",
     run: flushCommand,
+  },
+  status: {
+    usage: "status",
+    summary: "what the hook is doing now: pings waiting, the sender, the last delivery, refused pings",
+    run: statusCommand,
   },
   log: {
     usage: "log [--json] [--limit N]",
@@ -8888,6 +9135,52 @@ function flushSummary(report: DeliveryReport, stateDir: string): string {
       `(${status.dropped.too_many} over the spool limit, ${status.dropped.too_old} too old, ${status.dropped.unreadable} unreadable).`,
   );
   return lines.join("\n");
+}
+
+/**
+ * `status`: what the hook is doing now, changing nothing: the pings waiting
+ * and whether a sender is delivering them, the last delivery and the totals,
+ * and pings set aside. Exits 1 when pings wait with no sender, or were set aside.
+ *
+ * @param runtime The runtime adapter.
+ * @param args No options.
+ * @returns The exit code.
+ */
+async function statusCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
+  parseArgs(args, [], []);
+  const { config, state } = await loadConfig(runtime);
+  if (state.problem !== undefined) throw new CommandError(`Cannot read the status: ${state.problem}.`);
+  const stateDir = config.stateDir;
+  if (stateDir === undefined) throw new CommandError("Cannot read the status: no state directory. Set HOME.");
+  if (await runtime.lstat(stateDir) === undefined) {
+    console.log(`No ping yet: the state directory "${stateDir}" does not exist (the first ping creates it).`);
+    return 0;
+  }
+  const spool = new Spool(await runtime.fs(), stateDir, config);
+  const [status, waiting, setAside, running] = await Promise.all([
+    readStatus(runtime, stateDir),
+    spool.waiting(),
+    spool.failedEntries().then((entries) => entries.length),
+    senderIsRunning(runtime, stateDir),
+  ]);
+  const lines = [
+    `${waiting} ping${waiting === 1 ? "" : "s"} waiting; ${running ? "a sender is delivering" : "no sender running"}.`,
+    status.last_delivered_at === undefined ? "Nothing delivered yet." : `Last delivery: ${status.last_delivered_at}.`,
+    flushSummary({ delivered: 0, rejected: 0, faulted: 0, waiting: 0, status, busy: false }, stateDir)
+      .split("\n").pop()!,
+  ];
+  if (status.last_error !== undefined) {
+    lines.push(`Last failed attempt: ${status.last_error.at}, ${withoutStop(status.last_error.reason)}.`);
+  }
+  if (waiting > 0 && !running) lines.push("Run flush to send the waiting pings now.");
+  if (setAside > 0) {
+    lines.push(
+      `${setAside} set aside in "${stateDir}/${STATE_LAYOUT.failed}": once the cause is fixed (doctor says what it ` +
+        `is), run flush --retry-failed.`,
+    );
+  }
+  console.log(terminalSafe(lines.join("\n")));
+  return (waiting > 0 && !running) || setAside > 0 ? 1 : 0;
 }
 
 /**

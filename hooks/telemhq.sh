@@ -20,9 +20,9 @@ set -u
 trap '' TERM HUP
 
 # --- lists shared with hook.ts (src/config.ts, src/launch.ts) ---
-ENV_NAMES=HOME,CLAUDE_CONFIG_DIR,TELEMHQ_PING_URL,CLAUDE_PLUGIN_OPTION_PING_URL,TELEMHQ_MEMBER,CLAUDE_PLUGIN_OPTION_MEMBER,TELEMHQ_HOOK_DEBUG,TELEMHQ_STATE_DIR,TELEMHQ_TIMEOUT_MS,TELEMHQ_SPOOL_MAX_PINGS,TELEMHQ_SPOOL_MAX_AGE_DAYS,TELEMHQ_RETRY_BASE_MS,TELEMHQ_RETRY_MAX_MS,TELEMHQ_SENDER_IDLE_MS,TELEMHQ_SENDER_CONCURRENCY,TELEMHQ_PRICES,TELEMHQ_HASH_SALT
+ENV_NAMES=HOME,CLAUDE_CONFIG_DIR,TELEMHQ_PING_URL,CLAUDE_PLUGIN_OPTION_PING_URL,TELEMHQ_MEMBER,CLAUDE_PLUGIN_OPTION_MEMBER,TELEMHQ_HOOK_DEBUG,TELEMHQ_STATE_DIR,TELEMHQ_TIMEOUT_MS,TELEMHQ_SPOOL_MAX_PINGS,TELEMHQ_SPOOL_MAX_AGE_DAYS,TELEMHQ_RETRY_BASE_MS,TELEMHQ_RETRY_MAX_MS,TELEMHQ_SENDER_IDLE_MS,TELEMHQ_SENDER_CONCURRENCY,TELEMHQ_PRICES,TELEMHQ_HASH_SALT,TELEMHQ_EVENT_DIR
 MANAGED_DIRS='/etc/claude-code,/Library/Application Support/ClaudeCode'
-UNSAFE_ENV='NODE_OPTIONS NODE_COMPILE_CACHE NODE_REPL_EXTERNAL_MODULE NODE_TLS_REJECT_UNAUTHORIZED BUN_OPTIONS BUN_RUNTIME_TRANSPILER_CACHE_PATH DENO_DIR XDG_CACHE_HOME'
+UNSAFE_ENV='NODE_OPTIONS NODE_COMPILE_CACHE NODE_REPL_EXTERNAL_MODULE NODE_TLS_REJECT_UNAUTHORIZED BUN_OPTIONS BUN_RUNTIME_TRANSPILER_CACHE_PATH BUN_INSPECT BUN_INSPECT_PRELOAD BUN_INSPECT_CONNECT_TO DENO_DIR XDG_CACHE_HOME'
 BUN_FLAGS='--config=/dev/null --no-env-file --no-install'
 DENO_FLAGS='--no-config --no-lock --no-prompt'
 # ---
@@ -153,7 +153,9 @@ net_host() {
 # Node runs the JavaScript beside hook.ts (hook.mjs, the same code with its types stripped) from 20 on, and hook.ts
 # itself from 22.18 (23.6 on the odd line), where it strips the types on every start.
 node_runs() {
-  version=$("$1" --version 2>/dev/null) || return 1
+  # From "/": a version manager's shim picks its program by the folder it runs in, and a repository's
+  # .tool-versions or .nvmrc must not choose what runs (or see the environment, the plugin's URL among it).
+  version=$(cd / && "$1" --version 2>/dev/null) || return 1
   version=${version#v}
   major=${version%%.*}
   rest=${version#*.}
@@ -211,6 +213,16 @@ runtime_words() {
     deno)
       real_path "$RUNTIME"
       deno=$REAL
+      allow_run=--allow-run=$deno
+      case ${REAL##*/} in
+        deno) ;;
+        *)
+          # A version manager's shim (mise) leads to the manager, not to Deno: run the shim itself (from "/", where
+          # only its global choice holds), and let the hook start its sender through the Deno that turns out to be.
+          deno=$RUNTIME
+          allow_run=--allow-run
+          ;;
+      esac
       if [ "$1" = all ]; then
         # shellcheck disable=SC2086
         add_words "$deno" run $DENO_FLAGS --allow-all "$HOOK"
@@ -229,7 +241,7 @@ runtime_words() {
       net_host
       # shellcheck disable=SC2086
       add_words "$deno" run $DENO_FLAGS "--allow-net$NET" "--allow-env=$ENV_NAMES" \
-        "--allow-read=$reads,$STATE,$deno,$MANAGED_DIRS" "--allow-write=$STATE" "--allow-run=$deno" --allow-sys=uid \
+        "--allow-read=$reads,$STATE,$deno,$MANAGED_DIRS" "--allow-write=$STATE" "$allow_run" --allow-sys=uid \
         "$HOOK"
       ;;
   esac
@@ -281,13 +293,15 @@ hand_on() {
     find_program cat && "$FOUND" >/dev/null
     return 0
   fi
-  project=$PWD
+  # The project folder goes by the environment, which only this user can read: a command line is every user's.
+  TELEMHQ_EVENT_DIR=$PWD
+  export TELEMHQ_EVENT_DIR
   old_ifs=$IFS
   IFS='
 '
   set -f
   # shellcheck disable=SC2086 # one word per line: split on newlines only, never globbed
-  set -- $WORDS --detached --cwd "$project"
+  set -- $WORDS --detached
   set +f
   IFS=$old_ifs
   # A background command of a script reads /dev/null unless told otherwise: the event goes through fd 3.
@@ -308,7 +322,7 @@ usage() {
   cat >&2 <<'USAGE'
 Usage: telemhq.sh                     hand one Claude Code event (on stdin) to the hook (what Claude Code runs)
        telemhq.sh tool                the same for a tool event, sent only with the plugin's tool_activity option
-       telemhq.sh COMMAND [ARGS...]   run a command: doctor | flush | log | install | uninstall | command
+       telemhq.sh COMMAND [ARGS...]   run a command: doctor | status | flush | log | install | uninstall | command
        telemhq.sh --help              the hook's own help, with every command
 USAGE
 }
@@ -363,10 +377,9 @@ main() {
       choose_runtime && runtime_words narrow && printf '%s' "$WORDS"
       ;;
     --help | -h | help) run_command --help || usage ;;
-    doctor | flush | log | install | uninstall | command | ping-test) run_command "$@" ;;
+    doctor | status | flush | log | install | uninstall | command | ping-test) run_command "$@" ;;
     *)
-      echo "telemhq.sh: unknown command \"$1\"." >&2
-      usage
+      echo "telemhq.sh: unknown command \"$1\": run telemhq.sh --help for the commands." >&2
       exit 2
       ;;
   esac

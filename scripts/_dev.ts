@@ -241,3 +241,20 @@ export async function runProcess(
 export function pinnedClaudeBinary(): string {
   return `${ROOT}tools/node_modules/@anthropic-ai/claude-code/bin/claude.exe`;
 }
+
+/**
+ * Removes a directory tree that a detached sender may still be writing into:
+ * a few tries, since a file created mid-removal makes it fail ("not empty").
+ */
+export async function removeTree(dir: string): Promise<void> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+      return;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      if (attempt >= 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}

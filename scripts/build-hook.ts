@@ -55,6 +55,7 @@ export const MODULES: readonly string[] = [
   "run_hook.ts",
   "cli_args.ts",
   "settings.ts",
+  "policy.ts",
   "claude_code.ts",
   "install_record.ts",
   "install_plan.ts",

@@ -13,6 +13,7 @@ import {
   hookCommand,
   NEWEST_FIXTURES,
   type ReceivedRequest,
+  removeTree,
   SECRET_MARKER,
   startReceiver,
 } from "./_dev.ts";
@@ -121,7 +122,8 @@ async function main(): Promise<void> {
     if (leaked > 0) Deno.exit(1);
   } finally {
     await receiver.close();
-    Deno.removeSync(stateDir, { recursive: true });
+    // The sender may still be writing its journal: removing its folder makes it leave.
+    await removeTree(stateDir);
   }
 }
 

@@ -122,7 +122,7 @@ run_install() {
   runtime=$1
   hook=$2
   shift 2
-  unset NODE_OPTIONS NODE_COMPILE_CACHE NODE_REPL_EXTERNAL_MODULE NODE_TLS_REJECT_UNAUTHORIZED BUN_OPTIONS BUN_RUNTIME_TRANSPILER_CACHE_PATH DENO_DIR XDG_CACHE_HOME
+  unset NODE_OPTIONS NODE_COMPILE_CACHE NODE_REPL_EXTERNAL_MODULE NODE_TLS_REJECT_UNAUTHORIZED BUN_OPTIONS BUN_RUNTIME_TRANSPILER_CACHE_PATH BUN_INSPECT BUN_INSPECT_PRELOAD BUN_INSPECT_CONNECT_TO DENO_DIR XDG_CACHE_HOME
   case "$runtime" in
     */deno) "$runtime" run --no-config --no-lock --no-prompt -A "$hook" install "$@" ;;
     *) "$runtime" --config=/dev/null --no-env-file --no-install "$hook" install "$@" ;;

@@ -87,6 +87,11 @@ it does not know): install reads the version of each claude it finds, and wires 
     details: "--retry-failed first puts the pings the tracker refused back in the spool (after fixing the URL).",
     run: flushCommand,
   },
+  status: {
+    usage: "status",
+    summary: "what the hook is doing now: pings waiting, the sender, the last delivery, refused pings",
+    run: statusCommand,
+  },
   log: {
     usage: "log [--json] [--limit N]",
     summary: "show the pings delivered, newest first: when, the tracker's answer, the exact body sent",
@@ -294,6 +299,57 @@ function flushSummary(report: DeliveryReport, stateDir: string): string {
       `(${status.dropped.too_many} over the spool limit, ${status.dropped.too_old} too old, ${status.dropped.unreadable} unreadable).`,
   );
   return lines.join("\n");
+}
+
+/**
+ * `status`: what the hook is doing now, changing nothing: the pings waiting
+ * and whether a sender is delivering them, the last delivery and the totals,
+ * and pings set aside. Exits 1 when pings wait with no sender, or were set aside.
+ *
+ * @param runtime The runtime adapter.
+ * @param args No options.
+ * @returns The exit code.
+ *
+ * @example
+ * ```ts ignore
+ * await statusCommand(detectRuntime(), []);
+ * ```
+ */
+export async function statusCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
+  parseArgs(args, [], []);
+  const { config, state } = await loadConfig(runtime);
+  if (state.problem !== undefined) throw new CommandError(`Cannot read the status: ${state.problem}.`);
+  const stateDir = config.stateDir;
+  if (stateDir === undefined) throw new CommandError("Cannot read the status: no state directory. Set HOME.");
+  if (await runtime.lstat(stateDir) === undefined) {
+    console.log(`No ping yet: the state directory "${stateDir}" does not exist (the first ping creates it).`);
+    return 0;
+  }
+  const spool = new Spool(await runtime.fs(), stateDir, config);
+  const [status, waiting, setAside, running] = await Promise.all([
+    readStatus(runtime, stateDir),
+    spool.waiting(),
+    spool.failedEntries().then((entries) => entries.length),
+    senderIsRunning(runtime, stateDir),
+  ]);
+  const lines = [
+    `${waiting} ping${waiting === 1 ? "" : "s"} waiting; ${running ? "a sender is delivering" : "no sender running"}.`,
+    status.last_delivered_at === undefined ? "Nothing delivered yet." : `Last delivery: ${status.last_delivered_at}.`,
+    flushSummary({ delivered: 0, rejected: 0, faulted: 0, waiting: 0, status, busy: false }, stateDir)
+      .split("\n").pop()!,
+  ];
+  if (status.last_error !== undefined) {
+    lines.push(`Last failed attempt: ${status.last_error.at}, ${withoutStop(status.last_error.reason)}.`);
+  }
+  if (waiting > 0 && !running) lines.push("Run flush to send the waiting pings now.");
+  if (setAside > 0) {
+    lines.push(
+      `${setAside} set aside in "${stateDir}/${STATE_LAYOUT.failed}": once the cause is fixed (doctor says what it ` +
+        `is), run flush --retry-failed.`,
+    );
+  }
+  console.log(terminalSafe(lines.join("\n")));
+  return (waiting > 0 && !running) || setAside > 0 ? 1 : 0;
 }
 
 /**

@@ -43,6 +43,7 @@ export const ENV_NAMES: readonly string[] = [
   "TELEMHQ_SENDER_CONCURRENCY",
   "TELEMHQ_PRICES",
   "TELEMHQ_HASH_SALT",
+  "TELEMHQ_EVENT_DIR",
 ];
 
 /** Settings read from the environment. */
@@ -222,6 +223,33 @@ export const MANAGED_SETTINGS_DIRS: readonly string[] = [
   "/etc/claude-code",
   "/Library/Application Support/ClaudeCode",
 ];
+
+/**
+ * The managed settings files present, in the order Claude Code merges them
+ * (a later one's keys win): each folder's `managed-settings.json`, then its
+ * `managed-settings.d/*.json` by name.
+ *
+ * @param fs The file API.
+ * @returns The paths.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as fs from "node:fs/promises";
+ * assert.ok((await managedSettingsPaths(fs)).every((path) => path.endsWith(".json")));
+ * ```
+ */
+export async function managedSettingsPaths(fs: FsPromises): Promise<string[]> {
+  const paths: string[] = [];
+  for (const dir of MANAGED_SETTINGS_DIRS) {
+    const main = `${dir}/managed-settings.json`;
+    if (await fs.lstat(main).then(() => true, () => false)) paths.push(main);
+    const dropIns = (await fs.readdir(`${dir}/managed-settings.d`).catch(() => [] as string[]))
+      .filter((name) => name.endsWith(".json")).sort();
+    paths.push(...dropIns.map((name) => `${dir}/managed-settings.d/${name}`));
+  }
+  return paths;
+}
 
 /** A file only root can have written: root's, and writable by no one else. */
 function onlyRootWrites(owner: { uid: number; mode: number }): boolean {

@@ -9,7 +9,7 @@
  *
  * Owns: `doctorCommand`, `testPayload`. Uses: input, payload, runtime, runtime_detect, state_dir, config,
  * ping_url, launcher, lock, spool, send, attempts, cli_args, install_record, settings,
- * fields, claude_code, events.
+ * fields, claude_code, events, policy.
  *
  * @module
  */
@@ -20,6 +20,7 @@ import { claudeDirectory } from "./state_dir.ts";
 import { describeError, terminalSafe } from "./input.ts";
 import { type InstallRecord, readInstallRecord } from "./install_record.ts";
 import { enabledTelemhqPlugins, projectDirectory, type ScannedSettings, scanSettings } from "./settings.ts";
+import { enablingPolicy, pluginPingUrl, scanManagedSettings } from "./policy.ts";
 import { type ClaudeCodeInUse, claudeCodeInUse, ignoredEvents, knowsEvent, settingsRejection } from "./claude_code.ts";
 import { INSTALL_EVENTS } from "./events.ts";
 import { launcherCommand, launcherScript } from "./launcher.ts";
@@ -98,16 +99,23 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
     return finish(report);
   }
   const record = await readInstallRecord(runtime, stateDir);
-  const plugins = enabledTelemhqPlugins(await scanSettings(claudeDir, await projectDirectory(runtime, undefined)));
-  const url = checkUrl(report, config, record, plugins.length > 0);
+  const project = await projectDirectory(runtime, undefined);
+  // Every file Claude Code merges, an organisation's policy last (its keys win).
+  const scanned = [
+    ...await scanSettings(claudeDir, project),
+    ...await scanManagedSettings(await runtime.fs(), claudeDir),
+  ];
+  const plugins = enabledTelemhqPlugins(scanned);
+  const url = await checkUrl(runtime, report, config, record, { claudeDir, scanned, plugins });
   const found = await claudeCodeInUse(runtime, claudeDir);
   // No claude found here (an IDE's own, a fleet's pinned one): the version install was told, if any.
   const claude = found.version === undefined && record?.claude_version !== undefined
     ? { version: record.claude_version, description: `${record.claude_version} (as install's --claude-version said)` }
     : found;
-  const scanned = await checkSettings(report, claudeDir, record, await projectDirectory(runtime, undefined), claude);
+  if (project !== undefined) report.note(`Project settings are read from ${project}, its repository's root.`);
+  checkSettings(report, scanned, record, claude);
   checkClaudeCode(report, scanned, claude);
-  await checkInstall(runtime, report, record, url);
+  await checkInstall(runtime, report, record, url, plugins.length > 0);
   await checkStateFiles(runtime, report, stateDir);
   await checkDelivery(runtime, report, config, stateDir);
   if (values["--ping"] && url !== undefined) await testPing(runtime, report, url, record, config);
@@ -128,18 +136,15 @@ function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-function checkUrl(
+async function checkUrl(
+  runtime: Runtime,
   report: Report,
   config: HookConfig,
   record: InstallRecord | undefined,
-  pluginEnabled: boolean,
-): URL | undefined {
-  if (config.pingUrl === undefined && pluginEnabled) {
-    report.note(
-      "The ping URL is the plugin's ping_url option, which only Claude Code's hooks see: it is not checked here " +
-        "(claude plugin configure telemhq@telemhq shows whether it is set).",
-    );
-    return undefined;
+  claude: { claudeDir: string; scanned: readonly ScannedSettings[]; plugins: readonly string[] },
+): Promise<URL | undefined> {
+  if (config.pingUrl === undefined && claude.plugins.length > 0) {
+    return await checkPluginUrl(runtime, report, claude.claudeDir, claude.scanned, claude.plugins[0]);
   }
   if (config.pingUrl === undefined) {
     report.problem("No ping URL: run install --url ..., or set TELEMHQ_PING_URL where Claude Code starts.");
@@ -159,20 +164,51 @@ function checkUrl(
   return url;
 }
 
+/** The plugin's ping_url option, where Claude Code keeps it: checked, shown redacted. */
+async function checkPluginUrl(
+  runtime: Runtime,
+  report: Report,
+  claudeDir: string,
+  scanned: readonly ScannedSettings[],
+  plugin: string,
+): Promise<URL | undefined> {
+  const found = await pluginPingUrl(runtime, claudeDir, scanned, plugin);
+  if (found.unseen !== undefined) {
+    report.note(
+      `The ping URL is the plugin's ping_url option, kept in ${found.unseen}: claude plugin configure ${plugin} ` +
+        `shows whether it is set.`,
+    );
+    return undefined;
+  }
+  if (found.value === undefined) {
+    report.problem(
+      `The TelemHQ plugin (${plugin}) has no ping URL: set its ping_url option (printf '{"ping_url":"%s"}' "$URL" | ` +
+        `claude plugin configure ${plugin} --values-stdin), or ask whoever manages your machine.`,
+    );
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = parsePingUrl(found.value);
+  } catch (error) {
+    report.problem(`The plugin's ping URL (from ${found.source}) is refused: ${(error as Error).message}.`);
+    return undefined;
+  }
+  report.ok(`Ping URL ${redactUrl(url)} (the plugin's ping_url option, from ${found.source}).`);
+  return url;
+}
+
 function hostProblem(hosts: readonly string[], url: URL): string {
   return `The installed Deno hook may only reach ${hosts.join(", ")}, but the ping URL in force is for ${url.host}: ` +
     `run install again with that URL.`;
 }
 
-async function checkSettings(
+function checkSettings(
   report: Report,
-  claudeDir: string,
+  scanned: readonly ScannedSettings[],
   record: InstallRecord | undefined,
-  project: string | undefined,
   claude: ClaudeCodeInUse,
-): Promise<ScannedSettings[]> {
-  const scanned = await scanSettings(claudeDir, project);
-  if (project !== undefined) report.note(`Project settings are read from ${project}, its repository's root.`);
+): void {
   const wired = new Map<string, { paths: string[]; commands: Set<string> }>();
   const launcher = record === undefined ? undefined : recordedLauncher(record);
   const expected = launcher === undefined ? undefined : launcherCommand(launcher[1], launcher.slice(2));
@@ -198,7 +234,12 @@ async function checkSettings(
   }
   const plugins = enabledTelemhqPlugins(scanned);
   for (const plugin of plugins) {
-    report.ok(`The TelemHQ plugin (${plugin}) is enabled: its ping URL is its ping_url option, kept by Claude Code.`);
+    const policy = enablingPolicy(scanned, plugin);
+    report.ok(
+      policy === undefined
+        ? `The TelemHQ plugin (${plugin}) is enabled.`
+        : `The TelemHQ plugin (${plugin}) is enabled by your organisation's policy (${policy}).`,
+    );
   }
   if (plugins.length > 0 && wired.size > 0) {
     report.note(
@@ -224,7 +265,6 @@ async function checkSettings(
       );
     }
   }
-  return scanned;
 }
 
 /**
@@ -281,7 +321,13 @@ async function checkInstall(
   report: Report,
   record: InstallRecord | undefined,
   url: URL | undefined,
+  pluginEnabled: boolean,
 ): Promise<void> {
+  if (record === undefined && pluginEnabled) {
+    // The plugin's hooks.json runs its own launcher: an install would only add a second route.
+    report.ok("The plugin's launcher runs the hook: it picks Bun, Deno or Node 20+ at each event.");
+    return;
+  }
   if (record === undefined) {
     report.note("No install record: the runtime and hook file are not checked. Run install to record them.");
     return;
@@ -455,7 +501,10 @@ async function testPing(
     result = await sendPing(url, await testPayload(runtime, config), config.timeoutMs);
   }
   if (result.outcome === "delivered") {
-    report.ok(`Test ping accepted: ${redactUrl(url)} answered HTTP ${result.status}.`);
+    report.ok(
+      `Test ping accepted: ${redactUrl(url)} answered HTTP ${result.status}. It is marked event "DoctorPing", ` +
+        `with a session id of its own: a tracker can tell it from real work.`,
+    );
   } else {
     report.problem(
       `Test ping not accepted: ${withoutStop(result.reason)}${

@@ -10,7 +10,7 @@
  *
  * Owns: `installCommand`, the managed policies. Uses: input, events, runtime,
  * files, state_dir, ping_url, launch, launcher, cli_args, settings, claude_code,
- * install_record, install_plan.
+ * install_record, install_plan, policy.
  *
  * @module
  */
@@ -41,6 +41,7 @@ import {
   scanSettings,
   type Settings,
 } from "./settings.ts";
+import { scanManagedSettings } from "./policy.ts";
 import { ensureStateDir, STATE_LAYOUT } from "./state_dir.ts";
 
 /** The managed settings that install TelemHQ's plugin from its marketplace for everyone (the plugin route). */
@@ -245,7 +246,8 @@ async function installReport(runtime: Runtime, plan: InstallPlan, checked: Check
   }
   // Claude Code runs an identical command once, however many files name it; two different ones, twice.
   const scanned = await scanSettings(plan.claudeDir, await projectDirectory(runtime, undefined));
-  for (const plugin of enabledTelemhqPlugins(scanned)) {
+  const managed = await scanManagedSettings(await runtime.fs(), plan.claudeDir);
+  for (const plugin of enabledTelemhqPlugins([...scanned, ...managed])) {
     lines.push(
       `Warning: the TelemHQ plugin (${plugin}) is enabled too: each event is still sent once (one ping_id), but ` +
         `runs two hooks. Keep one: claude plugin uninstall ${plugin}, or uninstall here.`,

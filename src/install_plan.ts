@@ -162,7 +162,9 @@ export async function planInstall(runtime: Runtime, args: readonly string[]): Pr
   const folders = await installFolders(runtime, kind, sourceKind, runtimePath);
   const { claudeDir, stateDir, hookFile, projectsDir } = folders;
   // Deno checks --allow-run against its real path: the launcher resolves the link each time, and so does this.
-  const realRuntime = kind === "deno" ? await runtime.realpath(runtimePath) ?? runtimePath : runtimePath;
+  const resolved = kind === "deno" ? await runtime.realpath(runtimePath) : undefined;
+  // A version manager's shim (mise) resolves to the manager, not to Deno: the shim it is, then.
+  const realRuntime = resolved !== undefined && /\/deno$/.test(resolved) ? resolved : runtimePath;
   const argv = hookArgv(kind, realRuntime, hookFile, stateDir, { pingHost: url.host, claudeDir, projectsDir });
   const launcher = `${claudeDir}/hooks/${LAUNCHER_FILE_NAME}`;
   const claude = await claudeCodeForScope(runtime, scope, claudeDir, labels.claudeVersion);

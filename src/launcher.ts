@@ -25,6 +25,7 @@ export const LAUNCHER_FILE_NAME = "telemhq.sh";
 /** The commands of hook.ts the launcher runs in the foreground, for people (the rest of its words are refused). */
 export const LAUNCHER_COMMANDS: readonly string[] = [
   "doctor",
+  "status",
   "flush",
   "log",
   "install",
@@ -260,7 +261,9 @@ net_host() {
 # Node runs the JavaScript beside hook.ts (hook.mjs, the same code with its types stripped) from 20 on, and hook.ts
 # itself from 22.18 (23.6 on the odd line), where it strips the types on every start.
 node_runs() {
-  version=$("$1" --version 2>/dev/null) || return 1
+  # From "/": a version manager's shim picks its program by the folder it runs in, and a repository's
+  # .tool-versions or .nvmrc must not choose what runs (or see the environment, the plugin's URL among it).
+  version=$(cd / && "$1" --version 2>/dev/null) || return 1
   version=\${version#v}
   major=\${version%%.*}
   rest=\${version#*.}
@@ -318,6 +321,16 @@ runtime_words() {
     deno)
       real_path "$RUNTIME"
       deno=$REAL
+      allow_run=--allow-run=$deno
+      case \${REAL##*/} in
+        deno) ;;
+        *)
+          # A version manager's shim (mise) leads to the manager, not to Deno: run the shim itself (from "/", where
+          # only its global choice holds), and let the hook start its sender through the Deno that turns out to be.
+          deno=$RUNTIME
+          allow_run=--allow-run
+          ;;
+      esac
       if [ "$1" = all ]; then
         # shellcheck disable=SC2086
         add_words "$deno" run $DENO_FLAGS --allow-all "$HOOK"
@@ -336,7 +349,7 @@ runtime_words() {
       net_host
       # shellcheck disable=SC2086
       add_words "$deno" run $DENO_FLAGS "--allow-net$NET" "--allow-env=$ENV_NAMES" \\
-        "--allow-read=$reads,$STATE,$deno,$MANAGED_DIRS" "--allow-write=$STATE" "--allow-run=$deno" --allow-sys=uid \\
+        "--allow-read=$reads,$STATE,$deno,$MANAGED_DIRS" "--allow-write=$STATE" "$allow_run" --allow-sys=uid \\
         "$HOOK"
       ;;
   esac
@@ -388,13 +401,15 @@ hand_on() {
     find_program cat && "$FOUND" >/dev/null
     return 0
   fi
-  project=$PWD
+  # The project folder goes by the environment, which only this user can read: a command line is every user's.
+  TELEMHQ_EVENT_DIR=$PWD
+  export TELEMHQ_EVENT_DIR
   old_ifs=$IFS
   IFS='
 '
   set -f
   # shellcheck disable=SC2086 # one word per line: split on newlines only, never globbed
-  set -- $WORDS --detached --cwd "$project"
+  set -- $WORDS --detached
   set +f
   IFS=$old_ifs
   # A background command of a script reads /dev/null unless told otherwise: the event goes through fd 3.
@@ -472,8 +487,7 @@ main() {
     --help | -h | help) run_command --help || usage ;;
     @@COMMANDS@@ | ping-test) run_command "$@" ;;
     *)
-      echo "telemhq.sh: unknown command \\"$1\\"." >&2
-      usage
+      echo "telemhq.sh: unknown command \\"$1\\": run telemhq.sh --help for the commands." >&2
       exit 2
       ;;
   esac

@@ -12,7 +12,7 @@
  */
 
 import { CATALOG_MODELS, FAST_PRICES, PRICING_TIERS, type TierPrice } from "./catalog.ts";
-import { MANAGED_SETTINGS_DIRS, readManagedSettings } from "./config.ts";
+import { managedSettingsPaths, readManagedSettings } from "./config.ts";
 import type { Runtime } from "./runtime.ts";
 
 /** A model's list prices, in US dollars per million tokens (see {@linkcode TierPrice}). */
@@ -453,14 +453,10 @@ export function priceTable(override: string | undefined): Record<string, ModelPr
 export async function loadManagedPricing(runtime: Runtime): Promise<ManagedPricing | undefined> {
   const fs = await runtime.fs();
   let value: unknown;
-  for (const dir of MANAGED_SETTINGS_DIRS) {
-    const dropIns = (await fs.readdir(`${dir}/managed-settings.d`).catch(() => [] as string[]))
-      .filter((name) => name.endsWith(".json")).sort().map((name) => `${dir}/managed-settings.d/${name}`);
-    for (const path of [`${dir}/managed-settings.json`, ...dropIns]) {
-      const settings = await readManagedSettings(fs, path) as { modelPricing?: unknown } | undefined;
-      if (settings !== null && typeof settings === "object" && settings.modelPricing !== undefined) {
-        value = settings.modelPricing;
-      }
+  for (const path of await managedSettingsPaths(fs)) {
+    const settings = await readManagedSettings(fs, path) as { modelPricing?: unknown } | undefined;
+    if (settings !== null && typeof settings === "object" && settings.modelPricing !== undefined) {
+      value = settings.modelPricing;
     }
   }
   return managedPricing(value);

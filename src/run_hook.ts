@@ -109,11 +109,15 @@ export async function runHook(runtime: Runtime): Promise<string | undefined> {
 
 /**
  * The folder Claude Code started the hook in (the project's): the launcher
- * starts hook.ts from "/" and names that folder (`--detached --cwd DIR`).
+ * starts hook.ts from "/" with `--detached` and names that folder in
+ * `TELEMHQ_EVENT_DIR` (a command line is readable by every local user; the
+ * environment only by this one). An older launcher named it by `--cwd DIR`.
  */
 function hookFolder(runtime: Runtime): string {
   const [first, flag, dir] = runtime.args;
-  return first === "--detached" && flag === "--cwd" && dir !== undefined && isAbsolutePath(dir) ? dir : runtime.cwd();
+  if (first !== "--detached") return runtime.cwd();
+  const named = flag === "--cwd" ? dir : runtime.env("TELEMHQ_EVENT_DIR");
+  return named !== undefined && isAbsolutePath(named) ? named : runtime.cwd();
 }
 
 /** The spool cannot be written: send the ping from here, the way the reference script does. */

@@ -26,6 +26,10 @@ export const UNSAFE_ENV_NAMES: readonly string[] = [
   "NODE_TLS_REJECT_UNAUTHORIZED",
   "BUN_OPTIONS",
   "BUN_RUNTIME_TRANSPILER_CACHE_PATH",
+  // Bun's inspector: with BUN_INSPECT set, BUN_INSPECT_PRELOAD runs a script before the hook.
+  "BUN_INSPECT",
+  "BUN_INSPECT_PRELOAD",
+  "BUN_INSPECT_CONNECT_TO",
   "DENO_DIR",
   // Where Deno and Bun keep compiled code unless told otherwise.
   "XDG_CACHE_HOME",

@@ -3,7 +3,7 @@
  * everything the hook kept, unless the plugin still uses it.
  *
  * Owns: `uninstallCommand`. Uses: input, runtime, state_dir, cli_args,
- * settings, install_record.
+ * settings, install_record, policy.
  *
  * @module
  */
@@ -25,6 +25,7 @@ import {
   scopeSettingsPath,
   SETTINGS_SCOPES,
 } from "./settings.ts";
+import { scanManagedSettings } from "./policy.ts";
 import {
   claudeDirectory,
   parentsProblem,
@@ -87,7 +88,7 @@ export async function uninstallCommand(runtime: Runtime, args: readonly string[]
   const scanned = await scanSettings(claudeDir, await projectDirectory(runtime, values["--dir"]));
   const stillUsed = scanned.filter((file) => file.hooks.length > 0).map((file) => file.path);
   for (const file of scanned.filter((file) => file.error !== undefined)) lines.push(`Warning: ${file.error}`);
-  const plugins = enabledTelemhqPlugins(scanned);
+  const plugins = enabledTelemhqPlugins([...scanned, ...await scanManagedSettings(await runtime.fs(), claudeDir)]);
   if (stillUsed.length > 0) {
     lines.push(`Kept the hook file: ${stillUsed.join(" and ")} still run${stillUsed.length === 1 ? "s" : ""} it.`);
   } else if (plugins.length > 0) {

@@ -21,23 +21,6 @@ export function testEnv(stateDir: string, extra: Record<string, string> = {}): R
   };
 }
 
-/**
- * Removes a directory tree that a detached sender may still be writing into:
- * a few tries, since a file created mid-removal makes it fail ("not empty").
- */
-export async function removeTree(dir: string): Promise<void> {
-  for (let attempt = 0;; attempt++) {
-    try {
-      Deno.removeSync(dir, { recursive: true });
-      return;
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return;
-      if (attempt >= 20) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
-
 /** A fresh state directory; removing it makes any sender still running in it exit. */
 export function tempStateDir(): string {
   return Deno.makeTempDirSync({ prefix: "telemhq-state-" });

@@ -619,9 +619,12 @@ Deno.test("review: the launcher refuses words it does not know, and under TELEMH
     PATH: `${ROOT}tools/node_modules/.bin:/usr/bin:/bin`,
   };
   try {
-    const unknown = await runProcess(["/bin/sh", `${ROOT}hooks/telemhq.sh`, "status"], { env });
+    const unknown = await runProcess(["/bin/sh", `${ROOT}hooks/telemhq.sh`, "statuss"], { env });
     assert.equal(unknown.code, 2);
-    assert.match(unknown.stderr, /^telemhq\.sh: unknown command "status"\.\nUsage: telemhq\.sh /);
+    assert.match(
+      unknown.stderr,
+      /^telemhq\.sh: unknown command "statuss": run telemhq\.sh --help for the commands\.\n$/,
+    );
     const quiet = await runProcess(["/bin/sh", `${ROOT}hooks/telemhq.sh`], { env, stdin: "not json" });
     assert.deepEqual([quiet.code, quiet.stdout, quiet.stderr], [0, "", ""]);
     const debug = await runProcess(["/bin/sh", `${ROOT}hooks/telemhq.sh`], {
@@ -820,6 +823,79 @@ Deno.test("8. the same event handed to a second hook after its ping was sent (bo
       ]);
     } finally {
       await removeTree(stateDir);
+    }
+  });
+});
+
+// The third round: a version manager's shim (mise, asdf) picks its program by the folder it runs in, and a
+// command line is every local user's to read.
+
+/** A folder of programs for PATH, and a log folder they write to; both removed afterwards. */
+function programFolder(): { bin: string; log: string; dir: string } {
+  const dir = Deno.makeTempDirSync({ prefix: "telemhq-sec-bin-" });
+  Deno.mkdirSync(`${dir}/bin`);
+  Deno.mkdirSync(`${dir}/log`);
+  return { bin: `${dir}/bin`, log: `${dir}/log`, dir };
+}
+
+function writeProgram(path: string, script: string): void {
+  Deno.writeTextFileSync(path, `#!/bin/sh\n${script}`);
+  Deno.chmodSync(path, 0o755);
+}
+
+Deno.test("11. a node shim asked for its version runs from /, and the project folder never reaches a command line", async () => {
+  const { bin, log, dir } = programFolder();
+  const repo = Deno.makeTempDirSync({ prefix: "telemhq-sec-repo-secret-client-" });
+  try {
+    // Like mise's shim: which program runs depends on the folder it is started in.
+    writeProgram(
+      `${bin}/node`,
+      `if [ "$1" = --version ]; then printf '%s\\n' "$PWD" >> '${log}/version-cwd'; echo v22.99.0; exit 0; fi
+printf '%s\\n' "$@" > '${log}/argv.tmp'; printf '%s' "\${TELEMHQ_EVENT_DIR:-}" > '${log}/event-dir'
+mv '${log}/argv.tmp' '${log}/argv'`,
+    );
+    const run = await runProcess(["/bin/sh", `${ROOT}hooks/telemhq.sh`], {
+      cwd: repo,
+      env: { PATH: `${bin}:/bin`, HOME: dir },
+      stdin: JSON.stringify({ hook_event_name: "Stop", session_id: "shim" }),
+    });
+    assert.equal(run.code, 0, run.stderr);
+    await waitUntil(() => pathExists(`${log}/argv`), "the hook to start under the shim");
+    assert.deepEqual(Deno.readTextFileSync(`${log}/version-cwd`).trim().split("\n"), ["/"]);
+    const argv = Deno.readTextFileSync(`${log}/argv`);
+    assert.ok(!argv.includes(repo), `the project folder is on the command line: ${argv}`);
+    assert.match(argv, /--detached/);
+    assert.equal(Deno.readTextFileSync(`${log}/event-dir`), repo, "the hook learns its folder from the environment");
+  } finally {
+    await removeTree(dir);
+    await removeTree(repo);
+  }
+});
+
+Deno.test("12. Deno behind a version manager's shim still delivers, run as the shim and not as the manager", async () => {
+  const { bin, dir } = programFolder();
+  await withReceivers(1, async ([receiver]) => {
+    try {
+      // Like mise: one program, linked as each tool's shim, that acts by the name it is called by.
+      Deno.mkdirSync(`${dir}/manager`);
+      writeProgram(
+        `${dir}/manager/mise`,
+        `case \${0##*/} in deno) exec '${runtimeBinary("deno")}' "$@" ;; *) echo "mise: no tasks" >&2; exit 1 ;; esac`,
+      );
+      Deno.symlinkSync(`${dir}/manager/mise`, `${bin}/deno`);
+      const env = testEnv(`${dir}/state`, { PATH: `${bin}:/usr/bin:/bin`, HOME: dir, TELEMHQ_PING_URL: receiver.url });
+      const argv = await runProcess(["/bin/sh", `${ROOT}hooks/telemhq.sh`, "--print-argv"], { env });
+      assert.equal(argv.stdout.split("\n")[0], `${bin}/deno`, argv.stdout);
+      const run = await runProcess(["/bin/sh", `${ROOT}hooks/telemhq.sh`], {
+        env,
+        stdin: JSON.stringify({ hook_event_name: "Stop", session_id: "mise-deno" }),
+      });
+      assert.equal(run.code, 0, run.stderr);
+      await receiver.waitFor(1);
+      assert.equal(JSON.parse(receiver.requests[0].body).session_id, "mise-deno");
+      await waitUntil(() => !listState(`${dir}/state`).includes(STATE_LAYOUT.lock), "the sender to leave");
+    } finally {
+      await removeTree(dir);
     }
   });
 });
