@@ -45,13 +45,14 @@
  * 31. src/cli_args.ts         The commands' shared parts.
  * 32. src/settings.ts         Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
  * 33. src/policy.ts           What an organisation's policy and Claude Code's plugin options say about the hook.
- * 34. src/claude_code.ts      Which Claude Code runs here, and what it accepts.
- * 35. src/install_record.ts   The install record, `<state>/install.json`.
- * 36. src/install_plan.ts     What `install` will do, decided and checked before anything is written.
- * 37. src/install.ts          `install`.
- * 38. src/uninstall.ts        `uninstall`.
- * 39. src/doctor.ts           `doctor`.
- * 40. src/cli.ts              The command line.
+ * 34. src/marketplace.ts      The marketplace a team's policy installs the plugin from, as Claude Code's `extraKnownMarketplaces` takes it.
+ * 35. src/claude_code.ts      Which Claude Code runs here, and what it accepts.
+ * 36. src/install_record.ts   The install record, `<state>/install.json`.
+ * 37. src/install_plan.ts     What `install` will do, decided and checked before anything is written.
+ * 38. src/install.ts          `install`.
+ * 39. src/uninstall.ts        `uninstall`.
+ * 40. src/doctor.ts           `doctor`.
+ * 41. src/cli.ts              The command line.
  *
  * @module
  */
@@ -1117,6 +1118,8 @@ export interface Runtime {
   env(name: string): string | undefined;
   /** The process's working directory, or `""` when not permitted. */
   cwd(): string;
+  /** Changes the working directory; false when it cannot. */
+  chdir(path: string): boolean;
   /** The process's stdin as a byte stream. */
   stdin(): AsyncIterable<Uint8Array>;
   /** SHA-256 as hex, by the cheapest means this runtime has. */
@@ -1294,6 +1297,7 @@ interface DenoLike {
   args: string[];
   env: { get(name: string): string | undefined; toObject(): Record<string, string> };
   cwd(): string;
+  chdir(path: string): void;
   execPath(): string;
   uid(): number | null;
   stdin: { readSync(buffer: Uint8Array): number | null };
@@ -1337,6 +1341,7 @@ function denoRuntime(deno: DenoLike): Runtime {
     args: deno.args,
     env: (name) => attempt(() => deno.env.get(name), undefined),
     cwd: () => attempt(() => deno.cwd(), ""),
+    chdir: (path) => attempt(() => (deno.chdir(path), true), false),
     // Deno's synchronous calls: its async ops and stdin stream cost 3-7 ms each to set up.
     stdin: () => readSyncChunks(deno.stdin),
     // A few short strings per event: plain JavaScript beats setting up Deno's Web Crypto (about 0.7 ms).
@@ -1461,6 +1466,7 @@ interface ProcessLike {
   execPath: string;
   env: Record<string, string | undefined>;
   cwd(): string;
+  chdir(path: string): void;
   getuid?(): number;
   exit(code: number): never;
 }
@@ -1473,6 +1479,7 @@ function processBasics(process: ProcessLike) {
     args: process.argv.slice(2),
     env: (name: string) => process.env[name],
     cwd: () => attempt(() => process.cwd(), ""),
+    chdir: (path: string) => attempt(() => (process.chdir(path), true), false),
     fs: nodeFs,
     uid: () => process.getuid?.(),
     lstat: async (path: string) => {
@@ -1984,6 +1991,7 @@ export const STATE_LAYOUT = {
   journalOld: "delivered.1.jsonl",
   flushRequest: "flush.request",
   flushDone: "flush.done",
+  nodeCompileCache: "node-compile-cache",
 } as const;
 
 /**
@@ -2878,7 +2886,7 @@ function privateCacheFolder() {
     if (!ours(state.slice(0, end), false)) return undefined;
   }
   if (!ours(state, true)) return undefined;
-  const cache = state + "/node-compile-cache";
+  const cache = state + "/${STATE_LAYOUT.nodeCompileCache}";
   if (fs.lstatSync(cache, { throwIfNoEntry: false }) === undefined) fs.mkdirSync(cache, { mode: 0o700 });
   return ours(cache, true) ? cache : undefined;
 }
@@ -3258,6 +3266,11 @@ no_runtime() {
   fi
 }
 
+# The same, for the user inside Claude Code: a SessionStart hook's JSON answer (nothing in it comes from outside).
+no_runtime_notice() {
+  printf '%s\n' '{"systemMessage":"TelemHQ: no runtime for the hook (looked for Bun, Deno and Node 20 or later on PATH), so no usage is sent. Install one (https://bun.sh, https://deno.com or Node 20+), then start Claude Code again; sh <plugin folder>/hooks/telemhq.sh doctor says more."}'
+}
+
 # Runs a command of hook.ts in the foreground, in the folder it was asked from (doctor reads its project).
 run_command() {
   if ! choose_runtime; then
@@ -3274,6 +3287,10 @@ run_command() {
     echo "TelemHQ: a path holds a comma, which Deno's permission flags cannot express: use Bun." >&2
     return 1
   fi
+  # Started from "/" too: a version manager's shim would pick the program by this folder's files. hook.ts goes
+  # back to the folder named here once it runs (doctor and install read its project).
+  TELEMHQ_EVENT_DIR=$PWD && export TELEMHQ_EVENT_DIR
+  cd / || return 1
   old_ifs=$IFS
   IFS='
 '
@@ -3292,8 +3309,7 @@ hand_on() {
     return 0
   fi
   # The project folder goes by the environment, which only this user can read: a command line is every user's.
-  TELEMHQ_EVENT_DIR=$PWD
-  export TELEMHQ_EVENT_DIR
+  TELEMHQ_EVENT_DIR=$PWD && export TELEMHQ_EVENT_DIR
   old_ifs=$IFS
   IFS='
 '
@@ -3369,6 +3385,13 @@ main() {
     tool)
       # Tool events only with the plugin's tool_activity option on (absent: off).
       if [ "\${CLAUDE_PLUGIN_OPTION_TOOL_ACTIVITY:-false}" = true ]; then hand_on; else cat >/dev/null; fi
+      ;;
+    session-start)
+      # Once a session (hooks.json: at startup and resume), a word to the user when no runtime can run the hook,
+      # which would otherwise drop every event silently: Claude Code shows a SessionStart hook's systemMessage.
+      # With a runtime, nothing: no output, nothing started.
+      find_program cat && "$FOUND" >/dev/null
+      choose_runtime || no_runtime_notice
       ;;
     --print-argv)
       # For the tests: the command line an event would get, one word per line.
@@ -6507,12 +6530,10 @@ export async function runHook(runtime: Runtime): Promise<string | undefined> {
  * The folder Claude Code started the hook in (the project's): the launcher
  * starts hook.ts from "/" with `--detached` and names that folder in
  * `TELEMHQ_EVENT_DIR` (a command line is readable by every local user; the
- * environment only by this one). An older launcher named it by `--cwd DIR`.
+ * environment only by this one).
  */
 function hookFolder(runtime: Runtime): string {
-  const [first, flag, dir] = runtime.args;
-  if (first !== "--detached") return runtime.cwd();
-  const named = flag === "--cwd" ? dir : runtime.env("TELEMHQ_EVENT_DIR");
+  const named = runtime.args[0] === "--detached" ? runtime.env("TELEMHQ_EVENT_DIR") : undefined;
   return named !== undefined && isAbsolutePath(named) ? named : runtime.cwd();
 }
 
@@ -7237,6 +7258,84 @@ function credentialsFolder(runtime: Runtime, claudeDir: string): string {
 
 function platform(): string | undefined {
   return (globalThis as { process?: { platform?: string } }).process?.platform;
+}
+
+// ---------------------------------------------------------------------------
+// src/marketplace.ts
+//
+// The marketplace a team's policy installs the plugin from, as Claude Code's
+// `extraKnownMarketplaces` takes it: a GitHub `owner/repo`, a git URL, the
+// URL of a `marketplace.json`, or a folder or `marketplace.json` on a drive
+// every machine mounts. Read the way `claude plugin marketplace add` reads a
+// source, and checked, so that the printed policy works on every machine.
+//
+// Owns: `marketplaceSource`. Uses: cli_args.
+
+/** A marketplace source, as the `source` of an `extraKnownMarketplaces` entry. */
+type MarketplaceSource =
+  | { source: "github"; repo: string; ref?: string }
+  | { source: "git"; url: string; ref?: string }
+  | { source: "url"; url: string }
+  | { source: "directory"; path: string }
+  | { source: "file"; path: string };
+
+/** TelemHQ's own marketplace, once this repository is published: the default. */
+const DEFAULT_MARKETPLACE = "telemhq/claude-code";
+
+const GITHUB_REPO = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}[A-Za-z0-9])?\/[A-Za-z0-9._-]{1,100}$/;
+const SSH_GIT = /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~\/-]+$/;
+const GIT_REF = /^[A-Za-z0-9._\/-]{1,200}$/;
+
+/**
+ * Reads a marketplace source given on the command line: `owner/repo[#ref]`
+ * (GitHub), `git@host:path[#ref]` or `https://host/path.git[#ref]` (git),
+ * `https://host/.../marketplace.json` (a URL), or an absolute path (a folder,
+ * or a `.json` file). Refuses anything else with one line: a relative path
+ * (the policy is read on other machines), plain `http` beyond this machine,
+ * spaces or control characters.
+ *
+ * @param given The source as typed.
+ * @returns The source for the policy.
+ */
+function marketplaceSource(given: string): MarketplaceSource {
+  const refuse = (why: string): never => {
+    throw new CommandError(`Cannot print the policy: --marketplace ${why}.`, 2);
+  };
+  // deno-lint-ignore no-control-regex -- the characters refused
+  if (given.length > 2048 || /[\s\u0000-\u001f\u007f]/.test(given)) {
+    refuse("holds spaces or control characters (or is too long)");
+  }
+  if (given.startsWith("/")) {
+    if (/(^|\/)\.\.?(\/|$)/.test(given)) refuse(`"${given}" holds . or .. parts: give the folder's own path`);
+    return given.endsWith(".json") ? { source: "file", path: given } : { source: "directory", path: given };
+  }
+  if (/^(\.|~)/.test(given)) {
+    refuse(`"${given}" is a relative path: give an absolute path (the policy is read elsewhere)`);
+  }
+  const [base, ref, extra] = given.split("#");
+  if (extra !== undefined || (ref !== undefined && !GIT_REF.test(ref))) refuse(`has a ref that is not a git ref`);
+  const withRef = ref === undefined ? {} : { ref };
+  if (GITHUB_REPO.test(base)) return { source: "github", repo: base, ...withRef };
+  if (SSH_GIT.test(base)) return { source: "git", url: base, ...withRef };
+  let url: URL;
+  try {
+    url = new URL(base);
+  } catch {
+    return refuse(
+      `"${given}" is not a marketplace source: give owner/repo, a git URL, the URL of a marketplace.json, or an ` +
+        `absolute path`,
+    );
+  }
+  const loopback = url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
+    refuse(`"${url.protocol}" URLs are not accepted: give an https:// URL`);
+  }
+  if (url.username !== "" || url.password !== "") refuse("URL holds credentials: give them to git, not the policy");
+  if (url.search !== "") refuse("URL has a query: give the marketplace's own address");
+  if (url.pathname.endsWith(".git")) return { source: "git", url: url.href, ...withRef };
+  if (ref !== undefined) refuse("ref goes only with a git repository (owner/repo, or a URL ending in .git)");
+  if (url.pathname.endsWith(".json")) return { source: "url", url: url.href };
+  return refuse(`URL on ${url.host} is neither a git repository (ending in .git) nor a marketplace.json`);
 }
 
 // ---------------------------------------------------------------------------
@@ -8020,13 +8119,10 @@ function ourEntry(plan: InstallPlan) {
 //
 // Owns: `installCommand`, the managed policies. Uses: input, events, runtime,
 // files, state_dir, ping_url, launch, launcher, cli_args, settings, claude_code,
-// install_record, install_plan, policy.
+// install_record, install_plan, policy, marketplace.
 
-/** The managed settings that install TelemHQ's plugin from its marketplace for everyone (the plugin route). */
-const PLUGIN_POLICY = {
-  extraKnownMarketplaces: { telemhq: { source: { source: "github", repo: "telemhq/claude-code" } } },
-  enabledPlugins: { "telemhq@telemhq": true },
-} as const;
+/** The plugin's id in the policy: TelemHQ's plugin in its marketplace (a mirror keeps the marketplace's name). */
+const PLUGIN_ID = "telemhq@telemhq";
 
 /** Refuses, before anything is written, a file whose folder (or nearest existing parent) this user cannot write. */
 async function assertWritable(runtime: Runtime, path: string): Promise<void> {
@@ -8061,7 +8157,7 @@ async function prepareStateDir(runtime: Runtime, stateDir: string): Promise<void
  * @returns The exit code.
  */
 async function installCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
-  if (args.includes("--plugin")) return printPluginPolicy(args);
+  if (args.includes("--plugin")) return await printPluginPolicy(runtime, args);
   const plan = await planInstall(runtime, args);
   const hookSource = await runtime.readTextFile(runtime.scriptPath!);
   if (hookSource === undefined) throw new CommandError("Cannot install: cannot read this hook's own file.");
@@ -8072,16 +8168,65 @@ async function installCommand(runtime: Runtime, args: readonly string[]): Promis
   return 0;
 }
 
-/** The plugin route's team policy: no URL and no path of this machine, each member configures the plugin. */
-function printPluginPolicy(args: readonly string[]): number {
-  const values = parseArgs(args, ["--scope"], ["--plugin"]);
+/**
+ * The plugin route's team policy: the marketplace the lead names (`--marketplace`, TelemHQ's by default), the plugin
+ * enabled for everyone, and optionally one URL shared by the team (`--url`) and tool activity. No path of this
+ * machine: it works on every machine it is copied to.
+ */
+async function printPluginPolicy(runtime: Runtime, args: readonly string[]): Promise<number> {
+  const values = parseArgs(
+    args,
+    ["--scope", "--marketplace", "--url", "--claude-version"],
+    ["--plugin", "--tool-activity", "--no-tool-activity"],
+  );
   if (values["--scope"] !== "managed") throw new CommandError("Cannot install: --plugin goes with --scope managed.", 2);
-  console.log(JSON.stringify(PLUGIN_POLICY, null, 2));
+  const given = values["--claude-version"];
+  if (
+    given !== undefined && (!isClaudeCodeVersion(given) || compareVersions(given, CLAUDE_CODE_FEATURES.pluginData) < 0)
+  ) {
+    throw new CommandError(
+      `Cannot print the policy: the plugin needs Claude Code ${CLAUDE_CODE_FEATURES.pluginData} or later on every machine ` +
+        `(--claude-version ${given.slice(0, 20)}); use the settings route (install --scope managed) for older ones.`,
+      2,
+    );
+  }
+  const source = marketplaceSource(values["--marketplace"] ?? DEFAULT_MARKETPLACE);
+  const shared = values["--url"] === undefined ? undefined : await sharedPingUrl(runtime, values["--url"]);
+  const toolActivity = values["--tool-activity"] ? true : values["--no-tool-activity"] ? false : undefined;
+  const options = {
+    ...(shared !== undefined ? { ping_url: shared.href } : {}),
+    ...(toolActivity !== undefined ? { tool_activity: toolActivity } : {}),
+  };
+  const policy = {
+    extraKnownMarketplaces: { telemhq: { source } },
+    enabledPlugins: { [PLUGIN_ID]: true },
+    ...(Object.keys(options).length > 0 ? { pluginConfigs: { [PLUGIN_ID]: { options } } } : {}),
+  };
+  console.log(JSON.stringify(policy, null, 2));
   console.error(
-    "Managed policy for the plugin printed: it adds TelemHQ's marketplace and enables the plugin for everyone; each " +
-      "member then sets the ping URL (claude plugin configure telemhq@telemhq --values-stdin).",
+    [
+      "Managed policy for the plugin printed. It goes where Claude Code reads policy: /etc/claude-code/managed-settings.json " +
+      "(Linux), /Library/Application Support/ClaudeCode/managed-settings.json (macOS), " +
+      "C:\\Program Files\\ClaudeCode\\managed-settings.json (Windows), or a file beside it in managed-settings.d/.",
+      shared === undefined
+        ? `Each member then sets their ping URL: printf '{"ping_url":"%s"}' "$URL" | claude plugin configure ${PLUGIN_ID} --values-stdin.`
+        : "Warning: the shared ping URL is in a file every user of each machine can read; its token is the team's.",
+      "Each member checks their machine with: sh <plugin folder>/hooks/telemhq.sh doctor --ping.",
+    ].join("\n"),
   );
   return 0;
+}
+
+/** A team's shared ping URL: `--url URL`, or `--url -` (the first line of stdin, off the process list). */
+async function sharedPingUrl(runtime: Runtime, value: string): Promise<URL> {
+  const raw = value === "-"
+    ? new TextDecoder().decode(await readAll(runtime.stdin(), 64 * 1024)).split("\n")[0]
+    : value;
+  try {
+    return parsePingUrl(raw);
+  } catch (error) {
+    throw new CommandError(`Cannot print the policy: the ping URL is refused: ${(error as Error).message}.`, 2);
+  }
 }
 
 /** `--scope managed`: prints the policy for a team rollout; the hook file must be at the same path on each machine. */
@@ -8678,7 +8823,9 @@ async function checkInstall(
 ): Promise<void> {
   if (record === undefined && pluginEnabled) {
     // The plugin's hooks.json runs its own launcher: an install would only add a second route.
-    report.ok("The plugin's launcher runs the hook: it picks Bun, Deno or Node 20+ at each event.");
+    report.note(
+      "No install record: the plugin's launcher runs the hook, under the first of Bun, Deno or Node 20+ it finds.",
+    );
     return;
   }
   if (record === undefined) {
@@ -8894,7 +9041,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   install: {
     usage: "install --url URL|- [--scope user|project|local|managed] [--dir DIR] [--runtime deno|bun|node] " +
       "[--[no-]tool-activity] [--hash-salt SALT|- | --no-hash-salt] [--member LABEL | --no-member] " +
-      "[--claude-version X.Y.Z] | install --scope managed --plugin",
+      "[--claude-version X.Y.Z] | install --scope managed --plugin [--marketplace SOURCE] [--url URL|-] " +
+      "[--[no-]tool-activity] [--claude-version X.Y.Z]",
     summary: "copy the hook into ~/.claude/hooks, save the ping URL, wire it into a settings file",
     details: `The ping URL holds your tracker's token. To keep it out of the process list, give --url - and
 the URL on standard input, or set TELEMHQ_PING_URL and leave --url out.
@@ -8907,7 +9055,10 @@ from standard input).
 --member adds your label (a name your team rolls up by) to every ping; off unless given.
 Only the hook events your Claude Code knows are wired (an older one skips a whole settings file over one
 it does not know): install reads the version of each claude it finds, and wires for the oldest;
---claude-version says which version to wire for instead (an IDE's own Claude Code, a fleet's pinned one).`,
+--claude-version says which version to wire for instead (an IDE's own Claude Code, a fleet's pinned one).
+--scope managed --plugin prints a team's policy for the plugin route: --marketplace names where the plugin comes
+from (owner/repo[#ref], a git URL[#ref], the URL of a marketplace.json, or an absolute path; TelemHQ's by default),
+--url one ping URL shared by the team (in a file every user can read; without it each member configures theirs).`,
     run: installCommand,
   },
   uninstall: {
@@ -9138,6 +9289,15 @@ function flushSummary(report: DeliveryReport, stateDir: string): string {
 }
 
 /**
+ * The launcher starts a command from "/" (so that no version manager's shim picks the runtime by the folder it was
+ * typed in) and names that folder in `TELEMHQ_EVENT_DIR`: the command runs there, as typed.
+ */
+function enterCallerFolder(runtime: Runtime): void {
+  const dir = runtime.env("TELEMHQ_EVENT_DIR");
+  if (dir !== undefined && isAbsolutePath(dir) && runtime.cwd() === "/") runtime.chdir(dir);
+}
+
+/**
  * `status`: what the hook is doing now, changing nothing: the pings waiting
  * and whether a sender is delivering them, the last delivery and the totals,
  * and pings set aside. Exits 1 when pings wait with no sender, or were set aside.
@@ -9346,6 +9506,7 @@ export async function runCommandLine(): Promise<void> {
       console.log(usageText(runtime));
       code = 0;
     } else if (Object.hasOwn(COMMANDS, name)) {
+      enterCallerFolder(runtime);
       code = await runCommand(runtime, name, COMMANDS[name], args);
     } else {
       throw new CommandError(`Unknown command "${name}". Run with --help to see the commands.`, 2);

@@ -260,6 +260,12 @@ no_runtime() {
   fi
 }
 
+# The same, for the user inside Claude Code: a SessionStart hook's JSON answer (nothing in it comes from outside).
+no_runtime_notice() {
+  printf '%s
+' '{"systemMessage":"TelemHQ: no runtime for the hook (looked for Bun, Deno and Node 20 or later on PATH), so no usage is sent. Install one (https://bun.sh, https://deno.com or Node 20+), then start Claude Code again; sh <plugin folder>/hooks/telemhq.sh doctor says more."}'
+}
+
 # Runs a command of hook.ts in the foreground, in the folder it was asked from (doctor reads its project).
 run_command() {
   if ! choose_runtime; then
@@ -276,6 +282,10 @@ run_command() {
     echo "TelemHQ: a path holds a comma, which Deno's permission flags cannot express: use Bun." >&2
     return 1
   fi
+  # Started from "/" too: a version manager's shim would pick the program by this folder's files. hook.ts goes
+  # back to the folder named here once it runs (doctor and install read its project).
+  TELEMHQ_EVENT_DIR=$PWD && export TELEMHQ_EVENT_DIR
+  cd / || return 1
   old_ifs=$IFS
   IFS='
 '
@@ -294,8 +304,7 @@ hand_on() {
     return 0
   fi
   # The project folder goes by the environment, which only this user can read: a command line is every user's.
-  TELEMHQ_EVENT_DIR=$PWD
-  export TELEMHQ_EVENT_DIR
+  TELEMHQ_EVENT_DIR=$PWD && export TELEMHQ_EVENT_DIR
   old_ifs=$IFS
   IFS='
 '
@@ -371,6 +380,13 @@ main() {
     tool)
       # Tool events only with the plugin's tool_activity option on (absent: off).
       if [ "${CLAUDE_PLUGIN_OPTION_TOOL_ACTIVITY:-false}" = true ]; then hand_on; else cat >/dev/null; fi
+      ;;
+    session-start)
+      # Once a session (hooks.json: at startup and resume), a word to the user when no runtime can run the hook,
+      # which would otherwise drop every event silently: Claude Code shows a SessionStart hook's systemMessage.
+      # With a runtime, nothing: no output, nothing started.
+      find_program cat && "$FOUND" >/dev/null
+      choose_runtime || no_runtime_notice
       ;;
     --print-argv)
       # For the tests: the command line an event would get, one word per line.

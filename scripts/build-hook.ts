@@ -56,6 +56,7 @@ export const MODULES: readonly string[] = [
   "cli_args.ts",
   "settings.ts",
   "policy.ts",
+  "marketplace.ts",
   "claude_code.ts",
   "install_record.ts",
   "install_plan.ts",

@@ -15,7 +15,7 @@
 
 import { CommandError, parseArgs, withoutStop } from "./cli_args.ts";
 import { type HookConfig, loadConfig } from "./config.ts";
-import { stateDirectory } from "./state_dir.ts";
+import { isAbsolutePath, STATE_LAYOUT, stateDirectory } from "./state_dir.ts";
 import { doctorCommand, testPayload } from "./doctor.ts";
 import { describeError, HookSkip, terminalSafe } from "./input.ts";
 import { installCommand } from "./install.ts";
@@ -33,7 +33,6 @@ import { sendPing } from "./send.ts";
 import { readStatus } from "./attempts.ts";
 import { type DeliverOptions, deliverSpool, type DeliveryReport, startSender } from "./sender.ts";
 import { Spool } from "./spool.ts";
-import { STATE_LAYOUT } from "./state_dir.ts";
 
 /** A command people type: its usage line, what it does, and how it runs. */
 interface Command {
@@ -53,7 +52,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   install: {
     usage: "install --url URL|- [--scope user|project|local|managed] [--dir DIR] [--runtime deno|bun|node] " +
       "[--[no-]tool-activity] [--hash-salt SALT|- | --no-hash-salt] [--member LABEL | --no-member] " +
-      "[--claude-version X.Y.Z] | install --scope managed --plugin",
+      "[--claude-version X.Y.Z] | install --scope managed --plugin [--marketplace SOURCE] [--url URL|-] " +
+      "[--[no-]tool-activity] [--claude-version X.Y.Z]",
     summary: "copy the hook into ~/.claude/hooks, save the ping URL, wire it into a settings file",
     details: `The ping URL holds your tracker's token. To keep it out of the process list, give --url - and
 the URL on standard input, or set TELEMHQ_PING_URL and leave --url out.
@@ -66,7 +66,10 @@ from standard input).
 --member adds your label (a name your team rolls up by) to every ping; off unless given.
 Only the hook events your Claude Code knows are wired (an older one skips a whole settings file over one
 it does not know): install reads the version of each claude it finds, and wires for the oldest;
---claude-version says which version to wire for instead (an IDE's own Claude Code, a fleet's pinned one).`,
+--claude-version says which version to wire for instead (an IDE's own Claude Code, a fleet's pinned one).
+--scope managed --plugin prints a team's policy for the plugin route: --marketplace names where the plugin comes
+from (owner/repo[#ref], a git URL[#ref], the URL of a marketplace.json, or an absolute path; TelemHQ's by default),
+--url one ping URL shared by the team (in a file every user can read; without it each member configures theirs).`,
     run: installCommand,
   },
   uninstall: {
@@ -302,6 +305,15 @@ function flushSummary(report: DeliveryReport, stateDir: string): string {
 }
 
 /**
+ * The launcher starts a command from "/" (so that no version manager's shim picks the runtime by the folder it was
+ * typed in) and names that folder in `TELEMHQ_EVENT_DIR`: the command runs there, as typed.
+ */
+function enterCallerFolder(runtime: Runtime): void {
+  const dir = runtime.env("TELEMHQ_EVENT_DIR");
+  if (dir !== undefined && isAbsolutePath(dir) && runtime.cwd() === "/") runtime.chdir(dir);
+}
+
+/**
  * `status`: what the hook is doing now, changing nothing: the pings waiting
  * and whether a sender is delivering them, the last delivery and the totals,
  * and pings set aside. Exits 1 when pings wait with no sender, or were set aside.
@@ -525,6 +537,7 @@ export async function runCommandLine(): Promise<void> {
       console.log(usageText(runtime));
       code = 0;
     } else if (Object.hasOwn(COMMANDS, name)) {
+      enterCallerFolder(runtime);
       code = await runCommand(runtime, name, COMMANDS[name], args);
     } else {
       throw new CommandError(`Unknown command "${name}". Run with --help to see the commands.`, 2);

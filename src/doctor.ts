@@ -325,7 +325,9 @@ async function checkInstall(
 ): Promise<void> {
   if (record === undefined && pluginEnabled) {
     // The plugin's hooks.json runs its own launcher: an install would only add a second route.
-    report.ok("The plugin's launcher runs the hook: it picks Bun, Deno or Node 20+ at each event.");
+    report.note(
+      "No install record: the plugin's launcher runs the hook, under the first of Bun, Deno or Node 20+ it finds.",
+    );
     return;
   }
   if (record === undefined) {

@@ -10,21 +10,22 @@
  *
  * Owns: `installCommand`, the managed policies. Uses: input, events, runtime,
  * files, state_dir, ping_url, launch, launcher, cli_args, settings, claude_code,
- * install_record, install_plan, policy.
+ * install_record, install_plan, policy, marketplace.
  *
  * @module
  */
 
 import { CommandError, parseArgs } from "./cli_args.ts";
-import { settingsRejection } from "./claude_code.ts";
+import { CLAUDE_CODE_FEATURES, compareVersions, isClaudeCodeVersion, settingsRejection } from "./claude_code.ts";
 import { INSTALL_EVENTS } from "./events.ts";
 import { readJsonFile, writeFileAtomically } from "./files.ts";
-import { terminalSafe } from "./input.ts";
+import { readAll, terminalSafe } from "./input.ts";
 import { eventsFor, type InstallPlan, kept, leftOutNotes, ourEntry, planInstall } from "./install_plan.ts";
 import { type InstallRecord, readInstallRecord } from "./install_record.ts";
 import { nodeEntrySource, shellWord } from "./launch.ts";
 import { launcherScript } from "./launcher.ts";
-import { redactUrl } from "./ping_url.ts";
+import { DEFAULT_MARKETPLACE, marketplaceSource } from "./marketplace.ts";
+import { parsePingUrl, redactUrl } from "./ping_url.ts";
 import type { Runtime } from "./runtime.ts";
 import {
   addHooks,
@@ -44,11 +45,8 @@ import {
 import { scanManagedSettings } from "./policy.ts";
 import { ensureStateDir, STATE_LAYOUT } from "./state_dir.ts";
 
-/** The managed settings that install TelemHQ's plugin from its marketplace for everyone (the plugin route). */
-const PLUGIN_POLICY = {
-  extraKnownMarketplaces: { telemhq: { source: { source: "github", repo: "telemhq/claude-code" } } },
-  enabledPlugins: { "telemhq@telemhq": true },
-} as const;
+/** The plugin's id in the policy: TelemHQ's plugin in its marketplace (a mirror keeps the marketplace's name). */
+const PLUGIN_ID = "telemhq@telemhq";
 
 /** Refuses, before anything is written, a file whose folder (or nearest existing parent) this user cannot write. */
 async function assertWritable(runtime: Runtime, path: string): Promise<void> {
@@ -88,7 +86,7 @@ async function prepareStateDir(runtime: Runtime, stateDir: string): Promise<void
  * ```
  */
 export async function installCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
-  if (args.includes("--plugin")) return printPluginPolicy(args);
+  if (args.includes("--plugin")) return await printPluginPolicy(runtime, args);
   const plan = await planInstall(runtime, args);
   const hookSource = await runtime.readTextFile(runtime.scriptPath!);
   if (hookSource === undefined) throw new CommandError("Cannot install: cannot read this hook's own file.");
@@ -99,16 +97,65 @@ export async function installCommand(runtime: Runtime, args: readonly string[]):
   return 0;
 }
 
-/** The plugin route's team policy: no URL and no path of this machine, each member configures the plugin. */
-function printPluginPolicy(args: readonly string[]): number {
-  const values = parseArgs(args, ["--scope"], ["--plugin"]);
+/**
+ * The plugin route's team policy: the marketplace the lead names (`--marketplace`, TelemHQ's by default), the plugin
+ * enabled for everyone, and optionally one URL shared by the team (`--url`) and tool activity. No path of this
+ * machine: it works on every machine it is copied to.
+ */
+async function printPluginPolicy(runtime: Runtime, args: readonly string[]): Promise<number> {
+  const values = parseArgs(
+    args,
+    ["--scope", "--marketplace", "--url", "--claude-version"],
+    ["--plugin", "--tool-activity", "--no-tool-activity"],
+  );
   if (values["--scope"] !== "managed") throw new CommandError("Cannot install: --plugin goes with --scope managed.", 2);
-  console.log(JSON.stringify(PLUGIN_POLICY, null, 2));
+  const given = values["--claude-version"];
+  if (
+    given !== undefined && (!isClaudeCodeVersion(given) || compareVersions(given, CLAUDE_CODE_FEATURES.pluginData) < 0)
+  ) {
+    throw new CommandError(
+      `Cannot print the policy: the plugin needs Claude Code ${CLAUDE_CODE_FEATURES.pluginData} or later on every machine ` +
+        `(--claude-version ${given.slice(0, 20)}); use the settings route (install --scope managed) for older ones.`,
+      2,
+    );
+  }
+  const source = marketplaceSource(values["--marketplace"] ?? DEFAULT_MARKETPLACE);
+  const shared = values["--url"] === undefined ? undefined : await sharedPingUrl(runtime, values["--url"]);
+  const toolActivity = values["--tool-activity"] ? true : values["--no-tool-activity"] ? false : undefined;
+  const options = {
+    ...(shared !== undefined ? { ping_url: shared.href } : {}),
+    ...(toolActivity !== undefined ? { tool_activity: toolActivity } : {}),
+  };
+  const policy = {
+    extraKnownMarketplaces: { telemhq: { source } },
+    enabledPlugins: { [PLUGIN_ID]: true },
+    ...(Object.keys(options).length > 0 ? { pluginConfigs: { [PLUGIN_ID]: { options } } } : {}),
+  };
+  console.log(JSON.stringify(policy, null, 2));
   console.error(
-    "Managed policy for the plugin printed: it adds TelemHQ's marketplace and enables the plugin for everyone; each " +
-      "member then sets the ping URL (claude plugin configure telemhq@telemhq --values-stdin).",
+    [
+      "Managed policy for the plugin printed. It goes where Claude Code reads policy: /etc/claude-code/managed-settings.json " +
+      "(Linux), /Library/Application Support/ClaudeCode/managed-settings.json (macOS), " +
+      "C:\\Program Files\\ClaudeCode\\managed-settings.json (Windows), or a file beside it in managed-settings.d/.",
+      shared === undefined
+        ? `Each member then sets their ping URL: printf '{"ping_url":"%s"}' "$URL" | claude plugin configure ${PLUGIN_ID} --values-stdin.`
+        : "Warning: the shared ping URL is in a file every user of each machine can read; its token is the team's.",
+      "Each member checks their machine with: sh <plugin folder>/hooks/telemhq.sh doctor --ping.",
+    ].join("\n"),
   );
   return 0;
+}
+
+/** A team's shared ping URL: `--url URL`, or `--url -` (the first line of stdin, off the process list). */
+async function sharedPingUrl(runtime: Runtime, value: string): Promise<URL> {
+  const raw = value === "-"
+    ? new TextDecoder().decode(await readAll(runtime.stdin(), 64 * 1024)).split("\n")[0]
+    : value;
+  try {
+    return parsePingUrl(raw);
+  } catch (error) {
+    throw new CommandError(`Cannot print the policy: the ping URL is refused: ${(error as Error).message}.`, 2);
+  }
 }
 
 /** `--scope managed`: prints the policy for a team rollout; the hook file must be at the same path on each machine. */

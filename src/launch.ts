@@ -12,7 +12,7 @@
  */
 
 import { ENV_NAMES, MANAGED_SETTINGS_DIRS } from "./config.ts";
-import { claudeDirectory, type EnvLookup } from "./state_dir.ts";
+import { claudeDirectory, type EnvLookup, STATE_LAYOUT } from "./state_dir.ts";
 import { attempt } from "./runtime.ts";
 import type { Runtime, RuntimeKind } from "./runtime.ts";
 
@@ -306,7 +306,7 @@ function privateCacheFolder() {
     if (!ours(state.slice(0, end), false)) return undefined;
   }
   if (!ours(state, true)) return undefined;
-  const cache = state + "/node-compile-cache";
+  const cache = state + "/${STATE_LAYOUT.nodeCompileCache}";
   if (fs.lstatSync(cache, { throwIfNoEntry: false }) === undefined) fs.mkdirSync(cache, { mode: 0o700 });
   return ours(cache, true) ? cache : undefined;
 }

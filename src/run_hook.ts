@@ -111,12 +111,10 @@ export async function runHook(runtime: Runtime): Promise<string | undefined> {
  * The folder Claude Code started the hook in (the project's): the launcher
  * starts hook.ts from "/" with `--detached` and names that folder in
  * `TELEMHQ_EVENT_DIR` (a command line is readable by every local user; the
- * environment only by this one). An older launcher named it by `--cwd DIR`.
+ * environment only by this one).
  */
 function hookFolder(runtime: Runtime): string {
-  const [first, flag, dir] = runtime.args;
-  if (first !== "--detached") return runtime.cwd();
-  const named = flag === "--cwd" ? dir : runtime.env("TELEMHQ_EVENT_DIR");
+  const named = runtime.args[0] === "--detached" ? runtime.env("TELEMHQ_EVENT_DIR") : undefined;
   return named !== undefined && isAbsolutePath(named) ? named : runtime.cwd();
 }
 

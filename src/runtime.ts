@@ -80,6 +80,8 @@ export interface Runtime {
   env(name: string): string | undefined;
   /** The process's working directory, or `""` when not permitted. */
   cwd(): string;
+  /** Changes the working directory; false when it cannot. */
+  chdir(path: string): boolean;
   /** The process's stdin as a byte stream. */
   stdin(): AsyncIterable<Uint8Array>;
   /** SHA-256 as hex, by the cheapest means this runtime has. */

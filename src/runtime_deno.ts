@@ -40,6 +40,7 @@ export interface DenoLike {
   args: string[];
   env: { get(name: string): string | undefined; toObject(): Record<string, string> };
   cwd(): string;
+  chdir(path: string): void;
   execPath(): string;
   uid(): number | null;
   stdin: { readSync(buffer: Uint8Array): number | null };
@@ -83,6 +84,7 @@ export function denoRuntime(deno: DenoLike): Runtime {
     args: deno.args,
     env: (name) => attempt(() => deno.env.get(name), undefined),
     cwd: () => attempt(() => deno.cwd(), ""),
+    chdir: (path) => attempt(() => (deno.chdir(path), true), false),
     // Deno's synchronous calls: its async ops and stdin stream cost 3-7 ms each to set up.
     stdin: () => readSyncChunks(deno.stdin),
     // A few short strings per event: plain JavaScript beats setting up Deno's Web Crypto (about 0.7 ms).

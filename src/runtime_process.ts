@@ -41,6 +41,7 @@ export interface ProcessLike {
   execPath: string;
   env: Record<string, string | undefined>;
   cwd(): string;
+  chdir(path: string): void;
   getuid?(): number;
   exit(code: number): never;
 }
@@ -53,6 +54,7 @@ function processBasics(process: ProcessLike) {
     args: process.argv.slice(2),
     env: (name: string) => process.env[name],
     cwd: () => attempt(() => process.cwd(), ""),
+    chdir: (path: string) => attempt(() => (process.chdir(path), true), false),
     fs: nodeFs,
     uid: () => process.getuid?.(),
     lstat: async (path: string) => {

@@ -115,6 +115,7 @@ export const STATE_LAYOUT = {
   journalOld: "delivered.1.jsonl",
   flushRequest: "flush.request",
   flushDone: "flush.done",
+  nodeCompileCache: "node-compile-cache",
 } as const;
 
 /**

@@ -178,12 +178,37 @@ Deno.test("plugin with no runtime on PATH: no ping, nothing disturbed, and its d
     const path = pathWith(session.home, {});
     await installPlugin(session, path, receiver);
     Deno.writeTextFileSync(session.settings, "{}");
-    const turn = await runClaude(session, {
-      prompt: "please SCENARIO:plain SECRET_PROMPT do it",
-      apiUrl: api.url,
-      path,
+    // Streamed, so that the hooks' answers show: the plugin's SessionStart hook tells the user once.
+    const turn = await runProcess([
+      CLAUDE,
+      "-p",
+      "please SCENARIO:plain SECRET_PROMPT do it",
+      "--settings",
+      session.settings,
+      "--model",
+      "claude-sonnet-4-5",
+      "--output-format",
+      "stream-json",
+      "--verbose",
+    ], {
+      cwd: session.cwd,
+      env: {
+        HOME: session.home,
+        PATH: path,
+        ANTHROPIC_BASE_URL: api.url,
+        ANTHROPIC_API_KEY: "sk-ant-test-e2e",
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+        DISABLE_AUTOUPDATER: "1",
+      },
+      timeoutMs: 120_000,
     });
     assert.equal(turn.code, 0, turn.stderr);
+    const answers = turn.stdout.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line))
+      .filter((message) => message.subtype === "hook_response" && message.hook_event === "SessionStart");
+    assert.equal(answers.length, 1, turn.stdout.slice(0, 2000));
+    assert.equal(answers[0].exit_code, 0);
+    assert.match(JSON.parse(answers[0].stdout).systemMessage, /^TelemHQ: no runtime for the hook .* no usage is sent/);
+    assert.ok(!api.bodies.some((body) => body.includes("TelemHQ: no runtime")), "the model never sees it");
     const doctor = await runProcess(["/bin/sh", `${ROOT}hooks/telemhq.sh`, "doctor"], {
       env: { HOME: session.home, PATH: path },
     });

@@ -3,8 +3,10 @@
 // machine's Node and the current LTS lines (Node from the npm registry).
 import assert from "node:assert/strict";
 import { BIN_NAME, buildNpm, PACKAGE_NAME } from "../scripts/build-npm.ts";
+import { STATE_LAYOUT } from "../mod.ts";
 import {
   allEvents,
+  pathExists,
   type ProcessRun,
   removeTree,
   ROOT,
@@ -14,6 +16,7 @@ import {
   startReceiver,
   tempStateDir,
   testEnv,
+  waitUntil,
 } from "./_helpers.ts";
 
 /** The Node binaries under test: the machine's, and the LTS lines pinned in tools/. */
@@ -204,6 +207,13 @@ Deno.test("Node 24: the bin keeps its compile cache in the private state folder,
     const cache = Deno.lstatSync(`${stateDir}/node-compile-cache`);
     assert.ok(cache.isDirectory && (cache.mode! & 0o777) === 0o700);
     assert.ok([...Deno.readDirSync(`${stateDir}/node-compile-cache`)].length > 0, "the cache is used");
+    // uninstall takes the cache with the rest of the state folder.
+    await waitUntil(() => !pathExists(`${stateDir}/${STATE_LAYOUT.lock}`), "the sender to leave");
+    Deno.mkdirSync(`${root}/home`);
+    const uninstall = await runBin(NODES["24"], ["uninstall"], "", { ...env, HOME: `${root}/home` });
+    assert.equal(uninstall.code, 0, uninstall.stdout + uninstall.stderr);
+    assert.ok(!pathExists(`${stateDir}/node-compile-cache`), "uninstall leaves no compile cache behind");
+    Deno.mkdirSync(stateDir, { mode: 0o700, recursive: true });
     // A state folder others can change gets no cache at all.
     const loose = `${root}/loose`;
     Deno.mkdirSync(loose, { mode: 0o700 });

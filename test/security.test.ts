@@ -899,3 +899,27 @@ Deno.test("12. Deno behind a version manager's shim still delivers, run as the s
     }
   });
 });
+
+Deno.test("13. a command typed in a repository starts its runtime from /, then works in that repository", async () => {
+  const { bin, log, dir } = programFolder();
+  const repo = Deno.makeTempDirSync({ prefix: "telemhq-sec-repo-" });
+  try {
+    Deno.mkdirSync(`${repo}/.git`);
+    // A shim that records the folder it is started in, then runs the real Node.
+    writeProgram(
+      `${bin}/node`,
+      `printf '%s\\n' "$PWD" >> '${log}/cwd'\nexec '${ROOT}tools/node_modules/node-24/bin/node' "$@"`,
+    );
+    const run = await runProcess(["/bin/sh", `${ROOT}hooks/telemhq.sh`, "doctor"], {
+      cwd: repo,
+      env: { PATH: `${bin}:/bin`, HOME: dir },
+    });
+    assert.match(run.stdout, new RegExp(`Project settings are read from ${repo}, its repository's root`), run.stderr);
+    const folders = Deno.readTextFileSync(`${log}/cwd`).trim().split("\n");
+    assert.ok(folders.length >= 2, "asked for its version, then run");
+    assert.deepEqual([...new Set(folders)], ["/"], "never started in the repository");
+  } finally {
+    await removeTree(dir);
+    await removeTree(repo);
+  }
+});

@@ -2,7 +2,19 @@
 // mount namespace as root, so the machine's /etc never changes) or by the member, its ping URL in the member's
 // credential store or in the policy; each member's doctor says it works, and proves it with a test ping.
 import assert from "node:assert/strict";
-import { type ProcessRun, type Receiver, removeTree, ROOT, runProcess, startReceiver } from "./_helpers.ts";
+import { startAnthropicStandIn } from "../scripts/_anthropic_standin.ts";
+import { newSession, runClaude } from "../scripts/_claude.ts";
+import {
+  HOOK_PATH,
+  pinnedClaudeBinary,
+  type ProcessRun,
+  type Receiver,
+  removeTree,
+  ROOT,
+  runProcess,
+  runtimeBinary,
+  startReceiver,
+} from "./_helpers.ts";
 
 const AS_ROOT = Deno.uid() === 0;
 const LAUNCHER = `${ROOT}hooks/telemhq.sh`;
@@ -122,5 +134,177 @@ Deno.test("doctor and status for a member who enabled the plugin and keeps its U
     } finally {
       await removeTree(home);
     }
+  });
+});
+
+/**
+ * The argv prefix that runs a program as root in a private mount namespace whose /etc holds `policy` as its managed
+ * settings (an overlay: the machine's /etc never changes); the program and its arguments follow.
+ */
+function underPolicy(root: string, policy: string): string[] {
+  Deno.writeTextFileSync(`${root}/policy.json`, policy);
+  for (const name of ["u", "w", "m"]) Deno.mkdirSync(`${root}/${name}`, { recursive: true });
+  const script = `set -eu
+mount -t overlay overlay -o lowerdir=/etc,upperdir='${root}/u',workdir='${root}/w' '${root}/m'
+mount --bind '${root}/m' /etc
+mkdir -p /etc/claude-code
+cp '${root}/policy.json' /etc/claude-code/managed-settings.json
+exec "$@"`;
+  return ["/usr/bin/unshare", "-m", "/bin/sh", "-c", script, "sh"];
+}
+
+Deno.test({
+  name: "a policy printed by install --plugin: two members' real turns reach each one's tracker, and doctor says so",
+  ignore: !AS_ROOT,
+  fn: async () => {
+    const api = await startAnthropicStandIn();
+    const receivers = await Promise.all([startReceiver(), startReceiver()]);
+    const sessions = [newSession(), newSession()];
+    const root = Deno.makeTempDirSync({ prefix: "telemhq-team-policy-" });
+    try {
+      const printed = await runProcess(
+        [runtimeBinary("bun"), HOOK_PATH, "install", "--scope", "managed", "--plugin", "--marketplace", ROOT],
+        { env: { HOME: root } },
+      );
+      assert.equal(printed.code, 0, printed.stderr);
+      const prefix = underPolicy(root, printed.stdout);
+      for (const [index, session] of sessions.entries()) {
+        // Each member did nothing but give their URL (and one their label) to Claude Code.
+        const values = JSON.stringify({ ping_url: receivers[index].url, ...(index === 0 ? { member: "ana" } : {}) });
+        const configure = await runProcess(
+          [...prefix, pinnedClaudeBinary(), "plugin", "configure", "telemhq@telemhq", "--values-stdin"],
+          { env: { HOME: session.home, PATH }, stdin: values, cwd: session.cwd, timeoutMs: 120_000 },
+        );
+        assert.equal(configure.code, 0, configure.stdout + configure.stderr);
+        Deno.writeTextFileSync(session.settings, "{}");
+        const turn = await runClaude(session, {
+          prompt: "please SCENARIO:plain SECRET_PROMPT do it",
+          apiUrl: api.url,
+          binary: [...prefix, pinnedClaudeBinary()],
+          path: PATH,
+        });
+        assert.equal(turn.code, 0, turn.stdout + turn.stderr);
+        await receivers[index].waitFor(1, 30_000);
+        const doctor = await runProcess([...prefix, "/bin/sh", LAUNCHER, "doctor"], {
+          env: { HOME: session.home, PATH },
+        });
+        assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
+        assert.match(doctor.stdout, /enabled by your organisation's policy/);
+        assert.match(doctor.stdout, /from your credential store/);
+      }
+      await Promise.all(receivers.map((receiver) => receiver.waitFor(2, 30_000)));
+      for (const [index, receiver] of receivers.entries()) {
+        const pings = receiver.requests.map((request) => JSON.parse(request.body));
+        const stop = pings.find((ping) => ping.event === "Stop");
+        assert.ok(stop !== undefined && stop.total_tokens > 0 && stop.cost_usd > 0, JSON.stringify(pings));
+        assert.deepEqual(new Set(pings.map((ping) => ping.member)), new Set([index === 0 ? "ana" : undefined]));
+        const others = receivers[1 - index].requests.map((request) => JSON.parse(request.body).session_id);
+        assert.ok(pings.every((ping) => !others.includes(ping.session_id)), "nothing of one member in the other's");
+        assert.ok(receiver.requests.every((request) => !request.body.includes("SECRET_")));
+      }
+    } finally {
+      await Promise.all([api.close(), ...receivers.map((receiver) => receiver.close())]);
+      for (const session of sessions) await removeTree(session.home);
+      await removeTree(root);
+    }
+  },
+});
+
+Deno.test({
+  name: "a policy with one shared URL: a member who did nothing delivers a real turn, and doctor finds the URL in it",
+  ignore: !AS_ROOT,
+  fn: async () => {
+    const api = await startAnthropicStandIn();
+    const receiver = await startReceiver();
+    const session = newSession();
+    const root = Deno.makeTempDirSync({ prefix: "telemhq-team-policy-" });
+    try {
+      const printed = await runProcess(
+        [
+          runtimeBinary("bun"),
+          HOOK_PATH,
+          "install",
+          "--scope",
+          "managed",
+          "--plugin",
+          "--marketplace",
+          ROOT,
+          "--url",
+          "-",
+        ],
+        { env: { HOME: root }, stdin: `${receiver.url}\n` },
+      );
+      assert.equal(printed.code, 0, printed.stderr);
+      assert.match(printed.stderr, /a file every user of each machine can read/);
+      const prefix = underPolicy(root, printed.stdout);
+      Deno.writeTextFileSync(session.settings, "{}");
+      const turn = await runClaude(session, {
+        prompt: "please SCENARIO:plain SECRET_PROMPT do it",
+        apiUrl: api.url,
+        binary: [...prefix, pinnedClaudeBinary()],
+        path: PATH,
+      });
+      assert.equal(turn.code, 0, turn.stdout + turn.stderr);
+      await receiver.waitFor(2, 30_000);
+      const stop = receiver.requests.map((request) => JSON.parse(request.body)).find((ping) => ping.event === "Stop");
+      assert.ok(stop?.total_tokens > 0, "the Stop ping carries the turn's tokens");
+      const doctor = await runProcess([...prefix, "/bin/sh", LAUNCHER, "doctor"], {
+        env: { HOME: session.home, PATH },
+      });
+      assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
+      assert.match(doctor.stdout, /the plugin's ping_url option, from your organisation's policy/);
+    } finally {
+      await Promise.all([api.close(), receiver.close()]);
+      await removeTree(session.home);
+      await removeTree(root);
+    }
+  },
+});
+
+Deno.test("install --plugin refuses a marketplace source Claude Code would not take, or a fleet too old, with one line", async () => {
+  for (
+    const [args, message] of [
+      [["--marketplace", "./plugins"], /relative path/],
+      [["--marketplace", "http://git.acme.com/plugins.git"], /give an https:\/\/ URL/],
+      [["--marketplace", "https://acme.com/plugins"], /neither a git repository .* nor a marketplace\.json/],
+      [["--marketplace", "acme/plugins#bad ref"], /spaces or control characters/],
+      [["--marketplace", "https://user:pw@git.acme.com/p.git"], /credentials/],
+      [["--claude-version", "2.0.77"], /needs Claude Code 2\.1\.78 or later/],
+      [["--url", "ftp://telemhq.com/ping/T"], /ping URL is refused/],
+    ] as const
+  ) {
+    const run = await runProcess([
+      runtimeBinary("bun"),
+      HOOK_PATH,
+      "install",
+      "--scope",
+      "managed",
+      "--plugin",
+      ...args,
+    ]);
+    assert.equal(run.code, 2, `${args.join(" ")}: ${run.stdout}${run.stderr}`);
+    assert.equal(run.stdout, "", "no policy printed");
+    assert.match(run.stderr, message);
+    assert.equal(run.stderr.trim().split("\n").length, 1);
+  }
+  const github = await runProcess([runtimeBinary("bun"), HOOK_PATH, "install", "--scope", "managed", "--plugin"]);
+  assert.deepEqual(JSON.parse(github.stdout).extraKnownMarketplaces.telemhq.source, {
+    source: "github",
+    repo: "telemhq/claude-code",
+  });
+  const git = await runProcess([
+    runtimeBinary("bun"),
+    HOOK_PATH,
+    "install",
+    "--scope",
+    "managed",
+    "--plugin",
+    "--marketplace",
+    "https://git.acme.com/tools/plugins.git#v2",
+  ]);
+  assert.deepEqual(JSON.parse(git.stdout).extraKnownMarketplaces.telemhq.source, {
+    source: "git",
+    url: "https://git.acme.com/tools/plugins.git",
+    ref: "v2",
   });
 });
