@@ -9174,7 +9174,9 @@ async function flushCommand(runtime: Runtime, args: readonly string[] = []): Pro
     console.log("Interrupted: a sender goes on delivering in the background.");
     return 130;
   }
-  printFlushWarnings(stateDir, { setAside, droppedNow, stuck });
+  // The ones this flush set aside are in its summary already: these are the ones from before.
+  const setAsideNow = status.rejected - before.rejected + status.faulted - before.faulted;
+  printFlushWarnings(stateDir, { setAside: Math.max(0, setAside - setAsideNow), droppedNow, stuck });
   // What this run saw counts even when status.json could not be written (a full disk).
   const clean = waiting === 0 && setAside === 0 && stuck === 0 && droppedNow === 0 &&
     status.rejected === before.rejected && status.faulted === before.faulted && report.rejected === 0 &&

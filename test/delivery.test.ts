@@ -204,6 +204,25 @@ for (const runtime of RUNTIMES) {
   });
 
   deliveryTest(
+    `${runtime}: a ping flush sees refused is reported once, not again as one set aside earlier`,
+    async (t) => {
+      let status = 503;
+      const receiver = await t.receiver(() => ({ status }));
+      const stateDir = t.state();
+      const env = testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url, TELEMHQ_RETRY_BASE_MS: "60000" });
+      await runHook(runtime, toolEvent(0), env);
+      await receiver.waitFor(1);
+      // The token is revoked while the ping waits out its backoff.
+      status = 401;
+      const flush = await runFlush(runtime, env);
+      assert.equal(flush.code, 1, flush.stdout + flush.stderr);
+      assert.match(flush.stdout, /^1 refused by the tracker/m);
+      assert.doesNotMatch(flush.stdout, /set aside earlier/);
+      assert.equal(listState(stateDir, "failed").length, 1);
+    },
+  );
+
+  deliveryTest(
     `${runtime}: 50 hooks at once against a flapping receiver: all 50 pings arrive, one sender, nothing left behind`,
     async (t) => {
       const receiver = await t.receiver((_request, index) => ({ status: index % 2 === 0 ? 503 : 200 }));
