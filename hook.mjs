@@ -2958,6 +2958,15 @@ export function launcherArgs(kind             , runtimePath        , hookFile   
 }
 
 /**
+ * The launcher as a team's managed policy names it: in each user's own Claude Code folder, expanded by the shell
+ * that runs the hook, so that one policy works for every user of every machine (each has run `install` once).
+ */
+const POLICY_LAUNCHER_PATH = "${CLAUDE_CONFIG_DIR:-$HOME/.claude}/hooks/" + LAUNCHER_FILE_NAME;
+
+/** The hook command of a team's managed policy (see {@linkcode POLICY_LAUNCHER_PATH}): no path of one user in it. */
+const POLICY_HOOK_COMMAND = `trap '' TERM HUP; exec /bin/sh "${POLICY_LAUNCHER_PATH}"`;
+
+/**
  * The settings.json command that runs the installed hook through the launcher.
  *
  * @param launcher The installed launcher (`~/.claude/hooks/telemhq.sh`).
@@ -7121,7 +7130,7 @@ async function scopeSettingsPath(
 // redacted; nothing here writes.
 //
 // Owns: `scanManagedSettings`, `pluginPingUrl`, `enablingPolicy`.
-// Uses: runtime, files, config, settings.
+// Uses: runtime, files, config, launcher, settings.
 
 /** The largest credentials file read (Claude Code's holds a few tokens). */
 const MAX_CREDENTIALS_BYTES = 1 << 20;
@@ -7157,7 +7166,9 @@ async function scanManagedSettings(fs            , claudeDir        )           
       scanned.push({ scope: "managed", path, hooks: [], error: (error         ).message });
       continue;
     }
-    scanned.push({ scope: "managed", path, hooks: findOurHooks(settings, installedHookFiles(claudeDir)), settings });
+    // A team's policy runs each user's own launcher (POLICY_LAUNCHER_PATH); a machine's, the paths install wrote.
+    const hookFiles = [...installedHookFiles(claudeDir), POLICY_LAUNCHER_PATH];
+    scanned.push({ scope: "managed", path, hooks: findOurHooks(settings, hookFiles), settings });
   }
   return scanned;
 }
@@ -7800,6 +7811,7 @@ async function readInstallRecord(runtime         , stateDir        )            
 // settings, claude_code, fields, install_record.
 
 /** Claude Code's time limit for our hook, in seconds (the fast path takes milliseconds). */
+/** How long Claude Code gives our hook command, in seconds: the launcher returns in milliseconds. */
 const HOOK_TIMEOUT_S = 10;
 
 /** The oldest Node the hook runs on, as JavaScript (the npm build's floor too). */
@@ -8075,7 +8087,7 @@ function kept(given                           , saved         )                 
 }
 
 /** The events a plan may wire for its Claude Code, and those it leaves out (that version does not know them). */
-function eventsFor(plan             , wanted                                         ) {
+function eventsFor(plan                             , wanted                                         ) {
   return {
     events: wanted.filter(([event]) => knowsEvent(event, plan.claude.version)),
     leftOut: wanted.filter(([event]) => !knowsEvent(event, plan.claude.version)).map(([event]) => event),
@@ -8159,10 +8171,11 @@ async function prepareStateDir(runtime         , stateDir        )              
  */
 async function installCommand(runtime         , args                   )                  {
   if (args.includes("--plugin")) return await printPluginPolicy(runtime, args);
+  if (scopeValue(args) === "managed") return printSettingsPolicy(args);
   const plan = await planInstall(runtime, args);
   const hookSource = await runtime.readTextFile(runtime.scriptPath );
   if (hookSource === undefined) throw new CommandError("Cannot install: cannot read this hook's own file.");
-  if (plan.settingsPath === undefined) return printManagedPolicy(plan);
+  if (plan.settingsPath === undefined) return printSettingsPolicy(args);
   const checked = await checkBeforeInstall(runtime, plan, plan.settingsPath);
   await writeInstall(runtime, plan, checked, hookSource);
   console.log(terminalSafe((await installReport(runtime, plan, checked)).join("\n")));
@@ -8230,19 +8243,53 @@ async function sharedPingUrl(runtime         , value        )               {
   }
 }
 
-/** `--scope managed`: prints the policy for a team rollout; the hook file must be at the same path on each machine. */
-function printManagedPolicy(plan             )         {
+/** The `--scope` given, however it was written (`--scope X` or `--scope=X`). */
+function scopeValue(args                   )                     {
+  const index = args.findIndex((arg) => arg === "--scope" || arg.startsWith("--scope="));
+  if (index === -1) return undefined;
+  return args[index].startsWith("--scope=") ? args[index].slice("--scope=".length) : args[index + 1];
+}
+
+/**
+ * `--scope managed`, the settings route's team policy: every event runs each user's own launcher
+ * ({@linkcode POLICY_HOOK_COMMAND}, no path of this machine), for the events every Claude Code of the fleet knows
+ * (`--claude-version`: the oldest). Each member then runs install once, which copies the hook, saves their URL and,
+ * seeing the policy, writes no settings file of theirs.
+ */
+function printSettingsPolicy(args                   )         {
+  if (args.some((arg) => arg === "--url" || arg.startsWith("--url="))) {
+    throw new CommandError(
+      "Cannot print the policy: a shared URL goes only with the plugin route (install --scope managed --plugin " +
+        "--url ...): in a settings policy's env every command Claude Code runs would see it. Members give their own.",
+      2,
+    );
+  }
+  const values = parseArgs(args, ["--scope", "--claude-version"], ["--tool-activity", "--no-tool-activity"]);
+  const given = values["--claude-version"];
+  if (given !== undefined && !isClaudeCodeVersion(given)) {
+    throw new CommandError(
+      `Cannot print the policy: --claude-version wants a version such as 2.1.332, not "${given.slice(0, 20)}".`,
+      2,
+    );
+  }
+  const claude = given === undefined
+    ? { description: "unknown for a file others share (give --claude-version: the oldest your team runs)" }
+    : { version: given, description: `${given} (the oldest in the fleet, as --claude-version said)` };
+  const wanted = [...INSTALL_EVENTS.always, ...(values["--tool-activity"] ? INSTALL_EVENTS.toolActivity : [])];
+  const { events, leftOut } = eventsFor({ claude }, wanted);
   const policy           = {};
-  const { events, leftOut } = eventsFor(plan, [
-    ...plan.events,
-    ...(plan.toolActivity ? INSTALL_EVENTS.toolActivity : []),
-  ]);
-  addHooks(policy, events, ourEntry(plan));
+  addHooks(policy, events, { type: "command", command: POLICY_HOOK_COMMAND, timeout: HOOK_TIMEOUT_S });
   console.log(JSON.stringify(policy, null, 2));
-  for (const note of leftOutNotes(plan.claude, leftOut)) console.error(terminalSafe(note));
+  for (const note of leftOutNotes(claude, leftOut)) console.error(terminalSafe(note));
   console.error(
-    `Managed policy printed. Deploy the hook to "${plan.record.hook_file}" and the ping URL to "${plan.stateDir}/${STATE_LAYOUT.config}" on each machine.\n` +
-      `Or roll out the plugin instead: install --scope managed --plugin prints its policy.`,
+    [
+      "Managed policy printed: it runs each user's own ~/.claude/hooks/telemhq.sh, so it holds no path or URL of " +
+      "one machine. It goes where Claude Code reads policy (/etc/claude-code/managed-settings.json on Linux, " +
+      "/Library/Application Support/ClaudeCode/managed-settings.json on macOS, or a file in managed-settings.d/).",
+      "Each member then runs install once with their own URL (bun hook.ts install --url -): it copies the hook, " +
+      "saves the URL and, seeing this policy, writes no settings file. Bun, Deno or Node 20+ must be on the PATH " +
+      "Claude Code starts with; or roll out the plugin instead (install --scope managed --plugin).",
+    ].join("\n"),
   );
   return 0;
 }
@@ -8258,6 +8305,8 @@ function printManagedPolicy(plan             )         {
                                                   
                              
                 
+                  
+                                                                                                            
                   
  
 
@@ -8283,7 +8332,9 @@ async function checkBeforeInstall(runtime         , plan             , settingsP
                                                
                ;
   removeOurHooks(settings, hookFiles);
-  addHooks(settings, events, ourEntry(plan));
+  // A team's policy that runs each user's own launcher wires the events for everyone: this user's file gets none.
+  const policy = plan.scope === "user" ? await policyRunningLauncher(runtime, plan.claudeDir) : undefined;
+  if (policy === undefined) addHooks(settings, events, ourEntry(plan));
   // Up to 2.1.100 Claude Code skips a whole settings file over one entry it does not know: the user's hooks too.
   const rejection = plan.claude.version === undefined ? undefined : settingsRejection(settings, plan.claude.version);
   if (rejection !== undefined) {
@@ -8302,7 +8353,14 @@ async function checkBeforeInstall(runtime         , plan             , settingsP
     leftOut,
     salt: kept(plan.hashSalt, saved?.hash_salt),
     member: kept(plan.member, saved?.member),
+    policy,
   };
+}
+
+/** The managed settings file that runs each user's own launcher (a team's policy from `--scope managed`), if any. */
+async function policyRunningLauncher(runtime         , claudeDir        )                              {
+  const managed = await scanManagedSettings(await runtime.fs(), claudeDir);
+  return managed.find((file) => file.hooks.some((hook) => hook.hookFile === POLICY_LAUNCHER_PATH))?.path;
 }
 
 /** Writes the state directory, the hook and its launcher, the saved URL, the install record, then the settings. */
@@ -8324,8 +8382,11 @@ async function writeInstall(runtime         , plan             , checked        
     ...(checked.member !== undefined ? { member: checked.member } : {}),
   };
   await writeFileAtomically(fs, `${plan.stateDir}/${STATE_LAYOUT.config}`, JSON.stringify(saved) + "\n", 0o600);
+  // Under a team's policy, a settings file that does not exist stays so: nothing of ours would be in it.
+  const writeSettings = checked.updated !== checked.text &&
+    !(checked.text === undefined && checked.policy !== undefined);
   const created = new Set(checked.previous?.created_settings ?? []);
-  if (checked.text === undefined) created.add(checked.settingsPath);
+  if (checked.text === undefined && writeSettings) created.add(checked.settingsPath);
   const record                = {
     ...plan.record,
     created_settings: [...created].sort(),
@@ -8333,7 +8394,7 @@ async function writeInstall(runtime         , plan             , checked        
     ...(plan.claudeVersionGiven ? { claude_version: plan.claude.version } : {}),
   };
   await writeFileAtomically(fs, `${plan.stateDir}/${STATE_LAYOUT.install}`, JSON.stringify(record, null, 2) + "\n");
-  if (checked.updated !== checked.text) {
+  if (writeSettings) {
     await replaceFile(checked.settingsPath, checked.updated, { backup: checked.text, mode: 0o644 });
   }
 }
@@ -8345,7 +8406,9 @@ async function installReport(runtime         , plan             , checked       
     `Installed the TelemHQ hook for Claude Code.`,
     `  hook:      ${plan.record.hook_file}, started by ${plan.record.launcher}`,
     `  runtime:   ${plan.record.runtime_path}`,
-    `  settings:  ${settingsPath} (${checked.events.map(([event]) => event).join(", ")})`,
+    checked.policy === undefined
+      ? `  settings:  ${settingsPath} (${checked.events.map(([event]) => event).join(", ")})`
+      : `  settings:  none changed: your organisation's policy (${checked.policy}) runs the hook`,
     `  Claude Code: ${plan.claude.description}`,
     `  ping URL:  ${redactUrl(plan.url)}, saved in ${plan.stateDir}/${STATE_LAYOUT.config}`,
     `  options:   tool activity ${checked.toolActivity ? "on" : "off (--tool-activity)"}; hash salt ${
@@ -8441,9 +8504,11 @@ async function uninstallCommand(runtime         , args                   )      
     lines.push(`Nothing to remove in ${settingsPath}: it does not run the TelemHQ hook.`);
   }
   const scanned = await scanSettings(claudeDir, await projectDirectory(runtime, values["--dir"]));
-  const stillUsed = scanned.filter((file) => file.hooks.length > 0).map((file) => file.path);
+  const managed = await scanManagedSettings(await runtime.fs(), claudeDir);
+  // A team's policy that runs this user's launcher keeps needing it: without it every event would fail loudly.
+  const stillUsed = [...scanned, ...managed].filter((file) => file.hooks.length > 0).map((file) => file.path);
   for (const file of scanned.filter((file) => file.error !== undefined)) lines.push(`Warning: ${file.error}`);
-  const plugins = enabledTelemhqPlugins([...scanned, ...await scanManagedSettings(await runtime.fs(), claudeDir)]);
+  const plugins = enabledTelemhqPlugins([...scanned, ...managed]);
   if (stillUsed.length > 0) {
     lines.push(`Kept the hook file: ${stillUsed.join(" and ")} still run${stillUsed.length === 1 ? "s" : ""} it.`);
   } else if (plugins.length > 0) {
@@ -8724,7 +8789,9 @@ function checkSettings(
       seen.paths.push(file.path);
       seen.commands.add(hook.command);
       wired.set(hook.event, seen);
-      if (expected !== undefined && hook.command !== expected) {
+      // A team's policy runs each user's launcher by its own command (see POLICY_HOOK_COMMAND).
+      const policy = file.scope === "managed" && hook.hookFile === POLICY_LAUNCHER_PATH;
+      if (expected !== undefined && hook.command !== expected && !policy) {
         report.problem(
           `${file.path} runs the hook on ${hook.event} with another command than install wrote: run install again.`,
         );
@@ -9057,6 +9124,8 @@ from standard input).
 Only the hook events your Claude Code knows are wired (an older one skips a whole settings file over one
 it does not know): install reads the version of each claude it finds, and wires for the oldest;
 --claude-version says which version to wire for instead (an IDE's own Claude Code, a fleet's pinned one).
+--scope managed prints a team's policy for the settings route: it runs each user's own launcher, and each member
+then runs install --url once (no settings file of theirs is written while the policy runs the hook).
 --scope managed --plugin prints a team's policy for the plugin route: --marketplace names where the plugin comes
 from (owner/repo[#ref], a git URL[#ref], the URL of a marketplace.json, or an absolute path; TelemHQ's by default),
 --url one ping URL shared by the team (in a file every user can read; without it each member configures theirs).`,

@@ -67,6 +67,8 @@ from standard input).
 Only the hook events your Claude Code knows are wired (an older one skips a whole settings file over one
 it does not know): install reads the version of each claude it finds, and wires for the oldest;
 --claude-version says which version to wire for instead (an IDE's own Claude Code, a fleet's pinned one).
+--scope managed prints a team's policy for the settings route: it runs each user's own launcher, and each member
+then runs install --url once (no settings file of theirs is written while the policy runs the hook).
 --scope managed --plugin prints a team's policy for the plugin route: --marketplace names where the plugin comes
 from (owner/repo[#ref], a git URL[#ref], the URL of a marketplace.json, or an absolute path; TelemHQ's by default),
 --url one ping URL shared by the team (in a file every user can read; without it each member configures theirs).`,

@@ -23,7 +23,7 @@ import { enabledTelemhqPlugins, projectDirectory, type ScannedSettings, scanSett
 import { enablingPolicy, pluginPingUrl, scanManagedSettings } from "./policy.ts";
 import { type ClaudeCodeInUse, claudeCodeInUse, ignoredEvents, knowsEvent, settingsRejection } from "./claude_code.ts";
 import { INSTALL_EVENTS } from "./events.ts";
-import { launcherCommand, launcherScript } from "./launcher.ts";
+import { launcherCommand, launcherScript, POLICY_LAUNCHER_PATH } from "./launcher.ts";
 import { buildPayload } from "./payload.ts";
 import type { Payload } from "./fields.ts";
 import { parsePingUrl, redactUrl } from "./ping_url.ts";
@@ -225,7 +225,9 @@ function checkSettings(
       seen.paths.push(file.path);
       seen.commands.add(hook.command);
       wired.set(hook.event, seen);
-      if (expected !== undefined && hook.command !== expected) {
+      // A team's policy runs each user's launcher by its own command (see POLICY_HOOK_COMMAND).
+      const policy = file.scope === "managed" && hook.hookFile === POLICY_LAUNCHER_PATH;
+      if (expected !== undefined && hook.command !== expected && !policy) {
         report.problem(
           `${file.path} runs the hook on ${hook.event} with another command than install wrote: run install again.`,
         );

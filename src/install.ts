@@ -20,10 +20,18 @@ import { CLAUDE_CODE_FEATURES, compareVersions, isClaudeCodeVersion, settingsRej
 import { INSTALL_EVENTS } from "./events.ts";
 import { readJsonFile, writeFileAtomically } from "./files.ts";
 import { readAll, terminalSafe } from "./input.ts";
-import { eventsFor, type InstallPlan, kept, leftOutNotes, ourEntry, planInstall } from "./install_plan.ts";
+import {
+  eventsFor,
+  HOOK_TIMEOUT_S,
+  type InstallPlan,
+  kept,
+  leftOutNotes,
+  ourEntry,
+  planInstall,
+} from "./install_plan.ts";
 import { type InstallRecord, readInstallRecord } from "./install_record.ts";
 import { nodeEntrySource, shellWord } from "./launch.ts";
-import { launcherScript } from "./launcher.ts";
+import { launcherScript, POLICY_HOOK_COMMAND, POLICY_LAUNCHER_PATH } from "./launcher.ts";
 import { DEFAULT_MARKETPLACE, marketplaceSource } from "./marketplace.ts";
 import { parsePingUrl, redactUrl } from "./ping_url.ts";
 import type { Runtime } from "./runtime.ts";
@@ -87,10 +95,11 @@ async function prepareStateDir(runtime: Runtime, stateDir: string): Promise<void
  */
 export async function installCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
   if (args.includes("--plugin")) return await printPluginPolicy(runtime, args);
+  if (scopeValue(args) === "managed") return printSettingsPolicy(args);
   const plan = await planInstall(runtime, args);
   const hookSource = await runtime.readTextFile(runtime.scriptPath!);
   if (hookSource === undefined) throw new CommandError("Cannot install: cannot read this hook's own file.");
-  if (plan.settingsPath === undefined) return printManagedPolicy(plan);
+  if (plan.settingsPath === undefined) return printSettingsPolicy(args);
   const checked = await checkBeforeInstall(runtime, plan, plan.settingsPath);
   await writeInstall(runtime, plan, checked, hookSource);
   console.log(terminalSafe((await installReport(runtime, plan, checked)).join("\n")));
@@ -158,19 +167,53 @@ async function sharedPingUrl(runtime: Runtime, value: string): Promise<URL> {
   }
 }
 
-/** `--scope managed`: prints the policy for a team rollout; the hook file must be at the same path on each machine. */
-function printManagedPolicy(plan: InstallPlan): number {
+/** The `--scope` given, however it was written (`--scope X` or `--scope=X`). */
+function scopeValue(args: readonly string[]): string | undefined {
+  const index = args.findIndex((arg) => arg === "--scope" || arg.startsWith("--scope="));
+  if (index === -1) return undefined;
+  return args[index].startsWith("--scope=") ? args[index].slice("--scope=".length) : args[index + 1];
+}
+
+/**
+ * `--scope managed`, the settings route's team policy: every event runs each user's own launcher
+ * ({@linkcode POLICY_HOOK_COMMAND}, no path of this machine), for the events every Claude Code of the fleet knows
+ * (`--claude-version`: the oldest). Each member then runs install once, which copies the hook, saves their URL and,
+ * seeing the policy, writes no settings file of theirs.
+ */
+function printSettingsPolicy(args: readonly string[]): number {
+  if (args.some((arg) => arg === "--url" || arg.startsWith("--url="))) {
+    throw new CommandError(
+      "Cannot print the policy: a shared URL goes only with the plugin route (install --scope managed --plugin " +
+        "--url ...): in a settings policy's env every command Claude Code runs would see it. Members give their own.",
+      2,
+    );
+  }
+  const values = parseArgs(args, ["--scope", "--claude-version"], ["--tool-activity", "--no-tool-activity"]);
+  const given = values["--claude-version"];
+  if (given !== undefined && !isClaudeCodeVersion(given)) {
+    throw new CommandError(
+      `Cannot print the policy: --claude-version wants a version such as 2.1.332, not "${given.slice(0, 20)}".`,
+      2,
+    );
+  }
+  const claude = given === undefined
+    ? { description: "unknown for a file others share (give --claude-version: the oldest your team runs)" }
+    : { version: given, description: `${given} (the oldest in the fleet, as --claude-version said)` };
+  const wanted = [...INSTALL_EVENTS.always, ...(values["--tool-activity"] ? INSTALL_EVENTS.toolActivity : [])];
+  const { events, leftOut } = eventsFor({ claude }, wanted);
   const policy: Settings = {};
-  const { events, leftOut } = eventsFor(plan, [
-    ...plan.events,
-    ...(plan.toolActivity ? INSTALL_EVENTS.toolActivity : []),
-  ]);
-  addHooks(policy, events, ourEntry(plan));
+  addHooks(policy, events, { type: "command", command: POLICY_HOOK_COMMAND, timeout: HOOK_TIMEOUT_S });
   console.log(JSON.stringify(policy, null, 2));
-  for (const note of leftOutNotes(plan.claude, leftOut)) console.error(terminalSafe(note));
+  for (const note of leftOutNotes(claude, leftOut)) console.error(terminalSafe(note));
   console.error(
-    `Managed policy printed. Deploy the hook to "${plan.record.hook_file}" and the ping URL to "${plan.stateDir}/${STATE_LAYOUT.config}" on each machine.\n` +
-      `Or roll out the plugin instead: install --scope managed --plugin prints its policy.`,
+    [
+      "Managed policy printed: it runs each user's own ~/.claude/hooks/telemhq.sh, so it holds no path or URL of " +
+      "one machine. It goes where Claude Code reads policy (/etc/claude-code/managed-settings.json on Linux, " +
+      "/Library/Application Support/ClaudeCode/managed-settings.json on macOS, or a file in managed-settings.d/).",
+      "Each member then runs install once with their own URL (bun hook.ts install --url -): it copies the hook, " +
+      "saves the URL and, seeing this policy, writes no settings file. Bun, Deno or Node 20+ must be on the PATH " +
+      "Claude Code starts with; or roll out the plugin instead (install --scope managed --plugin).",
+    ].join("\n"),
   );
   return 0;
 }
@@ -187,6 +230,8 @@ interface CheckedInstall {
   leftOut: readonly string[];
   salt?: string;
   member?: string;
+  /** The managed settings file that runs the hook for this user (then the user's settings get no entry). */
+  policy?: string;
 }
 
 /**
@@ -211,7 +256,9 @@ async function checkBeforeInstall(runtime: Runtime, plan: InstallPlan, settingsP
     | { hash_salt?: unknown; member?: unknown }
     | undefined;
   removeOurHooks(settings, hookFiles);
-  addHooks(settings, events, ourEntry(plan));
+  // A team's policy that runs each user's own launcher wires the events for everyone: this user's file gets none.
+  const policy = plan.scope === "user" ? await policyRunningLauncher(runtime, plan.claudeDir) : undefined;
+  if (policy === undefined) addHooks(settings, events, ourEntry(plan));
   // Up to 2.1.100 Claude Code skips a whole settings file over one entry it does not know: the user's hooks too.
   const rejection = plan.claude.version === undefined ? undefined : settingsRejection(settings, plan.claude.version);
   if (rejection !== undefined) {
@@ -230,7 +277,14 @@ async function checkBeforeInstall(runtime: Runtime, plan: InstallPlan, settingsP
     leftOut,
     salt: kept(plan.hashSalt, saved?.hash_salt),
     member: kept(plan.member, saved?.member),
+    policy,
   };
+}
+
+/** The managed settings file that runs each user's own launcher (a team's policy from `--scope managed`), if any. */
+async function policyRunningLauncher(runtime: Runtime, claudeDir: string): Promise<string | undefined> {
+  const managed = await scanManagedSettings(await runtime.fs(), claudeDir);
+  return managed.find((file) => file.hooks.some((hook) => hook.hookFile === POLICY_LAUNCHER_PATH))?.path;
 }
 
 /** Writes the state directory, the hook and its launcher, the saved URL, the install record, then the settings. */
@@ -252,8 +306,11 @@ async function writeInstall(runtime: Runtime, plan: InstallPlan, checked: Checke
     ...(checked.member !== undefined ? { member: checked.member } : {}),
   };
   await writeFileAtomically(fs, `${plan.stateDir}/${STATE_LAYOUT.config}`, JSON.stringify(saved) + "\n", 0o600);
+  // Under a team's policy, a settings file that does not exist stays so: nothing of ours would be in it.
+  const writeSettings = checked.updated !== checked.text &&
+    !(checked.text === undefined && checked.policy !== undefined);
   const created = new Set(checked.previous?.created_settings ?? []);
-  if (checked.text === undefined) created.add(checked.settingsPath);
+  if (checked.text === undefined && writeSettings) created.add(checked.settingsPath);
   const record: InstallRecord = {
     ...plan.record,
     created_settings: [...created].sort(),
@@ -261,7 +318,7 @@ async function writeInstall(runtime: Runtime, plan: InstallPlan, checked: Checke
     ...(plan.claudeVersionGiven ? { claude_version: plan.claude.version } : {}),
   };
   await writeFileAtomically(fs, `${plan.stateDir}/${STATE_LAYOUT.install}`, JSON.stringify(record, null, 2) + "\n");
-  if (checked.updated !== checked.text) {
+  if (writeSettings) {
     await replaceFile(checked.settingsPath, checked.updated, { backup: checked.text, mode: 0o644 });
   }
 }
@@ -273,7 +330,9 @@ async function installReport(runtime: Runtime, plan: InstallPlan, checked: Check
     `Installed the TelemHQ hook for Claude Code.`,
     `  hook:      ${plan.record.hook_file}, started by ${plan.record.launcher}`,
     `  runtime:   ${plan.record.runtime_path}`,
-    `  settings:  ${settingsPath} (${checked.events.map(([event]) => event).join(", ")})`,
+    checked.policy === undefined
+      ? `  settings:  ${settingsPath} (${checked.events.map(([event]) => event).join(", ")})`
+      : `  settings:  none changed: your organisation's policy (${checked.policy}) runs the hook`,
     `  Claude Code: ${plan.claude.description}`,
     `  ping URL:  ${redactUrl(plan.url)}, saved in ${plan.stateDir}/${STATE_LAYOUT.config}`,
     `  options:   tool activity ${checked.toolActivity ? "on" : "off (--tool-activity)"}; hash salt ${

@@ -35,7 +35,8 @@ import { HOOK_FILE_NAMES, INSTALL_SCOPES, type InstallScope, scopeOf, scopeSetti
 import { claudeDirectory, stateDirectory, stateDirSettingProblem } from "./state_dir.ts";
 
 /** Claude Code's time limit for our hook, in seconds (the fast path takes milliseconds). */
-const HOOK_TIMEOUT_S = 10;
+/** How long Claude Code gives our hook command, in seconds: the launcher returns in milliseconds. */
+export const HOOK_TIMEOUT_S = 10;
 
 /** The oldest Node the hook runs on, as JavaScript (the npm build's floor too). */
 const NODE_OLDEST = 20;
@@ -310,7 +311,7 @@ export function kept(given: string | null | undefined, saved: unknown): string |
 }
 
 /** The events a plan may wire for its Claude Code, and those it leaves out (that version does not know them). */
-export function eventsFor(plan: InstallPlan, wanted: readonly (readonly [string, string?])[]) {
+export function eventsFor(plan: Pick<InstallPlan, "claude">, wanted: readonly (readonly [string, string?])[]) {
   return {
     events: wanted.filter(([event]) => knowsEvent(event, plan.claude.version)),
     leftOut: wanted.filter(([event]) => !knowsEvent(event, plan.claude.version)).map(([event]) => event),

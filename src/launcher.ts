@@ -59,6 +59,15 @@ export function launcherArgs(kind: RuntimeKind, runtimePath: string, hookFile: s
 }
 
 /**
+ * The launcher as a team's managed policy names it: in each user's own Claude Code folder, expanded by the shell
+ * that runs the hook, so that one policy works for every user of every machine (each has run `install` once).
+ */
+export const POLICY_LAUNCHER_PATH = "${CLAUDE_CONFIG_DIR:-$HOME/.claude}/hooks/" + LAUNCHER_FILE_NAME;
+
+/** The hook command of a team's managed policy (see {@linkcode POLICY_LAUNCHER_PATH}): no path of one user in it. */
+export const POLICY_HOOK_COMMAND = `trap '' TERM HUP; exec /bin/sh "${POLICY_LAUNCHER_PATH}"`;
+
+/**
  * The settings.json command that runs the installed hook through the launcher.
  *
  * @param launcher The installed launcher (`~/.claude/hooks/telemhq.sh`).

@@ -7,7 +7,7 @@
  * redacted; nothing here writes.
  *
  * Owns: `scanManagedSettings`, `pluginPingUrl`, `enablingPolicy`.
- * Uses: runtime, files, config, settings.
+ * Uses: runtime, files, config, launcher, settings.
  *
  * @module
  */
@@ -15,6 +15,7 @@
 import type { FsPromises, Runtime } from "./runtime.ts";
 import { readSmallFile } from "./files.ts";
 import { managedSettingsPaths, readManagedSettings } from "./config.ts";
+import { POLICY_LAUNCHER_PATH } from "./launcher.ts";
 import { findOurHooks, installedHookFiles, readSettings, type ScannedSettings, type Settings } from "./settings.ts";
 
 /** The largest credentials file read (Claude Code's holds a few tokens). */
@@ -59,7 +60,9 @@ export async function scanManagedSettings(fs: FsPromises, claudeDir: string): Pr
       scanned.push({ scope: "managed", path, hooks: [], error: (error as Error).message });
       continue;
     }
-    scanned.push({ scope: "managed", path, hooks: findOurHooks(settings, installedHookFiles(claudeDir)), settings });
+    // A team's policy runs each user's own launcher (POLICY_LAUNCHER_PATH); a machine's, the paths install wrote.
+    const hookFiles = [...installedHookFiles(claudeDir), POLICY_LAUNCHER_PATH];
+    scanned.push({ scope: "managed", path, hooks: findOurHooks(settings, hookFiles), settings });
   }
   return scanned;
 }

@@ -86,9 +86,11 @@ export async function uninstallCommand(runtime: Runtime, args: readonly string[]
     lines.push(`Nothing to remove in ${settingsPath}: it does not run the TelemHQ hook.`);
   }
   const scanned = await scanSettings(claudeDir, await projectDirectory(runtime, values["--dir"]));
-  const stillUsed = scanned.filter((file) => file.hooks.length > 0).map((file) => file.path);
+  const managed = await scanManagedSettings(await runtime.fs(), claudeDir);
+  // A team's policy that runs this user's launcher keeps needing it: without it every event would fail loudly.
+  const stillUsed = [...scanned, ...managed].filter((file) => file.hooks.length > 0).map((file) => file.path);
   for (const file of scanned.filter((file) => file.error !== undefined)) lines.push(`Warning: ${file.error}`);
-  const plugins = enabledTelemhqPlugins([...scanned, ...await scanManagedSettings(await runtime.fs(), claudeDir)]);
+  const plugins = enabledTelemhqPlugins([...scanned, ...managed]);
   if (stillUsed.length > 0) {
     lines.push(`Kept the hook file: ${stillUsed.join(" and ")} still run${stillUsed.length === 1 ? "s" : ""} it.`);
   } else if (plugins.length > 0) {

@@ -189,8 +189,13 @@ Deno.test("install --scope project keeps the token out of the repository; local 
     assert.equal(commandsIn(`${project}/.claude/settings.json`, "StopFailure").length, 1);
     assert.equal((await hookCli("bun", home, ["install", "--url", url, "--scope", "local"], project)).code, 0);
     assert.equal(commandsIn(`${project}/.claude/settings.local.json`, "Stop").length, 1);
-    const managed = await hookCli("bun", home, ["install", "--url", url, "--scope", "managed"], project);
+    // A shared URL has no place in a settings policy (its env reaches every command Claude Code runs).
+    const sharedUrl = await hookCli("bun", home, ["install", "--url", url, "--scope", "managed"], project);
+    assert.equal(sharedUrl.code, 2);
+    assert.match(sharedUrl.stderr, /^Cannot print the policy: a shared URL goes only with the plugin route/);
+    const managed = await hookCli("bun", home, ["install", "--scope", "managed"], project);
     assert.equal(managed.code, 0);
+    assert.ok(!managed.stdout.includes(home), "no path of this user in a policy for everyone");
     assert.equal(JSON.parse(managed.stdout).hooks.Stop.length, 1, "the policy is printed");
     assert.ok(!managed.stdout.includes(TOKEN));
     assert.throws(() => Deno.statSync(`${home}/.claude/settings.json`), "managed writes no user settings");

@@ -6,6 +6,7 @@ import { startAnthropicStandIn } from "../scripts/_anthropic_standin.ts";
 import { newSession, runClaude } from "../scripts/_claude.ts";
 import {
   HOOK_PATH,
+  pathExists,
   pinnedClaudeBinary,
   type ProcessRun,
   type Receiver,
@@ -307,4 +308,80 @@ Deno.test("install --plugin refuses a marketplace source Claude Code would not t
     url: "https://git.acme.com/tools/plugins.git",
     ref: "v2",
   });
+});
+
+Deno.test({
+  name:
+    "the settings route's policy holds no one's path: two members install once, and their real turns reach their trackers",
+  ignore: !AS_ROOT,
+  fn: async () => {
+    const api = await startAnthropicStandIn();
+    const receivers = await Promise.all([startReceiver(), startReceiver()]);
+    const sessions = [newSession(), newSession()];
+    const root = Deno.makeTempDirSync({ prefix: "telemhq-team-policy-" });
+    try {
+      const printed = await runProcess(
+        [runtimeBinary("bun"), HOOK_PATH, "install", "--scope", "managed", "--claude-version", "2.1.332"],
+        { env: { HOME: root } },
+      );
+      assert.equal(printed.code, 0, printed.stderr);
+      assert.ok(!printed.stdout.includes(root), "no path of the lead's machine");
+      const prefix = underPolicy(root, printed.stdout);
+      for (const [index, session] of sessions.entries()) {
+        const install = await runProcess(
+          [
+            ...prefix,
+            runtimeBinary("bun"),
+            HOOK_PATH,
+            "install",
+            "--url",
+            "-",
+            ...(index === 0 ? ["--member", "ana"] : []),
+          ],
+          { env: { HOME: session.home, PATH }, stdin: `${receivers[index].url}\n` },
+        );
+        assert.equal(install.code, 0, install.stdout + install.stderr);
+        assert.match(install.stdout, /settings: +none changed: your organisation's policy \(\/etc\/claude-code/);
+        assert.ok(!pathExists(`${session.home}/.claude/settings.json`), "the member's own settings are untouched");
+        Deno.writeTextFileSync(session.settings, "{}");
+        const turn = await runClaude(session, {
+          prompt: "please SCENARIO:plain SECRET_PROMPT do it",
+          apiUrl: api.url,
+          binary: [...prefix, pinnedClaudeBinary()],
+          path: PATH,
+        });
+        assert.equal(turn.code, 0, turn.stdout + turn.stderr);
+        await receivers[index].waitFor(2, 30_000);
+        const doctor = await runProcess([...prefix, "/bin/sh", `${session.home}/.claude/hooks/telemhq.sh`, "doctor"], {
+          env: { HOME: session.home, PATH },
+        });
+        assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
+        assert.match(doctor.stdout, /ok +Stop runs the hook \(\/etc\/claude-code\/managed-settings\.json\)/);
+        if (index === 1) {
+          // Uninstalling under the policy would leave every event failing: the launcher the policy runs stays.
+          const uninstall = await runProcess([...prefix, runtimeBinary("bun"), HOOK_PATH, "uninstall"], {
+            env: { HOME: session.home, PATH },
+          });
+          assert.equal(uninstall.code, 0, uninstall.stdout + uninstall.stderr);
+          assert.match(
+            uninstall.stdout,
+            /Kept the hook file: \/etc\/claude-code\/managed-settings\.json still runs it/,
+          );
+          assert.ok(pathExists(`${session.home}/.claude/hooks/telemhq.sh`));
+        }
+      }
+      for (const [index, receiver] of receivers.entries()) {
+        const pings = receiver.requests.map((request) => JSON.parse(request.body));
+        const stop = pings.find((ping) => ping.event === "Stop");
+        assert.ok(stop !== undefined && stop.total_tokens > 0 && stop.cost_usd > 0, JSON.stringify(pings));
+        assert.deepEqual(new Set(pings.map((ping) => ping.member)), new Set([index === 0 ? "ana" : undefined]));
+        const others = receivers[1 - index].requests.map((request) => JSON.parse(request.body).session_id);
+        assert.ok(pings.every((ping) => !others.includes(ping.session_id)), "nothing of one member in the other's");
+      }
+    } finally {
+      await Promise.all([api.close(), ...receivers.map((receiver) => receiver.close())]);
+      for (const session of sessions) await removeTree(session.home);
+      await removeTree(root);
+    }
+  },
 });
