@@ -47,13 +47,14 @@
  * 32. src/settings.ts         Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
  * 33. src/policy.ts           What an organisation's policy and Claude Code's plugin options say about the hook.
  * 34. src/marketplace.ts      The marketplace a team's policy installs the plugin from, as Claude Code's `extraKnownMarketplaces` takes it.
- * 35. src/claude_code.ts      Which Claude Code runs here, and what it accepts.
- * 36. src/install_record.ts   The install record, `<state>/install.json`.
- * 37. src/install_plan.ts     What `install` will do, decided and checked before anything is written.
- * 38. src/install.ts          `install`.
- * 39. src/uninstall.ts        `uninstall`.
- * 40. src/doctor.ts           `doctor`.
- * 41. src/cli.ts              The command line.
+ * 35. src/policy_file.ts      Writes a team's policy where this machine's Claude Code reads it, for `install --scope managed --write`.
+ * 36. src/claude_code.ts      Which Claude Code runs here, and what it accepts.
+ * 37. src/install_record.ts   The install record, `<state>/install.json`.
+ * 38. src/install_plan.ts     What `install` will do, decided and checked before anything is written.
+ * 39. src/install.ts          `install`.
+ * 40. src/uninstall.ts        `uninstall`.
+ * 41. src/doctor.ts           `doctor`.
+ * 42. src/cli.ts              The command line.
  *
  * @module
  */
@@ -1420,7 +1421,8 @@ async function runQuietlyUnderDeno(
 )                                                        {
   let child;
   try {
-    const options = { args: argv.slice(1), stdin: "null", stdout: "piped", stderr: "null" };
+    // From "/": a version manager's shim picks its program by the folder it runs in, never a repository's.
+    const options = { args: argv.slice(1), cwd: "/", stdin: "null", stdout: "piped", stderr: "null" };
     child = new deno.Command(argv[0], env === undefined ? options : { ...options, env, clearEnv: true }).spawn();
   } catch {
     return undefined;
@@ -1573,7 +1575,14 @@ async function runQuietlyUnderNode(
   const { execFile } = await builtin("node:child_process", () => import("node:child_process"));
   return await new Promise((resolve) => {
     // SIGKILL at the limit: a program that ignores SIGTERM must not hold a command up.
-    const options = { timeout: timeoutMs, killSignal: "SIGKILL"         , maxBuffer: 1 << 20, ...(env ? { env } : {}) };
+    // From "/": a version manager's shim picks its program by the folder it runs in, never a repository's.
+    const options = {
+      cwd: "/",
+      timeout: timeoutMs,
+      killSignal: "SIGKILL"         ,
+      maxBuffer: 1 << 20,
+      ...(env ? { env } : {}),
+    };
     execFile(argv[0], argv.slice(1), options, (error, stdout) => {
       const code = (error                             )?.code;
       if (error !== null && typeof code !== "number") resolve(undefined);
@@ -1616,8 +1625,9 @@ export function detectRuntime()          {
 }
 
 /**
- * Runs a program by absolute path (never through a shell) and collects its
- * output, within a time limit: for the commands, never the hook.
+ * Runs a program by absolute path (never through a shell), from "/" (no
+ * repository's files choose what a version manager's shim runs), and
+ * collects its output, within a time limit: for the commands, never the hook.
  *
  * @param argv The program and its arguments.
  * @param timeoutMs The time limit; past it the program is killed.
@@ -2337,7 +2347,8 @@ async function managedSettingsPaths(fs            )                    {
     const main = `${dir}/managed-settings.json`;
     if (await fs.lstat(main).then(() => true, () => false)) paths.push(main);
     const dropIns = (await fs.readdir(`${dir}/managed-settings.d`).catch(() => []            ))
-      .filter((name) => name.endsWith(".json")).sort();
+      // Claude Code skips hidden drop-ins (".team.json"): so does everything that reads them here.
+      .filter((name) => name.endsWith(".json") && !name.startsWith(".")).sort();
     paths.push(...dropIns.map((name) => `${dir}/managed-settings.d/${name}`));
   }
   return paths;
@@ -2963,8 +2974,13 @@ export function launcherArgs(kind             , runtimePath        , hookFile   
  */
 const POLICY_LAUNCHER_PATH = "${CLAUDE_CONFIG_DIR:-$HOME/.claude}/hooks/" + LAUNCHER_FILE_NAME;
 
-/** The hook command of a team's managed policy (see {@linkcode POLICY_LAUNCHER_PATH}): no path of one user in it. */
-const POLICY_HOOK_COMMAND = `trap '' TERM HUP; exec /bin/sh "${POLICY_LAUNCHER_PATH}"`;
+/**
+ * The hook command of a team's managed policy (see {@linkcode POLICY_LAUNCHER_PATH}): no path of one user in it.
+ * A user who has not installed yet has no launcher: nothing runs and the hook exits 0 (a missing file would make
+ * `sh` exit 2, which Claude Code takes as a blocking error and shows the model).
+ */
+export const POLICY_HOOK_COMMAND =
+  `trap '' TERM HUP; l="${POLICY_LAUNCHER_PATH}"; [ -f "$l" ] || exit 0; exec /bin/sh "$l"`;
 
 /**
  * The settings.json command that runs the installed hook through the launcher.
@@ -7296,7 +7312,7 @@ const DEFAULT_MARKETPLACE = "telemhq/claude-code";
 
 const GITHUB_REPO = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}[A-Za-z0-9])?\/[A-Za-z0-9._-]{1,100}$/;
 const SSH_GIT = /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~\/-]+$/;
-const GIT_REF = /^[A-Za-z0-9._\/-]{1,200}$/;
+const GIT_REF = /^(?!.*\.\.)[A-Za-z0-9._\/-]{1,200}$/;
 
 /**
  * Reads a marketplace source given on the command line: `owner/repo[#ref]`
@@ -7348,6 +7364,88 @@ function marketplaceSource(given        )                    {
   if (ref !== undefined) refuse("ref goes only with a git repository (owner/repo, or a URL ending in .git)");
   if (url.pathname.endsWith(".json")) return { source: "url", url: url.href };
   return refuse(`URL on ${url.host} is neither a git repository (ending in .git) nor a marketplace.json`);
+}
+
+// ---------------------------------------------------------------------------
+// src/policy_file.ts
+//
+// Writes a team's policy where this machine's Claude Code reads it, for
+// `install --scope managed --write`: as a drop-in of our own,
+// `managed-settings.d/telemhq.json`, so that the organisation's own
+// `managed-settings.json` is never touched, and never over a file install did
+// not write (one that holds anything but a TelemHQ policy's keys).
+//
+// Owns: `writePolicy`, `POLICY_DROP_IN`. Uses: runtime, files, config, cli_args, launcher.
+
+/** Our drop-in's name in `managed-settings.d/`. */
+const POLICY_DROP_IN = "telemhq.json";
+
+/** The keys a TelemHQ policy holds, and nothing else. */
+const POLICY_KEYS                      = new Set([
+  "hooks",
+  "extraKnownMarketplaces",
+  "enabledPlugins",
+  "pluginConfigs",
+]);
+
+/**
+ * Writes a policy as this machine's drop-in (Linux and macOS), readable by
+ * every user (Claude Code runs as them). Refuses, changing nothing: another
+ * platform, a folder this user cannot write (run it as root), or a drop-in
+ * of that name that is not a TelemHQ policy.
+ *
+ * @param runtime The runtime adapter.
+ * @param policy The policy.
+ * @returns The file written.
+ */
+async function writePolicy(runtime         , policy                         )                  {
+  const platform = (globalThis                                       ).process?.platform;
+  const dir = platform === "linux" ? MANAGED_SETTINGS_DIRS[0] : platform === "darwin" ? MANAGED_SETTINGS_DIRS[1] : "";
+  if (dir === "") {
+    throw new CommandError(
+      `Cannot write the policy on ${platform ?? "this platform"}: copy the printed policy (without --write) into ` +
+        `C:\\Program Files\\ClaudeCode\\managed-settings.d\\${POLICY_DROP_IN} yourself.`,
+      2,
+    );
+  }
+  const fs = await runtime.fs();
+  const folder = `${dir}/managed-settings.d`;
+  const path = `${folder}/${POLICY_DROP_IN}`;
+  const existing = await runtime.lstat(path);
+  if (existing !== undefined) {
+    const text = existing.kind === "file" ? await readSmallFile(fs, path, 1 << 20) : undefined;
+    if (text === undefined || !isOurPolicy(text)) {
+      throw new CommandError(
+        `Cannot write the policy: "${path}" exists and is not a policy install wrote. Move it away, or print the ` +
+          `policy (without --write) and merge it yourself; nothing was changed.`,
+      );
+    }
+  }
+  try {
+    await fs.mkdir(folder, { recursive: true, mode: 0o755 });
+    await writeFileAtomically(fs, path, JSON.stringify(policy, null, 2) + "\n", 0o644);
+  } catch (error) {
+    const code = (error                      ).code;
+    throw new CommandError(
+      `Cannot write the policy to "${path}": ${code === "EACCES" || code === "EPERM" ? "permission denied" : code}. ` +
+        `Run it as root (sudo), or print the policy (without --write); nothing was changed.`,
+    );
+  }
+  return path;
+}
+
+/** Whether a drop-in holds only what a TelemHQ policy holds: our keys, and our plugin or our launcher. */
+function isOurPolicy(text        )          {
+  let value         ;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  const keys = Object.keys(value);
+  if (keys.length === 0 || keys.some((key) => !POLICY_KEYS.has(key))) return false;
+  return text.includes('"telemhq@') || text.includes(POLICY_LAUNCHER_PATH);
 }
 
 // ---------------------------------------------------------------------------
@@ -7880,20 +7978,35 @@ async function pingUrlArgument(runtime         , value                    )     
       2,
     );
   }
+  return typedPingUrl(raw, "install");
+}
+
+/**
+ * A ping URL someone typed for a command (install, a team's policy): checked as the hook checks it, and refused
+ * when it cannot be a tracker's whole URL (no token after `/ping`, the guide's placeholder, a `#fragment`).
+ *
+ * @param raw The URL as given.
+ * @param action What the command does, for its one-line error ("install", "print the policy").
+ * @returns The URL.
+ */
+function typedPingUrl(raw        , action        )      {
   let url     ;
   try {
     url = parsePingUrl(raw);
   } catch (error) {
     // The message names the host at most, never the token.
     throw new CommandError(
-      `Cannot install: ${(error         ).message.replace("TELEMHQ_PING_URL", "the ping URL")}.`,
+      `Cannot ${action}: ${(error         ).message.replace("TELEMHQ_PING_URL", "the ping URL")}.`,
       2,
     );
   }
   // A URL without its token, or the guide's placeholder, could never be accepted by a tracker.
-  if (url.pathname.replace(/\/+$/, "") === "" || /YOUR_/i.test(url.pathname)) {
+  const path = url.pathname.replace(/\/+$/, "");
+  if (path === "" || /(^|\/)ping$/i.test(path) || /YOUR_/i.test(url.pathname) || url.hash !== "") {
     throw new CommandError(
-      `Cannot install: ${redactUrl(url)} holds no tracking token. Copy the whole ping URL from your TelemHQ tracker.`,
+      `Cannot ${action}: ${redactUrl(url)} holds no tracking token` +
+        (url.hash !== "" ? " (or holds a #fragment, which is never sent)" : "") +
+        `. Copy the whole ping URL from your TelemHQ tracker.`,
       2,
     );
   }
@@ -8097,6 +8210,13 @@ function eventsFor(plan                             , wanted                    
 function leftOutNotes(claude                 , leftOut                   )           {
   const version = claude.version;
   if (leftOut.length === 0) return [];
+  if (version === undefined && claude.description.startsWith("unknown for a file others share")) {
+    return [
+      `Note: the Claude Code versions of a shared file's readers are not known, so only the events every Claude ` +
+      `Code with hooks fires are wired; ${leftOut.join(", ")} left out. Give --claude-version (the oldest your ` +
+      `team runs) to wire them.`,
+    ];
+  }
   if (version === undefined) {
     return [
       `Note: Claude Code's version is ${claude.description.replace(/^not found/, "not known (no claude found)")}, ` +
@@ -8132,7 +8252,7 @@ function ourEntry(plan             ) {
 //
 // Owns: `installCommand`, the managed policies. Uses: input, events, runtime,
 // files, state_dir, ping_url, launch, launcher, cli_args, settings, claude_code,
-// install_record, install_plan, policy, marketplace.
+// install_record, install_plan, policy, marketplace, policy_file.
 
 /** The plugin's id in the policy: TelemHQ's plugin in its marketplace (a mirror keeps the marketplace's name). */
 const PLUGIN_ID = "telemhq@telemhq";
@@ -8171,11 +8291,11 @@ async function prepareStateDir(runtime         , stateDir        )              
  */
 async function installCommand(runtime         , args                   )                  {
   if (args.includes("--plugin")) return await printPluginPolicy(runtime, args);
-  if (scopeValue(args) === "managed") return printSettingsPolicy(args);
+  if (scopeValue(args) === "managed") return await printSettingsPolicy(runtime, args);
   const plan = await planInstall(runtime, args);
   const hookSource = await runtime.readTextFile(runtime.scriptPath );
   if (hookSource === undefined) throw new CommandError("Cannot install: cannot read this hook's own file.");
-  if (plan.settingsPath === undefined) return printSettingsPolicy(args);
+  if (plan.settingsPath === undefined) return await printSettingsPolicy(runtime, args);
   const checked = await checkBeforeInstall(runtime, plan, plan.settingsPath);
   await writeInstall(runtime, plan, checked, hookSource);
   console.log(terminalSafe((await installReport(runtime, plan, checked)).join("\n")));
@@ -8191,7 +8311,7 @@ async function printPluginPolicy(runtime         , args                   )     
   const values = parseArgs(
     args,
     ["--scope", "--marketplace", "--url", "--claude-version"],
-    ["--plugin", "--tool-activity", "--no-tool-activity"],
+    ["--plugin", "--tool-activity", "--no-tool-activity", "--write"],
   );
   if (values["--scope"] !== "managed") throw new CommandError("Cannot install: --plugin goes with --scope managed.", 2);
   const given = values["--claude-version"];
@@ -8216,10 +8336,17 @@ async function printPluginPolicy(runtime         , args                   )     
     enabledPlugins: { [PLUGIN_ID]: true },
     ...(Object.keys(options).length > 0 ? { pluginConfigs: { [PLUGIN_ID]: { options } } } : {}),
   };
-  console.log(JSON.stringify(policy, null, 2));
+  await emitPolicy(runtime, policy, values["--write"] !== undefined);
+  // A folder or file on a shared drive: it should at least be there on the machine the policy is made on.
+  const path = "path" in source ? source.path : undefined;
+  if (path !== undefined && (await runtime.lstat(path)) === undefined) {
+    console.error(
+      `Warning: ${path} does not exist here: make sure it does on every machine, or members get no plugin.`,
+    );
+  }
   console.error(
     [
-      "Managed policy for the plugin printed. It goes where Claude Code reads policy: /etc/claude-code/managed-settings.json " +
+      "A managed policy goes where Claude Code reads it (install --write puts it there as a drop-in): /etc/claude-code/managed-settings.json " +
       "(Linux), /Library/Application Support/ClaudeCode/managed-settings.json (macOS), " +
       "C:\\Program Files\\ClaudeCode\\managed-settings.json (Windows), or a file beside it in managed-settings.d/.",
       shared === undefined
@@ -8231,16 +8358,22 @@ async function printPluginPolicy(runtime         , args                   )     
   return 0;
 }
 
+/** A team's policy: printed for the lead to deploy, or with `--write` written as this machine's drop-in. */
+async function emitPolicy(runtime         , policy                         , write         )                {
+  if (!write) {
+    console.log(JSON.stringify(policy, null, 2));
+    return;
+  }
+  const path = await writePolicy(runtime, policy);
+  console.log(`Wrote the policy to ${path}: Claude Code reads it at its next start, for every user of this machine.`);
+}
+
 /** A team's shared ping URL: `--url URL`, or `--url -` (the first line of stdin, off the process list). */
 async function sharedPingUrl(runtime         , value        )               {
   const raw = value === "-"
     ? new TextDecoder().decode(await readAll(runtime.stdin(), 64 * 1024)).split("\n")[0]
     : value;
-  try {
-    return parsePingUrl(raw);
-  } catch (error) {
-    throw new CommandError(`Cannot print the policy: the ping URL is refused: ${(error         ).message}.`, 2);
-  }
+  return typedPingUrl(raw, "print the policy");
 }
 
 /** The `--scope` given, however it was written (`--scope X` or `--scope=X`). */
@@ -8256,7 +8389,7 @@ function scopeValue(args                   )                     {
  * (`--claude-version`: the oldest). Each member then runs install once, which copies the hook, saves their URL and,
  * seeing the policy, writes no settings file of theirs.
  */
-function printSettingsPolicy(args                   )         {
+async function printSettingsPolicy(runtime         , args                   )                  {
   if (args.some((arg) => arg === "--url" || arg.startsWith("--url="))) {
     throw new CommandError(
       "Cannot print the policy: a shared URL goes only with the plugin route (install --scope managed --plugin " +
@@ -8264,11 +8397,17 @@ function printSettingsPolicy(args                   )         {
       2,
     );
   }
-  const values = parseArgs(args, ["--scope", "--claude-version"], ["--tool-activity", "--no-tool-activity"]);
+  const values = parseArgs(args, ["--scope", "--claude-version"], ["--tool-activity", "--no-tool-activity", "--write"]);
   const given = values["--claude-version"];
   if (given !== undefined && !isClaudeCodeVersion(given)) {
     throw new CommandError(
       `Cannot print the policy: --claude-version wants a version such as 2.1.332, not "${given.slice(0, 20)}".`,
+      2,
+    );
+  }
+  if (given !== undefined && compareVersions(given, CLAUDE_CODE_FEATURES.hooksRun) < 0) {
+    throw new CommandError(
+      `Cannot print the policy: Claude Code ${given} runs no hooks (they run from ${CLAUDE_CODE_FEATURES.hooksRun}).`,
       2,
     );
   }
@@ -8279,11 +8418,11 @@ function printSettingsPolicy(args                   )         {
   const { events, leftOut } = eventsFor({ claude }, wanted);
   const policy           = {};
   addHooks(policy, events, { type: "command", command: POLICY_HOOK_COMMAND, timeout: HOOK_TIMEOUT_S });
-  console.log(JSON.stringify(policy, null, 2));
+  await emitPolicy(runtime, policy, values["--write"] !== undefined);
   for (const note of leftOutNotes(claude, leftOut)) console.error(terminalSafe(note));
   console.error(
     [
-      "Managed policy printed: it runs each user's own ~/.claude/hooks/telemhq.sh, so it holds no path or URL of " +
+      "The policy runs each user's own ~/.claude/hooks/telemhq.sh, so it holds no path or URL of " +
       "one machine. It goes where Claude Code reads policy (/etc/claude-code/managed-settings.json on Linux, " +
       "/Library/Application Support/ClaudeCode/managed-settings.json on macOS, or a file in managed-settings.d/).",
       "Each member then runs install once with their own URL (bun hook.ts install --url -): it copies the hook, " +
@@ -8357,9 +8496,20 @@ async function checkBeforeInstall(runtime         , plan             , settingsP
   };
 }
 
-/** The managed settings file that runs each user's own launcher (a team's policy from `--scope managed`), if any. */
+/**
+ * The managed settings file that runs each user's own launcher (a team's policy from `--scope managed`), if any.
+ * A policy that cannot be read is refused: it may run the hook, and a second route would run every event twice.
+ */
 async function policyRunningLauncher(runtime         , claudeDir        )                              {
   const managed = await scanManagedSettings(await runtime.fs(), claudeDir);
+  const broken = managed.find((file) => file.error !== undefined);
+  if (broken !== undefined) {
+    throw new CommandError(
+      `Cannot install: the managed settings file "${broken.path}" cannot be read (doctor says why), and your ` +
+        `organisation's policy may run the hook already. Ask whoever manages this machine to fix it, then run ` +
+        `install again; nothing was changed.`,
+    );
+  }
   return managed.find((file) => file.hooks.some((hook) => hook.hookFile === POLICY_LAUNCHER_PATH))?.path;
 }
 
@@ -8411,9 +8561,11 @@ async function installReport(runtime         , plan             , checked       
       : `  settings:  none changed: your organisation's policy (${checked.policy}) runs the hook`,
     `  Claude Code: ${plan.claude.description}`,
     `  ping URL:  ${redactUrl(plan.url)}, saved in ${plan.stateDir}/${STATE_LAYOUT.config}`,
-    `  options:   tool activity ${checked.toolActivity ? "on" : "off (--tool-activity)"}; hash salt ${
-      salt !== undefined ? "set" : "none (--hash-salt)"
-    }; member ${member !== undefined ? `"${member}"` : "none (--member)"}`,
+    `  options:   tool activity ${
+      checked.policy !== undefined ? "as the policy wires it" : checked.toolActivity ? "on" : "off (--tool-activity)"
+    }; hash salt ${salt !== undefined ? "set" : "none (--hash-salt)"}; member ${
+      member !== undefined ? `"${member}"` : "none (--member)"
+    }`,
     ...leftOutNotes(plan.claude, checked.leftOut),
   ];
   if (plan.scope === "project") {
@@ -8432,7 +8584,9 @@ async function installReport(runtime         , plan             , checked       
   for (const plugin of enabledTelemhqPlugins([...scanned, ...managed])) {
     lines.push(
       `Warning: the TelemHQ plugin (${plugin}) is enabled too: each event is still sent once (one ping_id), but ` +
-        `runs two hooks. Keep one: claude plugin uninstall ${plugin}, or uninstall here.`,
+        (enablingPolicy(managed, plugin) !== undefined
+          ? `runs two hooks. Your organisation's policy enables the plugin: run uninstall to remove this install.`
+          : `runs two hooks. Keep one: claude plugin uninstall ${plugin}, or uninstall here.`),
     );
   }
   for (
@@ -8510,7 +8664,11 @@ async function uninstallCommand(runtime         , args                   )      
   for (const file of scanned.filter((file) => file.error !== undefined)) lines.push(`Warning: ${file.error}`);
   const plugins = enabledTelemhqPlugins([...scanned, ...managed]);
   if (stillUsed.length > 0) {
-    lines.push(`Kept the hook file: ${stillUsed.join(" and ")} still run${stillUsed.length === 1 ? "s" : ""} it.`);
+    lines.push(
+      `Kept the hook file and the saved ping URL: ${stillUsed.join(" and ")} still run${
+        stillUsed.length === 1 ? "s" : ""
+      } the hook, so pings keep flowing.`,
+    );
   } else if (plugins.length > 0) {
     // The plugin shares the state folder (its spool, its journal): only what install itself added goes.
     lines.push(...await removeInstallOnly(runtime, hookFiles, stateDir, plugins));
@@ -8711,7 +8869,13 @@ async function checkUrl(
     return await checkPluginUrl(runtime, report, claude.claudeDir, claude.scanned, claude.plugins[0]);
   }
   if (config.pingUrl === undefined) {
-    report.problem("No ping URL: run install --url ..., or set TELEMHQ_PING_URL where Claude Code starts.");
+    const brokenPolicy = claude.scanned.some((file) => file.scope === "managed" && file.error !== undefined);
+    report.problem(
+      brokenPolicy
+        ? "No ping URL found: a managed settings file cannot be read (below), and it may enable the plugin that " +
+          "holds the URL: have it fixed before you install anything."
+        : "No ping URL: run install --url ..., or set TELEMHQ_PING_URL where Claude Code starts.",
+    );
     return undefined;
   }
   let url     ;
@@ -8812,7 +8976,9 @@ function checkSettings(
       `Both the TelemHQ plugin (${plugins.join(", ")}) and ${
         [...new Set([...wired.values()].flatMap((seen) => seen.paths))].join(", ")
       } run the hook: each event is spooled and sent once (one ping_id), but runs twice. Keep one: ` +
-        `run uninstall, or claude plugin uninstall ${plugins[0]}.`,
+        (enablingPolicy(scanned, plugins[0]) !== undefined
+          ? `your organisation's policy enables the plugin, so run uninstall.`
+          : `run uninstall, or claude plugin uninstall ${plugins[0]}.`),
     );
   }
   if (wired.size === 0 && plugins.length === 0 && !unreadable) {
@@ -9110,7 +9276,7 @@ const COMMANDS                                    = {
     usage: "install --url URL|- [--scope user|project|local|managed] [--dir DIR] [--runtime deno|bun|node] " +
       "[--[no-]tool-activity] [--hash-salt SALT|- | --no-hash-salt] [--member LABEL | --no-member] " +
       "[--claude-version X.Y.Z] | install --scope managed --plugin [--marketplace SOURCE] [--url URL|-] " +
-      "[--[no-]tool-activity] [--claude-version X.Y.Z]",
+      "[--[no-]tool-activity] [--claude-version X.Y.Z] [--write]",
     summary: "copy the hook into ~/.claude/hooks, save the ping URL, wire it into a settings file",
     details: `The ping URL holds your tracker's token. To keep it out of the process list, give --url - and
 the URL on standard input, or set TELEMHQ_PING_URL and leave --url out.
@@ -9128,7 +9294,8 @@ it does not know): install reads the version of each claude it finds, and wires 
 then runs install --url once (no settings file of theirs is written while the policy runs the hook).
 --scope managed --plugin prints a team's policy for the plugin route: --marketplace names where the plugin comes
 from (owner/repo[#ref], a git URL[#ref], the URL of a marketplace.json, or an absolute path; TelemHQ's by default),
---url one ping URL shared by the team (in a file every user can read; without it each member configures theirs).`,
+--url one ping URL shared by the team (in a file every user can read; without it each member configures theirs).
+--write (as root, Linux and macOS) writes either policy as the drop-in managed-settings.d/telemhq.json.`,
     run: installCommand,
   },
   uninstall: {
@@ -9385,7 +9552,7 @@ async function statusCommand(runtime         , args                   )         
   const stateDir = config.stateDir;
   if (stateDir === undefined) throw new CommandError("Cannot read the status: no state directory. Set HOME.");
   if (await runtime.lstat(stateDir) === undefined) {
-    console.log(`No ping yet: the state directory "${stateDir}" does not exist (the first ping creates it).`);
+    console.log(`No ping spooled yet: the state directory "${stateDir}" does not exist (the first event creates it).`);
     return 0;
   }
   const spool = new Spool(await runtime.fs(), stateDir, config);

@@ -88,6 +88,7 @@ export {
   launcherArgs,
   launcherCommand,
   launcherScript,
+  POLICY_HOOK_COMMAND,
   runCommandLine,
   runHook,
   UNSAFE_ENV_NAMES,

@@ -57,6 +57,7 @@ export const MODULES: readonly string[] = [
   "settings.ts",
   "policy.ts",
   "marketplace.ts",
+  "policy_file.ts",
   "claude_code.ts",
   "install_record.ts",
   "install_plan.ts",

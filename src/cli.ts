@@ -53,7 +53,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: "install --url URL|- [--scope user|project|local|managed] [--dir DIR] [--runtime deno|bun|node] " +
       "[--[no-]tool-activity] [--hash-salt SALT|- | --no-hash-salt] [--member LABEL | --no-member] " +
       "[--claude-version X.Y.Z] | install --scope managed --plugin [--marketplace SOURCE] [--url URL|-] " +
-      "[--[no-]tool-activity] [--claude-version X.Y.Z]",
+      "[--[no-]tool-activity] [--claude-version X.Y.Z] [--write]",
     summary: "copy the hook into ~/.claude/hooks, save the ping URL, wire it into a settings file",
     details: `The ping URL holds your tracker's token. To keep it out of the process list, give --url - and
 the URL on standard input, or set TELEMHQ_PING_URL and leave --url out.
@@ -71,7 +71,8 @@ it does not know): install reads the version of each claude it finds, and wires 
 then runs install --url once (no settings file of theirs is written while the policy runs the hook).
 --scope managed --plugin prints a team's policy for the plugin route: --marketplace names where the plugin comes
 from (owner/repo[#ref], a git URL[#ref], the URL of a marketplace.json, or an absolute path; TelemHQ's by default),
---url one ping URL shared by the team (in a file every user can read; without it each member configures theirs).`,
+--url one ping URL shared by the team (in a file every user can read; without it each member configures theirs).
+--write (as root, Linux and macOS) writes either policy as the drop-in managed-settings.d/telemhq.json.`,
     run: installCommand,
   },
   uninstall: {
@@ -338,7 +339,7 @@ export async function statusCommand(runtime: Runtime, args: readonly string[]): 
   const stateDir = config.stateDir;
   if (stateDir === undefined) throw new CommandError("Cannot read the status: no state directory. Set HOME.");
   if (await runtime.lstat(stateDir) === undefined) {
-    console.log(`No ping yet: the state directory "${stateDir}" does not exist (the first ping creates it).`);
+    console.log(`No ping spooled yet: the state directory "${stateDir}" does not exist (the first event creates it).`);
     return 0;
   }
   const spool = new Spool(await runtime.fs(), stateDir, config);

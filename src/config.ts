@@ -245,7 +245,8 @@ export async function managedSettingsPaths(fs: FsPromises): Promise<string[]> {
     const main = `${dir}/managed-settings.json`;
     if (await fs.lstat(main).then(() => true, () => false)) paths.push(main);
     const dropIns = (await fs.readdir(`${dir}/managed-settings.d`).catch(() => [] as string[]))
-      .filter((name) => name.endsWith(".json")).sort();
+      // Claude Code skips hidden drop-ins (".team.json"): so does everything that reads them here.
+      .filter((name) => name.endsWith(".json") && !name.startsWith(".")).sort();
     paths.push(...dropIns.map((name) => `${dir}/managed-settings.d/${name}`));
   }
   return paths;

@@ -147,7 +147,13 @@ async function checkUrl(
     return await checkPluginUrl(runtime, report, claude.claudeDir, claude.scanned, claude.plugins[0]);
   }
   if (config.pingUrl === undefined) {
-    report.problem("No ping URL: run install --url ..., or set TELEMHQ_PING_URL where Claude Code starts.");
+    const brokenPolicy = claude.scanned.some((file) => file.scope === "managed" && file.error !== undefined);
+    report.problem(
+      brokenPolicy
+        ? "No ping URL found: a managed settings file cannot be read (below), and it may enable the plugin that " +
+          "holds the URL: have it fixed before you install anything."
+        : "No ping URL: run install --url ..., or set TELEMHQ_PING_URL where Claude Code starts.",
+    );
     return undefined;
   }
   let url: URL;
@@ -248,7 +254,9 @@ function checkSettings(
       `Both the TelemHQ plugin (${plugins.join(", ")}) and ${
         [...new Set([...wired.values()].flatMap((seen) => seen.paths))].join(", ")
       } run the hook: each event is spooled and sent once (one ping_id), but runs twice. Keep one: ` +
-        `run uninstall, or claude plugin uninstall ${plugins[0]}.`,
+        (enablingPolicy(scanned, plugins[0]) !== undefined
+          ? `your organisation's policy enables the plugin, so run uninstall.`
+          : `run uninstall, or claude plugin uninstall ${plugins[0]}.`),
     );
   }
   if (wired.size === 0 && plugins.length === 0 && !unreadable) {

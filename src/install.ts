@@ -10,7 +10,7 @@
  *
  * Owns: `installCommand`, the managed policies. Uses: input, events, runtime,
  * files, state_dir, ping_url, launch, launcher, cli_args, settings, claude_code,
- * install_record, install_plan, policy, marketplace.
+ * install_record, install_plan, policy, marketplace, policy_file.
  *
  * @module
  */
@@ -28,12 +28,13 @@ import {
   leftOutNotes,
   ourEntry,
   planInstall,
+  typedPingUrl,
 } from "./install_plan.ts";
 import { type InstallRecord, readInstallRecord } from "./install_record.ts";
 import { nodeEntrySource, shellWord } from "./launch.ts";
 import { launcherScript, POLICY_HOOK_COMMAND, POLICY_LAUNCHER_PATH } from "./launcher.ts";
 import { DEFAULT_MARKETPLACE, marketplaceSource } from "./marketplace.ts";
-import { parsePingUrl, redactUrl } from "./ping_url.ts";
+import { redactUrl } from "./ping_url.ts";
 import type { Runtime } from "./runtime.ts";
 import {
   addHooks,
@@ -50,7 +51,8 @@ import {
   scanSettings,
   type Settings,
 } from "./settings.ts";
-import { scanManagedSettings } from "./policy.ts";
+import { enablingPolicy, scanManagedSettings } from "./policy.ts";
+import { writePolicy } from "./policy_file.ts";
 import { ensureStateDir, STATE_LAYOUT } from "./state_dir.ts";
 
 /** The plugin's id in the policy: TelemHQ's plugin in its marketplace (a mirror keeps the marketplace's name). */
@@ -95,11 +97,11 @@ async function prepareStateDir(runtime: Runtime, stateDir: string): Promise<void
  */
 export async function installCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
   if (args.includes("--plugin")) return await printPluginPolicy(runtime, args);
-  if (scopeValue(args) === "managed") return printSettingsPolicy(args);
+  if (scopeValue(args) === "managed") return await printSettingsPolicy(runtime, args);
   const plan = await planInstall(runtime, args);
   const hookSource = await runtime.readTextFile(runtime.scriptPath!);
   if (hookSource === undefined) throw new CommandError("Cannot install: cannot read this hook's own file.");
-  if (plan.settingsPath === undefined) return printSettingsPolicy(args);
+  if (plan.settingsPath === undefined) return await printSettingsPolicy(runtime, args);
   const checked = await checkBeforeInstall(runtime, plan, plan.settingsPath);
   await writeInstall(runtime, plan, checked, hookSource);
   console.log(terminalSafe((await installReport(runtime, plan, checked)).join("\n")));
@@ -115,7 +117,7 @@ async function printPluginPolicy(runtime: Runtime, args: readonly string[]): Pro
   const values = parseArgs(
     args,
     ["--scope", "--marketplace", "--url", "--claude-version"],
-    ["--plugin", "--tool-activity", "--no-tool-activity"],
+    ["--plugin", "--tool-activity", "--no-tool-activity", "--write"],
   );
   if (values["--scope"] !== "managed") throw new CommandError("Cannot install: --plugin goes with --scope managed.", 2);
   const given = values["--claude-version"];
@@ -140,10 +142,17 @@ async function printPluginPolicy(runtime: Runtime, args: readonly string[]): Pro
     enabledPlugins: { [PLUGIN_ID]: true },
     ...(Object.keys(options).length > 0 ? { pluginConfigs: { [PLUGIN_ID]: { options } } } : {}),
   };
-  console.log(JSON.stringify(policy, null, 2));
+  await emitPolicy(runtime, policy, values["--write"] !== undefined);
+  // A folder or file on a shared drive: it should at least be there on the machine the policy is made on.
+  const path = "path" in source ? source.path : undefined;
+  if (path !== undefined && (await runtime.lstat(path)) === undefined) {
+    console.error(
+      `Warning: ${path} does not exist here: make sure it does on every machine, or members get no plugin.`,
+    );
+  }
   console.error(
     [
-      "Managed policy for the plugin printed. It goes where Claude Code reads policy: /etc/claude-code/managed-settings.json " +
+      "A managed policy goes where Claude Code reads it (install --write puts it there as a drop-in): /etc/claude-code/managed-settings.json " +
       "(Linux), /Library/Application Support/ClaudeCode/managed-settings.json (macOS), " +
       "C:\\Program Files\\ClaudeCode\\managed-settings.json (Windows), or a file beside it in managed-settings.d/.",
       shared === undefined
@@ -155,16 +164,22 @@ async function printPluginPolicy(runtime: Runtime, args: readonly string[]): Pro
   return 0;
 }
 
+/** A team's policy: printed for the lead to deploy, or with `--write` written as this machine's drop-in. */
+async function emitPolicy(runtime: Runtime, policy: Record<string, unknown>, write: boolean): Promise<void> {
+  if (!write) {
+    console.log(JSON.stringify(policy, null, 2));
+    return;
+  }
+  const path = await writePolicy(runtime, policy);
+  console.log(`Wrote the policy to ${path}: Claude Code reads it at its next start, for every user of this machine.`);
+}
+
 /** A team's shared ping URL: `--url URL`, or `--url -` (the first line of stdin, off the process list). */
 async function sharedPingUrl(runtime: Runtime, value: string): Promise<URL> {
   const raw = value === "-"
     ? new TextDecoder().decode(await readAll(runtime.stdin(), 64 * 1024)).split("\n")[0]
     : value;
-  try {
-    return parsePingUrl(raw);
-  } catch (error) {
-    throw new CommandError(`Cannot print the policy: the ping URL is refused: ${(error as Error).message}.`, 2);
-  }
+  return typedPingUrl(raw, "print the policy");
 }
 
 /** The `--scope` given, however it was written (`--scope X` or `--scope=X`). */
@@ -180,7 +195,7 @@ function scopeValue(args: readonly string[]): string | undefined {
  * (`--claude-version`: the oldest). Each member then runs install once, which copies the hook, saves their URL and,
  * seeing the policy, writes no settings file of theirs.
  */
-function printSettingsPolicy(args: readonly string[]): number {
+async function printSettingsPolicy(runtime: Runtime, args: readonly string[]): Promise<number> {
   if (args.some((arg) => arg === "--url" || arg.startsWith("--url="))) {
     throw new CommandError(
       "Cannot print the policy: a shared URL goes only with the plugin route (install --scope managed --plugin " +
@@ -188,11 +203,17 @@ function printSettingsPolicy(args: readonly string[]): number {
       2,
     );
   }
-  const values = parseArgs(args, ["--scope", "--claude-version"], ["--tool-activity", "--no-tool-activity"]);
+  const values = parseArgs(args, ["--scope", "--claude-version"], ["--tool-activity", "--no-tool-activity", "--write"]);
   const given = values["--claude-version"];
   if (given !== undefined && !isClaudeCodeVersion(given)) {
     throw new CommandError(
       `Cannot print the policy: --claude-version wants a version such as 2.1.332, not "${given.slice(0, 20)}".`,
+      2,
+    );
+  }
+  if (given !== undefined && compareVersions(given, CLAUDE_CODE_FEATURES.hooksRun) < 0) {
+    throw new CommandError(
+      `Cannot print the policy: Claude Code ${given} runs no hooks (they run from ${CLAUDE_CODE_FEATURES.hooksRun}).`,
       2,
     );
   }
@@ -203,11 +224,11 @@ function printSettingsPolicy(args: readonly string[]): number {
   const { events, leftOut } = eventsFor({ claude }, wanted);
   const policy: Settings = {};
   addHooks(policy, events, { type: "command", command: POLICY_HOOK_COMMAND, timeout: HOOK_TIMEOUT_S });
-  console.log(JSON.stringify(policy, null, 2));
+  await emitPolicy(runtime, policy, values["--write"] !== undefined);
   for (const note of leftOutNotes(claude, leftOut)) console.error(terminalSafe(note));
   console.error(
     [
-      "Managed policy printed: it runs each user's own ~/.claude/hooks/telemhq.sh, so it holds no path or URL of " +
+      "The policy runs each user's own ~/.claude/hooks/telemhq.sh, so it holds no path or URL of " +
       "one machine. It goes where Claude Code reads policy (/etc/claude-code/managed-settings.json on Linux, " +
       "/Library/Application Support/ClaudeCode/managed-settings.json on macOS, or a file in managed-settings.d/).",
       "Each member then runs install once with their own URL (bun hook.ts install --url -): it copies the hook, " +
@@ -281,9 +302,20 @@ async function checkBeforeInstall(runtime: Runtime, plan: InstallPlan, settingsP
   };
 }
 
-/** The managed settings file that runs each user's own launcher (a team's policy from `--scope managed`), if any. */
+/**
+ * The managed settings file that runs each user's own launcher (a team's policy from `--scope managed`), if any.
+ * A policy that cannot be read is refused: it may run the hook, and a second route would run every event twice.
+ */
 async function policyRunningLauncher(runtime: Runtime, claudeDir: string): Promise<string | undefined> {
   const managed = await scanManagedSettings(await runtime.fs(), claudeDir);
+  const broken = managed.find((file) => file.error !== undefined);
+  if (broken !== undefined) {
+    throw new CommandError(
+      `Cannot install: the managed settings file "${broken.path}" cannot be read (doctor says why), and your ` +
+        `organisation's policy may run the hook already. Ask whoever manages this machine to fix it, then run ` +
+        `install again; nothing was changed.`,
+    );
+  }
   return managed.find((file) => file.hooks.some((hook) => hook.hookFile === POLICY_LAUNCHER_PATH))?.path;
 }
 
@@ -335,9 +367,11 @@ async function installReport(runtime: Runtime, plan: InstallPlan, checked: Check
       : `  settings:  none changed: your organisation's policy (${checked.policy}) runs the hook`,
     `  Claude Code: ${plan.claude.description}`,
     `  ping URL:  ${redactUrl(plan.url)}, saved in ${plan.stateDir}/${STATE_LAYOUT.config}`,
-    `  options:   tool activity ${checked.toolActivity ? "on" : "off (--tool-activity)"}; hash salt ${
-      salt !== undefined ? "set" : "none (--hash-salt)"
-    }; member ${member !== undefined ? `"${member}"` : "none (--member)"}`,
+    `  options:   tool activity ${
+      checked.policy !== undefined ? "as the policy wires it" : checked.toolActivity ? "on" : "off (--tool-activity)"
+    }; hash salt ${salt !== undefined ? "set" : "none (--hash-salt)"}; member ${
+      member !== undefined ? `"${member}"` : "none (--member)"
+    }`,
     ...leftOutNotes(plan.claude, checked.leftOut),
   ];
   if (plan.scope === "project") {
@@ -356,7 +390,9 @@ async function installReport(runtime: Runtime, plan: InstallPlan, checked: Check
   for (const plugin of enabledTelemhqPlugins([...scanned, ...managed])) {
     lines.push(
       `Warning: the TelemHQ plugin (${plugin}) is enabled too: each event is still sent once (one ping_id), but ` +
-        `runs two hooks. Keep one: claude plugin uninstall ${plugin}, or uninstall here.`,
+        (enablingPolicy(managed, plugin) !== undefined
+          ? `runs two hooks. Your organisation's policy enables the plugin: run uninstall to remove this install.`
+          : `runs two hooks. Keep one: claude plugin uninstall ${plugin}, or uninstall here.`),
     );
   }
   for (

@@ -104,20 +104,42 @@ async function pingUrlArgument(runtime: Runtime, value: string | undefined): Pro
       2,
     );
   }
+  return typedPingUrl(raw, "install");
+}
+
+/**
+ * A ping URL someone typed for a command (install, a team's policy): checked as the hook checks it, and refused
+ * when it cannot be a tracker's whole URL (no token after `/ping`, the guide's placeholder, a `#fragment`).
+ *
+ * @param raw The URL as given.
+ * @param action What the command does, for its one-line error ("install", "print the policy").
+ * @returns The URL.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(typedPingUrl("https://telemhq.com/ping/T0K3N", "install").host, "telemhq.com");
+ * assert.throws(() => typedPingUrl("https://telemhq.com/ping/", "install"), /holds no tracking token/);
+ * ```
+ */
+export function typedPingUrl(raw: string, action: string): URL {
   let url: URL;
   try {
     url = parsePingUrl(raw);
   } catch (error) {
     // The message names the host at most, never the token.
     throw new CommandError(
-      `Cannot install: ${(error as Error).message.replace("TELEMHQ_PING_URL", "the ping URL")}.`,
+      `Cannot ${action}: ${(error as Error).message.replace("TELEMHQ_PING_URL", "the ping URL")}.`,
       2,
     );
   }
   // A URL without its token, or the guide's placeholder, could never be accepted by a tracker.
-  if (url.pathname.replace(/\/+$/, "") === "" || /YOUR_/i.test(url.pathname)) {
+  const path = url.pathname.replace(/\/+$/, "");
+  if (path === "" || /(^|\/)ping$/i.test(path) || /YOUR_/i.test(url.pathname) || url.hash !== "") {
     throw new CommandError(
-      `Cannot install: ${redactUrl(url)} holds no tracking token. Copy the whole ping URL from your TelemHQ tracker.`,
+      `Cannot ${action}: ${redactUrl(url)} holds no tracking token` +
+        (url.hash !== "" ? " (or holds a #fragment, which is never sent)" : "") +
+        `. Copy the whole ping URL from your TelemHQ tracker.`,
       2,
     );
   }
@@ -321,6 +343,13 @@ export function eventsFor(plan: Pick<InstallPlan, "claude">, wanted: readonly (r
 export function leftOutNotes(claude: ClaudeCodeInUse, leftOut: readonly string[]): string[] {
   const version = claude.version;
   if (leftOut.length === 0) return [];
+  if (version === undefined && claude.description.startsWith("unknown for a file others share")) {
+    return [
+      `Note: the Claude Code versions of a shared file's readers are not known, so only the events every Claude ` +
+      `Code with hooks fires are wired; ${leftOut.join(", ")} left out. Give --claude-version (the oldest your ` +
+      `team runs) to wire them.`,
+    ];
+  }
   if (version === undefined) {
     return [
       `Note: Claude Code's version is ${claude.description.replace(/^not found/, "not known (no claude found)")}, ` +

@@ -64,8 +64,13 @@ export function launcherArgs(kind: RuntimeKind, runtimePath: string, hookFile: s
  */
 export const POLICY_LAUNCHER_PATH = "${CLAUDE_CONFIG_DIR:-$HOME/.claude}/hooks/" + LAUNCHER_FILE_NAME;
 
-/** The hook command of a team's managed policy (see {@linkcode POLICY_LAUNCHER_PATH}): no path of one user in it. */
-export const POLICY_HOOK_COMMAND = `trap '' TERM HUP; exec /bin/sh "${POLICY_LAUNCHER_PATH}"`;
+/**
+ * The hook command of a team's managed policy (see {@linkcode POLICY_LAUNCHER_PATH}): no path of one user in it.
+ * A user who has not installed yet has no launcher: nothing runs and the hook exits 0 (a missing file would make
+ * `sh` exit 2, which Claude Code takes as a blocking error and shows the model).
+ */
+export const POLICY_HOOK_COMMAND =
+  `trap '' TERM HUP; l="${POLICY_LAUNCHER_PATH}"; [ -f "$l" ] || exit 0; exec /bin/sh "$l"`;
 
 /**
  * The settings.json command that runs the installed hook through the launcher.

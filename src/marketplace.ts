@@ -25,7 +25,7 @@ export const DEFAULT_MARKETPLACE = "telemhq/claude-code";
 
 const GITHUB_REPO = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}[A-Za-z0-9])?\/[A-Za-z0-9._-]{1,100}$/;
 const SSH_GIT = /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~\/-]+$/;
-const GIT_REF = /^[A-Za-z0-9._\/-]{1,200}$/;
+const GIT_REF = /^(?!.*\.\.)[A-Za-z0-9._\/-]{1,200}$/;
 
 /**
  * Reads a marketplace source given on the command line: `owner/repo[#ref]`

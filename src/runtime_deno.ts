@@ -162,7 +162,8 @@ export async function runQuietlyUnderDeno(
 ): Promise<{ code: number; stdout: string } | undefined> {
   let child;
   try {
-    const options = { args: argv.slice(1), stdin: "null", stdout: "piped", stderr: "null" };
+    // From "/": a version manager's shim picks its program by the folder it runs in, never a repository's.
+    const options = { args: argv.slice(1), cwd: "/", stdin: "null", stdout: "piped", stderr: "null" };
     child = new deno.Command(argv[0], env === undefined ? options : { ...options, env, clearEnv: true }).spawn();
   } catch {
     return undefined;

@@ -37,8 +37,9 @@ export function detectRuntime(): Runtime {
 }
 
 /**
- * Runs a program by absolute path (never through a shell) and collects its
- * output, within a time limit: for the commands, never the hook.
+ * Runs a program by absolute path (never through a shell), from "/" (no
+ * repository's files choose what a version manager's shim runs), and
+ * collects its output, within a time limit: for the commands, never the hook.
  *
  * @param argv The program and its arguments.
  * @param timeoutMs The time limit; past it the program is killed.

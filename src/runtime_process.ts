@@ -147,7 +147,14 @@ export async function runQuietlyUnderNode(
   const { execFile } = await builtin("node:child_process", () => import("node:child_process"));
   return await new Promise((resolve) => {
     // SIGKILL at the limit: a program that ignores SIGTERM must not hold a command up.
-    const options = { timeout: timeoutMs, killSignal: "SIGKILL" as const, maxBuffer: 1 << 20, ...(env ? { env } : {}) };
+    // From "/": a version manager's shim picks its program by the folder it runs in, never a repository's.
+    const options = {
+      cwd: "/",
+      timeout: timeoutMs,
+      killSignal: "SIGKILL" as const,
+      maxBuffer: 1 << 20,
+      ...(env ? { env } : {}),
+    };
     execFile(argv[0], argv.slice(1), options, (error, stdout) => {
       const code = (error as { code?: unknown } | null)?.code;
       if (error !== null && typeof code !== "number") resolve(undefined);

@@ -92,7 +92,11 @@ export async function uninstallCommand(runtime: Runtime, args: readonly string[]
   for (const file of scanned.filter((file) => file.error !== undefined)) lines.push(`Warning: ${file.error}`);
   const plugins = enabledTelemhqPlugins([...scanned, ...managed]);
   if (stillUsed.length > 0) {
-    lines.push(`Kept the hook file: ${stillUsed.join(" and ")} still run${stillUsed.length === 1 ? "s" : ""} it.`);
+    lines.push(
+      `Kept the hook file and the saved ping URL: ${stillUsed.join(" and ")} still run${
+        stillUsed.length === 1 ? "s" : ""
+      } the hook, so pings keep flowing.`,
+    );
   } else if (plugins.length > 0) {
     // The plugin shares the state folder (its spool, its journal): only what install itself added goes.
     lines.push(...await removeInstallOnly(runtime, hookFiles, stateDir, plugins));

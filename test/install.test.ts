@@ -193,6 +193,9 @@ Deno.test("install --scope project keeps the token out of the repository; local 
     const sharedUrl = await hookCli("bun", home, ["install", "--url", url, "--scope", "managed"], project);
     assert.equal(sharedUrl.code, 2);
     assert.match(sharedUrl.stderr, /^Cannot print the policy: a shared URL goes only with the plugin route/);
+    const ancient = await hookCli("bun", home, ["install", "--scope", "managed", "--claude-version", "1.0.0"], project);
+    assert.equal(ancient.code, 2);
+    assert.match(ancient.stderr, /^Cannot print the policy: Claude Code 1\.0\.0 runs no hooks/);
     const managed = await hookCli("bun", home, ["install", "--scope", "managed"], project);
     assert.equal(managed.code, 0);
     assert.ok(!managed.stdout.includes(home), "no path of this user in a policy for everyone");
@@ -213,7 +216,10 @@ Deno.test("uninstall removes exactly what install added; the hook file goes with
     const user = await hookCli("bun", home, ["uninstall"], project);
     assert.equal(user.code, 0, user.stderr);
     assert.deepEqual(JSON.parse(Deno.readTextFileSync(settingsPath)), JSON.parse(REAL_WORLD_SETTINGS));
-    assert.match(user.stdout, /Kept the hook file: .*\.claude\/settings\.json still runs it\./);
+    assert.match(
+      user.stdout,
+      /Kept the hook file and the saved ping URL: .*\.claude\/settings\.json still runs the hook/,
+    );
     assert.ok(Deno.statSync(`${home}/.claude/hooks/telemhq.ts`).isFile);
     const last = await hookCli("bun", home, ["uninstall", "--scope", "project"], project);
     assert.equal(last.code, 0, last.stderr);

@@ -910,7 +910,13 @@ Deno.test("13. a command typed in a repository starts its runtime from /, then w
       `${bin}/node`,
       `printf '%s\\n' "$PWD" >> '${log}/cwd'\nexec '${ROOT}tools/node_modules/node-24/bin/node' "$@"`,
     );
-    const run = await runProcess(["/bin/sh", `${ROOT}hooks/telemhq.sh`, "doctor"], {
+    // Installed for that Node (doctor then asks the recorded runtime its version), from the repository.
+    const install = await runProcess(
+      [runtimeBinary("bun"), HOOK_PATH, "install", "--url", "https://telemhq.com/ping/T0K3N", "--runtime", "node"],
+      { cwd: repo, env: { PATH: `${bin}:/bin`, HOME: dir } },
+    );
+    assert.equal(install.code, 0, install.stdout + install.stderr);
+    const run = await runProcess(["/bin/sh", `${dir}/.claude/hooks/telemhq.sh`, "doctor"], {
       cwd: repo,
       env: { PATH: `${bin}:/bin`, HOME: dir },
     });

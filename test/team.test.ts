@@ -2,6 +2,7 @@
 // mount namespace as root, so the machine's /etc never changes) or by the member, its ping URL in the member's
 // credential store or in the policy; each member's doctor says it works, and proves it with a test ping.
 import assert from "node:assert/strict";
+import { POLICY_HOOK_COMMAND } from "../mod.ts";
 import { startAnthropicStandIn } from "../scripts/_anthropic_standin.ts";
 import { newSession, runClaude } from "../scripts/_claude.ts";
 import {
@@ -64,7 +65,13 @@ Deno.test({
           enabledPlugins: { "telemhq@acme": true },
           pluginConfigs: { "telemhq@acme": { options: { ping_url: receiver.url } } },
         });
-        const run = await withPolicy(policy, `exec /bin/sh '${LAUNCHER}' doctor --ping`, { HOME: home, PATH });
+        // A hidden drop-in, which Claude Code skips: so does doctor.
+        const hidden = `mkdir -p /etc/claude-code/managed-settings.d
+printf '%s' '{"enabledPlugins": {"telemhq@hidden": true}}' > /etc/claude-code/managed-settings.d/.hidden.json`;
+        const run = await withPolicy(policy, `${hidden}\nexec /bin/sh '${LAUNCHER}' doctor --ping`, {
+          HOME: home,
+          PATH,
+        });
         assert.equal(run.code, 0, run.stdout + run.stderr);
         assert.match(
           run.stdout,
@@ -72,6 +79,7 @@ Deno.test({
         );
         assert.match(run.stdout, /the plugin's ping_url option, from your organisation's policy/);
         assert.match(run.stdout, /Test ping accepted: .* marked event "DoctorPing"/);
+        assert.doesNotMatch(run.stdout, /telemhq@hidden/);
         assert.equal(JSON.parse(receiver.requests[0].body).event, "DoctorPing");
         const token = new URL(receiver.url).pathname.split("/").pop()!;
         assert.ok(!(run.stdout + run.stderr).includes(token), "the token is never printed");
@@ -97,6 +105,19 @@ Deno.test({
       );
       // deno-lint-ignore no-control-regex -- the characters looked for
       assert.doesNotMatch(run.stdout + run.stderr, /[\u001b\u0007\u202e]/);
+      assert.match(run.stdout, /have it fixed before you install anything/, "doctor does not send anyone to install");
+      // A policy that cannot be read may run the hook already: install refuses rather than add a second route.
+      const install = await withPolicy(
+        hostile,
+        `exec '${runtimeBinary("bun")}' '${HOOK_PATH}' install --url https://telemhq.com/ping/T0K3N`,
+        { HOME: home, PATH },
+      );
+      assert.equal(install.code, 1, install.stdout + install.stderr);
+      assert.match(
+        install.stderr,
+        /^Cannot install: the managed settings file "\/etc\/claude-code\/managed-settings\.json" cannot be read/,
+      );
+      assert.ok(!pathExists(`${home}/.claude/settings.json`), "nothing changed");
     } finally {
       await removeTree(home);
     }
@@ -220,24 +241,17 @@ Deno.test({
     const session = newSession();
     const root = Deno.makeTempDirSync({ prefix: "telemhq-team-policy-" });
     try {
-      const printed = await runProcess(
-        [
-          runtimeBinary("bun"),
-          HOOK_PATH,
-          "install",
-          "--scope",
-          "managed",
-          "--plugin",
-          "--marketplace",
-          ROOT,
-          "--url",
-          "-",
-        ],
-        { env: { HOME: root }, stdin: `${receiver.url}\n` },
-      );
-      assert.equal(printed.code, 0, printed.stderr);
-      assert.match(printed.stderr, /a file every user of each machine can read/);
-      const prefix = underPolicy(root, printed.stdout);
+      // Written by install --write as this machine's drop-in (the organisation's own file stays as it was).
+      const prefix = underPolicy(root, "{}");
+      const write = ["install", "--scope", "managed", "--plugin", "--marketplace", ROOT, "--url", "-", "--write"];
+      const written = await runProcess([...prefix, runtimeBinary("bun"), HOOK_PATH, ...write], {
+        env: { HOME: root },
+        stdin: `${receiver.url}\n`,
+      });
+      assert.equal(written.code, 0, written.stdout + written.stderr);
+      assert.match(written.stdout, /^Wrote the policy to \/etc\/claude-code\/managed-settings\.d\/telemhq\.json/);
+      assert.match(written.stderr, /a file every user of each machine can read/);
+      assert.equal(Deno.statSync(`${root}/u/claude-code/managed-settings.d/telemhq.json`).mode! & 0o777, 0o644);
       Deno.writeTextFileSync(session.settings, "{}");
       const turn = await runClaude(session, {
         prompt: "please SCENARIO:plain SECRET_PROMPT do it",
@@ -271,7 +285,9 @@ Deno.test("install --plugin refuses a marketplace source Claude Code would not t
       [["--marketplace", "acme/plugins#bad ref"], /spaces or control characters/],
       [["--marketplace", "https://user:pw@git.acme.com/p.git"], /credentials/],
       [["--claude-version", "2.0.77"], /needs Claude Code 2\.1\.78 or later/],
-      [["--url", "ftp://telemhq.com/ping/T"], /ping URL is refused/],
+      [["--url", "ftp://telemhq.com/ping/T"], /unsupported scheme/],
+      [["--url", "https://telemhq.com/ping/"], /holds no tracking token/],
+      [["--marketplace", "acme/plugins#../main"], /not a git ref/],
     ] as const
   ) {
     const run = await runProcess([
@@ -365,7 +381,7 @@ Deno.test({
           assert.equal(uninstall.code, 0, uninstall.stdout + uninstall.stderr);
           assert.match(
             uninstall.stdout,
-            /Kept the hook file: \/etc\/claude-code\/managed-settings\.json still runs it/,
+            /Kept the hook file and the saved ping URL: \/etc\/claude-code\/managed-settings\.json still runs the hook/,
           );
           assert.ok(pathExists(`${session.home}/.claude/hooks/telemhq.sh`));
         }
@@ -381,6 +397,57 @@ Deno.test({
     } finally {
       await Promise.all([api.close(), ...receivers.map((receiver) => receiver.close())]);
       for (const session of sessions) await removeTree(session.home);
+      await removeTree(root);
+    }
+  },
+});
+
+Deno.test("the settings policy's command does nothing, quietly, for a user who has not installed yet", async () => {
+  const home = Deno.makeTempDirSync({ prefix: "telemhq-team-home-" });
+  try {
+    const command = POLICY_HOOK_COMMAND;
+    const before = await runProcess(["/bin/sh", "-c", command], { env: { HOME: home }, stdin: "{}" });
+    assert.deepEqual(
+      [before.code, before.stdout, before.stderr],
+      [0, "", ""],
+      "no launcher: exit 0, no blocking error",
+    );
+    // Once installed, it runs the user's own launcher.
+    Deno.mkdirSync(`${home}/.claude/hooks`, { recursive: true });
+    Deno.writeTextFileSync(`${home}/.claude/hooks/telemhq.sh`, `printf ran > '${home}/ran'\n`);
+    const after = await runProcess(["/bin/sh", "-c", command], { env: { HOME: home }, stdin: "{}" });
+    assert.equal(after.code, 0, after.stderr);
+    assert.equal(Deno.readTextFileSync(`${home}/ran`), "ran");
+  } finally {
+    await removeTree(home);
+  }
+});
+
+Deno.test({
+  name: "install --write replaces only its own drop-in: another file of that name is refused, and nothing changes",
+  ignore: !AS_ROOT,
+  fn: async () => {
+    const root = Deno.makeTempDirSync({ prefix: "telemhq-team-policy-" });
+    try {
+      const prefix = underPolicy(root, "{}");
+      const write = [runtimeBinary("bun"), HOOK_PATH, "install", "--scope", "managed", "--write"];
+      const first = await runProcess([...prefix, ...write], { env: { HOME: root } });
+      assert.equal(first.code, 0, first.stdout + first.stderr);
+      const again = await runProcess([...prefix, ...write, "--tool-activity"], { env: { HOME: root } });
+      assert.equal(again.code, 0, "its own drop-in is replaced");
+      const dropIn = `${root}/u/claude-code/managed-settings.d/telemhq.json`;
+      assert.ok(JSON.parse(Deno.readTextFileSync(dropIn)).hooks.PostToolUse !== undefined);
+      const foreign = '{"env": {"HTTPS_PROXY": "http://proxy.acme:3128"}}\n';
+      Deno.writeTextFileSync(dropIn, foreign);
+      const refused = await runProcess([...prefix, ...write], { env: { HOME: root } });
+      assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+      assert.match(
+        refused.stderr,
+        /^Cannot write the policy: ".*telemhq\.json" exists and is not a policy install wrote/,
+      );
+      assert.equal(refused.stderr.trim().split("\n").length, 1);
+      assert.equal(Deno.readTextFileSync(dropIn), foreign, "nothing changed");
+    } finally {
       await removeTree(root);
     }
   },
