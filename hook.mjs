@@ -17,44 +17,45 @@
  *  2. src/events.ts           Claude Code's hook events, as data.
  *  3. src/sha256.ts           SHA-256 as hex.
  *  4. src/fields.ts           What may leave the machine.
- *  5. src/payload.ts          Building the ping.
- *  6. src/runtime.ts          What the hook needs from the runtime that runs it, as one interface ({@linkcode Runtime}), and the small helpers every adapter shares.
- *  7. src/runtime_deno.ts     The Deno adapter.
- *  8. src/runtime_process.ts  The Bun and Node adapters.
- *  9. src/runtime_detect.ts   The one place that knows which runtime runs the hook.
- * 10. src/files.ts            The file layer for everything off the hook's hot path.
- * 11. src/git_repo.ts         The repository a session works in, as TelemHQ's roll-ups name it.
- * 12. src/state_dir.ts        The state directory.
- * 13. src/config.ts           The hook's settings.
- * 14. src/ping_url.ts         The ping URL.
- * 15. src/destination.ts      Where each ping goes.
- * 16. src/launch.ts           How the hook is started.
- * 17. src/launcher.ts         The launcher.
- * 18. src/spool.ts            The spool.
- * 19. src/lock.ts             The sender's lock.
- * 20. src/send.ts             One ping request.
- * 21. src/trackers.ts         Where each waiting ping goes and when.
- * 22. src/journal.ts          The journal.
- * 23. src/transcript.ts       Reading Claude Code's transcripts (JSON lines) from the end.
- * 24. src/catalog.ts          The model catalog Claude Code prices by, as data.
- * 25. src/prices.ts           What a response costs, the way Claude Code itself computes it.
- * 26. src/usage.ts            Tokens and cost of a turn (or a subagent run), from its transcript lines.
- * 27. src/ledger.ts           Adding usage to a ping, once, just before it is sent.
- * 28. src/attempts.ts         One ping's attempt, as the sender makes it.
- * 29. src/sender.ts           The sender.
- * 30. src/run_hook.ts         The hook itself, what Claude Code runs for each event.
- * 31. src/cli_args.ts         The commands' shared parts.
- * 32. src/settings.ts         Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
- * 33. src/policy.ts           What an organisation's policy and Claude Code's plugin options say about the hook.
- * 34. src/marketplace.ts      The marketplace a team's policy installs the plugin from, as Claude Code's `extraKnownMarketplaces` takes it.
- * 35. src/policy_file.ts      Writes a team's policy where this machine's Claude Code reads it, for `install --scope managed --write`.
- * 36. src/claude_code.ts      Which Claude Code runs here, and what it accepts.
- * 37. src/install_record.ts   The install record, `<state>/install.json`.
- * 38. src/install_plan.ts     What `install` will do, decided and checked before anything is written.
- * 39. src/install.ts          `install`.
- * 40. src/uninstall.ts        `uninstall`.
- * 41. src/doctor.ts           `doctor`.
- * 42. src/cli.ts              The command line.
+ *  5. src/paths.ts            Paths the way the platform the hook runs on reads them.
+ *  6. src/payload.ts          Building the ping.
+ *  7. src/runtime.ts          What the hook needs from the runtime that runs it, as one interface ({@linkcode Runtime}), and the small helpers every adapter shares.
+ *  8. src/runtime_deno.ts     The Deno adapter.
+ *  9. src/runtime_process.ts  The Bun and Node adapters.
+ * 10. src/runtime_detect.ts   The one place that knows which runtime runs the hook.
+ * 11. src/files.ts            The file layer for everything off the hook's hot path.
+ * 12. src/git_repo.ts         The repository a session works in, as TelemHQ's roll-ups name it.
+ * 13. src/state_dir.ts        The state directory.
+ * 14. src/config.ts           The hook's settings.
+ * 15. src/ping_url.ts         The ping URL.
+ * 16. src/destination.ts      Where each ping goes.
+ * 17. src/launch.ts           How the hook is started.
+ * 18. src/launcher.ts         The launcher.
+ * 19. src/spool.ts            The spool.
+ * 20. src/lock.ts             The sender's lock.
+ * 21. src/send.ts             One ping request.
+ * 22. src/trackers.ts         Where each waiting ping goes and when.
+ * 23. src/journal.ts          The journal.
+ * 24. src/transcript.ts       Reading Claude Code's transcripts (JSON lines) from the end.
+ * 25. src/catalog.ts          The model catalog Claude Code prices by, as data.
+ * 26. src/prices.ts           What a response costs, the way Claude Code itself computes it.
+ * 27. src/usage.ts            Tokens and cost of a turn (or a subagent run), from its transcript lines.
+ * 28. src/ledger.ts           Adding usage to a ping, once, just before it is sent.
+ * 29. src/attempts.ts         One ping's attempt, as the sender makes it.
+ * 30. src/sender.ts           The sender.
+ * 31. src/run_hook.ts         The hook itself, what Claude Code runs for each event.
+ * 32. src/cli_args.ts         The commands' shared parts.
+ * 33. src/settings.ts         Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
+ * 34. src/policy.ts           What an organisation's policy and Claude Code's plugin options say about the hook.
+ * 35. src/marketplace.ts      The marketplace a team's policy installs the plugin from, as Claude Code's `extraKnownMarketplaces` takes it.
+ * 36. src/policy_file.ts      Writes a team's policy where this machine's Claude Code reads it, for `install --scope managed --write`.
+ * 37. src/claude_code.ts      Which Claude Code runs here, and what it accepts.
+ * 38. src/install_record.ts   The install record, `<state>/install.json`.
+ * 39. src/install_plan.ts     What `install` will do, decided and checked before anything is written.
+ * 40. src/install.ts          `install`.
+ * 41. src/uninstall.ts        `uninstall`.
+ * 42. src/doctor.ts           `doctor`.
+ * 43. src/cli.ts              The command line.
  *
  * @module
  */
@@ -739,6 +740,225 @@ export function allowlisted(payload         )          {
 }
 
 // ---------------------------------------------------------------------------
+// src/paths.ts
+//
+// Paths the way the platform the hook runs on reads them: POSIX paths on
+// macOS and Linux, Windows paths (drive letters, backslashes, `\\?\` and UNC
+// prefixes, names compared without case) on Windows. Every split, join,
+// parent and containment check of a path from an event or the environment
+// goes through here, so that a Windows `cwd` never leaves whole as a project
+// name and a transcript check never fails on a backslash.
+//
+// Owns: `PathStyle`, `hostPlatform`, `hostPathStyle`, `isAbsolutePath`, `pathName`,
+// `parentFolder`, `foldersAbove`, `isInsideFolder`, `samePath`, `homeDirectory`,
+// `withoutTrailingSeparator`. Uses: nothing.
+
+/** How a platform writes paths: `"windows"` on Windows, `"posix"` everywhere else. */
+                                            
+
+/**
+ * The operating system this code runs on, as Node names it. Deno, Bun and
+ * Node all provide `process.platform`: the one place that reads it.
+ *
+ * @returns `"darwin"`, `"linux"`, `"win32"`, ..., or `""` where it is unknown.
+ */
+function hostPlatform()         {
+  const platform = (globalThis                                        ).process?.platform;
+  return typeof platform === "string" ? platform : "";
+}
+
+/**
+ * The path style of the system this code runs on (see {@linkcode hostPlatform});
+ * anything but Windows is taken as POSIX.
+ *
+ * @returns `"windows"` on Windows, else `"posix"`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(hostPathStyle(), Deno.build.os === "windows" ? "windows" : "posix");
+ * ```
+ */
+export function hostPathStyle()            {
+  return hostPlatform() === "win32" ? "windows" : "posix";
+}
+
+/**
+ * Whether a path is absolute: a folder named by a relative path would be
+ * wherever the hook runs, a repository's own files, say.
+ *
+ * @param path Any string.
+ * @returns True for `/x`, `C:\x` or `C:/x`, and `\\server\share`.
+ */
+function isAbsolutePath(path        )          {
+  return path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith("\\\\");
+}
+
+/** A Windows path's anchor (`C:\`, `C:`, `\\server\share\`, `\`) and the rest, `\\?\` dropped. */
+function splitWindowsAnchor(path        )                                   {
+  let text = path.replaceAll("/", "\\");
+  // The extended-length prefix: `\\?\C:\x` is `C:\x`, `\\?\UNC\server\share\x` is `\\server\share\x`.
+  if (/^\\\\[?.]\\UNC\\/i.test(text)) text = `\\\\${text.slice(8)}`;
+  else if (/^\\\\[?.]\\[A-Za-z]:/.test(text)) text = text.slice(4);
+  const unc = text.match(/^\\\\[^\\]+\\[^\\]+(?:\\|$)/);
+  if (unc) return { anchor: unc[0].endsWith("\\") ? unc[0] : `${unc[0]}\\`, rest: text.slice(unc[0].length) };
+  const drive = text.match(/^[A-Za-z]:\\?/) ?? text.match(/^\\/);
+  return drive ? { anchor: drive[0], rest: text.slice(drive[0].length) } : { anchor: "", rest: text };
+}
+
+/** A path's anchor and its names, as Python's `pathlib` parses it (empty and `.` names dropped). */
+function parsePath(path        , style           )                                      {
+  if (style === "posix") {
+    return {
+      anchor: path.startsWith("/") ? "/" : "",
+      names: path.split("/").filter((name) => name !== "" && name !== "."),
+    };
+  }
+  const { anchor, rest } = splitWindowsAnchor(path);
+  return { anchor, names: rest.split("\\").filter((name) => name !== "" && name !== ".") };
+}
+
+/**
+ * A path's last name, as Python's `pathlib.Path(path).name` gives it on that
+ * platform: on Windows `C:\Users\alice\src\api` gives `api`, never the path.
+ *
+ * @param path A path.
+ * @param style The platform's path style (see {@linkcode hostPathStyle}).
+ * @returns The last name, or `""` for a root (`/`, `C:\`, `\\server\share`) or an empty path.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(pathName("/home/dev/api/", "posix"), "api");
+ * assert.equal(pathName("C:\\Users\\alice\\src\\acme-api", "windows"), "acme-api");
+ * assert.equal(pathName("C:\\", "windows"), "");
+ * ```
+ */
+export function pathName(path        , style           )         {
+  const { names } = parsePath(path, style);
+  return names.length > 0 ? names[names.length - 1] : "";
+}
+
+/**
+ * The folder a path is in, written with the platform's separator.
+ *
+ * @param path An absolute path.
+ * @param style The platform's path style.
+ * @returns The parent, or undefined for a root (it has none).
+ */
+function parentFolder(path        , style           )                     {
+  const { anchor, names } = parsePath(path, style);
+  if (names.length === 0) return undefined;
+  const separator = style === "windows" ? "\\" : "/";
+  return anchor + names.slice(0, -1).join(separator) || (names.length === 1 && anchor === "" ? "." : anchor);
+}
+
+/**
+ * The folders above a path, nearest first, its root last.
+ *
+ * @param path An absolute path.
+ * @param style The platform's path style.
+ * @returns The folders, or `[]` for a root.
+ */
+function foldersAbove(path        , style           )           {
+  const folders           = [];
+  for (let folder = parentFolder(path, style); folder !== undefined; folder = parentFolder(folder, style)) {
+    if (folder === ".") break;
+    folders.push(folder);
+  }
+  return folders;
+}
+
+/** A path in one spelling for comparing: Windows paths with `\`, no `\\?\`, without case. */
+function comparable(path        , style           )                                      {
+  const parsed = parsePath(path, style);
+  if (style === "posix") return parsed;
+  return { anchor: parsed.anchor.toLowerCase(), names: parsed.names.map((name) => name.toLowerCase()) };
+}
+
+/**
+ * Whether `path` is inside `folder` (strictly below it): on Windows without
+ * regard to case, slashes or a `\\?\` prefix, as Windows itself compares. Both
+ * must be absolute and already resolved (no `..`): a `..` name is never inside.
+ *
+ * @param path The path to check.
+ * @param folder The folder it must be in.
+ * @param style The platform's path style.
+ * @returns True when `path` is below `folder`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(isInsideFolder("/h/.claude/projects/p/s.jsonl", "/h/.claude/projects", "posix"), true);
+ * assert.equal(isInsideFolder("/h/.claude/projects-old/s.jsonl", "/h/.claude/projects", "posix"), false);
+ * assert.equal(isInsideFolder("\\\\?\\C:\\Users\\A\\.claude\\projects\\p\\s.jsonl", "c:\\users\\a\\.claude\\projects", "windows"), true);
+ * ```
+ */
+export function isInsideFolder(path        , folder        , style           )          {
+  if (!isAbsolutePath(path) || !isAbsolutePath(folder)) return false;
+  const inner = comparable(path, style);
+  const outer = comparable(folder, style);
+  if (inner.anchor !== outer.anchor || inner.names.length <= outer.names.length) return false;
+  if (inner.names.includes("..")) return false;
+  return outer.names.every((name, index) => inner.names[index] === name);
+}
+
+/**
+ * Whether two absolute paths name the same place (on Windows without regard
+ * to case, slashes or a `\\?\` prefix).
+ *
+ * @param left A path.
+ * @param right Another.
+ * @param style The platform's path style.
+ * @returns True when they are the same.
+ */
+function samePath(left        , right        , style           )          {
+  const a = comparable(left, style);
+  const b = comparable(right, style);
+  return a.anchor === b.anchor && a.names.length === b.names.length && a.names.every((name, i) => name === b.names[i]);
+}
+
+/**
+ * The user's home folder, as Claude Code finds it (Node's `os.homedir()`):
+ * `HOME` on macOS and Linux; on Windows `USERPROFILE`, else `HOME`, else
+ * `HOMEDRIVE` + `HOMEPATH`. Only an absolute path counts.
+ *
+ * @param env Looks up an environment variable.
+ * @param style The platform's path style.
+ * @returns The folder without a trailing separator, or undefined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(homeDirectory((name) => ({ HOME: "/home/me/" })[name], "posix"), "/home/me");
+ * assert.equal(homeDirectory((name) => ({ USERPROFILE: "C:\\Users\\me" })[name], "windows"), "C:\\Users\\me");
+ * ```
+ */
+export function homeDirectory(env                                      , style           )                     {
+  const candidates = style === "windows"
+    ? [env("USERPROFILE"), env("HOME"), `${env("HOMEDRIVE") ?? ""}${env("HOMEPATH") ?? ""}`]
+    : [env("HOME")];
+  for (const candidate of candidates) {
+    const home = candidate?.trim();
+    if (home && isAbsolutePath(home)) return withoutTrailingSeparator(home, style);
+  }
+  return undefined;
+}
+
+/**
+ * A path without the separators it ends with, a root kept whole.
+ *
+ * @param path An absolute path.
+ * @param style The platform's path style: only Windows takes `\` for a separator.
+ * @returns `/a/b` for `/a/b/`, `C:\` for `C:\`.
+ */
+function withoutTrailingSeparator(path        , style           )         {
+  const trimmed = path.replace(style === "windows" ? /[\\/]+$/ : /\/+$/, "");
+  if (trimmed === "") return path.slice(0, 1);
+  return style === "windows" && /^[A-Za-z]:$/.test(trimmed) ? path.slice(0, 3) : trimmed;
+}
+
+// ---------------------------------------------------------------------------
 // src/payload.ts
 //
 // Building the ping: fills the allowlisted fields from an event, checking
@@ -747,7 +967,7 @@ export function allowlisted(payload         )          {
 // team's salt, if set), the assistant's message is counted.
 //
 // Owns: `buildPayload`, `pingId`, the project name and the path hashes.
-// Uses: input, events, sha256, fields.
+// Uses: input, events, sha256, fields, paths.
 
 /** Version of this hook, sent in every ping as `hook_version`. */
 export const HOOK_VERSION = "0.1.0";
@@ -794,21 +1014,23 @@ function countCodePoints(text        )         {
 
 /**
  * The project name the reference script sends: the last component of the
- * working directory, as Python's `pathlib.Path(cwd).name`, or `"unknown"`.
+ * working directory, as Python's `pathlib.Path(cwd).name` gives it on the
+ * platform the hook runs on (on Windows `C:\\Users\\alice\\src\\api` gives
+ * `api`: no user name or parent folder leaves), or `"unknown"`.
  *
- * @param cwd A POSIX path.
- * @returns Its last component (at most 255 characters), or `"unknown"` for `/` and `.`.
+ * @param cwd The working directory.
+ * @param style How the platform writes paths; the one this code runs on by default.
+ * @returns Its last component (at most 255 characters), or `"unknown"` for a root and `.`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * assert.equal(projectName("/home/dev/projects/api/"), "api");
+ * assert.equal(projectName("/home/dev/projects/api/", "posix"), "api");
+ * assert.equal(projectName("C:\\Users\\alice\\src\\acme-api", "windows"), "acme-api");
  * ```
  */
-export function projectName(cwd        )         {
-  // pathlib drops empty and "." components, keeps ".." as a name.
-  const parts = cwd.split("/").filter((part) => part !== "" && part !== ".");
-  const name = parts.length > 0 ? parts[parts.length - 1] : "";
+export function projectName(cwd        , style            = hostPathStyle())         {
+  const name = pathName(cwd, style);
   return name === "" ? "unknown" : name.slice(0, MAX_PROJECT_CHARS);
 }
 
@@ -958,6 +1180,8 @@ function firstBatchCallId(input           )                     {
                    
                                                
                   
+                                                                                      
+                        
  
 
 /**
@@ -997,7 +1221,7 @@ export async function buildPayload(input           , context                )   
     tool: "claude-code",
     status: FAILED_EVENTS.has(event) || isTruthy(input.error) ? "failed" : "success",
     event,
-    project: projectName(cwd),
+    project: projectName(cwd, context.pathStyle),
     session_id: tokenField(input, "session_id"),
     tool_name: tokenField(input, "tool_name"),
     tool_use_id: tokenField(input, "tool_use_id"),
@@ -1825,7 +2049,7 @@ async function writeJsonAtomically(fs            , path        , value         )
 // from the event). Only that plain shape leaves: never the remote's URL, its
 // host, or credentials written into it.
 //
-// Owns: `readGitRepo`, `repoFromRemoteUrl`. Uses: runtime, files.
+// Owns: `readGitRepo`, `repoFromRemoteUrl`. Uses: paths, runtime, files.
 
 /** The largest git config read: a real one is a few hundred bytes. */
 const MAX_GIT_CONFIG_BYTES = 64 * 1024;
@@ -1870,17 +2094,18 @@ function repoFromRemoteUrl(url        )                     {
  * @returns The repository's `owner/name`.
  */
 async function readGitRepo(runtime         , dir        )                              {
-  if (!dir.startsWith("/")) return undefined;
-  let folder = dir.replace(/\/+$/, "");
-  for (let depth = 0; depth < MAX_DEPTH; depth++) {
-    if (!runtime.mayInspect(`${folder}/.git`)) return undefined;
-    const git = await runtime.lstat(`${folder}/.git`);
+  if (!isAbsolutePath(dir)) return undefined;
+  const style = hostPathStyle();
+  const folders = [withoutTrailingSeparator(dir, style), ...foldersAbove(dir, style)].slice(0, MAX_DEPTH);
+  for (const folder of folders) {
+    const git = `${folder.replace(/[\\/]$/, "")}/.git`;
+    if (!runtime.mayInspect(git)) return undefined;
+    const facts = await runtime.lstat(git);
     // Like git's safe.directory: a repository someone else owns (a planted /tmp/.git) names nothing.
     const uid = runtime.uid();
-    if (git?.kind === "directory" && uid !== undefined && git.uid !== uid) return undefined;
-    if (git?.kind === "directory") return originOf(await readGitConfig(`${folder}/.git/config`));
-    if (git !== undefined || folder === "") return undefined;
-    folder = folder.slice(0, folder.lastIndexOf("/"));
+    if (facts?.kind === "directory" && uid !== undefined && facts.uid !== uid) return undefined;
+    if (facts?.kind === "directory") return originOf(await readGitConfig(`${git}/config`));
+    if (facts !== undefined) return undefined;
   }
   return undefined;
 }
@@ -1913,16 +2138,18 @@ function originOf(config        )                     {
 //
 // Owns: where the state directory and Claude Code's folder are
 // (`stateDirectory`, `claudeDirectory`), `STATE_LAYOUT`, the safety check of
-// the directory, file names made from event values. Uses: input, sha256,
-// runtime.
+// the directory, file names made from event values. Uses: input, paths,
+// sha256, runtime.
 
 /** Looks up an environment variable. */
                                                              
 
 /**
- * Claude Code's configuration folder: `CLAUDE_CONFIG_DIR`, else `~/.claude`.
+ * Claude Code's configuration folder: `CLAUDE_CONFIG_DIR`, else `.claude` in
+ * the home folder (`USERPROFILE` on Windows: see {@linkcode homeDirectory}).
  *
  * @param env Looks up an environment variable.
+ * @param style How the platform writes paths; the one this code runs on by default.
  * @returns The folder, or undefined when no home is known.
  *
  * @example
@@ -1931,22 +2158,17 @@ function originOf(config        )                     {
  * assert.equal(claudeDirectory((name) => ({ HOME: "/home/me" })[name]), "/home/me/.claude");
  * ```
  */
-export function claudeDirectory(env           )                     {
+export function claudeDirectory(env           , style            = hostPathStyle())                     {
   const config = env("CLAUDE_CONFIG_DIR")?.trim();
-  if (config) return isAbsolutePath(config) ? config.replace(/\/+$/, "") : undefined;
-  const home = env("HOME")?.trim();
-  return home && isAbsolutePath(home) ? `${home.replace(/\/+$/, "")}/.claude` : undefined;
+  if (config) return isAbsolutePath(config) ? withoutTrailingSeparator(config, style) : undefined;
+  const home = homeDirectory(env, style);
+  return home === undefined ? undefined : `${home}${separatorOf(home, style)}.claude`;
 }
 
-/**
- * Whether a path is absolute: a folder named by a relative path would be
- * wherever the hook runs, a repository's own files, say.
- *
- * @param path Any string.
- * @returns True for `/x`, `C:\x` or `C:/x`, and `\\server\share`.
- */
-function isAbsolutePath(path        )          {
-  return path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith("\\\\");
+/** The separator to join a name to `folder` with: the one it is written with (`/` on POSIX). */
+function separatorOf(folder        , style           )         {
+  if (style === "posix") return "/";
+  return folder.includes("\\") || !folder.includes("/") ? "\\" : "/";
 }
 
 /**
@@ -1955,14 +2177,15 @@ function isAbsolutePath(path        )          {
  * @param env Looks up an environment variable.
  * @returns One line, or undefined.
  */
-function stateDirSettingProblem(env           )                     {
-  for (const name of ["TELEMHQ_STATE_DIR", "CLAUDE_CONFIG_DIR", "HOME"]) {
+function stateDirSettingProblem(env           , style            = hostPathStyle())                     {
+  const homes = style === "windows" ? ["USERPROFILE", "HOME"] : ["HOME"];
+  for (const name of ["TELEMHQ_STATE_DIR", "CLAUDE_CONFIG_DIR", ...homes]) {
     const value = env(name)?.trim();
     if (!value) continue;
     if (!isAbsolutePath(value)) {
       return `${name} "${value.slice(0, 80)}" is not an absolute path: the state directory must be one`;
     }
-    if (name !== "HOME") return undefined;
+    return undefined;
   }
   return undefined;
 }
@@ -1972,6 +2195,7 @@ function stateDirSettingProblem(env           )                     {
  * configuration folder (see {@linkcode claudeDirectory}).
  *
  * @param env Looks up an environment variable.
+ * @param style How the platform writes paths; the one this code runs on by default.
  * @returns The directory, or undefined when neither it nor a home is known.
  *
  * @example
@@ -1980,11 +2204,11 @@ function stateDirSettingProblem(env           )                     {
  * assert.equal(stateDirectory((name) => ({ HOME: "/home/me" })[name]), "/home/me/.claude/telemhq");
  * ```
  */
-export function stateDirectory(env           )                     {
+export function stateDirectory(env           , style            = hostPathStyle())                     {
   const explicit = env("TELEMHQ_STATE_DIR")?.trim();
-  if (explicit) return isAbsolutePath(explicit) ? explicit.replace(/(.)\/+$/, "$1") : undefined;
-  const claudeDir = claudeDirectory(env);
-  return claudeDir === undefined ? undefined : `${claudeDir}/telemhq`;
+  if (explicit) return isAbsolutePath(explicit) ? withoutTrailingSeparator(explicit, style) : undefined;
+  const claudeDir = claudeDirectory(env, style);
+  return claudeDir === undefined ? undefined : `${claudeDir}${separatorOf(claudeDir, style)}telemhq`;
 }
 
 /** The state directory's file names. */
@@ -2014,9 +2238,16 @@ export const STATE_LAYOUT = {
  * @param dir The directory.
  * @param facts What `lstat` says of it.
  * @param uid This process's user id (undefined where there is none: not checked).
+ * @param style How the platform writes paths: Windows has no mode bits to check (its
+ *   folders all report `0o666`); {@linkcode parentsProblem} checks where the folder is instead.
  * @returns One line saying what is wrong and what to do, or undefined when it is safe.
  */
-function stateDirProblem(dir        , facts           , uid                    )                     {
+function stateDirProblem(
+  dir        ,
+  facts           ,
+  uid                    ,
+  style            = hostPathStyle(),
+)                     {
   if (facts.kind === "symlink") {
     return `the state directory "${dir}" is a symlink: set TELEMHQ_STATE_DIR to the folder itself`;
   }
@@ -2024,37 +2255,42 @@ function stateDirProblem(dir        , facts           , uid                    )
   if (uid !== undefined && facts.uid !== uid) {
     return `the state directory "${dir}" belongs to another user (uid ${facts.uid}): use a folder of your own`;
   }
-  if ((facts.mode & 0o022) !== 0) {
+  if (style === "posix" && (facts.mode & 0o022) !== 0) {
     return `the state directory "${dir}" is writable by other users (mode ${facts.mode.toString(8)}): ` +
       `set TELEMHQ_STATE_DIR to a private folder of your own (never a shared one such as /tmp)`;
   }
   return undefined;
 }
 
-/** The folders above an absolute path, nearest first, "/" last. */
-function ancestorsOf(path        )           {
-  const ancestors           = [];
-  for (let end = path.lastIndexOf("/"); end > 0; end = path.lastIndexOf("/", end - 1)) {
-    ancestors.push(path.slice(0, end));
-  }
-  return path === "/" ? [] : [...ancestors, "/"];
-}
-
 /**
- * Why the folders above a state directory make it unsafe, or undefined: each
- * one, symlinks resolved, must be root's or this user's and writable by no one
- * else, or sticky (like `/tmp`, where others cannot rename what is ours).
- * Anyone who can write a parent could swap the state directory for their own.
+ * Why the folders above a state directory make it unsafe, or undefined. On
+ * macOS and Linux each one, symlinks resolved, must be root's or this user's
+ * and writable by no one else, or sticky (like `/tmp`, where others cannot
+ * rename what is ours): anyone who can write a parent could swap the state
+ * directory for their own. Windows has neither owners nor mode bits to read
+ * here: there the folder must be inside the user's own profile, which only
+ * they may write, reached through no symlink or junction, and not on a
+ * network share (see {@linkcode windowsPlacementProblem}).
  *
  * @param runtime The runtime adapter.
  * @param dir The state directory (it must exist).
+ * @param style How the platform writes paths; the one this code runs on by default.
  * @returns One line, or undefined when every parent is safe.
  */
-async function parentsProblem(runtime         , dir        )                              {
+async function parentsProblem(
+  runtime         ,
+  dir        ,
+  style            = hostPathStyle(),
+)                              {
   const real = await runtime.realpath(dir);
   if (real === undefined) return `cannot resolve the state directory "${dir}"`;
+  if (style === "windows") {
+    const home = homeDirectory((name) => runtime.env(name), style);
+    const realHome = home === undefined ? undefined : await runtime.realpath(home);
+    return windowsPlacementProblem(dir, real, realHome);
+  }
   const uid = runtime.uid();
-  for (const path of ancestorsOf(real)) {
+  for (const path of foldersAbove(real, style)) {
     const facts = await runtime.lstat(path);
     if (facts === undefined) {
       // The installed Deno hook may read the state directory but not ~/.claude above it (its credentials are
@@ -2068,6 +2304,37 @@ async function parentsProblem(runtime         , dir        )                    
       return `"${path}", a parent of the state directory "${dir}", can be changed by other users: ` +
         `use a state directory in a folder of your own`;
     }
+  }
+  return undefined;
+}
+
+/**
+ * Why a state directory on Windows must not be used, or undefined: it must
+ * be reached through no symlink or junction (its real path is itself), not
+ * sit on a network share (`\\\\server\\share`), and be inside the user's own
+ * profile (`USERPROFILE`), the one place Windows keeps private to the user by
+ * default; a folder at the root of a drive is often writable by every user.
+ *
+ * @param dir The state directory, as configured.
+ * @param real Its real path.
+ * @param realHome The real path of the user's profile, when known.
+ * @returns One line, or undefined when it is safe.
+ */
+function windowsPlacementProblem(dir        , real        , realHome                    )                     {
+  const shared = (path        ) => /^[\\/]{2}(?![?.][\\/][A-Za-z]:)/.test(path);
+  if (shared(dir) || shared(real)) {
+    return `the state directory "${dir}" is on a network share: set TELEMHQ_STATE_DIR to a folder on this computer`;
+  }
+  if (!samePath(dir, real, "windows")) {
+    return `the state directory "${dir}" is reached through a symlink or junction (it is "${real}"): ` +
+      `set TELEMHQ_STATE_DIR to the folder itself`;
+  }
+  if (realHome === undefined) {
+    return `cannot find your user profile (USERPROFILE) to check the state directory "${dir}"`;
+  }
+  if (!isInsideFolder(real, realHome, "windows")) {
+    return `the state directory "${dir}" is not inside your user profile ("${realHome}"), where only you may write: ` +
+      `set TELEMHQ_STATE_DIR to a folder inside it`;
   }
   return undefined;
 }
@@ -2134,7 +2401,7 @@ async function ledgerFileName(sessionId        , sha256Hex           )          
 //
 // Owns: `HookConfig` (the hook's own settings: "config" throughout; Claude
 // Code's settings files are `settings.ts`'s), the environment variables read,
-// install's saved values, where managed settings are. Uses: runtime, files,
+// install's saved values, where managed settings are. Uses: paths, runtime, files,
 // state_dir.
 
 /** The largest `config.json` read: it holds a URL and a salt. */
@@ -2333,6 +2600,22 @@ const MANAGED_SETTINGS_DIRS                    = [
   "/Library/Application Support/ClaudeCode",
 ];
 
+/** Where Claude Code on Windows reads managed settings from (it also reads a registry policy, not read here). */
+const WINDOWS_MANAGED_SETTINGS_DIR = "C:\\Program Files\\ClaudeCode";
+
+/**
+ * The folder Claude Code reads managed settings from on a platform: only
+ * that one (on Linux, `/Library/...` is no policy of Claude Code's; on
+ * macOS, `/etc/claude-code` is none either).
+ *
+ * @param platform The platform, as Node names it; this one by default.
+ * @returns The folder.
+ */
+function managedSettingsDirectory(platform         = hostPlatform())         {
+  if (platform === "darwin") return MANAGED_SETTINGS_DIRS[1];
+  return platform === "win32" ? WINDOWS_MANAGED_SETTINGS_DIR : MANAGED_SETTINGS_DIRS[0];
+}
+
 /**
  * The managed settings files present, in the order Claude Code merges them
  * (a later one's keys win): each folder's `managed-settings.json`, then its
@@ -2343,14 +2626,13 @@ const MANAGED_SETTINGS_DIRS                    = [
  */
 async function managedSettingsPaths(fs            )                    {
   const paths           = [];
-  for (const dir of MANAGED_SETTINGS_DIRS) {
-    const main = `${dir}/managed-settings.json`;
-    if (await fs.lstat(main).then(() => true, () => false)) paths.push(main);
-    const dropIns = (await fs.readdir(`${dir}/managed-settings.d`).catch(() => []            ))
-      // Claude Code skips hidden drop-ins (".team.json"): so does everything that reads them here.
-      .filter((name) => name.endsWith(".json") && !name.startsWith(".")).sort();
-    paths.push(...dropIns.map((name) => `${dir}/managed-settings.d/${name}`));
-  }
+  const dir = managedSettingsDirectory();
+  const main = `${dir}/managed-settings.json`;
+  if (await fs.lstat(main).then(() => true, () => false)) paths.push(main);
+  const dropIns = (await fs.readdir(`${dir}/managed-settings.d`).catch(() => []            ))
+    // Claude Code skips hidden drop-ins (".team.json"): so does everything that reads them here.
+    .filter((name) => name.endsWith(".json") && !name.startsWith(".")).sort();
+  paths.push(...dropIns.map((name) => `${dir}/managed-settings.d/${name}`));
   return paths;
 }
 
@@ -2996,12 +3278,17 @@ export const POLICY_HOOK_COMMAND =
  *   launcherCommand("/h/.claude/hooks/telemhq.sh", ["--bun", "/usr/bin/bun"]),
  *   "trap '' TERM HUP; exec /bin/sh /h/.claude/hooks/telemhq.sh --bun /usr/bin/bun",
  * );
+ * assert.match(launcherCommand("C:\\Users\\me\\.claude/hooks/telemhq.sh", []), /C:\/Users\/me\/\.claude\/hooks/);
  * ```
  */
 export function launcherCommand(launcher        , args                   )         {
   // Claude Code may end the hook's shell with SIGTERM some 15 ms after starting it: ignored from the first
   // instant, and, ignored, it stays ignored across exec into the launcher and in what the launcher starts.
-  return `trap '' TERM HUP; exec ${["/bin/sh", launcher, ...args].map(shellWord).join(" ")}`;
+  // On Windows the shell is Git Bash: a path there is C:/Users/..., as Claude Code writes its own for Git Bash.
+  const words = ["/bin/sh", launcher, ...args].map((word) =>
+    /^[A-Za-z]:\\/.test(word) ? word.replaceAll("\\", "/") : word
+  );
+  return `trap '' TERM HUP; exec ${words.map(shellWord).join(" ")}`;
 }
 
 /**
@@ -3074,10 +3361,10 @@ absolute_path() {
   export PATH
 }
 
-# True for a program this launcher may run: an absolute path, executable, not a folder.
+# True for a program this launcher may run: an absolute path (C:/... in Git Bash on Windows), executable, not a folder.
 usable() {
   case $1 in
-    /*) [ -f "$1" ] && [ -x "$1" ] ;;
+    /* | [A-Za-z]:/*) [ -f "$1" ] && [ -x "$1" ] ;;
     *) return 1 ;;
   esac
 }
@@ -3372,13 +3659,14 @@ main() {
   # shellcheck disable=SC2086 # the names are split on purpose
   unset $UNSAFE_ENV
   # This script's folder, from its own path alone (no program a broken PATH could swap, never the current folder
-  # by accident): absolute as Claude Code runs it, or relative to where a person typed it.
+  # by accident): absolute as Claude Code runs it (C:/Users/... in Git Bash on Windows), or relative to where a
+  # person typed it.
   case $0 in
-    /*/*) here=\${0%/*} ;;
+    /*/* | [A-Za-z]:/*/*) here=\${0%/*} ;;
     */*) here=$PWD/\${0%/*} ;;
     *) here=$PWD ;;
   esac
-  case $here in /*) ;; *) exit 0 ;; esac
+  case $here in /* | [A-Za-z]:/*) ;; *) exit 0 ;; esac
   # The hook beside it: the plugin's (hooks/../hook.ts), or the one install put in Claude Code's hooks/.
   HOOK=\${here%/*}/hook.ts
   for installed in "$here/telemhq.ts" "$here/telemhq.mjs"; do
@@ -5604,7 +5892,7 @@ export async function readTranscriptUsage(
 // (SessionEnd), which a per-session ledger keeps until then.
 //
 // Owns: `enrichEntry`, `forgetSession`, the session ledgers, which transcripts may be read.
-// Uses: events, fields, payload, runtime, files, state_dir, config, spool, prices, git_repo,
+// Uses: events, fields, paths, payload, runtime, files, state_dir, config, spool, prices, git_repo,
 // usage.
 
 /** How long reading one ping's usage may take: a stalled disk or network mount must not stall delivery. */
@@ -5737,7 +6025,7 @@ async function readableTranscript(runtime         , path        )               
   const fs = await runtime.fs();
   try {
     const [real, projects] = await Promise.all([fs.realpath(path), fs.realpath(`${claudeDir}/projects`)]);
-    return real.startsWith(`${projects}/`) && real.endsWith(".jsonl") ? real : undefined;
+    return isInsideFolder(real, projects, hostPathStyle()) && real.endsWith(".jsonl") ? real : undefined;
   } catch {
     return undefined;
   }
@@ -6464,7 +6752,7 @@ export async function startSender(runtime         , config            )         
 // sender, so Claude Code never waits for the network. Never throws, never
 // writes to stdout.
 //
-// Owns: `runHook`. Uses: input, fields, payload, runtime, state_dir, config,
+// Owns: `runHook`. Uses: input, fields, paths, payload, runtime, state_dir, config,
 // ping_url, destination, spool, send, sender.
 
 /**
@@ -6672,7 +6960,7 @@ function withoutStop(text        )         {
 // Owns: the scopes, the project's folder, `readSettings`, our hook entries in
 // settings and the hook file names they run, `scanSettings`, the TelemHQ
 // plugins they enable, `replaceFile`.
-// Uses: input, runtime, files, launcher, cli_args.
+// Uses: input, paths, runtime, files, launcher, cli_args.
 
 /** The largest settings file read (Claude Code's are a few kilobytes). */
 const MAX_SETTINGS_BYTES = 1 << 20;
@@ -7058,15 +7346,15 @@ function enabledTelemhqPlugins(scanned                            )           {
 async function projectDirectory(runtime         , dir                    )                              {
   const fs = await runtime.fs();
   if (dir !== undefined) return await fs.realpath(dir).catch(() => undefined);
-  let current = runtime.cwd();
-  while (current !== "") {
-    if (await runtime.lstat(`${current}/.git`) !== undefined) {
+  const cwd = runtime.cwd();
+  if (!isAbsolutePath(cwd)) return undefined;
+  for (const current of [cwd, ...foldersAbove(cwd, hostPathStyle())]) {
+    if (await runtime.lstat(`${current.replace(/[\\/]$/, "")}/.git`) !== undefined) {
       // Only a repository of this user's: another user's `.git` above us (in /tmp, say) is not our project.
       const uid = runtime.uid();
       const owner = (await runtime.lstat(current))?.uid;
       return uid === undefined || owner === uid ? current : undefined;
     }
-    current = current.slice(0, current.lastIndexOf("/"));
   }
   return undefined;
 }
@@ -7146,7 +7434,7 @@ async function scopeSettingsPath(
 // redacted; nothing here writes.
 //
 // Owns: `scanManagedSettings`, `pluginPingUrl`, `enablingPolicy`.
-// Uses: runtime, files, config, launcher, settings.
+// Uses: paths, runtime, files, config, launcher, settings.
 
 /** The largest credentials file read (Claude Code's holds a few tokens). */
 const MAX_CREDENTIALS_BYTES = 1 << 20;
@@ -7251,7 +7539,7 @@ async function pluginPingUrl(
       source: file.scope === "managed" ? `your organisation's policy (${file.path})` : `settings (${file.path})`,
     };
   }
-  if (found.value === undefined && text === undefined && platform() === "darwin") {
+  if (found.value === undefined && text === undefined && hostPlatform() === "darwin") {
     return { unseen: "the macOS keychain, which doctor does not read" };
   }
   return found;
@@ -7281,11 +7569,8 @@ function parseObject(text        )                                      {
 function credentialsFolder(runtime         , claudeDir        )         {
   const given = runtime.env("CLAUDE_SECURESTORAGE_CONFIG_DIR");
   if (given === undefined) return claudeDir;
-  return given !== "" && given.startsWith("/") ? given : `${runtime.env("HOME") ?? ""}/.claude`;
-}
-
-function platform()                     {
-  return (globalThis                                       ).process?.platform;
+  if (given !== "" && isAbsolutePath(given)) return given;
+  return `${homeDirectory((name) => runtime.env(name), hostPathStyle()) ?? ""}/.claude`;
 }
 
 // ---------------------------------------------------------------------------
@@ -7375,7 +7660,7 @@ function marketplaceSource(given        )                    {
 // `managed-settings.json` is never touched, and never over a file install did
 // not write (one that holds anything but a TelemHQ policy's keys).
 //
-// Owns: `writePolicy`, `POLICY_DROP_IN`. Uses: runtime, files, config, cli_args, launcher.
+// Owns: `writePolicy`, `POLICY_DROP_IN`. Uses: paths, runtime, files, config, cli_args, launcher.
 
 /** Our drop-in's name in `managed-settings.d/`. */
 const POLICY_DROP_IN = "telemhq.json";
@@ -7399,11 +7684,11 @@ const POLICY_KEYS                      = new Set([
  * @returns The file written.
  */
 async function writePolicy(runtime         , policy                         )                  {
-  const platform = (globalThis                                       ).process?.platform;
-  const dir = platform === "linux" ? MANAGED_SETTINGS_DIRS[0] : platform === "darwin" ? MANAGED_SETTINGS_DIRS[1] : "";
+  const platform = hostPlatform();
+  const dir = platform === "win32" ? "" : managedSettingsDirectory(platform);
   if (dir === "") {
     throw new CommandError(
-      `Cannot write the policy on ${platform ?? "this platform"}: copy the printed policy (without --write) into ` +
+      `Cannot write the policy on Windows: copy the printed policy (without --write) into ` +
         `C:\\Program Files\\ClaudeCode\\managed-settings.d\\${POLICY_DROP_IN} yourself.`,
       2,
     );
@@ -7461,8 +7746,8 @@ function isOurPolicy(text        )          {
 // and permissions with it, silently in `-p` mode.
 //
 // Owns: `HOOK_EVENT_SINCE`, `CLAUDE_CODE_FEATURES`, `compareVersions`,
-// `knowsEvent`, `findClaudeCode`, `settingsRejection`, `ignoredEvents`.
-// Uses: runtime, runtime_detect, files.
+// `knowsEvent`, `findClaudeCode`, `settingsRejection`, `ignoredEvents`,
+// `findGitBash`. Uses: paths, runtime, runtime_detect, files.
 
 /**
  * The first Claude Code release whose settings accept each hook event, found
@@ -7836,6 +8121,40 @@ async function claudeCodeInUse(
   };
 }
 
+/** Where Git for Windows puts Git Bash, as Claude Code looks for it after `CLAUDE_CODE_GIT_BASH_PATH`. */
+const GIT_BASH_PLACES                    = [
+  "C:\\Program Files\\Git\\bin\\bash.exe",
+  "C:\\Program Files (x86)\\Git\\bin\\bash.exe",
+];
+
+/**
+ * The Git Bash Claude Code on Windows runs command hooks in, found the way
+ * it finds it: `CLAUDE_CODE_GIT_BASH_PATH` (a `bash.exe` or `sh.exe`), Git
+ * for Windows' own folders, then `bin\bash.exe` beside a `git` on PATH (never
+ * one inside the current folder). Without one, Claude Code runs hooks in
+ * PowerShell, which cannot run this hook's command.
+ *
+ * @param runtime The runtime adapter.
+ * @returns The path, or undefined when there is none.
+ */
+async function findGitBash(runtime         )                              {
+  const isFile = async (path        ) => (await runtime.lstat(path))?.kind === "file";
+  const given = runtime.env("CLAUDE_CODE_GIT_BASH_PATH")?.trim();
+  if (given && isAbsolutePath(given) && /(?:^|[\\/])(?:bash|sh)(?:\.exe)?$/i.test(given) && await isFile(given)) {
+    return given;
+  }
+  for (const place of GIT_BASH_PLACES) if (await isFile(place)) return place;
+  const cwd = runtime.cwd();
+  for (const dir of (runtime.env("PATH") ?? "").split(";")) {
+    if (!isAbsolutePath(dir) || (cwd !== "" && (isInsideFolder(dir, cwd, "windows")))) continue;
+    const base = dir.replace(/[\\/]+$/, "");
+    if (!await isFile(`${base}\\git.exe`)) continue;
+    const bash = `${base}\\..\\..\\bin\\bash.exe`;
+    if (await isFile(bash)) return (await runtime.realpath(bash)) ?? bash;
+  }
+  return undefined;
+}
+
 // ---------------------------------------------------------------------------
 // src/install_record.ts
 //
@@ -7905,7 +8224,7 @@ async function readInstallRecord(runtime         , stateDir        )            
 // command. Nothing here writes.
 //
 // Owns: `InstallPlan`, `planInstall`, the events to wire. Uses: input,
-// events, runtime, runtime_detect, state_dir, config, ping_url, launch, launcher, cli_args,
+// events, paths, runtime, runtime_detect, state_dir, config, ping_url, launch, launcher, cli_args,
 // settings, claude_code, fields, install_record.
 
 /** Claude Code's time limit for our hook, in seconds (the fast path takes milliseconds). */
@@ -8156,6 +8475,13 @@ async function installFolders(
   if (claudeDir === undefined || stateDir === undefined) {
     throw new CommandError(`Cannot install: ${stateDirSettingProblem(env) ?? "HOME is not set"}.`);
   }
+  if (hostPlatform() === "win32" && await findGitBash(runtime) === undefined) {
+    throw new CommandError(
+      "Cannot install: Claude Code on Windows runs hooks in Git Bash, and there is none here (without it, " +
+        "PowerShell runs them, which cannot run this hook). Install Git for Windows, or set " +
+        "CLAUDE_CODE_GIT_BASH_PATH to its bash.exe, then run install again.",
+    );
+  }
   const hookFile = `${claudeDir}/hooks/${HOOK_FILE_NAMES[kind === "node" ? "mjs" : sourceKind]}`;
   // The transcripts' real folder too: Deno checks a permission against the path a symlink leads to.
   const projects = await runtime.realpath(`${claudeDir}/projects`);
@@ -8250,7 +8576,7 @@ function ourEntry(plan             ) {
 // one it does not). Plan, check, write, report: nothing is written until
 // everything is checked.
 //
-// Owns: `installCommand`, the managed policies. Uses: input, events, runtime,
+// Owns: `installCommand`, the managed policies. Uses: input, events, paths, runtime,
 // files, state_dir, ping_url, launch, launcher, cli_args, settings, claude_code,
 // install_record, install_plan, policy, marketplace, policy_file.
 
@@ -8260,8 +8586,9 @@ const PLUGIN_ID = "telemhq@telemhq";
 /** Refuses, before anything is written, a file whose folder (or nearest existing parent) this user cannot write. */
 async function assertWritable(runtime         , path        )                {
   const fs = await runtime.fs();
-  let dir = path.slice(0, path.lastIndexOf("/")) || "/";
-  while ((await runtime.lstat(dir)) === undefined && dir !== "/") dir = dir.slice(0, dir.lastIndexOf("/")) || "/";
+  const style = hostPathStyle();
+  let dir = parentFolder(path, style) ?? path;
+  while ((await runtime.lstat(dir)) === undefined) dir = parentFolder(dir, style) ?? dir;
   const writable = await fs.access(dir, 2 /* W_OK */).then(() => true, () => false);
   if (!writable) throw new CommandError(`Cannot install: "${dir}" is not writable, so "${path}" cannot be written.`);
 }
@@ -8758,7 +9085,7 @@ async function removeEverything(runtime         , hookFiles                   , 
 // tracker refused, and the last delivery; `--ping` sends a test ping through
 // the installed hook, with its permissions.
 //
-// Owns: `doctorCommand`, `testPayload`. Uses: input, payload, runtime, runtime_detect, state_dir, config,
+// Owns: `doctorCommand`, `testPayload`. Uses: input, paths, payload, runtime, runtime_detect, state_dir, config,
 // ping_url, launcher, lock, spool, send, attempts, cli_args, install_record, settings,
 // fields, claude_code, events, policy.
 
@@ -8837,6 +9164,7 @@ async function doctorCommand(runtime         , args                   )         
   if (project !== undefined) report.note(`Project settings are read from ${project}, its repository's root.`);
   checkSettings(report, scanned, record, claude);
   checkClaudeCode(report, scanned, claude);
+  if (hostPlatform() === "win32") await checkGitBash(runtime, report);
   await checkInstall(runtime, report, record, url, plugins.length > 0);
   await checkStateFiles(runtime, report, stateDir);
   await checkDelivery(runtime, report, config, stateDir);
@@ -9037,6 +9365,18 @@ function checkClaudeCode(report        , scanned                            , cl
       `Claude Code ${version} also fires ${missing.join(", ")}: run install again to wire ${
         missing.length === 1 ? "it" : "them"
       }.`,
+    );
+  }
+}
+
+/** On Windows: the Git Bash Claude Code runs hooks in; without it, PowerShell runs them and this hook never runs. */
+async function checkGitBash(runtime         , report        )                {
+  const bash = await findGitBash(runtime);
+  if (bash !== undefined) report.ok(`Git Bash at ${bash}: Claude Code runs the hook's command there.`);
+  else {
+    report.problem(
+      "No Git Bash found: Claude Code runs hooks in PowerShell without it, which cannot run this hook. " +
+        "Install Git for Windows, or set CLAUDE_CODE_GIT_BASH_PATH to its bash.exe.",
     );
   }
 }
@@ -9253,7 +9593,7 @@ async function testPing(
 // Every command prints one clear line and exits non-zero on any failure.
 //
 // Owns: the command table and its help, `flush`, `log`, `command`, dispatch,
-// the main-module check. Uses: input, payload, runtime, runtime_detect, state_dir, config,
+// the main-module check. Uses: input, paths, payload, runtime, runtime_detect, state_dir, config,
 // ping_url, launch, launcher, spool, lock, send, journal, attempts, sender, run_hook, cli_args,
 // install, uninstall, doctor.
 
@@ -9268,7 +9608,7 @@ async function testPing(
 /** The name this file answers to in help: the npm bin under Node, else the script's own name. */
 function programName(runtime         )         {
   if (runtime.kind === "node") return "telemhq-claude-code";
-  return runtime.scriptPath?.split("/").pop() ?? "hook.ts";
+  return runtime.scriptPath === undefined ? "hook.ts" : pathName(runtime.scriptPath, hostPathStyle());
 }
 
 const COMMANDS                                    = {
@@ -9656,7 +9996,7 @@ async function printHookCommand(runtime         , args                   )      
     return 0;
   }
   // The launcher beside the hook: install's layout (~/.claude/hooks/telemhq.sh), or a clone's (hooks/telemhq.sh).
-  const folder = runtime.scriptPath.slice(0, runtime.scriptPath.lastIndexOf("/"));
+  const folder = parentFolder(runtime.scriptPath, hostPathStyle()) ?? "/";
   let launcher                    ;
   for (const candidate of [`${folder}/${LAUNCHER_FILE_NAME}`, `${folder}/hooks/${LAUNCHER_FILE_NAME}`]) {
     if ((await runtime.lstat(candidate))?.kind === "file") {

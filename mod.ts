@@ -80,6 +80,8 @@ export {
   STATE_LAYOUT,
   stateDirectory,
 } from "./hook.ts";
+// Paths as the platform writes them (POSIX, or Windows with drive letters and backslashes).
+export { homeDirectory, hostPathStyle, isInsideFolder, pathName } from "./hook.ts";
 // The spool and its detached sender.
 export { deliverSpool, senderIsRunning, spoolPing, startSender } from "./hook.ts";
 // The hook itself, and how the launcher starts it.
@@ -112,6 +114,7 @@ export type {
   ManagedPricing,
   ModelPrice,
   NarrowAccess,
+  PathStyle,
   Payload,
   PayloadContext,
   PriceBook,

@@ -27,6 +27,7 @@ export const MODULES: readonly string[] = [
   "events.ts",
   "sha256.ts",
   "fields.ts",
+  "paths.ts",
   "payload.ts",
   "runtime.ts",
   "runtime_deno.ts",

@@ -1,6 +1,6 @@
 /**
- * Writes what the curl installer downloads into dist/: hook.ts, install.sh
- * and SHA256SUMS (the checksums install.sh verifies before it installs
+ * Writes what the installers download into dist/: hook.ts, install.sh,
+ * install.ps1 and SHA256SUMS (the checksums both installers verify before they install
  * anything). Publish the folder as it is; its URL is install.sh's base URL.
  *
  * Run: deno task release
@@ -15,7 +15,11 @@ async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
 async function main(): Promise<void> {
   const dist = `${ROOT}dist`;
   Deno.mkdirSync(dist, { recursive: true });
-  const files = [["hook.ts", `${ROOT}hook.ts`], ["install.sh", `${ROOT}scripts/install.sh`]] as const;
+  const files = [
+    ["hook.ts", `${ROOT}hook.ts`],
+    ["install.sh", `${ROOT}scripts/install.sh`],
+    ["install.ps1", `${ROOT}scripts/install.ps1`],
+  ] as const;
   const lines: string[] = [];
   for (const [name, source] of files) {
     const bytes = Deno.readFileSync(source);

@@ -9,12 +9,13 @@
  * and permissions with it, silently in `-p` mode.
  *
  * Owns: `HOOK_EVENT_SINCE`, `CLAUDE_CODE_FEATURES`, `compareVersions`,
- * `knowsEvent`, `findClaudeCode`, `settingsRejection`, `ignoredEvents`.
- * Uses: runtime, runtime_detect, files.
+ * `knowsEvent`, `findClaudeCode`, `settingsRejection`, `ignoredEvents`,
+ * `findGitBash`. Uses: paths, runtime, runtime_detect, files.
  *
  * @module
  */
 
+import { isAbsolutePath, isInsideFolder } from "./paths.ts";
 import type { Runtime } from "./runtime.ts";
 import { runQuietly } from "./runtime_detect.ts";
 import { openRegularFile, readSmallFile } from "./files.ts";
@@ -435,4 +436,43 @@ export async function claudeCodeInUse(
         ? ""
         : `; also ${others.map((item) => `${item.version} (${item.path})`).join(", ")}: the oldest counts`),
   };
+}
+
+/** Where Git for Windows puts Git Bash, as Claude Code looks for it after `CLAUDE_CODE_GIT_BASH_PATH`. */
+const GIT_BASH_PLACES: readonly string[] = [
+  "C:\\Program Files\\Git\\bin\\bash.exe",
+  "C:\\Program Files (x86)\\Git\\bin\\bash.exe",
+];
+
+/**
+ * The Git Bash Claude Code on Windows runs command hooks in, found the way
+ * it finds it: `CLAUDE_CODE_GIT_BASH_PATH` (a `bash.exe` or `sh.exe`), Git
+ * for Windows' own folders, then `bin\bash.exe` beside a `git` on PATH (never
+ * one inside the current folder). Without one, Claude Code runs hooks in
+ * PowerShell, which cannot run this hook's command.
+ *
+ * @param runtime The runtime adapter.
+ * @returns The path, or undefined when there is none.
+ *
+ * @example
+ * ```ts ignore
+ * const bash = await findGitBash(detectRuntime());
+ * ```
+ */
+export async function findGitBash(runtime: Runtime): Promise<string | undefined> {
+  const isFile = async (path: string) => (await runtime.lstat(path))?.kind === "file";
+  const given = runtime.env("CLAUDE_CODE_GIT_BASH_PATH")?.trim();
+  if (given && isAbsolutePath(given) && /(?:^|[\\/])(?:bash|sh)(?:\.exe)?$/i.test(given) && await isFile(given)) {
+    return given;
+  }
+  for (const place of GIT_BASH_PLACES) if (await isFile(place)) return place;
+  const cwd = runtime.cwd();
+  for (const dir of (runtime.env("PATH") ?? "").split(";")) {
+    if (!isAbsolutePath(dir) || (cwd !== "" && (isInsideFolder(dir, cwd, "windows")))) continue;
+    const base = dir.replace(/[\\/]+$/, "");
+    if (!await isFile(`${base}\\git.exe`)) continue;
+    const bash = `${base}\\..\\..\\bin\\bash.exe`;
+    if (await isFile(bash)) return (await runtime.realpath(bash)) ?? bash;
+  }
+  return undefined;
 }

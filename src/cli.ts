@@ -6,7 +6,7 @@
  * Every command prints one clear line and exits non-zero on any failure.
  *
  * Owns: the command table and its help, `flush`, `log`, `command`, dispatch,
- * the main-module check. Uses: input, payload, runtime, runtime_detect, state_dir, config,
+ * the main-module check. Uses: input, paths, payload, runtime, runtime_detect, state_dir, config,
  * ping_url, launch, launcher, spool, lock, send, journal, attempts, sender, run_hook, cli_args,
  * install, uninstall, doctor.
  *
@@ -15,7 +15,8 @@
 
 import { CommandError, parseArgs, withoutStop } from "./cli_args.ts";
 import { type HookConfig, loadConfig } from "./config.ts";
-import { isAbsolutePath, STATE_LAYOUT, stateDirectory } from "./state_dir.ts";
+import { hostPathStyle, isAbsolutePath, parentFolder, pathName } from "./paths.ts";
+import { STATE_LAYOUT, stateDirectory } from "./state_dir.ts";
 import { doctorCommand, testPayload } from "./doctor.ts";
 import { describeError, HookSkip, terminalSafe } from "./input.ts";
 import { installCommand } from "./install.ts";
@@ -45,7 +46,7 @@ interface Command {
 /** The name this file answers to in help: the npm bin under Node, else the script's own name. */
 function programName(runtime: Runtime): string {
   if (runtime.kind === "node") return "telemhq-claude-code";
-  return runtime.scriptPath?.split("/").pop() ?? "hook.ts";
+  return runtime.scriptPath === undefined ? "hook.ts" : pathName(runtime.scriptPath, hostPathStyle());
 }
 
 const COMMANDS: Readonly<Record<string, Command>> = {
@@ -453,7 +454,7 @@ export async function printHookCommand(runtime: Runtime, args: readonly string[]
     return 0;
   }
   // The launcher beside the hook: install's layout (~/.claude/hooks/telemhq.sh), or a clone's (hooks/telemhq.sh).
-  const folder = runtime.scriptPath.slice(0, runtime.scriptPath.lastIndexOf("/"));
+  const folder = parentFolder(runtime.scriptPath, hostPathStyle()) ?? "/";
   let launcher: string | undefined;
   for (const candidate of [`${folder}/${LAUNCHER_FILE_NAME}`, `${folder}/hooks/${LAUNCHER_FILE_NAME}`]) {
     if ((await runtime.lstat(candidate))?.kind === "file") {

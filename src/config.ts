@@ -4,12 +4,13 @@
  *
  * Owns: `HookConfig` (the hook's own settings: "config" throughout; Claude
  * Code's settings files are `settings.ts`'s), the environment variables read,
- * install's saved values, where managed settings are. Uses: runtime, files,
+ * install's saved values, where managed settings are. Uses: paths, runtime, files,
  * state_dir.
  *
  * @module
  */
 
+import { hostPlatform } from "./paths.ts";
 import { attempt, type FsPromises, type Runtime } from "./runtime.ts";
 import { readJsonFile, readSmallFile } from "./files.ts";
 import {
@@ -224,6 +225,29 @@ export const MANAGED_SETTINGS_DIRS: readonly string[] = [
   "/Library/Application Support/ClaudeCode",
 ];
 
+/** Where Claude Code on Windows reads managed settings from (it also reads a registry policy, not read here). */
+export const WINDOWS_MANAGED_SETTINGS_DIR = "C:\\Program Files\\ClaudeCode";
+
+/**
+ * The folder Claude Code reads managed settings from on a platform: only
+ * that one (on Linux, `/Library/...` is no policy of Claude Code's; on
+ * macOS, `/etc/claude-code` is none either).
+ *
+ * @param platform The platform, as Node names it; this one by default.
+ * @returns The folder.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(managedSettingsDirectory("darwin"), "/Library/Application Support/ClaudeCode");
+ * assert.equal(managedSettingsDirectory("linux"), "/etc/claude-code");
+ * ```
+ */
+export function managedSettingsDirectory(platform: string = hostPlatform()): string {
+  if (platform === "darwin") return MANAGED_SETTINGS_DIRS[1];
+  return platform === "win32" ? WINDOWS_MANAGED_SETTINGS_DIR : MANAGED_SETTINGS_DIRS[0];
+}
+
 /**
  * The managed settings files present, in the order Claude Code merges them
  * (a later one's keys win): each folder's `managed-settings.json`, then its
@@ -241,14 +265,13 @@ export const MANAGED_SETTINGS_DIRS: readonly string[] = [
  */
 export async function managedSettingsPaths(fs: FsPromises): Promise<string[]> {
   const paths: string[] = [];
-  for (const dir of MANAGED_SETTINGS_DIRS) {
-    const main = `${dir}/managed-settings.json`;
-    if (await fs.lstat(main).then(() => true, () => false)) paths.push(main);
-    const dropIns = (await fs.readdir(`${dir}/managed-settings.d`).catch(() => [] as string[]))
-      // Claude Code skips hidden drop-ins (".team.json"): so does everything that reads them here.
-      .filter((name) => name.endsWith(".json") && !name.startsWith(".")).sort();
-    paths.push(...dropIns.map((name) => `${dir}/managed-settings.d/${name}`));
-  }
+  const dir = managedSettingsDirectory();
+  const main = `${dir}/managed-settings.json`;
+  if (await fs.lstat(main).then(() => true, () => false)) paths.push(main);
+  const dropIns = (await fs.readdir(`${dir}/managed-settings.d`).catch(() => [] as string[]))
+    // Claude Code skips hidden drop-ins (".team.json"): so does everything that reads them here.
+    .filter((name) => name.endsWith(".json") && !name.startsWith(".")).sort();
+  paths.push(...dropIns.map((name) => `${dir}/managed-settings.d/${name}`));
   return paths;
 }
 

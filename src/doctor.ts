@@ -7,7 +7,7 @@
  * tracker refused, and the last delivery; `--ping` sends a test ping through
  * the installed hook, with its permissions.
  *
- * Owns: `doctorCommand`, `testPayload`. Uses: input, payload, runtime, runtime_detect, state_dir, config,
+ * Owns: `doctorCommand`, `testPayload`. Uses: input, paths, payload, runtime, runtime_detect, state_dir, config,
  * ping_url, launcher, lock, spool, send, attempts, cli_args, install_record, settings,
  * fields, claude_code, events, policy.
  *
@@ -21,7 +21,15 @@ import { describeError, terminalSafe } from "./input.ts";
 import { type InstallRecord, readInstallRecord } from "./install_record.ts";
 import { enabledTelemhqPlugins, projectDirectory, type ScannedSettings, scanSettings } from "./settings.ts";
 import { enablingPolicy, pluginPingUrl, scanManagedSettings } from "./policy.ts";
-import { type ClaudeCodeInUse, claudeCodeInUse, ignoredEvents, knowsEvent, settingsRejection } from "./claude_code.ts";
+import {
+  type ClaudeCodeInUse,
+  claudeCodeInUse,
+  findGitBash,
+  ignoredEvents,
+  knowsEvent,
+  settingsRejection,
+} from "./claude_code.ts";
+import { hostPlatform } from "./paths.ts";
 import { INSTALL_EVENTS } from "./events.ts";
 import { launcherCommand, launcherScript, POLICY_LAUNCHER_PATH } from "./launcher.ts";
 import { buildPayload } from "./payload.ts";
@@ -115,6 +123,7 @@ export async function doctorCommand(runtime: Runtime, args: readonly string[]): 
   if (project !== undefined) report.note(`Project settings are read from ${project}, its repository's root.`);
   checkSettings(report, scanned, record, claude);
   checkClaudeCode(report, scanned, claude);
+  if (hostPlatform() === "win32") await checkGitBash(runtime, report);
   await checkInstall(runtime, report, record, url, plugins.length > 0);
   await checkStateFiles(runtime, report, stateDir);
   await checkDelivery(runtime, report, config, stateDir);
@@ -315,6 +324,18 @@ function checkClaudeCode(report: Report, scanned: readonly ScannedSettings[], cl
       `Claude Code ${version} also fires ${missing.join(", ")}: run install again to wire ${
         missing.length === 1 ? "it" : "them"
       }.`,
+    );
+  }
+}
+
+/** On Windows: the Git Bash Claude Code runs hooks in; without it, PowerShell runs them and this hook never runs. */
+async function checkGitBash(runtime: Runtime, report: Report): Promise<void> {
+  const bash = await findGitBash(runtime);
+  if (bash !== undefined) report.ok(`Git Bash at ${bash}: Claude Code runs the hook's command there.`);
+  else {
+    report.problem(
+      "No Git Bash found: Claude Code runs hooks in PowerShell without it, which cannot run this hook. " +
+        "Install Git for Windows, or set CLAUDE_CODE_GIT_BASH_PATH to its bash.exe.",
     );
   }
 }

@@ -5,11 +5,12 @@
  * from the event). Only that plain shape leaves: never the remote's URL, its
  * host, or credentials written into it.
  *
- * Owns: `readGitRepo`, `repoFromRemoteUrl`. Uses: runtime, files.
+ * Owns: `readGitRepo`, `repoFromRemoteUrl`. Uses: paths, runtime, files.
  *
  * @module
  */
 
+import { foldersAbove, hostPathStyle, isAbsolutePath, withoutTrailingSeparator } from "./paths.ts";
 import { nodeFs, type Runtime } from "./runtime.ts";
 import { readSmallFile } from "./files.ts";
 
@@ -72,17 +73,18 @@ export function repoFromRemoteUrl(url: string): string | undefined {
  * ```
  */
 export async function readGitRepo(runtime: Runtime, dir: string): Promise<string | undefined> {
-  if (!dir.startsWith("/")) return undefined;
-  let folder = dir.replace(/\/+$/, "");
-  for (let depth = 0; depth < MAX_DEPTH; depth++) {
-    if (!runtime.mayInspect(`${folder}/.git`)) return undefined;
-    const git = await runtime.lstat(`${folder}/.git`);
+  if (!isAbsolutePath(dir)) return undefined;
+  const style = hostPathStyle();
+  const folders = [withoutTrailingSeparator(dir, style), ...foldersAbove(dir, style)].slice(0, MAX_DEPTH);
+  for (const folder of folders) {
+    const git = `${folder.replace(/[\\/]$/, "")}/.git`;
+    if (!runtime.mayInspect(git)) return undefined;
+    const facts = await runtime.lstat(git);
     // Like git's safe.directory: a repository someone else owns (a planted /tmp/.git) names nothing.
     const uid = runtime.uid();
-    if (git?.kind === "directory" && uid !== undefined && git.uid !== uid) return undefined;
-    if (git?.kind === "directory") return originOf(await readGitConfig(`${folder}/.git/config`));
-    if (git !== undefined || folder === "") return undefined;
-    folder = folder.slice(0, folder.lastIndexOf("/"));
+    if (facts?.kind === "directory" && uid !== undefined && facts.uid !== uid) return undefined;
+    if (facts?.kind === "directory") return originOf(await readGitConfig(`${git}/config`));
+    if (facts !== undefined) return undefined;
   }
   return undefined;
 }

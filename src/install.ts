@@ -8,7 +8,7 @@
  * one it does not). Plan, check, write, report: nothing is written until
  * everything is checked.
  *
- * Owns: `installCommand`, the managed policies. Uses: input, events, runtime,
+ * Owns: `installCommand`, the managed policies. Uses: input, events, paths, runtime,
  * files, state_dir, ping_url, launch, launcher, cli_args, settings, claude_code,
  * install_record, install_plan, policy, marketplace, policy_file.
  *
@@ -35,6 +35,7 @@ import { nodeEntrySource, shellWord } from "./launch.ts";
 import { launcherScript, POLICY_HOOK_COMMAND, POLICY_LAUNCHER_PATH } from "./launcher.ts";
 import { DEFAULT_MARKETPLACE, marketplaceSource } from "./marketplace.ts";
 import { redactUrl } from "./ping_url.ts";
+import { hostPathStyle, parentFolder } from "./paths.ts";
 import type { Runtime } from "./runtime.ts";
 import {
   addHooks,
@@ -61,8 +62,9 @@ const PLUGIN_ID = "telemhq@telemhq";
 /** Refuses, before anything is written, a file whose folder (or nearest existing parent) this user cannot write. */
 async function assertWritable(runtime: Runtime, path: string): Promise<void> {
   const fs = await runtime.fs();
-  let dir = path.slice(0, path.lastIndexOf("/")) || "/";
-  while ((await runtime.lstat(dir)) === undefined && dir !== "/") dir = dir.slice(0, dir.lastIndexOf("/")) || "/";
+  const style = hostPathStyle();
+  let dir = parentFolder(path, style) ?? path;
+  while ((await runtime.lstat(dir)) === undefined) dir = parentFolder(dir, style) ?? dir;
   const writable = await fs.access(dir, 2 /* W_OK */).then(() => true, () => false);
   if (!writable) throw new CommandError(`Cannot install: "${dir}" is not writable, so "${path}" cannot be written.`);
 }

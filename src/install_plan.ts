@@ -5,7 +5,7 @@
  * command. Nothing here writes.
  *
  * Owns: `InstallPlan`, `planInstall`, the events to wire. Uses: input,
- * events, runtime, runtime_detect, state_dir, config, ping_url, launch, launcher, cli_args,
+ * events, paths, runtime, runtime_detect, state_dir, config, ping_url, launch, launcher, cli_args,
  * settings, claude_code, fields, install_record.
  *
  * @module
@@ -19,6 +19,7 @@ import {
   type ClaudeCodeInUse,
   claudeCodeInUse,
   compareVersions,
+  findGitBash,
   HOOK_EVENT_SINCE,
   isClaudeCodeVersion,
   knowsEvent,
@@ -28,6 +29,7 @@ import { readAll } from "./input.ts";
 import type { InstallRecord } from "./install_record.ts";
 import { denoFlagProblem, findRuntimeBinary, hookArgv, javascriptOf } from "./launch.ts";
 import { LAUNCHER_FILE_NAME, launcherArgs, launcherCommand } from "./launcher.ts";
+import { hostPlatform } from "./paths.ts";
 import { parsePingUrl, redactUrl } from "./ping_url.ts";
 import type { Runtime, RuntimeKind } from "./runtime.ts";
 import { runQuietly } from "./runtime_detect.ts";
@@ -288,6 +290,13 @@ async function installFolders(
   const stateDir = stateDirectory(env);
   if (claudeDir === undefined || stateDir === undefined) {
     throw new CommandError(`Cannot install: ${stateDirSettingProblem(env) ?? "HOME is not set"}.`);
+  }
+  if (hostPlatform() === "win32" && await findGitBash(runtime) === undefined) {
+    throw new CommandError(
+      "Cannot install: Claude Code on Windows runs hooks in Git Bash, and there is none here (without it, " +
+        "PowerShell runs them, which cannot run this hook). Install Git for Windows, or set " +
+        "CLAUDE_CODE_GIT_BASH_PATH to its bash.exe, then run install again.",
+    );
   }
   const hookFile = `${claudeDir}/hooks/${HOOK_FILE_NAMES[kind === "node" ? "mjs" : sourceKind]}`;
   // The transcripts' real folder too: Deno checks a permission against the path a symlink leads to.

@@ -86,12 +86,17 @@ export const POLICY_HOOK_COMMAND =
  *   launcherCommand("/h/.claude/hooks/telemhq.sh", ["--bun", "/usr/bin/bun"]),
  *   "trap '' TERM HUP; exec /bin/sh /h/.claude/hooks/telemhq.sh --bun /usr/bin/bun",
  * );
+ * assert.match(launcherCommand("C:\\Users\\me\\.claude/hooks/telemhq.sh", []), /C:\/Users\/me\/\.claude\/hooks/);
  * ```
  */
 export function launcherCommand(launcher: string, args: readonly string[]): string {
   // Claude Code may end the hook's shell with SIGTERM some 15 ms after starting it: ignored from the first
   // instant, and, ignored, it stays ignored across exec into the launcher and in what the launcher starts.
-  return `trap '' TERM HUP; exec ${["/bin/sh", launcher, ...args].map(shellWord).join(" ")}`;
+  // On Windows the shell is Git Bash: a path there is C:/Users/..., as Claude Code writes its own for Git Bash.
+  const words = ["/bin/sh", launcher, ...args].map((word) =>
+    /^[A-Za-z]:\\/.test(word) ? word.replaceAll("\\", "/") : word
+  );
+  return `trap '' TERM HUP; exec ${words.map(shellWord).join(" ")}`;
 }
 
 /**
@@ -164,10 +169,10 @@ absolute_path() {
   export PATH
 }
 
-# True for a program this launcher may run: an absolute path, executable, not a folder.
+# True for a program this launcher may run: an absolute path (C:/... in Git Bash on Windows), executable, not a folder.
 usable() {
   case $1 in
-    /*) [ -f "$1" ] && [ -x "$1" ] ;;
+    /* | [A-Za-z]:/*) [ -f "$1" ] && [ -x "$1" ] ;;
     *) return 1 ;;
   esac
 }
@@ -462,13 +467,14 @@ main() {
   # shellcheck disable=SC2086 # the names are split on purpose
   unset $UNSAFE_ENV
   # This script's folder, from its own path alone (no program a broken PATH could swap, never the current folder
-  # by accident): absolute as Claude Code runs it, or relative to where a person typed it.
+  # by accident): absolute as Claude Code runs it (C:/Users/... in Git Bash on Windows), or relative to where a
+  # person typed it.
   case $0 in
-    /*/*) here=\${0%/*} ;;
+    /*/* | [A-Za-z]:/*/*) here=\${0%/*} ;;
     */*) here=$PWD/\${0%/*} ;;
     *) here=$PWD ;;
   esac
-  case $here in /*) ;; *) exit 0 ;; esac
+  case $here in /* | [A-Za-z]:/*) ;; *) exit 0 ;; esac
   # The hook beside it: the plugin's (hooks/../hook.ts), or the one install put in Claude Code's hooks/.
   HOOK=\${here%/*}/hook.ts
   for installed in "$here/telemhq.ts" "$here/telemhq.mjs"; do

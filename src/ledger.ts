@@ -4,7 +4,7 @@
  * (SessionEnd), which a per-session ledger keeps until then.
  *
  * Owns: `enrichEntry`, `forgetSession`, the session ledgers, which transcripts may be read.
- * Uses: events, fields, payload, runtime, files, state_dir, config, spool, prices, git_repo,
+ * Uses: events, fields, paths, payload, runtime, files, state_dir, config, spool, prices, git_repo,
  * usage.
  *
  * @module
@@ -14,6 +14,7 @@ import type { HookConfig } from "./config.ts";
 import { eventRule } from "./events.ts";
 import { readGitRepo } from "./git_repo.ts";
 import type { Payload } from "./fields.ts";
+import { hostPathStyle, isInsideFolder } from "./paths.ts";
 import { omitUndefined } from "./payload.ts";
 import { type ManagedPricing, type PriceBook, priceTable, roundUsd } from "./prices.ts";
 import type { Runtime } from "./runtime.ts";
@@ -169,7 +170,7 @@ async function readableTranscript(runtime: Runtime, path: string): Promise<strin
   const fs = await runtime.fs();
   try {
     const [real, projects] = await Promise.all([fs.realpath(path), fs.realpath(`${claudeDir}/projects`)]);
-    return real.startsWith(`${projects}/`) && real.endsWith(".jsonl") ? real : undefined;
+    return isInsideFolder(real, projects, hostPathStyle()) && real.endsWith(".jsonl") ? real : undefined;
   } catch {
     return undefined;
   }

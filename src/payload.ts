@@ -5,7 +5,7 @@
  * team's salt, if set), the assistant's message is counted.
  *
  * Owns: `buildPayload`, `pingId`, the project name and the path hashes.
- * Uses: input, events, sha256, fields.
+ * Uses: input, events, sha256, fields, paths.
  *
  * @module
  */
@@ -22,6 +22,7 @@ import {
   TOKEN_PATTERN,
 } from "./fields.ts";
 import type { HookInput } from "./input.ts";
+import { hostPathStyle, pathName, type PathStyle } from "./paths.ts";
 import { type Sha256Hex, webCryptoSha256Hex } from "./sha256.ts";
 
 /** Version of this hook, sent in every ping as `hook_version`. */
@@ -81,21 +82,23 @@ export function countCodePoints(text: string): number {
 
 /**
  * The project name the reference script sends: the last component of the
- * working directory, as Python's `pathlib.Path(cwd).name`, or `"unknown"`.
+ * working directory, as Python's `pathlib.Path(cwd).name` gives it on the
+ * platform the hook runs on (on Windows `C:\\Users\\alice\\src\\api` gives
+ * `api`: no user name or parent folder leaves), or `"unknown"`.
  *
- * @param cwd A POSIX path.
- * @returns Its last component (at most 255 characters), or `"unknown"` for `/` and `.`.
+ * @param cwd The working directory.
+ * @param style How the platform writes paths; the one this code runs on by default.
+ * @returns Its last component (at most 255 characters), or `"unknown"` for a root and `.`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * assert.equal(projectName("/home/dev/projects/api/"), "api");
+ * assert.equal(projectName("/home/dev/projects/api/", "posix"), "api");
+ * assert.equal(projectName("C:\\Users\\alice\\src\\acme-api", "windows"), "acme-api");
  * ```
  */
-export function projectName(cwd: string): string {
-  // pathlib drops empty and "." components, keeps ".." as a name.
-  const parts = cwd.split("/").filter((part) => part !== "" && part !== ".");
-  const name = parts.length > 0 ? parts[parts.length - 1] : "";
+export function projectName(cwd: string, style: PathStyle = hostPathStyle()): string {
+  const name = pathName(cwd, style);
   return name === "" ? "unknown" : name.slice(0, MAX_PROJECT_CHARS);
 }
 
@@ -266,6 +269,8 @@ export interface PayloadContext {
   gitRepo?: string;
   /** The member label the user set, if any. */
   member?: string;
+  /** How the event's paths are written: the platform this code runs on by default. */
+  pathStyle?: PathStyle;
 }
 
 /**
@@ -305,7 +310,7 @@ export async function buildPayload(input: HookInput, context: PayloadContext): P
     tool: "claude-code",
     status: FAILED_EVENTS.has(event) || isTruthy(input.error) ? "failed" : "success",
     event,
-    project: projectName(cwd),
+    project: projectName(cwd, context.pathStyle),
     session_id: tokenField(input, "session_id"),
     tool_name: tokenField(input, "tool_name"),
     tool_use_id: tokenField(input, "tool_use_id"),

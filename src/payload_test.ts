@@ -57,6 +57,30 @@ Deno.test("buildPayload() sends exactly what the reference Python script sends, 
     );
   }
 });
+const windowsRecords = readJsonLines(`${ROOT}test/data/parity-windows.jsonl`) as {
+  source: string;
+  line: number;
+  event: Record<string, unknown>;
+  expected: Record<string, unknown> | null;
+}[];
+
+Deno.test("buildPayload() on Windows sends what the reference script sends there, and no user name or parent folder", async () => {
+  assert.ok(windowsRecords.length >= 60, "Windows parity data is missing: run deno task record:parity");
+  for (const record of windowsRecords) {
+    assert.ok(record.expected, `the reference script sent nothing for ${record.source}:${record.line}`);
+    const payload = await buildPayload(record.event, { ...CONTEXT, fallbackCwd: "C:\\", pathStyle: "windows" });
+    const where = `${record.source}:${record.line}`;
+    assert.deepEqual(
+      pick(payload as unknown as Record<string, unknown>, PARITY_FIELDS),
+      pick(record.expected, PARITY_FIELDS),
+      where,
+    );
+    const body = JSON.stringify(payload);
+    for (const part of ["alice", "Users", "users", "fileserver", "C:", "\\\\", SECRET_MARKER]) {
+      assert.ok(!body.includes(part), `${where} leaked "${part}": ${body}`);
+    }
+  }
+});
 Deno.test("buildPayload() never sends a planted secret from any recorded (2.1.197, 2.1.332) or edge-case event", async () => {
   const events = [
     ...allEvents().map((item) => item.event),

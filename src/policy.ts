@@ -7,11 +7,12 @@
  * redacted; nothing here writes.
  *
  * Owns: `scanManagedSettings`, `pluginPingUrl`, `enablingPolicy`.
- * Uses: runtime, files, config, launcher, settings.
+ * Uses: paths, runtime, files, config, launcher, settings.
  *
  * @module
  */
 
+import { homeDirectory, hostPathStyle, hostPlatform, isAbsolutePath } from "./paths.ts";
 import type { FsPromises, Runtime } from "./runtime.ts";
 import { readSmallFile } from "./files.ts";
 import { managedSettingsPaths, readManagedSettings } from "./config.ts";
@@ -147,7 +148,7 @@ export async function pluginPingUrl(
       source: file.scope === "managed" ? `your organisation's policy (${file.path})` : `settings (${file.path})`,
     };
   }
-  if (found.value === undefined && text === undefined && platform() === "darwin") {
+  if (found.value === undefined && text === undefined && hostPlatform() === "darwin") {
     return { unseen: "the macOS keychain, which doctor does not read" };
   }
   return found;
@@ -177,9 +178,6 @@ function parseObject(text: string): Record<string, unknown> | undefined {
 function credentialsFolder(runtime: Runtime, claudeDir: string): string {
   const given = runtime.env("CLAUDE_SECURESTORAGE_CONFIG_DIR");
   if (given === undefined) return claudeDir;
-  return given !== "" && given.startsWith("/") ? given : `${runtime.env("HOME") ?? ""}/.claude`;
-}
-
-function platform(): string | undefined {
-  return (globalThis as { process?: { platform?: string } }).process?.platform;
+  if (given !== "" && isAbsolutePath(given)) return given;
+  return `${homeDirectory((name) => runtime.env(name), hostPathStyle()) ?? ""}/.claude`;
 }

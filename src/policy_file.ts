@@ -5,14 +5,15 @@
  * `managed-settings.json` is never touched, and never over a file install did
  * not write (one that holds anything but a TelemHQ policy's keys).
  *
- * Owns: `writePolicy`, `POLICY_DROP_IN`. Uses: runtime, files, config, cli_args, launcher.
+ * Owns: `writePolicy`, `POLICY_DROP_IN`. Uses: paths, runtime, files, config, cli_args, launcher.
  *
  * @module
  */
 
 import type { Runtime } from "./runtime.ts";
 import { readSmallFile, writeFileAtomically } from "./files.ts";
-import { MANAGED_SETTINGS_DIRS } from "./config.ts";
+import { managedSettingsDirectory } from "./config.ts";
+import { hostPlatform } from "./paths.ts";
 import { CommandError } from "./cli_args.ts";
 import { POLICY_LAUNCHER_PATH } from "./launcher.ts";
 
@@ -43,11 +44,11 @@ const POLICY_KEYS: ReadonlySet<string> = new Set([
  * ```
  */
 export async function writePolicy(runtime: Runtime, policy: Record<string, unknown>): Promise<string> {
-  const platform = (globalThis as { process?: { platform?: string } }).process?.platform;
-  const dir = platform === "linux" ? MANAGED_SETTINGS_DIRS[0] : platform === "darwin" ? MANAGED_SETTINGS_DIRS[1] : "";
+  const platform = hostPlatform();
+  const dir = platform === "win32" ? "" : managedSettingsDirectory(platform);
   if (dir === "") {
     throw new CommandError(
-      `Cannot write the policy on ${platform ?? "this platform"}: copy the printed policy (without --write) into ` +
+      `Cannot write the policy on Windows: copy the printed policy (without --write) into ` +
         `C:\\Program Files\\ClaudeCode\\managed-settings.d\\${POLICY_DROP_IN} yourself.`,
       2,
     );

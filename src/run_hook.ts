@@ -4,7 +4,7 @@
  * sender, so Claude Code never waits for the network. Never throws, never
  * writes to stdout.
  *
- * Owns: `runHook`. Uses: input, fields, payload, runtime, state_dir, config,
+ * Owns: `runHook`. Uses: input, fields, paths, payload, runtime, state_dir, config,
  * ping_url, destination, spool, send, sender.
  *
  * @module
@@ -20,7 +20,8 @@ import { sendPing } from "./send.ts";
 import { deliverSpool, startSender } from "./sender.ts";
 import { alreadySent, spoolPing, usageSource } from "./spool.ts";
 import { destinationOf, keepDestination } from "./destination.ts";
-import { ensureStateDir, isAbsolutePath, STATE_LAYOUT, subfolderProblem } from "./state_dir.ts";
+import { isAbsolutePath } from "./paths.ts";
+import { ensureStateDir, STATE_LAYOUT, subfolderProblem } from "./state_dir.ts";
 
 /**
  * Runs the hook once: reads the event from stdin, builds the payload, makes it

@@ -9,13 +9,14 @@
  * Owns: the scopes, the project's folder, `readSettings`, our hook entries in
  * settings and the hook file names they run, `scanSettings`, the TelemHQ
  * plugins they enable, `replaceFile`.
- * Uses: input, runtime, files, launcher, cli_args.
+ * Uses: input, paths, runtime, files, launcher, cli_args.
  *
  * @module
  */
 
 import { CommandError } from "./cli_args.ts";
 import { describeError } from "./input.ts";
+import { foldersAbove, hostPathStyle, isAbsolutePath } from "./paths.ts";
 import { nodeFs, type Runtime } from "./runtime.ts";
 import { openRegularFile, writeFileAtomically } from "./files.ts";
 import { LAUNCHER_FILE_NAME } from "./launcher.ts";
@@ -490,15 +491,15 @@ export function enabledTelemhqPlugins(scanned: readonly ScannedSettings[]): stri
 export async function projectDirectory(runtime: Runtime, dir: string | undefined): Promise<string | undefined> {
   const fs = await runtime.fs();
   if (dir !== undefined) return await fs.realpath(dir).catch(() => undefined);
-  let current = runtime.cwd();
-  while (current !== "") {
-    if (await runtime.lstat(`${current}/.git`) !== undefined) {
+  const cwd = runtime.cwd();
+  if (!isAbsolutePath(cwd)) return undefined;
+  for (const current of [cwd, ...foldersAbove(cwd, hostPathStyle())]) {
+    if (await runtime.lstat(`${current.replace(/[\\/]$/, "")}/.git`) !== undefined) {
       // Only a repository of this user's: another user's `.git` above us (in /tmp, say) is not our project.
       const uid = runtime.uid();
       const owner = (await runtime.lstat(current))?.uid;
       return uid === undefined || owner === uid ? current : undefined;
     }
-    current = current.slice(0, current.lastIndexOf("/"));
   }
   return undefined;
 }

@@ -6,13 +6,23 @@
  *
  * Owns: where the state directory and Claude Code's folder are
  * (`stateDirectory`, `claudeDirectory`), `STATE_LAYOUT`, the safety check of
- * the directory, file names made from event values. Uses: input, sha256,
- * runtime.
+ * the directory, file names made from event values. Uses: input, paths,
+ * sha256, runtime.
  *
  * @module
  */
 
 import { describeError } from "./input.ts";
+import {
+  foldersAbove,
+  homeDirectory,
+  hostPathStyle,
+  isAbsolutePath,
+  isInsideFolder,
+  type PathStyle,
+  samePath,
+  withoutTrailingSeparator,
+} from "./paths.ts";
 import type { FileFacts, Runtime } from "./runtime.ts";
 import type { Sha256Hex } from "./sha256.ts";
 
@@ -20,9 +30,11 @@ import type { Sha256Hex } from "./sha256.ts";
 export type EnvLookup = (name: string) => string | undefined;
 
 /**
- * Claude Code's configuration folder: `CLAUDE_CONFIG_DIR`, else `~/.claude`.
+ * Claude Code's configuration folder: `CLAUDE_CONFIG_DIR`, else `.claude` in
+ * the home folder (`USERPROFILE` on Windows: see {@linkcode homeDirectory}).
  *
  * @param env Looks up an environment variable.
+ * @param style How the platform writes paths; the one this code runs on by default.
  * @returns The folder, or undefined when no home is known.
  *
  * @example
@@ -31,29 +43,17 @@ export type EnvLookup = (name: string) => string | undefined;
  * assert.equal(claudeDirectory((name) => ({ HOME: "/home/me" })[name]), "/home/me/.claude");
  * ```
  */
-export function claudeDirectory(env: EnvLookup): string | undefined {
+export function claudeDirectory(env: EnvLookup, style: PathStyle = hostPathStyle()): string | undefined {
   const config = env("CLAUDE_CONFIG_DIR")?.trim();
-  if (config) return isAbsolutePath(config) ? config.replace(/\/+$/, "") : undefined;
-  const home = env("HOME")?.trim();
-  return home && isAbsolutePath(home) ? `${home.replace(/\/+$/, "")}/.claude` : undefined;
+  if (config) return isAbsolutePath(config) ? withoutTrailingSeparator(config, style) : undefined;
+  const home = homeDirectory(env, style);
+  return home === undefined ? undefined : `${home}${separatorOf(home, style)}.claude`;
 }
 
-/**
- * Whether a path is absolute: a folder named by a relative path would be
- * wherever the hook runs, a repository's own files, say.
- *
- * @param path Any string.
- * @returns True for `/x`, `C:\x` or `C:/x`, and `\\server\share`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(isAbsolutePath("/home/me"), true);
- * assert.equal(isAbsolutePath(".telemhq"), false);
- * ```
- */
-export function isAbsolutePath(path: string): boolean {
-  return path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith("\\\\");
+/** The separator to join a name to `folder` with: the one it is written with (`/` on POSIX). */
+function separatorOf(folder: string, style: PathStyle): string {
+  if (style === "posix") return "/";
+  return folder.includes("\\") || !folder.includes("/") ? "\\" : "/";
 }
 
 /**
@@ -68,14 +68,15 @@ export function isAbsolutePath(path: string): boolean {
  * assert.match(stateDirSettingProblem((name) => ({ TELEMHQ_STATE_DIR: ".telemhq" })[name]) ?? "", /absolute/);
  * ```
  */
-export function stateDirSettingProblem(env: EnvLookup): string | undefined {
-  for (const name of ["TELEMHQ_STATE_DIR", "CLAUDE_CONFIG_DIR", "HOME"]) {
+export function stateDirSettingProblem(env: EnvLookup, style: PathStyle = hostPathStyle()): string | undefined {
+  const homes = style === "windows" ? ["USERPROFILE", "HOME"] : ["HOME"];
+  for (const name of ["TELEMHQ_STATE_DIR", "CLAUDE_CONFIG_DIR", ...homes]) {
     const value = env(name)?.trim();
     if (!value) continue;
     if (!isAbsolutePath(value)) {
       return `${name} "${value.slice(0, 80)}" is not an absolute path: the state directory must be one`;
     }
-    if (name !== "HOME") return undefined;
+    return undefined;
   }
   return undefined;
 }
@@ -85,6 +86,7 @@ export function stateDirSettingProblem(env: EnvLookup): string | undefined {
  * configuration folder (see {@linkcode claudeDirectory}).
  *
  * @param env Looks up an environment variable.
+ * @param style How the platform writes paths; the one this code runs on by default.
  * @returns The directory, or undefined when neither it nor a home is known.
  *
  * @example
@@ -93,11 +95,11 @@ export function stateDirSettingProblem(env: EnvLookup): string | undefined {
  * assert.equal(stateDirectory((name) => ({ HOME: "/home/me" })[name]), "/home/me/.claude/telemhq");
  * ```
  */
-export function stateDirectory(env: EnvLookup): string | undefined {
+export function stateDirectory(env: EnvLookup, style: PathStyle = hostPathStyle()): string | undefined {
   const explicit = env("TELEMHQ_STATE_DIR")?.trim();
-  if (explicit) return isAbsolutePath(explicit) ? explicit.replace(/(.)\/+$/, "$1") : undefined;
-  const claudeDir = claudeDirectory(env);
-  return claudeDir === undefined ? undefined : `${claudeDir}/telemhq`;
+  if (explicit) return isAbsolutePath(explicit) ? withoutTrailingSeparator(explicit, style) : undefined;
+  const claudeDir = claudeDirectory(env, style);
+  return claudeDir === undefined ? undefined : `${claudeDir}${separatorOf(claudeDir, style)}telemhq`;
 }
 
 /** The state directory's file names. */
@@ -127,6 +129,8 @@ export const STATE_LAYOUT = {
  * @param dir The directory.
  * @param facts What `lstat` says of it.
  * @param uid This process's user id (undefined where there is none: not checked).
+ * @param style How the platform writes paths: Windows has no mode bits to check (its
+ *   folders all report `0o666`); {@linkcode parentsProblem} checks where the folder is instead.
  * @returns One line saying what is wrong and what to do, or undefined when it is safe.
  *
  * @example
@@ -136,7 +140,12 @@ export const STATE_LAYOUT = {
  * assert.match(stateDirProblem("/tmp/x", facts, 1000) ?? "", /writable by other users/);
  * ```
  */
-export function stateDirProblem(dir: string, facts: FileFacts, uid: number | undefined): string | undefined {
+export function stateDirProblem(
+  dir: string,
+  facts: FileFacts,
+  uid: number | undefined,
+  style: PathStyle = hostPathStyle(),
+): string | undefined {
   if (facts.kind === "symlink") {
     return `the state directory "${dir}" is a symlink: set TELEMHQ_STATE_DIR to the folder itself`;
   }
@@ -144,30 +153,26 @@ export function stateDirProblem(dir: string, facts: FileFacts, uid: number | und
   if (uid !== undefined && facts.uid !== uid) {
     return `the state directory "${dir}" belongs to another user (uid ${facts.uid}): use a folder of your own`;
   }
-  if ((facts.mode & 0o022) !== 0) {
+  if (style === "posix" && (facts.mode & 0o022) !== 0) {
     return `the state directory "${dir}" is writable by other users (mode ${facts.mode.toString(8)}): ` +
       `set TELEMHQ_STATE_DIR to a private folder of your own (never a shared one such as /tmp)`;
   }
   return undefined;
 }
 
-/** The folders above an absolute path, nearest first, "/" last. */
-function ancestorsOf(path: string): string[] {
-  const ancestors: string[] = [];
-  for (let end = path.lastIndexOf("/"); end > 0; end = path.lastIndexOf("/", end - 1)) {
-    ancestors.push(path.slice(0, end));
-  }
-  return path === "/" ? [] : [...ancestors, "/"];
-}
-
 /**
- * Why the folders above a state directory make it unsafe, or undefined: each
- * one, symlinks resolved, must be root's or this user's and writable by no one
- * else, or sticky (like `/tmp`, where others cannot rename what is ours).
- * Anyone who can write a parent could swap the state directory for their own.
+ * Why the folders above a state directory make it unsafe, or undefined. On
+ * macOS and Linux each one, symlinks resolved, must be root's or this user's
+ * and writable by no one else, or sticky (like `/tmp`, where others cannot
+ * rename what is ours): anyone who can write a parent could swap the state
+ * directory for their own. Windows has neither owners nor mode bits to read
+ * here: there the folder must be inside the user's own profile, which only
+ * they may write, reached through no symlink or junction, and not on a
+ * network share (see {@linkcode windowsPlacementProblem}).
  *
  * @param runtime The runtime adapter.
  * @param dir The state directory (it must exist).
+ * @param style How the platform writes paths; the one this code runs on by default.
  * @returns One line, or undefined when every parent is safe.
  *
  * @example
@@ -177,11 +182,20 @@ function ancestorsOf(path: string): string[] {
  * assert.equal(await parentsProblem(detectRuntime(), "/"), undefined);
  * ```
  */
-export async function parentsProblem(runtime: Runtime, dir: string): Promise<string | undefined> {
+export async function parentsProblem(
+  runtime: Runtime,
+  dir: string,
+  style: PathStyle = hostPathStyle(),
+): Promise<string | undefined> {
   const real = await runtime.realpath(dir);
   if (real === undefined) return `cannot resolve the state directory "${dir}"`;
+  if (style === "windows") {
+    const home = homeDirectory((name) => runtime.env(name), style);
+    const realHome = home === undefined ? undefined : await runtime.realpath(home);
+    return windowsPlacementProblem(dir, real, realHome);
+  }
   const uid = runtime.uid();
-  for (const path of ancestorsOf(real)) {
+  for (const path of foldersAbove(real, style)) {
     const facts = await runtime.lstat(path);
     if (facts === undefined) {
       // The installed Deno hook may read the state directory but not ~/.claude above it (its credentials are
@@ -195,6 +209,45 @@ export async function parentsProblem(runtime: Runtime, dir: string): Promise<str
       return `"${path}", a parent of the state directory "${dir}", can be changed by other users: ` +
         `use a state directory in a folder of your own`;
     }
+  }
+  return undefined;
+}
+
+/**
+ * Why a state directory on Windows must not be used, or undefined: it must
+ * be reached through no symlink or junction (its real path is itself), not
+ * sit on a network share (`\\\\server\\share`), and be inside the user's own
+ * profile (`USERPROFILE`), the one place Windows keeps private to the user by
+ * default; a folder at the root of a drive is often writable by every user.
+ *
+ * @param dir The state directory, as configured.
+ * @param real Its real path.
+ * @param realHome The real path of the user's profile, when known.
+ * @returns One line, or undefined when it is safe.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const dir = "C:\\Users\\alice\\.claude\\telemhq";
+ * assert.equal(windowsPlacementProblem(dir, dir, "C:\\Users\\alice"), undefined);
+ * assert.match(windowsPlacementProblem("D:\\telemhq", "D:\\telemhq", "C:\\Users\\alice") ?? "", /profile/);
+ * ```
+ */
+export function windowsPlacementProblem(dir: string, real: string, realHome: string | undefined): string | undefined {
+  const shared = (path: string) => /^[\\/]{2}(?![?.][\\/][A-Za-z]:)/.test(path);
+  if (shared(dir) || shared(real)) {
+    return `the state directory "${dir}" is on a network share: set TELEMHQ_STATE_DIR to a folder on this computer`;
+  }
+  if (!samePath(dir, real, "windows")) {
+    return `the state directory "${dir}" is reached through a symlink or junction (it is "${real}"): ` +
+      `set TELEMHQ_STATE_DIR to the folder itself`;
+  }
+  if (realHome === undefined) {
+    return `cannot find your user profile (USERPROFILE) to check the state directory "${dir}"`;
+  }
+  if (!isInsideFolder(real, realHome, "windows")) {
+    return `the state directory "${dir}" is not inside your user profile ("${realHome}"), where only you may write: ` +
+      `set TELEMHQ_STATE_DIR to a folder inside it`;
   }
   return undefined;
 }

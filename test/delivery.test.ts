@@ -140,6 +140,37 @@ function deliveryTest(name: string, body: (t: TestParts) => Promise<void>): void
   });
 }
 
+/**
+ * The two ways the launcher detaches the hook: `setsid` (Linux), and Perl's
+ * `POSIX::setsid` where there is no `setsid` (macOS), on a PATH that has
+ * `perl`, `cat` and `readlink` but neither `setsid` nor `realpath` (macOS
+ * before 13). `slowBin` makes the detaching program take half a second first.
+ */
+const DETACH_ROUTES = [
+  {
+    name: "setsid",
+    path: (_bin: string) => "/usr/bin:/bin",
+    slowBin(bin: string): string {
+      Deno.writeTextFileSync(`${bin}/setsid`, '#!/bin/sh\nsleep 0.5\nexec /usr/bin/setsid "$@"\n', { mode: 0o755 });
+      return `${bin}:/usr/bin:/bin`;
+    },
+  },
+  {
+    name: "perl, no setsid, as on macOS",
+    path(bin: string): string {
+      for (const tool of ["perl", "cat", "readlink", "sleep"]) Deno.symlinkSync(`/usr/bin/${tool}`, `${bin}/${tool}`);
+      return bin;
+    },
+    slowBin(bin: string): string {
+      for (const tool of ["cat", "readlink", "sleep"]) Deno.symlinkSync(`/usr/bin/${tool}`, `${bin}/${tool}`);
+      Deno.writeTextFileSync(`${bin}/perl`, '#!/bin/sh\n/usr/bin/sleep 0.5\nexec /usr/bin/perl "$@"\n', {
+        mode: 0o755,
+      });
+      return bin;
+    },
+  },
+] as const;
+
 for (const runtime of RUNTIMES) {
   deliveryTest(
     `${runtime}: pings spooled while the receiver is down all arrive once it is back (the next hook restarts delivery)`,
@@ -464,82 +495,83 @@ for (const runtime of RUNTIMES) {
     assert.equal(receiver.requests.length, 3);
   });
 
-  deliveryTest(
-    `${runtime}: the shell fast path returns at once, and the detached hook spools and delivers the ping`,
-    async (t) => {
-      const receiver = await t.receiver();
-      const stateDir = t.state();
-      const child = new Deno.Command("/bin/sh", {
-        args: ["-c", launcherLine(runtime)],
-        clearEnv: true,
-        env: {
-          PATH: "/usr/bin:/bin",
-          HOME: Deno.env.get("HOME") ?? "/tmp",
-          ...testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url }),
-        },
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      // The shell exits before the event is even written: the detached hook reads the pipe.
-      const exited = await child.status;
-      const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(toolEvent(3)));
-      await writer.close();
-      const output = await child.output();
-      assert.equal(exited.code, 0);
-      assert.equal(output.stdout.length + output.stderr.length, 0, "the fast path prints nothing");
-      await receiver.waitFor(1);
-      const ping = JSON.parse(receiver.requests[0].body);
-      assert.equal(ping.tool_use_id, "toolu_003");
-      assert.ok(!receiver.requests[0].body.includes("SECRET_"), "the detached hook applies the same allowlist");
-      assert.match(ping.runtime, new RegExp(`^${runtime}/`));
-      await waitUntil(() => listState(stateDir, "spool").length === 0, "an empty spool");
-    },
-  );
-
-  deliveryTest(
-    `${runtime}: Claude Code's teardown (SIGTERM to the hook's group and its descendants, SIGKILL 1.5 s later) inside the window before setsid loses no ping`,
-    async (t) => {
-      const receiver = await t.receiver();
-      // A setsid that takes half a second: the fork-to-setsid window, wide open.
-      const bin = t.state();
-      Deno.writeTextFileSync(`${bin}/setsid`, '#!/bin/sh\nsleep 0.5\nexec /usr/bin/setsid "$@"\n', { mode: 0o755 });
-      const deliveredBy = async (command: string) => {
+  for (const detach of DETACH_ROUTES) {
+    deliveryTest(
+      `${runtime}: the shell fast path (${detach.name}) returns at once, and the detached hook spools and delivers the ping`,
+      async (t) => {
+        const receiver = await t.receiver();
         const stateDir = t.state();
-        const shell = new Deno.Command("/bin/sh", {
-          args: ["-c", command],
+        const child = new Deno.Command("/bin/sh", {
+          args: ["-c", launcherLine(runtime)],
           clearEnv: true,
           env: {
-            PATH: `${bin}:/usr/bin:/bin`,
+            PATH: detach.path(t.state()),
             HOME: Deno.env.get("HOME") ?? "/tmp",
             ...testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url }),
           },
           stdin: "piped",
-          stdout: "null",
-          stderr: "null",
-          detached: true, // its own process group, as Claude Code starts hooks
+          stdout: "piped",
+          stderr: "piped",
         }).spawn();
-        const writer = shell.stdin.getWriter();
-        await writer.write(new TextEncoder().encode(toolEvent(100)));
+        // The shell exits before the event is even written: the detached hook reads the pipe.
+        const exited = await child.status;
+        const writer = child.stdin.getWriter();
+        await writer.write(new TextEncoder().encode(toolEvent(3)));
         await writer.close();
-        await new Promise((resolve) => setTimeout(resolve, 150));
-        const recorded = descendants(shell.pid);
-        signalAll(shell.pid, recorded, "SIGTERM");
-        await new Promise((resolve) => setTimeout(resolve, 1500));
-        signalAll(shell.pid, recorded, "SIGKILL");
-        await shell.status;
-        return await receiver.waitFor(1, 3000).then(() => true, () => false);
-      };
-      // The fast path as it was: it caught SIGTERM in the shell only, so the hook it started did not.
-      const before = `${bin}/telemhq-before.sh`;
-      Deno.writeTextFileSync(before, launcherScript().replaceAll("trap '' TERM HUP", "trap : TERM HUP"));
-      const beforeLine = launcherLine(runtime, HOOK_PATH, before).replace("trap '' TERM HUP; ", "");
-      assert.equal(await deliveredBy(beforeLine), false, "the old fast path loses it");
-      assert.equal(await deliveredBy(launcherLine(runtime)), true, "the ping arrives");
-      assert.equal(JSON.parse(receiver.requests[0].body).tool_use_id, "toolu_100");
-    },
-  );
+        const output = await child.output();
+        assert.equal(exited.code, 0);
+        assert.equal(output.stdout.length + output.stderr.length, 0, "the fast path prints nothing");
+        await receiver.waitFor(1);
+        const ping = JSON.parse(receiver.requests[0].body);
+        assert.equal(ping.tool_use_id, "toolu_003");
+        assert.ok(!receiver.requests[0].body.includes("SECRET_"), "the detached hook applies the same allowlist");
+        assert.match(ping.runtime, new RegExp(`^${runtime}/`));
+        await waitUntil(() => listState(stateDir, "spool").length === 0, "an empty spool");
+      },
+    );
+
+    deliveryTest(
+      `${runtime}: Claude Code's teardown (SIGTERM to the hook's group and its descendants, SIGKILL 1.5 s later) inside the window before ${detach.name} detaches the hook loses no ping`,
+      async (t) => {
+        const receiver = await t.receiver();
+        // A detaching program that takes half a second to start: the fork-to-setsid window, wide open.
+        const bin = detach.slowBin(t.state());
+        const deliveredBy = async (command: string) => {
+          const stateDir = t.state();
+          const shell = new Deno.Command("/bin/sh", {
+            args: ["-c", command],
+            clearEnv: true,
+            env: {
+              PATH: bin,
+              HOME: Deno.env.get("HOME") ?? "/tmp",
+              ...testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url }),
+            },
+            stdin: "piped",
+            stdout: "null",
+            stderr: "null",
+            detached: true, // its own process group, as Claude Code starts hooks
+          }).spawn();
+          const writer = shell.stdin.getWriter();
+          await writer.write(new TextEncoder().encode(toolEvent(100)));
+          await writer.close();
+          await new Promise((resolve) => setTimeout(resolve, 150));
+          const recorded = descendants(shell.pid);
+          signalAll(shell.pid, recorded, "SIGTERM");
+          await new Promise((resolve) => setTimeout(resolve, 1500));
+          signalAll(shell.pid, recorded, "SIGKILL");
+          await shell.status;
+          return await receiver.waitFor(1, 3000).then(() => true, () => false);
+        };
+        // The fast path as it was: it caught SIGTERM in the shell only, so the hook it started did not.
+        const before = `${t.state()}/telemhq-before.sh`;
+        Deno.writeTextFileSync(before, launcherScript().replaceAll("trap '' TERM HUP", "trap : TERM HUP"));
+        const beforeLine = launcherLine(runtime, HOOK_PATH, before).replace("trap '' TERM HUP; ", "");
+        assert.equal(await deliveredBy(beforeLine), false, "the old fast path loses it");
+        assert.equal(await deliveredBy(launcherLine(runtime)), true, "the ping arrives");
+        assert.equal(JSON.parse(receiver.requests[0].body).tool_use_id, "toolu_100");
+      },
+    );
+  }
 }
 
 /** The spool's readable entries, as the sender left them. */

@@ -510,6 +510,12 @@ Deno.test("9. the launcher and hook.ts start each runtime the same way: one sour
     // The curl installer drops the same variables.
     const installer = Deno.readTextFileSync(`${ROOT}scripts/install.sh`);
     assert.match(installer, new RegExp(`^  unset ${UNSAFE_ENV_NAMES.join(" ")}$`, "m"));
+    // And so does the PowerShell installer.
+    const powershell = Deno.readTextFileSync(`${ROOT}scripts/install.ps1`);
+    const listed = powershell.match(/\$UnsafeEnvNames = @\(([^)]*)\)/)?.[1].match(/"[A-Z_]+"/g)?.map((name) =>
+      name.slice(1, -1)
+    );
+    assert.deepEqual(listed, [...UNSAFE_ENV_NAMES]);
   } finally {
     await removeTree(home);
   }
