@@ -751,7 +751,7 @@ export function allowlisted(payload         )          {
 //
 // Owns: `PathStyle`, `hostPlatform`, `hostPathStyle`, `isAbsolutePath`, `pathName`,
 // `parentFolder`, `foldersAbove`, `isInsideFolder`, `samePath`, `homeDirectory`,
-// `withoutTrailingSeparator`. Uses: nothing.
+// `withoutTrailingSeparator`, `isNetworkPath`, `foldersToSearchUp`. Uses: nothing.
 
 /** How a platform writes paths: `"windows"` on Windows, `"posix"` everywhere else. */
                                             
@@ -784,14 +784,33 @@ export function hostPathStyle()            {
 }
 
 /**
- * Whether a path is absolute: a folder named by a relative path would be
- * wherever the hook runs, a repository's own files, say.
+ * Whether a path is absolute on the platform: a folder named by a relative
+ * path would be wherever the hook runs, a repository's own files, say. On
+ * macOS and Linux `C:/x` is a folder named `C:` in the current one.
  *
  * @param path Any string.
- * @returns True for `/x`, `C:\x` or `C:/x`, and `\\server\share`.
+ * @param style How the platform writes paths; the one this code runs on by default.
+ * @returns True for `/x`; on Windows also for `C:\x`, `C:/x` and `\\server\share`.
  */
-function isAbsolutePath(path        )          {
-  return path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith("\\\\");
+function isAbsolutePath(path        , style            = hostPathStyle())          {
+  if (style === "posix") return path.startsWith("/");
+  return path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path) || /^[\\/]{2}/.test(path);
+}
+
+/**
+ * Whether a path names another computer or a device rather than a file on
+ * this one: on Windows `\\\\server\\share`, `//server/share`, `\\\\?\\UNC\\...`
+ * and `\\\\.\\` device paths. Merely opening such a path makes Windows
+ * connect to the server and offer the user's login (NTLM): a path from an
+ * event that is one is never touched.
+ *
+ * @param path Any string.
+ * @param style How the platform writes paths.
+ * @returns True for a network or device path on Windows; always false on POSIX.
+ */
+function isNetworkPath(path        , style           )          {
+  if (style === "posix" || !/^[\\/]{2}/.test(path)) return false;
+  return !/^[\\/]{2}[?][\\/][A-Za-z]:[\\/]/.test(path);
 }
 
 /** A Windows path's anchor (`C:\`, `C:`, `\\server\share\`, `\`) and the rest, `\\?\` dropped. */
@@ -802,6 +821,9 @@ function splitWindowsAnchor(path        )                                   {
   else if (/^\\\\[?.]\\[A-Za-z]:/.test(text)) text = text.slice(4);
   const unc = text.match(/^\\\\[^\\]+\\[^\\]+(?:\\|$)/);
   if (unc) return { anchor: unc[0].endsWith("\\") ? unc[0] : `${unc[0]}\\`, rest: text.slice(unc[0].length) };
+  // A server without a share (`\\server\`) is all anchor, as pathlib reads it.
+  const server = text.match(/^\\\\[^\\]*\\$/);
+  if (server) return { anchor: server[0], rest: "" };
   const drive = text.match(/^[A-Za-z]:\\?/) ?? text.match(/^\\/);
   return drive ? { anchor: drive[0], rest: text.slice(drive[0].length) } : { anchor: "", rest: text };
 }
@@ -895,7 +917,7 @@ function comparable(path        , style           )                             
  * ```
  */
 export function isInsideFolder(path        , folder        , style           )          {
-  if (!isAbsolutePath(path) || !isAbsolutePath(folder)) return false;
+  if (!isAbsolutePath(path, style) || !isAbsolutePath(folder, style)) return false;
   const inner = comparable(path, style);
   const outer = comparable(folder, style);
   if (inner.anchor !== outer.anchor || inner.names.length <= outer.names.length) return false;
@@ -940,7 +962,7 @@ export function homeDirectory(env                                      , style  
     : [env("HOME")];
   for (const candidate of candidates) {
     const home = candidate?.trim();
-    if (home && isAbsolutePath(home)) return withoutTrailingSeparator(home, style);
+    if (home && isAbsolutePath(home, style)) return withoutTrailingSeparator(home, style);
   }
   return undefined;
 }
@@ -956,6 +978,28 @@ function withoutTrailingSeparator(path        , style           )         {
   const trimmed = path.replace(style === "windows" ? /[\\/]+$/ : /\/+$/, "");
   if (trimmed === "") return path.slice(0, 1);
   return style === "windows" && /^[A-Za-z]:$/.test(trimmed) ? path.slice(0, 3) : trimmed;
+}
+
+/**
+ * The folders to look in for a repository (`.git`) or a project's settings,
+ * from `dir` up. On Windows, where no owner can be checked, never a drive's
+ * root (any user may create `C:\\.git` there) nor above the user's profile
+ * when `dir` is inside it, and nothing at all for a network path.
+ *
+ * @param dir An absolute folder.
+ * @param style How the platform writes paths.
+ * @param home The user's home folder, when known.
+ * @returns The folders, `dir` first.
+ */
+function foldersToSearchUp(dir        , style           , home                    )           {
+  if (!isAbsolutePath(dir, style) || isNetworkPath(dir, style)) return [];
+  const folders = [withoutTrailingSeparator(dir, style), ...foldersAbove(dir, style)];
+  if (style === "posix") return folders;
+  const inHome = home !== undefined && (samePath(dir, home, style) || isInsideFolder(dir, home, style));
+  return folders.filter((folder) =>
+    parsePath(folder, style).names.length > 0 &&
+    (!inHome || samePath(folder, home , style) || isInsideFolder(folder, home , style))
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -2094,10 +2138,9 @@ function repoFromRemoteUrl(url        )                     {
  * @returns The repository's `owner/name`.
  */
 async function readGitRepo(runtime         , dir        )                              {
-  if (!isAbsolutePath(dir)) return undefined;
   const style = hostPathStyle();
-  const folders = [withoutTrailingSeparator(dir, style), ...foldersAbove(dir, style)].slice(0, MAX_DEPTH);
-  for (const folder of folders) {
+  const home = homeDirectory((name) => runtime.env(name), style);
+  for (const folder of foldersToSearchUp(dir, style, home).slice(0, MAX_DEPTH)) {
     const git = `${folder.replace(/[\\/]$/, "")}/.git`;
     if (!runtime.mayInspect(git)) return undefined;
     const facts = await runtime.lstat(git);
@@ -2160,7 +2203,7 @@ function originOf(config        )                     {
  */
 export function claudeDirectory(env           , style            = hostPathStyle())                     {
   const config = env("CLAUDE_CONFIG_DIR")?.trim();
-  if (config) return isAbsolutePath(config) ? withoutTrailingSeparator(config, style) : undefined;
+  if (config) return isAbsolutePath(config, style) ? withoutTrailingSeparator(config, style) : undefined;
   const home = homeDirectory(env, style);
   return home === undefined ? undefined : `${home}${separatorOf(home, style)}.claude`;
 }
@@ -2182,7 +2225,7 @@ function stateDirSettingProblem(env           , style            = hostPathStyle
   for (const name of ["TELEMHQ_STATE_DIR", "CLAUDE_CONFIG_DIR", ...homes]) {
     const value = env(name)?.trim();
     if (!value) continue;
-    if (!isAbsolutePath(value)) {
+    if (!isAbsolutePath(value, style)) {
       return `${name} "${value.slice(0, 80)}" is not an absolute path: the state directory must be one`;
     }
     return undefined;
@@ -2206,7 +2249,7 @@ function stateDirSettingProblem(env           , style            = hostPathStyle
  */
 export function stateDirectory(env           , style            = hostPathStyle())                     {
   const explicit = env("TELEMHQ_STATE_DIR")?.trim();
-  if (explicit) return isAbsolutePath(explicit) ? withoutTrailingSeparator(explicit, style) : undefined;
+  if (explicit) return isAbsolutePath(explicit, style) ? withoutTrailingSeparator(explicit, style) : undefined;
   const claudeDir = claudeDirectory(env, style);
   return claudeDir === undefined ? undefined : `${claudeDir}${separatorOf(claudeDir, style)}telemhq`;
 }
@@ -2285,7 +2328,9 @@ async function parentsProblem(
   const real = await runtime.realpath(dir);
   if (real === undefined) return `cannot resolve the state directory "${dir}"`;
   if (style === "windows") {
-    const home = homeDirectory((name) => runtime.env(name), style);
+    // The profile of the account this process runs as, from its login, never from the environment: a USERPROFILE of
+    // "C:\\" would otherwise make a folder every user can write pass as private.
+    const home = await accountHome() ?? homeDirectory((name) => runtime.env(name), style);
     const realHome = home === undefined ? undefined : await runtime.realpath(home);
     return windowsPlacementProblem(dir, real, realHome);
   }
@@ -2306,6 +2351,16 @@ async function parentsProblem(
     }
   }
   return undefined;
+}
+
+/** The home folder of the account this process runs as, from the system's user database (not the environment). */
+async function accountHome()                              {
+  try {
+    const home = (await import("node:os")).userInfo().homedir;
+    return typeof home === "string" && home !== "" ? home : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -3361,12 +3416,22 @@ absolute_path() {
   export PATH
 }
 
-# True for a program this launcher may run: an absolute path (C:/... in Git Bash on Windows), executable, not a folder.
-usable() {
+# Git Bash on Windows (MSYS2 has /proc/cygdrive; no user can create it on Linux or macOS, unlike a variable).
+DRIVE_PATHS=""
+[ -e /proc/cygdrive ] && DRIVE_PATHS=1
+
+# True for an absolute path: /x, or C:/x in Git Bash on Windows (elsewhere C:/x is a folder in the current one).
+absolute() {
   case $1 in
-    /* | [A-Za-z]:/*) [ -f "$1" ] && [ -x "$1" ] ;;
+    /*) return 0 ;;
+    [A-Za-z]:/*) [ -n "$DRIVE_PATHS" ] ;;
     *) return 1 ;;
   esac
+}
+
+# True for a program this launcher may run: an absolute path, executable, not a folder.
+usable() {
+  absolute "$1" && [ -f "$1" ] && [ -x "$1" ]
 }
 
 # Sets FOUND to a program on PATH (absolute entries only, see absolute_path). Builtins only: the fast path forks
@@ -3441,10 +3506,7 @@ find_folders() {
 
 # True when a path may go into Deno's flags: absolute, no comma (it separates their lists), no line break.
 flag_safe() {
-  case $1 in
-    /*) ;;
-    *) return 1 ;;
-  esac
+  absolute "$1" || return 1
   case $1 in
     *,* | *'
 '*) return 1 ;;
@@ -3662,11 +3724,10 @@ main() {
   # by accident): absolute as Claude Code runs it (C:/Users/... in Git Bash on Windows), or relative to where a
   # person typed it.
   case $0 in
-    /*/* | [A-Za-z]:/*/*) here=\${0%/*} ;;
-    */*) here=$PWD/\${0%/*} ;;
+    */*) absolute "$0" && here=\${0%/*} || here=$PWD/\${0%/*} ;;
     *) here=$PWD ;;
   esac
-  case $here in /* | [A-Za-z]:/*) ;; *) exit 0 ;; esac
+  absolute "$here" || exit 0
   # The hook beside it: the plugin's (hooks/../hook.ts), or the one install put in Claude Code's hooks/.
   HOOK=\${here%/*}/hook.ts
   for installed in "$here/telemhq.ts" "$here/telemhq.mjs"; do
@@ -5639,6 +5700,18 @@ async function loadManagedPricing(runtime         )                             
                      
     
 
+/**
+ * A turn's usage with its cost before rounding: totals over several turns
+ * (a session's) add these and round once, so that they never drift from
+ * Claude Code's own sum by the rounding of each turn.
+ */
+                         
+                                                                                  
+                   
+                                                                    
+                            
+ 
+
 /** The four token counts of a response, as the API names them. */
 const TOKEN_FIELDS = [
   "input_tokens",
@@ -5790,6 +5863,10 @@ class UsageTally {
   }
 
   total(prices           )                        {
+    return this.measure(prices)?.usage;
+  }
+
+  measure(prices           )                            {
     if (this.#responses.size === 0) return undefined;
     const totals              = {
       input_tokens: 0,
@@ -5818,7 +5895,7 @@ class UsageTally {
     const ranked = [...outputByModel.entries()].sort((a, b) => b[1] - a[1]).map(([model]) => model);
     const models = ranked.filter((model) => model !== "").slice(0, MAX_MODELS);
     const changes = [...this.#changes.values()];
-    return {
+    const usage            = {
       ...totals,
       total_tokens: totalTokens(totals),
       model: ranked[0] === "" ? undefined : ranked[0],
@@ -5833,6 +5910,7 @@ class UsageTally {
       lines_added: changes.length > 0 ? changes.reduce((sum, change) => sum + change.added, 0) : undefined,
       lines_removed: changes.length > 0 ? changes.reduce((sum, change) => sum + change.removed, 0) : undefined,
     };
+    return { usage, unroundedCostUsd: cost };
   }
 }
 
@@ -5855,8 +5933,27 @@ export async function readTurnUsage(
   promptId                    ,
   prices           ,
 )                                 {
+  return (await measureTurnUsage(transcriptPath, promptId, prices))?.usage;
+}
+
+/**
+ * {@linkcode readTurnUsage}, with the turn's cost before rounding (for totals over turns).
+ *
+ * @param transcriptPath The session transcript (`transcript_path`).
+ * @param promptId The turn's `prompt_id`; without it, the turn since the last user prompt.
+ * @param prices The price table.
+ * @returns The usage and its unrounded cost, or undefined when the turn or its responses are not there.
+ */
+async function measureTurnUsage(
+  transcriptPath        ,
+  promptId                    ,
+  prices           ,
+)                                     {
   const lines = await readTurnLines(transcriptPath, promptId);
-  return lines === undefined ? undefined : sumUsage(lines, prices);
+  if (lines === undefined) return undefined;
+  const tally = new UsageTally();
+  for (const line of lines) tally.add(line                  );
+  return tally.measure(prices);
 }
 
 /**
@@ -5876,12 +5973,26 @@ export async function readTranscriptUsage(
   transcriptPath        ,
   prices           ,
 )                                 {
+  return (await measureTranscriptUsage(transcriptPath, prices))?.usage;
+}
+
+/**
+ * {@linkcode readTranscriptUsage}, with the cost before rounding (for totals over transcripts).
+ *
+ * @param transcriptPath The transcript.
+ * @param prices The price table.
+ * @returns The usage and its unrounded cost, or undefined when it holds no API response.
+ */
+async function measureTranscriptUsage(
+  transcriptPath        ,
+  prices           ,
+)                                     {
   const tally = new UsageTally();
   for await (const text of readLinesBackward(transcriptPath)) {
     const line = parseLine(text);
     if (line !== undefined) tally.add(line);
   }
-  return tally.total(prices);
+  return tally.measure(prices);
 }
 
 // ---------------------------------------------------------------------------
@@ -5905,7 +6016,7 @@ const USAGE_READ_MS = 15_000;
                                
                        
                          
-                                                      
+                                                                                                                         
                           
                                                                                                                       
                      
@@ -5967,25 +6078,25 @@ async function enrichEntry(
     : `${config.stateDir}/${STATE_LAYOUT.sessions}/${await ledgerFileName(payload.session_id, runtime.sha256Hex)}`;
   // The session's own TELEMHQ_PRICES (kept with its ping), never the sender's: one sender prices every session.
   const prices            = { overrides: priceTable(local.prices), managed };
-  let usage                       ;
+  let measured                           ;
   if (kind === "turn" || kind === "subagent") {
     const path = kind === "turn" ? local.transcript_path : local.agent_transcript_path;
     const reading = async () => {
       const transcript = path === undefined ? undefined : await readableTranscript(runtime, path);
       if (transcript === undefined) return undefined;
       return kind === "turn"
-        ? await readTurnUsage(transcript, local.prompt_id, prices)
-        : await readTranscriptUsage(transcript, prices);
+        ? await measureTurnUsage(transcript, local.prompt_id, prices)
+        : await measureTranscriptUsage(transcript, prices);
     };
-    usage = await withinTime(reading(), USAGE_READ_MS).catch(() => undefined);
+    measured = await withinTime(reading(), USAGE_READ_MS).catch(() => undefined);
   }
-  if (usage !== undefined) {
-    Object.assign(payload, omitUndefined({ ...usage }));
-    if (ledgerPath !== undefined) await addToLedger(runtime, ledgerPath, usage, kind === "turn", payload.ping_id);
+  if (measured !== undefined) {
+    Object.assign(payload, omitUndefined({ ...measured.usage }));
+    if (ledgerPath !== undefined) await addToLedger(runtime, ledgerPath, measured, kind === "turn", payload.ping_id);
   } else if (payload.event === "StopFailure" && ledgerPath !== undefined) {
     // A turn the API failed with no answer in the transcript used nothing, but it is a turn of the session. (A Stop
     // whose transcript cannot be read is not counted: its usage is unknown, not nothing.)
-    await addToLedger(runtime, ledgerPath, NO_USAGE, true, payload.ping_id);
+    await addToLedger(runtime, ledgerPath, { usage: NO_USAGE, unroundedCostUsd: 0 }, true, payload.ping_id);
   }
   if (kind === "session" && ledgerPath !== undefined) {
     // The ledger goes only once this ping is saved with its totals (see forgetSession): handled again after a failed
@@ -6020,12 +6131,18 @@ async function forgetSession(runtime         , config            , entry        
  * an event cannot make the sender read another file.
  */
 async function readableTranscript(runtime         , path        )                              {
-  const claudeDir = claudeDirectory((name) => runtime.env(name));
-  if (claudeDir === undefined || !path.endsWith(".jsonl")) return undefined;
+  const style = hostPathStyle();
+  const claudeDir = claudeDirectory((name) => runtime.env(name), style);
+  if (claudeDir === undefined || !path.endsWith(".jsonl") || isNetworkPath(path, style)) return undefined;
   const fs = await runtime.fs();
   try {
-    const [real, projects] = await Promise.all([fs.realpath(path), fs.realpath(`${claudeDir}/projects`)]);
-    return isInsideFolder(real, projects, hostPathStyle()) && real.endsWith(".jsonl") ? real : undefined;
+    // The path as written must be inside projects/ before anything opens it: on Windows, merely resolving a
+    // \\\\server path would offer the user's login to that server.
+    const projects = `${claudeDir}/projects`;
+    const realProjects = await fs.realpath(projects);
+    if (!isInsideFolder(path, projects, style) && !isInsideFolder(path, realProjects, style)) return undefined;
+    const real = await fs.realpath(path);
+    return isInsideFolder(real, realProjects, style) && real.endsWith(".jsonl") ? real : undefined;
   } catch {
     return undefined;
   }
@@ -6059,10 +6176,11 @@ async function readLedger(runtime         , path        )                       
 async function addToLedger(
   runtime         ,
   path        ,
-  usage           ,
+  measured               ,
   isTurn         ,
   pingId        ,
 )                {
+  const { usage, unroundedCostUsd } = measured;
   const fs = await runtime.fs();
   const ledger                = await readLedger(runtime, path) ?? {
     turns: 0,
@@ -6081,9 +6199,10 @@ async function addToLedger(
   ledger.lines_added = (ledger.lines_added ?? 0) + (usage.lines_added ?? 0);
   ledger.lines_removed = (ledger.lines_removed ?? 0) + (usage.lines_removed ?? 0);
   for (const field of TOKEN_FIELDS) ledger[field] += usage[field];
-  ledger.cost_usd = ledger.cost_usd === null || usage.cost_usd === undefined
+  // Unrounded: the session's total is rounded once, when it is sent, as Claude Code sums its own costs.
+  ledger.cost_usd = ledger.cost_usd === null || unroundedCostUsd === undefined
     ? null
-    : roundUsd(ledger.cost_usd + usage.cost_usd);
+    : ledger.cost_usd + unroundedCostUsd;
   await fs.mkdir(path.slice(0, path.lastIndexOf("/")), { mode: 0o700 }).catch(() => {});
   await writeJsonAtomically(fs, path, ledger);
 }
@@ -6095,7 +6214,7 @@ function sessionFields(ledger               )                {
     session_cache_creation_input_tokens: ledger.cache_creation_input_tokens,
     session_cache_read_input_tokens: ledger.cache_read_input_tokens,
     session_total_tokens: totalTokens(ledger),
-    session_cost_usd: ledger.cost_usd ?? undefined,
+    session_cost_usd: ledger.cost_usd === null ? undefined : roundUsd(ledger.cost_usd),
     session_api_requests: ledger.api_requests,
     session_turns: ledger.turns,
     session_web_search_requests: ledger.web_search_requests || undefined,
@@ -7346,9 +7465,9 @@ function enabledTelemhqPlugins(scanned                            )           {
 async function projectDirectory(runtime         , dir                    )                              {
   const fs = await runtime.fs();
   if (dir !== undefined) return await fs.realpath(dir).catch(() => undefined);
-  const cwd = runtime.cwd();
-  if (!isAbsolutePath(cwd)) return undefined;
-  for (const current of [cwd, ...foldersAbove(cwd, hostPathStyle())]) {
+  const style = hostPathStyle();
+  const home = homeDirectory((name) => runtime.env(name), style);
+  for (const current of foldersToSearchUp(runtime.cwd(), style, home)) {
     if (await runtime.lstat(`${current.replace(/[\\/]$/, "")}/.git`) !== undefined) {
       // Only a repository of this user's: another user's `.git` above us (in /tmp, say) is not our project.
       const uid = runtime.uid();
@@ -8140,17 +8259,25 @@ const GIT_BASH_PLACES                    = [
 async function findGitBash(runtime         )                              {
   const isFile = async (path        ) => (await runtime.lstat(path))?.kind === "file";
   const given = runtime.env("CLAUDE_CODE_GIT_BASH_PATH")?.trim();
-  if (given && isAbsolutePath(given) && /(?:^|[\\/])(?:bash|sh)(?:\.exe)?$/i.test(given) && await isFile(given)) {
+  if (
+    given && isAbsolutePath(given, "windows") && /(?:^|[\\/])(?:bash|sh)(?:\.exe)?$/i.test(given) && await isFile(given)
+  ) {
     return given;
   }
   for (const place of GIT_BASH_PLACES) if (await isFile(place)) return place;
   const cwd = runtime.cwd();
+  const realCwd = cwd === "" ? undefined : await runtime.realpath(cwd);
   for (const dir of (runtime.env("PATH") ?? "").split(";")) {
-    if (!isAbsolutePath(dir) || (cwd !== "" && (isInsideFolder(dir, cwd, "windows")))) continue;
-    const base = dir.replace(/[\\/]+$/, "");
-    if (!await isFile(`${base}\\git.exe`)) continue;
-    const bash = `${base}\\..\\..\\bin\\bash.exe`;
-    if (await isFile(bash)) return (await runtime.realpath(bash)) ?? bash;
+    if (!isAbsolutePath(dir, "windows") || isNetworkPath(dir, "windows")) continue;
+    // Never a Git inside the current folder (a repository's own bash.exe), however its path is spelled.
+    const real = await runtime.realpath(dir);
+    if (real === undefined || !await isFile(`${real}\\git.exe`)) continue;
+    if (realCwd !== undefined && (samePath(real, realCwd, "windows") || isInsideFolder(real, realCwd, "windows"))) {
+      continue;
+    }
+    // As Claude Code does: two folders up from git.exe (Git\\cmd\\git.exe), then bin\\bash.exe.
+    const bash = `${parentFolder(real, "windows") ?? real}\\bin\\bash.exe`;
+    if (await isFile(bash)) return bash;
   }
   return undefined;
 }
@@ -8588,7 +8715,10 @@ async function assertWritable(runtime         , path        )                {
   const fs = await runtime.fs();
   const style = hostPathStyle();
   let dir = parentFolder(path, style) ?? path;
-  while ((await runtime.lstat(dir)) === undefined) dir = parentFolder(dir, style) ?? dir;
+  for (let parent = parentFolder(dir, style); (await runtime.lstat(dir)) === undefined && parent !== undefined;) {
+    dir = parent;
+    parent = parentFolder(dir, style);
+  }
   const writable = await fs.access(dir, 2 /* W_OK */).then(() => true, () => false);
   if (!writable) throw new CommandError(`Cannot install: "${dir}" is not writable, so "${path}" cannot be written.`);
 }

@@ -3,19 +3,22 @@
 #   & ([scriptblock]::Create((Invoke-RestMethod "$BASE/install.ps1"))) -BaseUrl $BASE -Url https://telemhq.com/ping/YOUR_TOKEN
 #
 # The same rules as install.sh: it finds Deno, Bun or Node (22.18+), downloads hook.ts and SHA256SUMS from
-# the base URL (-BaseUrl, or TELEMHQ_INSTALL_BASE_URL), checks the checksum before anything is moved into
-# place, then runs the hook's own install, which takes every other option (--scope, --runtime,
-# --tool-activity; see hook.ts --help). -Sha256 HEX checks hook.ts against a checksum you got elsewhere
-# instead of the server's SHA256SUMS. It never needs an administrator. Claude Code on Windows runs hooks in
-# Git Bash: install refuses, and says so, when there is none.
+# the base URL (-BaseUrl, or TELEMHQ_INSTALL_BASE_URL; no redirect is followed: give the files' own URL),
+# checks the checksum before anything is moved into place, then runs the hook's own install with -Url (passed
+# on standard input, never on a command line), -Runtime, -Scope and -ToolActivity. -Sha256 HEX checks hook.ts
+# against a checksum you got elsewhere instead of the server's SHA256SUMS. It never needs an administrator.
+# Claude Code on Windows runs hooks in Git Bash: install refuses, and says so, when there is none. Works in
+# Windows PowerShell 5.1 and PowerShell 7.
 #
 # Not yet run on Windows by this project's own CI (see the README's platform table); the GitHub Actions
 # workflow runs it on windows-latest.
-[CmdletBinding()]
 param(
   [string]$BaseUrl = $env:TELEMHQ_INSTALL_BASE_URL,
-  [string]$Sha256 = "",
-  [Parameter(ValueFromRemainingArguments = $true)][string[]]$InstallArgs = @()
+  [string]$Url = "",
+  [ValidateSet("", "deno", "bun", "node")][string]$Runtime = "",
+  [ValidateSet("", "user", "project", "local", "managed")][string]$Scope = "",
+  [switch]$ToolActivity,
+  [string]$Sha256 = ""
 )
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = "Stop"
@@ -27,9 +30,9 @@ $UnsafeEnvNames = @(
   "BUN_INSPECT_CONNECT_TO", "DENO_DIR", "XDG_CACHE_HOME"
 )
 
+# A terminating error, never `exit`: run as a script block, exit would close the user's PowerShell window.
 function Stop-Install([string]$Message) {
-  [Console]::Error.WriteLine("TelemHQ install: $Message")
-  exit 1
+  throw "TelemHQ install: $Message"
 }
 
 # Plain http only to this machine: the files are code that will run on every hook event. The URL is taken
@@ -47,27 +50,43 @@ function Assert-BaseUrl([string]$Url) {
   }
 }
 
-# A runtime on PATH, never one in the current folder (a repository could hold a deno.exe).
-function Find-Runtime {
+# Node runs hook.ts itself from 22.18 (type stripping on by default).
+function Test-NodeVersion([string]$Path) {
+  $version = (& $Path --version 2>$null | Select-Object -First 1)
+  if ($version -notmatch "^v(\d+)\.(\d+)\.") { return $false }
+  $major = [int]$Matches[1]
+  return $major -gt 22 -or ($major -eq 22 -and [int]$Matches[2] -ge 18)
+}
+
+# A runtime on PATH: a real .exe (a .cmd or .bat shim would have cmd.exe parse the arguments again), never one
+# in the current folder (a repository could hold a deno.exe).
+function Find-Runtime([string]$Wanted) {
   $here = (Get-Location).ProviderPath.TrimEnd("\") + "\"
-  foreach ($name in @("deno", "bun", "node")) {
-    foreach ($command in @(Get-Command $name -CommandType Application -ErrorAction SilentlyContinue)) {
+  $names = if ($Wanted) { @($Wanted) } else { @("deno", "bun", "node") }
+  foreach ($name in $names) {
+    foreach ($command in @(Get-Command "$name.exe" -CommandType Application -ErrorAction SilentlyContinue)) {
       $path = $command.Source
-      if (-not [IO.Path]::IsPathRooted($path)) { continue }
+      if (-not [IO.Path]::IsPathRooted($path) -or -not $path.EndsWith(".exe", [StringComparison]::OrdinalIgnoreCase)) {
+        continue
+      }
       if ($path.StartsWith($here, [StringComparison]::OrdinalIgnoreCase)) { continue }
+      if ($name -eq "node" -and -not (Test-NodeVersion $path)) { continue }
       return @{ Kind = $name; Path = $path }
     }
   }
-  Stop-Install "no Deno, Bun or Node found on PATH: install one (https://deno.com, https://bun.sh or Node 22.18+) and run this again."
+  Stop-Install "no Deno, Bun or Node 22.18+ found on PATH: install one (https://deno.com, https://bun.sh, https://nodejs.org) and run this again."
 }
 
-# Redirects may only lead to https (PowerShell 7 refuses https to http itself); from a loopback base none is followed.
-function Get-File([string]$Url, [string]$OutFile) {
-  $redirects = if ($Url.StartsWith("https://")) { 5 } else { 0 }
+# No redirect is followed: Windows PowerShell 5.1 would follow one from https to plain http.
+function Get-File([string]$From, [string]$OutFile) {
+  $response = $null
   try {
-    Invoke-WebRequest -Uri $Url -OutFile $OutFile -UseBasicParsing -MaximumRedirection $redirects | Out-Null
+    $response = Invoke-WebRequest -Uri $From -OutFile $OutFile -PassThru -UseBasicParsing -MaximumRedirection 0
   } catch {
-    Stop-Install "cannot download ${Url}: check the base URL and your connection (redirects away from https are refused)."
+    $response = $null
+  }
+  if ($null -eq $response -or $response.StatusCode -ne 200) {
+    Stop-Install "cannot download ${From}: check the base URL and your connection (redirects are not followed)."
   }
 }
 
@@ -87,43 +106,55 @@ function Assert-Checksum([string]$Folder, [string]$Pinned) {
 }
 
 # The runtime starts in the download folder (no repository's deno.json, bunfig.toml or package.json applies)
-# and without the variables that make a runtime load code.
-function Invoke-HookInstall([hashtable]$Runtime, [string]$Folder, [string[]]$Arguments) {
-  foreach ($name in $UnsafeEnvNames) { Remove-Item -LiteralPath "Env:$name" -ErrorAction SilentlyContinue }
+# and without the variables that make a runtime load code (put back afterwards: this is the user's session).
+# The ping URL goes on standard input: a command line is visible to every user of the machine.
+function Invoke-HookInstall([hashtable]$Found, [string]$Folder, [string[]]$Arguments) {
+  $saved = @{}
+  foreach ($name in $UnsafeEnvNames) {
+    $value = [Environment]::GetEnvironmentVariable($name, "Process")
+    if ($null -ne $value) { $saved[$name] = $value; [Environment]::SetEnvironmentVariable($name, $null, "Process") }
+  }
   $hook = Join-Path $Folder "hook.ts"
   Push-Location -LiteralPath $Folder
   try {
-    switch ($Runtime.Kind) {
-      "deno" { & $Runtime.Path run --no-config --no-lock --no-prompt -A $hook install @Arguments }
+    switch ($Found.Kind) {
+      "deno" { $Url | & $Found.Path run --no-config --no-lock --no-prompt -A $hook install @Arguments | Out-Host }
       "bun" {
         $config = Join-Path $Folder "bunfig.toml"
         Set-Content -LiteralPath $config -Value "" -NoNewline
-        & $Runtime.Path "--config=$config" --no-env-file --no-install $hook install @Arguments
+        $Url | & $Found.Path "--config=$config" --no-env-file --no-install $hook install @Arguments | Out-Host
       }
-      default { & $Runtime.Path $hook install @Arguments }
+      default { $Url | & $Found.Path $hook install @Arguments | Out-Host }
     }
-    return $LASTEXITCODE
+    return [int]$LASTEXITCODE
   } finally {
     Pop-Location
+    foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name], "Process") }
   }
 }
 
 function Main {
   Assert-BaseUrl $BaseUrl
+  if (-not $Url) { Stop-Install "no ping URL: give -Url https://telemhq.com/ping/YOUR_TOKEN." }
   if ($Sha256 -and $Sha256 -notmatch "^[0-9a-fA-F]{64}$") { Stop-Install "-Sha256 takes 64 hex digits." }
-  $runtime = Find-Runtime
-  $folder = Join-Path ([IO.Path]::GetTempPath()) ("telemhq-install-" + [Guid]::NewGuid().ToString("N"))
+  $found = Find-Runtime $Runtime
+  $arguments = @("--url", "-", "--runtime", $found.Kind)
+  if ($Scope) { $arguments += @("--scope", $Scope) }
+  if ($ToolActivity) { $arguments += "--tool-activity" }
+  # The user's own temporary folder (under their profile), not a TEMP that may point at a shared C:\Temp.
+  $temp = if ($env:LOCALAPPDATA) { Join-Path $env:LOCALAPPDATA "Temp" } else { [IO.Path]::GetTempPath() }
+  $folder = Join-Path $temp ("telemhq-install-" + [Guid]::NewGuid().ToString("N"))
   New-Item -ItemType Directory -Path $folder | Out-Null
   try {
     $base = $BaseUrl.TrimEnd("/")
     Get-File "$base/hook.ts" (Join-Path $folder "hook.ts")
     if (-not $Sha256) { Get-File "$base/SHA256SUMS" (Join-Path $folder "SHA256SUMS") }
     Assert-Checksum $folder $Sha256
-    $code = Invoke-HookInstall $runtime $folder $InstallArgs
+    $code = Invoke-HookInstall $found $folder $arguments
   } finally {
     Remove-Item -LiteralPath $folder -Recurse -Force -ErrorAction SilentlyContinue
   }
-  exit $code
+  if ($code -ne 0) { Stop-Install "the hook's install failed (see above); nothing else was changed by this script." }
 }
 
 Main

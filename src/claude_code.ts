@@ -15,7 +15,7 @@
  * @module
  */
 
-import { isAbsolutePath, isInsideFolder } from "./paths.ts";
+import { isAbsolutePath, isInsideFolder, isNetworkPath, parentFolder, samePath } from "./paths.ts";
 import type { Runtime } from "./runtime.ts";
 import { runQuietly } from "./runtime_detect.ts";
 import { openRegularFile, readSmallFile } from "./files.ts";
@@ -462,17 +462,25 @@ const GIT_BASH_PLACES: readonly string[] = [
 export async function findGitBash(runtime: Runtime): Promise<string | undefined> {
   const isFile = async (path: string) => (await runtime.lstat(path))?.kind === "file";
   const given = runtime.env("CLAUDE_CODE_GIT_BASH_PATH")?.trim();
-  if (given && isAbsolutePath(given) && /(?:^|[\\/])(?:bash|sh)(?:\.exe)?$/i.test(given) && await isFile(given)) {
+  if (
+    given && isAbsolutePath(given, "windows") && /(?:^|[\\/])(?:bash|sh)(?:\.exe)?$/i.test(given) && await isFile(given)
+  ) {
     return given;
   }
   for (const place of GIT_BASH_PLACES) if (await isFile(place)) return place;
   const cwd = runtime.cwd();
+  const realCwd = cwd === "" ? undefined : await runtime.realpath(cwd);
   for (const dir of (runtime.env("PATH") ?? "").split(";")) {
-    if (!isAbsolutePath(dir) || (cwd !== "" && (isInsideFolder(dir, cwd, "windows")))) continue;
-    const base = dir.replace(/[\\/]+$/, "");
-    if (!await isFile(`${base}\\git.exe`)) continue;
-    const bash = `${base}\\..\\..\\bin\\bash.exe`;
-    if (await isFile(bash)) return (await runtime.realpath(bash)) ?? bash;
+    if (!isAbsolutePath(dir, "windows") || isNetworkPath(dir, "windows")) continue;
+    // Never a Git inside the current folder (a repository's own bash.exe), however its path is spelled.
+    const real = await runtime.realpath(dir);
+    if (real === undefined || !await isFile(`${real}\\git.exe`)) continue;
+    if (realCwd !== undefined && (samePath(real, realCwd, "windows") || isInsideFolder(real, realCwd, "windows"))) {
+      continue;
+    }
+    // As Claude Code does: two folders up from git.exe (Git\\cmd\\git.exe), then bin\\bash.exe.
+    const bash = `${parentFolder(real, "windows") ?? real}\\bin\\bash.exe`;
+    if (await isFile(bash)) return bash;
   }
   return undefined;
 }

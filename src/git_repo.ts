@@ -10,7 +10,7 @@
  * @module
  */
 
-import { foldersAbove, hostPathStyle, isAbsolutePath, withoutTrailingSeparator } from "./paths.ts";
+import { foldersToSearchUp, homeDirectory, hostPathStyle } from "./paths.ts";
 import { nodeFs, type Runtime } from "./runtime.ts";
 import { readSmallFile } from "./files.ts";
 
@@ -73,10 +73,9 @@ export function repoFromRemoteUrl(url: string): string | undefined {
  * ```
  */
 export async function readGitRepo(runtime: Runtime, dir: string): Promise<string | undefined> {
-  if (!isAbsolutePath(dir)) return undefined;
   const style = hostPathStyle();
-  const folders = [withoutTrailingSeparator(dir, style), ...foldersAbove(dir, style)].slice(0, MAX_DEPTH);
-  for (const folder of folders) {
+  const home = homeDirectory((name) => runtime.env(name), style);
+  for (const folder of foldersToSearchUp(dir, style, home).slice(0, MAX_DEPTH)) {
     const git = `${folder.replace(/[\\/]$/, "")}/.git`;
     if (!runtime.mayInspect(git)) return undefined;
     const facts = await runtime.lstat(git);

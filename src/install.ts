@@ -64,7 +64,10 @@ async function assertWritable(runtime: Runtime, path: string): Promise<void> {
   const fs = await runtime.fs();
   const style = hostPathStyle();
   let dir = parentFolder(path, style) ?? path;
-  while ((await runtime.lstat(dir)) === undefined) dir = parentFolder(dir, style) ?? dir;
+  for (let parent = parentFolder(dir, style); (await runtime.lstat(dir)) === undefined && parent !== undefined;) {
+    dir = parent;
+    parent = parentFolder(dir, style);
+  }
   const writable = await fs.access(dir, 2 /* W_OK */).then(() => true, () => false);
   if (!writable) throw new CommandError(`Cannot install: "${dir}" is not writable, so "${path}" cannot be written.`);
 }

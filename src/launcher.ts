@@ -169,12 +169,22 @@ absolute_path() {
   export PATH
 }
 
-# True for a program this launcher may run: an absolute path (C:/... in Git Bash on Windows), executable, not a folder.
-usable() {
+# Git Bash on Windows (MSYS2 has /proc/cygdrive; no user can create it on Linux or macOS, unlike a variable).
+DRIVE_PATHS=""
+[ -e /proc/cygdrive ] && DRIVE_PATHS=1
+
+# True for an absolute path: /x, or C:/x in Git Bash on Windows (elsewhere C:/x is a folder in the current one).
+absolute() {
   case $1 in
-    /* | [A-Za-z]:/*) [ -f "$1" ] && [ -x "$1" ] ;;
+    /*) return 0 ;;
+    [A-Za-z]:/*) [ -n "$DRIVE_PATHS" ] ;;
     *) return 1 ;;
   esac
+}
+
+# True for a program this launcher may run: an absolute path, executable, not a folder.
+usable() {
+  absolute "$1" && [ -f "$1" ] && [ -x "$1" ]
 }
 
 # Sets FOUND to a program on PATH (absolute entries only, see absolute_path). Builtins only: the fast path forks
@@ -249,10 +259,7 @@ find_folders() {
 
 # True when a path may go into Deno's flags: absolute, no comma (it separates their lists), no line break.
 flag_safe() {
-  case $1 in
-    /*) ;;
-    *) return 1 ;;
-  esac
+  absolute "$1" || return 1
   case $1 in
     *,* | *'
 '*) return 1 ;;
@@ -470,11 +477,10 @@ main() {
   # by accident): absolute as Claude Code runs it (C:/Users/... in Git Bash on Windows), or relative to where a
   # person typed it.
   case $0 in
-    /*/* | [A-Za-z]:/*/*) here=\${0%/*} ;;
-    */*) here=$PWD/\${0%/*} ;;
+    */*) absolute "$0" && here=\${0%/*} || here=$PWD/\${0%/*} ;;
     *) here=$PWD ;;
   esac
-  case $here in /* | [A-Za-z]:/*) ;; *) exit 0 ;; esac
+  absolute "$here" || exit 0
   # The hook beside it: the plugin's (hooks/../hook.ts), or the one install put in Claude Code's hooks/.
   HOOK=\${here%/*}/hook.ts
   for installed in "$here/telemhq.ts" "$here/telemhq.mjs"; do

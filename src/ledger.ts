@@ -14,7 +14,7 @@ import type { HookConfig } from "./config.ts";
 import { eventRule } from "./events.ts";
 import { readGitRepo } from "./git_repo.ts";
 import type { Payload } from "./fields.ts";
-import { hostPathStyle, isInsideFolder } from "./paths.ts";
+import { hostPathStyle, isInsideFolder, isNetworkPath } from "./paths.ts";
 import { omitUndefined } from "./payload.ts";
 import { type ManagedPricing, type PriceBook, priceTable, roundUsd } from "./prices.ts";
 import type { Runtime } from "./runtime.ts";
@@ -22,8 +22,9 @@ import { readJsonFile, writeJsonAtomically } from "./files.ts";
 import type { SpoolEntry } from "./spool.ts";
 import { claudeDirectory, ledgerFileName, STATE_LAYOUT } from "./state_dir.ts";
 import {
-  readTranscriptUsage,
-  readTurnUsage,
+  type MeasuredUsage,
+  measureTranscriptUsage,
+  measureTurnUsage,
   TOKEN_FIELDS,
   type TokenCounts,
   totalTokens,
@@ -40,7 +41,7 @@ interface SessionLedger extends TokenCounts {
   web_search_requests?: number;
   lines_added?: number;
   lines_removed?: number;
-  /** Null once a turn had a model without a price. */
+  /** The sum of the turns' costs, not rounded (rounded once, in the SessionEnd ping); null once a model had no price. */
   cost_usd: number | null;
   /** The pings already added (their ids, the newest): a ping handled again after a failed save is not added twice. */
   counted?: string[];
@@ -107,25 +108,25 @@ export async function enrichEntry(
     : `${config.stateDir}/${STATE_LAYOUT.sessions}/${await ledgerFileName(payload.session_id, runtime.sha256Hex)}`;
   // The session's own TELEMHQ_PRICES (kept with its ping), never the sender's: one sender prices every session.
   const prices: PriceBook = { overrides: priceTable(local.prices), managed };
-  let usage: TurnUsage | undefined;
+  let measured: MeasuredUsage | undefined;
   if (kind === "turn" || kind === "subagent") {
     const path = kind === "turn" ? local.transcript_path : local.agent_transcript_path;
     const reading = async () => {
       const transcript = path === undefined ? undefined : await readableTranscript(runtime, path);
       if (transcript === undefined) return undefined;
       return kind === "turn"
-        ? await readTurnUsage(transcript, local.prompt_id, prices)
-        : await readTranscriptUsage(transcript, prices);
+        ? await measureTurnUsage(transcript, local.prompt_id, prices)
+        : await measureTranscriptUsage(transcript, prices);
     };
-    usage = await withinTime(reading(), USAGE_READ_MS).catch(() => undefined);
+    measured = await withinTime(reading(), USAGE_READ_MS).catch(() => undefined);
   }
-  if (usage !== undefined) {
-    Object.assign(payload, omitUndefined({ ...usage }));
-    if (ledgerPath !== undefined) await addToLedger(runtime, ledgerPath, usage, kind === "turn", payload.ping_id);
+  if (measured !== undefined) {
+    Object.assign(payload, omitUndefined({ ...measured.usage }));
+    if (ledgerPath !== undefined) await addToLedger(runtime, ledgerPath, measured, kind === "turn", payload.ping_id);
   } else if (payload.event === "StopFailure" && ledgerPath !== undefined) {
     // A turn the API failed with no answer in the transcript used nothing, but it is a turn of the session. (A Stop
     // whose transcript cannot be read is not counted: its usage is unknown, not nothing.)
-    await addToLedger(runtime, ledgerPath, NO_USAGE, true, payload.ping_id);
+    await addToLedger(runtime, ledgerPath, { usage: NO_USAGE, unroundedCostUsd: 0 }, true, payload.ping_id);
   }
   if (kind === "session" && ledgerPath !== undefined) {
     // The ledger goes only once this ping is saved with its totals (see forgetSession): handled again after a failed
@@ -165,12 +166,18 @@ export async function forgetSession(runtime: Runtime, config: HookConfig, entry:
  * an event cannot make the sender read another file.
  */
 async function readableTranscript(runtime: Runtime, path: string): Promise<string | undefined> {
-  const claudeDir = claudeDirectory((name) => runtime.env(name));
-  if (claudeDir === undefined || !path.endsWith(".jsonl")) return undefined;
+  const style = hostPathStyle();
+  const claudeDir = claudeDirectory((name) => runtime.env(name), style);
+  if (claudeDir === undefined || !path.endsWith(".jsonl") || isNetworkPath(path, style)) return undefined;
   const fs = await runtime.fs();
   try {
-    const [real, projects] = await Promise.all([fs.realpath(path), fs.realpath(`${claudeDir}/projects`)]);
-    return isInsideFolder(real, projects, hostPathStyle()) && real.endsWith(".jsonl") ? real : undefined;
+    // The path as written must be inside projects/ before anything opens it: on Windows, merely resolving a
+    // \\\\server path would offer the user's login to that server.
+    const projects = `${claudeDir}/projects`;
+    const realProjects = await fs.realpath(projects);
+    if (!isInsideFolder(path, projects, style) && !isInsideFolder(path, realProjects, style)) return undefined;
+    const real = await fs.realpath(path);
+    return isInsideFolder(real, realProjects, style) && real.endsWith(".jsonl") ? real : undefined;
   } catch {
     return undefined;
   }
@@ -204,10 +211,11 @@ async function readLedger(runtime: Runtime, path: string): Promise<SessionLedger
 async function addToLedger(
   runtime: Runtime,
   path: string,
-  usage: TurnUsage,
+  measured: MeasuredUsage,
   isTurn: boolean,
   pingId: string,
 ): Promise<void> {
+  const { usage, unroundedCostUsd } = measured;
   const fs = await runtime.fs();
   const ledger: SessionLedger = await readLedger(runtime, path) ?? {
     turns: 0,
@@ -226,9 +234,10 @@ async function addToLedger(
   ledger.lines_added = (ledger.lines_added ?? 0) + (usage.lines_added ?? 0);
   ledger.lines_removed = (ledger.lines_removed ?? 0) + (usage.lines_removed ?? 0);
   for (const field of TOKEN_FIELDS) ledger[field] += usage[field];
-  ledger.cost_usd = ledger.cost_usd === null || usage.cost_usd === undefined
+  // Unrounded: the session's total is rounded once, when it is sent, as Claude Code sums its own costs.
+  ledger.cost_usd = ledger.cost_usd === null || unroundedCostUsd === undefined
     ? null
-    : roundUsd(ledger.cost_usd + usage.cost_usd);
+    : ledger.cost_usd + unroundedCostUsd;
   await fs.mkdir(path.slice(0, path.lastIndexOf("/")), { mode: 0o700 }).catch(() => {});
   await writeJsonAtomically(fs, path, ledger);
 }
@@ -240,7 +249,7 @@ function sessionFields(ledger: SessionLedger): SessionFields {
     session_cache_creation_input_tokens: ledger.cache_creation_input_tokens,
     session_cache_read_input_tokens: ledger.cache_read_input_tokens,
     session_total_tokens: totalTokens(ledger),
-    session_cost_usd: ledger.cost_usd ?? undefined,
+    session_cost_usd: ledger.cost_usd === null ? undefined : roundUsd(ledger.cost_usd),
     session_api_requests: ledger.api_requests,
     session_turns: ledger.turns,
     session_web_search_requests: ledger.web_search_requests || undefined,

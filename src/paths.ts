@@ -8,7 +8,7 @@
  *
  * Owns: `PathStyle`, `hostPlatform`, `hostPathStyle`, `isAbsolutePath`, `pathName`,
  * `parentFolder`, `foldersAbove`, `isInsideFolder`, `samePath`, `homeDirectory`,
- * `withoutTrailingSeparator`. Uses: nothing.
+ * `withoutTrailingSeparator`, `isNetworkPath`, `foldersToSearchUp`. Uses: nothing.
  *
  * @module
  */
@@ -50,22 +50,50 @@ export function hostPathStyle(): PathStyle {
 }
 
 /**
- * Whether a path is absolute: a folder named by a relative path would be
- * wherever the hook runs, a repository's own files, say.
+ * Whether a path is absolute on the platform: a folder named by a relative
+ * path would be wherever the hook runs, a repository's own files, say. On
+ * macOS and Linux `C:/x` is a folder named `C:` in the current one.
  *
  * @param path Any string.
- * @returns True for `/x`, `C:\x` or `C:/x`, and `\\server\share`.
+ * @param style How the platform writes paths; the one this code runs on by default.
+ * @returns True for `/x`; on Windows also for `C:\x`, `C:/x` and `\\server\share`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * assert.equal(isAbsolutePath("/home/me"), true);
- * assert.equal(isAbsolutePath("C:\\Users\\me"), true);
- * assert.equal(isAbsolutePath(".telemhq"), false);
+ * assert.equal(isAbsolutePath("/home/me", "posix"), true);
+ * assert.equal(isAbsolutePath("C:\\Users\\me", "windows"), true);
+ * assert.equal(isAbsolutePath("C:/Users/me", "posix"), false);
+ * assert.equal(isAbsolutePath(".telemhq", "windows"), false);
  * ```
  */
-export function isAbsolutePath(path: string): boolean {
-  return path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith("\\\\");
+export function isAbsolutePath(path: string, style: PathStyle = hostPathStyle()): boolean {
+  if (style === "posix") return path.startsWith("/");
+  return path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path) || /^[\\/]{2}/.test(path);
+}
+
+/**
+ * Whether a path names another computer or a device rather than a file on
+ * this one: on Windows `\\\\server\\share`, `//server/share`, `\\\\?\\UNC\\...`
+ * and `\\\\.\\` device paths. Merely opening such a path makes Windows
+ * connect to the server and offer the user's login (NTLM): a path from an
+ * event that is one is never touched.
+ *
+ * @param path Any string.
+ * @param style How the platform writes paths.
+ * @returns True for a network or device path on Windows; always false on POSIX.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(isNetworkPath("\\\\attacker\\share\\x.jsonl", "windows"), true);
+ * assert.equal(isNetworkPath("\\\\?\\C:\\Users\\me", "windows"), false);
+ * assert.equal(isNetworkPath("C:\\Users\\me", "windows"), false);
+ * ```
+ */
+export function isNetworkPath(path: string, style: PathStyle): boolean {
+  if (style === "posix" || !/^[\\/]{2}/.test(path)) return false;
+  return !/^[\\/]{2}[?][\\/][A-Za-z]:[\\/]/.test(path);
 }
 
 /** A Windows path's anchor (`C:\`, `C:`, `\\server\share\`, `\`) and the rest, `\\?\` dropped. */
@@ -76,6 +104,9 @@ function splitWindowsAnchor(path: string): { anchor: string; rest: string } {
   else if (/^\\\\[?.]\\[A-Za-z]:/.test(text)) text = text.slice(4);
   const unc = text.match(/^\\\\[^\\]+\\[^\\]+(?:\\|$)/);
   if (unc) return { anchor: unc[0].endsWith("\\") ? unc[0] : `${unc[0]}\\`, rest: text.slice(unc[0].length) };
+  // A server without a share (`\\server\`) is all anchor, as pathlib reads it.
+  const server = text.match(/^\\\\[^\\]*\\$/);
+  if (server) return { anchor: server[0], rest: "" };
   const drive = text.match(/^[A-Za-z]:\\?/) ?? text.match(/^\\/);
   return drive ? { anchor: drive[0], rest: text.slice(drive[0].length) } : { anchor: "", rest: text };
 }
@@ -184,7 +215,7 @@ function comparable(path: string, style: PathStyle): { anchor: string; names: st
  * ```
  */
 export function isInsideFolder(path: string, folder: string, style: PathStyle): boolean {
-  if (!isAbsolutePath(path) || !isAbsolutePath(folder)) return false;
+  if (!isAbsolutePath(path, style) || !isAbsolutePath(folder, style)) return false;
   const inner = comparable(path, style);
   const outer = comparable(folder, style);
   if (inner.anchor !== outer.anchor || inner.names.length <= outer.names.length) return false;
@@ -236,7 +267,7 @@ export function homeDirectory(env: (name: string) => string | undefined, style: 
     : [env("HOME")];
   for (const candidate of candidates) {
     const home = candidate?.trim();
-    if (home && isAbsolutePath(home)) return withoutTrailingSeparator(home, style);
+    if (home && isAbsolutePath(home, style)) return withoutTrailingSeparator(home, style);
   }
   return undefined;
 }
@@ -259,4 +290,37 @@ export function withoutTrailingSeparator(path: string, style: PathStyle): string
   const trimmed = path.replace(style === "windows" ? /[\\/]+$/ : /\/+$/, "");
   if (trimmed === "") return path.slice(0, 1);
   return style === "windows" && /^[A-Za-z]:$/.test(trimmed) ? path.slice(0, 3) : trimmed;
+}
+
+/**
+ * The folders to look in for a repository (`.git`) or a project's settings,
+ * from `dir` up. On Windows, where no owner can be checked, never a drive's
+ * root (any user may create `C:\\.git` there) nor above the user's profile
+ * when `dir` is inside it, and nothing at all for a network path.
+ *
+ * @param dir An absolute folder.
+ * @param style How the platform writes paths.
+ * @param home The user's home folder, when known.
+ * @returns The folders, `dir` first.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(foldersToSearchUp("/home/me/api", "posix", "/home/me"), ["/home/me/api", "/home/me", "/home", "/"]);
+ * assert.deepEqual(
+ *   foldersToSearchUp("C:\\Users\\me\\api", "windows", "C:\\Users\\me"),
+ *   ["C:\\Users\\me\\api", "C:\\Users\\me"],
+ * );
+ * assert.deepEqual(foldersToSearchUp("\\\\server\\share\\api", "windows", undefined), []);
+ * ```
+ */
+export function foldersToSearchUp(dir: string, style: PathStyle, home: string | undefined): string[] {
+  if (!isAbsolutePath(dir, style) || isNetworkPath(dir, style)) return [];
+  const folders = [withoutTrailingSeparator(dir, style), ...foldersAbove(dir, style)];
+  if (style === "posix") return folders;
+  const inHome = home !== undefined && (samePath(dir, home, style) || isInsideFolder(dir, home, style));
+  return folders.filter((folder) =>
+    parsePath(folder, style).names.length > 0 &&
+    (!inHome || samePath(folder, home!, style) || isInsideFolder(folder, home!, style))
+  );
 }

@@ -16,7 +16,7 @@
 
 import { CommandError } from "./cli_args.ts";
 import { describeError } from "./input.ts";
-import { foldersAbove, hostPathStyle, isAbsolutePath } from "./paths.ts";
+import { foldersToSearchUp, homeDirectory, hostPathStyle } from "./paths.ts";
 import { nodeFs, type Runtime } from "./runtime.ts";
 import { openRegularFile, writeFileAtomically } from "./files.ts";
 import { LAUNCHER_FILE_NAME } from "./launcher.ts";
@@ -491,9 +491,9 @@ export function enabledTelemhqPlugins(scanned: readonly ScannedSettings[]): stri
 export async function projectDirectory(runtime: Runtime, dir: string | undefined): Promise<string | undefined> {
   const fs = await runtime.fs();
   if (dir !== undefined) return await fs.realpath(dir).catch(() => undefined);
-  const cwd = runtime.cwd();
-  if (!isAbsolutePath(cwd)) return undefined;
-  for (const current of [cwd, ...foldersAbove(cwd, hostPathStyle())]) {
+  const style = hostPathStyle();
+  const home = homeDirectory((name) => runtime.env(name), style);
+  for (const current of foldersToSearchUp(runtime.cwd(), style, home)) {
     if (await runtime.lstat(`${current.replace(/[\\/]$/, "")}/.git`) !== undefined) {
       // Only a repository of this user's: another user's `.git` above us (in /tmp, say) is not our project.
       const uid = runtime.uid();

@@ -45,7 +45,7 @@ export type EnvLookup = (name: string) => string | undefined;
  */
 export function claudeDirectory(env: EnvLookup, style: PathStyle = hostPathStyle()): string | undefined {
   const config = env("CLAUDE_CONFIG_DIR")?.trim();
-  if (config) return isAbsolutePath(config) ? withoutTrailingSeparator(config, style) : undefined;
+  if (config) return isAbsolutePath(config, style) ? withoutTrailingSeparator(config, style) : undefined;
   const home = homeDirectory(env, style);
   return home === undefined ? undefined : `${home}${separatorOf(home, style)}.claude`;
 }
@@ -73,7 +73,7 @@ export function stateDirSettingProblem(env: EnvLookup, style: PathStyle = hostPa
   for (const name of ["TELEMHQ_STATE_DIR", "CLAUDE_CONFIG_DIR", ...homes]) {
     const value = env(name)?.trim();
     if (!value) continue;
-    if (!isAbsolutePath(value)) {
+    if (!isAbsolutePath(value, style)) {
       return `${name} "${value.slice(0, 80)}" is not an absolute path: the state directory must be one`;
     }
     return undefined;
@@ -97,7 +97,7 @@ export function stateDirSettingProblem(env: EnvLookup, style: PathStyle = hostPa
  */
 export function stateDirectory(env: EnvLookup, style: PathStyle = hostPathStyle()): string | undefined {
   const explicit = env("TELEMHQ_STATE_DIR")?.trim();
-  if (explicit) return isAbsolutePath(explicit) ? withoutTrailingSeparator(explicit, style) : undefined;
+  if (explicit) return isAbsolutePath(explicit, style) ? withoutTrailingSeparator(explicit, style) : undefined;
   const claudeDir = claudeDirectory(env, style);
   return claudeDir === undefined ? undefined : `${claudeDir}${separatorOf(claudeDir, style)}telemhq`;
 }
@@ -190,7 +190,9 @@ export async function parentsProblem(
   const real = await runtime.realpath(dir);
   if (real === undefined) return `cannot resolve the state directory "${dir}"`;
   if (style === "windows") {
-    const home = homeDirectory((name) => runtime.env(name), style);
+    // The profile of the account this process runs as, from its login, never from the environment: a USERPROFILE of
+    // "C:\\" would otherwise make a folder every user can write pass as private.
+    const home = await accountHome() ?? homeDirectory((name) => runtime.env(name), style);
     const realHome = home === undefined ? undefined : await runtime.realpath(home);
     return windowsPlacementProblem(dir, real, realHome);
   }
@@ -211,6 +213,16 @@ export async function parentsProblem(
     }
   }
   return undefined;
+}
+
+/** The home folder of the account this process runs as, from the system's user database (not the environment). */
+async function accountHome(): Promise<string | undefined> {
+  try {
+    const home = (await import("node:os")).userInfo().homedir;
+    return typeof home === "string" && home !== "" ? home : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -42,6 +42,18 @@ export type TurnUsage =
     | "lines_removed"
   >;
 
+/**
+ * A turn's usage with its cost before rounding: totals over several turns
+ * (a session's) add these and round once, so that they never drift from
+ * Claude Code's own sum by the rounding of each turn.
+ */
+export interface MeasuredUsage {
+  /** The usage, as a ping carries it (`cost_usd` rounded to the micro-dollar). */
+  usage: TurnUsage;
+  /** The cost, not rounded; undefined when a model had no price. */
+  unroundedCostUsd?: number;
+}
+
 /** The four token counts of a response, as the API names them. */
 export const TOKEN_FIELDS = [
   "input_tokens",
@@ -202,6 +214,10 @@ class UsageTally {
   }
 
   total(prices: PriceBook): TurnUsage | undefined {
+    return this.measure(prices)?.usage;
+  }
+
+  measure(prices: PriceBook): MeasuredUsage | undefined {
     if (this.#responses.size === 0) return undefined;
     const totals: TokenCounts = {
       input_tokens: 0,
@@ -230,7 +246,7 @@ class UsageTally {
     const ranked = [...outputByModel.entries()].sort((a, b) => b[1] - a[1]).map(([model]) => model);
     const models = ranked.filter((model) => model !== "").slice(0, MAX_MODELS);
     const changes = [...this.#changes.values()];
-    return {
+    const usage: TurnUsage = {
       ...totals,
       total_tokens: totalTokens(totals),
       model: ranked[0] === "" ? undefined : ranked[0],
@@ -245,6 +261,7 @@ class UsageTally {
       lines_added: changes.length > 0 ? changes.reduce((sum, change) => sum + change.added, 0) : undefined,
       lines_removed: changes.length > 0 ? changes.reduce((sum, change) => sum + change.removed, 0) : undefined,
     };
+    return { usage, unroundedCostUsd: cost };
   }
 }
 
@@ -267,8 +284,32 @@ export async function readTurnUsage(
   promptId: string | undefined,
   prices: PriceBook,
 ): Promise<TurnUsage | undefined> {
+  return (await measureTurnUsage(transcriptPath, promptId, prices))?.usage;
+}
+
+/**
+ * {@linkcode readTurnUsage}, with the turn's cost before rounding (for totals over turns).
+ *
+ * @param transcriptPath The session transcript (`transcript_path`).
+ * @param promptId The turn's `prompt_id`; without it, the turn since the last user prompt.
+ * @param prices The price table.
+ * @returns The usage and its unrounded cost, or undefined when the turn or its responses are not there.
+ *
+ * @example
+ * ```ts ignore
+ * const measured = await measureTurnUsage(event.transcript_path, event.prompt_id, { overrides: {} });
+ * ```
+ */
+export async function measureTurnUsage(
+  transcriptPath: string,
+  promptId: string | undefined,
+  prices: PriceBook,
+): Promise<MeasuredUsage | undefined> {
   const lines = await readTurnLines(transcriptPath, promptId);
-  return lines === undefined ? undefined : sumUsage(lines, prices);
+  if (lines === undefined) return undefined;
+  const tally = new UsageTally();
+  for (const line of lines) tally.add(line as TranscriptLine);
+  return tally.measure(prices);
 }
 
 /**
@@ -288,10 +329,29 @@ export async function readTranscriptUsage(
   transcriptPath: string,
   prices: PriceBook,
 ): Promise<TurnUsage | undefined> {
+  return (await measureTranscriptUsage(transcriptPath, prices))?.usage;
+}
+
+/**
+ * {@linkcode readTranscriptUsage}, with the cost before rounding (for totals over transcripts).
+ *
+ * @param transcriptPath The transcript.
+ * @param prices The price table.
+ * @returns The usage and its unrounded cost, or undefined when it holds no API response.
+ *
+ * @example
+ * ```ts ignore
+ * const measured = await measureTranscriptUsage(event.agent_transcript_path, { overrides: {} });
+ * ```
+ */
+export async function measureTranscriptUsage(
+  transcriptPath: string,
+  prices: PriceBook,
+): Promise<MeasuredUsage | undefined> {
   const tally = new UsageTally();
   for await (const text of readLinesBackward(transcriptPath)) {
     const line = parseLine(text);
     if (line !== undefined) tally.add(line);
   }
-  return tally.total(prices);
+  return tally.measure(prices);
 }

@@ -8,6 +8,7 @@ import { buildPayload, redactSecrets, STATE_LAYOUT, webCryptoSha256Hex } from ".
 import {
   copyDirectory,
   HOOK_PATH,
+  LAUNCHER_PATH,
   listState,
   NEWEST_FIXTURES,
   pathExists,
@@ -731,4 +732,20 @@ Deno.test("review: usage read from a ledger or a transcript is checked as it lea
     assert.ok(!receiver.requests[1].body.includes("SECRET"));
   });
   await removeTree(home);
+});
+
+Deno.test("review: on Linux and macOS a C:/ path is a folder in the project, never where the launcher finds a runtime", async () => {
+  const repo = Deno.makeTempDirSync({ prefix: "telemhq-hard-drive-" });
+  try {
+    // A repository holding C:/h/.deno/bin/deno, and settings that set HOME to C:/h: Windows-looking, relative here.
+    Deno.mkdirSync(`${repo}/C:/h/.deno/bin`, { recursive: true });
+    Deno.writeTextFileSync(`${repo}/C:/h/.deno/bin/deno`, `#!/bin/sh\necho "$*" > "${repo}/ran"\n`, { mode: 0o755 });
+    const run = await runProcess(["/bin/sh", LAUNCHER_PATH, "doctor"], {
+      cwd: repo,
+      env: { PATH: "/usr/bin:/bin", HOME: "C:/h" },
+    });
+    assert.ok(!pathExists(`${repo}/ran`), `the repository's program ran: ${run.stdout}${run.stderr}`);
+  } finally {
+    await removeTree(repo);
+  }
 });

@@ -82,3 +82,68 @@ for (const runtime of RUNTIMES) {
     }
   });
 }
+
+/** Ten turns of Claude 3.5 Haiku, each one input token ($0.8/M) and five cache reads ($0.08/M): $0.0000012 a turn. */
+function badlyRoundingSession(dir: string, sessionId: string): { transcript: string; events: string[] } {
+  const transcript = `${dir}/.claude/projects/-work-api/${sessionId}.jsonl`;
+  Deno.mkdirSync(`${dir}/.claude/projects/-work-api`, { recursive: true });
+  const lines: string[] = [];
+  const events: string[] = [];
+  const common = { hook_event_name: "Stop", session_id: sessionId, transcript_path: transcript, cwd: `${dir}/api` };
+  for (let turn = 1; turn <= 10; turn++) {
+    const at = new Date(Date.UTC(2026, 11, 1, 10, turn)).toISOString();
+    lines.push(JSON.stringify({
+      type: "user",
+      promptId: `p${turn}`,
+      uuid: `u${turn}`,
+      timestamp: at,
+      sessionId,
+      version: "2.1.332",
+      message: { role: "user", content: `turn ${turn} SECRET_PROMPT` },
+    }));
+    lines.push(JSON.stringify({
+      type: "assistant",
+      uuid: `a${turn}`,
+      requestId: `req_${turn}`,
+      timestamp: at,
+      sessionId,
+      version: "2.1.332",
+      message: {
+        id: `msg_${turn}`,
+        model: "claude-3-5-haiku-20241022",
+        content: [{ type: "text", text: "SECRET_ANSWER" }],
+        usage: { input_tokens: 1, output_tokens: 0, cache_read_input_tokens: 5, cache_creation_input_tokens: 0 },
+      },
+    }));
+    events.push(JSON.stringify({ ...common, prompt_id: `p${turn}` }));
+  }
+  Deno.writeTextFileSync(transcript, lines.join("\n") + "\n");
+  events.push(JSON.stringify({ ...common, hook_event_name: "SessionEnd", reason: "other" }));
+  return { transcript, events };
+}
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: session_cost_usd is the exact sum of every response's cost, rounded once, not a sum of rounded turns`, async () => {
+    const home = Deno.makeTempDirSync({ prefix: "telemhq-usage-home-" });
+    const stateDir = tempStateDir();
+    const receiver = await startReceiver();
+    try {
+      const { events } = badlyRoundingSession(home, "5e55e55e-0000-4000-8000-000000000010");
+      const env = testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url, HOME: home });
+      for (const event of events) assert.equal((await runHook(runtime, event, env)).code, 0);
+      await receiver.waitFor(events.length);
+      const pings = receiver.requests.map((request) => JSON.parse(request.body) as Record<string, number & string>);
+      const stops = pings.filter((ping) => ping.event === "Stop");
+      assert.equal(stops.length, 10);
+      // Each turn costs 1.2 micro-dollars: sent rounded to 1; ten of them add up to 10, the truth is 12.
+      assert.ok(stops.every((ping) => ping.cost_usd === 0.000001), JSON.stringify(stops.map((p) => p.cost_usd)));
+      const end = pings.find((ping) => ping.event === "SessionEnd")!;
+      assert.equal(end.session_turns, 10);
+      assert.equal(end.session_cost_usd, 0.000012);
+    } finally {
+      await receiver.close();
+      await removeTree(stateDir);
+      await removeTree(home);
+    }
+  });
+}

@@ -111,11 +111,14 @@ interface Wine {
 /** The batch lines that run hook.ts on one event, as Claude Code runs a hook, from `C:\`. */
 function hookLines(index: number, event: Record<string, unknown>, wine: Wine, env: Record<string, string>): string[] {
   Deno.writeTextFileSync(`${wine.prefix}/drive_c/ev/${index}.json`, JSON.stringify(event));
+  // setlocal: each run's variables end with it.
   return [
+    "setlocal",
     "cd /d C:\\",
     ...Object.entries(env).map(([name, value]) => `set "${name}=${value}"`),
     `"${windowsPathOf(NODE_EXE)}" "${windowsPathOf(`${ROOT}hook.ts`)}" < C:\\ev\\${index}.json ` +
     `> C:\\ev\\${index}.out 2> C:\\ev\\${index}.err`,
+    "endlocal",
   ];
 }
 
@@ -176,7 +179,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "hook.ts under Windows Node refuses a state folder outside the user's profile (no POSIX modes to trust there), and says why",
+    "hook.ts under Windows Node refuses a state folder outside the account's profile (no POSIX modes to trust there), whatever USERPROFILE says; install without Git Bash refuses",
   ignore: !READY,
   async fn() {
     await withWine(async (wine) => {
@@ -185,7 +188,8 @@ Deno.test({
       await wine.batch([
         ...hookLines(0, event, wine, { ...BASE_ENV, TELEMHQ_STATE_DIR: "C:\\shared-telemhq" }),
         ...hookLines(1, event, wine, { ...BASE_ENV, TELEMHQ_STATE_DIR: "%USERPROFILE%\\.claude\\mine" }),
-        'set "TELEMHQ_STATE_DIR="',
+        // A USERPROFILE that names the drive's root does not make the root private: the account's own profile counts.
+        ...hookLines(2, event, wine, { ...BASE_ENV, USERPROFILE: "C:\\", TELEMHQ_STATE_DIR: "C:\\spoofed" }),
         `${node} install --url https://telemhq.com/ping/windows-test-token > C:\\ev\\install.out 2>&1`,
         `echo %ERRORLEVEL% > C:\\ev\\install.code`,
       ]);
@@ -199,6 +203,8 @@ Deno.test({
       assert.match(refused, /not inside your user profile/);
       assert.deepEqual(spooled(`${wine.prefix}/drive_c/shared-telemhq`), [], "nothing spooled outside the profile");
       assert.equal(spooled(`${wine.profile()}/.claude/mine`).length, 1, "spooled inside it");
+      assert.match(Deno.readTextFileSync(`${wine.prefix}/drive_c/ev/2.err`), /not inside your user profile/);
+      assert.deepEqual(spooled(`${wine.prefix}/drive_c/spoofed`), [], "a spoofed USERPROFILE changes nothing");
       assert.equal(Deno.readTextFileSync(`${wine.prefix}/drive_c/ev/0.out`), "", "the hook prints nothing");
     });
   },
