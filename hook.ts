@@ -37,24 +37,26 @@
  * 23. src/journal.ts          The journal.
  * 24. src/transcript.ts       Reading Claude Code's transcripts (JSON lines) from the end.
  * 25. src/catalog.ts          The model catalog Claude Code prices by, as data.
- * 26. src/prices.ts           What a response costs, the way Claude Code itself computes it.
- * 27. src/usage.ts            Tokens and cost of a turn (or a subagent run), from its transcript lines.
- * 28. src/ledger.ts           Adding usage to a ping, once, just before it is sent.
- * 29. src/attempts.ts         One ping's attempt, as the sender makes it.
- * 30. src/sender.ts           The sender.
- * 31. src/run_hook.ts         The hook itself, what Claude Code runs for each event.
- * 32. src/cli_args.ts         The commands' shared parts.
- * 33. src/settings.ts         Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
- * 34. src/policy.ts           What an organisation's policy and Claude Code's plugin options say about the hook.
- * 35. src/marketplace.ts      The marketplace a team's policy installs the plugin from, as Claude Code's `extraKnownMarketplaces` takes it.
- * 36. src/policy_file.ts      Writes a team's policy where this machine's Claude Code reads it, for `install --scope managed --write`.
- * 37. src/claude_code.ts      Which Claude Code runs here, and what it accepts.
- * 38. src/install_record.ts   The install record, `<state>/install.json`.
- * 39. src/install_plan.ts     What `install` will do, decided and checked before anything is written.
- * 40. src/install.ts          `install`.
- * 41. src/uninstall.ts        `uninstall`.
- * 42. src/doctor.ts           `doctor`.
- * 43. src/cli.ts              The command line.
+ * 26. src/price_eras.ts       How each range of Claude Code versions computed a response's cost, as data.
+ * 27. src/prices.ts           What a response costs, the way Claude Code itself computes it.
+ * 28. src/usage.ts            Tokens and cost of a turn (or a subagent run), from its transcript lines.
+ * 29. src/ledger.ts           Adding usage to a ping, once, just before it is sent.
+ * 30. src/attempts.ts         One ping's attempt, as the sender makes it.
+ * 31. src/sender.ts           The sender.
+ * 32. src/run_hook.ts         The hook itself, what Claude Code runs for each event.
+ * 33. src/cli_args.ts         The commands' shared parts.
+ * 34. src/settings.ts         Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
+ * 35. src/policy.ts           What an organisation's policy and Claude Code's plugin options say about the hook.
+ * 36. src/marketplace.ts      The marketplace a team's policy installs the plugin from, as Claude Code's `extraKnownMarketplaces` takes it.
+ * 37. src/policy_file.ts      Writes a team's policy where this machine's Claude Code reads it, for `install --scope managed --write`.
+ * 38. src/claude_code.ts      Which Claude Code runs here, and what it accepts.
+ * 39. src/install_record.ts   The install record, `<state>/install.json`.
+ * 40. src/install_plan.ts     What `install` will do, decided and checked before anything is written.
+ * 41. src/install.ts          `install`.
+ * 42. src/uninstall.ts        `uninstall`.
+ * 43. src/doctor.ts           `doctor`.
+ * 44. src/report.ts           `report`.
+ * 45. src/cli.ts              The command line.
  *
  * @module
  */
@@ -750,7 +752,7 @@ export function allowlisted(payload: Payload): Payload {
 //
 // Owns: `PathStyle`, `hostPlatform`, `hostPathStyle`, `isAbsolutePath`, `pathName`,
 // `parentFolder`, `foldersAbove`, `isInsideFolder`, `samePath`, `homeDirectory`,
-// `withoutTrailingSeparator`, `isNetworkPath`, `foldersToSearchUp`. Uses: nothing.
+// `withoutTrailingSeparator`, `isNetworkPath`, `foldersToSearchUp`, `fileUrlPath`. Uses: nothing.
 
 /** How a platform writes paths: `"windows"` on Windows, `"posix"` everywhere else. */
 export type PathStyle = "posix" | "windows";
@@ -999,6 +1001,22 @@ function foldersToSearchUp(dir: string, style: PathStyle, home: string | undefin
     parsePath(folder, style).names.length > 0 &&
     (!inHome || samePath(folder, home!, style) || isInsideFolder(folder, home!, style))
   );
+}
+
+/**
+ * The path a `file:` URL names, as the platform writes it: on Windows
+ * `file:///C:/Users/me/hook.ts` is `C:\\Users\\me\\hook.ts` (its URL path,
+ * `/C:/Users/...`, is no path Windows can open).
+ *
+ * @param url A `file:` URL.
+ * @param style How the platform writes paths; the one this code runs on by default.
+ * @returns The path.
+ */
+function fileUrlPath(url: URL, style: PathStyle = hostPathStyle()): string {
+  const path = decodeURIComponent(url.pathname);
+  if (style === "posix") return path;
+  if (/^\/[A-Za-z]:\//.test(path)) return path.slice(1).replaceAll("/", "\\");
+  return url.host === "" ? path.replaceAll("/", "\\") : `\\\\${url.host}${path.replaceAll("/", "\\")}`;
 }
 
 // ---------------------------------------------------------------------------
@@ -1319,7 +1337,7 @@ function omitUndefined<T extends object>(value: T): T {
 // `node:fs/promises`, loaded here (see the file layer in `files.ts`).
 //
 // Owns: the `Runtime` interface, `nodeFs`, what a started process may not
-// inherit, the adapters' shared helpers. Uses: sha256.
+// inherit, the adapters' shared helpers. Uses: paths, sha256.
 
 /**
  * Environment variables that make a runtime load or run code, or drop TLS
@@ -1485,7 +1503,7 @@ async function* readSyncChunks(
 /** The path of this script when it runs from a local file: in the assembled hook.ts, hook.ts itself. */
 function thisScriptPath(): string | undefined {
   const url = new URL(import.meta.url);
-  return url.protocol === "file:" ? decodeURIComponent(url.pathname) : undefined;
+  return url.protocol === "file:" ? fileUrlPath(url) : undefined;
 }
 
 /** Runs a synchronous action as a promise: its result resolves it, its exception rejects it. */
@@ -3274,6 +3292,7 @@ const LAUNCHER_COMMANDS: readonly string[] = [
   "status",
   "flush",
   "log",
+  "report",
   "install",
   "uninstall",
   "command",
@@ -4975,6 +4994,8 @@ interface TranscriptLine {
   timestamp?: unknown;
   /** The git branch Claude Code saw. */
   gitBranch?: unknown;
+  /** The version of Claude Code that wrote the line. */
+  version?: unknown;
   /** True on lines Claude Code adds itself (not typed by the user). */
   isMeta?: unknown;
   /** The line's own id. */
@@ -5217,16 +5238,122 @@ export const FAST_PRICES: Readonly<Record<string, TierPrice>> = {
 };
 
 // ---------------------------------------------------------------------------
+// src/price_eras.ts
+//
+// How each range of Claude Code versions computed a response's cost, as
+// data: a transcript line records the `version` that wrote it, and a response
+// is priced by the rules of that version, so a ping or a report agrees with
+// what that Claude Code itself showed. Read from the releases' own code (the
+// cost function of 2.0.77 and of 2.1.332; see the README's "Claude Code
+// versions"); the catalog's prices themselves are in `catalog.ts`.
+//
+// Owns: `PricingEra`, `PRICING_ERAS`, `pricingEraOf`. Uses: nothing.
+
+/** A 3/15 model's prices over its long-prompt line, for versions that had one. */
+export interface LongPromptRule {
+  /** The rule applies to a tier with this input price (US dollars per million tokens)... */
+  tier_input: number;
+  /** ...and this output price. */
+  tier_output: number;
+  /** When input, cache reads and cache writes together are over this many tokens... */
+  above_prompt_tokens: number;
+  /** ...the whole request is priced so (per million tokens). */
+  input: number;
+  output: number;
+  cache_write: number;
+  cache_read: number;
+}
+
+/** The cost rules of a range of Claude Code versions, where they differ from today's. */
+export interface PricingEra {
+  /** The first version with these rules (the era lasts until the next one's). */
+  since: string;
+  /** What the rules are called in reports and the journal. */
+  name: string;
+  /** 1-hour cache writes priced apart; before, every write paid the 5-minute price. */
+  oneHourWrites: boolean;
+  /** US-only inference (`inference_geo: "us"`) costs 1.1 times. */
+  usInference: boolean;
+  /** Fast mode (`speed: "fast"`) has prices of its own. */
+  fastMode: boolean;
+  /** A long-prompt line for the 3/15 tier, for the whole request. */
+  longPrompt?: LongPromptRule;
+}
+
+/**
+ * The eras, oldest first. 2.0.77's cost function (`cli.js`): per model one
+ * price row, no 1-hour or fast rows, no US-inference factor, and a 3/15 row
+ * over 200,000 prompt tokens (input + cache reads + cache writes) priced
+ * 6 / 22.5 / 7.5 / 0.6 for the whole request. 2.1.332's: the catalog's tiers
+ * with their 1-hour writes, fast-mode prices, US inference at 1.1 times and
+ * long-prompt lines per tier (only `haiku_55` has one).
+ */
+export const PRICING_ERAS: readonly PricingEra[] = [
+  {
+    since: "0.0.0",
+    name: "2.0",
+    oneHourWrites: false,
+    usInference: false,
+    fastMode: false,
+    longPrompt: {
+      tier_input: 3,
+      tier_output: 15,
+      above_prompt_tokens: 200_000,
+      input: 6,
+      output: 22.5,
+      cache_write: 7.5,
+      cache_read: 0.6,
+    },
+  },
+  { since: "2.1.0", name: "2.1", oneHourWrites: true, usInference: true, fastMode: true },
+];
+
+/** The era of today's rules: for responses whose transcript names no version. */
+const CURRENT_ERA = PRICING_ERAS[PRICING_ERAS.length - 1];
+
+function versionParts(version: string): number[] | undefined {
+  const match = version.match(/^(\d{1,4})\.(\d{1,4})\.(\d{1,6})$/);
+  return match === null ? undefined : [Number(match[1]), Number(match[2]), Number(match[3])];
+}
+
+/**
+ * The cost rules of the Claude Code version that wrote a transcript line.
+ *
+ * @param version The line's `version`, unchecked.
+ * @returns The era, and whether the version was one (a missing or malformed one gets today's rules).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(pricingEraOf("2.0.77").era.name, "2.0");
+ * assert.equal(pricingEraOf("2.1.332").era.name, "2.1");
+ * assert.equal(pricingEraOf("\u001b[31m").known, false);
+ * ```
+ */
+export function pricingEraOf(version: unknown): { era: PricingEra; known: boolean } {
+  const parts = typeof version === "string" ? versionParts(version) : undefined;
+  if (parts === undefined) return { era: CURRENT_ERA, known: false };
+  let found = PRICING_ERAS[0];
+  for (const era of PRICING_ERAS) {
+    const since = versionParts(era.since)!;
+    const later = parts[0] - since[0] || parts[1] - since[1] || parts[2] - since[2];
+    if (later >= 0) found = era;
+  }
+  return { era: found, known: true };
+}
+
+// ---------------------------------------------------------------------------
 // src/prices.ts
 //
 // What a response costs, the way Claude Code itself computes it: the model
 // id as a transcript names it resolved to the catalog's model (dated ids,
 // `[1m]` tags, Bedrock, Vertex and Foundry ids, ARNs), that model's tier, the
-// fast-mode, long-prompt, 1-hour cache, US-inference and web-search rules,
+// fast-mode, long-prompt, 1-hour cache, US-inference and web-search rules
+// of the Claude Code version that wrote the response (see `price_eras.ts`),
 // an organisation's managed `modelPricing`, and `TELEMHQ_PRICES` over all.
 //
 // Owns: `resolveModel`, `PriceBook`, `responseCostUsd`, `roundUsd`,
-// `priceTable`, `loadManagedPricing`. Uses: runtime, config, catalog.
+// `priceTable`, `loadManagedPricing`. Uses: runtime, config, catalog, price_eras.
 
 /** A model's list prices, in US dollars per million tokens (see {@linkcode TierPrice}). */
 export type ModelPrice = TierPrice;
@@ -5346,6 +5473,8 @@ interface PriceRow {
   price: ModelPrice;
   /** A managed row prices every token alike: no US-inference, fast or long-prompt rule. */
   flat: boolean;
+  /** A row of the catalog, which an older version's rules change (a row the user or policy gave is kept). */
+  catalog?: boolean;
 }
 
 /** An organisation's managed `modelPricing` (Claude Code honours it from managed settings only). */
@@ -5435,6 +5564,20 @@ export interface PricedUsage {
   web_search_requests: number;
   /** `usage.iterations`: the server-side steps of the response (see {@linkcode responseCostUsd}). */
   iterations?: readonly unknown[];
+  /** The Claude Code version that wrote the response (its transcript line's `version`): its cost rules apply. */
+  version?: string;
+}
+
+/** A catalog row as a version's rules saw it: without 1-hour writes, or with the long-prompt line it had. */
+function inEra(price: ModelPrice, era: PricingEra): ModelPrice {
+  let seen = price;
+  if (!era.oneHourWrites && seen.cache_write_1h !== undefined) seen = { ...seen, cache_write_1h: undefined };
+  const rule = era.longPrompt;
+  if (rule !== undefined && seen.input === rule.tier_input && seen.output === rule.tier_output) {
+    const { above_prompt_tokens, input, output, cache_write, cache_read } = rule;
+    seen = { ...seen, long_prompt: { above_prompt_tokens, input, output, cache_write_5m: cache_write, cache_read } };
+  }
+  return seen;
 }
 
 /** One step of `usage.iterations`, as far as its cost goes. */
@@ -5512,7 +5655,7 @@ function priceRow(model: string, book: PriceBook, speed: string | undefined): Pr
     (catalogId === undefined ? undefined : book.managed?.byModel.get(catalogId));
   if (managed !== undefined) return { price: managed, flat: true };
   const tier = catalogId === undefined ? undefined : tierOf(catalogId, speed);
-  return tier === undefined ? undefined : { price: tier, flat: false };
+  return tier === undefined ? undefined : { price: tier, flat: false, catalog: true };
 }
 
 /** The token cost of one priced unit, in Claude Code's order of operations (equal to its own, bit for bit). */
@@ -5552,10 +5695,13 @@ function unitCost(usage: PricedUsage, price: ModelPrice): number {
  * ```
  */
 export function responseCostUsd(model: string, usage: PricedUsage, book: PriceBook): number | undefined {
-  const row = priceRow(model, book, usage.speed);
-  if (row === undefined) return undefined;
-  const geo = !row.flat && usage.inference_geo === "us" ? US_INFERENCE_FACTOR : 1;
-  const units = row.flat ? [usage] : pricedUnits(usage, row.price);
+  const { era } = pricingEraOf(usage.version);
+  const found = priceRow(model, book, era.fastMode ? usage.speed : undefined);
+  if (found === undefined) return undefined;
+  const row = found.catalog ? { ...found, price: inEra(found.price, era) } : found;
+  const geo = !row.flat && era.usInference && usage.inference_geo === "us" ? US_INFERENCE_FACTOR : 1;
+  // Before 1-hour writes were priced apart, iterations were not split either: the response is one unit.
+  const units = row.flat || !era.oneHourWrites ? [usage] : pricedUnits(usage, row.price);
   let tokensCost = 0;
   for (const unit of units) tokensCost += unitCost(unit, row.price);
   let cost = (tokensCost * geo + usage.web_search_requests * (row.price.web_search ?? WEB_SEARCH_USD)) *
@@ -5704,7 +5850,7 @@ export type TurnUsage =
  * (a session's) add these and round once, so that they never drift from
  * Claude Code's own sum by the rounding of each turn.
  */
-interface MeasuredUsage {
+export interface MeasuredUsage {
   /** The usage, as a ping carries it (`cost_usd` rounded to the micro-dollar). */
   usage: TurnUsage;
   /** The cost, not rounded; undefined when a model had no price. */
@@ -5737,7 +5883,13 @@ interface ResponseUsage extends PricedUsage {
   model?: string;
 }
 
-/** A token count as the API gives it: a whole number of tokens, else nothing. */
+/**
+ * A token count as the API gives it: a whole number of tokens, else nothing
+ * (a negative, fractional, huge or non-number count counts 0).
+ *
+ * @param value Any value from a transcript.
+ * @returns The count, or 0.
+ */
 function count(value: unknown): number {
   return Number.isSafeInteger(value) && (value as number) >= 0 ? value as number : 0;
 }
@@ -5749,6 +5901,9 @@ const MAX_MODELS = 16;
  * The lines a Write or Edit tool result added and removed, counted as Claude
  * Code counts them for its own totals: a new file's lines (newlines + 1, none
  * for an empty file), else the `+` and `-` lines of its patch.
+ *
+ * @param result A transcript line's `toolUseResult`.
+ * @returns The counts, or undefined for a result that changed no file.
  */
 function changedLines(result: unknown): { added: number; removed: number } | undefined {
   if (result === null || typeof result !== "object") return undefined;
@@ -5858,6 +6013,7 @@ class UsageTally {
     if (typeof usage.speed === "string") response.speed = usage.speed;
     if (typeof usage.inference_geo === "string") response.inference_geo = usage.inference_geo;
     if (Array.isArray(usage.iterations)) response.iterations = usage.iterations;
+    if (typeof line.version === "string") response.version = line.version;
     this.#responses.set(key, response);
   }
 
@@ -5942,8 +6098,13 @@ export async function readTurnUsage(
  * @param promptId The turn's `prompt_id`; without it, the turn since the last user prompt.
  * @param prices The price table.
  * @returns The usage and its unrounded cost, or undefined when the turn or its responses are not there.
+ *
+ * @example
+ * ```ts ignore
+ * const measured = await measureTurnUsage(event.transcript_path, event.prompt_id, { overrides: {} });
+ * ```
  */
-async function measureTurnUsage(
+export async function measureTurnUsage(
   transcriptPath: string,
   promptId: string | undefined,
   prices: PriceBook,
@@ -5981,8 +6142,13 @@ export async function readTranscriptUsage(
  * @param transcriptPath The transcript.
  * @param prices The price table.
  * @returns The usage and its unrounded cost, or undefined when it holds no API response.
+ *
+ * @example
+ * ```ts ignore
+ * const measured = await measureTranscriptUsage(event.agent_transcript_path, { overrides: {} });
+ * ```
  */
-async function measureTranscriptUsage(
+export async function measureTranscriptUsage(
   transcriptPath: string,
   prices: PriceBook,
 ): Promise<MeasuredUsage | undefined> {
@@ -9713,6 +9879,468 @@ async function testPing(
 }
 
 // ---------------------------------------------------------------------------
+// src/report.ts
+//
+// `report`: what Claude Code spent on this machine, from its own transcripts
+// (every one it kept, not only since the hook was installed), by day, week,
+// month, session, project or model. Each response is priced by the same code
+// as the pings (so a report and the tracker agree), counted once however many
+// resumed or forked transcripts repeat it, and summed unrounded (rounded once
+// when shown). Nothing but counts, model ids, dates, session ids and project
+// folder names is printed; no path and no content. Files are streamed in
+// chunks (memory does not grow with a transcript's size), read only when they
+// are regular files (never through a symlink, never a FIFO), and a broken or
+// half-written line is skipped and counted.
+//
+// Owns: `reportCommand`, `collectReport`, `SpendReport`, `ReportTotals`,
+// `REPORT_GROUPS`. Uses: input, fields, paths, payload, runtime, files,
+// state_dir, transcript, prices, usage, cli_args.
+
+/** How a report groups what was spent. */
+export const REPORT_GROUPS = ["day", "week", "month", "session", "project", "model"] as const;
+
+/** One of {@linkcode REPORT_GROUPS}. */
+export type ReportGroup = (typeof REPORT_GROUPS)[number];
+
+/** What was spent in one group (or in all). */
+export interface ReportTotals extends TokenCounts {
+  /** The four token counts added up. */
+  total_tokens: number;
+  /** The cost in US dollars of the responses with a known price, rounded once. */
+  cost_usd: number;
+  /** API responses. */
+  api_requests: number;
+  /** Responses of models without a known price (not in `cost_usd`). */
+  unpriced_requests: number;
+  /** Turns (prompts a user typed); not counted by model. */
+  turns: number;
+  /** Web search requests. */
+  web_search_requests: number;
+  /** Lines Write and Edit added. */
+  lines_added: number;
+  /** Lines Write and Edit removed. */
+  lines_removed: number;
+}
+
+/** A report: one row per group, newest or largest first, and the totals. */
+export interface SpendReport {
+  /** How the rows are grouped. */
+  by: ReportGroup;
+  /** The rows. */
+  rows: (ReportTotals & { key: string })[];
+  /** Everything in the rows together. */
+  total: ReportTotals;
+  /** Transcript files read. */
+  files: number;
+  /** Files that could not be read (not regular files, unreadable). */
+  skipped_files: number;
+  /** Lines that were not JSON (broken, or half-written at the end of a file being written). */
+  skipped_lines: number;
+  /** Models without a known price, as their plain ids. */
+  unpriced_models: string[];
+}
+
+/** What {@linkcode collectReport} reads and keeps. */
+export interface ReportOptions {
+  /** Claude Code's folder (its `projects/` holds the transcripts). */
+  claudeDir: string;
+  /** How to group. */
+  by: ReportGroup;
+  /** The first day to count (`YYYY-MM-DD`, local time), if any. */
+  since?: string;
+  /** The last day to count (`YYYY-MM-DD`, local time), if any. */
+  until?: string;
+  /** Only this project (its folder's name), if any. */
+  project?: string;
+  /** The prices. */
+  prices: PriceBook;
+  /** Called after each file with how many are read and how many there are. */
+  onProgress?: (done: number, all: number) => void;
+}
+
+/** A folder deeper than this under `projects/` holds no transcript of Claude Code's. */
+const MAX_PROJECTS_DEPTH = 4;
+/** A line longer than this is skipped: no line with usage is this long. */
+const MAX_REPORT_LINE_BYTES = 64 << 20;
+const REPORT_CHUNK_BYTES = 1 << 20;
+const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** One response, its lines merged (the largest count of each field wins, as in the pings). */
+interface Response extends PricedUsage {
+  model?: string;
+  version?: string;
+  time: number;
+  session: string;
+  project: string;
+}
+
+/** The transcripts under `projects/`: regular `.jsonl` files only, found without following a symlink. */
+async function transcriptFiles(fs: FsPromises, dir: string, depth = 0): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  const files: string[] = [];
+  for (const entry of entries.sort((a, b) => a.name < b.name ? -1 : 1)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory() && depth < MAX_PROJECTS_DEPTH) files.push(...await transcriptFiles(fs, path, depth + 1));
+    else if (entry.isFile() && entry.name.endsWith(".jsonl")) files.push(path);
+  }
+  return files;
+}
+
+/** A file's lines, streamed in chunks; a last line without its newline is yielded too (it may be half-written). */
+async function* fileLines(fs: FsPromises, path: string): AsyncGenerator<string> {
+  const { file } = await openRegularFile(fs, path);
+  const decoder = new TextDecoder();
+  const buffer = new Uint8Array(REPORT_CHUNK_BYTES);
+  let pending = "";
+  try {
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      const text = pending + decoder.decode(buffer.subarray(0, bytesRead), { stream: true });
+      const lines = text.split("\n");
+      pending = lines.pop() ?? "";
+      if (pending.length > MAX_REPORT_LINE_BYTES) pending = "\u0000"; // never gathered; skipped as not JSON
+      yield* lines;
+    }
+    pending += decoder.decode();
+    if (pending !== "") yield pending;
+  } finally {
+    await file.close();
+  }
+}
+
+/** The local date of a time, `YYYY-MM-DD`. */
+function localDay(time: number): string {
+  const date = new Date(time);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+/** The Monday that starts a time's week (local time), `YYYY-MM-DD`. */
+function weekStart(time: number): string {
+  const date = new Date(time);
+  date.setDate(date.getDate() - ((date.getDay() + 6) % 7));
+  return localDay(date.getTime());
+}
+
+/** A key from event-free text that cannot collide by accident: 52 bits of FNV-1a, as a number (small in a Set). */
+function shortKey(text: string): number {
+  let high = 0x811c;
+  let low = 0x9dc5;
+  for (let index = 0; index < text.length; index++) {
+    low ^= text.charCodeAt(index);
+    const product = low * 0x193;
+    low = product & 0xffff;
+    high = (high * 0x193 + (product >>> 16) + (text.charCodeAt(index) << 8)) & 0xfffffffff;
+  }
+  return high * 0x10000 + low;
+}
+
+function emptyTotals(): ReportTotals {
+  return {
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+    total_tokens: 0,
+    cost_usd: 0,
+    api_requests: 0,
+    unpriced_requests: 0,
+    turns: 0,
+    web_search_requests: 0,
+    lines_added: 0,
+    lines_removed: 0,
+  };
+}
+
+/** Adds everything each file holds, file by file; see {@linkcode collectReport}. */
+class SpendTally {
+  readonly groups = new Map<string, ReportTotals>();
+  readonly total = emptyTotals();
+  readonly seen = new Set<number>();
+  readonly unpriced = new Set<string>();
+  skippedLines = 0;
+
+  readonly options: ReportOptions;
+
+  constructor(options: ReportOptions) {
+    this.options = options;
+  }
+
+  keyOf(time: number, session: string, project: string, model: string | undefined): string | undefined {
+    const day = localDay(time);
+    if (this.options.since !== undefined && day < this.options.since) return undefined;
+    if (this.options.until !== undefined && day > this.options.until) return undefined;
+    if (this.options.project !== undefined && project !== this.options.project) return undefined;
+    switch (this.options.by) {
+      case "day":
+        return day;
+      case "week":
+        return weekStart(time);
+      case "month":
+        return day.slice(0, 7);
+      case "session":
+        return session;
+      case "project":
+        return project;
+      case "model":
+        return model ?? "unknown";
+    }
+  }
+
+  group(key: string): ReportTotals {
+    let totals = this.groups.get(key);
+    if (totals === undefined) this.groups.set(key, totals = emptyTotals());
+    return totals;
+  }
+
+  /** Adds once: a resumed or forked session repeats its parent's lines. */
+  once(key: string): boolean {
+    const short = shortKey(key);
+    if (this.seen.has(short)) return false;
+    this.seen.add(short);
+    return true;
+  }
+
+  addResponse(response: Response): void {
+    const model = response.model === undefined
+      ? undefined
+      : resolveModel(response.model) ?? plainModelId(response.model);
+    const key = this.keyOf(response.time, response.session, response.project, model);
+    if (key === undefined) return;
+    const cost = response.model === undefined
+      ? undefined
+      : responseCostUsd(response.model, response, this.options.prices);
+    if (cost === undefined) this.unpriced.add(model ?? "unknown");
+    for (const totals of [this.group(key), this.total]) {
+      for (const field of TOKEN_FIELDS) totals[field] += response[field];
+      totals.total_tokens += totalTokens(response);
+      totals.api_requests++;
+      totals.web_search_requests += response.web_search_requests;
+      if (cost === undefined) totals.unpriced_requests++;
+      else totals.cost_usd += cost;
+    }
+  }
+
+  addTurn(time: number, session: string, project: string): void {
+    if (this.options.by === "model") return;
+    const key = this.keyOf(time, session, project, undefined);
+    if (key === undefined) return;
+    this.group(key).turns++;
+    this.total.turns++;
+  }
+
+  addChange(time: number, session: string, project: string, change: { added: number; removed: number }): void {
+    if (this.options.by === "model") return;
+    const key = this.keyOf(time, session, project, undefined);
+    if (key === undefined) return;
+    for (const totals of [this.group(key), this.total]) {
+      totals.lines_added += change.added;
+      totals.lines_removed += change.removed;
+    }
+  }
+
+  /** One transcript: its responses merged within the file, then added once each. */
+  async addFile(fs: FsPromises, path: string): Promise<void> {
+    const responses = new Map<string, Response>();
+    const style = hostPathStyle();
+    for await (const text of fileLines(fs, path)) {
+      // Only lines that can hold usage, a prompt or a file change are parsed: most bytes are content.
+      if (!text.includes('"usage"') && !text.includes('"promptId"') && !text.includes('"structuredPatch"')) continue;
+      let line: TranscriptLine & { sessionId?: unknown; cwd?: unknown; version?: unknown };
+      try {
+        line = JSON.parse(text);
+      } catch {
+        this.skippedLines++;
+        continue;
+      }
+      if (line === null || typeof line !== "object") continue;
+      const time = typeof line.timestamp === "string" ? Date.parse(line.timestamp) : NaN;
+      if (Number.isNaN(time)) continue;
+      const session = typeof line.sessionId === "string" && SESSION_ID_PATTERN.test(line.sessionId)
+        ? line.sessionId
+        : "unknown";
+      const project = typeof line.cwd === "string" ? projectName(line.cwd, style) : "unknown";
+      if (line.type === "user") {
+        const uuid = typeof line.uuid === "string" ? line.uuid : undefined;
+        const change = changedLines(line.toolUseResult);
+        if (change !== undefined && uuid !== undefined && this.once(`change\u0000${uuid}`)) {
+          this.addChange(time, session, project, change);
+        }
+        const isPrompt = typeof line.promptId === "string" && line.toolUseResult === undefined && line.isMeta !== true;
+        if (isPrompt && this.once(`turn\u0000${session}\u0000${line.promptId}`)) this.addTurn(time, session, project);
+        continue;
+      }
+      const message = line.message;
+      const usage = message?.usage;
+      if (line.type !== "assistant" || typeof message?.id !== "string" || message.model === "<synthetic>") continue;
+      if (usage === null || typeof usage !== "object") continue;
+      const key = `${message.id}\u0000${typeof line.requestId === "string" ? line.requestId : ""}`;
+      const response = responses.get(key) ?? {
+        input_tokens: 0,
+        output_tokens: 0,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+        cache_1h: 0,
+        web_search_requests: 0,
+        time,
+        session,
+        project,
+      };
+      const model = typeof line.requestedModel === "string" ? line.requestedModel : message.model;
+      if (typeof model === "string") response.model = model;
+      if (typeof line.version === "string") response.version = line.version;
+      for (const field of TOKEN_FIELDS) response[field] = Math.max(response[field], count(usage[field]));
+      const split = usage.cache_creation as Record<string, unknown> | undefined;
+      response.cache_1h = Math.max(response.cache_1h, count(split?.ephemeral_1h_input_tokens));
+      const tools = usage.server_tool_use as Record<string, unknown> | undefined;
+      response.web_search_requests = Math.max(response.web_search_requests, count(tools?.web_search_requests));
+      if (typeof usage.speed === "string") response.speed = usage.speed;
+      if (typeof usage.inference_geo === "string") response.inference_geo = usage.inference_geo;
+      if (Array.isArray(usage.iterations)) response.iterations = usage.iterations;
+      responses.set(key, response);
+    }
+    for (const [key, response] of responses) if (this.once(`response\u0000${key}`)) this.addResponse(response);
+  }
+}
+
+/**
+ * Reads every transcript Claude Code kept under `projects/` and adds up what
+ * was spent, grouped (see the module's doc).
+ *
+ * @param runtime The runtime adapter.
+ * @param options What to read and how to group it.
+ * @returns The report.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { detectRuntime } from "@telemhq/claude-code";
+ * const report = await collectReport(detectRuntime(), { claudeDir: "/nonexistent", by: "day", prices: { overrides: {} } });
+ * assert.deepEqual([report.files, report.rows.length, report.total.cost_usd], [0, 0, 0]);
+ * ```
+ */
+export async function collectReport(runtime: Runtime, options: ReportOptions): Promise<SpendReport> {
+  const fs = await runtime.fs();
+  const files = await transcriptFiles(fs, `${options.claudeDir}/projects`);
+  const tally = new SpendTally(options);
+  let skippedFiles = 0;
+  for (const [index, path] of files.entries()) {
+    try {
+      await tally.addFile(fs, path);
+    } catch {
+      skippedFiles++;
+    }
+    options.onProgress?.(index + 1, files.length);
+  }
+  const rows = [...tally.groups.entries()].map(([key, totals]) => ({
+    key,
+    ...totals,
+    cost_usd: roundUsd(totals.cost_usd),
+  }));
+  const byTime = options.by === "day" || options.by === "week" || options.by === "month";
+  rows.sort((a, b) => byTime ? (a.key < b.key ? -1 : 1) : b.cost_usd - a.cost_usd || (a.key < b.key ? -1 : 1));
+  return {
+    by: options.by,
+    rows,
+    total: { ...tally.total, cost_usd: roundUsd(tally.total.cost_usd) },
+    files: files.length - skippedFiles,
+    skipped_files: skippedFiles,
+    skipped_lines: tally.skippedLines,
+    unpriced_models: [...tally.unpriced].sort(),
+  };
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The report as a table for a terminal: every value escaped, numbers right-aligned. */
+function reportTable(report: SpendReport): string {
+  const header = [
+    report.by,
+    "input",
+    "output",
+    "cache write",
+    "cache read",
+    "total tokens",
+    "cost USD",
+    "turns",
+    "searches",
+    "+lines",
+    "-lines",
+  ];
+  const cells = (key: string, t: ReportTotals) => [
+    terminalSafe(key),
+    ...[t.input_tokens, t.output_tokens, t.cache_creation_input_tokens, t.cache_read_input_tokens, t.total_tokens]
+      .map((n) => n.toLocaleString("en-US")),
+    `${t.cost_usd.toFixed(t.cost_usd < 1 ? 6 : 2)}${t.unpriced_requests > 0 ? "*" : ""}`,
+    report.by === "model" ? "-" : String(t.turns),
+    String(t.web_search_requests),
+    report.by === "model" ? "-" : String(t.lines_added),
+    report.by === "model" ? "-" : String(t.lines_removed),
+  ];
+  const table = [header, ...report.rows.map((row) => cells(row.key, row)), cells("total", report.total)];
+  const widths = header.map((_, column) => Math.max(...table.map((row) => row[column].length)));
+  return table.map((row) =>
+    row.map((cell, column) => column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column])).join("  ")
+  ).join("\n");
+}
+
+/**
+ * `report`: prints what Claude Code spent here (see the module's doc), as a
+ * table, or as JSON with `--json`.
+ *
+ * @param runtime The runtime adapter.
+ * @param args `[--by day|week|month|session|project|model] [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--project NAME] [--json]`.
+ * @returns 0, or 1 when no transcript could be read at all.
+ */
+async function reportCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
+  const values = parseArgs(args, ["--by", "--since", "--until", "--project"], ["--json"]);
+  const by = (values["--by"] ?? "day") as ReportGroup;
+  if (!REPORT_GROUPS.includes(by)) {
+    throw new CommandError(`Cannot report: --by "${terminalSafe(by)}" is not one of ${REPORT_GROUPS.join(", ")}.`, 2);
+  }
+  for (const option of ["--since", "--until"] as const) {
+    const value = values[option];
+    if (value !== undefined && !(DATE.test(value) && !Number.isNaN(Date.parse(value)))) {
+      throw new CommandError(`Cannot report: ${option} "${terminalSafe(value)}" is not a date like 2026-12-01.`, 2);
+    }
+  }
+  const claudeDir = claudeDirectory((name) => runtime.env(name));
+  if (claudeDir === undefined) {
+    throw new CommandError("Cannot report: no home folder (set HOME, or CLAUDE_CONFIG_DIR).");
+  }
+  const terminal = values["--json"] ? undefined : runtime.terminal();
+  const report = await collectReport(runtime, {
+    claudeDir,
+    by,
+    since: values["--since"],
+    until: values["--until"],
+    project: values["--project"],
+    // The prices the pings use: TELEMHQ_PRICES over an organisation's managed pricing over the catalog.
+    prices: { overrides: priceTable(runtime.env("TELEMHQ_PRICES")), managed: await loadManagedPricing(runtime) },
+    onProgress: terminal === undefined ? undefined : (done, all) => {
+      if (all >= 200 && (done % 50 === 0 || done === all)) terminal.write(`\rReading transcripts: ${done} of ${all}`);
+      if (all >= 200 && done === all) terminal.write("\r\u001b[K");
+    },
+  });
+  if (values["--json"]) console.log(JSON.stringify(report));
+  else {
+    console.log(reportTable(report));
+    const notes = [`${report.files} transcript${report.files === 1 ? "" : "s"} read`];
+    if (report.skipped_files > 0) notes.push(`${report.skipped_files} unreadable file(s) skipped`);
+    if (report.skipped_lines > 0) notes.push(`${report.skipped_lines} broken line(s) skipped`);
+    if (report.unpriced_models.length > 0) {
+      notes.push(
+        `* no price known for ${report.unpriced_models.map((model) => terminalSafe(model)).join(", ")} ` +
+          "(set TELEMHQ_PRICES): those responses are not in the cost",
+      );
+    }
+    console.error(notes.join("; ") + ".");
+  }
+  return report.files === 0 && report.skipped_files > 0 ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------
 // src/cli.ts
 //
 // The command line: with no arguments, the hook (what Claude Code runs);
@@ -9724,7 +10352,7 @@ async function testPing(
 // Owns: the command table and its help, `flush`, `log`, `command`, dispatch,
 // the main-module check. Uses: input, paths, payload, runtime, runtime_detect, state_dir, config,
 // ping_url, launch, launcher, spool, lock, send, journal, attempts, sender, run_hook, cli_args,
-// install, uninstall, doctor.
+// install, uninstall, doctor, report.
 
 /** A command people type: its usage line, what it does, and how it runs. */
 interface Command {
@@ -9794,6 +10422,11 @@ from (owner/repo[#ref], a git URL[#ref], the URL of a marketplace.json, or an ab
     usage: "log [--json] [--limit N]",
     summary: "show the pings delivered, newest first: when, the tracker's answer, the exact body sent",
     run: logCommand,
+  },
+  report: {
+    usage: "report [--by day|week|month|session|project|model] [--since DATE] [--until DATE] [--project NAME] [--json]",
+    summary: "what Claude Code spent here, from every transcript it kept: tokens, cost, turns, searches, lines",
+    run: reportCommand,
   },
   command: {
     usage: "command [--direct]",
@@ -10254,7 +10887,7 @@ async function isMainModule(): Promise<boolean> {
   const self = new URL(import.meta.url);
   if (entry === undefined || self.protocol !== "file:") return false;
   const { realpath } = await nodeFs();
-  return (await realpath(entry).catch(() => entry)) === decodeURIComponent(self.pathname);
+  return (await realpath(entry).catch(() => entry)) === fileUrlPath(self);
 }
 
 if (await isMainModule()) {

@@ -61,8 +61,12 @@ export {
   CATALOG_MODELS,
   FAST_PRICES,
   managedPricing,
+  measureTranscriptUsage,
+  measureTurnUsage,
   priceTable,
+  PRICING_ERAS,
   PRICING_TIERS,
+  pricingEraOf,
   readTranscriptUsage,
   readTurnUsage,
   resolveModel,
@@ -82,6 +86,8 @@ export {
 } from "./hook.ts";
 // Paths as the platform writes them (POSIX, or Windows with drive letters and backslashes).
 export { homeDirectory, hostPathStyle, isInsideFolder, pathName } from "./hook.ts";
+// What Claude Code spent on this machine, from every transcript it kept.
+export { collectReport, REPORT_GROUPS } from "./hook.ts";
 // The spool and its detached sender.
 export { deliverSpool, senderIsRunning, spoolPing, startSender } from "./hook.ts";
 // The hook itself, and how the launcher starts it.
@@ -111,7 +117,9 @@ export type {
   HookEventName,
   HookInput,
   LoadedConfig,
+  LongPromptRule,
   ManagedPricing,
+  MeasuredUsage,
   ModelPrice,
   NarrowAccess,
   PathStyle,
@@ -119,11 +127,16 @@ export type {
   PayloadContext,
   PriceBook,
   PricedUsage,
+  PricingEra,
+  ReportGroup,
+  ReportOptions,
+  ReportTotals,
   Runtime,
   RuntimeKind,
   SendOutcome,
   SendResult,
   Sha256Hex,
+  SpendReport,
   SpoolEntry,
   StateDirCheck,
   TierPrice,

@@ -338,7 +338,7 @@ usage() {
   cat >&2 <<'USAGE'
 Usage: telemhq.sh                     hand one Claude Code event (on stdin) to the hook (what Claude Code runs)
        telemhq.sh tool                the same for a tool event, sent only with the plugin's tool_activity option
-       telemhq.sh COMMAND [ARGS...]   run a command: doctor | status | flush | log | install | uninstall | command
+       telemhq.sh COMMAND [ARGS...]   run a command: doctor | status | flush | log | report | install | uninstall | command
        telemhq.sh --help              the hook's own help, with every command
 USAGE
 }
@@ -400,7 +400,7 @@ main() {
       choose_runtime && runtime_words narrow && printf '%s' "$WORDS"
       ;;
     --help | -h | help) run_command --help || usage ;;
-    doctor | status | flush | log | install | uninstall | command | ping-test) run_command "$@" ;;
+    doctor | status | flush | log | report | install | uninstall | command | ping-test) run_command "$@" ;;
     *)
       echo "telemhq.sh: unknown command \"$1\": run telemhq.sh --help for the commands." >&2
       exit 2

@@ -48,6 +48,7 @@ export const MODULES: readonly string[] = [
   "journal.ts",
   "transcript.ts",
   "catalog.ts",
+  "price_eras.ts",
   "prices.ts",
   "usage.ts",
   "ledger.ts",
@@ -65,6 +66,7 @@ export const MODULES: readonly string[] = [
   "install.ts",
   "uninstall.ts",
   "doctor.ts",
+  "report.ts",
   "cli.ts",
 ];
 

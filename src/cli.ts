@@ -8,14 +8,14 @@
  * Owns: the command table and its help, `flush`, `log`, `command`, dispatch,
  * the main-module check. Uses: input, paths, payload, runtime, runtime_detect, state_dir, config,
  * ping_url, launch, launcher, spool, lock, send, journal, attempts, sender, run_hook, cli_args,
- * install, uninstall, doctor.
+ * install, uninstall, doctor, report.
  *
  * @module
  */
 
 import { CommandError, parseArgs, withoutStop } from "./cli_args.ts";
 import { type HookConfig, loadConfig } from "./config.ts";
-import { hostPathStyle, isAbsolutePath, parentFolder, pathName } from "./paths.ts";
+import { fileUrlPath, hostPathStyle, isAbsolutePath, parentFolder, pathName } from "./paths.ts";
 import { STATE_LAYOUT, stateDirectory } from "./state_dir.ts";
 import { doctorCommand, testPayload } from "./doctor.ts";
 import { describeError, HookSkip, terminalSafe } from "./input.ts";
@@ -34,6 +34,7 @@ import { sendPing } from "./send.ts";
 import { readStatus } from "./attempts.ts";
 import { type DeliverOptions, deliverSpool, type DeliveryReport, startSender } from "./sender.ts";
 import { Spool } from "./spool.ts";
+import { reportCommand } from "./report.ts";
 
 /** A command people type: its usage line, what it does, and how it runs. */
 interface Command {
@@ -103,6 +104,11 @@ from (owner/repo[#ref], a git URL[#ref], the URL of a marketplace.json, or an ab
     usage: "log [--json] [--limit N]",
     summary: "show the pings delivered, newest first: when, the tracker's answer, the exact body sent",
     run: logCommand,
+  },
+  report: {
+    usage: "report [--by day|week|month|session|project|model] [--since DATE] [--until DATE] [--project NAME] [--json]",
+    summary: "what Claude Code spent here, from every transcript it kept: tokens, cost, turns, searches, lines",
+    run: reportCommand,
   },
   command: {
     usage: "command [--direct]",
@@ -583,7 +589,7 @@ async function isMainModule(): Promise<boolean> {
   const self = new URL(import.meta.url);
   if (entry === undefined || self.protocol !== "file:") return false;
   const { realpath } = await nodeFs();
-  return (await realpath(entry).catch(() => entry)) === decodeURIComponent(self.pathname);
+  return (await realpath(entry).catch(() => entry)) === fileUrlPath(self);
 }
 
 if (await isMainModule()) {

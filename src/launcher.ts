@@ -28,6 +28,7 @@ export const LAUNCHER_COMMANDS: readonly string[] = [
   "status",
   "flush",
   "log",
+  "report",
   "install",
   "uninstall",
   "command",

@@ -8,7 +8,7 @@
  *
  * Owns: `PathStyle`, `hostPlatform`, `hostPathStyle`, `isAbsolutePath`, `pathName`,
  * `parentFolder`, `foldersAbove`, `isInsideFolder`, `samePath`, `homeDirectory`,
- * `withoutTrailingSeparator`, `isNetworkPath`, `foldersToSearchUp`. Uses: nothing.
+ * `withoutTrailingSeparator`, `isNetworkPath`, `foldersToSearchUp`, `fileUrlPath`. Uses: nothing.
  *
  * @module
  */
@@ -323,4 +323,27 @@ export function foldersToSearchUp(dir: string, style: PathStyle, home: string | 
     parsePath(folder, style).names.length > 0 &&
     (!inHome || samePath(folder, home!, style) || isInsideFolder(folder, home!, style))
   );
+}
+
+/**
+ * The path a `file:` URL names, as the platform writes it: on Windows
+ * `file:///C:/Users/me/hook.ts` is `C:\\Users\\me\\hook.ts` (its URL path,
+ * `/C:/Users/...`, is no path Windows can open).
+ *
+ * @param url A `file:` URL.
+ * @param style How the platform writes paths; the one this code runs on by default.
+ * @returns The path.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(fileUrlPath(new URL("file:///home/me/hook.ts"), "posix"), "/home/me/hook.ts");
+ * assert.equal(fileUrlPath(new URL("file:///C:/Users/me/hook.ts"), "windows"), "C:\\Users\\me\\hook.ts");
+ * ```
+ */
+export function fileUrlPath(url: URL, style: PathStyle = hostPathStyle()): string {
+  const path = decodeURIComponent(url.pathname);
+  if (style === "posix") return path;
+  if (/^\/[A-Za-z]:\//.test(path)) return path.slice(1).replaceAll("/", "\\");
+  return url.host === "" ? path.replaceAll("/", "\\") : `\\\\${url.host}${path.replaceAll("/", "\\")}`;
 }

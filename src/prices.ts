@@ -2,17 +2,19 @@
  * What a response costs, the way Claude Code itself computes it: the model
  * id as a transcript names it resolved to the catalog's model (dated ids,
  * `[1m]` tags, Bedrock, Vertex and Foundry ids, ARNs), that model's tier, the
- * fast-mode, long-prompt, 1-hour cache, US-inference and web-search rules,
+ * fast-mode, long-prompt, 1-hour cache, US-inference and web-search rules
+ * of the Claude Code version that wrote the response (see `price_eras.ts`),
  * an organisation's managed `modelPricing`, and `TELEMHQ_PRICES` over all.
  *
  * Owns: `resolveModel`, `PriceBook`, `responseCostUsd`, `roundUsd`,
- * `priceTable`, `loadManagedPricing`. Uses: runtime, config, catalog.
+ * `priceTable`, `loadManagedPricing`. Uses: runtime, config, catalog, price_eras.
  *
  * @module
  */
 
 import { CATALOG_MODELS, FAST_PRICES, PRICING_TIERS, type TierPrice } from "./catalog.ts";
 import { managedSettingsPaths, readManagedSettings } from "./config.ts";
+import { type PricingEra, pricingEraOf } from "./price_eras.ts";
 import type { Runtime } from "./runtime.ts";
 
 /** A model's list prices, in US dollars per million tokens (see {@linkcode TierPrice}). */
@@ -133,6 +135,8 @@ interface PriceRow {
   price: ModelPrice;
   /** A managed row prices every token alike: no US-inference, fast or long-prompt rule. */
   flat: boolean;
+  /** A row of the catalog, which an older version's rules change (a row the user or policy gave is kept). */
+  catalog?: boolean;
 }
 
 /** An organisation's managed `modelPricing` (Claude Code honours it from managed settings only). */
@@ -222,6 +226,20 @@ export interface PricedUsage {
   web_search_requests: number;
   /** `usage.iterations`: the server-side steps of the response (see {@linkcode responseCostUsd}). */
   iterations?: readonly unknown[];
+  /** The Claude Code version that wrote the response (its transcript line's `version`): its cost rules apply. */
+  version?: string;
+}
+
+/** A catalog row as a version's rules saw it: without 1-hour writes, or with the long-prompt line it had. */
+function inEra(price: ModelPrice, era: PricingEra): ModelPrice {
+  let seen = price;
+  if (!era.oneHourWrites && seen.cache_write_1h !== undefined) seen = { ...seen, cache_write_1h: undefined };
+  const rule = era.longPrompt;
+  if (rule !== undefined && seen.input === rule.tier_input && seen.output === rule.tier_output) {
+    const { above_prompt_tokens, input, output, cache_write, cache_read } = rule;
+    seen = { ...seen, long_prompt: { above_prompt_tokens, input, output, cache_write_5m: cache_write, cache_read } };
+  }
+  return seen;
 }
 
 /** One step of `usage.iterations`, as far as its cost goes. */
@@ -299,7 +317,7 @@ function priceRow(model: string, book: PriceBook, speed: string | undefined): Pr
     (catalogId === undefined ? undefined : book.managed?.byModel.get(catalogId));
   if (managed !== undefined) return { price: managed, flat: true };
   const tier = catalogId === undefined ? undefined : tierOf(catalogId, speed);
-  return tier === undefined ? undefined : { price: tier, flat: false };
+  return tier === undefined ? undefined : { price: tier, flat: false, catalog: true };
 }
 
 /** The token cost of one priced unit, in Claude Code's order of operations (equal to its own, bit for bit). */
@@ -339,10 +357,13 @@ function unitCost(usage: PricedUsage, price: ModelPrice): number {
  * ```
  */
 export function responseCostUsd(model: string, usage: PricedUsage, book: PriceBook): number | undefined {
-  const row = priceRow(model, book, usage.speed);
-  if (row === undefined) return undefined;
-  const geo = !row.flat && usage.inference_geo === "us" ? US_INFERENCE_FACTOR : 1;
-  const units = row.flat ? [usage] : pricedUnits(usage, row.price);
+  const { era } = pricingEraOf(usage.version);
+  const found = priceRow(model, book, era.fastMode ? usage.speed : undefined);
+  if (found === undefined) return undefined;
+  const row = found.catalog ? { ...found, price: inEra(found.price, era) } : found;
+  const geo = !row.flat && era.usInference && usage.inference_geo === "us" ? US_INFERENCE_FACTOR : 1;
+  // Before 1-hour writes were priced apart, iterations were not split either: the response is one unit.
+  const units = row.flat || !era.oneHourWrites ? [usage] : pricedUnits(usage, row.price);
   let tokensCost = 0;
   for (const unit of units) tokensCost += unitCost(unit, row.price);
   let cost = (tokensCost * geo + usage.web_search_requests * (row.price.web_search ?? WEB_SEARCH_USD)) *

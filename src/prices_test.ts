@@ -148,3 +148,45 @@ Deno.test("TELEMHQ_PRICES lays the user's prices over everything; incomplete or 
   assert.equal(responseCostUsd("claude-sonnet-4-5-20250929", usage({ input_tokens: 1_000_000 }), book), 2);
   assert.deepEqual(priceTable("not json"), {});
 });
+
+/**
+ * Claude Code 2.0.77's own cost function, as its cli.js has it (B$3 and Z$3, names kept): one row per model,
+ * every cache write at the write price, and a 3/15 row over 200,000 prompt tokens priced 6/22.5/7.5/0.6.
+ */
+function claudeCode2077Cost(model: "sonnet" | "haiku45", u: PricedUsage): number {
+  const W0A = { inputTokens: 3, outputTokens: 15, promptCacheWriteTokens: 3.75, promptCacheReadTokens: 0.3 };
+  const Yd1 = { inputTokens: 6, outputTokens: 22.5, promptCacheWriteTokens: 7.5, promptCacheReadTokens: 0.6 };
+  const Xd1 = { inputTokens: 1, outputTokens: 5, promptCacheWriteTokens: 1.25, promptCacheReadTokens: 0.1 };
+  const prompt = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens;
+  const A = model === "haiku45" ? Xd1 : prompt > 200000 ? Yd1 : W0A;
+  return u.input_tokens / 1e6 * A.inputTokens + u.output_tokens / 1e6 * A.outputTokens +
+    u.cache_read_input_tokens / 1e6 * A.promptCacheReadTokens +
+    u.cache_creation_input_tokens / 1e6 * A.promptCacheWriteTokens + u.web_search_requests * 0.01;
+}
+
+Deno.test("responseCostUsd() prices a response by the rules of the Claude Code version that wrote it (2.0.77: long prompts, no 1-hour writes, no US factor)", () => {
+  const cases: [string, "sonnet" | "haiku45", Partial<PricedUsage>][] = [
+    // 227k-token prompts on Sonnet 4.5 [1m]: 2.0.77 prices the whole request at 6/22.5/7.5/0.6.
+    ["claude-sonnet-4-5[1m]", "sonnet", {
+      input_tokens: 12_345,
+      cache_read_input_tokens: 200_000,
+      cache_creation_input_tokens: 14_655,
+      output_tokens: 2_000,
+    }],
+    ["claude-sonnet-4-5-20250929", "sonnet", { input_tokens: 200_001, output_tokens: 1 }],
+    ["claude-sonnet-4-5", "sonnet", { input_tokens: 200_000, output_tokens: 1 }],
+    // 1-hour writes and US-only inference did not exist for 2.0.77's prices: every write at 3.75, no 1.1 factor.
+    ["claude-sonnet-4-5", "sonnet", { cache_creation_input_tokens: 50_000, cache_1h: 50_000, inference_geo: "us" }],
+    ["claude-haiku-4-5", "haiku45", { input_tokens: 300_000, output_tokens: 10, web_search_requests: 2 }],
+  ];
+  for (const [model, row, fields] of cases) {
+    const old = usage({ ...fields, version: "2.0.77" });
+    const cost = responseCostUsd(model, old, CATALOG);
+    assert.ok(Math.abs(cost! - claudeCode2077Cost(row, old)) < 1e-12, `${model} ${JSON.stringify(fields)}: ${cost}`);
+  }
+  // The same long prompt written by 2.1.332 is priced by its catalog (3/15), and a version that is none gets today's.
+  const long = usage({ input_tokens: 250_000 });
+  assert.equal(responseCostUsd("claude-sonnet-4-5", { ...long, version: "2.1.332" }, CATALOG), 0.75);
+  assert.equal(responseCostUsd("claude-sonnet-4-5", { ...long, version: "\u001b[0mx" }, CATALOG), 0.75);
+  assert.equal(responseCostUsd("claude-sonnet-4-5", { ...long, version: "2.0.77" }, CATALOG), 1.5);
+});

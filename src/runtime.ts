@@ -7,11 +7,12 @@
  * `node:fs/promises`, loaded here (see the file layer in `files.ts`).
  *
  * Owns: the `Runtime` interface, `nodeFs`, what a started process may not
- * inherit, the adapters' shared helpers. Uses: sha256.
+ * inherit, the adapters' shared helpers. Uses: paths, sha256.
  *
  * @module
  */
 
+import { fileUrlPath } from "./paths.ts";
 import type { Sha256Hex } from "./sha256.ts";
 
 /**
@@ -185,7 +186,7 @@ export async function* readSyncChunks(
 /** The path of this script when it runs from a local file: in the assembled hook.ts, hook.ts itself. */
 export function thisScriptPath(): string | undefined {
   const url = new URL(import.meta.url);
-  return url.protocol === "file:" ? decodeURIComponent(url.pathname) : undefined;
+  return url.protocol === "file:" ? fileUrlPath(url) : undefined;
 }
 
 /** Runs a synchronous action as a promise: its result resolves it, its exception rejects it. */

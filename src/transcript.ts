@@ -24,6 +24,8 @@ export interface TranscriptLine {
   timestamp?: unknown;
   /** The git branch Claude Code saw. */
   gitBranch?: unknown;
+  /** The version of Claude Code that wrote the line. */
+  version?: unknown;
   /** True on lines Claude Code adds itself (not typed by the user). */
   isMeta?: unknown;
   /** The line's own id. */

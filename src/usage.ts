@@ -89,8 +89,22 @@ interface ResponseUsage extends PricedUsage {
   model?: string;
 }
 
-/** A token count as the API gives it: a whole number of tokens, else nothing. */
-function count(value: unknown): number {
+/**
+ * A token count as the API gives it: a whole number of tokens, else nothing
+ * (a negative, fractional, huge or non-number count counts 0).
+ *
+ * @param value Any value from a transcript.
+ * @returns The count, or 0.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(count(12), 12);
+ * assert.equal(count(-1), 0);
+ * assert.equal(count(1e300), 0);
+ * ```
+ */
+export function count(value: unknown): number {
   return Number.isSafeInteger(value) && (value as number) >= 0 ? value as number : 0;
 }
 
@@ -101,8 +115,17 @@ const MAX_MODELS = 16;
  * The lines a Write or Edit tool result added and removed, counted as Claude
  * Code counts them for its own totals: a new file's lines (newlines + 1, none
  * for an empty file), else the `+` and `-` lines of its patch.
+ *
+ * @param result A transcript line's `toolUseResult`.
+ * @returns The counts, or undefined for a result that changed no file.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(changedLines({ type: "create", content: "a\nb", structuredPatch: [] }), { added: 2, removed: 0 });
+ * ```
  */
-function changedLines(result: unknown): { added: number; removed: number } | undefined {
+export function changedLines(result: unknown): { added: number; removed: number } | undefined {
   if (result === null || typeof result !== "object") return undefined;
   const { type, content, structuredPatch } = result as { type?: unknown; content?: unknown; structuredPatch?: unknown };
   if (!Array.isArray(structuredPatch)) return undefined;
@@ -210,6 +233,7 @@ class UsageTally {
     if (typeof usage.speed === "string") response.speed = usage.speed;
     if (typeof usage.inference_geo === "string") response.inference_geo = usage.inference_geo;
     if (Array.isArray(usage.iterations)) response.iterations = usage.iterations;
+    if (typeof line.version === "string") response.version = line.version;
     this.#responses.set(key, response);
   }
 

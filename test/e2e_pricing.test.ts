@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { startAnthropicStandIn } from "../scripts/_anthropic_standin.ts";
 import { newSession, runClaude, writeSettings } from "../scripts/_claude.ts";
 import { CATALOG_MODELS } from "../mod.ts";
-import { launcherLine, removeTree, startReceiver } from "./_helpers.ts";
+import { HOOK_PATH, launcherLine, removeTree, runProcess, runtimeBinary, startReceiver } from "./_helpers.ts";
 
 const USAGE_EVENTS = ["Stop", "StopFailure", "SubagentStop", "SessionEnd"];
 
@@ -16,6 +16,19 @@ interface Outcome {
   costState: { totalCostUSD: number; totalLinesAdded: number; totalLinesRemoved: number };
   /** Our pings, parsed. */
   pings: Record<string, number & string>[];
+  /** `report --json --by session` over the session's HOME afterwards: what it says the session cost. */
+  reported: { cost_usd: number; lines_added: number; lines_removed: number; turns: number };
+}
+
+/** `report` run on a finished session's HOME, as a user would run it. */
+async function reportOn(home: string): Promise<Outcome["reported"]> {
+  const run = await runProcess([runtimeBinary("bun"), HOOK_PATH, "report", "--json", "--by", "session"], {
+    env: { HOME: home },
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const rows = JSON.parse(run.stdout).rows;
+  assert.equal(rows.length, 1, "one session");
+  return rows[0];
 }
 
 function lastCostState(home: string): Outcome["costState"] {
@@ -47,7 +60,11 @@ async function session(model: string, scenario: string, allowedTools?: string): 
     });
     assert.equal(run.code, 0, `${model}: ${run.stderr}`);
     await receiver.waitFor(2, 15_000); // Stop and SessionEnd
-    return { costState: lastCostState(s.home), pings: receiver.requests.map((request) => JSON.parse(request.body)) };
+    return {
+      costState: lastCostState(s.home),
+      pings: receiver.requests.map((request) => JSON.parse(request.body)),
+      reported: await reportOn(s.home),
+    };
   } finally {
     await Promise.all([api.close(), receiver.close()]);
     await removeTree(s.home);
@@ -79,6 +96,12 @@ Deno.test("every catalog model, every price dimension: the pings' cost_usd equal
     if (difference > 0.5e-6) {
       differences.push(`${models[index]}: ours ${turns[0].cost_usd}, Claude Code's ${outcome.costState.totalCostUSD}`);
     }
+    // report, over every transcript of the session afterwards, says the same within a micro-dollar.
+    if (Math.abs(outcome.reported.cost_usd - outcome.costState.totalCostUSD) > 0.5e-6) {
+      differences.push(
+        `${models[index]}: report ${outcome.reported.cost_usd}, Claude Code's ${outcome.costState.totalCostUSD}`,
+      );
+    }
     assert.equal(turns[0].speed, "fast", `${models[index]}: a fast response is reported`);
     assert.equal(turns[0].web_search_requests, 8, `${models[index]}: web searches`);
     const end = outcome.pings.find((ping) => ping.event === "SessionEnd")!;
@@ -96,6 +119,11 @@ Deno.test("a turn that writes and edits a file reports the lines Claude Code cou
     { added: outcome.costState.totalLinesAdded, removed: outcome.costState.totalLinesRemoved },
   );
   assert.deepEqual({ added: stop.lines_added, removed: stop.lines_removed }, { added: 5, removed: 1 });
+  assert.deepEqual(
+    { added: outcome.reported.lines_added, removed: outcome.reported.lines_removed, turns: outcome.reported.turns },
+    { added: 5, removed: 1, turns: 1 },
+    "report counts the same lines",
+  );
   const end = outcome.pings.find((ping) => ping.event === "SessionEnd")!;
   assert.equal(end.session_lines_added, stop.lines_added);
   assert.ok(outcome.pings.every((ping) => !JSON.stringify(ping).includes("SECRET_")));

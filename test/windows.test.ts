@@ -185,6 +185,8 @@ Deno.test({
     await withWine(async (wine) => {
       const event = { hook_event_name: "Stop", session_id: "s1", cwd: "C:\\Users\\alice\\src\\acme-api" };
       const node = `"${windowsPathOf(NODE_EXE)}" "${windowsPathOf(`${ROOT}hook.ts`)}"`;
+      Deno.mkdirSync(`${wine.prefix}/drive_c/fakegit/bin`, { recursive: true });
+      Deno.writeTextFileSync(`${wine.prefix}/drive_c/fakegit/bin/bash.exe`, "");
       await wine.batch([
         ...hookLines(0, event, wine, { ...BASE_ENV, TELEMHQ_STATE_DIR: "C:\\shared-telemhq" }),
         ...hookLines(1, event, wine, { ...BASE_ENV, TELEMHQ_STATE_DIR: "%USERPROFILE%\\.claude\\mine" }),
@@ -192,13 +194,30 @@ Deno.test({
         ...hookLines(2, event, wine, { ...BASE_ENV, USERPROFILE: "C:\\", TELEMHQ_STATE_DIR: "C:\\spoofed" }),
         `${node} install --url https://telemhq.com/ping/windows-test-token > C:\\ev\\install.out 2>&1`,
         `echo %ERRORLEVEL% > C:\\ev\\install.code`,
+        // With a Git Bash (CLAUDE_CODE_GIT_BASH_PATH, as Claude Code reads it), install copies the hook and wires it.
+        "setlocal",
+        'set "CLAUDE_CODE_GIT_BASH_PATH=C:\\fakegit\\bin\\bash.exe"',
+        `${node} install --url https://telemhq.com/ping/windows-test-token > C:\\ev\\install2.out 2>&1`,
+        `echo %ERRORLEVEL% > C:\\ev\\install2.code`,
+        "endlocal",
       ]);
+      assert.equal(
+        Deno.readTextFileSync(`${wine.prefix}/drive_c/ev/install2.code`).trim(),
+        "0",
+        Deno.readTextFileSync(`${wine.prefix}/drive_c/ev/install2.out`),
+      );
+      const settings = Deno.readTextFileSync(`${wine.profile()}/.claude/settings.json`);
+      assert.match(
+        settings,
+        /exec \/bin\/sh C:\/users\/[^/]+\/\.claude\/hooks\/telemhq\.sh --node/,
+        "a Git Bash command, C:/ paths",
+      );
+      assert.ok(exists(`${wine.profile()}/.claude/hooks/telemhq.mjs`), "the hook file was copied");
       // Wine has no Git Bash: Claude Code would run hooks in PowerShell, so install refuses and writes nothing.
       assert.equal(Deno.readTextFileSync(`${wine.prefix}/drive_c/ev/install.code`).trim(), "1");
       const install = Deno.readTextFileSync(`${wine.prefix}/drive_c/ev/install.out`);
       assert.match(install, /^Cannot install: Claude Code on Windows runs hooks in Git Bash, and there is none here/);
       assert.ok(!install.includes("windows-test-token"), "the token is never printed");
-      assert.ok(!exists(`${wine.profile()}/.claude/settings.json`), "no settings written");
       const refused = Deno.readTextFileSync(`${wine.prefix}/drive_c/ev/0.err`);
       assert.match(refused, /not inside your user profile/);
       assert.deepEqual(spooled(`${wine.prefix}/drive_c/shared-telemhq`), [], "nothing spooled outside the profile");

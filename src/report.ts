@@ -1,0 +1,487 @@
+/**
+ * `report`: what Claude Code spent on this machine, from its own transcripts
+ * (every one it kept, not only since the hook was installed), by day, week,
+ * month, session, project or model. Each response is priced by the same code
+ * as the pings (so a report and the tracker agree), counted once however many
+ * resumed or forked transcripts repeat it, and summed unrounded (rounded once
+ * when shown). Nothing but counts, model ids, dates, session ids and project
+ * folder names is printed; no path and no content. Files are streamed in
+ * chunks (memory does not grow with a transcript's size), read only when they
+ * are regular files (never through a symlink, never a FIFO), and a broken or
+ * half-written line is skipped and counted.
+ *
+ * Owns: `reportCommand`, `collectReport`, `SpendReport`, `ReportTotals`,
+ * `REPORT_GROUPS`. Uses: input, fields, paths, payload, runtime, files,
+ * state_dir, transcript, prices, usage, cli_args.
+ *
+ * @module
+ */
+
+import { CommandError, parseArgs } from "./cli_args.ts";
+import { plainModelId } from "./fields.ts";
+import { terminalSafe } from "./input.ts";
+import { hostPathStyle } from "./paths.ts";
+import { projectName } from "./payload.ts";
+import {
+  loadManagedPricing,
+  type PriceBook,
+  type PricedUsage,
+  priceTable,
+  resolveModel,
+  responseCostUsd,
+  roundUsd,
+} from "./prices.ts";
+import type { FsPromises, Runtime } from "./runtime.ts";
+import { openRegularFile } from "./files.ts";
+import { claudeDirectory } from "./state_dir.ts";
+import type { TranscriptLine } from "./transcript.ts";
+import { changedLines, count, TOKEN_FIELDS, type TokenCounts, totalTokens } from "./usage.ts";
+
+/** How a report groups what was spent. */
+export const REPORT_GROUPS = ["day", "week", "month", "session", "project", "model"] as const;
+
+/** One of {@linkcode REPORT_GROUPS}. */
+export type ReportGroup = (typeof REPORT_GROUPS)[number];
+
+/** What was spent in one group (or in all). */
+export interface ReportTotals extends TokenCounts {
+  /** The four token counts added up. */
+  total_tokens: number;
+  /** The cost in US dollars of the responses with a known price, rounded once. */
+  cost_usd: number;
+  /** API responses. */
+  api_requests: number;
+  /** Responses of models without a known price (not in `cost_usd`). */
+  unpriced_requests: number;
+  /** Turns (prompts a user typed); not counted by model. */
+  turns: number;
+  /** Web search requests. */
+  web_search_requests: number;
+  /** Lines Write and Edit added. */
+  lines_added: number;
+  /** Lines Write and Edit removed. */
+  lines_removed: number;
+}
+
+/** A report: one row per group, newest or largest first, and the totals. */
+export interface SpendReport {
+  /** How the rows are grouped. */
+  by: ReportGroup;
+  /** The rows. */
+  rows: (ReportTotals & { key: string })[];
+  /** Everything in the rows together. */
+  total: ReportTotals;
+  /** Transcript files read. */
+  files: number;
+  /** Files that could not be read (not regular files, unreadable). */
+  skipped_files: number;
+  /** Lines that were not JSON (broken, or half-written at the end of a file being written). */
+  skipped_lines: number;
+  /** Models without a known price, as their plain ids. */
+  unpriced_models: string[];
+}
+
+/** What {@linkcode collectReport} reads and keeps. */
+export interface ReportOptions {
+  /** Claude Code's folder (its `projects/` holds the transcripts). */
+  claudeDir: string;
+  /** How to group. */
+  by: ReportGroup;
+  /** The first day to count (`YYYY-MM-DD`, local time), if any. */
+  since?: string;
+  /** The last day to count (`YYYY-MM-DD`, local time), if any. */
+  until?: string;
+  /** Only this project (its folder's name), if any. */
+  project?: string;
+  /** The prices. */
+  prices: PriceBook;
+  /** Called after each file with how many are read and how many there are. */
+  onProgress?: (done: number, all: number) => void;
+}
+
+/** A folder deeper than this under `projects/` holds no transcript of Claude Code's. */
+const MAX_PROJECTS_DEPTH = 4;
+/** A line longer than this is skipped: no line with usage is this long. */
+const MAX_REPORT_LINE_BYTES = 64 << 20;
+const REPORT_CHUNK_BYTES = 1 << 20;
+const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** One response, its lines merged (the largest count of each field wins, as in the pings). */
+interface Response extends PricedUsage {
+  model?: string;
+  version?: string;
+  time: number;
+  session: string;
+  project: string;
+}
+
+/** The transcripts under `projects/`: regular `.jsonl` files only, found without following a symlink. */
+async function transcriptFiles(fs: FsPromises, dir: string, depth = 0): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  const files: string[] = [];
+  for (const entry of entries.sort((a, b) => a.name < b.name ? -1 : 1)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory() && depth < MAX_PROJECTS_DEPTH) files.push(...await transcriptFiles(fs, path, depth + 1));
+    else if (entry.isFile() && entry.name.endsWith(".jsonl")) files.push(path);
+  }
+  return files;
+}
+
+/** A file's lines, streamed in chunks; a last line without its newline is yielded too (it may be half-written). */
+async function* fileLines(fs: FsPromises, path: string): AsyncGenerator<string> {
+  const { file } = await openRegularFile(fs, path);
+  const decoder = new TextDecoder();
+  const buffer = new Uint8Array(REPORT_CHUNK_BYTES);
+  let pending = "";
+  try {
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      const text = pending + decoder.decode(buffer.subarray(0, bytesRead), { stream: true });
+      const lines = text.split("\n");
+      pending = lines.pop() ?? "";
+      if (pending.length > MAX_REPORT_LINE_BYTES) pending = "\u0000"; // never gathered; skipped as not JSON
+      yield* lines;
+    }
+    pending += decoder.decode();
+    if (pending !== "") yield pending;
+  } finally {
+    await file.close();
+  }
+}
+
+/** The local date of a time, `YYYY-MM-DD`. */
+function localDay(time: number): string {
+  const date = new Date(time);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+/** The Monday that starts a time's week (local time), `YYYY-MM-DD`. */
+function weekStart(time: number): string {
+  const date = new Date(time);
+  date.setDate(date.getDate() - ((date.getDay() + 6) % 7));
+  return localDay(date.getTime());
+}
+
+/** A key from event-free text that cannot collide by accident: 52 bits of FNV-1a, as a number (small in a Set). */
+function shortKey(text: string): number {
+  let high = 0x811c;
+  let low = 0x9dc5;
+  for (let index = 0; index < text.length; index++) {
+    low ^= text.charCodeAt(index);
+    const product = low * 0x193;
+    low = product & 0xffff;
+    high = (high * 0x193 + (product >>> 16) + (text.charCodeAt(index) << 8)) & 0xfffffffff;
+  }
+  return high * 0x10000 + low;
+}
+
+function emptyTotals(): ReportTotals {
+  return {
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+    total_tokens: 0,
+    cost_usd: 0,
+    api_requests: 0,
+    unpriced_requests: 0,
+    turns: 0,
+    web_search_requests: 0,
+    lines_added: 0,
+    lines_removed: 0,
+  };
+}
+
+/** Adds everything each file holds, file by file; see {@linkcode collectReport}. */
+class SpendTally {
+  readonly groups = new Map<string, ReportTotals>();
+  readonly total = emptyTotals();
+  readonly seen = new Set<number>();
+  readonly unpriced = new Set<string>();
+  skippedLines = 0;
+
+  readonly options: ReportOptions;
+
+  constructor(options: ReportOptions) {
+    this.options = options;
+  }
+
+  keyOf(time: number, session: string, project: string, model: string | undefined): string | undefined {
+    const day = localDay(time);
+    if (this.options.since !== undefined && day < this.options.since) return undefined;
+    if (this.options.until !== undefined && day > this.options.until) return undefined;
+    if (this.options.project !== undefined && project !== this.options.project) return undefined;
+    switch (this.options.by) {
+      case "day":
+        return day;
+      case "week":
+        return weekStart(time);
+      case "month":
+        return day.slice(0, 7);
+      case "session":
+        return session;
+      case "project":
+        return project;
+      case "model":
+        return model ?? "unknown";
+    }
+  }
+
+  group(key: string): ReportTotals {
+    let totals = this.groups.get(key);
+    if (totals === undefined) this.groups.set(key, totals = emptyTotals());
+    return totals;
+  }
+
+  /** Adds once: a resumed or forked session repeats its parent's lines. */
+  once(key: string): boolean {
+    const short = shortKey(key);
+    if (this.seen.has(short)) return false;
+    this.seen.add(short);
+    return true;
+  }
+
+  addResponse(response: Response): void {
+    const model = response.model === undefined
+      ? undefined
+      : resolveModel(response.model) ?? plainModelId(response.model);
+    const key = this.keyOf(response.time, response.session, response.project, model);
+    if (key === undefined) return;
+    const cost = response.model === undefined
+      ? undefined
+      : responseCostUsd(response.model, response, this.options.prices);
+    if (cost === undefined) this.unpriced.add(model ?? "unknown");
+    for (const totals of [this.group(key), this.total]) {
+      for (const field of TOKEN_FIELDS) totals[field] += response[field];
+      totals.total_tokens += totalTokens(response);
+      totals.api_requests++;
+      totals.web_search_requests += response.web_search_requests;
+      if (cost === undefined) totals.unpriced_requests++;
+      else totals.cost_usd += cost;
+    }
+  }
+
+  addTurn(time: number, session: string, project: string): void {
+    if (this.options.by === "model") return;
+    const key = this.keyOf(time, session, project, undefined);
+    if (key === undefined) return;
+    this.group(key).turns++;
+    this.total.turns++;
+  }
+
+  addChange(time: number, session: string, project: string, change: { added: number; removed: number }): void {
+    if (this.options.by === "model") return;
+    const key = this.keyOf(time, session, project, undefined);
+    if (key === undefined) return;
+    for (const totals of [this.group(key), this.total]) {
+      totals.lines_added += change.added;
+      totals.lines_removed += change.removed;
+    }
+  }
+
+  /** One transcript: its responses merged within the file, then added once each. */
+  async addFile(fs: FsPromises, path: string): Promise<void> {
+    const responses = new Map<string, Response>();
+    const style = hostPathStyle();
+    for await (const text of fileLines(fs, path)) {
+      // Only lines that can hold usage, a prompt or a file change are parsed: most bytes are content.
+      if (!text.includes('"usage"') && !text.includes('"promptId"') && !text.includes('"structuredPatch"')) continue;
+      let line: TranscriptLine & { sessionId?: unknown; cwd?: unknown; version?: unknown };
+      try {
+        line = JSON.parse(text);
+      } catch {
+        this.skippedLines++;
+        continue;
+      }
+      if (line === null || typeof line !== "object") continue;
+      const time = typeof line.timestamp === "string" ? Date.parse(line.timestamp) : NaN;
+      if (Number.isNaN(time)) continue;
+      const session = typeof line.sessionId === "string" && SESSION_ID_PATTERN.test(line.sessionId)
+        ? line.sessionId
+        : "unknown";
+      const project = typeof line.cwd === "string" ? projectName(line.cwd, style) : "unknown";
+      if (line.type === "user") {
+        const uuid = typeof line.uuid === "string" ? line.uuid : undefined;
+        const change = changedLines(line.toolUseResult);
+        if (change !== undefined && uuid !== undefined && this.once(`change\u0000${uuid}`)) {
+          this.addChange(time, session, project, change);
+        }
+        const isPrompt = typeof line.promptId === "string" && line.toolUseResult === undefined && line.isMeta !== true;
+        if (isPrompt && this.once(`turn\u0000${session}\u0000${line.promptId}`)) this.addTurn(time, session, project);
+        continue;
+      }
+      const message = line.message;
+      const usage = message?.usage;
+      if (line.type !== "assistant" || typeof message?.id !== "string" || message.model === "<synthetic>") continue;
+      if (usage === null || typeof usage !== "object") continue;
+      const key = `${message.id}\u0000${typeof line.requestId === "string" ? line.requestId : ""}`;
+      const response = responses.get(key) ?? {
+        input_tokens: 0,
+        output_tokens: 0,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+        cache_1h: 0,
+        web_search_requests: 0,
+        time,
+        session,
+        project,
+      };
+      const model = typeof line.requestedModel === "string" ? line.requestedModel : message.model;
+      if (typeof model === "string") response.model = model;
+      if (typeof line.version === "string") response.version = line.version;
+      for (const field of TOKEN_FIELDS) response[field] = Math.max(response[field], count(usage[field]));
+      const split = usage.cache_creation as Record<string, unknown> | undefined;
+      response.cache_1h = Math.max(response.cache_1h, count(split?.ephemeral_1h_input_tokens));
+      const tools = usage.server_tool_use as Record<string, unknown> | undefined;
+      response.web_search_requests = Math.max(response.web_search_requests, count(tools?.web_search_requests));
+      if (typeof usage.speed === "string") response.speed = usage.speed;
+      if (typeof usage.inference_geo === "string") response.inference_geo = usage.inference_geo;
+      if (Array.isArray(usage.iterations)) response.iterations = usage.iterations;
+      responses.set(key, response);
+    }
+    for (const [key, response] of responses) if (this.once(`response\u0000${key}`)) this.addResponse(response);
+  }
+}
+
+/**
+ * Reads every transcript Claude Code kept under `projects/` and adds up what
+ * was spent, grouped (see the module's doc).
+ *
+ * @param runtime The runtime adapter.
+ * @param options What to read and how to group it.
+ * @returns The report.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { detectRuntime } from "@telemhq/claude-code";
+ * const report = await collectReport(detectRuntime(), { claudeDir: "/nonexistent", by: "day", prices: { overrides: {} } });
+ * assert.deepEqual([report.files, report.rows.length, report.total.cost_usd], [0, 0, 0]);
+ * ```
+ */
+export async function collectReport(runtime: Runtime, options: ReportOptions): Promise<SpendReport> {
+  const fs = await runtime.fs();
+  const files = await transcriptFiles(fs, `${options.claudeDir}/projects`);
+  const tally = new SpendTally(options);
+  let skippedFiles = 0;
+  for (const [index, path] of files.entries()) {
+    try {
+      await tally.addFile(fs, path);
+    } catch {
+      skippedFiles++;
+    }
+    options.onProgress?.(index + 1, files.length);
+  }
+  const rows = [...tally.groups.entries()].map(([key, totals]) => ({
+    key,
+    ...totals,
+    cost_usd: roundUsd(totals.cost_usd),
+  }));
+  const byTime = options.by === "day" || options.by === "week" || options.by === "month";
+  rows.sort((a, b) => byTime ? (a.key < b.key ? -1 : 1) : b.cost_usd - a.cost_usd || (a.key < b.key ? -1 : 1));
+  return {
+    by: options.by,
+    rows,
+    total: { ...tally.total, cost_usd: roundUsd(tally.total.cost_usd) },
+    files: files.length - skippedFiles,
+    skipped_files: skippedFiles,
+    skipped_lines: tally.skippedLines,
+    unpriced_models: [...tally.unpriced].sort(),
+  };
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The report as a table for a terminal: every value escaped, numbers right-aligned. */
+function reportTable(report: SpendReport): string {
+  const header = [
+    report.by,
+    "input",
+    "output",
+    "cache write",
+    "cache read",
+    "total tokens",
+    "cost USD",
+    "turns",
+    "searches",
+    "+lines",
+    "-lines",
+  ];
+  const cells = (key: string, t: ReportTotals) => [
+    terminalSafe(key),
+    ...[t.input_tokens, t.output_tokens, t.cache_creation_input_tokens, t.cache_read_input_tokens, t.total_tokens]
+      .map((n) => n.toLocaleString("en-US")),
+    `${t.cost_usd.toFixed(t.cost_usd < 1 ? 6 : 2)}${t.unpriced_requests > 0 ? "*" : ""}`,
+    report.by === "model" ? "-" : String(t.turns),
+    String(t.web_search_requests),
+    report.by === "model" ? "-" : String(t.lines_added),
+    report.by === "model" ? "-" : String(t.lines_removed),
+  ];
+  const table = [header, ...report.rows.map((row) => cells(row.key, row)), cells("total", report.total)];
+  const widths = header.map((_, column) => Math.max(...table.map((row) => row[column].length)));
+  return table.map((row) =>
+    row.map((cell, column) => column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column])).join("  ")
+  ).join("\n");
+}
+
+/**
+ * `report`: prints what Claude Code spent here (see the module's doc), as a
+ * table, or as JSON with `--json`.
+ *
+ * @param runtime The runtime adapter.
+ * @param args `[--by day|week|month|session|project|model] [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--project NAME] [--json]`.
+ * @returns 0, or 1 when no transcript could be read at all.
+ *
+ * @example
+ * ```ts ignore
+ * await reportCommand(detectRuntime(), ["--by", "model", "--since", "2026-11-01"]);
+ * ```
+ */
+export async function reportCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
+  const values = parseArgs(args, ["--by", "--since", "--until", "--project"], ["--json"]);
+  const by = (values["--by"] ?? "day") as ReportGroup;
+  if (!REPORT_GROUPS.includes(by)) {
+    throw new CommandError(`Cannot report: --by "${terminalSafe(by)}" is not one of ${REPORT_GROUPS.join(", ")}.`, 2);
+  }
+  for (const option of ["--since", "--until"] as const) {
+    const value = values[option];
+    if (value !== undefined && !(DATE.test(value) && !Number.isNaN(Date.parse(value)))) {
+      throw new CommandError(`Cannot report: ${option} "${terminalSafe(value)}" is not a date like 2026-12-01.`, 2);
+    }
+  }
+  const claudeDir = claudeDirectory((name) => runtime.env(name));
+  if (claudeDir === undefined) {
+    throw new CommandError("Cannot report: no home folder (set HOME, or CLAUDE_CONFIG_DIR).");
+  }
+  const terminal = values["--json"] ? undefined : runtime.terminal();
+  const report = await collectReport(runtime, {
+    claudeDir,
+    by,
+    since: values["--since"],
+    until: values["--until"],
+    project: values["--project"],
+    // The prices the pings use: TELEMHQ_PRICES over an organisation's managed pricing over the catalog.
+    prices: { overrides: priceTable(runtime.env("TELEMHQ_PRICES")), managed: await loadManagedPricing(runtime) },
+    onProgress: terminal === undefined ? undefined : (done, all) => {
+      if (all >= 200 && (done % 50 === 0 || done === all)) terminal.write(`\rReading transcripts: ${done} of ${all}`);
+      if (all >= 200 && done === all) terminal.write("\r\u001b[K");
+    },
+  });
+  if (values["--json"]) console.log(JSON.stringify(report));
+  else {
+    console.log(reportTable(report));
+    const notes = [`${report.files} transcript${report.files === 1 ? "" : "s"} read`];
+    if (report.skipped_files > 0) notes.push(`${report.skipped_files} unreadable file(s) skipped`);
+    if (report.skipped_lines > 0) notes.push(`${report.skipped_lines} broken line(s) skipped`);
+    if (report.unpriced_models.length > 0) {
+      notes.push(
+        `* no price known for ${report.unpriced_models.map((model) => terminalSafe(model)).join(", ")} ` +
+          "(set TELEMHQ_PRICES): those responses are not in the cost",
+      );
+    }
+    console.error(notes.join("; ") + ".");
+  }
+  return report.files === 0 && report.skipped_files > 0 ? 1 : 0;
+}
