@@ -2469,7 +2469,7 @@ async function ledgerFileName(sessionId        , sha256Hex           )          
 // ---------------------------------------------------------------------------
 // src/config.ts
 //
-// The hook's settings: read from the environment (the README's table), with
+// The hook's settings: read from the environment (docs/settings.md), with
 // the ping URL saved by `install` as a fallback, and the folders it works in.
 //
 // Owns: `HookConfig` (the hook's own settings: "config" throughout; Claude
@@ -2510,7 +2510,7 @@ export const ENV_NAMES                    = [
                                                                                       
                                                                                                            
                   
-                                                                                                     
+                                                                                                         
                     
                                                          
                     
@@ -2559,7 +2559,7 @@ function numberSetting(raw                    , fallback        , min        , m
 }
 
 /**
- * Reads the hook's settings from the environment; see the README's table.
+ * Reads the hook's settings from the environment; see docs/settings.md.
  *
  * @param env Looks up an environment variable.
  * @returns The settings, with defaults and numbers clamped to sane ranges.
@@ -3356,8 +3356,8 @@ export const POLICY_HOOK_COMMAND =
  * ```
  */
 export function launcherCommand(launcher        , args                   )         {
-  // Claude Code may end the hook's shell with SIGTERM some 15 ms after starting it: ignored from the first
-  // instant, and, ignored, it stays ignored across exec into the launcher and in what the launcher starts.
+  // Claude Code may end the hook's shell with SIGTERM 15-50 ms after starting it: ignored from the first instant,
+  // and, ignored, it stays ignored across exec into the launcher and in what the launcher starts.
   // On Windows the shell is Git Bash: a path there is C:/Users/..., as Claude Code writes its own for Git Bash.
   const words = ["/bin/sh", launcher, ...args].map((word) =>
     /^[A-Za-z]:\\/.test(word) ? word.replaceAll("\\", "/") : word
@@ -3396,7 +3396,7 @@ const SCRIPT = `#!/bin/sh
 # GENERATED from src/launcher.ts by \`deno task build:hook\`: edit that, not this file.
 #
 # For an event (no command), Claude Code waits for this script, so it only hands the event on: it ignores
-# SIGTERM and SIGHUP (Claude Code's teardown may signal it 15 ms after the start; an ignored signal stays
+# SIGTERM and SIGHUP (Claude Code's teardown may signal it 15-50 ms after the start; an ignored signal stays
 # ignored in what it starts) and starts hook.ts from "/", in a session of its own, under the runtime given
 # (--bun, --deno or --node PATH) or, when that is gone, the first it finds: Bun, then Deno, then Node 22.18
 # or later. It exits at once. With no runtime the event is dropped silently (Claude Code must never be
@@ -5245,8 +5245,8 @@ export const FAST_PRICES                                      = {
 // data: a transcript line records the `version` that wrote it, and a response
 // is priced by the rules of that version, so a ping or a report agrees with
 // what that Claude Code itself showed. Read from the releases' own code (the
-// cost function of 2.0.77 and of 2.1.332; see the README's "Claude Code
-// versions"); the catalog's prices themselves are in `catalog.ts`.
+// cost function of 2.0.77 and of 2.1.332; see docs/tokens-and-cost.md); the
+// catalog's prices themselves are in `catalog.ts`.
 //
 // Owns: `PricingEra`, `PRICING_ERAS`, `pricingEraOf`. Uses: nothing.
 
@@ -10450,7 +10450,7 @@ ${usage.join("\n")}
       help on one command
 
 Settings come from the environment (TELEMHQ_PING_URL, TELEMHQ_STATE_DIR, TELEMHQ_TIMEOUT_MS,
-TELEMHQ_HOOK_DEBUG=1, ...) and from what install saved; see the README.`;
+TELEMHQ_HOOK_DEBUG=1, ...) and from what install saved; see docs/settings.md.`;
 }
 
 function commandHelp(runtime         , command         )         {

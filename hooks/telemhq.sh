@@ -3,7 +3,7 @@
 # GENERATED from src/launcher.ts by `deno task build:hook`: edit that, not this file.
 #
 # For an event (no command), Claude Code waits for this script, so it only hands the event on: it ignores
-# SIGTERM and SIGHUP (Claude Code's teardown may signal it 15 ms after the start; an ignored signal stays
+# SIGTERM and SIGHUP (Claude Code's teardown may signal it 15-50 ms after the start; an ignored signal stays
 # ignored in what it starts) and starts hook.ts from "/", in a session of its own, under the runtime given
 # (--bun, --deno or --node PATH) or, when that is gone, the first it finds: Bun, then Deno, then Node 22.18
 # or later. It exits at once. With no runtime the event is dropped silently (Claude Code must never be

@@ -10,7 +10,7 @@
 # Claude Code on Windows runs hooks in Git Bash: install refuses, and says so, when there is none. Works in
 # Windows PowerShell 5.1 and PowerShell 7.
 #
-# Not yet run on Windows by this project's own CI (see the README's platform table); the GitHub Actions
+# Not yet run on Windows by this project's own CI (see docs/platforms.md); the GitHub Actions
 # workflow runs it on windows-latest.
 param(
   [string]$BaseUrl = $env:TELEMHQ_INSTALL_BASE_URL,

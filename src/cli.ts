@@ -131,7 +131,7 @@ ${usage.join("\n")}
       help on one command
 
 Settings come from the environment (TELEMHQ_PING_URL, TELEMHQ_STATE_DIR, TELEMHQ_TIMEOUT_MS,
-TELEMHQ_HOOK_DEBUG=1, ...) and from what install saved; see the README.`;
+TELEMHQ_HOOK_DEBUG=1, ...) and from what install saved; see docs/settings.md.`;
 }
 
 function commandHelp(runtime: Runtime, command: Command): string {

@@ -1,5 +1,5 @@
 /**
- * The hook's settings: read from the environment (the README's table), with
+ * The hook's settings: read from the environment (docs/settings.md), with
  * the ping URL saved by `install` as a fallback, and the folders it works in.
  *
  * Owns: `HookConfig` (the hook's own settings: "config" throughout; Claude
@@ -55,7 +55,7 @@ export interface HookConfig {
   pingUrlSource?: "TELEMHQ_PING_URL" | "the plugin's ping_url option" | "config file";
   /** A team member's label, when the user set one: `TELEMHQ_MEMBER`, the plugin's option, or install's. */
   member?: string;
-  /** A secret the team shares, mixed into `cwd_hash` and `transcript_path_hash` (see the README). */
+  /** A secret the team shares, mixed into `cwd_hash` and `transcript_path_hash` (see docs/fields.md). */
   hashSalt?: string;
   /** Time limit of one ping request, in milliseconds. */
   timeoutMs: number;
@@ -104,7 +104,7 @@ function numberSetting(raw: string | undefined, fallback: number, min: number, m
 }
 
 /**
- * Reads the hook's settings from the environment; see the README's table.
+ * Reads the hook's settings from the environment; see docs/settings.md.
  *
  * @param env Looks up an environment variable.
  * @returns The settings, with defaults and numbers clamped to sane ranges.

@@ -91,8 +91,8 @@ export const POLICY_HOOK_COMMAND =
  * ```
  */
 export function launcherCommand(launcher: string, args: readonly string[]): string {
-  // Claude Code may end the hook's shell with SIGTERM some 15 ms after starting it: ignored from the first
-  // instant, and, ignored, it stays ignored across exec into the launcher and in what the launcher starts.
+  // Claude Code may end the hook's shell with SIGTERM 15-50 ms after starting it: ignored from the first instant,
+  // and, ignored, it stays ignored across exec into the launcher and in what the launcher starts.
   // On Windows the shell is Git Bash: a path there is C:/Users/..., as Claude Code writes its own for Git Bash.
   const words = ["/bin/sh", launcher, ...args].map((word) =>
     /^[A-Za-z]:\\/.test(word) ? word.replaceAll("\\", "/") : word
@@ -131,7 +131,7 @@ const SCRIPT = `#!/bin/sh
 # GENERATED from src/launcher.ts by \`deno task build:hook\`: edit that, not this file.
 #
 # For an event (no command), Claude Code waits for this script, so it only hands the event on: it ignores
-# SIGTERM and SIGHUP (Claude Code's teardown may signal it 15 ms after the start; an ignored signal stays
+# SIGTERM and SIGHUP (Claude Code's teardown may signal it 15-50 ms after the start; an ignored signal stays
 # ignored in what it starts) and starts hook.ts from "/", in a session of its own, under the runtime given
 # (--bun, --deno or --node PATH) or, when that is gone, the first it finds: Bun, then Deno, then Node 22.18
 # or later. It exits at once. With no runtime the event is dropped silently (Claude Code must never be

@@ -3,8 +3,8 @@
  * data: a transcript line records the `version` that wrote it, and a response
  * is priced by the rules of that version, so a ping or a report agrees with
  * what that Claude Code itself showed. Read from the releases' own code (the
- * cost function of 2.0.77 and of 2.1.332; see the README's "Claude Code
- * versions"); the catalog's prices themselves are in `catalog.ts`.
+ * cost function of 2.0.77 and of 2.1.332; see docs/tokens-and-cost.md); the
+ * catalog's prices themselves are in `catalog.ts`.
  *
  * Owns: `PricingEra`, `PRICING_ERAS`, `pricingEraOf`. Uses: nothing.
  *

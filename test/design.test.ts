@@ -7,6 +7,10 @@ import { ROOT, runProcess } from "./_helpers.ts";
 
 const hookSource = Deno.readTextFileSync(`${ROOT}hook.ts`);
 const readme = Deno.readTextFileSync(`${ROOT}README.md`);
+const docFiles = [...Deno.readDirSync(`${ROOT}docs`)]
+  .map((entry) => `docs/${entry.name}`)
+  .filter((name) => name.endsWith(".md"))
+  .sort();
 const sourceModules = [...Deno.readDirSync(`${ROOT}src`)]
   .map((entry) => entry.name)
   .filter((name) => name.endsWith(".ts") && !name.endsWith("_test.ts"))
@@ -86,11 +90,63 @@ Deno.test("hook.ts's version is deno.json's version", () => {
   assert.equal(hook.HOOK_VERSION, JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).version);
 });
 
-Deno.test("the README's table of what leaves the machine lists exactly the Payload fields", () => {
-  const section = readme.split("## What leaves the machine")[1]?.split("\n## ")[0];
-  assert.ok(section, "the README has no 'What leaves the machine' section");
+Deno.test("docs/fields.md's table of what leaves the machine lists exactly the Payload fields", () => {
+  const fields = Deno.readTextFileSync(`${ROOT}docs/fields.md`);
+  const section = fields.split("\n## Every field\n")[1]?.split("\n## ")[0];
+  assert.ok(section, "docs/fields.md has no 'Every field' section");
   const documented = [...section.matchAll(/^\| `([a-z_]+)`\s+\|/gm)].map((match) => match[1]).sort();
   assert.deepEqual(documented, [...mod.PAYLOAD_FIELDS].sort());
+});
+
+Deno.test("the README is a short read whose first screen leads to what leaves the machine, in short and in full", () => {
+  const lines = readme.split("\n").length;
+  assert.ok(lines <= 250, `README.md has ${lines} lines: keep it under 250, and move the details to docs/`);
+  assert.match(readme.split("\n").slice(0, 40).join("\n"), /\]\(#what-leaves-the-machine\)/);
+  // The demo's output points to this section by name.
+  const section = readme.split("\n## What leaves the machine\n")[1]?.split("\n## ")[0];
+  assert.ok(section, "the README has no 'What leaves the machine' section");
+  assert.match(section, /\n\|.*\|\n\| -+ \|/, "the README's section has no short table");
+  assert.match(section, /\]\(docs\/fields\.md\)/, "the README's section does not link the full field table");
+});
+
+/** The anchors GitHub gives a Markdown file's headings. */
+function headingAnchors(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  for (const match of withoutCodeBlocks(markdown).matchAll(/^#{1,6} (.+)$/gm)) {
+    const slug = match[1].trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, "").replaceAll(" ", "-");
+    let anchor = slug;
+    for (let n = 1; anchors.has(anchor); n++) anchor = `${slug}-${n}`;
+    anchors.add(anchor);
+  }
+  return anchors;
+}
+
+function withoutCodeBlocks(markdown: string): string {
+  return markdown.replace(/^```[\s\S]*?^```/gm, "");
+}
+
+Deno.test("every link between the README and docs/ leads to a file that exists, and to a heading in it", () => {
+  const broken: string[] = [];
+  for (const file of ["README.md", ...docFiles]) {
+    const text = withoutCodeBlocks(Deno.readTextFileSync(`${ROOT}${file}`)).replace(/`[^`\n]*`/g, "");
+    const folder = file.includes("/") ? file.slice(0, file.lastIndexOf("/") + 1) : "";
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(target)) continue;
+      const [path, anchor] = target.split("#");
+      const resolved = path === "" ? file : new URL(path, `file:///${folder}`).pathname.slice(1);
+      let markdown: string;
+      try {
+        markdown = Deno.readTextFileSync(`${ROOT}${resolved}`);
+      } catch {
+        broken.push(`${file}: ${target} (no such file)`);
+        continue;
+      }
+      if (anchor !== undefined && !headingAnchors(markdown).has(anchor)) {
+        broken.push(`${file}: ${target} (no such heading)`);
+      }
+    }
+  }
+  assert.deepEqual(broken, []);
 });
 
 Deno.test("scripts never import the tests' helpers", () => {

@@ -116,7 +116,7 @@ async function settledProblems(harness: Harness, timeoutMs = 10_000): Promise<st
 
 /**
  * After an API error in print mode Claude Code exits at once and kills the
- * StopFailure and SessionEnd hooks 15-25 ms after they start: a Deno or Bun
+ * StopFailure and SessionEnd hooks 15-50 ms after they start: a Deno or Bun
  * process run directly is often killed before it has spooled its ping. The
  * shell fast path (tested below) loses none of them.
  */
