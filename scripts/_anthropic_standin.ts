@@ -106,6 +106,14 @@ export const SCENARIOS: Readonly<Record<string, readonly Answer[]>> = {
       }),
     },
   ],
+  // Four responses with prompts of 227,000 tokens (over 2.0's 200,000 line for Sonnet), with 1-hour writes and US-only
+  // inference that 2.0's prices do not know: what 2.0.77 charges for them is its own rule, not today's.
+  "long-prompts": [
+    { blocks: [NOOP_TOOL], usage: longPromptUsage({}) },
+    { blocks: [NOOP_TOOL], usage: longPromptUsage({ inference_geo: "us" }) },
+    { blocks: [NOOP_TOOL], usage: longPromptUsage({ server_tool_use: { web_search_requests: 3 } }) },
+    { blocks: [{ type: "text", text: "Long. SECRET_LONG" }], usage: longPromptUsage({ input_tokens: 100 }) },
+  ],
   // Write a new three-line file, then replace one of its lines by two: Claude Code counts 5 added, 1 removed.
   "edits": [
     {
@@ -247,6 +255,17 @@ function pricedUsage(extra: Record<string, unknown>): Record<string, unknown> {
     cache_creation_input_tokens: 2345,
     cache_creation: { ephemeral_1h_input_tokens: 1000, ephemeral_5m_input_tokens: 1345 },
     server_tool_use: { web_search_requests: 2 },
+    ...extra,
+  };
+}
+
+function longPromptUsage(extra: Record<string, unknown>): Record<string, unknown> {
+  return {
+    input_tokens: 12_345,
+    output_tokens: 2_000,
+    cache_read_input_tokens: 200_000,
+    cache_creation_input_tokens: 14_655,
+    cache_creation: { ephemeral_1h_input_tokens: 5_000, ephemeral_5m_input_tokens: 9_655 },
     ...extra,
   };
 }

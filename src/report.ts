@@ -103,7 +103,7 @@ export interface ReportOptions {
 const MAX_PROJECTS_DEPTH = 4;
 /** A line longer than this is skipped: no line with usage is this long. */
 const MAX_REPORT_LINE_BYTES = 64 << 20;
-const REPORT_CHUNK_BYTES = 1 << 20;
+const REPORT_CHUNK_BYTES = 256 << 10;
 const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** One response, its lines merged (the largest count of each field wins, as in the pings). */
@@ -127,24 +127,48 @@ async function transcriptFiles(fs: FsPromises, dir: string, depth = 0): Promise<
   return files;
 }
 
-/** A file's lines, streamed in chunks; a last line without its newline is yielded too (it may be half-written). */
-async function* fileLines(fs: FsPromises, path: string): AsyncGenerator<string> {
+/** What a line must hold to matter to a report: usage, a prompt, or a file change. Most bytes are content. */
+const REPORT_MARKERS = ['"usage"', '"promptId"', '"structuredPatch"'];
+
+/**
+ * The lines of a file that hold one of {@linkcode REPORT_MARKERS}, streamed in
+ * chunks; a last line without its newline too (it may be half-written). Lines
+ * without a marker are never cut out of the chunk: the scan jumps from marker
+ * to marker, so its work is the file's size, not its number of lines.
+ */
+async function* reportLines(fs: FsPromises, path: string): AsyncGenerator<string> {
   const { file } = await openRegularFile(fs, path);
   const decoder = new TextDecoder();
   const buffer = new Uint8Array(REPORT_CHUNK_BYTES);
   let pending = "";
   try {
-    for (;;) {
+    for (let done = false; !done;) {
       const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      const text = pending + decoder.decode(buffer.subarray(0, bytesRead), { stream: true });
-      const lines = text.split("\n");
-      pending = lines.pop() ?? "";
-      if (pending.length > MAX_REPORT_LINE_BYTES) pending = "\u0000"; // never gathered; skipped as not JSON
-      yield* lines;
+      done = bytesRead === 0;
+      const text = pending +
+        (done ? decoder.decode() : decoder.decode(buffer.subarray(0, bytesRead), { stream: true }));
+      // At the end, the last line counts whole; before it, only up to the last newline.
+      const limit = done ? text.length : text.lastIndexOf("\n");
+      if (limit === -1) {
+        // No newline yet: a line longer than any that matters is dropped, never gathered.
+        pending = text.length > MAX_REPORT_LINE_BYTES ? "" : text;
+        continue;
+      }
+      const next = REPORT_MARKERS.map((marker) => text.indexOf(marker));
+      for (let position = 0; position < limit;) {
+        let found = -1;
+        for (const [index, marker] of REPORT_MARKERS.entries()) {
+          if (next[index] !== -1 && next[index] < position) next[index] = text.indexOf(marker, position);
+          if (next[index] !== -1 && next[index] < limit && (found === -1 || next[index] < found)) found = next[index];
+        }
+        if (found === -1) break;
+        const start = text.lastIndexOf("\n", found) + 1;
+        const end = Math.min(limit, (text.indexOf("\n", found) + 1 || text.length + 1) - 1);
+        yield text.slice(start, end);
+        position = end + 1;
+      }
+      pending = done ? "" : text.slice(limit + 1);
     }
-    pending += decoder.decode();
-    if (pending !== "") yield pending;
   } finally {
     await file.close();
   }
@@ -285,9 +309,11 @@ class SpendTally {
   async addFile(fs: FsPromises, path: string): Promise<void> {
     const responses = new Map<string, Response>();
     const style = hostPathStyle();
-    for await (const text of fileLines(fs, path)) {
-      // Only lines that can hold usage, a prompt or a file change are parsed: most bytes are content.
-      if (!text.includes('"usage"') && !text.includes('"promptId"') && !text.includes('"structuredPatch"')) continue;
+    for await (const text of reportLines(fs, path)) {
+      // A tool's result carries the turn's promptId too, and often most of the file's bytes: parsed only for a patch.
+      if (text.includes('"toolUseResult"') && !text.includes('"structuredPatch"') && !text.includes('"usage"')) {
+        continue;
+      }
       let line: TranscriptLine & { sessionId?: unknown; cwd?: unknown; version?: unknown };
       try {
         line = JSON.parse(text);

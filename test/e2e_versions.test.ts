@@ -4,6 +4,7 @@
 // pings that version can fire, with the tokens the API returned.
 import assert from "node:assert/strict";
 import { startAnthropicStandIn } from "../scripts/_anthropic_standin.ts";
+import { responseCostUsd } from "../mod.ts";
 import { newSession, recordedEvents, recorderCommand, runClaude } from "../scripts/_claude.ts";
 import {
   HOOK_PATH,
@@ -194,6 +195,100 @@ Deno.test("Claude Code 2.1.332 in -p mode: an API error still delivers StopFailu
     assert.deepEqual(events, ["SessionEnd", "StopFailure"]);
   } finally {
     await Promise.all([api.close(), receiver.close()]);
+    await removeTree(session.home);
+  }
+});
+
+/** Claude Code's OpenTelemetry log export, received: each `api_request` event's model and cost. */
+function apiRequestCosts(bodies: readonly string[]): { model: string; cost: number }[] {
+  const costs: { model: string; cost: number }[] = [];
+  for (const body of bodies) {
+    const parsed = JSON.parse(body) as {
+      resourceLogs?: { scopeLogs?: { logRecords?: { body?: { stringValue?: string }; attributes?: unknown[] }[] }[] }[];
+    };
+    for (const resource of parsed.resourceLogs ?? []) {
+      for (const scope of resource.scopeLogs ?? []) {
+        for (const record of scope.logRecords ?? []) {
+          const attributes = new Map(
+            (record.attributes as { key: string; value: Record<string, unknown> }[] ?? [])
+              .map(({ key, value }) => [key, Object.values(value)[0]]),
+          );
+          const name = String(attributes.get("event.name") ?? record.body?.stringValue ?? "");
+          if (!name.endsWith("api_request")) continue;
+          costs.push({ model: String(attributes.get("model")), cost: Number(attributes.get("cost_usd")) });
+        }
+      }
+    }
+  }
+  return costs;
+}
+
+Deno.test("Claude Code 2.0.77, [1m] Sonnet prompts over 200k tokens: the Stop ping's cost and report's equal 2.0.77's own (its OpenTelemetry cost)", async () => {
+  const api = await startAnthropicStandIn();
+  const receiver = await startReceiver();
+  const telemetry = await startReceiver();
+  const session = newSession();
+  const release = RELEASES[0];
+  try {
+    const path = pathWith(release, session.home);
+    const hook = [runtimeBinary("bun"), HOOK_PATH];
+    const install = await runProcess([...hook, "install", "--url", receiver.url], {
+      cwd: session.cwd,
+      env: { HOME: session.home, PATH: path },
+    });
+    assert.equal(install.code, 0, install.stderr);
+    Deno.writeTextFileSync(session.settings, "{}");
+    const run = await runClaude(session, {
+      prompt: "please SCENARIO:long-prompts SECRET_PROMPT do it",
+      apiUrl: api.url,
+      binary: release.command,
+      path,
+      model: "claude-sonnet-4-5[1m]",
+      env: {
+        CLAUDE_CODE_ENABLE_TELEMETRY: "1",
+        OTEL_LOGS_EXPORTER: "otlp",
+        OTEL_METRICS_EXPORTER: "otlp",
+        OTEL_METRIC_EXPORT_INTERVAL: "500",
+        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+        OTEL_EXPORTER_OTLP_ENDPOINT: telemetry.url.replace(/\/ping\/.*$/, ""),
+        OTEL_LOGS_EXPORT_INTERVAL: "500",
+      },
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const stopPing = () =>
+      receiver.requests.map((request) => JSON.parse(request.body)).find((ping) => ping.event === "Stop");
+    for (let waited = 0; stopPing() === undefined && waited < 20_000; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const stop = stopPing();
+    assert.ok(stop, "a Stop ping");
+    // 2.0.77's own cost of the turn's responses (Sonnet; its Haiku requests about Bash prefixes are in no transcript).
+    const all = apiRequestCosts(telemetry.requests.map((request) => request.body));
+    const costs = all.filter((entry) => entry.model === "claude-sonnet-4-5"); // the turn's, not the dated warmups'
+    assert.equal(costs.length, 4, JSON.stringify(costs));
+    const own = costs.reduce((total, entry) => total + entry.cost, 0);
+    assert.ok(Math.abs(stop.cost_usd - own) <= 0.5e-6, `ours ${stop.cost_usd}, 2.0.77's ${own}`);
+    // Today's rules give much less for the same responses: the test tells the two apart.
+    const today = api.usage.filter((record) => record.scenario === "long-prompts").reduce((total, record) => {
+      const u = record.usage as Record<string, number> & { cache_creation: Record<string, number> };
+      return total + responseCostUsd("claude-sonnet-4-5", {
+        input_tokens: u.input_tokens,
+        output_tokens: u.output_tokens,
+        cache_read_input_tokens: u.cache_read_input_tokens,
+        cache_creation_input_tokens: u.cache_creation_input_tokens,
+        cache_1h: u.cache_creation.ephemeral_1h_input_tokens,
+        web_search_requests: 0,
+        version: "2.1.332",
+      }, { overrides: {} })!;
+    }, 0);
+    assert.ok(own - today > 0.5, `2.0.77 charged ${own}; today's rules ${today}`);
+    const report = await runProcess([...hook, "report", "--json", "--by", "model"], { env: { HOME: session.home } });
+    const sonnet = JSON.parse(report.stdout).rows.find((row: { key: string }) => row.key === "claude-sonnet-4-5");
+    // report counts every Sonnet response in the transcripts, the turn's and the warmup subagents'.
+    const allSonnet = all.filter((entry) => entry.model.includes("sonnet")).reduce((total, e) => total + e.cost, 0);
+    assert.ok(Math.abs(sonnet.cost_usd - allSonnet) <= 0.5e-6, `report ${sonnet.cost_usd}, 2.0.77's ${allSonnet}`);
+  } finally {
+    await Promise.all([api.close(), receiver.close(), telemetry.close()]);
     await removeTree(session.home);
   }
 });
