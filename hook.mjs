@@ -3841,6 +3841,8 @@ main "$@"
                   
                                                   
                         
+                                                                                                                     
+                
  
 
 /** Why a ping was set aside in `failed/`. */
@@ -4913,6 +4915,8 @@ function soonestDueWithPace(items                        , paces       )        
                  
                              
                
+                                                                               
+                
  
 
 /** A journal file is set aside (replacing the older one) past this size: the two hold the newest ~2,000 pings. */
@@ -5248,7 +5252,7 @@ export const FAST_PRICES                                      = {
 // cost function of 2.0.77 and of 2.1.332; see docs/tokens-and-cost.md); the
 // catalog's prices themselves are in `catalog.ts`.
 //
-// Owns: `PricingEra`, `PRICING_ERAS`, `pricingEraOf`. Uses: nothing.
+// Owns: `PricingEra`, `PRICING_ERAS`, `PRICING_CHECKED`, `pricingEraOf`, `pricingNote`. Uses: nothing.
 
 /** A 3/15 model's prices over its long-prompt line, for versions that had one. */
                                  
@@ -5309,6 +5313,13 @@ export const PRICING_ERAS                        = [
   { since: "2.1.0", name: "2.1", oneHourWrites: true, usInference: true, fastMode: true },
 ];
 
+/**
+ * The oldest and newest releases whose cost rules were read and checked
+ * against the running release (2.0.77 and 2.1.332, end to end): a version
+ * outside them is priced by the nearest era, and the journal says so.
+ */
+const PRICING_CHECKED                                               = { oldest: "2.0.77", newest: "2.1.332" };
+
 /** The era of today's rules: for responses whose transcript names no version. */
 const CURRENT_ERA = PRICING_ERAS[PRICING_ERAS.length - 1];
 
@@ -5341,6 +5352,28 @@ export function pricingEraOf(version         )                                  
     if (later >= 0) found = era;
   }
   return { era: found, known: true };
+}
+
+/** -1, 0 or 1 as version `a` is older than, the same as, or newer than `b` (both valid). */
+function compareParts(a          , b          )         {
+  return Math.sign(a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+}
+
+/**
+ * What to say about a response priced by rules not checked for its version:
+ * one outside {@linkcode PRICING_CHECKED} is priced by the nearest era's rules.
+ *
+ * @param version The transcript line's `version`, unchecked.
+ * @returns One line for the journal, or undefined when the version is inside the checked range (or is none).
+ */
+function pricingNote(version         )                     {
+  const parts = typeof version === "string" ? versionParts(version) : undefined;
+  if (parts === undefined) return undefined;
+  const oldest = versionParts(PRICING_CHECKED.oldest) ;
+  const newest = versionParts(PRICING_CHECKED.newest) ;
+  if (compareParts(parts, oldest) >= 0 && compareParts(parts, newest) <= 0) return undefined;
+  return `Claude Code ${version}'s cost rules were not checked (checked: ${PRICING_CHECKED.oldest} to ` +
+    `${PRICING_CHECKED.newest}): priced by the ${pricingEraOf(version).era.name} rules, the nearest`;
 }
 
 // ---------------------------------------------------------------------------
@@ -5814,7 +5847,7 @@ async function loadManagedPricing(runtime         )                             
 // each API response counted once, priced by its model.
 //
 // Owns: `TurnUsage`, `sumUsage`, `readTurnUsage`, `readTranscriptUsage`,
-// the token fields. Uses: fields, transcript, prices.
+// the token fields. Uses: fields, transcript, price_eras, prices.
 
 /**
  * Tokens, cost and shape of one turn (or one subagent run): a part of
@@ -5856,6 +5889,8 @@ async function loadManagedPricing(runtime         )                             
                    
                                                                     
                             
+                                                                                                          
+                       
  
 
 /** The four token counts of a response, as the API names them. */
@@ -6066,7 +6101,8 @@ class UsageTally {
       lines_added: changes.length > 0 ? changes.reduce((sum, change) => sum + change.added, 0) : undefined,
       lines_removed: changes.length > 0 ? changes.reduce((sum, change) => sum + change.removed, 0) : undefined,
     };
-    return { usage, unroundedCostUsd: cost };
+    const notes = [...this.#responses.values()].map((response) => pricingNote(response.version));
+    return { usage, unroundedCostUsd: cost, pricingNote: notes.find((note) => note !== undefined) };
   }
 }
 
@@ -6256,6 +6292,7 @@ async function enrichEntry(
     };
     measured = await withinTime(reading(), USAGE_READ_MS).catch(() => undefined);
   }
+  const note = measured?.pricingNote;
   if (measured !== undefined) {
     Object.assign(payload, omitUndefined({ ...measured.usage }));
     if (ledgerPath !== undefined) await addToLedger(runtime, ledgerPath, measured, kind === "turn", payload.ping_id);
@@ -6273,7 +6310,7 @@ async function enrichEntry(
   // The repository, read here rather than in the hook: a git config read would cost Deno's hook 20 ms.
   const repo = local.cwd === undefined ? undefined : await readGitRepo(runtime, local.cwd).catch(() => undefined);
   if (repo !== undefined) payload.git_repo = repo;
-  return { ...entry, payload, local: undefined, enriched: true };
+  return { ...entry, payload, local: undefined, enriched: true, ...(note === undefined ? {} : { note }) };
 }
 
 /**
@@ -6587,7 +6624,9 @@ class Attempts {
     // The tracker is back: whatever of its pings waited out a backoff is due now (its Retry-After still holds).
     if (paces.of(item).delivered()) spool.makeDue((other) => paces.keyOf(other) === paces.keyOf(item));
     const body = JSON.stringify(checkPayload(claimed.entry.payload));
-    await appendToJournal(runtime, config.stateDir , { delivered_at: at, status: status ?? 0, body }).catch(() => {});
+    const note = typeof claimed.entry.note === "string" ? claimed.entry.note.slice(0, 300) : undefined;
+    await appendToJournal(runtime, config.stateDir , { delivered_at: at, status: status ?? 0, body, note })
+      .catch(() => {});
     return "delivered";
   }
 
@@ -9895,7 +9934,7 @@ async function testPing(
 //
 // Owns: `reportCommand`, `collectReport`, `SpendReport`, `ReportTotals`,
 // `REPORT_GROUPS`. Uses: input, fields, paths, payload, runtime, files,
-// state_dir, transcript, prices, usage, cli_args.
+// state_dir, transcript, price_eras, prices, usage, cli_args.
 
 /** How a report groups what was spent. */
 export const REPORT_GROUPS = ["day", "week", "month", "session", "project", "model"]         ;
@@ -9939,6 +9978,8 @@ export const REPORT_GROUPS = ["day", "week", "month", "session", "project", "mod
                         
                                                           
                             
+                                                                                                           
+                               
  
 
 /** What {@linkcode collectReport} reads and keeps. */
@@ -10084,6 +10125,7 @@ class SpendTally {
            total = emptyTotals();
            seen = new Set        ();
            unpriced = new Set        ();
+           unchecked = new Set        ();
   skippedLines = 0;
 
            options               ;
@@ -10137,6 +10179,10 @@ class SpendTally {
       ? undefined
       : responseCostUsd(response.model, response, this.options.prices);
     if (cost === undefined) this.unpriced.add(model ?? "unknown");
+    // Only a well-formed version gets a note: nothing else from the line is named.
+    if (response.version !== undefined && pricingNote(response.version) !== undefined) {
+      this.unchecked.add(response.version);
+    }
     for (const totals of [this.group(key), this.total]) {
       for (const field of TOKEN_FIELDS) totals[field] += response[field];
       totals.total_tokens += totalTokens(response);
@@ -10275,6 +10321,7 @@ export async function collectReport(runtime         , options               )   
     skipped_files: skippedFiles,
     skipped_lines: tally.skippedLines,
     unpriced_models: [...tally.unpriced].sort(),
+    unchecked_versions: [...tally.unchecked].sort().slice(0, 20),
   };
 }
 
@@ -10360,6 +10407,12 @@ async function reportCommand(runtime         , args                   )         
       notes.push(
         `* no price known for ${report.unpriced_models.map((model) => terminalSafe(model)).join(", ")} ` +
           "(set TELEMHQ_PRICES): those responses are not in the cost",
+      );
+    }
+    if (report.unchecked_versions.length > 0) {
+      notes.push(
+        `responses of Claude Code ${report.unchecked_versions.join(", ")} are priced by the nearest ` +
+          "version's rules checked (see docs/tokens-and-cost.md)",
       );
     }
     console.error(notes.join("; ") + ".");
@@ -10736,10 +10789,11 @@ async function logCommand(runtime         , args                   )            
   for (const record of records) {
     // The body is JSON as sent; anything else in the file (a tampered line) is shown escaped, never raw.
     const ping = attempt(() => JSON.parse(record.body), undefined);
+    const note = typeof record.note === "string" ? record.note : undefined;
     console.log(
       values["--json"]
-        ? JSON.stringify({ delivered_at: record.delivered_at, status: record.status, ping: ping ?? record.body })
-        : terminalSafe(`${record.delivered_at}  ${record.status}  ${record.body}`, true),
+        ? JSON.stringify({ delivered_at: record.delivered_at, status: record.status, ping: ping ?? record.body, note })
+        : terminalSafe(`${record.delivered_at}  ${record.status}  ${record.body}${note ? `  (${note})` : ""}`, true),
     );
   }
   if (!values["--json"]) {

@@ -3840,6 +3840,8 @@ export interface SpoolEntry {
   faults?: number;
   /** Why it is in `failed/`, once it is there. */
   failed?: FailedReason;
+  /** A word for the journal about how its cost was computed (a Claude Code version whose rules were not checked). */
+  note?: string;
 }
 
 /** Why a ping was set aside in `failed/`. */
@@ -4912,6 +4914,8 @@ interface JournalRecord {
   status: number;
   /** The exact body sent. */
   body: string;
+  /** How its cost was computed, when that needs saying (see `pricingNote`). */
+  note?: string;
 }
 
 /** A journal file is set aside (replacing the older one) past this size: the two hold the newest ~2,000 pings. */
@@ -5247,7 +5251,7 @@ export const FAST_PRICES: Readonly<Record<string, TierPrice>> = {
 // cost function of 2.0.77 and of 2.1.332; see docs/tokens-and-cost.md); the
 // catalog's prices themselves are in `catalog.ts`.
 //
-// Owns: `PricingEra`, `PRICING_ERAS`, `pricingEraOf`. Uses: nothing.
+// Owns: `PricingEra`, `PRICING_ERAS`, `PRICING_CHECKED`, `pricingEraOf`, `pricingNote`. Uses: nothing.
 
 /** A 3/15 model's prices over its long-prompt line, for versions that had one. */
 export interface LongPromptRule {
@@ -5308,6 +5312,13 @@ export const PRICING_ERAS: readonly PricingEra[] = [
   { since: "2.1.0", name: "2.1", oneHourWrites: true, usInference: true, fastMode: true },
 ];
 
+/**
+ * The oldest and newest releases whose cost rules were read and checked
+ * against the running release (2.0.77 and 2.1.332, end to end): a version
+ * outside them is priced by the nearest era, and the journal says so.
+ */
+const PRICING_CHECKED: Readonly<{ oldest: string; newest: string }> = { oldest: "2.0.77", newest: "2.1.332" };
+
 /** The era of today's rules: for responses whose transcript names no version. */
 const CURRENT_ERA = PRICING_ERAS[PRICING_ERAS.length - 1];
 
@@ -5340,6 +5351,28 @@ export function pricingEraOf(version: unknown): { era: PricingEra; known: boolea
     if (later >= 0) found = era;
   }
   return { era: found, known: true };
+}
+
+/** -1, 0 or 1 as version `a` is older than, the same as, or newer than `b` (both valid). */
+function compareParts(a: number[], b: number[]): number {
+  return Math.sign(a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+}
+
+/**
+ * What to say about a response priced by rules not checked for its version:
+ * one outside {@linkcode PRICING_CHECKED} is priced by the nearest era's rules.
+ *
+ * @param version The transcript line's `version`, unchecked.
+ * @returns One line for the journal, or undefined when the version is inside the checked range (or is none).
+ */
+function pricingNote(version: unknown): string | undefined {
+  const parts = typeof version === "string" ? versionParts(version) : undefined;
+  if (parts === undefined) return undefined;
+  const oldest = versionParts(PRICING_CHECKED.oldest)!;
+  const newest = versionParts(PRICING_CHECKED.newest)!;
+  if (compareParts(parts, oldest) >= 0 && compareParts(parts, newest) <= 0) return undefined;
+  return `Claude Code ${version}'s cost rules were not checked (checked: ${PRICING_CHECKED.oldest} to ` +
+    `${PRICING_CHECKED.newest}): priced by the ${pricingEraOf(version).era.name} rules, the nearest`;
 }
 
 // ---------------------------------------------------------------------------
@@ -5813,7 +5846,7 @@ async function loadManagedPricing(runtime: Runtime): Promise<ManagedPricing | un
 // each API response counted once, priced by its model.
 //
 // Owns: `TurnUsage`, `sumUsage`, `readTurnUsage`, `readTranscriptUsage`,
-// the token fields. Uses: fields, transcript, prices.
+// the token fields. Uses: fields, transcript, price_eras, prices.
 
 /**
  * Tokens, cost and shape of one turn (or one subagent run): a part of
@@ -5855,6 +5888,8 @@ export interface MeasuredUsage {
   usage: TurnUsage;
   /** The cost, not rounded; undefined when a model had no price. */
   unroundedCostUsd?: number;
+  /** When a response came from a Claude Code whose cost rules were not checked: what it was priced by. */
+  pricingNote?: string;
 }
 
 /** The four token counts of a response, as the API names them. */
@@ -6065,7 +6100,8 @@ class UsageTally {
       lines_added: changes.length > 0 ? changes.reduce((sum, change) => sum + change.added, 0) : undefined,
       lines_removed: changes.length > 0 ? changes.reduce((sum, change) => sum + change.removed, 0) : undefined,
     };
-    return { usage, unroundedCostUsd: cost };
+    const notes = [...this.#responses.values()].map((response) => pricingNote(response.version));
+    return { usage, unroundedCostUsd: cost, pricingNote: notes.find((note) => note !== undefined) };
   }
 }
 
@@ -6255,6 +6291,7 @@ async function enrichEntry(
     };
     measured = await withinTime(reading(), USAGE_READ_MS).catch(() => undefined);
   }
+  const note = measured?.pricingNote;
   if (measured !== undefined) {
     Object.assign(payload, omitUndefined({ ...measured.usage }));
     if (ledgerPath !== undefined) await addToLedger(runtime, ledgerPath, measured, kind === "turn", payload.ping_id);
@@ -6272,7 +6309,7 @@ async function enrichEntry(
   // The repository, read here rather than in the hook: a git config read would cost Deno's hook 20 ms.
   const repo = local.cwd === undefined ? undefined : await readGitRepo(runtime, local.cwd).catch(() => undefined);
   if (repo !== undefined) payload.git_repo = repo;
-  return { ...entry, payload, local: undefined, enriched: true };
+  return { ...entry, payload, local: undefined, enriched: true, ...(note === undefined ? {} : { note }) };
 }
 
 /**
@@ -6586,7 +6623,9 @@ class Attempts {
     // The tracker is back: whatever of its pings waited out a backoff is due now (its Retry-After still holds).
     if (paces.of(item).delivered()) spool.makeDue((other) => paces.keyOf(other) === paces.keyOf(item));
     const body = JSON.stringify(checkPayload(claimed.entry.payload));
-    await appendToJournal(runtime, config.stateDir!, { delivered_at: at, status: status ?? 0, body }).catch(() => {});
+    const note = typeof claimed.entry.note === "string" ? claimed.entry.note.slice(0, 300) : undefined;
+    await appendToJournal(runtime, config.stateDir!, { delivered_at: at, status: status ?? 0, body, note })
+      .catch(() => {});
     return "delivered";
   }
 
@@ -9894,7 +9933,7 @@ async function testPing(
 //
 // Owns: `reportCommand`, `collectReport`, `SpendReport`, `ReportTotals`,
 // `REPORT_GROUPS`. Uses: input, fields, paths, payload, runtime, files,
-// state_dir, transcript, prices, usage, cli_args.
+// state_dir, transcript, price_eras, prices, usage, cli_args.
 
 /** How a report groups what was spent. */
 export const REPORT_GROUPS = ["day", "week", "month", "session", "project", "model"] as const;
@@ -9938,6 +9977,8 @@ export interface SpendReport {
   skipped_lines: number;
   /** Models without a known price, as their plain ids. */
   unpriced_models: string[];
+  /** Claude Code versions whose cost rules were not checked: priced by the nearest (see `pricingNote`). */
+  unchecked_versions: string[];
 }
 
 /** What {@linkcode collectReport} reads and keeps. */
@@ -10083,6 +10124,7 @@ class SpendTally {
   readonly total = emptyTotals();
   readonly seen = new Set<number>();
   readonly unpriced = new Set<string>();
+  readonly unchecked = new Set<string>();
   skippedLines = 0;
 
   readonly options: ReportOptions;
@@ -10136,6 +10178,10 @@ class SpendTally {
       ? undefined
       : responseCostUsd(response.model, response, this.options.prices);
     if (cost === undefined) this.unpriced.add(model ?? "unknown");
+    // Only a well-formed version gets a note: nothing else from the line is named.
+    if (response.version !== undefined && pricingNote(response.version) !== undefined) {
+      this.unchecked.add(response.version);
+    }
     for (const totals of [this.group(key), this.total]) {
       for (const field of TOKEN_FIELDS) totals[field] += response[field];
       totals.total_tokens += totalTokens(response);
@@ -10274,6 +10320,7 @@ export async function collectReport(runtime: Runtime, options: ReportOptions): P
     skipped_files: skippedFiles,
     skipped_lines: tally.skippedLines,
     unpriced_models: [...tally.unpriced].sort(),
+    unchecked_versions: [...tally.unchecked].sort().slice(0, 20),
   };
 }
 
@@ -10359,6 +10406,12 @@ async function reportCommand(runtime: Runtime, args: readonly string[]): Promise
       notes.push(
         `* no price known for ${report.unpriced_models.map((model) => terminalSafe(model)).join(", ")} ` +
           "(set TELEMHQ_PRICES): those responses are not in the cost",
+      );
+    }
+    if (report.unchecked_versions.length > 0) {
+      notes.push(
+        `responses of Claude Code ${report.unchecked_versions.join(", ")} are priced by the nearest ` +
+          "version's rules checked (see docs/tokens-and-cost.md)",
       );
     }
     console.error(notes.join("; ") + ".");
@@ -10735,10 +10788,11 @@ async function logCommand(runtime: Runtime, args: readonly string[]): Promise<nu
   for (const record of records) {
     // The body is JSON as sent; anything else in the file (a tampered line) is shown escaped, never raw.
     const ping = attempt(() => JSON.parse(record.body), undefined);
+    const note = typeof record.note === "string" ? record.note : undefined;
     console.log(
       values["--json"]
-        ? JSON.stringify({ delivered_at: record.delivered_at, status: record.status, ping: ping ?? record.body })
-        : terminalSafe(`${record.delivered_at}  ${record.status}  ${record.body}`, true),
+        ? JSON.stringify({ delivered_at: record.delivered_at, status: record.status, ping: ping ?? record.body, note })
+        : terminalSafe(`${record.delivered_at}  ${record.status}  ${record.body}${note ? `  (${note})` : ""}`, true),
     );
   }
   if (!values["--json"]) {

@@ -223,7 +223,9 @@ export class Attempts {
     // The tracker is back: whatever of its pings waited out a backoff is due now (its Retry-After still holds).
     if (paces.of(item).delivered()) spool.makeDue((other) => paces.keyOf(other) === paces.keyOf(item));
     const body = JSON.stringify(checkPayload(claimed.entry.payload));
-    await appendToJournal(runtime, config.stateDir!, { delivered_at: at, status: status ?? 0, body }).catch(() => {});
+    const note = typeof claimed.entry.note === "string" ? claimed.entry.note.slice(0, 300) : undefined;
+    await appendToJournal(runtime, config.stateDir!, { delivered_at: at, status: status ?? 0, body, note })
+      .catch(() => {});
     return "delivered";
   }
 

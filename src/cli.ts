@@ -406,10 +406,11 @@ export async function logCommand(runtime: Runtime, args: readonly string[]): Pro
   for (const record of records) {
     // The body is JSON as sent; anything else in the file (a tampered line) is shown escaped, never raw.
     const ping = attempt(() => JSON.parse(record.body), undefined);
+    const note = typeof record.note === "string" ? record.note : undefined;
     console.log(
       values["--json"]
-        ? JSON.stringify({ delivered_at: record.delivered_at, status: record.status, ping: ping ?? record.body })
-        : terminalSafe(`${record.delivered_at}  ${record.status}  ${record.body}`, true),
+        ? JSON.stringify({ delivered_at: record.delivered_at, status: record.status, ping: ping ?? record.body, note })
+        : terminalSafe(`${record.delivered_at}  ${record.status}  ${record.body}${note ? `  (${note})` : ""}`, true),
     );
   }
   if (!values["--json"]) {

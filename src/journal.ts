@@ -21,6 +21,8 @@ export interface JournalRecord {
   status: number;
   /** The exact body sent. */
   body: string;
+  /** How its cost was computed, when that needs saying (see `pricingNote`). */
+  note?: string;
 }
 
 /** A journal file is set aside (replacing the older one) past this size: the two hold the newest ~2,000 pings. */

@@ -120,6 +120,7 @@ export async function enrichEntry(
     };
     measured = await withinTime(reading(), USAGE_READ_MS).catch(() => undefined);
   }
+  const note = measured?.pricingNote;
   if (measured !== undefined) {
     Object.assign(payload, omitUndefined({ ...measured.usage }));
     if (ledgerPath !== undefined) await addToLedger(runtime, ledgerPath, measured, kind === "turn", payload.ping_id);
@@ -137,7 +138,7 @@ export async function enrichEntry(
   // The repository, read here rather than in the hook: a git config read would cost Deno's hook 20 ms.
   const repo = local.cwd === undefined ? undefined : await readGitRepo(runtime, local.cwd).catch(() => undefined);
   if (repo !== undefined) payload.git_repo = repo;
-  return { ...entry, payload, local: undefined, enriched: true };
+  return { ...entry, payload, local: undefined, enriched: true, ...(note === undefined ? {} : { note }) };
 }
 
 /**

@@ -6,7 +6,7 @@
  * cost function of 2.0.77 and of 2.1.332; see docs/tokens-and-cost.md); the
  * catalog's prices themselves are in `catalog.ts`.
  *
- * Owns: `PricingEra`, `PRICING_ERAS`, `pricingEraOf`. Uses: nothing.
+ * Owns: `PricingEra`, `PRICING_ERAS`, `PRICING_CHECKED`, `pricingEraOf`, `pricingNote`. Uses: nothing.
  *
  * @module
  */
@@ -70,6 +70,13 @@ export const PRICING_ERAS: readonly PricingEra[] = [
   { since: "2.1.0", name: "2.1", oneHourWrites: true, usInference: true, fastMode: true },
 ];
 
+/**
+ * The oldest and newest releases whose cost rules were read and checked
+ * against the running release (2.0.77 and 2.1.332, end to end): a version
+ * outside them is priced by the nearest era, and the journal says so.
+ */
+export const PRICING_CHECKED: Readonly<{ oldest: string; newest: string }> = { oldest: "2.0.77", newest: "2.1.332" };
+
 /** The era of today's rules: for responses whose transcript names no version. */
 const CURRENT_ERA = PRICING_ERAS[PRICING_ERAS.length - 1];
 
@@ -102,4 +109,33 @@ export function pricingEraOf(version: unknown): { era: PricingEra; known: boolea
     if (later >= 0) found = era;
   }
   return { era: found, known: true };
+}
+
+/** -1, 0 or 1 as version `a` is older than, the same as, or newer than `b` (both valid). */
+function compareParts(a: number[], b: number[]): number {
+  return Math.sign(a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+}
+
+/**
+ * What to say about a response priced by rules not checked for its version:
+ * one outside {@linkcode PRICING_CHECKED} is priced by the nearest era's rules.
+ *
+ * @param version The transcript line's `version`, unchecked.
+ * @returns One line for the journal, or undefined when the version is inside the checked range (or is none).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(pricingNote("2.1.100"), undefined);
+ * assert.match(pricingNote("1.0.50") ?? "", /1\.0\.50.*not checked.*2\.0 rules/);
+ * ```
+ */
+export function pricingNote(version: unknown): string | undefined {
+  const parts = typeof version === "string" ? versionParts(version) : undefined;
+  if (parts === undefined) return undefined;
+  const oldest = versionParts(PRICING_CHECKED.oldest)!;
+  const newest = versionParts(PRICING_CHECKED.newest)!;
+  if (compareParts(parts, oldest) >= 0 && compareParts(parts, newest) <= 0) return undefined;
+  return `Claude Code ${version}'s cost rules were not checked (checked: ${PRICING_CHECKED.oldest} to ` +
+    `${PRICING_CHECKED.newest}): priced by the ${pricingEraOf(version).era.name} rules, the nearest`;
 }

@@ -12,7 +12,7 @@
  *
  * Owns: `reportCommand`, `collectReport`, `SpendReport`, `ReportTotals`,
  * `REPORT_GROUPS`. Uses: input, fields, paths, payload, runtime, files,
- * state_dir, transcript, prices, usage, cli_args.
+ * state_dir, transcript, price_eras, prices, usage, cli_args.
  *
  * @module
  */
@@ -33,6 +33,7 @@ import {
 } from "./prices.ts";
 import type { FsPromises, Runtime } from "./runtime.ts";
 import { openRegularFile } from "./files.ts";
+import { pricingNote } from "./price_eras.ts";
 import { claudeDirectory } from "./state_dir.ts";
 import type { TranscriptLine } from "./transcript.ts";
 import { changedLines, count, TOKEN_FIELDS, type TokenCounts, totalTokens } from "./usage.ts";
@@ -79,6 +80,8 @@ export interface SpendReport {
   skipped_lines: number;
   /** Models without a known price, as their plain ids. */
   unpriced_models: string[];
+  /** Claude Code versions whose cost rules were not checked: priced by the nearest (see `pricingNote`). */
+  unchecked_versions: string[];
 }
 
 /** What {@linkcode collectReport} reads and keeps. */
@@ -224,6 +227,7 @@ class SpendTally {
   readonly total = emptyTotals();
   readonly seen = new Set<number>();
   readonly unpriced = new Set<string>();
+  readonly unchecked = new Set<string>();
   skippedLines = 0;
 
   readonly options: ReportOptions;
@@ -277,6 +281,10 @@ class SpendTally {
       ? undefined
       : responseCostUsd(response.model, response, this.options.prices);
     if (cost === undefined) this.unpriced.add(model ?? "unknown");
+    // Only a well-formed version gets a note: nothing else from the line is named.
+    if (response.version !== undefined && pricingNote(response.version) !== undefined) {
+      this.unchecked.add(response.version);
+    }
     for (const totals of [this.group(key), this.total]) {
       for (const field of TOKEN_FIELDS) totals[field] += response[field];
       totals.total_tokens += totalTokens(response);
@@ -415,6 +423,7 @@ export async function collectReport(runtime: Runtime, options: ReportOptions): P
     skipped_files: skippedFiles,
     skipped_lines: tally.skippedLines,
     unpriced_models: [...tally.unpriced].sort(),
+    unchecked_versions: [...tally.unchecked].sort().slice(0, 20),
   };
 }
 
@@ -505,6 +514,12 @@ export async function reportCommand(runtime: Runtime, args: readonly string[]): 
       notes.push(
         `* no price known for ${report.unpriced_models.map((model) => terminalSafe(model)).join(", ")} ` +
           "(set TELEMHQ_PRICES): those responses are not in the cost",
+      );
+    }
+    if (report.unchecked_versions.length > 0) {
+      notes.push(
+        `responses of Claude Code ${report.unchecked_versions.join(", ")} are priced by the nearest ` +
+          "version's rules checked (see docs/tokens-and-cost.md)",
       );
     }
     console.error(notes.join("; ") + ".");

@@ -45,6 +45,8 @@ export interface SpoolEntry {
   faults?: number;
   /** Why it is in `failed/`, once it is there. */
   failed?: FailedReason;
+  /** A word for the journal about how its cost was computed (a Claude Code version whose rules were not checked). */
+  note?: string;
 }
 
 /** Why a ping was set aside in `failed/`. */

@@ -3,12 +3,13 @@
  * each API response counted once, priced by its model.
  *
  * Owns: `TurnUsage`, `sumUsage`, `readTurnUsage`, `readTranscriptUsage`,
- * the token fields. Uses: fields, transcript, prices.
+ * the token fields. Uses: fields, transcript, price_eras, prices.
  *
  * @module
  */
 
 import { type Payload, plainBranch, plainModelId } from "./fields.ts";
+import { pricingNote } from "./price_eras.ts";
 import { type PriceBook, type PricedUsage, resolveModel, responseCostUsd, roundUsd } from "./prices.ts";
 import { parseLine, readLinesBackward, readTurnLines, type TranscriptLine } from "./transcript.ts";
 
@@ -52,6 +53,8 @@ export interface MeasuredUsage {
   usage: TurnUsage;
   /** The cost, not rounded; undefined when a model had no price. */
   unroundedCostUsd?: number;
+  /** When a response came from a Claude Code whose cost rules were not checked: what it was priced by. */
+  pricingNote?: string;
 }
 
 /** The four token counts of a response, as the API names them. */
@@ -285,7 +288,8 @@ class UsageTally {
       lines_added: changes.length > 0 ? changes.reduce((sum, change) => sum + change.added, 0) : undefined,
       lines_removed: changes.length > 0 ? changes.reduce((sum, change) => sum + change.removed, 0) : undefined,
     };
-    return { usage, unroundedCostUsd: cost };
+    const notes = [...this.#responses.values()].map((response) => pricingNote(response.version));
+    return { usage, unroundedCostUsd: cost, pricingNote: notes.find((note) => note !== undefined) };
   }
 }
 

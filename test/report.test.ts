@@ -178,6 +178,7 @@ Deno.test("report skips broken, half-written and hostile lines, never follows a 
     assert.equal(json.total.output_tokens, 100 + 5 + 0, "an impossible count is 0");
     assert.equal(json.files, 1);
     assert.deepEqual(json.unpriced_models, ["unknown"], "a model id full of escape codes is no model");
+    assert.deepEqual(json.unchecked_versions, [], "a version full of escape codes is no version, and never named");
   } finally {
     await removeTree(home);
     await removeTree(outside);

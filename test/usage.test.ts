@@ -4,9 +4,12 @@ import assert from "node:assert/strict";
 import { PAYLOAD_FIELDS } from "../mod.ts";
 import {
   copyDirectory,
+  HOOK_PATH,
   removeTree,
   ROOT,
   runHook,
+  runProcess,
+  runtimeBinary,
   RUNTIMES,
   startReceiver,
   tempStateDir,
@@ -84,7 +87,11 @@ for (const runtime of RUNTIMES) {
 }
 
 /** Ten turns of Claude 3.5 Haiku, each one input token ($0.8/M) and five cache reads ($0.08/M): $0.0000012 a turn. */
-function badlyRoundingSession(dir: string, sessionId: string): { transcript: string; events: string[] } {
+function badlyRoundingSession(
+  dir: string,
+  sessionId: string,
+  version = "2.1.332",
+): { transcript: string; events: string[] } {
   const transcript = `${dir}/.claude/projects/-work-api/${sessionId}.jsonl`;
   Deno.mkdirSync(`${dir}/.claude/projects/-work-api`, { recursive: true });
   const lines: string[] = [];
@@ -98,7 +105,7 @@ function badlyRoundingSession(dir: string, sessionId: string): { transcript: str
       uuid: `u${turn}`,
       timestamp: at,
       sessionId,
-      version: "2.1.332",
+      version,
       message: { role: "user", content: `turn ${turn} SECRET_PROMPT` },
     }));
     lines.push(JSON.stringify({
@@ -107,7 +114,7 @@ function badlyRoundingSession(dir: string, sessionId: string): { transcript: str
       requestId: `req_${turn}`,
       timestamp: at,
       sessionId,
-      version: "2.1.332",
+      version,
       message: {
         id: `msg_${turn}`,
         model: "claude-3-5-haiku-20241022",
@@ -147,3 +154,27 @@ for (const runtime of RUNTIMES) {
     }
   });
 }
+
+Deno.test("a response from a Claude Code whose cost rules were not checked is priced by the nearest, and log says so", async () => {
+  const home = Deno.makeTempDirSync({ prefix: "telemhq-usage-home-" });
+  const stateDir = tempStateDir();
+  const receiver = await startReceiver();
+  try {
+    const { events } = badlyRoundingSession(home, "5e55e55e-0000-4000-8000-000000000011", "1.0.50");
+    const env = testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url, HOME: home });
+    assert.equal((await runHook("bun", events[0], env)).code, 0);
+    await receiver.waitFor(1);
+    assert.equal(JSON.parse(receiver.requests[0].body).cost_usd, 0.000001, "priced all the same");
+    const log = await runProcess([runtimeBinary("bun"), HOOK_PATH, "log", "--json"], { env });
+    const [entry] = log.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    assert.match(
+      entry.note,
+      /Claude Code 1\.0\.50's cost rules were not checked .*: priced by the 2\.0 rules, the nearest/,
+    );
+    assert.ok(!("note" in entry.ping), "the note is ours, never sent");
+  } finally {
+    await receiver.close();
+    await removeTree(stateDir);
+    await removeTree(home);
+  }
+});
