@@ -56,7 +56,7 @@
  * 41. src/install.ts          `install`.
  * 42. src/uninstall.ts        `uninstall`.
  * 43. src/doctor.ts           `doctor`.
- * 44. src/report.ts           `report`.
+ * 44. src/report.ts           What was sent and what was spent.
  * 45. src/cli.ts              The command line.
  *
  * @module
@@ -9921,7 +9921,8 @@ async function testPing(
 // ---------------------------------------------------------------------------
 // src/report.ts
 //
-// `report`: what Claude Code spent on this machine, from its own transcripts
+// What was sent and what was spent: `log`, the pings the tracker received
+// (from the journal), and `report`, what Claude Code spent on this machine, from its own transcripts
 // (every one it kept, not only since the hook was installed), by day, week,
 // month, session, project or model. Each response is priced by the same code
 // as the pings (so a report and the tracker agree), counted once however many
@@ -9932,9 +9933,9 @@ async function testPing(
 // are regular files (never through a symlink, never a FIFO), and a broken or
 // half-written line is skipped and counted.
 //
-// Owns: `reportCommand`, `collectReport`, `SpendReport`, `ReportTotals`,
-// `REPORT_GROUPS`. Uses: input, fields, paths, payload, runtime, files,
-// state_dir, transcript, price_eras, prices, usage, cli_args.
+// Owns: `logCommand`, `reportCommand`, `collectReport`, `SpendReport`,
+// `ReportTotals`, `REPORT_GROUPS`. Uses: input, fields, paths, payload, runtime,
+// files, state_dir, config, journal, transcript, price_eras, prices, usage, cli_args.
 
 /** How a report groups what was spent. */
 export const REPORT_GROUPS = ["day", "week", "month", "session", "project", "model"]         ;
@@ -10327,6 +10328,16 @@ export async function collectReport(runtime         , options               )   
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
+/** A real calendar date `YYYY-MM-DD` (not 2026-02-30). */
+function isDate(value        )          {
+  return DATE.test(value) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value);
+}
+
+/** A group's cost as shown: none at all when no response of it had a known price (never a made-up 0). */
+function shownCost(totals              )                {
+  return totals.api_requests > 0 && totals.unpriced_requests === totals.api_requests ? null : totals.cost_usd;
+}
+
 /** The report as a table for a terminal: every value escaped, numbers right-aligned. */
 function reportTable(report             )         {
   const header = [
@@ -10346,7 +10357,7 @@ function reportTable(report             )         {
     terminalSafe(key),
     ...[t.input_tokens, t.output_tokens, t.cache_creation_input_tokens, t.cache_read_input_tokens, t.total_tokens]
       .map((n) => n.toLocaleString("en-US")),
-    `${t.cost_usd.toFixed(t.cost_usd < 1 ? 6 : 2)}${t.unpriced_requests > 0 ? "*" : ""}`,
+    `${shownCost(t) === null ? "-" : t.cost_usd.toFixed(6)}${t.unpriced_requests > 0 ? "*" : ""}`,
     report.by === "model" ? "-" : String(t.turns),
     String(t.web_search_requests),
     report.by === "model" ? "-" : String(t.lines_added),
@@ -10375,9 +10386,12 @@ async function reportCommand(runtime         , args                   )         
   }
   for (const option of ["--since", "--until"]         ) {
     const value = values[option];
-    if (value !== undefined && !(DATE.test(value) && !Number.isNaN(Date.parse(value)))) {
+    if (value !== undefined && !isDate(value)) {
       throw new CommandError(`Cannot report: ${option} "${terminalSafe(value)}" is not a date like 2026-12-01.`, 2);
     }
+  }
+  if (values["--since"] !== undefined && values["--until"] !== undefined && values["--since"] > values["--until"]) {
+    throw new CommandError(`Cannot report: --since ${values["--since"]} is after --until ${values["--until"]}.`, 2);
   }
   const claudeDir = claudeDirectory((name) => runtime.env(name));
   if (claudeDir === undefined) {
@@ -10397,10 +10411,16 @@ async function reportCommand(runtime         , args                   )         
       if (all >= 200 && done === all) terminal.write("\r\u001b[K");
     },
   });
-  if (values["--json"]) console.log(JSON.stringify(report));
-  else {
+  if (values["--json"]) {
+    const rows = report.rows.map((row) => ({ ...row, cost_usd: shownCost(row) }));
+    console.log(JSON.stringify({ ...report, rows, total: { ...report.total, cost_usd: shownCost(report.total) } }));
+  } else {
     console.log(reportTable(report));
     const notes = [`${report.files} transcript${report.files === 1 ? "" : "s"} read`];
+    if (report.files === 0) notes[0] += " (none in Claude Code's projects folder: CLAUDE_CONFIG_DIR, else ~/.claude)";
+    else if (report.total.api_requests === 0 && values["--project"] !== undefined) {
+      notes.push(`no response of a project named "${terminalSafe(values["--project"])}" (a project folder's name)`);
+    }
     if (report.skipped_files > 0) notes.push(`${report.skipped_files} unreadable file(s) skipped`);
     if (report.skipped_lines > 0) notes.push(`${report.skipped_lines} broken line(s) skipped`);
     if (report.unpriced_models.length > 0) {
@@ -10420,6 +10440,48 @@ async function reportCommand(runtime         , args                   )         
   return report.files === 0 && report.skipped_files > 0 ? 1 : 0;
 }
 
+/**
+ * `log`: prints the pings delivered, newest first: when each was delivered,
+ * the tracker's answer, and the exact body sent. `--json` prints one JSON
+ * object per line (`delivered_at`, `status`, `ping`) for tools.
+ *
+ * @param runtime The runtime adapter.
+ * @param args `[--json] [--limit N]`.
+ * @returns The exit code.
+ */
+async function logCommand(runtime         , args                   )                  {
+  const values = parseArgs(args, ["--limit"], ["--json"]);
+  const limit = Number(values["--limit"] ?? 1000);
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new CommandError(`Cannot show the log: --limit "${values["--limit"]}" is not a whole number above 0.`, 2);
+  }
+  const { config, state } = await loadConfig(runtime);
+  if (state.problem !== undefined) throw new CommandError(`Cannot show the log: ${state.problem}.`);
+  if (config.stateDir === undefined) throw new CommandError("Cannot show the log: HOME is not set.");
+  const records = await readJournal(runtime, config.stateDir, limit);
+  if (records === undefined) {
+    throw new CommandError(`Cannot show the log: cannot read "${config.stateDir}/${STATE_LAYOUT.journal}".`);
+  }
+  for (const record of records) {
+    // The body is JSON as sent; anything else in the file (a tampered line) is shown escaped, never raw.
+    const ping = attempt(() => JSON.parse(record.body), undefined);
+    const note = typeof record.note === "string" ? record.note : undefined;
+    console.log(
+      values["--json"]
+        ? JSON.stringify({ delivered_at: record.delivered_at, status: record.status, ping: ping ?? record.body, note })
+        : terminalSafe(`${record.delivered_at}  ${record.status}  ${record.body}${note ? `  (${note})` : ""}`, true),
+    );
+  }
+  if (!values["--json"]) {
+    console.error(
+      records.length === 0
+        ? "No ping was delivered yet."
+        : `${records.length} ping${records.length === 1 ? "" : "s"}, newest first.`,
+    );
+  }
+  return 0;
+}
+
 // ---------------------------------------------------------------------------
 // src/cli.ts
 //
@@ -10429,10 +10491,10 @@ async function reportCommand(runtime         , args                   )         
 // runs itself (`deliver`, the detached sender; `ping-test`, for `doctor`).
 // Every command prints one clear line and exits non-zero on any failure.
 //
-// Owns: the command table and its help, `flush`, `log`, `command`, dispatch,
+// Owns: the command table and its help, `flush`, `status`, `command`, dispatch,
 // the main-module check. Uses: input, paths, payload, runtime, runtime_detect, state_dir, config,
 // ping_url, launch, launcher, spool, lock, send, journal, attempts, sender, run_hook, cli_args,
-// install, uninstall, doctor, report.
+// install, uninstall, doctor, report (`log` and `report`).
 
 /** A command people type: its usage line, what it does, and how it runs. */
                    
@@ -10506,6 +10568,10 @@ from (owner/repo[#ref], a git URL[#ref], the URL of a marketplace.json, or an ab
   report: {
     usage: "report [--by day|week|month|session|project|model] [--since DATE] [--until DATE] [--project NAME] [--json]",
     summary: "what Claude Code spent here, from every transcript it kept: tokens, cost, turns, searches, lines",
+    details: `Dates are local days, both inclusive; weeks start on Monday; --project takes a project folder's name.
+Reads Claude Code's projects/ folder (CLAUDE_CONFIG_DIR, else ~/.claude): what its own cleanup (cleanupPeriodDays) kept.
+Costs are priced like the pings; * marks rows with responses of a model without a known price (not in the cost;
+set TELEMHQ_PRICES), - a cost with none known. By model, turns and lines are not counted (-).`,
     run: reportCommand,
   },
   command: {
@@ -10762,48 +10828,6 @@ async function statusCommand(runtime         , args                   )         
   }
   console.log(terminalSafe(lines.join("\n")));
   return (waiting > 0 && !running) || setAside > 0 ? 1 : 0;
-}
-
-/**
- * `log`: prints the pings delivered, newest first: when each was delivered,
- * the tracker's answer, and the exact body sent. `--json` prints one JSON
- * object per line (`delivered_at`, `status`, `ping`) for tools.
- *
- * @param runtime The runtime adapter.
- * @param args `[--json] [--limit N]`.
- * @returns The exit code.
- */
-async function logCommand(runtime         , args                   )                  {
-  const values = parseArgs(args, ["--limit"], ["--json"]);
-  const limit = Number(values["--limit"] ?? 1000);
-  if (!Number.isInteger(limit) || limit < 1) {
-    throw new CommandError(`Cannot show the log: --limit "${values["--limit"]}" is not a whole number above 0.`, 2);
-  }
-  const { config, state } = await loadConfig(runtime);
-  if (state.problem !== undefined) throw new CommandError(`Cannot show the log: ${state.problem}.`);
-  if (config.stateDir === undefined) throw new CommandError("Cannot show the log: HOME is not set.");
-  const records = await readJournal(runtime, config.stateDir, limit);
-  if (records === undefined) {
-    throw new CommandError(`Cannot show the log: cannot read "${config.stateDir}/${STATE_LAYOUT.journal}".`);
-  }
-  for (const record of records) {
-    // The body is JSON as sent; anything else in the file (a tampered line) is shown escaped, never raw.
-    const ping = attempt(() => JSON.parse(record.body), undefined);
-    const note = typeof record.note === "string" ? record.note : undefined;
-    console.log(
-      values["--json"]
-        ? JSON.stringify({ delivered_at: record.delivered_at, status: record.status, ping: ping ?? record.body, note })
-        : terminalSafe(`${record.delivered_at}  ${record.status}  ${record.body}${note ? `  (${note})` : ""}`, true),
-    );
-  }
-  if (!values["--json"]) {
-    console.error(
-      records.length === 0
-        ? "No ping was delivered yet."
-        : `${records.length} ping${records.length === 1 ? "" : "s"}, newest first.`,
-    );
-  }
-  return 0;
 }
 
 /**

@@ -58,6 +58,7 @@ function writeHistory(home: string, files: number): number {
         const text = JSON.stringify(value);
         out.push(text);
         size += text.length + 1;
+        if (size >= 250_000) break;
       }
     }
     const text = out.join("\n") + "\n";
@@ -76,7 +77,7 @@ async function main(args: string[]): Promise<void> {
     const env = { HOME: home, PATH: "/usr/bin:/bin", TZ: "UTC" };
     const commands: Record<string, string[]> = {
       "ccusage 20.0.24 (native)": [
-        `${ROOT}tools/node_modules/.bin/ccusage`,
+        `${ROOT}tools/ccusage/node_modules/.bin/ccusage`,
         "claude",
         "session",
         "--json",

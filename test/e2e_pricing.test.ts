@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { startAnthropicStandIn } from "../scripts/_anthropic_standin.ts";
 import { newSession, runClaude, writeSettings } from "../scripts/_claude.ts";
 import { CATALOG_MODELS } from "../mod.ts";
-import { HOOK_PATH, launcherLine, removeTree, runProcess, runtimeBinary, startReceiver } from "./_helpers.ts";
+import { HOOK_PATH, launcherLine, removeTree, ROOT, runProcess, runtimeBinary, startReceiver } from "./_helpers.ts";
 
 const USAGE_EVENTS = ["Stop", "StopFailure", "SubagentStop", "SessionEnd"];
 
@@ -18,6 +18,24 @@ interface Outcome {
   pings: Record<string, number & string>[];
   /** `report --json --by session` over the session's HOME afterwards: what it says the session cost. */
   reported: { cost_usd: number; lines_added: number; lines_removed: number; turns: number };
+  /** What ccusage 20.0.24 (pinned in tools/) says the session cost, for the comparison in the docs. */
+  ccusage: number;
+}
+
+/** ccusage's total cost for a HOME's sessions (`ccusage claude session --json --offline`). */
+async function ccusageOn(home: string): Promise<number> {
+  const run = await runProcess([
+    `${ROOT}tools/ccusage/node_modules/.bin/ccusage`,
+    "claude",
+    "session",
+    "--json",
+    "--offline",
+  ], {
+    env: { HOME: home },
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const sessions = JSON.parse(run.stdout).sessions as { totalCost: number }[];
+  return sessions.reduce((total, session) => total + session.totalCost, 0);
 }
 
 /** `report` run on a finished session's HOME, as a user would run it. */
@@ -64,6 +82,7 @@ async function session(model: string, scenario: string, allowedTools?: string): 
       costState: lastCostState(s.home),
       pings: receiver.requests.map((request) => JSON.parse(request.body)),
       reported: await reportOn(s.home),
+      ccusage: await ccusageOn(s.home),
     };
   } finally {
     await Promise.all([api.close(), receiver.close()]);
@@ -109,6 +128,15 @@ Deno.test("every catalog model, every price dimension: the pings' cost_usd equal
   }
   assert.deepEqual(differences, []);
   console.log(`${models.length} sessions; largest difference from Claude Code's cost: ${largest.toExponential(2)} USD`);
+  // The side-by-side table in docs/tokens-and-cost.md: Claude Code's own cost, report's, ccusage's.
+  console.log("| model | Claude Code | report | ccusage 20.0.24 | ccusage off by |");
+  for (const [index, outcome] of outcomes.entries()) {
+    const own = outcome.costState.totalCostUSD;
+    console.log(
+      `| ${models[index]} | ${own.toFixed(6)} | ${outcome.reported.cost_usd.toFixed(6)} | ` +
+        `${outcome.ccusage.toFixed(6)} | ${((outcome.ccusage - own) / own * 100).toFixed(0)}% |`,
+    );
+  }
 });
 
 Deno.test("a turn that writes and edits a file reports the lines Claude Code counts", async () => {

@@ -121,6 +121,8 @@ Deno.test("report --since, --until and --project narrow it; a bad option is one 
       const [args, message] of [
         [["--by", "year"], /--by "year" is not one of day, week, month, session, project, model/],
         [["--since", "yesterday"], /--since "yesterday" is not a date like 2026-12-01/],
+        [["--until", "2026-02-30"], /--until "2026-02-30" is not a date like 2026-12-01/],
+        [["--since", "2026-12-02", "--until", "2026-12-01"], /--since 2026-12-02 is after --until 2026-12-01/],
       ] as const
     ) {
       const run = await report(home, [...args]);
@@ -179,6 +181,8 @@ Deno.test("report skips broken, half-written and hostile lines, never follows a 
     assert.equal(json.files, 1);
     assert.deepEqual(json.unpriced_models, ["unknown"], "a model id full of escape codes is no model");
     assert.deepEqual(json.unchecked_versions, [], "a version full of escape codes is no version, and never named");
+    const unknown = json.rows.find((row: Row) => row.key === "unknown");
+    assert.equal(unknown.cost_usd, null, "a model with no price costs nothing known, never 0");
   } finally {
     await removeTree(home);
     await removeTree(outside);
