@@ -5,10 +5,10 @@
  * runs itself (`deliver`, the detached sender; `ping-test`, for `doctor`).
  * Every command prints one clear line and exits non-zero on any failure.
  *
- * Owns: the command table and its help, `flush`, `status`, `command`, dispatch,
+ * Owns: the command table and its help, `flush`, `status`, `log`, `command`, dispatch,
  * the main-module check. Uses: input, paths, payload, runtime, runtime_detect, state_dir, config,
  * ping_url, launch, launcher, spool, lock, send, journal, attempts, sender, run_hook, cli_args,
- * install, uninstall, doctor, report (`log` and `report`).
+ * install, uninstall, doctor, report.
  *
  * @module
  */
@@ -27,13 +27,14 @@ import { LAUNCHER_FILE_NAME, launcherArgs, launcherCommand } from "./launcher.ts
 import { HOOK_VERSION } from "./payload.ts";
 import { parsePingUrl, redactSecrets } from "./ping_url.ts";
 import { runHook } from "./run_hook.ts";
-import { nodeFs, type Runtime, sleep } from "./runtime.ts";
+import { attempt, nodeFs, type Runtime, sleep } from "./runtime.ts";
 import { detectRuntime } from "./runtime_detect.ts";
 import { sendPing } from "./send.ts";
 import { readStatus } from "./attempts.ts";
 import { type DeliverOptions, deliverSpool, type DeliveryReport, startSender } from "./sender.ts";
 import { Spool } from "./spool.ts";
-import { logCommand, reportCommand } from "./report.ts";
+import { reportCommand } from "./report.ts";
+import { readJournal } from "./journal.ts";
 
 /** A command people type: its usage line, what it does, and how it runs. */
 interface Command {
@@ -107,10 +108,8 @@ from (owner/repo[#ref], a git URL[#ref], the URL of a marketplace.json, or an ab
   report: {
     usage: "report [--by day|week|month|session|project|model] [--since DATE] [--until DATE] [--project NAME] [--json]",
     summary: "what Claude Code spent here, from every transcript it kept: tokens, cost, turns, searches, lines",
-    details: `Dates are local days, both inclusive; weeks start on Monday; --project takes a project folder's name.
-Reads Claude Code's projects/ folder (CLAUDE_CONFIG_DIR, else ~/.claude): what its own cleanup (cleanupPeriodDays) kept.
-Costs are priced like the pings; * marks rows with responses of a model without a known price (not in the cost;
-set TELEMHQ_PRICES), - a cost with none known. By model, turns and lines are not counted (-).`,
+    details: `Local days, both inclusive; weeks start on Monday; --project takes a project folder's name. Reads what
+cleanupPeriodDays kept; * marks a model with no known price (see TELEMHQ_PRICES); by model, turns and lines show -.`,
     run: reportCommand,
   },
   command: {
@@ -377,6 +376,52 @@ export async function statusCommand(runtime: Runtime, args: readonly string[]): 
   }
   console.log(terminalSafe(lines.join("\n")));
   return (waiting > 0 && !running) || setAside > 0 ? 1 : 0;
+}
+
+/**
+ * `log`: prints the pings delivered, newest first: when, the tracker's answer, the exact body sent (and a note, when
+ * there is one); `--json`, one JSON object per line (`delivered_at`, `status`, `ping`, `note`).
+ *
+ * @param runtime The runtime adapter.
+ * @param args `[--json] [--limit N]`.
+ * @returns The exit code.
+ *
+ * @example
+ * ```ts ignore
+ * await logCommand(detectRuntime(), ["--json"]);
+ * ```
+ */
+export async function logCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
+  const values = parseArgs(args, ["--limit"], ["--json"]);
+  const limit = Number(values["--limit"] ?? 1000);
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new CommandError(`Cannot show the log: --limit "${values["--limit"]}" is not a whole number above 0.`, 2);
+  }
+  const { config, state } = await loadConfig(runtime);
+  if (state.problem !== undefined) throw new CommandError(`Cannot show the log: ${state.problem}.`);
+  if (config.stateDir === undefined) throw new CommandError("Cannot show the log: HOME is not set.");
+  const records = await readJournal(runtime, config.stateDir, limit);
+  if (records === undefined) {
+    throw new CommandError(`Cannot show the log: cannot read "${config.stateDir}/${STATE_LAYOUT.journal}".`);
+  }
+  for (const record of records) {
+    // The body is JSON as sent; anything else in the file (a tampered line) is shown escaped, never raw.
+    const ping = attempt(() => JSON.parse(record.body), undefined);
+    const note = typeof record.note === "string" ? record.note : undefined;
+    console.log(
+      values["--json"]
+        ? JSON.stringify({ delivered_at: record.delivered_at, status: record.status, ping: ping ?? record.body, note })
+        : terminalSafe(`${record.delivered_at}  ${record.status}  ${record.body}${note ? `  (${note})` : ""}`, true),
+    );
+  }
+  if (!values["--json"]) {
+    console.error(
+      records.length === 0
+        ? "No ping was delivered yet."
+        : `${records.length} ping${records.length === 1 ? "" : "s"}, newest first.`,
+    );
+  }
+  return 0;
 }
 
 /**

@@ -203,7 +203,10 @@ async function readLedger(runtime: Runtime, path: string): Promise<SessionLedger
   if (!counts.every((field) => isCount(value[field]))) return undefined;
   if (!optional.every((field) => value[field] === undefined || isCount(value[field]))) return undefined;
   const cost = value.cost_usd;
-  if (cost !== null && !(typeof cost === "number" && Number.isFinite(cost) && cost >= 0)) return undefined;
+  // A cost no session can have (the payload's own limit) is a planted ledger, not a session's.
+  if (cost !== null && !(typeof cost === "number" && Number.isFinite(cost) && cost >= 0 && cost < 1e9)) {
+    return undefined;
+  }
   const counted = value.counted;
   const ids = Array.isArray(counted) && counted.every((id) => typeof id === "string" && /^[0-9a-f]{32}$/.test(id));
   return { ...value, counted: ids ? counted as string[] : undefined } as unknown as SessionLedger;

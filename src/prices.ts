@@ -255,8 +255,9 @@ interface Iteration {
 
 const COUNTED = ["input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"] as const;
 
+/** A token count: a whole number below 2^53, else 0 (an enormous count must not make a cost infinite). */
 function tokens(value: unknown): number {
-  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : 0;
+  return Number.isSafeInteger(value) && (value as number) >= 0 ? value as number : 0;
 }
 
 function iterationUsage(step: Iteration, oneHour: number, geo: string | undefined): PricedUsage {
@@ -311,7 +312,10 @@ function tierOf(catalogId: string, speed: string | undefined): ModelPrice | unde
 function priceRow(model: string, book: PriceBook, speed: string | undefined): PriceRow | undefined {
   const key = model.replace(/\[[12]m\]/gi, "").toLowerCase();
   const catalogId = resolveModel(model);
-  const override = book.overrides[key] ?? (catalogId === undefined ? undefined : book.overrides[catalogId]);
+  // Own keys only: a model named "constructor" or "__proto__" is no row of the table.
+  const own = (id: string | undefined) =>
+    id !== undefined && Object.hasOwn(book.overrides, id) ? book.overrides[id] : undefined;
+  const override = own(key) ?? own(catalogId);
   if (override !== undefined) return { price: override, flat: false };
   const managed = book.managed?.exact.get(key) ??
     (catalogId === undefined ? undefined : book.managed?.byModel.get(catalogId));
@@ -376,7 +380,8 @@ export function responseCostUsd(model: string, usage: PricedUsage, book: PriceBo
     if (advisor === undefined) return undefined;
     cost += advisor;
   }
-  return cost;
+  // Whatever a transcript holds, a cost is a finite number or none.
+  return Number.isFinite(cost) ? cost : undefined;
 }
 
 /**
@@ -414,7 +419,7 @@ const PRICE_FIELDS = ["input", "output", "cache_write_5m", "cache_read"] as cons
  * ```
  */
 export function priceTable(override: string | undefined): Record<string, ModelPrice> {
-  const table: Record<string, ModelPrice> = {};
+  const table: Record<string, ModelPrice> = Object.create(null);
   let parsed: unknown;
   try {
     parsed = JSON.parse(override ?? "{}");

@@ -146,7 +146,11 @@ Deno.test("TELEMHQ_PRICES lays the user's prices over everything; incomplete or 
   const book: PriceBook = { overrides };
   assert.equal(responseCostUsd("my-proxy-model", usage({ output_tokens: 1_000_000 }), book), 2);
   assert.equal(responseCostUsd("claude-sonnet-4-5-20250929", usage({ input_tokens: 1_000_000 }), book), 2);
-  assert.deepEqual(priceTable("not json"), {});
+  assert.deepEqual({ ...priceTable("not json") }, {});
+  // A model named like an object's own property is no row: the table has no prototype.
+  assert.equal(priceTable("{}")["constructor" as string], undefined);
+  const usage0 = { input_tokens: 1, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
+  assert.equal(responseCostUsd("constructor", { ...usage0, cache_1h: 0, web_search_requests: 0 }, CATALOG), undefined);
 });
 
 /**

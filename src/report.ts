@@ -1,6 +1,5 @@
 /**
- * What was sent and what was spent: `log`, the pings the tracker received
- * (from the journal), and `report`, what Claude Code spent on this machine, from its own transcripts
+ * `report`: what Claude Code spent on this machine, from its own transcripts
  * (every one it kept, not only since the hook was installed), by day, week,
  * month, session, project or model. Each response is priced by the same code
  * as the pings (so a report and the tracker agree), counted once however many
@@ -11,9 +10,9 @@
  * are regular files (never through a symlink, never a FIFO), and a broken or
  * half-written line is skipped and counted.
  *
- * Owns: `logCommand`, `reportCommand`, `collectReport`, `SpendReport`,
- * `ReportTotals`, `REPORT_GROUPS`. Uses: input, fields, paths, payload, runtime,
- * files, state_dir, config, journal, transcript, price_eras, prices, usage, cli_args.
+ * Owns: `reportCommand`, `collectReport`, `SpendReport`, `ReportTotals`,
+ * `REPORT_GROUPS`. Uses: input, fields, paths, payload, runtime, files,
+ * state_dir, transcript, price_eras, prices, usage, cli_args.
  *
  * @module
  */
@@ -21,9 +20,7 @@
 import { CommandError, parseArgs } from "./cli_args.ts";
 import { plainModelId } from "./fields.ts";
 import { terminalSafe } from "./input.ts";
-import { loadConfig } from "./config.ts";
-import { readJournal } from "./journal.ts";
-import { hostPathStyle } from "./paths.ts";
+import { hostPathStyle, type PathStyle } from "./paths.ts";
 import { projectName } from "./payload.ts";
 import {
   loadManagedPricing,
@@ -34,10 +31,10 @@ import {
   responseCostUsd,
   roundUsd,
 } from "./prices.ts";
-import { attempt, type FsPromises, type Runtime } from "./runtime.ts";
+import type { FsPromises, Runtime } from "./runtime.ts";
 import { openRegularFile } from "./files.ts";
 import { pricingNote } from "./price_eras.ts";
-import { claudeDirectory, STATE_LAYOUT } from "./state_dir.ts";
+import { claudeDirectory } from "./state_dir.ts";
 import type { TranscriptLine } from "./transcript.ts";
 import { changedLines, count, TOKEN_FIELDS, type TokenCounts, totalTokens } from "./usage.ts";
 
@@ -108,8 +105,12 @@ export interface ReportOptions {
 /** A folder deeper than this under `projects/` holds no transcript of Claude Code's. */
 const MAX_PROJECTS_DEPTH = 4;
 /** A line longer than this is skipped: no line with usage is this long. */
-const MAX_REPORT_LINE_BYTES = 64 << 20;
+const MAX_REPORT_LINE_BYTES = 16 << 20;
 const REPORT_CHUNK_BYTES = 256 << 10;
+/** A transcript's timestamp: ISO 8601 with a four-digit year (anything else is not a time to count by). */
+const ISO_TIME = /^[12]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}/;
+/** The most responses of one file kept apart before they are added (a file of millions stays bounded). */
+const MAX_FILE_RESPONSES = 50_000;
 const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** One response, its lines merged (the largest count of each field wins, as in the pings). */
@@ -127,8 +128,9 @@ async function transcriptFiles(fs: FsPromises, dir: string, depth = 0): Promise<
   const files: string[] = [];
   for (const entry of entries.sort((a, b) => a.name < b.name ? -1 : 1)) {
     const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory() && depth < MAX_PROJECTS_DEPTH) files.push(...await transcriptFiles(fs, path, depth + 1));
-    else if (entry.isFile() && entry.name.endsWith(".jsonl")) files.push(path);
+    if (entry.isDirectory() && depth < MAX_PROJECTS_DEPTH) {
+      for (const found of await transcriptFiles(fs, path, depth + 1)) files.push(found);
+    } else if (entry.isFile() && entry.name.endsWith(".jsonl")) files.push(path);
   }
   return files;
 }
@@ -140,44 +142,67 @@ const REPORT_MARKERS = ['"usage"', '"promptId"', '"structuredPatch"'];
  * The lines of a file that hold one of {@linkcode REPORT_MARKERS}, streamed in
  * chunks; a last line without its newline too (it may be half-written). Lines
  * without a marker are never cut out of the chunk: the scan jumps from marker
- * to marker, so its work is the file's size, not its number of lines.
+ * to marker, so its work is the file's size, not its number of lines. A line
+ * longer than {@linkcode MAX_REPORT_LINE_BYTES} is dropped whole, and only the
+ * bytes the file had when opened are read (a file that keeps growing ends).
  */
 async function* reportLines(fs: FsPromises, path: string): AsyncGenerator<string> {
-  const { file } = await openRegularFile(fs, path);
+  const { file, size } = await openRegularFile(fs, path);
   const decoder = new TextDecoder();
   const buffer = new Uint8Array(REPORT_CHUNK_BYTES);
   let pending = "";
+  let overlong = false;
   try {
-    for (let done = false; !done;) {
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+    for (let left = size, done = false; !done;) {
+      const { bytesRead } = left <= 0
+        ? { bytesRead: 0 }
+        : await file.read(buffer, 0, Math.min(buffer.length, left), null);
+      left -= bytesRead;
       done = bytesRead === 0;
-      const text = pending +
-        (done ? decoder.decode() : decoder.decode(buffer.subarray(0, bytesRead), { stream: true }));
-      // At the end, the last line counts whole; before it, only up to the last newline.
-      const limit = done ? text.length : text.lastIndexOf("\n");
-      if (limit === -1) {
-        // No newline yet: a line longer than any that matters is dropped, never gathered.
-        pending = text.length > MAX_REPORT_LINE_BYTES ? "" : text;
+      const chunk = done ? decoder.decode() : decoder.decode(buffer.subarray(0, bytesRead), { stream: true });
+      const newline = chunk.indexOf("\n");
+      if (newline === -1 && !done) {
+        // Still inside one line: only gathered while it may matter; never searched again until it ends.
+        if (!overlong && pending.length + chunk.length > MAX_REPORT_LINE_BYTES) [pending, overlong] = ["", true];
+        if (!overlong) pending += chunk;
         continue;
       }
-      const next = REPORT_MARKERS.map((marker) => text.indexOf(marker));
-      for (let position = 0; position < limit;) {
-        let found = -1;
-        for (const [index, marker] of REPORT_MARKERS.entries()) {
-          if (next[index] !== -1 && next[index] < position) next[index] = text.indexOf(marker, position);
-          if (next[index] !== -1 && next[index] < limit && (found === -1 || next[index] < found)) found = next[index];
-        }
-        if (found === -1) break;
-        const start = text.lastIndexOf("\n", found) + 1;
-        const end = Math.min(limit, (text.indexOf("\n", found) + 1 || text.length + 1) - 1);
-        yield text.slice(start, end);
-        position = end + 1;
-      }
-      pending = done ? "" : text.slice(limit + 1);
+      // The line an overlong one ends with is dropped with it.
+      const text = overlong ? (newline === -1 ? "" : chunk.slice(newline + 1)) : pending + chunk;
+      overlong = false;
+      const limit = done ? text.length : text.lastIndexOf("\n");
+      yield* markedLines(text, Math.max(limit, 0));
+      pending = done || limit === -1 ? (done ? "" : text) : text.slice(limit + 1);
     }
   } finally {
     await file.close();
   }
+}
+
+/** The lines of `text` before `limit` that hold a marker: found marker by marker, each line once. */
+function* markedLines(text: string, limit: number): Generator<string> {
+  const next = REPORT_MARKERS.map((marker) => text.indexOf(marker));
+  for (let position = 0; position < limit;) {
+    let found = -1;
+    for (const [index, marker] of REPORT_MARKERS.entries()) {
+      if (next[index] !== -1 && next[index] < position) next[index] = text.indexOf(marker, position);
+      if (next[index] !== -1 && next[index] < limit && (found === -1 || next[index] < found)) found = next[index];
+    }
+    if (found === -1) return;
+    const start = text.lastIndexOf("\n", found) + 1;
+    const end = Math.min(limit, (text.indexOf("\n", found) + 1 || text.length + 1) - 1);
+    yield text.slice(start, end);
+    position = end + 1;
+  }
+}
+
+/**
+ * A transcript's project as a report names it: its folder's name, as in the pings, read as a Windows path when it
+ * is one (a transcript copied from Windows), every control or invisible character escaped.
+ */
+function reportProject(cwd: string, style: PathStyle): string {
+  const windows = /^[A-Za-z]:\\/.test(cwd) || cwd.startsWith("\\\\");
+  return terminalSafe(projectName(cwd, windows ? "windows" : style), true).slice(0, 255);
 }
 
 /** The local date of a time, `YYYY-MM-DD`. */
@@ -194,17 +219,20 @@ function weekStart(time: number): string {
   return localDay(date.getTime());
 }
 
-/** A key from event-free text that cannot collide by accident: 52 bits of FNV-1a, as a number (small in a Set). */
+/**
+ * A key to tell responses apart without keeping their ids: two independent
+ * 32-bit hashes (FNV-1a and a multiply-rotate one), 53 bits together, stored
+ * as one number (small in a Set).
+ */
 function shortKey(text: string): number {
-  let high = 0x811c;
-  let low = 0x9dc5;
+  let fnv = 0x811c9dc5;
+  let mix = 0x9e3779b9;
   for (let index = 0; index < text.length; index++) {
-    low ^= text.charCodeAt(index);
-    const product = low * 0x193;
-    low = product & 0xffff;
-    high = (high * 0x193 + (product >>> 16) + (text.charCodeAt(index) << 8)) & 0xfffffffff;
+    const code = text.charCodeAt(index);
+    fnv = Math.imul(fnv ^ code, 0x01000193);
+    mix = Math.imul((mix << 5) | (mix >>> 27), 0x85ebca6b) ^ code;
   }
-  return high * 0x10000 + low;
+  return (fnv >>> 0) * 0x200000 + ((mix >>> 0) >>> 11);
 }
 
 function emptyTotals(): ReportTotals {
@@ -270,6 +298,8 @@ class SpendTally {
   once(key: string): boolean {
     const short = shortKey(key);
     if (this.seen.has(short)) return false;
+    // A Set holds at most 2^24 keys: past 16 million responses, duplicates across far-apart files may count twice.
+    if (this.seen.size >= 16_000_000) this.seen.clear();
     this.seen.add(short);
     return true;
   }
@@ -333,12 +363,14 @@ class SpendTally {
         continue;
       }
       if (line === null || typeof line !== "object") continue;
-      const time = typeof line.timestamp === "string" ? Date.parse(line.timestamp) : NaN;
+      const time = typeof line.timestamp === "string" && ISO_TIME.test(line.timestamp)
+        ? Date.parse(line.timestamp)
+        : NaN;
       if (Number.isNaN(time)) continue;
       const session = typeof line.sessionId === "string" && SESSION_ID_PATTERN.test(line.sessionId)
         ? line.sessionId
         : "unknown";
-      const project = typeof line.cwd === "string" ? projectName(line.cwd, style) : "unknown";
+      const project = typeof line.cwd === "string" ? reportProject(line.cwd, style) : "unknown";
       if (line.type === "user") {
         const uuid = typeof line.uuid === "string" ? line.uuid : undefined;
         const change = changedLines(line.toolUseResult);
@@ -366,8 +398,8 @@ class SpendTally {
         project,
       };
       const model = typeof line.requestedModel === "string" ? line.requestedModel : message.model;
-      if (typeof model === "string") response.model = model;
-      if (typeof line.version === "string") response.version = line.version;
+      if (typeof model === "string" && model.length <= 256) response.model = model;
+      if (typeof line.version === "string" && line.version.length <= 32) response.version = line.version;
       for (const field of TOKEN_FIELDS) response[field] = Math.max(response[field], count(usage[field]));
       const split = usage.cache_creation as Record<string, unknown> | undefined;
       response.cache_1h = Math.max(response.cache_1h, count(split?.ephemeral_1h_input_tokens));
@@ -375,10 +407,17 @@ class SpendTally {
       response.web_search_requests = Math.max(response.web_search_requests, count(tools?.web_search_requests));
       if (typeof usage.speed === "string") response.speed = usage.speed;
       if (typeof usage.inference_geo === "string") response.inference_geo = usage.inference_geo;
-      if (Array.isArray(usage.iterations)) response.iterations = usage.iterations;
+      if (Array.isArray(usage.iterations) && usage.iterations.length <= 64) response.iterations = usage.iterations;
       responses.set(key, response);
+      if (responses.size >= MAX_FILE_RESPONSES) this.addResponses(responses);
     }
+    this.addResponses(responses);
+  }
+
+  /** Adds a file's merged responses, each once across every file read, and forgets them. */
+  addResponses(responses: Map<string, Response>): void {
     for (const [key, response] of responses) if (this.once(`response\u0000${key}`)) this.addResponse(response);
+    responses.clear();
   }
 }
 
@@ -425,7 +464,7 @@ export async function collectReport(runtime: Runtime, options: ReportOptions): P
     files: files.length - skippedFiles,
     skipped_files: skippedFiles,
     skipped_lines: tally.skippedLines,
-    unpriced_models: [...tally.unpriced].sort(),
+    unpriced_models: [...tally.unpriced].sort().slice(0, 20),
     unchecked_versions: [...tally.unchecked].sort().slice(0, 20),
   };
 }
@@ -458,7 +497,7 @@ function reportTable(report: SpendReport): string {
     "-lines",
   ];
   const cells = (key: string, t: ReportTotals) => [
-    terminalSafe(key),
+    terminalSafe(key, true),
     ...[t.input_tokens, t.output_tokens, t.cache_creation_input_tokens, t.cache_read_input_tokens, t.total_tokens]
       .map((n) => n.toLocaleString("en-US")),
     `${shownCost(t) === null ? "-" : t.cost_usd.toFixed(6)}${t.unpriced_requests > 0 ? "*" : ""}`,
@@ -547,51 +586,4 @@ export async function reportCommand(runtime: Runtime, args: readonly string[]): 
     console.error(notes.join("; ") + ".");
   }
   return report.files === 0 && report.skipped_files > 0 ? 1 : 0;
-}
-
-/**
- * `log`: prints the pings delivered, newest first: when each was delivered,
- * the tracker's answer, and the exact body sent. `--json` prints one JSON
- * object per line (`delivered_at`, `status`, `ping`) for tools.
- *
- * @param runtime The runtime adapter.
- * @param args `[--json] [--limit N]`.
- * @returns The exit code.
- *
- * @example
- * ```ts ignore
- * await logCommand(detectRuntime(), ["--json"]);
- * ```
- */
-export async function logCommand(runtime: Runtime, args: readonly string[]): Promise<number> {
-  const values = parseArgs(args, ["--limit"], ["--json"]);
-  const limit = Number(values["--limit"] ?? 1000);
-  if (!Number.isInteger(limit) || limit < 1) {
-    throw new CommandError(`Cannot show the log: --limit "${values["--limit"]}" is not a whole number above 0.`, 2);
-  }
-  const { config, state } = await loadConfig(runtime);
-  if (state.problem !== undefined) throw new CommandError(`Cannot show the log: ${state.problem}.`);
-  if (config.stateDir === undefined) throw new CommandError("Cannot show the log: HOME is not set.");
-  const records = await readJournal(runtime, config.stateDir, limit);
-  if (records === undefined) {
-    throw new CommandError(`Cannot show the log: cannot read "${config.stateDir}/${STATE_LAYOUT.journal}".`);
-  }
-  for (const record of records) {
-    // The body is JSON as sent; anything else in the file (a tampered line) is shown escaped, never raw.
-    const ping = attempt(() => JSON.parse(record.body), undefined);
-    const note = typeof record.note === "string" ? record.note : undefined;
-    console.log(
-      values["--json"]
-        ? JSON.stringify({ delivered_at: record.delivered_at, status: record.status, ping: ping ?? record.body, note })
-        : terminalSafe(`${record.delivered_at}  ${record.status}  ${record.body}${note ? `  (${note})` : ""}`, true),
-    );
-  }
-  if (!values["--json"]) {
-    console.error(
-      records.length === 0
-        ? "No ping was delivered yet."
-        : `${records.length} ping${records.length === 1 ? "" : "s"}, newest first.`,
-    );
-  }
-  return 0;
 }

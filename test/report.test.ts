@@ -160,6 +160,17 @@ Deno.test("report skips broken, half-written and hostile lines, never follows a 
         line("escape", "\u001b[31mclaude\u0007", { input_tokens: 5, output_tokens: 5 }),
         line("negative", "claude-sonnet-4-5", { input_tokens: -50, output_tokens: 1e300 }),
         line("version", "claude-sonnet-4-5", { input_tokens: 10, output_tokens: 0 }, { version: "\u001b]0;x\u0007" }),
+        // A model named like an object's own property, and an advisor step with an absurd count: no NaN, no Infinity.
+        line("proto", "constructor", { input_tokens: 0, output_tokens: 0 }),
+        line("advisor", "claude-sonnet-4-5", {
+          input_tokens: 0,
+          output_tokens: 0,
+          iterations: [{ type: "advisor_message", model: "claude-opus-4-1", input_tokens: 1e308 }],
+        }),
+        // A project folder whose name holds a newline and a forged table row.
+        line("forged", "claude-sonnet-4-5", { input_tokens: 0, output_tokens: 0 }, {
+          cwd: "/home/dev/acme\ntotal  999,999  999.99",
+        }),
         '{"type":"assistant","timestamp":"2026-11-30T10:00:00.000Z","message":{"id":"msg_half","usage":{"input_tok',
       ].join("\n"),
     );
@@ -175,11 +186,18 @@ Deno.test("report skips broken, half-written and hostile lines, never follows a 
     assert.equal(run.code, 0, run.stderr);
     assert.ok(!run.stdout.includes("\u001b") && !run.stderr.includes("\u001b"), "no escape code reaches the terminal");
     assert.match(run.stderr, /2 broken line\(s\) skipped/);
+    const byProject = await report(home, ["--by", "project"]);
+    assert.equal(byProject.stdout.trim().split("\n").length, 4, `header, two projects, total: ${byProject.stdout}`);
     const json = JSON.parse((await report(home, ["--json", "--by", "model"])).stdout);
     assert.equal(json.total.input_tokens, 1000 + 5 + 0 + 10, "a negative count is 0; nothing from the symlinks");
     assert.equal(json.total.output_tokens, 100 + 5 + 0, "an impossible count is 0");
     assert.equal(json.files, 1);
-    assert.deepEqual(json.unpriced_models, ["unknown"], "a model id full of escape codes is no model");
+    assert.ok(Number.isFinite(json.total.cost_usd), `a finite cost: ${json.total.cost_usd}`);
+    assert.deepEqual(
+      json.unpriced_models,
+      ["constructor", "unknown"],
+      "escape codes make no model; constructor no price",
+    );
     assert.deepEqual(json.unchecked_versions, [], "a version full of escape codes is no version, and never named");
     const unknown = json.rows.find((row: Row) => row.key === "unknown");
     assert.equal(unknown.cost_usd, null, "a model with no price costs nothing known, never 0");
