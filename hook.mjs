@@ -10348,7 +10348,16 @@ export async function collectReport(runtime         , options               )   
   const files = await transcriptFiles(fs, `${options.claudeDir}/projects`);
   const tally = new SpendTally(options);
   let skippedFiles = 0;
+  const projects = `${options.claudeDir}/projects/`;
+  let folder = "";
   for (const [index, path] of files.entries()) {
+    // A resumed or forked session repeats lines only within its project's folder (the same working directory), and
+    // the files come folder by folder: what was seen is forgotten between folders, so memory follows the largest.
+    const next = path.slice(projects.length).split("/")[0];
+    if (next !== folder) {
+      folder = next;
+      tally.seen.clear();
+    }
     try {
       await tally.addFile(fs, path);
     } catch {
