@@ -4985,7 +4985,8 @@ async function readJournal(
 // so lines are read backward in chunks and never all held at once.
 //
 // Owns: `readLinesBackward`, the transcript line shape, finding one turn's
-// lines. Uses: runtime, files.
+// lines, `markedTranscriptLines` (a whole transcript's lines that hold usage,
+// a prompt or a file change, for `report`). Uses: runtime, files.
 
 /** The parts of a transcript line the usage reader looks at; every field is unchecked. */
                           
@@ -5143,6 +5144,119 @@ async function readTurnLines(path        , promptId                    )        
   }
   // Lines before the turn's first line (read after it, going backward) belong to the turn before.
   return earliestOfTurn < 0 ? undefined : turn.slice(0, earliestOfTurn + 1).reverse();
+}
+
+/** A line longer than this is skipped: no line with usage is this long. */
+const MAX_REPORT_LINE_BYTES = 16 << 20;
+const REPORT_CHUNK_BYTES = 256 << 10;
+
+/** What a line must hold to matter to a report: usage, a prompt, or a file change. Most bytes are content. */
+const REPORT_MARKERS = ['"usage"', '"promptId"', '"structuredPatch"'];
+
+/**
+ * The lines of a file that hold one of {@linkcode REPORT_MARKERS}, streamed in
+ * chunks; a last line without its newline too (it may be half-written). Lines
+ * without a marker are never cut out of the chunk: the scan jumps from marker
+ * to marker, so its work is the file's size, not its number of lines. A line
+ * longer than `MAX_REPORT_LINE_BYTES` is dropped whole, and only the bytes the
+ * file had when opened are read (a file that keeps growing ends).
+ *
+ * @param fs The file API.
+ * @param path A transcript (a regular file; never through a symlink).
+ * @param searchBytes Search the bytes (Buffer's native search, in Bun and Node) and decode only the lines found;
+ *   otherwise decode each chunk and search the text (Deno, whose Buffer search is written in JavaScript).
+ * @returns The lines.
+ */
+async function* markedTranscriptLines(
+  fs            ,
+  path        ,
+  searchBytes         ,
+)                         {
+  const { Buffer } = await import("node:buffer");
+  const { file, size } = await openRegularFile(fs, path);
+  const decoder = new TextDecoder();
+  const markers = REPORT_MARKERS.map((marker) => Buffer.from(marker));
+  const buffer = Buffer.alloc(REPORT_CHUNK_BYTES);
+  let carry = Buffer.alloc(0);
+  let overlong = false;
+  try {
+    for (let left = size, done = false; !done;) {
+      const { bytesRead } = left <= 0
+        ? { bytesRead: 0 }
+        : await file.read(buffer, 0, Math.min(buffer.length, left), null);
+      left -= bytesRead;
+      done = bytesRead === 0;
+      const chunk = buffer.subarray(0, bytesRead);
+      const newline = chunk.indexOf(NEWLINE);
+      if (newline === -1 && !done) {
+        // Still inside one line: only gathered while it may matter; never searched until it ends.
+        if (!overlong && carry.length + chunk.length > MAX_REPORT_LINE_BYTES) {
+          [carry, overlong] = [Buffer.alloc(0), true];
+        }
+        if (!overlong) carry = Buffer.concat([carry, chunk]);
+        continue;
+      }
+      // The line an overlong one ends with is dropped with it.
+      const bytes = overlong
+        ? (newline === -1 ? Buffer.alloc(0) : chunk.subarray(newline + 1))
+        : carry.length === 0
+        ? chunk
+        : Buffer.concat([carry, chunk]);
+      overlong = false;
+      // Whole lines only (a newline byte is never inside a UTF-8 character): decoded without a stream.
+      const last = done ? bytes.length : bytes.lastIndexOf(NEWLINE);
+      const limit = Math.max(last, 0);
+      if (searchBytes) {
+        const find = (index        , from        ) => bytes.indexOf(markers[index], from);
+        for (const [from, to] of markedLines(limit, markers.length, find, bytes, NEWLINE)) {
+          yield decoder.decode(bytes.subarray(from, to));
+        }
+      } else {
+        const text = decoder.decode(bytes.subarray(0, limit));
+        const find = (index        , from        ) => text.indexOf(REPORT_MARKERS[index], from);
+        for (const [from, to] of markedLines(text.length, markers.length, find, text, "\n")) yield text.slice(from, to);
+      }
+      // A copy: the read buffer is used again.
+      carry = done ? Buffer.alloc(0) : Buffer.from(last === -1 ? bytes : bytes.subarray(last + 1));
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+const NEWLINE = 10;
+
+/** A text or bytes, as far as finding newlines goes. */
+                    
+                                           
+                                               
+                 
+ 
+
+/**
+ * Where the lines before `limit` that hold a marker are: found marker by marker (`find` gives a marker's next place
+ * from a position), each line once.
+ */
+function* markedLines   (
+  limit        ,
+  markerCount        ,
+  find                                         ,
+  lines          ,
+  newline   ,
+)                              {
+  const next = Array.from({ length: markerCount }, (_, index) => find(index, 0));
+  for (let position = 0; position < limit;) {
+    let found = -1;
+    for (let index = 0; index < markerCount; index++) {
+      if (next[index] !== -1 && next[index] < position) next[index] = find(index, position);
+      if (next[index] !== -1 && next[index] < limit && (found === -1 || next[index] < found)) found = next[index];
+    }
+    if (found === -1) return;
+    const start = lines.lastIndexOf(newline, found) + 1;
+    const end = Math.min(limit, (lines.indexOf(newline, found) + 1 || lines.length + 1) - 1);
+    yield [start, end];
+    position = end + 1;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -9941,7 +10055,7 @@ async function testPing(
 // half-written line is skipped and counted.
 //
 // Owns: `reportCommand`, `collectReport`, `SpendReport`, `ReportTotals`,
-// `REPORT_GROUPS`. Uses: input, fields, paths, payload, runtime, files,
+// `REPORT_GROUPS`. Uses: input, fields, paths, payload, runtime,
 // state_dir, transcript, price_eras, prices, usage, cli_args.
 
 /** How a report groups what was spent. */
@@ -10004,15 +10118,14 @@ export const REPORT_GROUPS = ["day", "week", "month", "session", "project", "mod
                    
                     
                     
+                                                                                                              
+                        
                                                                               
                                                    
  
 
 /** A folder deeper than this under `projects/` holds no transcript of Claude Code's. */
 const MAX_PROJECTS_DEPTH = 4;
-/** A line longer than this is skipped: no line with usage is this long. */
-const MAX_REPORT_LINE_BYTES = 16 << 20;
-const REPORT_CHUNK_BYTES = 256 << 10;
 /** A transcript's timestamp: ISO 8601 with a four-digit year (anything else is not a time to count by). */
 const ISO_TIME = /^[12]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}/;
 /** The most responses of one file kept apart before they are added (a file of millions stays bounded). */
@@ -10039,67 +10152,6 @@ async function transcriptFiles(fs            , dir        , depth = 0)          
     } else if (entry.isFile() && entry.name.endsWith(".jsonl")) files.push(path);
   }
   return files;
-}
-
-/** What a line must hold to matter to a report: usage, a prompt, or a file change. Most bytes are content. */
-const REPORT_MARKERS = ['"usage"', '"promptId"', '"structuredPatch"'];
-
-/**
- * The lines of a file that hold one of {@linkcode REPORT_MARKERS}, streamed in
- * chunks; a last line without its newline too (it may be half-written). Lines
- * without a marker are never cut out of the chunk: the scan jumps from marker
- * to marker, so its work is the file's size, not its number of lines. A line
- * longer than {@linkcode MAX_REPORT_LINE_BYTES} is dropped whole, and only the
- * bytes the file had when opened are read (a file that keeps growing ends).
- */
-async function* reportLines(fs            , path        )                         {
-  const { file, size } = await openRegularFile(fs, path);
-  const decoder = new TextDecoder();
-  const buffer = new Uint8Array(REPORT_CHUNK_BYTES);
-  let pending = "";
-  let overlong = false;
-  try {
-    for (let left = size, done = false; !done;) {
-      const { bytesRead } = left <= 0
-        ? { bytesRead: 0 }
-        : await file.read(buffer, 0, Math.min(buffer.length, left), null);
-      left -= bytesRead;
-      done = bytesRead === 0;
-      const chunk = done ? decoder.decode() : decoder.decode(buffer.subarray(0, bytesRead), { stream: true });
-      const newline = chunk.indexOf("\n");
-      if (newline === -1 && !done) {
-        // Still inside one line: only gathered while it may matter; never searched again until it ends.
-        if (!overlong && pending.length + chunk.length > MAX_REPORT_LINE_BYTES) [pending, overlong] = ["", true];
-        if (!overlong) pending += chunk;
-        continue;
-      }
-      // The line an overlong one ends with is dropped with it.
-      const text = overlong ? (newline === -1 ? "" : chunk.slice(newline + 1)) : pending + chunk;
-      overlong = false;
-      const limit = done ? text.length : text.lastIndexOf("\n");
-      yield* markedLines(text, Math.max(limit, 0));
-      pending = done || limit === -1 ? (done ? "" : text) : text.slice(limit + 1);
-    }
-  } finally {
-    await file.close();
-  }
-}
-
-/** The lines of `text` before `limit` that hold a marker: found marker by marker, each line once. */
-function* markedLines(text        , limit        )                    {
-  const next = REPORT_MARKERS.map((marker) => text.indexOf(marker));
-  for (let position = 0; position < limit;) {
-    let found = -1;
-    for (const [index, marker] of REPORT_MARKERS.entries()) {
-      if (next[index] !== -1 && next[index] < position) next[index] = text.indexOf(marker, position);
-      if (next[index] !== -1 && next[index] < limit && (found === -1 || next[index] < found)) found = next[index];
-    }
-    if (found === -1) return;
-    const start = text.lastIndexOf("\n", found) + 1;
-    const end = Math.min(limit, (text.indexOf("\n", found) + 1 || text.length + 1) - 1);
-    yield text.slice(start, end);
-    position = end + 1;
-  }
 }
 
 /**
@@ -10256,7 +10308,7 @@ class SpendTally {
   async addFile(fs            , path        )                {
     const responses = new Map                  ();
     const style = hostPathStyle();
-    for await (const text of reportLines(fs, path)) {
+    for await (const text of markedTranscriptLines(fs, path, this.options.searchBytes ?? true)) {
       // A tool's result carries the turn's promptId too, and often most of the file's bytes: parsed only for a patch.
       if (text.includes('"toolUseResult"') && !text.includes('"structuredPatch"') && !text.includes('"usage"')) {
         continue;
@@ -10462,6 +10514,7 @@ async function reportCommand(runtime         , args                   )         
     since: values["--since"],
     until: values["--until"],
     project: values["--project"],
+    searchBytes: runtime.kind !== "deno",
     // The prices the pings use: TELEMHQ_PRICES over an organisation's managed pricing over the catalog.
     prices: { overrides: priceTable(runtime.env("TELEMHQ_PRICES")), managed: await loadManagedPricing(runtime) },
     onProgress: terminal === undefined ? undefined : (done, all) => {

@@ -11,7 +11,7 @@
  * half-written line is skipped and counted.
  *
  * Owns: `reportCommand`, `collectReport`, `SpendReport`, `ReportTotals`,
- * `REPORT_GROUPS`. Uses: input, fields, paths, payload, runtime, files,
+ * `REPORT_GROUPS`. Uses: input, fields, paths, payload, runtime,
  * state_dir, transcript, price_eras, prices, usage, cli_args.
  *
  * @module
@@ -32,10 +32,9 @@ import {
   roundUsd,
 } from "./prices.ts";
 import type { FsPromises, Runtime } from "./runtime.ts";
-import { openRegularFile } from "./files.ts";
 import { pricingNote } from "./price_eras.ts";
 import { claudeDirectory } from "./state_dir.ts";
-import type { TranscriptLine } from "./transcript.ts";
+import { markedTranscriptLines, type TranscriptLine } from "./transcript.ts";
 import { changedLines, count, TOKEN_FIELDS, type TokenCounts, totalTokens } from "./usage.ts";
 
 /** How a report groups what was spent. */
@@ -98,15 +97,14 @@ export interface ReportOptions {
   project?: string;
   /** The prices. */
   prices: PriceBook;
+  /** Search bytes natively rather than decoded text (see `markedTranscriptLines`): true except under Deno. */
+  searchBytes?: boolean;
   /** Called after each file with how many are read and how many there are. */
   onProgress?: (done: number, all: number) => void;
 }
 
 /** A folder deeper than this under `projects/` holds no transcript of Claude Code's. */
 const MAX_PROJECTS_DEPTH = 4;
-/** A line longer than this is skipped: no line with usage is this long. */
-const MAX_REPORT_LINE_BYTES = 16 << 20;
-const REPORT_CHUNK_BYTES = 256 << 10;
 /** A transcript's timestamp: ISO 8601 with a four-digit year (anything else is not a time to count by). */
 const ISO_TIME = /^[12]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}/;
 /** The most responses of one file kept apart before they are added (a file of millions stays bounded). */
@@ -133,67 +131,6 @@ async function transcriptFiles(fs: FsPromises, dir: string, depth = 0): Promise<
     } else if (entry.isFile() && entry.name.endsWith(".jsonl")) files.push(path);
   }
   return files;
-}
-
-/** What a line must hold to matter to a report: usage, a prompt, or a file change. Most bytes are content. */
-const REPORT_MARKERS = ['"usage"', '"promptId"', '"structuredPatch"'];
-
-/**
- * The lines of a file that hold one of {@linkcode REPORT_MARKERS}, streamed in
- * chunks; a last line without its newline too (it may be half-written). Lines
- * without a marker are never cut out of the chunk: the scan jumps from marker
- * to marker, so its work is the file's size, not its number of lines. A line
- * longer than {@linkcode MAX_REPORT_LINE_BYTES} is dropped whole, and only the
- * bytes the file had when opened are read (a file that keeps growing ends).
- */
-async function* reportLines(fs: FsPromises, path: string): AsyncGenerator<string> {
-  const { file, size } = await openRegularFile(fs, path);
-  const decoder = new TextDecoder();
-  const buffer = new Uint8Array(REPORT_CHUNK_BYTES);
-  let pending = "";
-  let overlong = false;
-  try {
-    for (let left = size, done = false; !done;) {
-      const { bytesRead } = left <= 0
-        ? { bytesRead: 0 }
-        : await file.read(buffer, 0, Math.min(buffer.length, left), null);
-      left -= bytesRead;
-      done = bytesRead === 0;
-      const chunk = done ? decoder.decode() : decoder.decode(buffer.subarray(0, bytesRead), { stream: true });
-      const newline = chunk.indexOf("\n");
-      if (newline === -1 && !done) {
-        // Still inside one line: only gathered while it may matter; never searched again until it ends.
-        if (!overlong && pending.length + chunk.length > MAX_REPORT_LINE_BYTES) [pending, overlong] = ["", true];
-        if (!overlong) pending += chunk;
-        continue;
-      }
-      // The line an overlong one ends with is dropped with it.
-      const text = overlong ? (newline === -1 ? "" : chunk.slice(newline + 1)) : pending + chunk;
-      overlong = false;
-      const limit = done ? text.length : text.lastIndexOf("\n");
-      yield* markedLines(text, Math.max(limit, 0));
-      pending = done || limit === -1 ? (done ? "" : text) : text.slice(limit + 1);
-    }
-  } finally {
-    await file.close();
-  }
-}
-
-/** The lines of `text` before `limit` that hold a marker: found marker by marker, each line once. */
-function* markedLines(text: string, limit: number): Generator<string> {
-  const next = REPORT_MARKERS.map((marker) => text.indexOf(marker));
-  for (let position = 0; position < limit;) {
-    let found = -1;
-    for (const [index, marker] of REPORT_MARKERS.entries()) {
-      if (next[index] !== -1 && next[index] < position) next[index] = text.indexOf(marker, position);
-      if (next[index] !== -1 && next[index] < limit && (found === -1 || next[index] < found)) found = next[index];
-    }
-    if (found === -1) return;
-    const start = text.lastIndexOf("\n", found) + 1;
-    const end = Math.min(limit, (text.indexOf("\n", found) + 1 || text.length + 1) - 1);
-    yield text.slice(start, end);
-    position = end + 1;
-  }
 }
 
 /**
@@ -350,7 +287,7 @@ class SpendTally {
   async addFile(fs: FsPromises, path: string): Promise<void> {
     const responses = new Map<string, Response>();
     const style = hostPathStyle();
-    for await (const text of reportLines(fs, path)) {
+    for await (const text of markedTranscriptLines(fs, path, this.options.searchBytes ?? true)) {
       // A tool's result carries the turn's promptId too, and often most of the file's bytes: parsed only for a patch.
       if (text.includes('"toolUseResult"') && !text.includes('"structuredPatch"') && !text.includes('"usage"')) {
         continue;
@@ -561,6 +498,7 @@ export async function reportCommand(runtime: Runtime, args: readonly string[]): 
     since: values["--since"],
     until: values["--until"],
     project: values["--project"],
+    searchBytes: runtime.kind !== "deno",
     // The prices the pings use: TELEMHQ_PRICES over an organisation's managed pricing over the catalog.
     prices: { overrides: priceTable(runtime.env("TELEMHQ_PRICES")), managed: await loadManagedPricing(runtime) },
     onProgress: terminal === undefined ? undefined : (done, all) => {

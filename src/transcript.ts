@@ -4,12 +4,13 @@
  * so lines are read backward in chunks and never all held at once.
  *
  * Owns: `readLinesBackward`, the transcript line shape, finding one turn's
- * lines. Uses: runtime, files.
+ * lines, `markedTranscriptLines` (a whole transcript's lines that hold usage,
+ * a prompt or a file change, for `report`). Uses: runtime, files.
  *
  * @module
  */
 
-import { nodeFs } from "./runtime.ts";
+import { type FsPromises, nodeFs } from "./runtime.ts";
 import { openRegularFile } from "./files.ts";
 
 /** The parts of a transcript line the usage reader looks at; every field is unchecked. */
@@ -190,4 +191,122 @@ export async function readTurnLines(path: string, promptId: string | undefined):
   }
   // Lines before the turn's first line (read after it, going backward) belong to the turn before.
   return earliestOfTurn < 0 ? undefined : turn.slice(0, earliestOfTurn + 1).reverse();
+}
+
+/** A line longer than this is skipped: no line with usage is this long. */
+const MAX_REPORT_LINE_BYTES = 16 << 20;
+const REPORT_CHUNK_BYTES = 256 << 10;
+
+/** What a line must hold to matter to a report: usage, a prompt, or a file change. Most bytes are content. */
+const REPORT_MARKERS = ['"usage"', '"promptId"', '"structuredPatch"'];
+
+/**
+ * The lines of a file that hold one of {@linkcode REPORT_MARKERS}, streamed in
+ * chunks; a last line without its newline too (it may be half-written). Lines
+ * without a marker are never cut out of the chunk: the scan jumps from marker
+ * to marker, so its work is the file's size, not its number of lines. A line
+ * longer than `MAX_REPORT_LINE_BYTES` is dropped whole, and only the bytes the
+ * file had when opened are read (a file that keeps growing ends).
+ *
+ * @param fs The file API.
+ * @param path A transcript (a regular file; never through a symlink).
+ * @param searchBytes Search the bytes (Buffer's native search, in Bun and Node) and decode only the lines found;
+ *   otherwise decode each chunk and search the text (Deno, whose Buffer search is written in JavaScript).
+ * @returns The lines.
+ *
+ * @example
+ * ```ts ignore
+ * for await (const line of markedTranscriptLines(await runtime.fs(), path, true)) JSON.parse(line);
+ * ```
+ */
+export async function* markedTranscriptLines(
+  fs: FsPromises,
+  path: string,
+  searchBytes: boolean,
+): AsyncGenerator<string> {
+  const { Buffer } = await import("node:buffer");
+  const { file, size } = await openRegularFile(fs, path);
+  const decoder = new TextDecoder();
+  const markers = REPORT_MARKERS.map((marker) => Buffer.from(marker));
+  const buffer = Buffer.alloc(REPORT_CHUNK_BYTES);
+  let carry = Buffer.alloc(0);
+  let overlong = false;
+  try {
+    for (let left = size, done = false; !done;) {
+      const { bytesRead } = left <= 0
+        ? { bytesRead: 0 }
+        : await file.read(buffer, 0, Math.min(buffer.length, left), null);
+      left -= bytesRead;
+      done = bytesRead === 0;
+      const chunk = buffer.subarray(0, bytesRead);
+      const newline = chunk.indexOf(NEWLINE);
+      if (newline === -1 && !done) {
+        // Still inside one line: only gathered while it may matter; never searched until it ends.
+        if (!overlong && carry.length + chunk.length > MAX_REPORT_LINE_BYTES) {
+          [carry, overlong] = [Buffer.alloc(0), true];
+        }
+        if (!overlong) carry = Buffer.concat([carry, chunk]);
+        continue;
+      }
+      // The line an overlong one ends with is dropped with it.
+      const bytes = overlong
+        ? (newline === -1 ? Buffer.alloc(0) : chunk.subarray(newline + 1))
+        : carry.length === 0
+        ? chunk
+        : Buffer.concat([carry, chunk]);
+      overlong = false;
+      // Whole lines only (a newline byte is never inside a UTF-8 character): decoded without a stream.
+      const last = done ? bytes.length : bytes.lastIndexOf(NEWLINE);
+      const limit = Math.max(last, 0);
+      if (searchBytes) {
+        const find = (index: number, from: number) => bytes.indexOf(markers[index], from);
+        for (const [from, to] of markedLines(limit, markers.length, find, bytes, NEWLINE)) {
+          yield decoder.decode(bytes.subarray(from, to));
+        }
+      } else {
+        const text = decoder.decode(bytes.subarray(0, limit));
+        const find = (index: number, from: number) => text.indexOf(REPORT_MARKERS[index], from);
+        for (const [from, to] of markedLines(text.length, markers.length, find, text, "\n")) yield text.slice(from, to);
+      }
+      // A copy: the read buffer is used again.
+      carry = done ? Buffer.alloc(0) : Buffer.from(last === -1 ? bytes : bytes.subarray(last + 1));
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+const NEWLINE = 10;
+
+/** A text or bytes, as far as finding newlines goes. */
+interface Lines<T> {
+  indexOf(value: T, from?: number): number;
+  lastIndexOf(value: T, from?: number): number;
+  length: number;
+}
+
+/**
+ * Where the lines before `limit` that hold a marker are: found marker by marker (`find` gives a marker's next place
+ * from a position), each line once.
+ */
+function* markedLines<T>(
+  limit: number,
+  markerCount: number,
+  find: (index: number, from: number) => number,
+  lines: Lines<T>,
+  newline: T,
+): Generator<[number, number]> {
+  const next = Array.from({ length: markerCount }, (_, index) => find(index, 0));
+  for (let position = 0; position < limit;) {
+    let found = -1;
+    for (let index = 0; index < markerCount; index++) {
+      if (next[index] !== -1 && next[index] < position) next[index] = find(index, position);
+      if (next[index] !== -1 && next[index] < limit && (found === -1 || next[index] < found)) found = next[index];
+    }
+    if (found === -1) return;
+    const start = lines.lastIndexOf(newline, found) + 1;
+    const end = Math.min(limit, (lines.indexOf(newline, found) + 1 || lines.length + 1) - 1);
+    yield [start, end];
+    position = end + 1;
+  }
 }

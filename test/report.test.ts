@@ -189,6 +189,8 @@ Deno.test("report skips broken, half-written and hostile lines, never follows a 
     const byProject = await report(home, ["--by", "project"]);
     assert.equal(byProject.stdout.trim().split("\n").length, 4, `header, two projects, total: ${byProject.stdout}`);
     const json = JSON.parse((await report(home, ["--json", "--by", "model"])).stdout);
+    // Bun searches the bytes, Deno the decoded text: the same report.
+    assert.deepEqual(JSON.parse((await report(home, ["--json", "--by", "model"], "bun")).stdout), json);
     assert.equal(json.total.input_tokens, 1000 + 5 + 0 + 10, "a negative count is 0; nothing from the symlinks");
     assert.equal(json.total.output_tokens, 100 + 5 + 0, "an impossible count is 0");
     assert.equal(json.files, 1);
