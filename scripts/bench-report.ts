@@ -28,7 +28,11 @@ function templateLines(): string[] {
       for (const entry of Deno.readDirSync(dir)) {
         const path = `${dir}/${entry.name}`;
         if (entry.isDirectory) walk(path);
-        else if (entry.name.endsWith(".jsonl")) lines.push(...Deno.readTextFileSync(path).split("\n").filter(Boolean));
+        // Claude Code's own huge lines (attachments of 100 KB and more) are left out: they would leave a 250 KB file
+        // one response, where real sessions hold dozens.
+        else if (entry.name.endsWith(".jsonl")) {
+          lines.push(...Deno.readTextFileSync(path).split("\n").filter((line) => line !== "" && line.length < 20_000));
+        }
       }
     };
     walk(`${NEWEST_FIXTURES}/${scenario}/home/.claude/projects`);
