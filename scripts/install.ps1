@@ -4,19 +4,21 @@
 #
 # The same rules as install.sh: it finds Deno, Bun or Node (22.18+), downloads hook.ts and SHA256SUMS from
 # the base URL (-BaseUrl, or TELEMHQ_INSTALL_BASE_URL; no redirect is followed: give the files' own URL),
-# checks the checksum before anything is moved into place, then runs the hook's own install with -Url (passed
-# on standard input, never on a command line), -Runtime, -Scope and -ToolActivity. -Sha256 HEX checks hook.ts
-# against a checksum you got elsewhere instead of the server's SHA256SUMS. It never needs an administrator.
-# Claude Code on Windows runs hooks in Git Bash: install refuses, and says so, when there is none. Works in
-# Windows PowerShell 5.1 and PowerShell 7.
+# checks the checksum before anything is moved into place, then runs the hook's own install with the ping URL
+# (-Url, else $env:TELEMHQ_PING_URL, which keeps it out of your command history; passed to the hook on standard
+# input, never on a command line), -Runtime, -Scope (user, project or local: the repository you are in) and
+# -ToolActivity. A team's policy is printed by hook.ts install --scope managed, not by this script. -Sha256 HEX
+# checks hook.ts against a checksum you got elsewhere instead of the server's SHA256SUMS. It never needs an
+# administrator. Claude Code on Windows runs hooks in Git Bash: install refuses, and says so, when there is none.
+# Written for Windows PowerShell 5.1 and PowerShell 7.
 #
 # Not yet run on Windows by this project's own CI (see docs/platforms.md); the GitHub Actions
 # workflow runs it on windows-latest.
 param(
   [string]$BaseUrl = $env:TELEMHQ_INSTALL_BASE_URL,
-  [string]$Url = "",
+  [string]$Url = $env:TELEMHQ_PING_URL,
   [ValidateSet("", "deno", "bun", "node")][string]$Runtime = "",
-  [ValidateSet("", "user", "project", "local", "managed")][string]$Scope = "",
+  [ValidateSet("", "user", "project", "local")][string]$Scope = "",
   [switch]$ToolActivity,
   [string]$Sha256 = ""
 )
@@ -58,18 +60,22 @@ function Test-NodeVersion([string]$Path) {
   return $major -gt 22 -or ($major -eq 22 -and [int]$Matches[2] -ge 18)
 }
 
-# A runtime on PATH: a real .exe (a .cmd or .bat shim would have cmd.exe parse the arguments again), never one
-# in the current folder (a repository could hold a deno.exe).
+# A runtime on PATH, or where Deno's and Bun's installers put it: a real .exe (a .cmd or .bat shim would have
+# cmd.exe parse the arguments again), never one whose folder is the current one (a repository could hold a deno.exe).
 function Find-Runtime([string]$Wanted) {
-  $here = (Get-Location).ProviderPath.TrimEnd("\") + "\"
+  $here = (Get-Location).ProviderPath.TrimEnd("\")
   $names = if ($Wanted) { @($Wanted) } else { @("deno", "bun", "node") }
   foreach ($name in $names) {
-    foreach ($command in @(Get-Command "$name.exe" -CommandType Application -ErrorAction SilentlyContinue)) {
-      $path = $command.Source
+    $candidates = @(Get-Command "$name.exe" -CommandType Application -ErrorAction SilentlyContinue | ForEach-Object { $_.Source })
+    if ($env:USERPROFILE -and $name -ne "node") { $candidates += Join-Path $env:USERPROFILE ".$name\bin\$name.exe" }
+    foreach ($path in $candidates) {
       if (-not [IO.Path]::IsPathRooted($path) -or -not $path.EndsWith(".exe", [StringComparison]::OrdinalIgnoreCase)) {
         continue
       }
-      if ($path.StartsWith($here, [StringComparison]::OrdinalIgnoreCase)) { continue }
+      if (-not (Test-Path -LiteralPath $path -PathType Leaf)) { continue }
+      if ([string]::Equals((Split-Path -Parent $path).TrimEnd("\"), $here, [StringComparison]::OrdinalIgnoreCase)) {
+        continue
+      }
       if ($name -eq "node" -and -not (Test-NodeVersion $path)) { continue }
       return @{ Kind = $name; Path = $path }
     }
@@ -135,11 +141,15 @@ function Invoke-HookInstall([hashtable]$Found, [string]$Folder, [string[]]$Argum
 
 function Main {
   Assert-BaseUrl $BaseUrl
-  if (-not $Url) { Stop-Install "no ping URL: give -Url https://telemhq.com/ping/YOUR_TOKEN." }
+  if (-not $Url) {
+    Stop-Install "no ping URL: set `$env:TELEMHQ_PING_URL (or give -Url https://telemhq.com/ping/YOUR_TOKEN)."
+  }
   if ($Sha256 -and $Sha256 -notmatch "^[0-9a-fA-F]{64}$") { Stop-Install "-Sha256 takes 64 hex digits." }
   $found = Find-Runtime $Runtime
   $arguments = @("--url", "-", "--runtime", $found.Kind)
+  # A repository's settings are the current folder's: install runs from the download folder, so it is named.
   if ($Scope) { $arguments += @("--scope", $Scope) }
+  if ($Scope -eq "project" -or $Scope -eq "local") { $arguments += @("--dir", (Get-Location).ProviderPath) }
   if ($ToolActivity) { $arguments += "--tool-activity" }
   # The user's own temporary folder (under their profile), not a TEMP that may point at a shared C:\Temp.
   $temp = if ($env:LOCALAPPDATA) { Join-Path $env:LOCALAPPDATA "Temp" } else { [IO.Path]::GetTempPath() }
