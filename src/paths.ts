@@ -17,8 +17,8 @@
 export type PathStyle = "posix" | "windows";
 
 /**
- * The operating system this code runs on, as Node names it. Deno, Bun and
- * Node all provide `process.platform`: the one place that reads it.
+ * The operating system this code runs on, as Node names it (`Deno.build.os`
+ * under Deno, `process.platform` under Bun and Node): the one place that reads it.
  *
  * @returns `"darwin"`, `"linux"`, `"win32"`, ..., or `""` where it is unknown.
  *
@@ -29,6 +29,9 @@ export type PathStyle = "posix" | "windows";
  * ```
  */
 export function hostPlatform(): string {
+  // Under Deno, Deno.build: touching the global `process` there starts Deno's whole Node layer (tens of ms).
+  const os = (globalThis as { Deno?: { build?: { os?: unknown } } }).Deno?.build?.os;
+  if (typeof os === "string") return os === "windows" ? "win32" : os;
   const platform = (globalThis as { process?: { platform?: unknown } }).process?.platform;
   return typeof platform === "string" ? platform : "";
 }
