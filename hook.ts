@@ -6037,7 +6037,46 @@ function totalTokens(counts: TokenCounts): number {
 
 /** One API response's usage, its lines merged, and the model it was requested with. */
 interface ResponseUsage extends PricedUsage {
+  /** The model it was requested with (or, in older transcripts, the one that answered). */
   model?: string;
+}
+
+/** A response with nothing counted yet, for {@linkcode mergeResponseLine}. */
+const NO_RESPONSE_USAGE: Readonly<ResponseUsage> = {
+  input_tokens: 0,
+  output_tokens: 0,
+  cache_creation_input_tokens: 0,
+  cache_read_input_tokens: 0,
+  cache_1h: 0,
+  web_search_requests: 0,
+};
+
+/**
+ * Adds one transcript line to its response (the pings and `report` both count this way): Claude Code writes a
+ * line per content block and repeats the usage on each, so where they disagree the largest count wins; the model is
+ * the one Claude Code asked for (`requestedModel`), as it prices it; long or odd strings are not kept.
+ *
+ * @param response The response so far (changed in place).
+ * @param line An assistant line of it.
+ * @param usage The line's `message.usage`.
+ */
+function mergeResponseLine(
+  response: ResponseUsage,
+  line: TranscriptLine,
+  usage: Record<string, unknown>,
+): void {
+  const model = typeof line.requestedModel === "string" ? line.requestedModel : line.message?.model;
+  if (typeof model === "string" && model.length <= 256) response.model = model;
+  if (typeof line.version === "string" && line.version.length <= 32) response.version = line.version;
+  for (const field of TOKEN_FIELDS) response[field] = Math.max(response[field], count(usage[field]));
+  const split = usage.cache_creation as Record<string, unknown> | undefined;
+  response.cache_1h = Math.max(response.cache_1h, count(split?.ephemeral_1h_input_tokens));
+  const tools = usage.server_tool_use as Record<string, unknown> | undefined;
+  response.web_search_requests = Math.max(response.web_search_requests, count(tools?.web_search_requests));
+  if (typeof usage.speed === "string") response.speed = usage.speed;
+  if (typeof usage.inference_geo === "string") response.inference_geo = usage.inference_geo;
+  // Steps are kept only while few: a response's iterations are a handful; thousands are no transcript's.
+  if (Array.isArray(usage.iterations) && usage.iterations.length <= 64) response.iterations = usage.iterations;
 }
 
 /**
@@ -6151,26 +6190,8 @@ class UsageTally {
     const usage = message.usage;
     if (usage === undefined || usage === null || typeof usage !== "object") return;
     const key = `${message.id}\u0000${typeof line.requestId === "string" ? line.requestId : ""}`;
-    const response: ResponseUsage = this.#responses.get(key) ?? {
-      input_tokens: 0,
-      output_tokens: 0,
-      cache_creation_input_tokens: 0,
-      cache_read_input_tokens: 0,
-      cache_1h: 0,
-      web_search_requests: 0,
-    };
-    // Claude Code prices the model it asked for (requestedModel), which the answer may name otherwise.
-    const model = typeof line.requestedModel === "string" ? line.requestedModel : message.model;
-    if (typeof model === "string") response.model = model;
-    for (const field of TOKEN_FIELDS) response[field] = Math.max(response[field], count(usage[field]));
-    const split = usage.cache_creation as Record<string, unknown> | undefined;
-    response.cache_1h = Math.max(response.cache_1h, count(split?.ephemeral_1h_input_tokens));
-    const tools = usage.server_tool_use as Record<string, unknown> | undefined;
-    response.web_search_requests = Math.max(response.web_search_requests, count(tools?.web_search_requests));
-    if (typeof usage.speed === "string") response.speed = usage.speed;
-    if (typeof usage.inference_geo === "string") response.inference_geo = usage.inference_geo;
-    if (Array.isArray(usage.iterations)) response.iterations = usage.iterations;
-    if (typeof line.version === "string") response.version = line.version;
+    const response: ResponseUsage = this.#responses.get(key) ?? { ...NO_RESPONSE_USAGE };
+    mergeResponseLine(response, line, usage);
     this.#responses.set(key, response);
   }
 
@@ -10134,10 +10155,8 @@ const ISO_TIME = /^[12]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}/;
 const MAX_FILE_RESPONSES = 50_000;
 const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** One response, its lines merged (the largest count of each field wins, as in the pings). */
-interface Response extends PricedUsage {
-  model?: string;
-  version?: string;
+/** One response, its lines merged as in the pings (see `mergeResponseLine`), and where it belongs. */
+interface Response extends ResponseUsage {
   time: number;
   session: string;
   project: string;
@@ -10315,7 +10334,7 @@ class SpendTally {
       if (text.includes('"toolUseResult"') && !text.includes('"structuredPatch"') && !text.includes('"usage"')) {
         continue;
       }
-      let line: TranscriptLine & { sessionId?: unknown; cwd?: unknown; version?: unknown };
+      let line: TranscriptLine & { sessionId?: unknown; cwd?: unknown };
       try {
         line = JSON.parse(text);
       } catch {
@@ -10346,28 +10365,8 @@ class SpendTally {
       if (line.type !== "assistant" || typeof message?.id !== "string" || message.model === "<synthetic>") continue;
       if (usage === null || typeof usage !== "object") continue;
       const key = `${message.id}\u0000${typeof line.requestId === "string" ? line.requestId : ""}`;
-      const response = responses.get(key) ?? {
-        input_tokens: 0,
-        output_tokens: 0,
-        cache_creation_input_tokens: 0,
-        cache_read_input_tokens: 0,
-        cache_1h: 0,
-        web_search_requests: 0,
-        time,
-        session,
-        project,
-      };
-      const model = typeof line.requestedModel === "string" ? line.requestedModel : message.model;
-      if (typeof model === "string" && model.length <= 256) response.model = model;
-      if (typeof line.version === "string" && line.version.length <= 32) response.version = line.version;
-      for (const field of TOKEN_FIELDS) response[field] = Math.max(response[field], count(usage[field]));
-      const split = usage.cache_creation as Record<string, unknown> | undefined;
-      response.cache_1h = Math.max(response.cache_1h, count(split?.ephemeral_1h_input_tokens));
-      const tools = usage.server_tool_use as Record<string, unknown> | undefined;
-      response.web_search_requests = Math.max(response.web_search_requests, count(tools?.web_search_requests));
-      if (typeof usage.speed === "string") response.speed = usage.speed;
-      if (typeof usage.inference_geo === "string") response.inference_geo = usage.inference_geo;
-      if (Array.isArray(usage.iterations) && usage.iterations.length <= 64) response.iterations = usage.iterations;
+      const response = responses.get(key) ?? { ...NO_RESPONSE_USAGE, time, session, project };
+      mergeResponseLine(response, line, usage);
       responses.set(key, response);
       if (responses.size >= MAX_FILE_RESPONSES) this.addResponses(responses);
     }

@@ -22,20 +22,20 @@ import { plainModelId } from "./fields.ts";
 import { terminalSafe } from "./input.ts";
 import { hostPathStyle, type PathStyle } from "./paths.ts";
 import { projectName } from "./payload.ts";
-import {
-  loadManagedPricing,
-  type PriceBook,
-  type PricedUsage,
-  priceTable,
-  resolveModel,
-  responseCostUsd,
-  roundUsd,
-} from "./prices.ts";
+import { loadManagedPricing, type PriceBook, priceTable, resolveModel, responseCostUsd, roundUsd } from "./prices.ts";
 import type { FsPromises, Runtime } from "./runtime.ts";
 import { pricingNote } from "./price_eras.ts";
 import { claudeDirectory } from "./state_dir.ts";
 import { markedTranscriptLines, type TranscriptLine } from "./transcript.ts";
-import { changedLines, count, TOKEN_FIELDS, type TokenCounts, totalTokens } from "./usage.ts";
+import {
+  changedLines,
+  mergeResponseLine,
+  NO_RESPONSE_USAGE,
+  type ResponseUsage,
+  TOKEN_FIELDS,
+  type TokenCounts,
+  totalTokens,
+} from "./usage.ts";
 
 /** How a report groups what was spent. */
 export const REPORT_GROUPS = ["day", "week", "month", "session", "project", "model"] as const;
@@ -111,10 +111,8 @@ const ISO_TIME = /^[12]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}/;
 const MAX_FILE_RESPONSES = 50_000;
 const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** One response, its lines merged (the largest count of each field wins, as in the pings). */
-interface Response extends PricedUsage {
-  model?: string;
-  version?: string;
+/** One response, its lines merged as in the pings (see `mergeResponseLine`), and where it belongs. */
+interface Response extends ResponseUsage {
   time: number;
   session: string;
   project: string;
@@ -292,7 +290,7 @@ class SpendTally {
       if (text.includes('"toolUseResult"') && !text.includes('"structuredPatch"') && !text.includes('"usage"')) {
         continue;
       }
-      let line: TranscriptLine & { sessionId?: unknown; cwd?: unknown; version?: unknown };
+      let line: TranscriptLine & { sessionId?: unknown; cwd?: unknown };
       try {
         line = JSON.parse(text);
       } catch {
@@ -323,28 +321,8 @@ class SpendTally {
       if (line.type !== "assistant" || typeof message?.id !== "string" || message.model === "<synthetic>") continue;
       if (usage === null || typeof usage !== "object") continue;
       const key = `${message.id}\u0000${typeof line.requestId === "string" ? line.requestId : ""}`;
-      const response = responses.get(key) ?? {
-        input_tokens: 0,
-        output_tokens: 0,
-        cache_creation_input_tokens: 0,
-        cache_read_input_tokens: 0,
-        cache_1h: 0,
-        web_search_requests: 0,
-        time,
-        session,
-        project,
-      };
-      const model = typeof line.requestedModel === "string" ? line.requestedModel : message.model;
-      if (typeof model === "string" && model.length <= 256) response.model = model;
-      if (typeof line.version === "string" && line.version.length <= 32) response.version = line.version;
-      for (const field of TOKEN_FIELDS) response[field] = Math.max(response[field], count(usage[field]));
-      const split = usage.cache_creation as Record<string, unknown> | undefined;
-      response.cache_1h = Math.max(response.cache_1h, count(split?.ephemeral_1h_input_tokens));
-      const tools = usage.server_tool_use as Record<string, unknown> | undefined;
-      response.web_search_requests = Math.max(response.web_search_requests, count(tools?.web_search_requests));
-      if (typeof usage.speed === "string") response.speed = usage.speed;
-      if (typeof usage.inference_geo === "string") response.inference_geo = usage.inference_geo;
-      if (Array.isArray(usage.iterations) && usage.iterations.length <= 64) response.iterations = usage.iterations;
+      const response = responses.get(key) ?? { ...NO_RESPONSE_USAGE, time, session, project };
+      mergeResponseLine(response, line, usage);
       responses.set(key, response);
       if (responses.size >= MAX_FILE_RESPONSES) this.addResponses(responses);
     }
