@@ -38,26 +38,27 @@
  * 23. src/journal.ts          The journal.
  * 24. src/transcript.ts       Reading Claude Code's transcripts (JSON lines) from the end.
  * 25. src/catalog.ts          The model catalog Claude Code prices by, as data.
- * 26. src/price_eras.ts       How each range of Claude Code versions computed a response's cost, as data.
- * 27. src/prices.ts           What a response costs, the way Claude Code itself computes it.
- * 28. src/usage.ts            Tokens and cost of a turn (or a subagent run), from its transcript lines.
- * 29. src/ledger.ts           Adding usage to a ping, once, just before it is sent.
- * 30. src/attempts.ts         One ping's attempt, as the sender makes it.
- * 31. src/sender.ts           The sender.
- * 32. src/run_hook.ts         The hook itself, what Claude Code runs for each event.
- * 33. src/cli_args.ts         The commands' shared parts.
- * 34. src/settings.ts         Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
- * 35. src/policy.ts           What an organisation's policy and Claude Code's plugin options say about the hook.
- * 36. src/marketplace.ts      The marketplace a team's policy installs the plugin from, as Claude Code's `extraKnownMarketplaces` takes it.
- * 37. src/policy_file.ts      Writes a team's policy where this machine's Claude Code reads it, for `install --scope managed --write`.
- * 38. src/claude_code.ts      Which Claude Code runs here, and what it accepts.
- * 39. src/install_record.ts   The install record, `<state>/install.json`.
- * 40. src/install_plan.ts     What `install` will do, decided and checked before anything is written.
- * 41. src/install.ts          `install`.
- * 42. src/uninstall.ts        `uninstall`.
- * 43. src/doctor.ts           `doctor`.
- * 44. src/report.ts           `report`.
- * 45. src/cli.ts              The command line.
+ * 26. src/price_eras.ts       How each range of Claude Code releases computed a response's cost, as data.
+ * 27. src/legacy_prices.ts    How Claude Code releases before the catalog era (1.0.0 to 2.1.195) found a response's price.
+ * 28. src/prices.ts           What a response costs, the way Claude Code itself computes it.
+ * 29. src/usage.ts            Tokens and cost of a turn (or a subagent run), from its transcript lines.
+ * 30. src/ledger.ts           Adding usage to a ping, once, just before it is sent.
+ * 31. src/attempts.ts         One ping's attempt, as the sender makes it.
+ * 32. src/sender.ts           The sender.
+ * 33. src/run_hook.ts         The hook itself, what Claude Code runs for each event.
+ * 34. src/cli_args.ts         The commands' shared parts.
+ * 35. src/settings.ts         Claude Code's settings files, as `install`, `uninstall` and `doctor` use them.
+ * 36. src/policy.ts           What an organisation's policy and Claude Code's plugin options say about the hook.
+ * 37. src/marketplace.ts      The marketplace a team's policy installs the plugin from, as Claude Code's `extraKnownMarketplaces` takes it.
+ * 38. src/policy_file.ts      Writes a team's policy where this machine's Claude Code reads it, for `install --scope managed --write`.
+ * 39. src/claude_code.ts      Which Claude Code runs here, and what it accepts.
+ * 40. src/install_record.ts   The install record, `<state>/install.json`.
+ * 41. src/install_plan.ts     What `install` will do, decided and checked before anything is written.
+ * 42. src/install.ts          `install`.
+ * 43. src/uninstall.ts        `uninstall`.
+ * 44. src/doctor.ts           `doctor`.
+ * 45. src/report.ts           `report`.
+ * 46. src/cli.ts              The command line.
  *
  * @module
  */
@@ -5362,87 +5363,247 @@ export const FAST_PRICES                                      = {
 // ---------------------------------------------------------------------------
 // src/price_eras.ts
 //
-// How each range of Claude Code versions computed a response's cost, as
-// data: a transcript line records the `version` that wrote it, and a response
-// is priced by the rules of that version, so a ping or a report agrees with
-// what that Claude Code itself showed. Read from the releases' own code (the
-// cost function of 2.0.77 and of 2.1.332; see docs/tokens-and-cost.md); the
-// catalog's prices themselves are in `catalog.ts`.
+// How each range of Claude Code releases computed a response's cost, as data:
+// a transcript line records the `version` that wrote it, and a response is
+// priced by the rules of that version, so a ping or a report agrees with what
+// that Claude Code itself showed. The table below is generated from the
+// research into every release from 1.0.0 to 2.1.332 (49 rule sets, each
+// checked against the running release: test/data/claude-code-versions/
+// pricing-history/FINDINGS.md); `prices.ts` applies an era's rules.
 //
-// Owns: `PricingEra`, `PRICING_ERAS`, `PRICING_CHECKED`, `pricingEraOf`, `pricingNote`. Uses: nothing.
-
-/** A 3/15 model's prices over its long-prompt line, for versions that had one. */
-                                 
-                                                                                            
-                     
-                                  
-                      
-                                                                                       
-                              
-                                                                
-                
-                 
-                      
-                     
- 
-
-/** The cost rules of a range of Claude Code versions, where they differ from today's. */
-                             
-                                                                                 
-                
-                                                              
-               
-                                                                                       
-                         
-                                                                   
-                       
-                                                           
-                    
-                                                                     
-                              
- 
+// Owns: `PricingEra`, `FastRule`, `PRICING_CHECKED`, `pricingEras`, `pricingEraOf`, `pricingNote`.
+// Uses: nothing.
 
 /**
- * The eras, oldest first. 2.0.77's cost function (`cli.js`): per model one
- * price row, no 1-hour or fast rows, no US-inference factor, and a 3/15 row
- * over 200,000 prompt tokens (input + cache reads + cache writes) priced
- * 6 / 22.5 / 7.5 / 0.6 for the whole request. 2.1.332's: the catalog's tiers
- * with their 1-hour writes, fast-mode prices, US inference at 1.1 times and
- * long-prompt lines per tier (only `haiku_55` has one).
+ * When fast-mode prices apply, and which: by the key the era's key steps give
+ * (releases before the catalog era; later ones use the catalog's fast prices).
  */
-export const PRICING_ERAS                        = [
-  {
-    since: "0.0.0",
-    name: "2.0",
-    oneHourWrites: false,
-    usInference: false,
-    fastMode: false,
-    longPrompt: {
-      tier_input: 3,
-      tier_output: 15,
-      above_prompt_tokens: 200_000,
-      input: 6,
-      output: 22.5,
-      cache_write: 7.5,
-      cache_read: 0.6,
-    },
-  },
-  { since: "2.1.0", name: "2.1", oneHourWrites: true, usInference: true, fastMode: true },
+                           
+                                                                                                             
+                                          
+                                                                            
+                                          
+                                                                                               
+                
+ 
+
+/** What one rule set changed: every field but `since`/`until` is as the previous entry's when absent. */
+                     
+                
+                
+                    
+                        
+                           
+                            
+                         
+                         
+                           
+                                                                                                 
+                                                   
+                                                 
+                         
+                          
+ 
+
+/** The cost rules of a range of Claude Code releases. */
+                             
+                                            
+                
+                                                                                        
+                
+                                                                                  
+               
+                                                                                                                  
+                   
+                                                                                                      
+                          
+     
+                                                                                                         
+                                                                                                           
+                                                     
+     
+                                           
+                                                                                                                      
+                                          
+                                                 
+                  
+                                                                                                         
+                   
+                                                                              
+                       
+                                                              
+                          
+                                                        
+                           
+                                                                                         
+                        
+                                                                                                             
+                        
+ 
+
+// BEGIN era table: generated by `deno task record:price-history`; edit the research, not this.
+// deno-fmt-ignore
+const ERA_CHANGES                       = [
+  // 1.0.0: Base rules. Each assistant transcript line carries costUSD (the discounted/final cost of the whole API response, repeated on the response's line).
+  { since: "1.0.0", until: "1.0.3", catalog: false, usInference: false, managedPricing: false, longPromptLines: false, perIteration: false, advisorSteps: false, keys: ["match:/(claude-(\\d+-\\d+-)?\\w+)/"], prices: { "claude-3-5-haiku": "0.8/4/1/-/0.08/0", "claude-3-5-sonnet": "3/15/3.75/-/0.3/0", "claude-3-7-sonnet": "3/15/3.75/-/0.3/0", "claude-opus": "15/75/18.75/-/1.5/0", "claude-sonnet": "3/15/3.75/-/0.3/0" }, long: null, fast: null, unknown: "claude-sonnet-4-20250514" },
+  // 1.0.4: costUSD no longer written to transcript lines; pricing unchanged
+  { since: "1.0.4", until: "1.0.35" },
+  // 1.0.37: web search $0.01 per server_tool_use.web_search_requests
+  { since: "1.0.37", until: "1.0.68", prices: { "claude-3-5-haiku": "0.8/4/1/-/0.08/0.01", "claude-3-5-sonnet": "3/15/3.75/-/0.3/0.01", "claude-3-7-sonnet": "3/15/3.75/-/0.3/0.01", "claude-opus": "15/75/18.75/-/1.5/0.01", "claude-sonnet": "3/15/3.75/-/0.3/0.01" } },
+  // 1.0.69: Opus 4.1 added; key function gains includes("claude-opus-4-1")/includes("claude-opus-4") rules; discount list gains claude-opus-4-1-20250805
+  { since: "1.0.69", until: "1.0.71", keys: ["claude-opus-4-1", "claude-opus-4", "match:/(claude-(\\d+-\\d+-)?\\w+)/"], prices: { "claude-opus": null, "claude-opus-4": "15/75/18.75/-/1.5/0.01", "claude-opus-4-1": "15/75/18.75/-/1.5/0.01" } },
+  // 1.0.72: prices the requested model (preNormalizedModel) instead of the response model; a >200000-token hook appears but returns the same price
+  { since: "1.0.72", until: "1.0.73" },
+  // 1.0.76: long context: a request priced with the 3/15 object whose input+cache read+cache write > 200000 is priced wholly at 6/22.5/7.5/0.6
+  { since: "1.0.76", until: "1.0.107", long: { "3/15": "6/22.5/7.5/-/0.6/0.01" } },
+  // 1.0.108: Bedrock application-inference-profile ARNs are resolved (AWS call) to the backing model id before lookup; the discount check still uses the unresolved string
+  { since: "1.0.108", until: "2.0.15" },
+  // 2.0.19: Haiku 4.5 added (1/5/1.25/0.1)
+  { since: "2.0.19", until: "2.0.21", prices: { "claude-haiku": "1/5/1.25/-/0.1/0.01" } },
+  // 2.0.22: data-sharing discount removed (2.0.30 moves cost to message_delta; same prices)
+  { since: "2.0.22", until: "2.0.50" },
+  // 2.0.51: Opus 4.5 added (5/25/6.25/0.5); key rule includes("claude-opus-4-5")
+  { since: "2.0.51", until: "2.1.30", keys: ["claude-opus-4-5", "claude-opus-4-1", "claude-opus-4", "match:/(claude-(\\d+-\\d+-)?\\w+)/"], prices: { "claude-opus-4-5": "5/25/6.25/-/0.5/0.01" } },
+  // 2.1.31: keys for Sonnet 4.5/Sonnet 4/Haiku 4.5 by includes(); claude-sonnet-4-5 priced with the 5/25 object (was 3/15 via key "claude-sonnet")
+  { since: "2.1.31", until: "2.1.31", keys: ["claude-opus-4-5", "claude-opus-4-1", "claude-opus-4", "claude-sonnet-4-5", "claude-sonnet-4", "claude-haiku-4-5", "match:/(claude-(\\d+-\\d+-)?\\w+)/"], prices: { "claude-haiku": null, "claude-sonnet": null, "claude-haiku-4-5": "1/5/1.25/-/0.1/0.01", "claude-sonnet-4": "3/15/3.75/-/0.3/0.01", "claude-sonnet-4-5": "5/25/6.25/-/0.5/0.01" } },
+  // 2.1.32: Opus 4.6 added (5/25)
+  { since: "2.1.32", until: "2.1.37", keys: ["claude-opus-4-6", "claude-opus-4-5", "claude-opus-4-1", "claude-opus-4", "claude-sonnet-4-5", "claude-sonnet-4", "claude-haiku-4-5", "match:/(claude-(\\d+-\\d+-)?\\w+)/"], prices: { "claude-opus-4-6": "5/25/6.25/-/0.5/0.01" } },
+  // 2.1.38: opus-4-6 gets its own branch (fast + long); long-context extended to the 5/25 object
+  { since: "2.1.38", until: "2.1.40", long: { "3/15": "6/22.5/7.5/-/0.6/0.01", "5/25": "10/37.5/12.5/-/1/0.01" }, fast: {trigger: "preview", byKey: { "claude-opus-4-6": "15/75/18.75/-/1.5/0.01" }, long: "30/112.5/37.5/-/3/0.01" } },
+  // 2.1.41
+  { since: "2.1.41", until: "2.1.41", fast: {trigger: "either", byKey: { "claude-opus-4-6": "15/75/18.75/-/1.5/0.01" }, long: "30/112.5/37.5/-/3/0.01" } },
+  // 2.1.42
+  { since: "2.1.42", until: "2.1.44", fast: {trigger: "speed", byKey: { "claude-opus-4-6": "15/75/18.75/-/1.5/0.01" }, long: "30/112.5/37.5/-/3/0.01" } },
+  // 2.1.45: Sonnet 4.6 added with the 5/25 object; fast-mode promo flag default becomes null (no 50% discount by default)
+  { since: "2.1.45", until: "2.1.49", keys: ["claude-opus-4-6", "claude-opus-4-5", "claude-opus-4-1", "claude-opus-4", "claude-sonnet-4-6", "claude-sonnet-4-5", "claude-sonnet-4", "claude-haiku-4-5", "match:/(claude-(\\d+-\\d+-)?\\w+)/"], prices: { "claude-sonnet-4-6": "5/25/6.25/-/0.5/0.01" }, fast: {trigger: "speed", byKey: { "claude-opus-4-6": "30/150/37.5/-/3/0.01" }, long: "60/225/75/-/6/0.01" } },
+  // 2.1.50
+  { since: "2.1.50", until: "2.1.62", fast: {trigger: "speed", byKey: { "claude-opus-4-6": "30/150/37.5/-/3/0.01" }} },
+  // 2.1.63: unknown model: price of the key of the current default main-loop model, else the 5/25 object
+  { since: "2.1.63", until: "2.1.71", unknown: null },
+  // 2.1.72: Sonnet 4.5 and 4.6 back to 3/15
+  { since: "2.1.72", until: "2.1.72", prices: { "claude-sonnet-4-5": "3/15/3.75/-/0.3/0.01", "claude-sonnet-4-6": "3/15/3.75/-/0.3/0.01" } },
+  // 2.1.73: key function: settings.modelOverrides reverse-mapped first, lower-cased, adds claude-3-* rules
+  { since: "2.1.73", until: "2.1.74", keys: ["lower", "claude-opus-4-6", "claude-opus-4-5", "claude-opus-4-1", "claude-opus-4", "claude-sonnet-4-6", "claude-sonnet-4-5", "claude-sonnet-4", "claude-haiku-4-5", "claude-3-7-sonnet", "claude-3-5-sonnet", "claude-3-5-haiku", "claude-3-opus", "claude-3-sonnet", "claude-3-haiku", "match:/(claude-(\\d+-\\d+-)?\\w+)/"] },
+  // 2.1.75: long-context pricing removed
+  { since: "2.1.75", until: "2.1.83", long: null },
+  // 2.1.84: usage.iterations entries of type advisor_message are priced as their own model (iteration.model, the iteration's own counts, same rules) and added to the response cost
+  { since: "2.1.84", until: "2.1.96", advisorSteps: true },
+  // 2.1.97: ~/.claude.json additionalModelCostsCache consulted after the built-in table; key function ends with replace(/-\d{8}$/,"")
+  { since: "2.1.97", until: "2.1.110", keys: ["lower", "claude-opus-4-6", "claude-opus-4-5", "claude-opus-4-1", "claude-opus-4", "claude-sonnet-4-6", "claude-sonnet-4-5", "claude-sonnet-4", "claude-haiku-4-5", "claude-3-7-sonnet", "claude-3-5-sonnet", "claude-3-5-haiku", "claude-3-opus", "claude-3-sonnet", "claude-3-haiku", "replace:/-\\d{8}$/"] },
+  // 2.1.111: Opus 4.7 added (5/25)
+  { since: "2.1.111", until: "2.1.114", keys: ["lower", "claude-opus-4-7", "claude-opus-4-6", "claude-opus-4-5", "claude-opus-4-1", "claude-opus-4", "claude-sonnet-4-6", "claude-sonnet-4-5", "claude-sonnet-4", "claude-haiku-4-5", "claude-3-7-sonnet", "claude-3-5-sonnet", "claude-3-5-haiku", "claude-3-opus", "claude-3-sonnet", "claude-3-haiku", "replace:/-\\d{8}$/"], prices: { "claude-opus-4-7": "5/25/6.25/-/0.5/0.01" } },
+  // 2.1.116: key rules /claude-opus-4(?!-\d(?!\d))/ -> claude-opus-4-0 and /claude-sonnet-4(?!-\d(?!\d))/ -> claude-sonnet-4-0 (so e.g. claude-opus-4-9 is no longer Opus 4)
+  { since: "2.1.116", until: "2.1.128", keys: ["lower", "claude-opus-4-7", "claude-opus-4-6", "claude-opus-4-5", "claude-opus-4-1", "/claude-opus-4(?!-\\d(?!\\d))/>claude-opus-4-0", "claude-sonnet-4-6", "claude-sonnet-4-5", "/claude-sonnet-4(?!-\\d(?!\\d))/>claude-sonnet-4-0", "claude-haiku-4-5", "claude-3-7-sonnet", "claude-3-5-sonnet", "claude-3-5-haiku", "claude-3-opus", "claude-3-sonnet", "claude-3-haiku", "replace:/-\\d{8}$/"], prices: { "claude-opus-4": null, "claude-sonnet-4": null, "claude-opus-4-0": "15/75/18.75/-/1.5/0.01", "claude-sonnet-4-0": "3/15/3.75/-/0.3/0.01" } },
+  // 2.1.129: fast pricing may also cover Opus 4.7 (env); the default main-loop model for first-party/anthropicAws API users becomes Opus, so unknown models now price as Opus (5/25)
+  { since: "2.1.129", until: "2.1.139", fast: {trigger: "speed", byKey: { "claude-opus-4-6": "30/150/37.5/-/3/0.01", "claude-opus-4-7": "30/150/37.5/-/3/0.01" }} },
+  // 2.1.140
+  { since: "2.1.140", until: "2.1.153" },
+  // 2.1.154: Opus 4.8 added (5/25; fast 10/50)
+  { since: "2.1.154", until: "2.1.159", keys: ["lower", "claude-opus-4-8", "claude-opus-4-7", "claude-opus-4-6", "claude-opus-4-5", "claude-opus-4-1", "/claude-opus-4(?!-\\d(?!\\d))/>claude-opus-4-0", "claude-sonnet-4-6", "claude-sonnet-4-5", "/claude-sonnet-4(?!-\\d(?!\\d))/>claude-sonnet-4-0", "claude-haiku-4-5", "claude-3-7-sonnet", "claude-3-5-sonnet", "claude-3-5-haiku", "claude-3-opus", "claude-3-sonnet", "claude-3-haiku", "replace:/-\\d{8}$/"], prices: { "claude-opus-4-8": "5/25/6.25/-/0.5/0.01" }, fast: {trigger: "speed", byKey: { "claude-opus-4-8": "10/50/12.5/-/1/0.01", "claude-opus-4-6": "30/150/37.5/-/3/0.01", "claude-opus-4-7": "30/150/37.5/-/3/0.01" }} },
+  // 2.1.160
+  { since: "2.1.160", until: "2.1.169" },
+  // 2.1.170: Fable 5 and Mythos 5 added (10/50/12.5/1)
+  { since: "2.1.170", until: "2.1.170", keys: ["lower", "claude-fable-5", "claude-mythos-5", "claude-opus-4-8", "claude-opus-4-7", "claude-opus-4-6", "claude-opus-4-5", "claude-opus-4-1", "/claude-opus-4(?!-\\d(?!\\d))/>claude-opus-4-0", "claude-sonnet-4-6", "claude-sonnet-4-5", "/claude-sonnet-4(?!-\\d(?!\\d))/>claude-sonnet-4-0", "claude-haiku-4-5", "claude-3-7-sonnet", "claude-3-5-sonnet", "claude-3-5-haiku", "claude-3-opus", "claude-3-sonnet", "claude-3-haiku", "replace:/-\\d{8}$/"], prices: { "claude-fable-5": "10/50/12.5/-/1/0.01", "claude-mythos-5": "10/50/12.5/-/1/0.01" } },
+  // 2.1.172: 1-hour cache writes priced apart: cache_creation.ephemeral_1h_input_tokens (capped at cache_creation_input_tokens) x cache_write_1h, the rest x cache_write_5m
+  { since: "2.1.172", until: "2.1.178", prices: { "claude-3-5-haiku": "0.8/4/1/1.6/0.08/0.01", "claude-3-5-sonnet": "3/15/3.75/6/0.3/0.01", "claude-3-7-sonnet": "3/15/3.75/6/0.3/0.01", "claude-fable-5": "10/50/12.5/20/1/0.01", "claude-haiku-4-5": "1/5/1.25/2/0.1/0.01", "claude-mythos-5": "10/50/12.5/20/1/0.01", "claude-opus-4-0": "15/75/18.75/30/1.5/0.01", "claude-opus-4-1": "15/75/18.75/30/1.5/0.01", "claude-opus-4-5": "5/25/6.25/10/0.5/0.01", "claude-opus-4-6": "5/25/6.25/10/0.5/0.01", "claude-opus-4-7": "5/25/6.25/10/0.5/0.01", "claude-opus-4-8": "5/25/6.25/10/0.5/0.01", "claude-sonnet-4-0": "3/15/3.75/6/0.3/0.01", "claude-sonnet-4-5": "3/15/3.75/6/0.3/0.01", "claude-sonnet-4-6": "3/15/3.75/6/0.3/0.01" }, fast: {trigger: "speed", byKey: { "claude-opus-4-8": "10/50/12.5/20/1/0.01", "claude-opus-4-6": "30/150/37.5/60/3/0.01", "claude-opus-4-7": "30/150/37.5/60/3/0.01" }} },
+  // 2.1.179
+  { since: "2.1.179", until: "2.1.195" },
+  // 2.1.196: key function first looks the lower-cased id up among every catalog provider id (first party, Bedrock, Vertex, Foundry, ...; a non-"us" Bedrock regional profile prefix eu./apac./jp./au./us-gov./glob...
+  { since: "2.1.196", until: "2.1.196", catalog: true, prices: {}, keys: [], fast: null },
+  // 2.1.197: Sonnet 5 added (3/15)
+  { since: "2.1.197", until: "2.1.205", prices: { "claude-sonnet-5": "3/15/3.75/6/0.3/0.01" } },
+  // 2.1.206: prices now come from the baked model catalog (pricing_tiers + models[].pricing); values unchanged
+  { since: "2.1.206", until: "2.1.218" },
+  // 2.1.219: Opus 5 added (tier_5_25; fast 10/50)
+  { since: "2.1.219", until: "2.1.238" },
+  // 2.1.239: Sonnet 5 moves to tier_2_10; US-only inference multiplier 1.1 introduced
+  { since: "2.1.239", until: "2.1.241", usInference: true, prices: { "claude-sonnet-5": null} },
+  // 2.1.242: managed-settings modelPricing (multiplier + per-model overrides) honoured
+  { since: "2.1.242", until: "2.1.252", managedPricing: true },
+  // 2.1.257: Fable 5.1 / Mythos 5.1 added (tier_10_50_cache_read_0_25); for ids whose identity resolution differs, additionalModelCostsCache is consulted first
+  { since: "2.1.257", until: "2.1.276" },
+  // 2.1.277: non-fast responses: a server-driven model-alias experiment (GrowthBook, 2.1.332 calls it alder_ford) may price a model as another catalog model first
+  { since: "2.1.277", until: "2.1.278" },
+  // 2.1.280: Opus 5.5 added (tier_4_20_cache_read_0_20; fast 8/40/10/16/0.4)
+  { since: "2.1.280", until: "2.1.283" },
+  // 2.1.284: Sonnet 5.5 added (tier_2_10)
+  { since: "2.1.284", until: "2.1.292", prices: { "claude-sonnet-5-5": "2/10/2.5/4/0.2/0.01" } },
+  // 2.1.293: Haiku 5.5 added (haiku_55) with a long_prompt line: a response whose input+cache read+cache write > 100000 is priced wholly at 0.5/2.5/0.625/1/0.05
+  { since: "2.1.293", until: "2.1.294", longPromptLines: true },
+  // 2.1.295: assistant transcript lines carry requestedModel (the model Claude Code asked for); pricing unchanged
+  { since: "2.1.295", until: "2.1.295" },
+  // 2.1.296: Sonnet 5.5 moves to tier_2_10_cache_read_0_10
+  { since: "2.1.296", until: "2.1.310", prices: { "claude-sonnet-5-5": null} },
+  // 2.1.311: 1-hour share of cache writes clamped to [0, cache_creation_input_tokens] (was min only)
+  { since: "2.1.311", until: "2.1.312" },
+  // 2.1.314: unknown-model fallback may also use runtime-fetched catalog pricing for the default model
+  { since: "2.1.314", until: "2.1.319" },
+  // 2.1.321: Fable 5.2 / Mythos 5.2 added (tier_8_40_cache_read_0_20; fast 16/80/20/32/0.4)
+  { since: "2.1.321", until: "2.1.325" },
+  // 2.1.326: long-prompt prices judged per usage.iterations[type=message] step when the steps add up to the response (1-hour writes the steps do not account for handed to them in order); server-fetched model co...
+  { since: "2.1.326", until: "2.1.332", perIteration: true },
 ];
+// END era table
 
 /**
  * The oldest and newest releases whose cost rules were read and checked
- * against the running release (2.0.77 and 2.1.332, end to end): a version
- * outside them is priced by the nearest era, and the journal says so.
+ * against the running release: a version outside them is priced by the
+ * nearest era, and the journal says so.
  */
-const PRICING_CHECKED                                               = { oldest: "2.0.77", newest: "2.1.332" };
+const PRICING_CHECKED                                               = { oldest: "1.0.0", newest: "2.1.332" };
 
-/** The era of today's rules: for responses whose transcript names no version. */
-const CURRENT_ERA = PRICING_ERAS[PRICING_ERAS.length - 1];
+let eras                                   ;
+
+/**
+ * Every era, oldest first, with its whole rules (built on first use: only the
+ * sender and `report` price, never the hook on its way through an event).
+ *
+ * @returns The eras.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const [first] = pricingEras();
+ * assert.equal(first.name, "1.0.0–1.0.3");
+ * assert.equal(first.prices["claude-opus"], "15/75/18.75/-/1.5/0");
+ * ```
+ */
+export function pricingEras()                        {
+  if (eras !== undefined) return eras;
+  const built               = [];
+  for (const change of ERA_CHANGES) {
+    const before = built[built.length - 1];
+    const { since, until, prices, long, fast, unknown, ...rest } = change;
+    const replace = before === undefined || (rest.catalog !== undefined && rest.catalog !== before.catalog);
+    const table                         = replace ? {} : { ...before.prices };
+    for (const [key, price] of Object.entries(prices ?? {})) {
+      if (price === null) delete table[key];
+      else table[key] = price;
+    }
+    const keep =    (value                      , was               ) => value === null ? undefined : value ?? was;
+    built.push({
+      ...(before ?? {}),
+      ...rest,
+      since,
+      until,
+      name: `${since}–${until}`,
+      prices: table,
+      long: keep(long, before?.long),
+      fast: keep(fast, before?.fast),
+      unknown: keep(unknown, before?.unknown),
+    }              );
+  }
+  return eras = built;
+}
 
 function versionParts(version        )                       {
   const match = version.match(/^(\d{1,4})\.(\d{1,4})\.(\d{1,6})$/);
   return match === null ? undefined : [Number(match[1]), Number(match[2]), Number(match[3])];
+}
+
+/** -1, 0 or 1 as version `a` is older than, the same as, or newer than `b` (both valid). */
+function compareParts(a          , b          )         {
+  return Math.sign(a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
 }
 
 /**
@@ -5454,27 +5615,29 @@ function versionParts(version        )                       {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * assert.equal(pricingEraOf("2.0.77").era.name, "2.0");
- * assert.equal(pricingEraOf("2.1.332").era.name, "2.1");
+ * assert.equal(pricingEraOf("1.0.128").era.name, "1.0.108–2.0.15");
+ * assert.equal(pricingEraOf("2.1.332").era.name, "2.1.326–2.1.332");
  * assert.equal(pricingEraOf("\u001b[31m").known, false);
  * ```
  */
 export function pricingEraOf(version         )                                      {
+  const all = pricingEras();
   const parts = typeof version === "string" ? versionParts(version) : undefined;
-  if (parts === undefined) return { era: CURRENT_ERA, known: false };
-  let found = PRICING_ERAS[0];
-  for (const era of PRICING_ERAS) {
-    const since = versionParts(era.since) ;
-    const later = parts[0] - since[0] || parts[1] - since[1] || parts[2] - since[2];
-    if (later >= 0) found = era;
+  if (parts === undefined) return { era: all[all.length - 1], known: false };
+  // A history holds a handful of versions and millions of responses: each version is looked up once.
+  let found = erasByVersion.get(version          );
+  if (found === undefined) {
+    found = all[0];
+    for (const era of all) {
+      if (compareParts(parts, versionParts(era.since) ) >= 0) found = era;
+    }
+    if (erasByVersion.size >= 4096) erasByVersion.clear();
+    erasByVersion.set(version          , found);
   }
   return { era: found, known: true };
 }
 
-/** -1, 0 or 1 as version `a` is older than, the same as, or newer than `b` (both valid). */
-function compareParts(a          , b          )         {
-  return Math.sign(a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
-}
+const erasByVersion = new Map                    ();
 
 /**
  * What to say about a response priced by rules not checked for its version:
@@ -5494,17 +5657,154 @@ function pricingNote(version         )                     {
 }
 
 // ---------------------------------------------------------------------------
+// src/legacy_prices.ts
+//
+// How Claude Code releases before the catalog era (1.0.0 to 2.1.195) found a
+// response's price: the model id turned into a key of the release's own table
+// by its key steps (a regex that made `claude-sonnet-4-5` plain `claude-sonnet`
+// in 1.0, `includes` rules later), fast-mode prices by key, and a whole-request
+// long-context price for the 3/15 (and for a while 5/25) prices. The steps and
+// tables are `price_eras.ts`'s data, read from the releases themselves.
+//
+// Owns: `parsePrice`, `tableKey`, `tablePrice`, `FastSignals`. Uses: catalog, price_eras.
+
+/** The prompt size over which a table era's long-context prices apply (strictly over). */
+const LONG_CONTEXT_TOKENS = 200_000;
+
+const parsedPrices = new Map                   ();
+
+/**
+ * A price of the era table, from its text `"input/output/5-minute write/1-hour write/cache read/web search"`.
+ *
+ * @param text The price text (`-` for a price the era did not have).
+ * @returns The price.
+ */
+function parsePrice(text        )            {
+  const known = parsedPrices.get(text);
+  if (known !== undefined) return known;
+  const [input, output, cache_write_5m, cache_write_1h, cache_read, web_search] = text.split("/");
+  const price            = {
+    input: Number(input),
+    output: Number(output),
+    cache_write_5m: Number(cache_write_5m),
+    ...(cache_write_1h === "-" ? {} : { cache_write_1h: Number(cache_write_1h) }),
+    cache_read: Number(cache_read),
+    web_search: Number(web_search),
+  };
+  parsedPrices.set(text, price);
+  return price;
+}
+
+const compiled = new Map                ();
+
+/** A step's regex (the era table's own data, never a transcript's), compiled once. */
+function stepPattern(source        )         {
+  let pattern = compiled.get(source);
+  if (pattern === undefined) {
+    const body = source.slice(source.indexOf("/") + 1, source.lastIndexOf("/"));
+    pattern = new RegExp(body);
+    compiled.set(source, pattern);
+  }
+  return pattern;
+}
+
+/**
+ * The key a table-era release looked a model's price up by: its key steps in
+ * order (`lower`; a plain string: contained, gives itself; `/re/>key`: matches,
+ * gives key; `match:/re/`: the first group of a match; `replace:/re/`: removed),
+ * else the id itself.
+ *
+ * @param steps The era's key steps.
+ * @param model The model id, as the transcript names it.
+ * @returns The key.
+ */
+function tableKey(steps                   , model        )         {
+  let id = model;
+  for (const step of steps) {
+    if (step === "lower") {
+      id = id.toLowerCase();
+    } else if (step.startsWith("match:")) {
+      const found = stepPattern(step).exec(id);
+      if (found?.[1]) return found[1];
+    } else if (step.startsWith("replace:")) {
+      return id.replace(stepPattern(step), "");
+    } else if (step.startsWith("/")) {
+      const arrow = step.lastIndexOf(">");
+      if (stepPattern(step.slice(0, arrow)).test(id)) return step.slice(arrow + 1);
+    } else if (id.includes(step)) {
+      return step;
+    }
+  }
+  return id;
+}
+
+/** What of a response's usage decides whether a table era priced it as fast. */
+                       
+                       
+                 
+                                                                                                
+                             
+ 
+
+function isFast(trigger                                , usage             )          {
+  const bySpeed = usage.speed === "fast";
+  const byPreview = usage.research_preview === true;
+  return trigger === "speed" ? bySpeed : trigger === "preview" ? byPreview : bySpeed || byPreview;
+}
+
+function withLongContext(price           , long        )            {
+  const { web_search: _, ...prices } = parsePrice(long);
+  return { ...price, long_prompt: { above_prompt_tokens: LONG_CONTEXT_TOKENS, ...prices } };
+}
+
+function own(table                                  , key        )                     {
+  // A model named "constructor" or "__proto__" is no key of the table.
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+/**
+ * A response's price by a table era's rules: the fast price for its key when
+ * it was fast, else the table's, with the era's long-context price for that
+ * price's input/output as a long-prompt line; a model the table lacks gets the
+ * era's fallback model's price (never long), or none where the fallback
+ * depended on the account.
+ *
+ * @param model The model id, as the transcript names it.
+ * @param usage Whether the response was fast.
+ * @param era A table era (`era.catalog` false).
+ * @returns The price, or undefined when the era priced the model by something a transcript does not show.
+ */
+function tablePrice(model        , usage             , era            )                        {
+  const key = tableKey(era.keys, model);
+  const fast = era.fast !== undefined && isFast(era.fast.trigger, usage) ? own(era.fast.byKey, key) : undefined;
+  if (fast !== undefined) {
+    const long = era.fast?.long;
+    return long === undefined ? parsePrice(fast) : withLongContext(parsePrice(fast), long);
+  }
+  const listed = own(era.prices, key);
+  if (listed === undefined) {
+    const fallback = era.unknown === undefined ? undefined : own(era.prices, tableKey(era.keys, era.unknown));
+    return fallback === undefined ? undefined : parsePrice(fallback);
+  }
+  const price = parsePrice(listed);
+  const long = era.long === undefined ? undefined : own(era.long, `${price.input}/${price.output}`);
+  return long === undefined ? price : withLongContext(price, long);
+}
+
+// ---------------------------------------------------------------------------
 // src/prices.ts
 //
 // What a response costs, the way Claude Code itself computes it: the model
 // id as a transcript names it resolved to the catalog's model (dated ids,
 // `[1m]` tags, Bedrock, Vertex and Foundry ids, ARNs), that model's tier, the
 // fast-mode, long-prompt, 1-hour cache, US-inference and web-search rules
-// of the Claude Code version that wrote the response (see `price_eras.ts`),
-// an organisation's managed `modelPricing`, and `TELEMHQ_PRICES` over all.
+// of the Claude Code version that wrote the response (see `price_eras.ts`;
+// releases before the catalog priced from tables of their own, see
+// `legacy_prices.ts`), an organisation's managed `modelPricing`, and
+// `TELEMHQ_PRICES` over all.
 //
 // Owns: `resolveModel`, `PriceBook`, `responseCostUsd`, `roundUsd`,
-// `priceTable`, `loadManagedPricing`. Uses: runtime, config, catalog, price_eras.
+// `priceTable`, `loadManagedPricing`. Uses: runtime, config, catalog, price_eras, legacy_prices.
 
 /** A model's list prices, in US dollars per million tokens (see {@linkcode TierPrice}). */
                                    
@@ -5624,8 +5924,6 @@ function containedModel(id        )                     {
                     
                                                                                            
                 
-                                                                                                             
-                    
  
 
 /** An organisation's managed `modelPricing` (Claude Code honours it from managed settings only). */
@@ -5709,6 +6007,8 @@ function resolveExactly(key        )                     {
                    
                                                                                                             
                  
+                                                                                                    
+                             
                                                              
                          
                              
@@ -5718,18 +6018,6 @@ function resolveExactly(key        )                     {
                                                                                                                  
                    
  
-
-/** A catalog row as a version's rules saw it: without 1-hour writes, or with the long-prompt line it had. */
-function inEra(price            , era            )             {
-  let seen = price;
-  if (!era.oneHourWrites && seen.cache_write_1h !== undefined) seen = { ...seen, cache_write_1h: undefined };
-  const rule = era.longPrompt;
-  if (rule !== undefined && seen.input === rule.tier_input && seen.output === rule.tier_output) {
-    const { above_prompt_tokens, input, output, cache_write, cache_read } = rule;
-    seen = { ...seen, long_prompt: { above_prompt_tokens, input, output, cache_write_5m: cache_write, cache_read } };
-  }
-  return seen;
-}
 
 /** One step of `usage.iterations`, as far as its cost goes. */
                      
@@ -5749,15 +6037,16 @@ function tokens(value         )         {
   return Number.isSafeInteger(value) && (value          ) >= 0 ? value           : 0;
 }
 
-function iterationUsage(step           , oneHour        , geo                    )              {
+function iterationUsage(step           , oneHour        , parent             )              {
   return {
     input_tokens: tokens(step.input_tokens),
     output_tokens: tokens(step.output_tokens),
     cache_read_input_tokens: tokens(step.cache_read_input_tokens),
     cache_creation_input_tokens: tokens(step.cache_creation_input_tokens),
     cache_1h: oneHour,
-    inference_geo: geo,
+    inference_geo: parent.inference_geo,
     web_search_requests: 0,
+    version: parent.version,
   };
 }
 
@@ -5786,19 +6075,27 @@ function pricedUnits(usage             , price            )                {
     const { hour, five } = split(step);
     const extra = Math.min(unplaced, tokens(step.cache_creation_input_tokens) - five - hour);
     unplaced -= extra;
-    return iterationUsage(step, hour + extra, usage.inference_geo);
+    return iterationUsage(step, hour + extra, usage);
   });
 }
 
-function tierOf(catalogId        , speed                    )                         {
-  const model = CATALOG_MODELS.find((entry) => entry.id === catalogId);
-  const base = model === undefined ? undefined : PRICING_TIERS[model.tier];
+/** A catalog model's price in a catalog era: its fast price, the era's own, or today's tier. */
+function tierOf(catalogId        , speed                    , era            )                         {
   const fast = speed !== undefined && speed !== "" && speed !== "standard" ? FAST_PRICES[catalogId] : undefined;
-  return fast ?? base;
+  if (fast !== undefined) return fast;
+  const then = Object.hasOwn(era.prices, catalogId) ? parsePrice(era.prices[catalogId]) : undefined;
+  const model = CATALOG_MODELS.find((entry) => entry.id === catalogId);
+  const price = then ?? (model === undefined ? undefined : PRICING_TIERS[model.tier]);
+  if (price?.long_prompt === undefined || era.longPromptLines) return price;
+  const { long_prompt: _, ...withoutLine } = price;
+  return withoutLine;
 }
 
-/** Finds the price of a model id: `TELEMHQ_PRICES`, then a managed row, then the catalog. */
-function priceRow(model        , book           , speed                    )                       {
+/**
+ * Finds the price of a model id: `TELEMHQ_PRICES`, then a managed row (where the era honoured them),
+ * then the era's table or catalog.
+ */
+function priceRow(model        , book           , usage             , era            )                       {
   const key = model.replace(/\[[12]m\]/gi, "").toLowerCase();
   const catalogId = resolveModel(model);
   // Own keys only: a model named "constructor" or "__proto__" is no row of the table.
@@ -5806,11 +6103,15 @@ function priceRow(model        , book           , speed                    )    
     id !== undefined && Object.hasOwn(book.overrides, id) ? book.overrides[id] : undefined;
   const override = own(key) ?? own(catalogId);
   if (override !== undefined) return { price: override, flat: false };
-  const managed = book.managed?.exact.get(key) ??
+  const managed = !era.managedPricing ? undefined : book.managed?.exact.get(key) ??
     (catalogId === undefined ? undefined : book.managed?.byModel.get(catalogId));
   if (managed !== undefined) return { price: managed, flat: true };
-  const tier = catalogId === undefined ? undefined : tierOf(catalogId, speed);
-  return tier === undefined ? undefined : { price: tier, flat: false, catalog: true };
+  const price = !era.catalog
+    ? tablePrice(model, usage, era)
+    : catalogId === undefined
+    ? undefined
+    : tierOf(catalogId, usage.speed, era);
+  return price === undefined ? undefined : { price, flat: false };
 }
 
 /** The token cost of one priced unit, in Claude Code's order of operations (equal to its own, bit for bit). */
@@ -5851,21 +6152,19 @@ function unitCost(usage             , price            )         {
  */
 export function responseCostUsd(model        , usage             , book           )                     {
   const { era } = pricingEraOf(usage.version);
-  const found = priceRow(model, book, era.fastMode ? usage.speed : undefined);
-  if (found === undefined) return undefined;
-  const row = found.catalog ? { ...found, price: inEra(found.price, era) } : found;
+  const row = priceRow(model, book, usage, era);
+  if (row === undefined) return undefined;
   const geo = !row.flat && era.usInference && usage.inference_geo === "us" ? US_INFERENCE_FACTOR : 1;
-  // Before 1-hour writes were priced apart, iterations were not split either: the response is one unit.
-  const units = row.flat || !era.oneHourWrites ? [usage] : pricedUnits(usage, row.price);
+  const units = row.flat || !era.perIteration ? [usage] : pricedUnits(usage, row.price);
   let tokensCost = 0;
   for (const unit of units) tokensCost += unitCost(unit, row.price);
   let cost = (tokensCost * geo + usage.web_search_requests * (row.price.web_search ?? WEB_SEARCH_USD)) *
-    (book.managed?.multiplier ?? 1);
-  // An advisor's steps are priced as its own model, with the response's US-inference rule, and added.
-  for (const step of (usage.iterations ?? [])               ) {
+    (era.managedPricing ? book.managed?.multiplier ?? 1 : 1);
+  // An advisor's steps are priced as its own model, by the same rules, and added (from 2.1.84).
+  for (const step of (era.advisorSteps ? usage.iterations ?? [] : [])               ) {
     if (step?.type !== "advisor_message" || typeof step.model !== "string") continue;
     const oneHour = tokens(step.cache_creation?.ephemeral_1h_input_tokens);
-    const advisor = responseCostUsd(step.model, iterationUsage(step, oneHour, usage.inference_geo), book);
+    const advisor = responseCostUsd(step.model, iterationUsage(step, oneHour, usage), book);
     if (advisor === undefined) return undefined;
     cost += advisor;
   }
@@ -6075,6 +6374,9 @@ function mergeResponseLine(
   const tools = usage.server_tool_use                                       ;
   response.web_search_requests = Math.max(response.web_search_requests, count(tools?.web_search_requests));
   if (typeof usage.speed === "string") response.speed = usage.speed;
+  if (usage.research_preview_2026_02 !== undefined && usage.research_preview_2026_02 !== null) {
+    response.research_preview = true;
+  }
   if (typeof usage.inference_geo === "string") response.inference_geo = usage.inference_geo;
   // Steps are kept only while few: a response's iterations are a handful; thousands are no transcript's.
   if (Array.isArray(usage.iterations) && usage.iterations.length <= 64) response.iterations = usage.iterations;

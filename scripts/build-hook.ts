@@ -49,6 +49,7 @@ export const MODULES: readonly string[] = [
   "transcript.ts",
   "catalog.ts",
   "price_eras.ts",
+  "legacy_prices.ts",
   "prices.ts",
   "usage.ts",
   "ledger.ts",

@@ -3,11 +3,13 @@
  * id as a transcript names it resolved to the catalog's model (dated ids,
  * `[1m]` tags, Bedrock, Vertex and Foundry ids, ARNs), that model's tier, the
  * fast-mode, long-prompt, 1-hour cache, US-inference and web-search rules
- * of the Claude Code version that wrote the response (see `price_eras.ts`),
- * an organisation's managed `modelPricing`, and `TELEMHQ_PRICES` over all.
+ * of the Claude Code version that wrote the response (see `price_eras.ts`;
+ * releases before the catalog priced from tables of their own, see
+ * `legacy_prices.ts`), an organisation's managed `modelPricing`, and
+ * `TELEMHQ_PRICES` over all.
  *
  * Owns: `resolveModel`, `PriceBook`, `responseCostUsd`, `roundUsd`,
- * `priceTable`, `loadManagedPricing`. Uses: runtime, config, catalog, price_eras.
+ * `priceTable`, `loadManagedPricing`. Uses: runtime, config, catalog, price_eras, legacy_prices.
  *
  * @module
  */
@@ -15,6 +17,7 @@
 import { CATALOG_MODELS, FAST_PRICES, PRICING_TIERS, type TierPrice } from "./catalog.ts";
 import { managedSettingsPaths, readManagedSettings } from "./config.ts";
 import { type PricingEra, pricingEraOf } from "./price_eras.ts";
+import { parsePrice, tablePrice } from "./legacy_prices.ts";
 import type { Runtime } from "./runtime.ts";
 
 /** A model's list prices, in US dollars per million tokens (see {@linkcode TierPrice}). */
@@ -135,8 +138,6 @@ interface PriceRow {
   price: ModelPrice;
   /** A managed row prices every token alike: no US-inference, fast or long-prompt rule. */
   flat: boolean;
-  /** A row of the catalog, which an older version's rules change (a row the user or policy gave is kept). */
-  catalog?: boolean;
 }
 
 /** An organisation's managed `modelPricing` (Claude Code honours it from managed settings only). */
@@ -220,6 +221,8 @@ export interface PricedUsage {
   cache_1h: number;
   /** `"fast"` for fast mode; other values than `"standard"` are priced as fast too, as Claude Code does. */
   speed?: string;
+  /** The 2026 fast-mode research preview marked the response (`usage.research_preview_2026_02`). */
+  research_preview?: boolean;
   /** `"us"`: US-only inference, 1.1 times the token cost. */
   inference_geo?: string;
   /** Web search requests. */
@@ -228,18 +231,6 @@ export interface PricedUsage {
   iterations?: readonly unknown[];
   /** The Claude Code version that wrote the response (its transcript line's `version`): its cost rules apply. */
   version?: string;
-}
-
-/** A catalog row as a version's rules saw it: without 1-hour writes, or with the long-prompt line it had. */
-function inEra(price: ModelPrice, era: PricingEra): ModelPrice {
-  let seen = price;
-  if (!era.oneHourWrites && seen.cache_write_1h !== undefined) seen = { ...seen, cache_write_1h: undefined };
-  const rule = era.longPrompt;
-  if (rule !== undefined && seen.input === rule.tier_input && seen.output === rule.tier_output) {
-    const { above_prompt_tokens, input, output, cache_write, cache_read } = rule;
-    seen = { ...seen, long_prompt: { above_prompt_tokens, input, output, cache_write_5m: cache_write, cache_read } };
-  }
-  return seen;
 }
 
 /** One step of `usage.iterations`, as far as its cost goes. */
@@ -260,15 +251,16 @@ function tokens(value: unknown): number {
   return Number.isSafeInteger(value) && (value as number) >= 0 ? value as number : 0;
 }
 
-function iterationUsage(step: Iteration, oneHour: number, geo: string | undefined): PricedUsage {
+function iterationUsage(step: Iteration, oneHour: number, parent: PricedUsage): PricedUsage {
   return {
     input_tokens: tokens(step.input_tokens),
     output_tokens: tokens(step.output_tokens),
     cache_read_input_tokens: tokens(step.cache_read_input_tokens),
     cache_creation_input_tokens: tokens(step.cache_creation_input_tokens),
     cache_1h: oneHour,
-    inference_geo: geo,
+    inference_geo: parent.inference_geo,
     web_search_requests: 0,
+    version: parent.version,
   };
 }
 
@@ -297,19 +289,27 @@ function pricedUnits(usage: PricedUsage, price: ModelPrice): PricedUsage[] {
     const { hour, five } = split(step);
     const extra = Math.min(unplaced, tokens(step.cache_creation_input_tokens) - five - hour);
     unplaced -= extra;
-    return iterationUsage(step, hour + extra, usage.inference_geo);
+    return iterationUsage(step, hour + extra, usage);
   });
 }
 
-function tierOf(catalogId: string, speed: string | undefined): ModelPrice | undefined {
-  const model = CATALOG_MODELS.find((entry) => entry.id === catalogId);
-  const base = model === undefined ? undefined : PRICING_TIERS[model.tier];
+/** A catalog model's price in a catalog era: its fast price, the era's own, or today's tier. */
+function tierOf(catalogId: string, speed: string | undefined, era: PricingEra): ModelPrice | undefined {
   const fast = speed !== undefined && speed !== "" && speed !== "standard" ? FAST_PRICES[catalogId] : undefined;
-  return fast ?? base;
+  if (fast !== undefined) return fast;
+  const then = Object.hasOwn(era.prices, catalogId) ? parsePrice(era.prices[catalogId]) : undefined;
+  const model = CATALOG_MODELS.find((entry) => entry.id === catalogId);
+  const price = then ?? (model === undefined ? undefined : PRICING_TIERS[model.tier]);
+  if (price?.long_prompt === undefined || era.longPromptLines) return price;
+  const { long_prompt: _, ...withoutLine } = price;
+  return withoutLine;
 }
 
-/** Finds the price of a model id: `TELEMHQ_PRICES`, then a managed row, then the catalog. */
-function priceRow(model: string, book: PriceBook, speed: string | undefined): PriceRow | undefined {
+/**
+ * Finds the price of a model id: `TELEMHQ_PRICES`, then a managed row (where the era honoured them),
+ * then the era's table or catalog.
+ */
+function priceRow(model: string, book: PriceBook, usage: PricedUsage, era: PricingEra): PriceRow | undefined {
   const key = model.replace(/\[[12]m\]/gi, "").toLowerCase();
   const catalogId = resolveModel(model);
   // Own keys only: a model named "constructor" or "__proto__" is no row of the table.
@@ -317,11 +317,15 @@ function priceRow(model: string, book: PriceBook, speed: string | undefined): Pr
     id !== undefined && Object.hasOwn(book.overrides, id) ? book.overrides[id] : undefined;
   const override = own(key) ?? own(catalogId);
   if (override !== undefined) return { price: override, flat: false };
-  const managed = book.managed?.exact.get(key) ??
+  const managed = !era.managedPricing ? undefined : book.managed?.exact.get(key) ??
     (catalogId === undefined ? undefined : book.managed?.byModel.get(catalogId));
   if (managed !== undefined) return { price: managed, flat: true };
-  const tier = catalogId === undefined ? undefined : tierOf(catalogId, speed);
-  return tier === undefined ? undefined : { price: tier, flat: false, catalog: true };
+  const price = !era.catalog
+    ? tablePrice(model, usage, era)
+    : catalogId === undefined
+    ? undefined
+    : tierOf(catalogId, usage.speed, era);
+  return price === undefined ? undefined : { price, flat: false };
 }
 
 /** The token cost of one priced unit, in Claude Code's order of operations (equal to its own, bit for bit). */
@@ -362,21 +366,19 @@ function unitCost(usage: PricedUsage, price: ModelPrice): number {
  */
 export function responseCostUsd(model: string, usage: PricedUsage, book: PriceBook): number | undefined {
   const { era } = pricingEraOf(usage.version);
-  const found = priceRow(model, book, era.fastMode ? usage.speed : undefined);
-  if (found === undefined) return undefined;
-  const row = found.catalog ? { ...found, price: inEra(found.price, era) } : found;
+  const row = priceRow(model, book, usage, era);
+  if (row === undefined) return undefined;
   const geo = !row.flat && era.usInference && usage.inference_geo === "us" ? US_INFERENCE_FACTOR : 1;
-  // Before 1-hour writes were priced apart, iterations were not split either: the response is one unit.
-  const units = row.flat || !era.oneHourWrites ? [usage] : pricedUnits(usage, row.price);
+  const units = row.flat || !era.perIteration ? [usage] : pricedUnits(usage, row.price);
   let tokensCost = 0;
   for (const unit of units) tokensCost += unitCost(unit, row.price);
   let cost = (tokensCost * geo + usage.web_search_requests * (row.price.web_search ?? WEB_SEARCH_USD)) *
-    (book.managed?.multiplier ?? 1);
-  // An advisor's steps are priced as its own model, with the response's US-inference rule, and added.
-  for (const step of (usage.iterations ?? []) as Iteration[]) {
+    (era.managedPricing ? book.managed?.multiplier ?? 1 : 1);
+  // An advisor's steps are priced as its own model, by the same rules, and added (from 2.1.84).
+  for (const step of (era.advisorSteps ? usage.iterations ?? [] : []) as Iteration[]) {
     if (step?.type !== "advisor_message" || typeof step.model !== "string") continue;
     const oneHour = tokens(step.cache_creation?.ephemeral_1h_input_tokens);
-    const advisor = responseCostUsd(step.model, iterationUsage(step, oneHour, usage.inference_geo), book);
+    const advisor = responseCostUsd(step.model, iterationUsage(step, oneHour, usage), book);
     if (advisor === undefined) return undefined;
     cost += advisor;
   }

@@ -135,6 +135,9 @@ export function mergeResponseLine(
   const tools = usage.server_tool_use as Record<string, unknown> | undefined;
   response.web_search_requests = Math.max(response.web_search_requests, count(tools?.web_search_requests));
   if (typeof usage.speed === "string") response.speed = usage.speed;
+  if (usage.research_preview_2026_02 !== undefined && usage.research_preview_2026_02 !== null) {
+    response.research_preview = true;
+  }
   if (typeof usage.inference_geo === "string") response.inference_geo = usage.inference_geo;
   // Steps are kept only while few: a response's iterations are a handful; thousands are no transcript's.
   if (Array.isArray(usage.iterations) && usage.iterations.length <= 64) response.iterations = usage.iterations;

@@ -160,7 +160,7 @@ Deno.test("a response from a Claude Code whose cost rules were not checked is pr
   const stateDir = tempStateDir();
   const receiver = await startReceiver();
   try {
-    const { events } = badlyRoundingSession(home, "5e55e55e-0000-4000-8000-000000000011", "1.0.50");
+    const { events } = badlyRoundingSession(home, "5e55e55e-0000-4000-8000-000000000011", "0.2.125");
     const env = testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url, HOME: home });
     assert.equal((await runHook("bun", events[0], env)).code, 0);
     await receiver.waitFor(1);
@@ -169,7 +169,7 @@ Deno.test("a response from a Claude Code whose cost rules were not checked is pr
     const [entry] = log.stdout.trim().split("\n").map((line) => JSON.parse(line));
     assert.match(
       entry.note,
-      /Claude Code 1\.0\.50's cost rules were not checked .*: priced by the 2\.0 rules, the nearest/,
+      /Claude Code 0\.2\.125's cost rules were not checked .*: priced by the 1\.0\.0–1\.0\.3 rules, the nearest/,
     );
     assert.ok(!("note" in entry.ping), "the note is ours, never sent");
   } finally {
