@@ -5104,7 +5104,14 @@ function parseLine(line        )                             {
   }
 }
 
-/** A real prompt of the user: not a tool result, not a meta line. */
+/**
+ * Whether a transcript line is a real prompt of the user: a user line whose
+ * content is text, not a tool result or a meta line. Older Claude Code (before
+ * `promptId`) marks a turn's start only so.
+ *
+ * @param line A parsed transcript line.
+ * @returns True for a prompt.
+ */
 function isUserPrompt(line                )          {
   if (line.type !== "user" || line.isMeta === true) return false;
   const content = line.message?.content;
@@ -5154,8 +5161,12 @@ async function readTurnLines(path        , promptId                    )        
 const MAX_REPORT_LINE_BYTES = 16 << 20;
 const REPORT_CHUNK_BYTES = 256 << 10;
 
-/** What a line must hold to matter to a report: usage, a prompt, or a file change. Most bytes are content. */
-const REPORT_MARKERS = ['"usage"', '"promptId"', '"structuredPatch"'];
+/**
+ * What a line must hold to matter to a report: usage, a prompt (by its `promptId`, or in releases before it, a user
+ * line as Claude Code writes it: not the API request blobs, whose messages have no `type`), or a file change. Most
+ * bytes are content.
+ */
+const REPORT_MARKERS = ['"usage"', '"promptId"', '"structuredPatch"', '"type":"user","message":{"role":"user"'];
 
 /**
  * The lines of a file that hold one of {@linkcode REPORT_MARKERS}, streamed in
@@ -10659,8 +10670,14 @@ class SpendTally {
         if (change !== undefined && uuid !== undefined && this.once(`change\u0000${uuid}`)) {
           this.addChange(time, session, project, change);
         }
-        const isPrompt = typeof line.promptId === "string" && line.toolUseResult === undefined && line.isMeta !== true;
-        if (isPrompt && this.once(`turn\u0000${session}\u0000${line.promptId}`)) this.addTurn(time, session, project);
+        // A turn starts at its prompt: by its promptId, or in releases before promptId, by the prompt line's uuid.
+        const turn = typeof line.promptId === "string"
+          ? line.promptId
+          : isUserPrompt(line) && typeof line.uuid === "string"
+          ? line.uuid
+          : undefined;
+        const isPrompt = turn !== undefined && line.toolUseResult === undefined && line.isMeta !== true;
+        if (isPrompt && this.once(`turn\u0000${session}\u0000${turn}`)) this.addTurn(time, session, project);
         continue;
       }
       const message = line.message;

@@ -26,7 +26,7 @@ import { loadManagedPricing, type PriceBook, priceTable, resolveModel, responseC
 import type { FsPromises, Runtime } from "./runtime.ts";
 import { pricingNote } from "./price_eras.ts";
 import { claudeDirectory } from "./state_dir.ts";
-import { markedTranscriptLines, type TranscriptLine } from "./transcript.ts";
+import { isUserPrompt, markedTranscriptLines, type TranscriptLine } from "./transcript.ts";
 import {
   changedLines,
   mergeResponseLine,
@@ -312,8 +312,14 @@ class SpendTally {
         if (change !== undefined && uuid !== undefined && this.once(`change\u0000${uuid}`)) {
           this.addChange(time, session, project, change);
         }
-        const isPrompt = typeof line.promptId === "string" && line.toolUseResult === undefined && line.isMeta !== true;
-        if (isPrompt && this.once(`turn\u0000${session}\u0000${line.promptId}`)) this.addTurn(time, session, project);
+        // A turn starts at its prompt: by its promptId, or in releases before promptId, by the prompt line's uuid.
+        const turn = typeof line.promptId === "string"
+          ? line.promptId
+          : isUserPrompt(line) && typeof line.uuid === "string"
+          ? line.uuid
+          : undefined;
+        const isPrompt = turn !== undefined && line.toolUseResult === undefined && line.isMeta !== true;
+        if (isPrompt && this.once(`turn\u0000${session}\u0000${turn}`)) this.addTurn(time, session, project);
         continue;
       }
       const message = line.message;

@@ -142,8 +142,22 @@ export function parseLine(line: string): TranscriptLine | undefined {
   }
 }
 
-/** A real prompt of the user: not a tool result, not a meta line. */
-function isUserPrompt(line: TranscriptLine): boolean {
+/**
+ * Whether a transcript line is a real prompt of the user: a user line whose
+ * content is text, not a tool result or a meta line. Older Claude Code (before
+ * `promptId`) marks a turn's start only so.
+ *
+ * @param line A parsed transcript line.
+ * @returns True for a prompt.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(isUserPrompt({ type: "user", message: { content: "hi" } }), true);
+ * assert.equal(isUserPrompt({ type: "user", message: { content: [{ type: "tool_result" }] } }), false);
+ * ```
+ */
+export function isUserPrompt(line: TranscriptLine): boolean {
   if (line.type !== "user" || line.isMeta === true) return false;
   const content = line.message?.content;
   if (typeof content === "string") return true;
@@ -197,8 +211,12 @@ export async function readTurnLines(path: string, promptId: string | undefined):
 const MAX_REPORT_LINE_BYTES = 16 << 20;
 const REPORT_CHUNK_BYTES = 256 << 10;
 
-/** What a line must hold to matter to a report: usage, a prompt, or a file change. Most bytes are content. */
-const REPORT_MARKERS = ['"usage"', '"promptId"', '"structuredPatch"'];
+/**
+ * What a line must hold to matter to a report: usage, a prompt (by its `promptId`, or in releases before it, a user
+ * line as Claude Code writes it: not the API request blobs, whose messages have no `type`), or a file change. Most
+ * bytes are content.
+ */
+const REPORT_MARKERS = ['"usage"', '"promptId"', '"structuredPatch"', '"type":"user","message":{"role":"user"'];
 
 /**
  * The lines of a file that hold one of {@linkcode REPORT_MARKERS}, streamed in
