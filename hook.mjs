@@ -5008,6 +5008,10 @@ async function readJournal(
                     
                                                                        
                    
+                                                                                 
+                        
+                                                                              
+                             
                            
                  
                                                                                  
@@ -5105,19 +5109,32 @@ function parseLine(line        )                             {
 }
 
 /**
+ * What starts a user line's text that no prompt starts: Claude Code's own notes of an interrupt, of a local
+ * command (`/cost`) and its output, and of a `!` shell command.
+ */
+const NOT_PROMPTS = /^(?:\[Request interrupted by user|<(?:command-name|command-message|local-command-\w+|bash-\w+)>)/;
+
+/**
  * Whether a transcript line is a real prompt of the user: a user line whose
- * content is text, not a tool result or a meta line. Older Claude Code (before
- * `promptId`) marks a turn's start only so.
+ * content is text (and pasted images), not a tool result, a meta line, a subagent's prompt, a
+ * compaction's summary, or Claude Code's note of an interrupt, a local command
+ * or a shell command. Claude Code before `promptId` marks a turn's start only so.
  *
  * @param line A parsed transcript line.
  * @returns True for a prompt.
  */
 function isUserPrompt(line                )          {
-  if (line.type !== "user" || line.isMeta === true) return false;
+  if (line.type !== "user" || line.isMeta === true || line.isSidechain === true || line.isCompactSummary === true) {
+    return false;
+  }
   const content = line.message?.content;
-  if (typeof content === "string") return true;
-  return Array.isArray(content) && content.length > 0 &&
-    content.every((block) => (block                      ).type === "text");
+  if (typeof content === "string") return !NOT_PROMPTS.test(content);
+  if (!Array.isArray(content)) return false;
+  // Text and pasted images make a prompt; whatever else a hostile line holds in place of a block does not.
+  const kinds = content.map((block) => block !== null && typeof block === "object" ? block.type : undefined);
+  const first = content[kinds.indexOf("text")]                                  ;
+  return kinds.every((kind) => kind === "text" || kind === "image") && typeof first?.text === "string" &&
+    !NOT_PROMPTS.test(first.text);
 }
 
 /**
@@ -10648,49 +10665,50 @@ class SpendTally {
       if (text.includes('"toolUseResult"') && !text.includes('"structuredPatch"') && !text.includes('"usage"')) {
         continue;
       }
-      let line                                                         ;
       try {
-        line = JSON.parse(text);
+        this.addLine(JSON.parse(text), responses, style);
       } catch {
+        // Not JSON, or a shape no check foresaw: that line is skipped, never the rest of the file.
         this.skippedLines++;
-        continue;
       }
-      if (line === null || typeof line !== "object") continue;
-      const time = typeof line.timestamp === "string" && ISO_TIME.test(line.timestamp)
-        ? Date.parse(line.timestamp)
-        : NaN;
-      if (Number.isNaN(time)) continue;
-      const session = typeof line.sessionId === "string" && SESSION_ID_PATTERN.test(line.sessionId)
-        ? line.sessionId
-        : "unknown";
-      const project = typeof line.cwd === "string" ? reportProject(line.cwd, style) : "unknown";
-      if (line.type === "user") {
-        const uuid = typeof line.uuid === "string" ? line.uuid : undefined;
-        const change = changedLines(line.toolUseResult);
-        if (change !== undefined && uuid !== undefined && this.once(`change\u0000${uuid}`)) {
-          this.addChange(time, session, project, change);
-        }
-        // A turn starts at its prompt: by its promptId, or in releases before promptId, by the prompt line's uuid.
-        const turn = typeof line.promptId === "string"
-          ? line.promptId
-          : isUserPrompt(line) && typeof line.uuid === "string"
-          ? line.uuid
-          : undefined;
-        const isPrompt = turn !== undefined && line.toolUseResult === undefined && line.isMeta !== true;
-        if (isPrompt && this.once(`turn\u0000${session}\u0000${turn}`)) this.addTurn(time, session, project);
-        continue;
-      }
-      const message = line.message;
-      const usage = message?.usage;
-      if (line.type !== "assistant" || typeof message?.id !== "string" || message.model === "<synthetic>") continue;
-      if (usage === null || typeof usage !== "object") continue;
-      const key = `${message.id}\u0000${typeof line.requestId === "string" ? line.requestId : ""}`;
-      const response = responses.get(key) ?? { ...NO_RESPONSE_USAGE, time, session, project };
-      mergeResponseLine(response, line, usage);
-      responses.set(key, response);
       if (responses.size >= MAX_FILE_RESPONSES) this.addResponses(responses);
     }
     this.addResponses(responses);
+  }
+
+  /** One parsed line: a turn's prompt, a file change, or a response's usage (merged into `responses`). */
+  addLine(
+    line                                                                  ,
+    responses                       ,
+    style           ,
+  )       {
+    if (line === null || typeof line !== "object") return;
+    const time = typeof line.timestamp === "string" && ISO_TIME.test(line.timestamp) ? Date.parse(line.timestamp) : NaN;
+    if (Number.isNaN(time)) return;
+    const session = typeof line.sessionId === "string" && SESSION_ID_PATTERN.test(line.sessionId)
+      ? line.sessionId
+      : "unknown";
+    const project = typeof line.cwd === "string" ? reportProject(line.cwd, style) : "unknown";
+    if (line.type === "user") {
+      const uuid = typeof line.uuid === "string" ? line.uuid : undefined;
+      const change = changedLines(line.toolUseResult);
+      if (change !== undefined && uuid !== undefined && this.once(`change\u0000${uuid}`)) {
+        this.addChange(time, session, project, change);
+      }
+      // A turn starts at its prompt: by its promptId, or in releases before promptId, by the prompt line's uuid.
+      const turn = typeof line.promptId === "string" ? line.promptId : isUserPrompt(line) ? uuid : undefined;
+      const isPrompt = turn !== undefined && line.toolUseResult === undefined && line.isMeta !== true;
+      if (isPrompt && this.once(`turn\u0000${session}\u0000${turn}`)) this.addTurn(time, session, project);
+      return;
+    }
+    const message = line.message;
+    const usage = message?.usage;
+    if (line.type !== "assistant" || typeof message?.id !== "string" || message.model === "<synthetic>") return;
+    if (usage === null || typeof usage !== "object") return;
+    const key = `${message.id}\u0000${typeof line.requestId === "string" ? line.requestId : ""}`;
+    const response = responses.get(key) ?? { ...NO_RESPONSE_USAGE, time, session, project };
+    mergeResponseLine(response, line, usage);
+    responses.set(key, response);
   }
 
   /** Adds a file's merged responses, each once across every file read, and forgets them. */

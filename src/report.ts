@@ -290,49 +290,50 @@ class SpendTally {
       if (text.includes('"toolUseResult"') && !text.includes('"structuredPatch"') && !text.includes('"usage"')) {
         continue;
       }
-      let line: TranscriptLine & { sessionId?: unknown; cwd?: unknown };
       try {
-        line = JSON.parse(text);
+        this.addLine(JSON.parse(text), responses, style);
       } catch {
+        // Not JSON, or a shape no check foresaw: that line is skipped, never the rest of the file.
         this.skippedLines++;
-        continue;
       }
-      if (line === null || typeof line !== "object") continue;
-      const time = typeof line.timestamp === "string" && ISO_TIME.test(line.timestamp)
-        ? Date.parse(line.timestamp)
-        : NaN;
-      if (Number.isNaN(time)) continue;
-      const session = typeof line.sessionId === "string" && SESSION_ID_PATTERN.test(line.sessionId)
-        ? line.sessionId
-        : "unknown";
-      const project = typeof line.cwd === "string" ? reportProject(line.cwd, style) : "unknown";
-      if (line.type === "user") {
-        const uuid = typeof line.uuid === "string" ? line.uuid : undefined;
-        const change = changedLines(line.toolUseResult);
-        if (change !== undefined && uuid !== undefined && this.once(`change\u0000${uuid}`)) {
-          this.addChange(time, session, project, change);
-        }
-        // A turn starts at its prompt: by its promptId, or in releases before promptId, by the prompt line's uuid.
-        const turn = typeof line.promptId === "string"
-          ? line.promptId
-          : isUserPrompt(line) && typeof line.uuid === "string"
-          ? line.uuid
-          : undefined;
-        const isPrompt = turn !== undefined && line.toolUseResult === undefined && line.isMeta !== true;
-        if (isPrompt && this.once(`turn\u0000${session}\u0000${turn}`)) this.addTurn(time, session, project);
-        continue;
-      }
-      const message = line.message;
-      const usage = message?.usage;
-      if (line.type !== "assistant" || typeof message?.id !== "string" || message.model === "<synthetic>") continue;
-      if (usage === null || typeof usage !== "object") continue;
-      const key = `${message.id}\u0000${typeof line.requestId === "string" ? line.requestId : ""}`;
-      const response = responses.get(key) ?? { ...NO_RESPONSE_USAGE, time, session, project };
-      mergeResponseLine(response, line, usage);
-      responses.set(key, response);
       if (responses.size >= MAX_FILE_RESPONSES) this.addResponses(responses);
     }
     this.addResponses(responses);
+  }
+
+  /** One parsed line: a turn's prompt, a file change, or a response's usage (merged into `responses`). */
+  addLine(
+    line: (TranscriptLine & { sessionId?: unknown; cwd?: unknown }) | null,
+    responses: Map<string, Response>,
+    style: PathStyle,
+  ): void {
+    if (line === null || typeof line !== "object") return;
+    const time = typeof line.timestamp === "string" && ISO_TIME.test(line.timestamp) ? Date.parse(line.timestamp) : NaN;
+    if (Number.isNaN(time)) return;
+    const session = typeof line.sessionId === "string" && SESSION_ID_PATTERN.test(line.sessionId)
+      ? line.sessionId
+      : "unknown";
+    const project = typeof line.cwd === "string" ? reportProject(line.cwd, style) : "unknown";
+    if (line.type === "user") {
+      const uuid = typeof line.uuid === "string" ? line.uuid : undefined;
+      const change = changedLines(line.toolUseResult);
+      if (change !== undefined && uuid !== undefined && this.once(`change\u0000${uuid}`)) {
+        this.addChange(time, session, project, change);
+      }
+      // A turn starts at its prompt: by its promptId, or in releases before promptId, by the prompt line's uuid.
+      const turn = typeof line.promptId === "string" ? line.promptId : isUserPrompt(line) ? uuid : undefined;
+      const isPrompt = turn !== undefined && line.toolUseResult === undefined && line.isMeta !== true;
+      if (isPrompt && this.once(`turn\u0000${session}\u0000${turn}`)) this.addTurn(time, session, project);
+      return;
+    }
+    const message = line.message;
+    const usage = message?.usage;
+    if (line.type !== "assistant" || typeof message?.id !== "string" || message.model === "<synthetic>") return;
+    if (usage === null || typeof usage !== "object") return;
+    const key = `${message.id}\u0000${typeof line.requestId === "string" ? line.requestId : ""}`;
+    const response = responses.get(key) ?? { ...NO_RESPONSE_USAGE, time, session, project };
+    mergeResponseLine(response, line, usage);
+    responses.set(key, response);
   }
 
   /** Adds a file's merged responses, each once across every file read, and forgets them. */

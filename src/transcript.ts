@@ -29,6 +29,10 @@ export interface TranscriptLine {
   version?: unknown;
   /** True on lines Claude Code adds itself (not typed by the user). */
   isMeta?: unknown;
+  /** True on a subagent's lines (written into the session's file before 2.0). */
+  isSidechain?: unknown;
+  /** True on the summary a compaction writes in place of the conversation. */
+  isCompactSummary?: unknown;
   /** The line's own id. */
   uuid?: unknown;
   /** The model id Claude Code asked for, on assistant lines (what it prices). */
@@ -143,9 +147,16 @@ export function parseLine(line: string): TranscriptLine | undefined {
 }
 
 /**
+ * What starts a user line's text that no prompt starts: Claude Code's own notes of an interrupt, of a local
+ * command (`/cost`) and its output, and of a `!` shell command.
+ */
+const NOT_PROMPTS = /^(?:\[Request interrupted by user|<(?:command-name|command-message|local-command-\w+|bash-\w+)>)/;
+
+/**
  * Whether a transcript line is a real prompt of the user: a user line whose
- * content is text, not a tool result or a meta line. Older Claude Code (before
- * `promptId`) marks a turn's start only so.
+ * content is text (and pasted images), not a tool result, a meta line, a subagent's prompt, a
+ * compaction's summary, or Claude Code's note of an interrupt, a local command
+ * or a shell command. Claude Code before `promptId` marks a turn's start only so.
  *
  * @param line A parsed transcript line.
  * @returns True for a prompt.
@@ -155,14 +166,22 @@ export function parseLine(line: string): TranscriptLine | undefined {
  * import assert from "node:assert/strict";
  * assert.equal(isUserPrompt({ type: "user", message: { content: "hi" } }), true);
  * assert.equal(isUserPrompt({ type: "user", message: { content: [{ type: "tool_result" }] } }), false);
+ * assert.equal(isUserPrompt({ type: "user", message: { content: "<command-name>/cost</command-name>" } }), false);
+ * assert.equal(isUserPrompt({ type: "user", message: { content: [null] } }), false);
  * ```
  */
 export function isUserPrompt(line: TranscriptLine): boolean {
-  if (line.type !== "user" || line.isMeta === true) return false;
+  if (line.type !== "user" || line.isMeta === true || line.isSidechain === true || line.isCompactSummary === true) {
+    return false;
+  }
   const content = line.message?.content;
-  if (typeof content === "string") return true;
-  return Array.isArray(content) && content.length > 0 &&
-    content.every((block) => (block as { type?: unknown }).type === "text");
+  if (typeof content === "string") return !NOT_PROMPTS.test(content);
+  if (!Array.isArray(content)) return false;
+  // Text and pasted images make a prompt; whatever else a hostile line holds in place of a block does not.
+  const kinds = content.map((block) => block !== null && typeof block === "object" ? block.type : undefined);
+  const first = content[kinds.indexOf("text")] as { text?: unknown } | undefined;
+  return kinds.every((kind) => kind === "text" || kind === "image") && typeof first?.text === "string" &&
+    !NOT_PROMPTS.test(first.text);
 }
 
 /**

@@ -208,3 +208,69 @@ Deno.test("report skips broken, half-written and hostile lines, never follows a 
     await removeTree(outside);
   }
 });
+
+Deno.test("report counts the turns of transcripts written before promptId by their prompts alone, and a hostile user line costs only itself", async () => {
+  const home = Deno.makeTempDirSync({ prefix: "telemhq-report-old-" });
+  try {
+    const dir = `${home}/.claude/projects/-home-dev-api`;
+    Deno.mkdirSync(dir, { recursive: true });
+    let n = 0;
+    // In the order 1.0.128 writes a line's fields.
+    const user = (content: unknown, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        parentUuid: null,
+        isSidechain: false,
+        userType: "external",
+        cwd: "/home/dev/api",
+        sessionId: "5e55e55e-0000-4000-8000-000000000021",
+        version: "1.0.128",
+        gitBranch: "",
+        ...extra,
+        type: "user",
+        message: { role: "user", content },
+        uuid: `u${++n}`,
+        timestamp: "2025-09-30T10:00:00.000Z",
+      });
+    const assistant = (id: string) =>
+      JSON.stringify({
+        type: "assistant",
+        timestamp: "2025-09-30T10:00:01.000Z",
+        sessionId: "5e55e55e-0000-4000-8000-000000000021",
+        cwd: "/home/dev/api",
+        version: "1.0.128",
+        requestId: `req_${id}`,
+        message: {
+          id: `msg_${id}`,
+          model: "claude-sonnet-4-20250514",
+          usage: { input_tokens: 1000, output_tokens: 0 },
+        },
+      });
+    Deno.writeTextFileSync(
+      `${dir}/5e55e55e-0000-4000-8000-000000000021.jsonl`,
+      [
+        user("fix the bug"), // turn 1
+        assistant("a"),
+        user([{ type: "tool_result", tool_use_id: "t1", content: "ok" }]),
+        user("explore the code", { isSidechain: true }), // a subagent's prompt, in the session's file (1.0)
+        user([{ type: "text", text: "[Request interrupted by user]" }]),
+        user("<command-name>/cost</command-name>"),
+        user("<local-command-stdout>Total cost: $0.01</local-command-stdout>"),
+        user("<bash-input>ls</bash-input>"),
+        user("This session is being continued from a previous conversation", { isCompactSummary: true }),
+        user([null]), // hostile: no prompt, and no reason to lose the file
+        user([{ type: "text", text: "now the tests" }, { type: "image", source: {} }]), // turn 2
+        assistant("b"),
+      ].join("\n") + "\n",
+    );
+    for (const runtime of ["deno", "bun"] as const) {
+      const run = await report(home, ["--json", "--by", "session"], runtime);
+      assert.equal(run.code, 0, run.stderr);
+      const json = JSON.parse(run.stdout);
+      assert.equal(json.total.turns, 2, `${runtime}: ${JSON.stringify(json.total)}`);
+      assert.equal(json.total.api_requests, 2, "every response counted, the hostile line notwithstanding");
+      assert.equal(json.total.cost_usd, 0.006);
+    }
+  } finally {
+    await removeTree(home);
+  }
+});
