@@ -5426,6 +5426,8 @@ export const FAST_PRICES                                      = {
                          
                          
                            
+                                          
+                                
                                                                                                  
                                                    
                                                  
@@ -5443,8 +5445,13 @@ export const FAST_PRICES                                      = {
                
                                                                                                                   
                    
-                                                                                                      
+     
+                                                                                                          
+                                                                                 
+     
                           
+                                                                                                         
+                            
      
                                                                                                          
                                                                                                            
@@ -5537,27 +5544,27 @@ const ERA_CHANGES                       = [
   // 2.1.179
   { since: "2.1.179", until: "2.1.195" },
   // 2.1.196: key function first looks the lower-cased id up among every catalog provider id (first party, Bedrock, Vertex, Foundry, ...; a non-"us" Bedrock regional profile prefix eu./apac./jp./au./us-gov./glob...
-  { since: "2.1.196", until: "2.1.196", catalog: true, prices: {}, keys: [], fast: null },
+  { since: "2.1.196", until: "2.1.196", catalog: true, prices: {}, newModels: ["claude-3-5-haiku", "claude-3-5-sonnet", "claude-3-7-sonnet", "claude-fable-5", "claude-haiku-4-5", "claude-mythos-5", "claude-opus-4-0", "claude-opus-4-1", "claude-opus-4-5", "claude-opus-4-6", "claude-opus-4-7", "claude-opus-4-8", "claude-sonnet-4-0", "claude-sonnet-4-5", "claude-sonnet-4-6"], fast: null },
   // 2.1.197: Sonnet 5 added (3/15)
-  { since: "2.1.197", until: "2.1.205", prices: { "claude-sonnet-5": "3/15/3.75/6/0.3/0.01" } },
+  { since: "2.1.197", until: "2.1.205", prices: { "claude-sonnet-5": "3/15/3.75/6/0.3/0.01" }, keys: ["lower", "claude-fable-5", "claude-mythos-5", "claude-opus-4-8", "claude-opus-4-7", "claude-opus-4-6", "claude-opus-4-5", "claude-opus-4-1", "/claude-opus-4(?!-\\d(?!\\d))/>claude-opus-4-0", "claude-sonnet-5", "claude-sonnet-4-6", "claude-sonnet-4-5", "/claude-sonnet-4(?!-\\d(?!\\d))/>claude-sonnet-4-0", "claude-haiku-4-5", "claude-3-7-sonnet", "claude-3-5-sonnet", "claude-3-5-haiku", "claude-3-opus", "claude-3-sonnet", "claude-3-haiku", "replace:/-\\d{8}$/"], newModels: ["claude-sonnet-5"] },
   // 2.1.206: prices now come from the baked model catalog (pricing_tiers + models[].pricing); values unchanged
   { since: "2.1.206", until: "2.1.218" },
   // 2.1.219: Opus 5 added (tier_5_25; fast 10/50)
-  { since: "2.1.219", until: "2.1.238" },
+  { since: "2.1.219", until: "2.1.238", keys: ["lower", "claude-fable-5", "claude-mythos-5", "claude-opus-5", "claude-opus-4-8", "claude-opus-4-7", "claude-opus-4-6", "claude-opus-4-5", "claude-opus-4-1", "/claude-opus-4(?!-\\d(?!\\d))/>claude-opus-4-0", "claude-sonnet-5", "claude-sonnet-4-6", "claude-sonnet-4-5", "/claude-sonnet-4(?!-\\d(?!\\d))/>claude-sonnet-4-0", "claude-haiku-4-5", "claude-3-7-sonnet", "claude-3-5-sonnet", "claude-3-5-haiku", "claude-3-opus", "claude-3-sonnet", "claude-3-haiku", "replace:/-\\d{8}$/"], newModels: ["claude-opus-5"] },
   // 2.1.239: Sonnet 5 moves to tier_2_10; US-only inference multiplier 1.1 introduced
   { since: "2.1.239", until: "2.1.241", usInference: true, prices: { "claude-sonnet-5": null} },
   // 2.1.242: managed-settings modelPricing (multiplier + per-model overrides) honoured
   { since: "2.1.242", until: "2.1.252", managedPricing: true },
   // 2.1.257: Fable 5.1 / Mythos 5.1 added (tier_10_50_cache_read_0_25); for ids whose identity resolution differs, additionalModelCostsCache is consulted first
-  { since: "2.1.257", until: "2.1.276" },
+  { since: "2.1.257", until: "2.1.276", newModels: ["claude-fable-5-1", "claude-mythos-5-1"] },
   // 2.1.277: non-fast responses: a server-driven model-alias experiment (GrowthBook, 2.1.332 calls it alder_ford) may price a model as another catalog model first
   { since: "2.1.277", until: "2.1.278" },
   // 2.1.280: Opus 5.5 added (tier_4_20_cache_read_0_20; fast 8/40/10/16/0.4)
-  { since: "2.1.280", until: "2.1.283" },
+  { since: "2.1.280", until: "2.1.283", newModels: ["claude-opus-5-5"] },
   // 2.1.284: Sonnet 5.5 added (tier_2_10)
-  { since: "2.1.284", until: "2.1.292", prices: { "claude-sonnet-5-5": "2/10/2.5/4/0.2/0.01" } },
+  { since: "2.1.284", until: "2.1.292", prices: { "claude-sonnet-5-5": "2/10/2.5/4/0.2/0.01" }, newModels: ["claude-sonnet-5-5"] },
   // 2.1.293: Haiku 5.5 added (haiku_55) with a long_prompt line: a response whose input+cache read+cache write > 100000 is priced wholly at 0.5/2.5/0.625/1/0.05
-  { since: "2.1.293", until: "2.1.294", longPromptLines: true },
+  { since: "2.1.293", until: "2.1.294", longPromptLines: true, newModels: ["claude-haiku-5-5"] },
   // 2.1.295: assistant transcript lines carry requestedModel (the model Claude Code asked for); pricing unchanged
   { since: "2.1.295", until: "2.1.295" },
   // 2.1.296: Sonnet 5.5 moves to tier_2_10_cache_read_0_10
@@ -5567,7 +5574,7 @@ const ERA_CHANGES                       = [
   // 2.1.314: unknown-model fallback may also use runtime-fetched catalog pricing for the default model
   { since: "2.1.314", until: "2.1.319" },
   // 2.1.321: Fable 5.2 / Mythos 5.2 added (tier_8_40_cache_read_0_20; fast 16/80/20/32/0.4)
-  { since: "2.1.321", until: "2.1.325" },
+  { since: "2.1.321", until: "2.1.325", newModels: ["claude-fable-5-2", "claude-mythos-5-2"] },
   // 2.1.326: long-prompt prices judged per usage.iterations[type=message] step when the steps add up to the response (1-hour writes the steps do not account for handed to them in order); server-fetched model co...
   { since: "2.1.326", until: "2.1.332", perIteration: true },
 ];
@@ -5601,8 +5608,9 @@ export function pricingEras()                        {
   const built               = [];
   for (const change of ERA_CHANGES) {
     const before = built[built.length - 1];
-    const { since, until, prices, long, fast, unknown, ...rest } = change;
+    const { since, until, prices, long, fast, unknown, newModels, ...rest } = change;
     const replace = before === undefined || (rest.catalog !== undefined && rest.catalog !== before.catalog);
+    const models = [...(replace ? [] : before.models), ...(newModels ?? [])];
     const table                         = replace ? {} : { ...before.prices };
     for (const [key, price] of Object.entries(prices ?? {})) {
       if (price === null) delete table[key];
@@ -5616,6 +5624,7 @@ export function pricingEras()                        {
       until,
       name: `${since}–${until}`,
       prices: table,
+      models,
       long: keep(long, before?.long),
       fast: keep(fast, before?.fast),
       unknown: keep(unknown, before?.unknown),
@@ -6134,11 +6143,14 @@ function priceRow(model        , book           , usage             , era       
   const managed = !era.managedPricing ? undefined : book.managed?.exact.get(key) ??
     (catalogId === undefined ? undefined : book.managed?.byModel.get(catalogId));
   if (managed !== undefined) return { price: managed, flat: true };
-  const price = !era.catalog
-    ? tablePrice(model, usage, era)
-    : catalogId === undefined
-    ? undefined
-    : tierOf(catalogId, usage.speed, era);
+  if (!era.catalog) {
+    const price = tablePrice(model, usage, era);
+    return price === undefined ? undefined : { price, flat: false };
+  }
+  // A model the release did not know yet it priced as the model its key steps made of it (Opus 5.5 as Opus 5).
+  const known = (id                    ) => id !== undefined && era.models.includes(id) ? id : undefined;
+  const then = known(catalogId) ?? known(tableKey(era.keys, model));
+  const price = then === undefined ? undefined : tierOf(then, usage.speed, era);
   return price === undefined ? undefined : { price, flat: false };
 }
 
@@ -6402,7 +6414,7 @@ function mergeResponseLine(
   const tools = usage.server_tool_use                                       ;
   response.web_search_requests = Math.max(response.web_search_requests, count(tools?.web_search_requests));
   if (typeof usage.speed === "string") response.speed = usage.speed;
-  if (usage.research_preview_2026_02 !== undefined && usage.research_preview_2026_02 !== null) {
+  if (usage.research_preview_2026_02 !== undefined) {
     response.research_preview = true;
   }
   if (typeof usage.inference_geo === "string") response.inference_geo = usage.inference_geo;

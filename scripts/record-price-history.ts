@@ -177,7 +177,11 @@ function catalogEra(set: RuleSet): Record<string, unknown> {
       throw new Error(`${set.first}: fast price of "${id}" differs from today's: not written as data yet`);
     }
   }
-  return { prices };
+  return {
+    prices,
+    keys: set.key_steps.map(keyStep).filter((step) => step !== undefined),
+    models: Object.keys(set.prices).sort(),
+  };
 }
 
 function flags(set: RuleSet): Record<string, boolean> {
@@ -195,12 +199,19 @@ function flags(set: RuleSet): Record<string, boolean> {
 /** One entry of the table: what changed from the previous rule set (everything, for the first). */
 function entry(set: RuleSet, previous: Record<string, unknown> | undefined): Record<string, unknown> {
   const whole: Record<string, unknown> = { ...flags(set), ...(set.price_source ? catalogEra(set) : tableEra(set)) };
-  if (whole.catalog && !previous?.catalog) {
-    Object.assign(whole, { keys: [], long: null, fast: null, unknown: null });
-  }
+  if (whole.catalog && !previous?.catalog) Object.assign(whole, { long: null, fast: null, unknown: null });
   const changed: Record<string, unknown> = { since: set.first, until: set.last };
   for (const [field, value] of Object.entries(whole)) {
     const before = previous?.[field];
+    if (field === "models") {
+      // The catalog's models only grow: written as the ones each release added.
+      const known = (previous?.models ?? []) as string[];
+      const gone = known.filter((model) => !(value as string[]).includes(model));
+      if (gone.length > 0) throw new Error(`${set.first} dropped ${gone.join(", ")}: not written as data yet`);
+      const added = (value as string[]).filter((model) => !known.includes(model));
+      if (added.length > 0) changed.newModels = added;
+      continue;
+    }
     if (field === "prices" && previous !== undefined && whole.catalog === previous.catalog) {
       const was = before as Record<string, string>;
       const now = value as Record<string, string>;
@@ -238,9 +249,7 @@ export function eraTable(rules: { rule_sets: RuleSet[] }): string {
     lines.push(`  // ${set.first}${shown === "" ? "" : `: ${shown}`}\n`);
     lines.push(`  ${literal(entry(set, previous))},\n`);
     const whole = { ...flags(set), ...(set.price_source ? catalogEra(set) : tableEra(set)) };
-    previous = whole.catalog && !previous?.catalog
-      ? { ...whole, keys: [], long: null, fast: null, unknown: null }
-      : whole;
+    previous = whole.catalog && !previous?.catalog ? { ...whole, long: null, fast: null, unknown: null } : whole;
   }
   lines.push("];\n", END);
   return lines.join("");

@@ -138,3 +138,24 @@ Deno.test("pricingEras() covers every release from 1.0.0 in order, and pricingNo
   assert.match(pricingNote("2.1.400") ?? "", /2\.1\.326–2\.1\.332 rules, the nearest/);
   assert.equal(pricingNote("not a version"), undefined);
 });
+
+Deno.test("responseCostUsd() prices a model a catalog-era release did not know as its key steps made it, or not at all", () => {
+  const usage = (version: string): PricedUsage => ({
+    input_tokens: 100_000,
+    output_tokens: 10_000,
+    cache_read_input_tokens: 0,
+    cache_creation_input_tokens: 0,
+    cache_1h: 0,
+    web_search_requests: 0,
+    version,
+  });
+  const book = { overrides: {} };
+  // 2.1.219 to 2.1.279 knew Opus 5, not Opus 5.5: includes("claude-opus-5") priced it at Opus 5's 5/25.
+  assert.equal(responseCostUsd("claude-opus-5-5", usage("2.1.250"), book), 0.75);
+  assert.equal(responseCostUsd("claude-opus-5-5", usage("2.1.332"), book), 100_000 / 1e6 * 4 + 10_000 / 1e6 * 20);
+  // Sonnet 5.5 on 2.1.200: Sonnet 5, then 3/15.
+  assert.equal(responseCostUsd("claude-sonnet-5-5", usage("2.1.200"), book), 100_000 / 1e6 * 3 + 10_000 / 1e6 * 15);
+  // Haiku 5.5 before 2.1.293: no key of the release's; it cost the account's default model: no cost, not a guess.
+  assert.equal(responseCostUsd("claude-haiku-5-5", usage("2.1.250"), book), undefined);
+  assert.equal(responseCostUsd("claude-haiku-5-5", usage("2.1.332"), book), 100_000 / 1e6 * 0.1 + 10_000 / 1e6 * 0.5);
+});

@@ -17,7 +17,7 @@
 import { CATALOG_MODELS, FAST_PRICES, PRICING_TIERS, type TierPrice } from "./catalog.ts";
 import { managedSettingsPaths, readManagedSettings } from "./config.ts";
 import { type PricingEra, pricingEraOf } from "./price_eras.ts";
-import { parsePrice, tablePrice } from "./legacy_prices.ts";
+import { parsePrice, tableKey, tablePrice } from "./legacy_prices.ts";
 import type { Runtime } from "./runtime.ts";
 
 /** A model's list prices, in US dollars per million tokens (see {@linkcode TierPrice}). */
@@ -320,11 +320,14 @@ function priceRow(model: string, book: PriceBook, usage: PricedUsage, era: Prici
   const managed = !era.managedPricing ? undefined : book.managed?.exact.get(key) ??
     (catalogId === undefined ? undefined : book.managed?.byModel.get(catalogId));
   if (managed !== undefined) return { price: managed, flat: true };
-  const price = !era.catalog
-    ? tablePrice(model, usage, era)
-    : catalogId === undefined
-    ? undefined
-    : tierOf(catalogId, usage.speed, era);
+  if (!era.catalog) {
+    const price = tablePrice(model, usage, era);
+    return price === undefined ? undefined : { price, flat: false };
+  }
+  // A model the release did not know yet it priced as the model its key steps made of it (Opus 5.5 as Opus 5).
+  const known = (id: string | undefined) => id !== undefined && era.models.includes(id) ? id : undefined;
+  const then = known(catalogId) ?? known(tableKey(era.keys, model));
+  const price = then === undefined ? undefined : tierOf(then, usage.speed, era);
   return price === undefined ? undefined : { price, flat: false };
 }
 

@@ -135,7 +135,7 @@ export function mergeResponseLine(
   const tools = usage.server_tool_use as Record<string, unknown> | undefined;
   response.web_search_requests = Math.max(response.web_search_requests, count(tools?.web_search_requests));
   if (typeof usage.speed === "string") response.speed = usage.speed;
-  if (usage.research_preview_2026_02 !== undefined && usage.research_preview_2026_02 !== null) {
+  if (usage.research_preview_2026_02 !== undefined) {
     response.research_preview = true;
   }
   if (typeof usage.inference_geo === "string") response.inference_geo = usage.inference_geo;
