@@ -10468,6 +10468,11 @@ export const REPORT_GROUPS = ["day", "week", "month", "session", "project", "mod
                             
                                                                                                            
                                
+     
+                                                                                                              
+                                                              
+     
+                                 
  
 
 /** What {@linkcode collectReport} reads and keeps. */
@@ -10581,6 +10586,7 @@ class SpendTally {
            seen = new Set        ();
            unpriced = new Set        ();
            unchecked = new Set        ();
+  earlierRules = 0;
   skippedLines = 0;
 
            options               ;
@@ -10636,6 +10642,7 @@ class SpendTally {
       ? undefined
       : responseCostUsd(response.model, response, this.options.prices);
     if (cost === undefined) this.unpriced.add(model ?? "unknown");
+    else if (pricingEraOf(response.version).era !== currentEra()) this.earlierRules++;
     // Only a well-formed version gets a note: nothing else from the line is named.
     if (response.version !== undefined && pricingNote(response.version) !== undefined) {
       this.unchecked.add(response.version);
@@ -10784,6 +10791,7 @@ export async function collectReport(runtime         , options               )   
     skipped_lines: tally.skippedLines,
     unpriced_models: [...tally.unpriced].sort().slice(0, 20),
     unchecked_versions: [...tally.unchecked].sort().slice(0, 20),
+    earlier_rules_requests: tally.earlierRules,
   };
 }
 
@@ -10791,7 +10799,14 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A real calendar date `YYYY-MM-DD` (not 2026-02-30). */
 function isDate(value        )          {
-  return DATE.test(value) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value);
+  const date = new Date(`${value}T00:00:00Z`);
+  return DATE.test(value) && !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value);
+}
+
+/** Today's cost rules: a response written by a Claude Code with others is counted apart. */
+function currentEra()             {
+  const eras = pricingEras();
+  return eras[eras.length - 1];
 }
 
 /** A group's cost as shown: none at all when no response of it had a known price (never a made-up 0). */
@@ -10874,29 +10889,37 @@ async function reportCommand(runtime         , args                   )         
     },
   });
   if (values["--json"]) {
-    const rows = report.rows.map((row) => ({ ...row, cost_usd: shownCost(row) }));
-    console.log(JSON.stringify({ ...report, rows, total: { ...report.total, cost_usd: shownCost(report.total) } }));
+    // By model, turns and lines belong to no row: null, never a 0 a script would believe.
+    const shown = (totals              ) =>
+      report.by === "model"
+        ? { ...totals, cost_usd: shownCost(totals), turns: null, lines_added: null, lines_removed: null }
+        : { ...totals, cost_usd: shownCost(totals) };
+    console.log(JSON.stringify({ ...report, rows: report.rows.map(shown), total: shown(report.total) }));
   } else {
     console.log(reportTable(report));
     const notes = [`${report.files} transcript${report.files === 1 ? "" : "s"} read`];
     if (report.files === 0) notes[0] += " (none in Claude Code's projects folder: CLAUDE_CONFIG_DIR, else ~/.claude)";
     else if (report.total.api_requests === 0 && values["--project"] !== undefined) {
-      notes.push(`no response of a project named "${terminalSafe(values["--project"])}" (a project folder's name)`);
+      notes.push(
+        `no response of a project named "${terminalSafe(values["--project"])}" (names as --by project shows them: ` +
+          "the last folder of the working directory)",
+      );
     }
     if (report.skipped_files > 0) notes.push(`${report.skipped_files} unreadable file(s) skipped`);
     if (report.skipped_lines > 0) notes.push(`${report.skipped_lines} broken line(s) skipped`);
     if (report.unpriced_models.length > 0) {
       notes.push(
         `* no price known for ${report.unpriced_models.map((model) => terminalSafe(model)).join(", ")} ` +
-          "(set TELEMHQ_PRICES): those responses are not in the cost",
+          "(set TELEMHQ_PRICES): its responses with no price are not in the cost",
       );
     }
-    if (report.unchecked_versions.length > 0) {
+    if (report.earlier_rules_requests > 0) {
       notes.push(
-        `responses of Claude Code ${report.unchecked_versions.join(", ")} are priced by the nearest ` +
-          "version's rules checked (see docs/tokens-and-cost.md)",
+        `${report.earlier_rules_requests} response(s) priced by the rules of the earlier Claude Code that wrote ` +
+          "them, as it showed them: today's prices can differ (docs/tokens-and-cost.md)",
       );
     }
+    for (const version of report.unchecked_versions) notes.push(pricingNote(version) );
     console.error(notes.join("; ") + ".");
   }
   return report.files === 0 && report.skipped_files > 0 ? 1 : 0;

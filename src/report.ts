@@ -24,7 +24,7 @@ import { hostPathStyle, type PathStyle } from "./paths.ts";
 import { projectName } from "./payload.ts";
 import { loadManagedPricing, type PriceBook, priceTable, resolveModel, responseCostUsd, roundUsd } from "./prices.ts";
 import type { FsPromises, Runtime } from "./runtime.ts";
-import { pricingNote } from "./price_eras.ts";
+import { type PricingEra, pricingEraOf, pricingEras, pricingNote } from "./price_eras.ts";
 import { claudeDirectory } from "./state_dir.ts";
 import { isUserPrompt, markedTranscriptLines, type TranscriptLine } from "./transcript.ts";
 import {
@@ -81,6 +81,11 @@ export interface SpendReport {
   unpriced_models: string[];
   /** Claude Code versions whose cost rules were not checked: priced by the nearest (see `pricingNote`). */
   unchecked_versions: string[];
+  /**
+   * Priced responses an earlier Claude Code wrote, priced by its rules, as it showed them; today's rules (and
+   * Anthropic's list prices) can differ (see `pricingEraOf`).
+   */
+  earlier_rules_requests: number;
 }
 
 /** What {@linkcode collectReport} reads and keeps. */
@@ -194,6 +199,7 @@ class SpendTally {
   readonly seen = new Set<number>();
   readonly unpriced = new Set<string>();
   readonly unchecked = new Set<string>();
+  earlierRules = 0;
   skippedLines = 0;
 
   readonly options: ReportOptions;
@@ -249,6 +255,7 @@ class SpendTally {
       ? undefined
       : responseCostUsd(response.model, response, this.options.prices);
     if (cost === undefined) this.unpriced.add(model ?? "unknown");
+    else if (pricingEraOf(response.version).era !== currentEra()) this.earlierRules++;
     // Only a well-formed version gets a note: nothing else from the line is named.
     if (response.version !== undefined && pricingNote(response.version) !== undefined) {
       this.unchecked.add(response.version);
@@ -397,6 +404,7 @@ export async function collectReport(runtime: Runtime, options: ReportOptions): P
     skipped_lines: tally.skippedLines,
     unpriced_models: [...tally.unpriced].sort().slice(0, 20),
     unchecked_versions: [...tally.unchecked].sort().slice(0, 20),
+    earlier_rules_requests: tally.earlierRules,
   };
 }
 
@@ -404,7 +412,14 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A real calendar date `YYYY-MM-DD` (not 2026-02-30). */
 function isDate(value: string): boolean {
-  return DATE.test(value) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value);
+  const date = new Date(`${value}T00:00:00Z`);
+  return DATE.test(value) && !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value);
+}
+
+/** Today's cost rules: a response written by a Claude Code with others is counted apart. */
+function currentEra(): PricingEra {
+  const eras = pricingEras();
+  return eras[eras.length - 1];
 }
 
 /** A group's cost as shown: none at all when no response of it had a known price (never a made-up 0). */
@@ -492,29 +507,37 @@ export async function reportCommand(runtime: Runtime, args: readonly string[]): 
     },
   });
   if (values["--json"]) {
-    const rows = report.rows.map((row) => ({ ...row, cost_usd: shownCost(row) }));
-    console.log(JSON.stringify({ ...report, rows, total: { ...report.total, cost_usd: shownCost(report.total) } }));
+    // By model, turns and lines belong to no row: null, never a 0 a script would believe.
+    const shown = (totals: ReportTotals) =>
+      report.by === "model"
+        ? { ...totals, cost_usd: shownCost(totals), turns: null, lines_added: null, lines_removed: null }
+        : { ...totals, cost_usd: shownCost(totals) };
+    console.log(JSON.stringify({ ...report, rows: report.rows.map(shown), total: shown(report.total) }));
   } else {
     console.log(reportTable(report));
     const notes = [`${report.files} transcript${report.files === 1 ? "" : "s"} read`];
     if (report.files === 0) notes[0] += " (none in Claude Code's projects folder: CLAUDE_CONFIG_DIR, else ~/.claude)";
     else if (report.total.api_requests === 0 && values["--project"] !== undefined) {
-      notes.push(`no response of a project named "${terminalSafe(values["--project"])}" (a project folder's name)`);
+      notes.push(
+        `no response of a project named "${terminalSafe(values["--project"])}" (names as --by project shows them: ` +
+          "the last folder of the working directory)",
+      );
     }
     if (report.skipped_files > 0) notes.push(`${report.skipped_files} unreadable file(s) skipped`);
     if (report.skipped_lines > 0) notes.push(`${report.skipped_lines} broken line(s) skipped`);
     if (report.unpriced_models.length > 0) {
       notes.push(
         `* no price known for ${report.unpriced_models.map((model) => terminalSafe(model)).join(", ")} ` +
-          "(set TELEMHQ_PRICES): those responses are not in the cost",
+          "(set TELEMHQ_PRICES): its responses with no price are not in the cost",
       );
     }
-    if (report.unchecked_versions.length > 0) {
+    if (report.earlier_rules_requests > 0) {
       notes.push(
-        `responses of Claude Code ${report.unchecked_versions.join(", ")} are priced by the nearest ` +
-          "version's rules checked (see docs/tokens-and-cost.md)",
+        `${report.earlier_rules_requests} response(s) priced by the rules of the earlier Claude Code that wrote ` +
+          "them, as it showed them: today's prices can differ (docs/tokens-and-cost.md)",
       );
     }
+    for (const version of report.unchecked_versions) notes.push(pricingNote(version)!);
     console.error(notes.join("; ") + ".");
   }
   return report.files === 0 && report.skipped_files > 0 ? 1 : 0;

@@ -122,6 +122,7 @@ Deno.test("report --since, --until and --project narrow it; a bad option is one 
         [["--by", "year"], /--by "year" is not one of day, week, month, session, project, model/],
         [["--since", "yesterday"], /--since "yesterday" is not a date like 2026-12-01/],
         [["--until", "2026-02-30"], /--until "2026-02-30" is not a date like 2026-12-01/],
+        [["--since", "2026-13-45"], /--since "2026-13-45" is not a date like 2026-12-01/],
         [["--since", "2026-12-02", "--until", "2026-12-01"], /--since 2026-12-02 is after --until 2026-12-01/],
       ] as const
     ) {
@@ -269,7 +270,14 @@ Deno.test("report counts the turns of transcripts written before promptId by the
       assert.equal(json.total.turns, 2, `${runtime}: ${JSON.stringify(json.total)}`);
       assert.equal(json.total.api_requests, 2, "every response counted, the hostile line notwithstanding");
       assert.equal(json.total.cost_usd, 0.006);
+      assert.equal(json.earlier_rules_requests, 2, "1.0.128's rules, not today's");
     }
+    const table = await report(home, []);
+    assert.match(table.stderr, /2 response\(s\) priced by the rules of the earlier Claude Code that wrote them/);
+    // By model, turns belong to no row: null in JSON, never a 0 a script would believe.
+    const byModel = JSON.parse((await report(home, ["--json", "--by", "model"])).stdout);
+    assert.equal(byModel.total.turns, null);
+    assert.equal(byModel.rows[0].lines_added, null);
   } finally {
     await removeTree(home);
   }
