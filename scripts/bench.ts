@@ -60,7 +60,10 @@ async function senderGone(stateDir: string): Promise<void> {
 
 async function main(): Promise<void> {
   const runs = parseRuns(Deno.args, 15, 200);
-  const work = Deno.makeTempDirSync({ prefix: "telemhq-bench-" });
+  // Beside hook.ts, not in the system's temporary folder: Bun reads every entry of the folders above a script it starts
+  // (and keeps no transpiled copy of a file under /tmp), so an empty script there costs it 6 ms more than one in
+  // ~/.claude/hooks, and a baseline hook ten.
+  const work = Deno.makeTempDirSync({ dir: ROOT, prefix: ".bench-" });
   const receiver = await startReceiver();
   try {
     const stop = Deno.readTextFileSync(`${FIXTURES}/tools/events.jsonl`).split("\n").find((line) =>
@@ -82,11 +85,13 @@ async function main(): Promise<void> {
     ).trim();
     const state = (name: string) => {
       const dir = `${work}/${name}`;
-      Deno.mkdirSync(dir);
+      // Private, as the hook makes its state folder: the Node route keeps its compile cache only in such a folder.
+      Deno.mkdirSync(dir, { mode: 0o700 });
       return dir;
     };
     const baselineAt = Deno.args.indexOf("--baseline");
-    const baseline = baselineAt >= 0 ? Deno.args[baselineAt + 1] : undefined;
+    const baseline = baselineAt >= 0 ? `${work}/baseline-hook.ts` : undefined;
+    if (baseline !== undefined) Deno.copyFileSync(Deno.args[baselineAt + 1], baseline);
     const hookSubjects = (runtime: RuntimeName, hookPath = HOOK_PATH, tag = "hook.ts"): Subject[] => {
       const prefix = tag === "hook.ts" ? runtime : `${runtime}-baseline`;
       const running = state(`${prefix}-running`);
