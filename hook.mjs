@@ -10462,7 +10462,7 @@ export const REPORT_GROUPS = ["day", "week", "month", "session", "project", "mod
                 
                                                                       
                         
-                                                                                               
+                                                                                                              
                         
                                                           
                             
@@ -10473,6 +10473,8 @@ export const REPORT_GROUPS = ["day", "week", "month", "session", "project", "mod
                                                               
      
                                  
+                                                                                                        
+                            
  
 
 /** What {@linkcode collectReport} reads and keeps. */
@@ -10587,6 +10589,7 @@ class SpendTally {
            unpriced = new Set        ();
            unchecked = new Set        ();
   earlierRules = 0;
+  repeated = 0;
   skippedLines = 0;
 
            options               ;
@@ -10703,7 +10706,11 @@ class SpendTally {
   )       {
     if (line === null || typeof line !== "object") return;
     const time = typeof line.timestamp === "string" && ISO_TIME.test(line.timestamp) ? Date.parse(line.timestamp) : NaN;
-    if (Number.isNaN(time)) return;
+    if (Number.isNaN(time)) {
+      // A line with a marker and no time is no line Claude Code wrote: counted, so the report never drops it silently.
+      this.skippedLines++;
+      return;
+    }
     const session = typeof line.sessionId === "string" && SESSION_ID_PATTERN.test(line.sessionId)
       ? line.sessionId
       : "unknown";
@@ -10732,7 +10739,10 @@ class SpendTally {
 
   /** Adds a file's merged responses, each once across every file read, and forgets them. */
   addResponses(responses                       )       {
-    for (const [key, response] of responses) if (this.once(`response\u0000${key}`)) this.addResponse(response);
+    for (const [key, response] of responses) {
+      if (this.once(`response\u0000${key}`)) this.addResponse(response);
+      else this.repeated++;
+    }
     responses.clear();
   }
 }
@@ -10792,6 +10802,7 @@ export async function collectReport(runtime         , options               )   
     unpriced_models: [...tally.unpriced].sort().slice(0, 20),
     unchecked_versions: [...tally.unchecked].sort().slice(0, 20),
     earlier_rules_requests: tally.earlierRules,
+    repeated_requests: tally.repeated,
   };
 }
 
@@ -10907,10 +10918,16 @@ async function reportCommand(runtime         , args                   )         
     }
     if (report.skipped_files > 0) notes.push(`${report.skipped_files} unreadable file(s) skipped`);
     if (report.skipped_lines > 0) notes.push(`${report.skipped_lines} broken line(s) skipped`);
+    if (report.repeated_requests > 0) {
+      notes.push(`${report.repeated_requests} response(s) repeated by resumed or forked sessions counted once`);
+    }
     if (report.unpriced_models.length > 0) {
       notes.push(
         `* no price known for ${report.unpriced_models.map((model) => terminalSafe(model)).join(", ")} ` +
-          "(set TELEMHQ_PRICES): its responses with no price are not in the cost",
+          "(set TELEMHQ_PRICES): its responses with no price are not in the cost" +
+          (report.unpriced_models.includes("unknown")
+            ? ' ("unknown": ids that are not plain model ids, never printed; price them by the id the transcript has)'
+            : ""),
       );
     }
     if (report.earlier_rules_requests > 0) {

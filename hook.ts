@@ -10461,7 +10461,7 @@ export interface SpendReport {
   files: number;
   /** Files that could not be read (not regular files, unreadable). */
   skipped_files: number;
-  /** Lines that were not JSON (broken, or half-written at the end of a file being written). */
+  /** Lines that were not JSON (broken, or half-written at the end of a file being written) or had no time. */
   skipped_lines: number;
   /** Models without a known price, as their plain ids. */
   unpriced_models: string[];
@@ -10472,6 +10472,8 @@ export interface SpendReport {
    * Anthropic's list prices) can differ (see `pricingEraOf`).
    */
   earlier_rules_requests: number;
+  /** Responses found again in another transcript (a resumed or forked session's copy), counted once. */
+  repeated_requests: number;
 }
 
 /** What {@linkcode collectReport} reads and keeps. */
@@ -10586,6 +10588,7 @@ class SpendTally {
   readonly unpriced = new Set<string>();
   readonly unchecked = new Set<string>();
   earlierRules = 0;
+  repeated = 0;
   skippedLines = 0;
 
   readonly options: ReportOptions;
@@ -10702,7 +10705,11 @@ class SpendTally {
   ): void {
     if (line === null || typeof line !== "object") return;
     const time = typeof line.timestamp === "string" && ISO_TIME.test(line.timestamp) ? Date.parse(line.timestamp) : NaN;
-    if (Number.isNaN(time)) return;
+    if (Number.isNaN(time)) {
+      // A line with a marker and no time is no line Claude Code wrote: counted, so the report never drops it silently.
+      this.skippedLines++;
+      return;
+    }
     const session = typeof line.sessionId === "string" && SESSION_ID_PATTERN.test(line.sessionId)
       ? line.sessionId
       : "unknown";
@@ -10731,7 +10738,10 @@ class SpendTally {
 
   /** Adds a file's merged responses, each once across every file read, and forgets them. */
   addResponses(responses: Map<string, Response>): void {
-    for (const [key, response] of responses) if (this.once(`response\u0000${key}`)) this.addResponse(response);
+    for (const [key, response] of responses) {
+      if (this.once(`response\u0000${key}`)) this.addResponse(response);
+      else this.repeated++;
+    }
     responses.clear();
   }
 }
@@ -10791,6 +10801,7 @@ export async function collectReport(runtime: Runtime, options: ReportOptions): P
     unpriced_models: [...tally.unpriced].sort().slice(0, 20),
     unchecked_versions: [...tally.unchecked].sort().slice(0, 20),
     earlier_rules_requests: tally.earlierRules,
+    repeated_requests: tally.repeated,
   };
 }
 
@@ -10906,10 +10917,16 @@ async function reportCommand(runtime: Runtime, args: readonly string[]): Promise
     }
     if (report.skipped_files > 0) notes.push(`${report.skipped_files} unreadable file(s) skipped`);
     if (report.skipped_lines > 0) notes.push(`${report.skipped_lines} broken line(s) skipped`);
+    if (report.repeated_requests > 0) {
+      notes.push(`${report.repeated_requests} response(s) repeated by resumed or forked sessions counted once`);
+    }
     if (report.unpriced_models.length > 0) {
       notes.push(
         `* no price known for ${report.unpriced_models.map((model) => terminalSafe(model)).join(", ")} ` +
-          "(set TELEMHQ_PRICES): its responses with no price are not in the cost",
+          "(set TELEMHQ_PRICES): its responses with no price are not in the cost" +
+          (report.unpriced_models.includes("unknown")
+            ? ' ("unknown": ids that are not plain model ids, never printed; price them by the id the transcript has)'
+            : ""),
       );
     }
     if (report.earlier_rules_requests > 0) {

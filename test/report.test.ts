@@ -98,6 +98,7 @@ Deno.test("report counts a resumed or forked session's repeated lines once, and 
     Deno.copyFileSync(`${projects}/${folder}/${original.name}`, `${projects}/${folder}/forked-copy.jsonl`);
     const after = JSON.parse((await report(home, ["--json", "--by", "session"])).stdout);
     assert.deepEqual(after.total, before.total);
+    assert.ok(after.repeated_requests > before.repeated_requests, "the copy's responses were found, and counted once");
     const sum = (rows: Row[]) => rows.reduce((total, row) => total + row.cost_usd, 0);
     assert.ok(Math.abs(sum(after.rows) - after.total.cost_usd) < 1e-6 * after.rows.length, "rows add up");
   } finally {
