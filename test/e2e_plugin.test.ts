@@ -254,7 +254,9 @@ Deno.test("plugin and settings install both active: one ping per event; doctor n
     });
     assert.equal(turn.code, 0, turn.stderr);
     await receiver.waitFor(2, 20_000);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Both routes ran for each event before claude exited; a second ping of one would wait in the spool. Once the
+    // spool is empty, every ping either route made has been delivered: counting now can only see a duplicate.
+    await waitUntil(() => listState(`${session.home}/.claude/telemhq`, "spool").length === 0, "the spool to empty");
     const ids = receiver.requests.map((request) => JSON.parse(request.body).ping_id);
     assert.equal(ids.length, 2, "Stop and SessionEnd, once each");
     assert.equal(new Set(ids).size, 2);
