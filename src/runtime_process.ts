@@ -9,7 +9,7 @@
  * @module
  */
 
-import { sha256HexSync, webCryptoSha256Hex } from "./sha256.ts";
+import { sha256HexSync } from "./sha256.ts";
 import {
   attempt,
   builtin,
@@ -29,6 +29,7 @@ export interface BunLike {
   stdin: { stream(): AsyncIterable<Uint8Array> };
   file(path: string): { text(): Promise<string> };
   spawn(argv: readonly string[], options: Record<string, unknown>): { unref(): void };
+  CryptoHasher: new (algorithm: "sha256") => { update(text: string): { digest(encoding: "hex"): string } };
 }
 
 /** The part of Node's and Bun's `process` the adapters use. */
@@ -103,7 +104,9 @@ export function bunRuntime(bun: BunLike, process: ProcessLike): Runtime {
     name: `bun/${process.versions.bun}`,
     // Bun's process.stdin (its Node stream emulation) costs about 25 ms to start; Bun.stdin does not.
     stdin: () => bun.stdin.stream(),
-    sha256Hex: webCryptoSha256Hex,
+    // Bun's own hasher is native and synchronous: measured in the hook (27 events each), building the payload takes
+    // 1.1 ms less than with Web Crypto, whose digest goes through a thread pool.
+    sha256Hex: (text) => settle(() => new bun.CryptoHasher("sha256").update(text).digest("hex")),
     readTextFile: (path) => bun.file(path).text().catch(() => undefined),
     startDetached: (argv) =>
       settle(() => {

@@ -1,5 +1,5 @@
 /**
- * SHA-256 as hex: through Web Crypto, and in plain JavaScript for runtimes
+ * SHA-256 as hex: through Web Crypto, and in plain JavaScript for Node,
  * where loading a crypto module costs more than hashing a path.
  *
  * Owns: the two SHA-256 implementations. Uses: nothing.
