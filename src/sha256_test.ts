@@ -11,3 +11,35 @@ Deno.test("sha256HexSync() (the Node hot path's hash) equals Web Crypto's SHA-25
   for (const text of inputs) assert.equal(sha256HexSync(text), await webCrypto(text), `length ${text.length}`);
   assert.equal(sha256HexSync("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 });
+
+Deno.test("every runtime's hot-path hash (Bun's hasher, Deno's Web Crypto, Node's JavaScript) equals Web Crypto's", async () => {
+  const { runtimeBinary, ROOT } = await import("../scripts/_dev.ts");
+  const inputs = ["", "/home/dév/my project/ünïcode 名前", "a\ud800b", "\udfff", "😀".repeat(33)];
+  const script = `import { detectRuntime } from "${ROOT}mod.ts";
+const out = [];
+for (const text of ${JSON.stringify(inputs)}) out.push(await detectRuntime().sha256Hex(text));
+console.log(JSON.stringify(out));`;
+  const file = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(file, script);
+    const expected = await Promise.all(
+      inputs.map(async (text) =>
+        [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))]
+          .map((byte) => byte.toString(16).padStart(2, "0")).join("")
+      ),
+    );
+    const commands: Record<string, string[]> = {
+      bun: [runtimeBinary("bun"), file],
+      deno: [runtimeBinary("deno"), "run", "--no-config", "--no-lock", "-A", file],
+      node: [`${ROOT}tools/node_modules/node-24/bin/node`, file],
+    };
+    for (const [name, [command, ...args]] of Object.entries(commands)) {
+      const run = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" }).output();
+      const text = new TextDecoder().decode(run.stdout);
+      assert.equal(run.code, 0, `${name}: ${new TextDecoder().decode(run.stderr)}`);
+      assert.deepEqual(JSON.parse(text), expected, name);
+    }
+  } finally {
+    await Deno.remove(file);
+  }
+});
