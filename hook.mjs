@@ -1815,6 +1815,15 @@ function processBasics(process             ) {
   };
 }
 
+/** SHA-256 by Bun's own hasher; a Bun without it (or whose hasher fails) gets the plain-JavaScript one: the same digest. */
+function bunSha256Hex(bun         , text        )         {
+  try {
+    return new bun.CryptoHasher("sha256").update(text).digest("hex");
+  } catch {
+    return sha256HexSync(text);
+  }
+}
+
 /** Adapts Bun to {@linkcode Runtime}. */
 function bunRuntime(bun         , process             )          {
   return {
@@ -1825,7 +1834,7 @@ function bunRuntime(bun         , process             )          {
     stdin: () => bun.stdin.stream(),
     // Bun's own hasher is native and synchronous: measured in the hook (27 events each), building the payload takes
     // 1.1 ms less than with Web Crypto, whose digest goes through a thread pool.
-    sha256Hex: (text) => settle(() => new bun.CryptoHasher("sha256").update(text).digest("hex")),
+    sha256Hex: (text) => settle(() => bunSha256Hex(bun, text)),
     readTextFile: (path) => bun.file(path).text().catch(() => undefined),
     startDetached: (argv) =>
       settle(() => {
@@ -10594,6 +10603,8 @@ class SpendTally {
            unchecked = new Set        ();
   earlierRules = 0;
   repeated = 0;
+  /** The responses a file over `MAX_FILE_RESPONSES` added before its end, while that file is read. */
+  flushedInFile                         ;
   skippedLines = 0;
 
            options               ;
@@ -10697,9 +10708,13 @@ class SpendTally {
         // Not JSON, or a shape no check foresaw: that line is skipped, never the rest of the file.
         this.skippedLines++;
       }
-      if (responses.size >= MAX_FILE_RESPONSES) this.addResponses(responses);
+      if (responses.size >= MAX_FILE_RESPONSES) {
+        this.flushedInFile ??= new Set();
+        this.addResponses(responses);
+      }
     }
     this.addResponses(responses);
+    this.flushedInFile = undefined;
   }
 
   /** One parsed line: a turn's prompt, a file change, or a response's usage (merged into `responses`). */
@@ -10744,8 +10759,17 @@ class SpendTally {
   /** Adds a file's merged responses, each once across every file read, and forgets them. */
   addResponses(responses                       )       {
     for (const [key, response] of responses) {
-      if (this.once(`response\u0000${key}`)) this.addResponse(response);
-      else this.repeated++;
+      const id = `response\u0000${key}`;
+      if (this.once(id)) {
+        this.addResponse(response);
+        // Past a flush in the middle of a huge file, a response's later lines are its own file's, not a repeat.
+        if (this.flushedInFile !== undefined) this.flushedInFile.add(shortKey(id));
+      } else if (
+        !this.flushedInFile?.has(shortKey(id)) &&
+        this.keyOf(response.time, response.session, response.project, undefined) !== undefined
+      ) {
+        this.repeated++;
+      }
     }
     responses.clear();
   }
@@ -10803,7 +10827,8 @@ export async function collectReport(runtime         , options               )   
     files: files.length - skippedFiles,
     skipped_files: skippedFiles,
     skipped_lines: tally.skippedLines,
-    unpriced_models: [...tally.unpriced].sort().slice(0, 20),
+    // "unknown" is always kept: the note that explains it must not lose it to the cut.
+    unpriced_models: [...tally.unpriced].sort().filter((model, index) => index < 19 || model === "unknown"),
     unchecked_versions: [...tally.unchecked].sort().slice(0, 20),
     earlier_rules_requests: tally.earlierRules,
     repeated_requests: tally.repeated,
@@ -10930,7 +10955,7 @@ async function reportCommand(runtime         , args                   )         
         `* no price known for ${report.unpriced_models.map((model) => terminalSafe(model)).join(", ")} ` +
           "(set TELEMHQ_PRICES): its responses with no price are not in the cost" +
           (report.unpriced_models.includes("unknown")
-            ? ' ("unknown": ids that are not plain model ids, never printed; price them by the id the transcript has)'
+            ? ' ("unknown": responses with no model id, or one that is not a plain model id, which is never printed)'
             : ""),
       );
     }

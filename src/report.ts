@@ -203,6 +203,8 @@ class SpendTally {
   readonly unchecked = new Set<string>();
   earlierRules = 0;
   repeated = 0;
+  /** The responses a file over `MAX_FILE_RESPONSES` added before its end, while that file is read. */
+  flushedInFile: Set<number> | undefined;
   skippedLines = 0;
 
   readonly options: ReportOptions;
@@ -306,9 +308,13 @@ class SpendTally {
         // Not JSON, or a shape no check foresaw: that line is skipped, never the rest of the file.
         this.skippedLines++;
       }
-      if (responses.size >= MAX_FILE_RESPONSES) this.addResponses(responses);
+      if (responses.size >= MAX_FILE_RESPONSES) {
+        this.flushedInFile ??= new Set();
+        this.addResponses(responses);
+      }
     }
     this.addResponses(responses);
+    this.flushedInFile = undefined;
   }
 
   /** One parsed line: a turn's prompt, a file change, or a response's usage (merged into `responses`). */
@@ -353,8 +359,17 @@ class SpendTally {
   /** Adds a file's merged responses, each once across every file read, and forgets them. */
   addResponses(responses: Map<string, Response>): void {
     for (const [key, response] of responses) {
-      if (this.once(`response\u0000${key}`)) this.addResponse(response);
-      else this.repeated++;
+      const id = `response\u0000${key}`;
+      if (this.once(id)) {
+        this.addResponse(response);
+        // Past a flush in the middle of a huge file, a response's later lines are its own file's, not a repeat.
+        if (this.flushedInFile !== undefined) this.flushedInFile.add(shortKey(id));
+      } else if (
+        !this.flushedInFile?.has(shortKey(id)) &&
+        this.keyOf(response.time, response.session, response.project, undefined) !== undefined
+      ) {
+        this.repeated++;
+      }
     }
     responses.clear();
   }
@@ -412,7 +427,8 @@ export async function collectReport(runtime: Runtime, options: ReportOptions): P
     files: files.length - skippedFiles,
     skipped_files: skippedFiles,
     skipped_lines: tally.skippedLines,
-    unpriced_models: [...tally.unpriced].sort().slice(0, 20),
+    // "unknown" is always kept: the note that explains it must not lose it to the cut.
+    unpriced_models: [...tally.unpriced].sort().filter((model, index) => index < 19 || model === "unknown"),
     unchecked_versions: [...tally.unchecked].sort().slice(0, 20),
     earlier_rules_requests: tally.earlierRules,
     repeated_requests: tally.repeated,
@@ -544,7 +560,7 @@ export async function reportCommand(runtime: Runtime, args: readonly string[]): 
         `* no price known for ${report.unpriced_models.map((model) => terminalSafe(model)).join(", ")} ` +
           "(set TELEMHQ_PRICES): its responses with no price are not in the cost" +
           (report.unpriced_models.includes("unknown")
-            ? ' ("unknown": ids that are not plain model ids, never printed; price them by the id the transcript has)'
+            ? ' ("unknown": responses with no model id, or one that is not a plain model id, which is never printed)'
             : ""),
       );
     }

@@ -96,6 +96,15 @@ function processBasics(process: ProcessLike) {
   };
 }
 
+/** SHA-256 by Bun's own hasher; a Bun without it (or whose hasher fails) gets the plain-JavaScript one: the same digest. */
+function bunSha256Hex(bun: BunLike, text: string): string {
+  try {
+    return new bun.CryptoHasher("sha256").update(text).digest("hex");
+  } catch {
+    return sha256HexSync(text);
+  }
+}
+
 /** Adapts Bun to {@linkcode Runtime}. */
 export function bunRuntime(bun: BunLike, process: ProcessLike): Runtime {
   return {
@@ -106,7 +115,7 @@ export function bunRuntime(bun: BunLike, process: ProcessLike): Runtime {
     stdin: () => bun.stdin.stream(),
     // Bun's own hasher is native and synchronous: measured in the hook (27 events each), building the payload takes
     // 1.1 ms less than with Web Crypto, whose digest goes through a thread pool.
-    sha256Hex: (text) => settle(() => new bun.CryptoHasher("sha256").update(text).digest("hex")),
+    sha256Hex: (text) => settle(() => bunSha256Hex(bun, text)),
     readTextFile: (path) => bun.file(path).text().catch(() => undefined),
     startDetached: (argv) =>
       settle(() => {

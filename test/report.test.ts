@@ -99,6 +99,8 @@ Deno.test("report counts a resumed or forked session's repeated lines once, and 
     const after = JSON.parse((await report(home, ["--json", "--by", "session"])).stdout);
     assert.deepEqual(after.total, before.total);
     assert.ok(after.repeated_requests > before.repeated_requests, "the copy's responses were found, and counted once");
+    const future = JSON.parse((await report(home, ["--json", "--since", "2100-01-01"])).stdout);
+    assert.equal(future.repeated_requests, 0, "repeats outside --since are not counted either");
     const sum = (rows: Row[]) => rows.reduce((total, row) => total + row.cost_usd, 0);
     assert.ok(Math.abs(sum(after.rows) - after.total.cost_usd) < 1e-6 * after.rows.length, "rows add up");
   } finally {
