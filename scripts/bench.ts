@@ -60,10 +60,11 @@ async function senderGone(stateDir: string): Promise<void> {
 
 async function main(): Promise<void> {
   const runs = parseRuns(Deno.args, 15, 200);
-  // Beside hook.ts, not in the system's temporary folder: Bun reads every entry of the folders above a script it starts
-  // (and keeps no transpiled copy of a file under /tmp), so an empty script there costs it 6 ms more than one in
-  // ~/.claude/hooks, and a baseline hook ten.
-  const work = Deno.makeTempDirSync({ dir: ROOT, prefix: ".bench-" });
+  // In the home folder's cache, as a hook lives in ~/.claude, not in the system's temporary folder: Bun reads every
+  // entry of the folders above a script it starts (and keeps no transpiled copy of a file under /tmp), so an empty
+  // script there costs it 6 ms more than one in a home folder, and a baseline hook ten. Not in the repository either:
+  // a plugin installed from a working tree copies every file in it.
+  const work = benchFolder();
   const receiver = await startReceiver();
   try {
     const stop = Deno.readTextFileSync(`${FIXTURES}/tools/events.jsonl`).split("\n").find((line) =>
@@ -267,6 +268,26 @@ async function main(): Promise<void> {
     await receiver.close();
     Deno.removeSync(work, { recursive: true });
   }
+}
+
+/**
+ * A new private folder for one run under `~/.cache/telemhq-bench` (what an interrupted run left there is removed
+ * first), removed again on Ctrl-C or SIGTERM as after a normal run.
+ */
+function benchFolder(): string {
+  const home = Deno.env.get("HOME");
+  if (home === undefined || !home.startsWith("/")) throw new Error("Cannot run the bench: HOME is not set");
+  const parent = `${home}/.cache/telemhq-bench`;
+  Deno.mkdirSync(parent, { recursive: true, mode: 0o700 });
+  for (const entry of Deno.readDirSync(parent)) Deno.removeSync(`${parent}/${entry.name}`, { recursive: true });
+  const work = Deno.makeTempDirSync({ dir: parent, prefix: "run-" });
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => {
+      Deno.removeSync(work, { recursive: true });
+      Deno.exit(130);
+    });
+  }
+  return work;
 }
 
 /** The machine's Node and the LTS lines pinned in tools/. */
