@@ -233,6 +233,21 @@ Deno.test("plugin with no runtime on PATH: no ping, nothing disturbed, and its d
   }
 });
 
+/** Hook processes the launcher started detached for a session (their command line names its home). */
+function detachedHooksOf(home: string): number[] {
+  const found: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const args = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).split("\u0000");
+      if (args.includes("--detached") && args.some((arg) => arg.startsWith(home))) found.push(Number(entry.name));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found;
+}
+
 Deno.test("plugin and settings install both active: one ping per event; doctor names both; after plugin uninstall the settings route alone", async () => {
   const api = await startAnthropicStandIn();
   const receiver = await startReceiver();
@@ -254,8 +269,10 @@ Deno.test("plugin and settings install both active: one ping per event; doctor n
     });
     assert.equal(turn.code, 0, turn.stderr);
     await receiver.waitFor(2, 20_000);
-    // Both routes ran for each event before claude exited; a second ping of one would wait in the spool. Once the
-    // spool is empty, every ping either route made has been delivered: counting now can only see a duplicate.
+    // The launcher hands each event to a detached hook and returns: once none of this session's is left, every ping
+    // either route made is in the spool, and a claimed one stays there until the tracker answered. Once the spool is
+    // empty too, every ping has arrived: counting now can only see a duplicate, never miss one still on its way.
+    await waitUntil(() => detachedHooksOf(session.home).length === 0, "the detached hooks to finish");
     await waitUntil(() => listState(`${session.home}/.claude/telemhq`, "spool").length === 0, "the spool to empty");
     const ids = receiver.requests.map((request) => JSON.parse(request.body).ping_id);
     assert.equal(ids.length, 2, "Stop and SessionEnd, once each");
