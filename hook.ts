@@ -10659,7 +10659,8 @@ class SpendTally {
       ? undefined
       : responseCostUsd(response.model, response, this.options.prices);
     if (cost === undefined) this.unpriced.add(model ?? "unknown");
-    else if (pricingEraOf(response.version).era !== currentEra()) this.earlierRules++;
+    // A missing or malformed version gets today's rules: what pricingEraOf gives for none is today's era.
+    else if (pricingEraOf(response.version).era !== pricingEraOf(undefined).era) this.earlierRules++;
     // Only a well-formed version gets a note: nothing else from the line is named.
     if (response.version !== undefined && pricingNote(response.version) !== undefined) {
       this.unchecked.add(response.version);
@@ -10840,12 +10841,6 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 function isDate(value: string): boolean {
   const date = new Date(`${value}T00:00:00Z`);
   return DATE.test(value) && !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value);
-}
-
-/** Today's cost rules: a response written by a Claude Code with others is counted apart. */
-function currentEra(): PricingEra {
-  const eras = pricingEras();
-  return eras[eras.length - 1];
 }
 
 /** A group's cost as shown: none at all when no response of it had a known price (never a made-up 0). */

@@ -197,8 +197,16 @@ function flags(set: RuleSet): Record<string, boolean> {
 }
 
 /** One entry of the table: what changed from the previous rule set (everything, for the first). */
-function entry(set: RuleSet, previous: Record<string, unknown> | undefined): Record<string, unknown> {
-  const whole: Record<string, unknown> = { ...flags(set), ...(set.price_source ? catalogEra(set) : tableEra(set)) };
+/** A rule set's whole rules, as the table writes them. */
+function wholeRules(set: RuleSet): Record<string, unknown> {
+  return { ...flags(set), ...(set.price_source ? catalogEra(set) : tableEra(set)) };
+}
+
+function entry(
+  set: RuleSet,
+  whole: Record<string, unknown>,
+  previous: Record<string, unknown> | undefined,
+): Record<string, unknown> {
   if (whole.catalog && !previous?.catalog) Object.assign(whole, { long: null, fast: null, unknown: null });
   const changed: Record<string, unknown> = { since: set.first, until: set.last };
   for (const [field, value] of Object.entries(whole)) {
@@ -247,8 +255,8 @@ export function eraTable(rules: { rule_sets: RuleSet[] }): string {
     const note = (set.changes_from_previous ?? "").replace(/\s+/g, " ").replace(/\*\//g, "* /");
     const shown = note.length > 200 ? `${note.slice(0, 197)}...` : note;
     lines.push(`  // ${set.first}${shown === "" ? "" : `: ${shown}`}\n`);
-    lines.push(`  ${literal(entry(set, previous))},\n`);
-    const whole = { ...flags(set), ...(set.price_source ? catalogEra(set) : tableEra(set)) };
+    const whole = wholeRules(set);
+    lines.push(`  ${literal(entry(set, { ...whole }, previous))},\n`);
     previous = whole.catalog && !previous?.catalog ? { ...whole, long: null, fast: null, unknown: null } : whole;
   }
   lines.push("];\n", END);

@@ -24,7 +24,7 @@ import { hostPathStyle, type PathStyle } from "./paths.ts";
 import { projectName } from "./payload.ts";
 import { loadManagedPricing, type PriceBook, priceTable, resolveModel, responseCostUsd, roundUsd } from "./prices.ts";
 import type { FsPromises, Runtime } from "./runtime.ts";
-import { type PricingEra, pricingEraOf, pricingEras, pricingNote } from "./price_eras.ts";
+import { pricingEraOf, pricingNote } from "./price_eras.ts";
 import { claudeDirectory } from "./state_dir.ts";
 import { isUserPrompt, markedTranscriptLines, type TranscriptLine } from "./transcript.ts";
 import {
@@ -260,7 +260,8 @@ class SpendTally {
       ? undefined
       : responseCostUsd(response.model, response, this.options.prices);
     if (cost === undefined) this.unpriced.add(model ?? "unknown");
-    else if (pricingEraOf(response.version).era !== currentEra()) this.earlierRules++;
+    // A missing or malformed version gets today's rules: what pricingEraOf gives for none is today's era.
+    else if (pricingEraOf(response.version).era !== pricingEraOf(undefined).era) this.earlierRules++;
     // Only a well-formed version gets a note: nothing else from the line is named.
     if (response.version !== undefined && pricingNote(response.version) !== undefined) {
       this.unchecked.add(response.version);
@@ -441,12 +442,6 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 function isDate(value: string): boolean {
   const date = new Date(`${value}T00:00:00Z`);
   return DATE.test(value) && !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value);
-}
-
-/** Today's cost rules: a response written by a Claude Code with others is counted apart. */
-function currentEra(): PricingEra {
-  const eras = pricingEras();
-  return eras[eras.length - 1];
 }
 
 /** A group's cost as shown: none at all when no response of it had a known price (never a made-up 0). */
