@@ -2933,9 +2933,12 @@ async function destinationOf(runtime: Runtime, url: URL, fromSavedConfig: boolea
 }
 
 /**
- * Makes sure a destination's file exists once its ping is spooled: created
- * (0600, exclusively, never through a symlink) when it is new. Done after the
- * ping is spooled: the cleaning (see {@linkcode removeUnusedDestinations})
+ * Makes sure a destination's file exists and holds its URL once its ping is
+ * spooled: created (0600, exclusively, never through a symlink) when it is
+ * new, and written again when it holds anything else (a crash between its
+ * creation and its write leaves it empty, and a file the sender cannot read
+ * would keep that tracker's pings waiting until they are too old). Done after
+ * the ping is spooled: the cleaning (see {@linkcode removeUnusedDestinations})
  * looks for pings naming a destination again after removing it, so between
  * the two, a destination a ping names always ends up on disk.
  *
@@ -2948,16 +2951,32 @@ async function destinationOf(runtime: Runtime, url: URL, fromSavedConfig: boolea
 async function keepDestination(runtime: Runtime, stateDir: string, id: DestinationId, url: URL): Promise<void> {
   if (id === SAVED_DESTINATION) return;
   const path = destinationPath(stateDir, id);
-  // Usually there already: one lstat, rather than a create that fails.
-  if ((await runtime.lstat(path))?.kind === "file") return;
   const text = JSON.stringify({ url: url.href }) + "\n";
+  // Usually there already, whole: one lstat and one small read, rather than a create that fails.
+  const facts = await runtime.lstat(path);
+  if (facts !== undefined && await holdsText(runtime, path, facts, text)) return;
+  // Anything else there (an empty or damaged file, a directory or a symlink planted in the folder) is removed
+  // first; what cannot be removed makes the create below fail, and the hook sends the ping directly instead.
+  if (facts !== undefined) await runtime.removeFile(path).catch(() => {});
+  let created: boolean;
   try {
-    await runtime.createPrivateFile(path, text);
+    created = await runtime.createPrivateFile(path, text);
   } catch (error) {
     if ((error as { code?: unknown }).code !== "ENOENT" && (error as Error).name !== "NotFound") throw error;
     await runtime.makePrivateDirectory(`${stateDir}/${STATE_LAYOUT.destinations}`);
-    await runtime.createPrivateFile(path, text);
+    created = await runtime.createPrivateFile(path, text);
   }
+  // Not created: something is there again, which is fine only when it is this file, written by another hook.
+  const now = created ? undefined : await runtime.lstat(path);
+  if (!created && (now === undefined || !await holdsText(runtime, path, now, text))) {
+    throw new Error(`cannot write "${path}": something else is there`);
+  }
+}
+
+/** Whether a regular file holds exactly `text` (its size first: a read only when it can match). */
+async function holdsText(runtime: Runtime, path: string, facts: FileFacts, text: string): Promise<boolean> {
+  return facts.kind === "file" && facts.size === new TextEncoder().encode(text).length &&
+    await runtime.readTextFile(path) === text;
 }
 
 /**

@@ -753,6 +753,65 @@ Deno.test("review: a ping whose destination file appears a moment later is still
   });
 });
 
+for (const runtime of ["bun", "deno"] as const) {
+  Deno.test(`review: a destination file left empty by a crash is written again by the next event (${runtime}), and its pings go out`, async () => {
+    await withReceivers(1, async ([receiver]) => {
+      const stateDir = Deno.makeTempDirSync({ prefix: "telemhq-sec-state-" });
+      try {
+        // No sender at first (it would deliver the first ping before the file is damaged): a long idle one later.
+        const env = testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url, TELEMHQ_SENDER_IDLE_MS: "6000" });
+        const tool = (id: string) =>
+          JSON.stringify({ hook_event_name: "PostToolUse", session_id: id, tool_use_id: id });
+        assert.equal((await runHook(runtime, tool("first"), env)).code, 0);
+        await receiver.waitFor(1);
+        const [name] = listState(stateDir, STATE_LAYOUT.destinations);
+        assert.ok(name, "the first event wrote its destination file");
+        const path = `${stateDir}/${STATE_LAYOUT.destinations}/${name}`;
+        // A crash between the file's creation and its write: empty, as the hook created it (0600).
+        Deno.writeTextFileSync(path, "");
+        assert.equal((await runHook(runtime, tool("second"), env)).code, 0);
+        await receiver.waitFor(2, 10_000);
+        assert.equal(JSON.parse(receiver.requests[1].body).session_id, "second");
+        assert.equal(JSON.parse(Deno.readTextFileSync(path)).url, receiver.url);
+        assert.equal(Deno.statSync(path).mode! & 0o777, 0o600);
+      } finally {
+        await removeTree(stateDir);
+      }
+    });
+  });
+}
+
+Deno.test("review: a directory planted where a destination file goes makes the hook send its ping directly, not leave it waiting", async () => {
+  await withReceivers(1, async ([receiver]) => {
+    const stateDir = Deno.makeTempDirSync({ prefix: "telemhq-sec-state-" });
+    try {
+      const env = testEnv(stateDir, { TELEMHQ_PING_URL: receiver.url, TELEMHQ_SENDER_IDLE_MS: "0" });
+      const tool = (id: string) => JSON.stringify({ hook_event_name: "PostToolUse", session_id: id, tool_use_id: id });
+      assert.equal((await runHook("bun", tool("first"), env)).code, 0);
+      await receiver.waitFor(1);
+      await waitUntil(() => listState(stateDir, STATE_LAYOUT.destinations).length === 0, "the URL to go");
+      const hex = await destinationHex(receiver.url);
+      Deno.mkdirSync(`${stateDir}/${STATE_LAYOUT.destinations}/${hex}.json/inside`, { recursive: true });
+      assert.equal((await runHook("bun", tool("second"), env)).code, 0);
+      await receiver.waitFor(2, 10_000);
+      assert.equal(JSON.parse(receiver.requests[1].body).session_id, "second");
+      assert.deepEqual(
+        listState(stateDir, STATE_LAYOUT.spool),
+        [],
+        "nothing left waiting for a tracker it cannot name",
+      );
+    } finally {
+      await removeTree(stateDir);
+    }
+  });
+});
+
+/** A destination's id, as the hook names its file: the first 32 hex digits of SHA-256("destination\0" + URL). */
+async function destinationHex(url: string): Promise<string> {
+  const id = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`destination\u0000${url}`));
+  return [...new Uint8Array(id)].map((byte) => byte.toString(16).padStart(2, "0")).join("").slice(0, 32);
+}
+
 Deno.test("review: flush exits 1 while a ping is held mid-send with no sender left, and log escapes every field", async () => {
   await withReceivers(1, async ([receiver]) => {
     const stateDir = Deno.makeTempDirSync({ prefix: "telemhq-sec-state-" });
