@@ -164,8 +164,7 @@ async function main(): Promise<void> {
         }]),
       ];
     });
-    const npx = state("npx");
-    const bunx = state("bunx");
+
     const subjects: Subject[] = [
       ...hookSubjects("bun"),
       ...hookSubjects("deno"),
@@ -207,13 +206,17 @@ async function main(): Promise<void> {
       {
         name: "npx (packed tarball), sender running",
         command: ["npx", "--yes", "--package", tarball, BIN_NAME],
-        env: { TELEMHQ_STATE_DIR: npx, TELEMHQ_SENDER_IDLE_MS: "600000", npm_config_cache: `${work}/npm-cache` },
+        env: {
+          TELEMHQ_STATE_DIR: state("npx"),
+          TELEMHQ_SENDER_IDLE_MS: "600000",
+          npm_config_cache: `${work}/npm-cache`,
+        },
         pings: true,
       },
       {
         name: "bunx (packed tarball), sender running",
         command: [bun, "x", "--bun", "--package", tarball, BIN_NAME],
-        env: { TELEMHQ_STATE_DIR: bunx, TELEMHQ_SENDER_IDLE_MS: "600000" },
+        env: { TELEMHQ_STATE_DIR: state("bunx"), TELEMHQ_SENDER_IDLE_MS: "600000" },
         pings: true,
       },
     ];
@@ -240,7 +243,7 @@ async function main(): Promise<void> {
       }
     }
     const senders = quick ? [] : await measureSenders(runs, work, env);
-    const expected = (runs + 1) * subjects.filter((subject) => subject.pings).length + 2 * runs +
+    const expected = (runs + 1) * subjects.filter((subject) => subject.pings).length + senders.length * runs +
       (launcherRuns + 1) * launchers.length;
     await receiver.waitFor(expected, 20_000).catch(() => {
       // Say where the missing pings are, rather than fail the whole run.
@@ -275,15 +278,28 @@ async function main(): Promise<void> {
 }
 
 /**
- * A new private folder for one run under `~/.cache/telemhq-bench` (what an interrupted run left there is removed
- * first), removed again on Ctrl-C or SIGTERM as after a normal run.
+ * A new private folder for one run under `~/.cache/telemhq-bench`, removed again on Ctrl-C or SIGTERM as after a
+ * normal run. That folder must be this user's own and private (not a symlink, not writable by others): the runs put a
+ * loopback token and hook copies there. What a run killed outright left there is removed after an hour (a bench run
+ * takes minutes, so a run still going is never touched).
  */
 function benchFolder(): string {
   const home = Deno.env.get("HOME");
   if (home === undefined || !home.startsWith("/")) throw new Error("Cannot run the bench: HOME is not set");
   const parent = `${home}/.cache/telemhq-bench`;
   Deno.mkdirSync(parent, { recursive: true, mode: 0o700 });
-  for (const entry of Deno.readDirSync(parent)) Deno.removeSync(`${parent}/${entry.name}`, { recursive: true });
+  const facts = Deno.lstatSync(parent);
+  if (!facts.isDirectory || facts.uid !== Deno.uid() || (facts.mode! & 0o022) !== 0) {
+    throw new Error(
+      `Cannot run the bench in "${parent}": it must be a folder of yours that others cannot write (not a symlink). ` +
+        "Remove it, then run the bench again.",
+    );
+  }
+  for (const entry of Deno.readDirSync(parent)) {
+    const path = `${parent}/${entry.name}`;
+    const old = Date.now() - (Deno.lstatSync(path).mtime?.getTime() ?? Date.now()) > 3_600_000;
+    if (entry.name.startsWith("run-") && entry.isDirectory && old) Deno.removeSync(path, { recursive: true });
+  }
   const work = Deno.makeTempDirSync({ dir: parent, prefix: "run-" });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => {
