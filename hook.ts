@@ -555,10 +555,20 @@ const ENUM_FIELDS: Readonly<Record<"source" | "reason" | "trigger", ReadonlySet<
 };
 
 /**
- * Ids, tool names and modes are machine tokens; anything else in those fields
- * (free text, a path, an object) is dropped rather than sent.
+ * Ids, tool names and agent types are machine tokens (a UUID, `toolu_...`,
+ * `mcp__github__create_issue`, `plugin:agent`); anything else in those fields
+ * (free text, a path, an address, an object) is dropped rather than sent.
  */
-const TOKEN_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}$/;
+const TOKEN_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+/** A permission mode: a word (`default`, `acceptEdits`, `bypassPermissions`, `plan`, `dontAsk`, `auto`). */
+const MODE_PATTERN: RegExp = /^[A-Za-z]{1,32}$/;
+/**
+ * What a project name may hold: letters and digits of any script and most
+ * punctuation, never a path separator (`/`, or the `\` of a Windows path read
+ * on another system), a control character, a lone surrogate, or the invisible
+ * and bidirectional format characters that make a name show as another.
+ */
+const PROJECT_PATTERN: RegExp = /^[^/\\\p{Cc}\p{Cs}\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]{1,255}$/u;
 /** A hook event name. */
 const EVENT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 /** The longest project name sent. */
@@ -589,12 +599,11 @@ const PAYLOAD_RULES: { readonly [Field in keyof Payload]-?: FieldRule } = {
   tool: new Set(["claude-code"]),
   status: new Set(["success", "failed"]),
   event: EVENT_NAME_PATTERN,
-  // deno-lint-ignore no-control-regex -- NUL is what it refuses
-  project: /^[^/\u0000]{1,255}$/u,
+  project: PROJECT_PATTERN,
   session_id: TOKEN_PATTERN,
   tool_name: TOKEN_PATTERN,
   tool_use_id: TOKEN_PATTERN,
-  permission_mode: TOKEN_PATTERN,
+  permission_mode: MODE_PATTERN,
   cwd_hash: /^[0-9a-f]{12}$/,
   transcript_path_hash: /^[0-9a-f]{12}$/,
   error: STOP_FAILURE_ERRORS,
@@ -695,6 +704,8 @@ export function checkPayload(value: unknown): Payload | undefined {
       checked[field] = source[field];
     }
   }
+  // A project name that may not be sent is "unknown", as projectName() makes it: the ping itself still goes.
+  if (typeof source.project === "string" && checked.project === undefined) checked.project = "unknown";
   return REQUIRED_FIELDS.every((field) => field in checked) ? checked as unknown as Payload : undefined;
 }
 
@@ -1085,18 +1096,22 @@ function countCodePoints(text: string): number {
  *
  * @param cwd The working directory.
  * @param style How the platform writes paths; the one this code runs on by default.
- * @returns Its last component (at most 255 characters), or `"unknown"` for a root and `.`.
+ * @returns Its last component (at most 255 characters), or `"unknown"` for a root, `.`, and a name that may not
+ *   be sent (see {@linkcode PROJECT_PATTERN}: a Windows path read on another system, control characters).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * assert.equal(projectName("/home/dev/projects/api/", "posix"), "api");
  * assert.equal(projectName("C:\\Users\\alice\\src\\acme-api", "windows"), "acme-api");
+ * assert.equal(projectName("C:\\Users\\alice\\src\\acme-api", "posix"), "unknown"); // never a whole path
  * ```
  */
 export function projectName(cwd: string, style: PathStyle = hostPathStyle()): string {
   const name = pathName(cwd, style);
-  return name === "" ? "unknown" : name.slice(0, MAX_PROJECT_CHARS);
+  // Cut by characters, not UTF-16 units: a cut pair would be a lone surrogate, which is never sent.
+  const clipped = name.length > MAX_PROJECT_CHARS ? [...name].slice(0, MAX_PROJECT_CHARS).join("") : name;
+  return PROJECT_PATTERN.test(clipped) ? clipped : "unknown";
 }
 
 /** Python's truthiness of a parsed JSON value, for the reference script's `event.get("error")`. */
@@ -1119,15 +1134,17 @@ function stringField(input: HookInput, key: string): string | undefined {
 }
 
 /**
- * A field that must be a machine token (an id, a tool name, a mode), or undefined.
+ * A field that must be a machine token (an id, a tool name, an agent type, a
+ * mode), or undefined.
  *
  * @param input The event.
  * @param key The field.
- * @returns The token, when it has a token's shape.
+ * @param shape The token's shape: {@linkcode TOKEN_PATTERN} by default.
+ * @returns The token, when it has that shape.
  */
-function tokenField(input: HookInput, key: string): string | undefined {
+function tokenField(input: HookInput, key: string, shape: RegExp = TOKEN_PATTERN): string | undefined {
   const value = stringField(input, key);
-  return value !== undefined && TOKEN_PATTERN.test(value) ? value : undefined;
+  return value !== undefined && shape.test(value) ? value : undefined;
 }
 
 function enumField(input: HookInput, key: keyof typeof ENUM_FIELDS): string | undefined {
@@ -1290,7 +1307,7 @@ export async function buildPayload(input: HookInput, context: PayloadContext): P
     session_id: tokenField(input, "session_id"),
     tool_name: tokenField(input, "tool_name"),
     tool_use_id: tokenField(input, "tool_use_id"),
-    permission_mode: tokenField(input, "permission_mode"),
+    permission_mode: tokenField(input, "permission_mode", MODE_PATTERN),
     cwd_hash: cwd === "" ? undefined : await pathHash(cwd, hash, context.hashSalt),
     transcript_path_hash: transcriptPath === undefined
       ? undefined

@@ -154,10 +154,21 @@ export const ENUM_FIELDS: Readonly<Record<"source" | "reason" | "trigger", Reado
 };
 
 /**
- * Ids, tool names and modes are machine tokens; anything else in those fields
- * (free text, a path, an object) is dropped rather than sent.
+ * Ids, tool names and agent types are machine tokens (a UUID, `toolu_...`,
+ * `mcp__github__create_issue`, `plugin:agent`); anything else in those fields
+ * (free text, a path, an address, an object) is dropped rather than sent.
  */
-export const TOKEN_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}$/;
+export const TOKEN_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+/** A permission mode: a word (`default`, `acceptEdits`, `bypassPermissions`, `plan`, `dontAsk`, `auto`). */
+export const MODE_PATTERN: RegExp = /^[A-Za-z]{1,32}$/;
+/**
+ * What a project name may hold: letters and digits of any script and most
+ * punctuation, never a path separator (`/`, or the `\` of a Windows path read
+ * on another system), a control character, a lone surrogate, or the invisible
+ * and bidirectional format characters that make a name show as another.
+ */
+export const PROJECT_PATTERN: RegExp =
+  /^[^/\\\p{Cc}\p{Cs}\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]{1,255}$/u;
 /** A hook event name. */
 export const EVENT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 /** The longest project name sent. */
@@ -188,12 +199,11 @@ const PAYLOAD_RULES: { readonly [Field in keyof Payload]-?: FieldRule } = {
   tool: new Set(["claude-code"]),
   status: new Set(["success", "failed"]),
   event: EVENT_NAME_PATTERN,
-  // deno-lint-ignore no-control-regex -- NUL is what it refuses
-  project: /^[^/\u0000]{1,255}$/u,
+  project: PROJECT_PATTERN,
   session_id: TOKEN_PATTERN,
   tool_name: TOKEN_PATTERN,
   tool_use_id: TOKEN_PATTERN,
-  permission_mode: TOKEN_PATTERN,
+  permission_mode: MODE_PATTERN,
   cwd_hash: /^[0-9a-f]{12}$/,
   transcript_path_hash: /^[0-9a-f]{12}$/,
   error: STOP_FAILURE_ERRORS,
@@ -294,6 +304,8 @@ export function checkPayload(value: unknown): Payload | undefined {
       checked[field] = source[field];
     }
   }
+  // A project name that may not be sent is "unknown", as projectName() makes it: the ping itself still goes.
+  if (typeof source.project === "string" && checked.project === undefined) checked.project = "unknown";
   return REQUIRED_FIELDS.every((field) => field in checked) ? checked as unknown as Payload : undefined;
 }
 

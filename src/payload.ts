@@ -17,7 +17,9 @@ import {
   GIT_REPO_PATTERN,
   MAX_PROJECT_CHARS,
   MEMBER_PATTERN,
+  MODE_PATTERN,
   type Payload,
+  PROJECT_PATTERN,
   STOP_FAILURE_ERRORS,
   TOKEN_PATTERN,
 } from "./fields.ts";
@@ -88,18 +90,22 @@ export function countCodePoints(text: string): number {
  *
  * @param cwd The working directory.
  * @param style How the platform writes paths; the one this code runs on by default.
- * @returns Its last component (at most 255 characters), or `"unknown"` for a root and `.`.
+ * @returns Its last component (at most 255 characters), or `"unknown"` for a root, `.`, and a name that may not
+ *   be sent (see {@linkcode PROJECT_PATTERN}: a Windows path read on another system, control characters).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * assert.equal(projectName("/home/dev/projects/api/", "posix"), "api");
  * assert.equal(projectName("C:\\Users\\alice\\src\\acme-api", "windows"), "acme-api");
+ * assert.equal(projectName("C:\\Users\\alice\\src\\acme-api", "posix"), "unknown"); // never a whole path
  * ```
  */
 export function projectName(cwd: string, style: PathStyle = hostPathStyle()): string {
   const name = pathName(cwd, style);
-  return name === "" ? "unknown" : name.slice(0, MAX_PROJECT_CHARS);
+  // Cut by characters, not UTF-16 units: a cut pair would be a lone surrogate, which is never sent.
+  const clipped = name.length > MAX_PROJECT_CHARS ? [...name].slice(0, MAX_PROJECT_CHARS).join("") : name;
+  return PROJECT_PATTERN.test(clipped) ? clipped : "unknown";
 }
 
 /** Python's truthiness of a parsed JSON value, for the reference script's `event.get("error")`. */
@@ -129,22 +135,25 @@ export function stringField(input: HookInput, key: string): string | undefined {
 }
 
 /**
- * A field that must be a machine token (an id, a tool name, a mode), or undefined.
+ * A field that must be a machine token (an id, a tool name, an agent type, a
+ * mode), or undefined.
  *
  * @param input The event.
  * @param key The field.
- * @returns The token, when it has a token's shape.
+ * @param shape The token's shape: {@linkcode TOKEN_PATTERN} by default.
+ * @returns The token, when it has that shape.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * assert.equal(tokenField({ tool_name: "Bash" }, "tool_name"), "Bash");
  * assert.equal(tokenField({ tool_name: "rm -rf ~" }, "tool_name"), undefined);
+ * assert.equal(tokenField({ session_id: "home/alice/.env" }, "session_id"), undefined);
  * ```
  */
-export function tokenField(input: HookInput, key: string): string | undefined {
+export function tokenField(input: HookInput, key: string, shape: RegExp = TOKEN_PATTERN): string | undefined {
   const value = stringField(input, key);
-  return value !== undefined && TOKEN_PATTERN.test(value) ? value : undefined;
+  return value !== undefined && shape.test(value) ? value : undefined;
 }
 
 function enumField(input: HookInput, key: keyof typeof ENUM_FIELDS): string | undefined {
@@ -314,7 +323,7 @@ export async function buildPayload(input: HookInput, context: PayloadContext): P
     session_id: tokenField(input, "session_id"),
     tool_name: tokenField(input, "tool_name"),
     tool_use_id: tokenField(input, "tool_use_id"),
-    permission_mode: tokenField(input, "permission_mode"),
+    permission_mode: tokenField(input, "permission_mode", MODE_PATTERN),
     cwd_hash: cwd === "" ? undefined : await pathHash(cwd, hash, context.hashSalt),
     transcript_path_hash: transcriptPath === undefined
       ? undefined

@@ -172,6 +172,48 @@ Deno.test("buildPayload() drops fields of the wrong type or shape instead of fai
   assert.equal(payload.project, "unknown");
   assert.equal(payload.cwd_hash, await shortHash("/"));
 });
+Deno.test("buildPayload() never sends an id, mode or agent type shaped like a path or an address", async () => {
+  const payload = await buildPayload({
+    hook_event_name: "SubagentStop",
+    session_id: "home/alice/SECRET_proj/.env",
+    prompt_id: "alice@host",
+    agent_id: "/etc/SECRET_",
+    tool_use_id: "toolu_01ABC",
+    permission_mode: "user@host:/SECRET_PM",
+    agent_type: "plugin:reviewer",
+  }, CONTEXT);
+  assert.equal(payload.session_id, undefined);
+  assert.equal(payload.prompt_id, undefined);
+  assert.equal(payload.agent_id, undefined);
+  assert.equal(payload.permission_mode, undefined);
+  assert.equal(payload.tool_use_id, "toolu_01ABC");
+  assert.equal(payload.agent_type, "plugin:reviewer", "a plugin's agent keeps its plugin: prefix");
+  assert.ok(!JSON.stringify(payload).includes("SECRET_"));
+  for (const mode of ["default", "acceptEdits", "bypassPermissions", "plan", "dontAsk", "auto"]) {
+    const sent = await buildPayload({ hook_event_name: "Stop", permission_mode: mode }, CONTEXT);
+    assert.equal(sent.permission_mode, mode);
+  }
+});
+Deno.test("buildPayload() sends no Windows path, terminal control or lone surrogate as the project name", async () => {
+  const cases = [
+    "C:\\Users\\alice\\SECRET_WIN\\api",
+    "/home/dev/\ud800\u001b]0;pwn\u0007\u202e",
+    "/home/dev/name\u200bwith-zero-width",
+    "/home/dev/tab\there",
+  ];
+  for (const cwd of cases) {
+    const payload = await buildPayload({ hook_event_name: "Stop", cwd }, { ...CONTEXT, pathStyle: "posix" });
+    assert.equal(payload.project, "unknown", JSON.stringify(cwd));
+    assert.equal(checkPayload(payload)?.project, "unknown");
+  }
+  const named = await buildPayload({ hook_event_name: "Stop", cwd: "/home/dev/caf\u00e9 \u9879\u76ee (v2)" }, CONTEXT);
+  assert.equal(named.project, "caf\u00e9 \u9879\u76ee (v2)", "letters of any script, spaces and brackets go");
+  const long = await buildPayload({ hook_event_name: "Stop", cwd: `/x/${"\u{1F600}".repeat(300)}` }, CONTEXT);
+  assert.equal([...long.project].length, 255, "cut by characters: no half of a pair is left");
+  // A spooled ping from an older hook whose project may not be sent still goes, as "unknown".
+  const old = { ...named, project: "C:\\Users\\alice\\SECRET_WIN" };
+  assert.equal(checkPayload(old)?.project, "unknown");
+});
 Deno.test("countCodePoints() counts as Python's len() does, not as UTF-16 length", () => {
   assert.equal(countCodePoints(""), 0);
   assert.equal(countCodePoints("abc"), 3);
