@@ -3425,17 +3425,23 @@ export function launcherCommand(launcher        , args                   )      
  * settings folders, the flags) come from the same constants as the command
  * lines hook.ts builds for its sender, and a test runs both and compares.
  *
+ * @param installed The runtime `install` chose, by its absolute path: the one the commands people type run
+ *   under when no `--bun`, `--deno` or `--node` is given (the hook's own command line always names it), so that
+ *   `doctor` and `uninstall` work when that runtime is not on `PATH`. None for the plugin's launcher.
  * @returns The script.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * assert.ok(launcherScript().startsWith("#!/bin/sh\n"));
+ * assert.match(launcherScript({ kind: "deno", path: "/opt/my deno/deno" }), /^INSTALLED_PATH='\/opt\/my deno\/deno'$/m);
  * ```
  */
-export function launcherScript()         {
+export function launcherScript(installed                                      )         {
   const managed = MANAGED_SETTINGS_DIRS.join(",");
   return SCRIPT
+    .replace("@@INSTALLED_KIND@@", installed?.kind ?? "")
+    .replace("@@INSTALLED_PATH@@", installed === undefined ? "''" : shellWord(installed.path))
     .replace("@@ENV_NAMES@@", ENV_NAMES.join(","))
     .replace("@@MANAGED_DIRS@@", managed)
     .replace("@@UNSAFE_ENV@@", UNSAFE_ENV_NAMES.join(" "))
@@ -3472,6 +3478,9 @@ UNSAFE_ENV='@@UNSAFE_ENV@@'
 BUN_FLAGS='@@BUN_FLAGS@@'
 DENO_FLAGS='@@DENO_FLAGS@@'
 # ---
+# The runtime install chose (none in the plugin's copy): what a command runs under when none is given.
+INSTALLED_KIND=@@INSTALLED_KIND@@
+INSTALLED_PATH=@@INSTALLED_PATH@@
 
 # Keeps only absolute PATH entries: a relative or empty one would let the current folder choose the program.
 absolute_path() {
@@ -3619,12 +3628,17 @@ node_runs() {
   [ "$major" -ge 24 ] || { [ "$major" -eq 22 ] && [ "$minor" -ge 18 ]; } || { [ "$major" -eq 23 ] && [ "$minor" -ge 6 ]; }
 }
 
-# Chooses the runtime: the one given (install checked its version), if it is still there, else the first found.
-# Sets KIND and RUNTIME.
+# Chooses the runtime: the one given (install checked its version), else the one install chose, if it is still
+# there, else the first found. Sets KIND and RUNTIME.
 choose_runtime() {
   if [ -n "$GIVEN_KIND" ] && usable "$GIVEN_PATH"; then
     KIND=$GIVEN_KIND
     RUNTIME=$GIVEN_PATH
+    return 0
+  fi
+  if [ -z "$GIVEN_KIND" ] && [ -n "$INSTALLED_KIND" ] && usable "$INSTALLED_PATH"; then
+    KIND=$INSTALLED_KIND
+    RUNTIME=$INSTALLED_PATH
     return 0
   fi
   case $HOOK in
@@ -3700,16 +3714,18 @@ runtime_words() {
   esac
 }
 
-# Says that no runtime runs hook.ts, and what to install.
+# Says that no runtime runs hook.ts for a command, and what to install.
 no_runtime() {
   found=""
   find_program node && found=" (found Node $("$FOUND" --version 2>/dev/null), too old)"
+  gone=""
+  [ -n "$INSTALLED_KIND" ] && gone=" (install chose $INSTALLED_PATH, which is gone)"
   if [ -n "$NODE_HOOK" ]; then
-    echo "TelemHQ: no runtime for \${HOOK##*/}: looked for Bun, Deno and Node 20 or later on PATH$found." >&2
-    echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 20+), then start Claude Code again." >&2
+    echo "TelemHQ: no runtime for \${HOOK##*/}$gone: looked for Bun, Deno and Node 20 or later on PATH$found." >&2
+    echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 20+), then run this command again." >&2
   else
-    echo "TelemHQ: no runtime for \${HOOK##*/}: looked for Bun, Deno and Node 22.18 or later on PATH$found." >&2
-    echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 22.18+), then start Claude Code again." >&2
+    echo "TelemHQ: no runtime for \${HOOK##*/}$gone: looked for Bun, Deno and Node 22.18 or later on PATH$found." >&2
+    echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 22.18+), then run this command again." >&2
   fi
 }
 
@@ -9031,7 +9047,7 @@ async function findGitBash(runtime         )                              {
 // runtime, the hook file, the command), so that `doctor` and `uninstall` read
 // it rather than guess.
 //
-// Owns: `InstallRecord` and reading it. Uses: runtime, files, state_dir, claude_code.
+// Owns: `InstallRecord`, reading it, and whether its runtime lasts. Uses: runtime, files, state_dir, claude_code.
 
 /** What `install` wrote, kept in `<state>/install.json` so that `doctor` and `uninstall` read it rather than guess. */
                          
@@ -9082,6 +9098,24 @@ async function readInstallRecord(runtime         , stateDir        )            
         : undefined,
     }                 
     : undefined;
+}
+
+/** Where npm's `npx` and Bun's `bunx` keep the packages they fetch on demand: caches their owners clean. */
+const CACHED_RUNTIME_FOLDERS = /\/(?:_npx|\.bunx-[^/]*|bunx-[^/]*)\//;
+
+/**
+ * A warning when the runtime install recorded lives in a cache of fetched
+ * packages (`npx deno@2 run -A hook.ts install`): the hook works until the
+ * cache is cleaned, then no runtime runs it.
+ *
+ * @param runtimePath The runtime's path, as install recorded it.
+ * @returns One sentence, or undefined when the path is a lasting one.
+ */
+function cachedRuntimeWarning(runtimePath        )                     {
+  if (!CACHED_RUNTIME_FOLDERS.test(runtimePath)) return undefined;
+  return `the runtime ${runtimePath} lives in a cache of fetched packages, which \`npm cache clean\` (or the next ` +
+    "npx/bunx clean-up) removes, and then no runtime runs the hook: install Bun or Deno for good (npm install -g " +
+    "bun, or https://bun.sh, https://deno.com), then run install again with it.";
 }
 
 // ---------------------------------------------------------------------------
@@ -9724,7 +9758,8 @@ async function writeInstall(runtime         , plan             , checked        
     const entry = `${plan.claudeDir}/hooks/${NODE_ENTRY_FILE_NAME}`;
     await replaceFile(entry, nodeEntrySource(HOOK_FILE_NAMES.mjs), { mode: 0o600, forceMode: true });
   }
-  await replaceFile(plan.record.launcher , launcherScript(), { mode: 0o700, forceMode: true });
+  const installed = { kind: plan.record.runtime, path: plan.record.runtime_path };
+  await replaceFile(plan.record.launcher , launcherScript(installed), { mode: 0o700, forceMode: true });
   const saved = {
     ping_url: plan.url.href,
     ...(checked.salt !== undefined ? { hash_salt: checked.salt } : {}),
@@ -9767,6 +9802,8 @@ async function installReport(runtime         , plan             , checked       
     }`,
     ...leftOutNotes(plan.claude, checked.leftOut),
   ];
+  const cached = cachedRuntimeWarning(plan.record.runtime_path);
+  if (cached !== undefined) lines.push(`Warning: ${cached}`);
   if (plan.scope === "project") {
     lines.push(
       `Note: ${settingsPath} is shared through the repository, and the hook command in it holds this ` +
@@ -10288,7 +10325,8 @@ async function checkInstall(
     report.problem("The hook was installed by an older version, without its launcher: run install again.");
     return;
   }
-  if ((await runtime.readTextFile(record.launcher )) !== launcherScript()) {
+  const installed = { kind: record.runtime, path: record.runtime_path };
+  if ((await runtime.readTextFile(record.launcher )) !== launcherScript(installed)) {
     report.problem(`The launcher ${record.launcher} is missing or not this version's: run install again.`);
     return;
   }
@@ -10319,6 +10357,8 @@ async function checkInstall(
     );
   } else {
     report.ok(`Runtime ${record.runtime_path} ${runs}.`);
+    const cached = cachedRuntimeWarning(record.runtime_path);
+    if (cached !== undefined) report.note(`But ${cached}`);
   }
 }
 

@@ -26,6 +26,9 @@ UNSAFE_ENV='NODE_OPTIONS NODE_COMPILE_CACHE NODE_REPL_EXTERNAL_MODULE NODE_TLS_R
 BUN_FLAGS='--config=/dev/null --no-env-file --no-install'
 DENO_FLAGS='--no-config --no-lock --no-prompt'
 # ---
+# The runtime install chose (none in the plugin's copy): what a command runs under when none is given.
+INSTALLED_KIND=
+INSTALLED_PATH=''
 
 # Keeps only absolute PATH entries: a relative or empty one would let the current folder choose the program.
 absolute_path() {
@@ -173,12 +176,17 @@ node_runs() {
   [ "$major" -ge 24 ] || { [ "$major" -eq 22 ] && [ "$minor" -ge 18 ]; } || { [ "$major" -eq 23 ] && [ "$minor" -ge 6 ]; }
 }
 
-# Chooses the runtime: the one given (install checked its version), if it is still there, else the first found.
-# Sets KIND and RUNTIME.
+# Chooses the runtime: the one given (install checked its version), else the one install chose, if it is still
+# there, else the first found. Sets KIND and RUNTIME.
 choose_runtime() {
   if [ -n "$GIVEN_KIND" ] && usable "$GIVEN_PATH"; then
     KIND=$GIVEN_KIND
     RUNTIME=$GIVEN_PATH
+    return 0
+  fi
+  if [ -z "$GIVEN_KIND" ] && [ -n "$INSTALLED_KIND" ] && usable "$INSTALLED_PATH"; then
+    KIND=$INSTALLED_KIND
+    RUNTIME=$INSTALLED_PATH
     return 0
   fi
   case $HOOK in
@@ -254,16 +262,18 @@ runtime_words() {
   esac
 }
 
-# Says that no runtime runs hook.ts, and what to install.
+# Says that no runtime runs hook.ts for a command, and what to install.
 no_runtime() {
   found=""
   find_program node && found=" (found Node $("$FOUND" --version 2>/dev/null), too old)"
+  gone=""
+  [ -n "$INSTALLED_KIND" ] && gone=" (install chose $INSTALLED_PATH, which is gone)"
   if [ -n "$NODE_HOOK" ]; then
-    echo "TelemHQ: no runtime for ${HOOK##*/}: looked for Bun, Deno and Node 20 or later on PATH$found." >&2
-    echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 20+), then start Claude Code again." >&2
+    echo "TelemHQ: no runtime for ${HOOK##*/}$gone: looked for Bun, Deno and Node 20 or later on PATH$found." >&2
+    echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 20+), then run this command again." >&2
   else
-    echo "TelemHQ: no runtime for ${HOOK##*/}: looked for Bun, Deno and Node 22.18 or later on PATH$found." >&2
-    echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 22.18+), then start Claude Code again." >&2
+    echo "TelemHQ: no runtime for ${HOOK##*/}$gone: looked for Bun, Deno and Node 22.18 or later on PATH$found." >&2
+    echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 22.18+), then run this command again." >&2
   fi
 }
 

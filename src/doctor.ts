@@ -18,7 +18,7 @@ import { parseArgs, withoutStop } from "./cli_args.ts";
 import { type HookConfig, loadConfig } from "./config.ts";
 import { claudeDirectory } from "./state_dir.ts";
 import { describeError, terminalSafe } from "./input.ts";
-import { type InstallRecord, readInstallRecord } from "./install_record.ts";
+import { cachedRuntimeWarning, type InstallRecord, readInstallRecord } from "./install_record.ts";
 import { enabledTelemhqPlugins, projectDirectory, type ScannedSettings, scanSettings } from "./settings.ts";
 import { enablingPolicy, pluginPingUrl, scanManagedSettings } from "./policy.ts";
 import {
@@ -375,7 +375,8 @@ async function checkInstall(
     report.problem("The hook was installed by an older version, without its launcher: run install again.");
     return;
   }
-  if ((await runtime.readTextFile(record.launcher!)) !== launcherScript()) {
+  const installed = { kind: record.runtime, path: record.runtime_path };
+  if ((await runtime.readTextFile(record.launcher!)) !== launcherScript(installed)) {
     report.problem(`The launcher ${record.launcher} is missing or not this version's: run install again.`);
     return;
   }
@@ -406,6 +407,8 @@ async function checkInstall(
     );
   } else {
     report.ok(`Runtime ${record.runtime_path} ${runs}.`);
+    const cached = cachedRuntimeWarning(record.runtime_path);
+    if (cached !== undefined) report.note(`But ${cached}`);
   }
 }
 

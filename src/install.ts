@@ -30,7 +30,7 @@ import {
   planInstall,
   typedPingUrl,
 } from "./install_plan.ts";
-import { type InstallRecord, readInstallRecord } from "./install_record.ts";
+import { cachedRuntimeWarning, type InstallRecord, readInstallRecord } from "./install_record.ts";
 import { nodeEntrySource, shellWord } from "./launch.ts";
 import { launcherScript, POLICY_HOOK_COMMAND, POLICY_LAUNCHER_PATH } from "./launcher.ts";
 import { DEFAULT_MARKETPLACE, marketplaceSource } from "./marketplace.ts";
@@ -336,7 +336,8 @@ async function writeInstall(runtime: Runtime, plan: InstallPlan, checked: Checke
     const entry = `${plan.claudeDir}/hooks/${NODE_ENTRY_FILE_NAME}`;
     await replaceFile(entry, nodeEntrySource(HOOK_FILE_NAMES.mjs), { mode: 0o600, forceMode: true });
   }
-  await replaceFile(plan.record.launcher!, launcherScript(), { mode: 0o700, forceMode: true });
+  const installed = { kind: plan.record.runtime, path: plan.record.runtime_path };
+  await replaceFile(plan.record.launcher!, launcherScript(installed), { mode: 0o700, forceMode: true });
   const saved = {
     ping_url: plan.url.href,
     ...(checked.salt !== undefined ? { hash_salt: checked.salt } : {}),
@@ -379,6 +380,8 @@ async function installReport(runtime: Runtime, plan: InstallPlan, checked: Check
     }`,
     ...leftOutNotes(plan.claude, checked.leftOut),
   ];
+  const cached = cachedRuntimeWarning(plan.record.runtime_path);
+  if (cached !== undefined) lines.push(`Warning: ${cached}`);
   if (plan.scope === "project") {
     lines.push(
       `Note: ${settingsPath} is shared through the repository, and the hook command in it holds this ` +

@@ -3,7 +3,7 @@
  * runtime, the hook file, the command), so that `doctor` and `uninstall` read
  * it rather than guess.
  *
- * Owns: `InstallRecord` and reading it. Uses: runtime, files, state_dir, claude_code.
+ * Owns: `InstallRecord`, reading it, and whether its runtime lasts. Uses: runtime, files, state_dir, claude_code.
  *
  * @module
  */
@@ -69,4 +69,29 @@ export async function readInstallRecord(runtime: Runtime, stateDir: string): Pro
         : undefined,
     } as InstallRecord
     : undefined;
+}
+
+/** Where npm's `npx` and Bun's `bunx` keep the packages they fetch on demand: caches their owners clean. */
+const CACHED_RUNTIME_FOLDERS = /\/(?:_npx|\.bunx-[^/]*|bunx-[^/]*)\//;
+
+/**
+ * A warning when the runtime install recorded lives in a cache of fetched
+ * packages (`npx deno@2 run -A hook.ts install`): the hook works until the
+ * cache is cleaned, then no runtime runs it.
+ *
+ * @param runtimePath The runtime's path, as install recorded it.
+ * @returns One sentence, or undefined when the path is a lasting one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.match(cachedRuntimeWarning("/home/a/.npm/_npx/7a40/node_modules/.bin/deno") ?? "", /npm cache clean/);
+ * assert.equal(cachedRuntimeWarning("/usr/local/bin/bun"), undefined);
+ * ```
+ */
+export function cachedRuntimeWarning(runtimePath: string): string | undefined {
+  if (!CACHED_RUNTIME_FOLDERS.test(runtimePath)) return undefined;
+  return `the runtime ${runtimePath} lives in a cache of fetched packages, which \`npm cache clean\` (or the next ` +
+    "npx/bunx clean-up) removes, and then no runtime runs the hook: install Bun or Deno for good (npm install -g " +
+    "bun, or https://bun.sh, https://deno.com), then run install again with it.";
 }

@@ -107,17 +107,23 @@ export function launcherCommand(launcher: string, args: readonly string[]): stri
  * settings folders, the flags) come from the same constants as the command
  * lines hook.ts builds for its sender, and a test runs both and compares.
  *
+ * @param installed The runtime `install` chose, by its absolute path: the one the commands people type run
+ *   under when no `--bun`, `--deno` or `--node` is given (the hook's own command line always names it), so that
+ *   `doctor` and `uninstall` work when that runtime is not on `PATH`. None for the plugin's launcher.
  * @returns The script.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * assert.ok(launcherScript().startsWith("#!/bin/sh\n"));
+ * assert.match(launcherScript({ kind: "deno", path: "/opt/my deno/deno" }), /^INSTALLED_PATH='\/opt\/my deno\/deno'$/m);
  * ```
  */
-export function launcherScript(): string {
+export function launcherScript(installed?: { kind: RuntimeKind; path: string }): string {
   const managed = MANAGED_SETTINGS_DIRS.join(",");
   return SCRIPT
+    .replace("@@INSTALLED_KIND@@", installed?.kind ?? "")
+    .replace("@@INSTALLED_PATH@@", installed === undefined ? "''" : shellWord(installed.path))
     .replace("@@ENV_NAMES@@", ENV_NAMES.join(","))
     .replace("@@MANAGED_DIRS@@", managed)
     .replace("@@UNSAFE_ENV@@", UNSAFE_ENV_NAMES.join(" "))
@@ -154,6 +160,9 @@ UNSAFE_ENV='@@UNSAFE_ENV@@'
 BUN_FLAGS='@@BUN_FLAGS@@'
 DENO_FLAGS='@@DENO_FLAGS@@'
 # ---
+# The runtime install chose (none in the plugin's copy): what a command runs under when none is given.
+INSTALLED_KIND=@@INSTALLED_KIND@@
+INSTALLED_PATH=@@INSTALLED_PATH@@
 
 # Keeps only absolute PATH entries: a relative or empty one would let the current folder choose the program.
 absolute_path() {
@@ -301,12 +310,17 @@ node_runs() {
   [ "$major" -ge 24 ] || { [ "$major" -eq 22 ] && [ "$minor" -ge 18 ]; } || { [ "$major" -eq 23 ] && [ "$minor" -ge 6 ]; }
 }
 
-# Chooses the runtime: the one given (install checked its version), if it is still there, else the first found.
-# Sets KIND and RUNTIME.
+# Chooses the runtime: the one given (install checked its version), else the one install chose, if it is still
+# there, else the first found. Sets KIND and RUNTIME.
 choose_runtime() {
   if [ -n "$GIVEN_KIND" ] && usable "$GIVEN_PATH"; then
     KIND=$GIVEN_KIND
     RUNTIME=$GIVEN_PATH
+    return 0
+  fi
+  if [ -z "$GIVEN_KIND" ] && [ -n "$INSTALLED_KIND" ] && usable "$INSTALLED_PATH"; then
+    KIND=$INSTALLED_KIND
+    RUNTIME=$INSTALLED_PATH
     return 0
   fi
   case $HOOK in
@@ -382,16 +396,18 @@ runtime_words() {
   esac
 }
 
-# Says that no runtime runs hook.ts, and what to install.
+# Says that no runtime runs hook.ts for a command, and what to install.
 no_runtime() {
   found=""
   find_program node && found=" (found Node $("$FOUND" --version 2>/dev/null), too old)"
+  gone=""
+  [ -n "$INSTALLED_KIND" ] && gone=" (install chose $INSTALLED_PATH, which is gone)"
   if [ -n "$NODE_HOOK" ]; then
-    echo "TelemHQ: no runtime for \${HOOK##*/}: looked for Bun, Deno and Node 20 or later on PATH$found." >&2
-    echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 20+), then start Claude Code again." >&2
+    echo "TelemHQ: no runtime for \${HOOK##*/}$gone: looked for Bun, Deno and Node 20 or later on PATH$found." >&2
+    echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 20+), then run this command again." >&2
   else
-    echo "TelemHQ: no runtime for \${HOOK##*/}: looked for Bun, Deno and Node 22.18 or later on PATH$found." >&2
-    echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 22.18+), then start Claude Code again." >&2
+    echo "TelemHQ: no runtime for \${HOOK##*/}$gone: looked for Bun, Deno and Node 22.18 or later on PATH$found." >&2
+    echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 22.18+), then run this command again." >&2
   fi
 }
 

@@ -205,6 +205,52 @@ Deno.test("install --scope project keeps the token out of the repository; local 
   });
 });
 
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: the launcher install writes runs doctor, status and uninstall under the runtime install used, when none is on PATH`, async () => {
+    await withHome(async (home, project) => {
+      // Bun or Deno started by their absolute path (npx deno, a download in a folder of its own): not on PATH,
+      // where the launcher looks when it is given no runtime. Only the machine's Node 20 is, too old for hook.ts.
+      const url = `https://telemhq.example/ping/${TOKEN}`;
+      const install = await hookCli(runtime, home, ["install", "--url", url], project);
+      assert.equal(install.code, 0, install.stderr);
+      const launcher = `${home}/.claude/hooks/telemhq.sh`;
+      const typed = (args: string[]) =>
+        runProcess(["/bin/sh", launcher, ...args], { cwd: project, env: { HOME: home, PATH: pathWithClaude() } });
+      const doctor = await typed(["doctor"]);
+      assert.doesNotMatch(doctor.stderr + doctor.stdout, /no runtime/);
+      assert.match(doctor.stdout, /The launcher|Runtime /, doctor.stdout);
+      assert.doesNotMatch(
+        doctor.stdout,
+        /launcher .* is missing or not this version's/,
+        "its own launcher is this version's",
+      );
+      const status = await typed(["status"]);
+      assert.equal(status.code, 0, status.stderr);
+      const uninstall = await typed(["uninstall"]);
+      assert.equal(uninstall.code, 0, uninstall.stderr);
+      assert.ok(!pathExists(`${home}/.claude/hooks/telemhq.ts`), "uninstall ran: the hook file is gone");
+    });
+  });
+}
+
+Deno.test("install and doctor warn when the runtime lives in npx's cache, which npm cleans", async () => {
+  await withHome(async (home, project) => {
+    // What `npx deno@2 run -A hook.ts install` looks like to the hook: Deno on PATH from npx's folder.
+    const bin = `${home}/.npm/_npx/7a40be787520bede/node_modules/.bin`;
+    Deno.mkdirSync(bin, { recursive: true });
+    Deno.symlinkSync(runtimeBinary("deno"), `${bin}/deno`);
+    const env = { HOME: home, PATH: `${bin}:${pathWithClaude()}` };
+    const install = await runProcess(
+      [`${bin}/deno`, "run", "-A", HOOK_PATH, "install", "--url", `https://telemhq.example/ping/${TOKEN}`],
+      { cwd: project, env },
+    );
+    assert.equal(install.code, 0, install.stderr);
+    assert.match(install.stdout, /^Warning: the runtime .*_npx.* lives in a cache of fetched packages/m);
+    const doctor = await runProcess(["/bin/sh", `${home}/.claude/hooks/telemhq.sh`, "doctor"], { cwd: project, env });
+    assert.match(doctor.stdout, /^note +But the runtime .*_npx.* lives in a cache/m, doctor.stdout);
+  });
+});
+
 Deno.test("uninstall removes exactly what install added; the hook file goes with the last scope", async () => {
   await withHome(async (home, project) => {
     const settingsPath = `${home}/.claude/settings.json`;
