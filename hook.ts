@@ -9323,7 +9323,10 @@ function chooseRuntime(
   }
   if (sourceKind === "mjs" && kind !== "node") {
     // The npm build is JavaScript for Node; Deno and Bun run hook.ts itself.
-    throw new CommandError(`Cannot install for ${kind} from the npm build: run install with hook.ts under ${kind}.`, 2);
+    throw new CommandError(
+      `Cannot install for ${kind} from the JavaScript build Node runs: run install with hook.ts under ${kind}.`,
+      2,
+    );
   }
   return { kind, source, sourceKind };
 }
@@ -9447,7 +9450,9 @@ function leftOutNotes(claude: ClaudeCodeInUse, leftOut: readonly string[]): stri
   }
   if (version === undefined) {
     return [
-      `Note: Claude Code's version is ${claude.description.replace(/^not found/, "not known (no claude found)")}, ` +
+      `Note: Claude Code's version is not known (${
+        claude.description.replace(/^not found \((.*)\)$/, "no claude found: $1")
+      }), ` +
       `so only the events every Claude Code with hooks fires are wired; ${leftOut.join(", ")} left out. ` +
       `Run install again where claude is on PATH, or give --claude-version.`,
     ];
@@ -9882,10 +9887,10 @@ async function uninstallCommand(runtime: Runtime, args: readonly string[]): Prom
       await fs.rm(settingsPath, { force: true });
       // Its .claude folder too, when nothing else is in it (rmdir refuses a folder that is not empty).
       if (scope !== "user") await fs.rmdir(settingsPath.slice(0, settingsPath.lastIndexOf("/"))).catch(() => {});
-      lines.push(`Removed ${settingsPath}, which install had created (${removed} entries).`);
+      lines.push(`Removed ${settingsPath}, which install had created (${entries(removed)}).`);
     } else {
       await replaceFile(settingsPath, formatSettings(settings, text), { mode: 0o644 });
-      lines.push(`Removed the TelemHQ hook from ${settingsPath} (${removed} entries).`);
+      lines.push(`Removed the TelemHQ hook from ${settingsPath} (${entries(removed)}).`);
     }
     // install's backup of this file has served: the file is as it was, but for our entries.
     await fs.rm(`${settingsPath}.telemhq-backup`, { force: true });
@@ -9949,7 +9954,7 @@ async function removeHookFiles(runtime: Runtime, hookFiles: readonly string[]): 
     removed.push(file);
   }
   if (hookFiles.length > 0) await fs.rmdir(hookFiles[0].slice(0, hookFiles[0].lastIndexOf("/"))).catch(() => {});
-  return removed.length > 0 ? `Removed ${removed.join(" and ")}.` : "No hook file to remove.";
+  return removed.length > 0 ? `Removed ${listed(removed)}.` : "No hook file to remove.";
 }
 
 async function removeEverything(runtime: Runtime, hookFiles: readonly string[], stateDir: string): Promise<string[]> {
@@ -9980,6 +9985,16 @@ async function removeEverything(runtime: Runtime, hookFiles: readonly string[], 
       : `Nothing was kept in ${stateDir}.`,
   );
   return lines;
+}
+
+/** "1 entry", "3 entries". */
+function entries(count: number): string {
+  return `${count} ${count === 1 ? "entry" : "entries"}`;
+}
+
+/** "a", "a and b", "a, b and c". */
+function listed(items: readonly string[]): string {
+  return items.length <= 2 ? items.join(" and ") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
 }
 
 // ---------------------------------------------------------------------------
@@ -11065,8 +11080,11 @@ interface Command {
 
 /** The name this file answers to in help: the npm bin under Node, else the script's own name. */
 function programName(runtime: Runtime): string {
-  if (runtime.kind === "node") return "telemhq-claude-code";
-  return runtime.scriptPath === undefined ? "hook.ts" : pathName(runtime.scriptPath, hostPathStyle());
+  if (runtime.scriptPath === undefined) return runtime.kind === "node" ? "telemhq-claude-code" : "hook.ts";
+  // The npm build keeps its code in bin/, and people type the command npm made of it.
+  return /[\\/]bin[\\/][^\\/]+$/.test(runtime.scriptPath)
+    ? "telemhq-claude-code"
+    : pathName(runtime.scriptPath, hostPathStyle());
 }
 
 const COMMANDS: Readonly<Record<string, Command>> = {
@@ -11079,7 +11097,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     details: `The ping URL holds your tracker's token. To keep it out of the process list, give --url - and
 the URL on standard input, or set TELEMHQ_PING_URL and leave --url out.
 --scope project writes the repository's .claude/settings.json (its git root, or --dir DIR).
---runtime picks the program that runs the hook (default: the one running install; node needs 22.18+).
+--runtime picks the program that runs the hook (default: the one running install). Node 20+ runs it as
+JavaScript; under Node, install can only choose node (bun hook.ts or deno run -A hook.ts install for those).
 --tool-activity also wires PostToolUse (Bash, Edit, MultiEdit, Write) and PostToolUseFailure (every tool):
 a ping per tool call, with its name and duration, never its input or output. A re-run keeps the choices made before.
 --hash-salt mixes a secret your team shares into cwd_hash and transcript_path_hash (--hash-salt - reads it
@@ -11157,10 +11176,7 @@ TELEMHQ_HOOK_DEBUG=1, ...) and from what install saved; see docs/settings.md.`;
 
 function commandHelp(runtime: Runtime, command: Command): string {
   const help = `Usage: ${programName(runtime)} ${command.usage}\n\n${command.summary}.`;
-  const runtimeNote = runtime.kind === "node"
-    ? "\nUnder Node, --runtime is node (this npm build runs under Node)."
-    : "";
-  return command.details === undefined ? help + runtimeNote : `${help}\n\n${command.details}${runtimeNote}`;
+  return command.details === undefined ? help : `${help}\n\n${command.details}`;
 }
 
 /**

@@ -46,8 +46,11 @@ interface Command {
 
 /** The name this file answers to in help: the npm bin under Node, else the script's own name. */
 function programName(runtime: Runtime): string {
-  if (runtime.kind === "node") return "telemhq-claude-code";
-  return runtime.scriptPath === undefined ? "hook.ts" : pathName(runtime.scriptPath, hostPathStyle());
+  if (runtime.scriptPath === undefined) return runtime.kind === "node" ? "telemhq-claude-code" : "hook.ts";
+  // The npm build keeps its code in bin/, and people type the command npm made of it.
+  return /[\\/]bin[\\/][^\\/]+$/.test(runtime.scriptPath)
+    ? "telemhq-claude-code"
+    : pathName(runtime.scriptPath, hostPathStyle());
 }
 
 const COMMANDS: Readonly<Record<string, Command>> = {
@@ -60,7 +63,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     details: `The ping URL holds your tracker's token. To keep it out of the process list, give --url - and
 the URL on standard input, or set TELEMHQ_PING_URL and leave --url out.
 --scope project writes the repository's .claude/settings.json (its git root, or --dir DIR).
---runtime picks the program that runs the hook (default: the one running install; node needs 22.18+).
+--runtime picks the program that runs the hook (default: the one running install). Node 20+ runs it as
+JavaScript; under Node, install can only choose node (bun hook.ts or deno run -A hook.ts install for those).
 --tool-activity also wires PostToolUse (Bash, Edit, MultiEdit, Write) and PostToolUseFailure (every tool):
 a ping per tool call, with its name and duration, never its input or output. A re-run keeps the choices made before.
 --hash-salt mixes a secret your team shares into cwd_hash and transcript_path_hash (--hash-salt - reads it
@@ -138,10 +142,7 @@ TELEMHQ_HOOK_DEBUG=1, ...) and from what install saved; see docs/settings.md.`;
 
 function commandHelp(runtime: Runtime, command: Command): string {
   const help = `Usage: ${programName(runtime)} ${command.usage}\n\n${command.summary}.`;
-  const runtimeNote = runtime.kind === "node"
-    ? "\nUnder Node, --runtime is node (this npm build runs under Node)."
-    : "";
-  return command.details === undefined ? help + runtimeNote : `${help}\n\n${command.details}${runtimeNote}`;
+  return command.details === undefined ? help : `${help}\n\n${command.details}`;
 }
 
 /**

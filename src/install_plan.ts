@@ -237,7 +237,10 @@ function chooseRuntime(
   }
   if (sourceKind === "mjs" && kind !== "node") {
     // The npm build is JavaScript for Node; Deno and Bun run hook.ts itself.
-    throw new CommandError(`Cannot install for ${kind} from the npm build: run install with hook.ts under ${kind}.`, 2);
+    throw new CommandError(
+      `Cannot install for ${kind} from the JavaScript build Node runs: run install with hook.ts under ${kind}.`,
+      2,
+    );
   }
   return { kind, source, sourceKind };
 }
@@ -361,7 +364,9 @@ export function leftOutNotes(claude: ClaudeCodeInUse, leftOut: readonly string[]
   }
   if (version === undefined) {
     return [
-      `Note: Claude Code's version is ${claude.description.replace(/^not found/, "not known (no claude found)")}, ` +
+      `Note: Claude Code's version is not known (${
+        claude.description.replace(/^not found \((.*)\)$/, "no claude found: $1")
+      }), ` +
       `so only the events every Claude Code with hooks fires are wired; ${leftOut.join(", ")} left out. ` +
       `Run install again where claude is on PATH, or give --claude-version.`,
     ];

@@ -75,10 +75,10 @@ export async function uninstallCommand(runtime: Runtime, args: readonly string[]
       await fs.rm(settingsPath, { force: true });
       // Its .claude folder too, when nothing else is in it (rmdir refuses a folder that is not empty).
       if (scope !== "user") await fs.rmdir(settingsPath.slice(0, settingsPath.lastIndexOf("/"))).catch(() => {});
-      lines.push(`Removed ${settingsPath}, which install had created (${removed} entries).`);
+      lines.push(`Removed ${settingsPath}, which install had created (${entries(removed)}).`);
     } else {
       await replaceFile(settingsPath, formatSettings(settings, text), { mode: 0o644 });
-      lines.push(`Removed the TelemHQ hook from ${settingsPath} (${removed} entries).`);
+      lines.push(`Removed the TelemHQ hook from ${settingsPath} (${entries(removed)}).`);
     }
     // install's backup of this file has served: the file is as it was, but for our entries.
     await fs.rm(`${settingsPath}.telemhq-backup`, { force: true });
@@ -142,7 +142,7 @@ async function removeHookFiles(runtime: Runtime, hookFiles: readonly string[]): 
     removed.push(file);
   }
   if (hookFiles.length > 0) await fs.rmdir(hookFiles[0].slice(0, hookFiles[0].lastIndexOf("/"))).catch(() => {});
-  return removed.length > 0 ? `Removed ${removed.join(" and ")}.` : "No hook file to remove.";
+  return removed.length > 0 ? `Removed ${listed(removed)}.` : "No hook file to remove.";
 }
 
 async function removeEverything(runtime: Runtime, hookFiles: readonly string[], stateDir: string): Promise<string[]> {
@@ -173,4 +173,14 @@ async function removeEverything(runtime: Runtime, hookFiles: readonly string[], 
       : `Nothing was kept in ${stateDir}.`,
   );
   return lines;
+}
+
+/** "1 entry", "3 entries". */
+function entries(count: number): string {
+  return `${count} ${count === 1 ? "entry" : "entries"}`;
+}
+
+/** "a", "a and b", "a, b and c". */
+function listed(items: readonly string[]): string {
+  return items.length <= 2 ? items.join(" and ") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
 }

@@ -155,7 +155,7 @@ Deno.test("Node: install through the npm bin writes a Node command that delivers
       HOME: home,
     });
     assert.equal(refused.code, 2);
-    assert.match(refused.stderr, /^Cannot install for deno from the npm build/);
+    assert.match(refused.stderr, /^Cannot install for deno from the JavaScript build Node runs/);
   } finally {
     await receiver.close();
     await removeTree(home);
