@@ -122,11 +122,15 @@ function hookLines(index: number, event: Record<string, unknown>, wine: Wine, en
   ];
 }
 
+/**
+ * The payloads in a state folder's spool, the ones a sender holds included: the sender each hook starts renames an
+ * entry (`.json.sending-...`) while it tries the tracker, and under Wine that can take seconds.
+ */
 function spooled(stateDir: string): Record<string, unknown>[] {
   let names: string[] = [];
   try {
     names = [...Deno.readDirSync(`${stateDir}/spool`)].map((entry) => entry.name).filter((name) =>
-      name.endsWith(".json")
+      /\.json(?:\.sending-.*)?$/.test(name)
     );
   } catch {
     return [];
@@ -220,7 +224,11 @@ Deno.test({
       assert.ok(!install.includes("windows-test-token"), "the token is never printed");
       const refused = Deno.readTextFileSync(`${wine.prefix}/drive_c/ev/0.err`);
       assert.match(refused, /not inside your user profile/);
-      assert.deepEqual(spooled(`${wine.prefix}/drive_c/shared-telemhq`), [], "nothing spooled outside the profile");
+      assert.deepEqual(
+        spooled(`${wine.prefix}/drive_c/shared-telemhq`),
+        [],
+        "nothing spooled outside the profile",
+      );
       assert.equal(spooled(`${wine.profile()}/.claude/mine`).length, 1, "spooled inside it");
       assert.match(Deno.readTextFileSync(`${wine.prefix}/drive_c/ev/2.err`), /not inside your user profile/);
       assert.deepEqual(spooled(`${wine.prefix}/drive_c/spoofed`), [], "a spoofed USERPROFILE changes nothing");
