@@ -144,10 +144,12 @@ export async function keepDestination(runtime: Runtime, stateDir: string, id: De
   }
 }
 
-/** Whether a regular file holds exactly `text` (its size first: a read only when it can match). */
+/**
+ * Whether a regular file holds exactly `text`, an ASCII text (a URL's `href` is ASCII: its size in bytes is its
+ * length), by its size first: a read only when it can match.
+ */
 async function holdsText(runtime: Runtime, path: string, facts: FileFacts, text: string): Promise<boolean> {
-  return facts.kind === "file" && facts.size === new TextEncoder().encode(text).length &&
-    await runtime.readTextFile(path) === text;
+  return facts.kind === "file" && facts.size === text.length && await runtime.readTextFile(path) === text;
 }
 
 /**
