@@ -46,3 +46,36 @@ export function parseRuns(args: string[], fallback: number, max: number): number
   }
   return runs;
 }
+
+/**
+ * A new private folder for one run under `~/.cache/telemhq-bench`, removed again on Ctrl-C or SIGTERM as after a
+ * normal run. That folder must be this user's own and private (not a symlink, not writable by others): the runs put a
+ * loopback token and hook copies there. What a run killed outright left there is removed after an hour (a bench run
+ * takes minutes, so a run still going is never touched).
+ */
+export function benchFolder(): string {
+  const home = Deno.env.get("HOME");
+  if (home === undefined || !home.startsWith("/")) throw new Error("Cannot run the bench: HOME is not set");
+  const parent = `${home}/.cache/telemhq-bench`;
+  Deno.mkdirSync(parent, { recursive: true, mode: 0o700 });
+  const facts = Deno.lstatSync(parent);
+  if (!facts.isDirectory || facts.uid !== Deno.uid() || (facts.mode! & 0o022) !== 0) {
+    throw new Error(
+      `Cannot run the bench in "${parent}": it must be a folder of yours that others cannot write (not a symlink). ` +
+        "Remove it, then run the bench again.",
+    );
+  }
+  for (const entry of Deno.readDirSync(parent)) {
+    const path = `${parent}/${entry.name}`;
+    const old = Date.now() - (Deno.lstatSync(path).mtime?.getTime() ?? Date.now()) > 3_600_000;
+    if (entry.name.startsWith("run-") && entry.isDirectory && old) Deno.removeSync(path, { recursive: true });
+  }
+  const work = Deno.makeTempDirSync({ dir: parent, prefix: "run-" });
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => {
+      Deno.removeSync(work, { recursive: true });
+      Deno.exit(130);
+    });
+  }
+  return work;
+}
