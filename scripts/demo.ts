@@ -108,6 +108,10 @@ async function main(): Promise<void> {
       `\nEvery ping also carries: ${SHOWN_ONCE.map((key) => `${key}=${JSON.stringify(first[key])}`).join(" ")}`,
     );
     console.log(`and its own ${PER_EVENT_IDS.join(", ")} (see the README, "What leaves the machine").`);
+    console.log(
+      "The demo pipes every event through the hook to show each kind of ping; install and the plugin wire Stop, StopFailure, " +
+        "SubagentStop and SessionEnd (and with --tool-activity, PostToolUse and PostToolUseFailure).",
+    );
     const planted = lines.filter((line) => line.includes(SECRET_MARKER)).length;
     const leaked = receiver.requests.filter((request) => request.body.includes(SECRET_MARKER)).length;
     console.log(`\n${receiver.requests.length} pings received for ${lines.length} events.`);
