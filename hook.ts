@@ -11099,8 +11099,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     details: `The ping URL holds your tracker's token. To keep it out of the process list, give --url - and
 the URL on standard input, or set TELEMHQ_PING_URL and leave --url out.
 --scope project writes the repository's .claude/settings.json (its git root, or --dir DIR).
---runtime picks the program that runs the hook (default: the one running install). Node 20+ runs it as
-JavaScript; under Node, install can only choose node (bun hook.ts or deno run -A hook.ts install for those).
+--runtime picks the program that runs the hook (default: the one running install; under Node, only node: 20+).
 --tool-activity also wires PostToolUse (Bash, Edit, MultiEdit, Write) and PostToolUseFailure (every tool):
 a ping per tool call, with its name and duration, never its input or output. A re-run keeps the choices made before.
 --hash-salt mixes a secret your team shares into cwd_hash and transcript_path_hash (--hash-salt - reads it
