@@ -3729,6 +3729,8 @@ no_runtime() {
     echo "TelemHQ: no runtime for \${HOOK##*/}$gone: looked for Bun, Deno and Node 22.18 or later on PATH$found." >&2
     echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 22.18+), then run this command again." >&2
   fi
+  [ -n "$gone" ] && echo "Or install again for Node 20 or later, from a clone: sh hooks/telemhq.sh install --url -" >&2
+  return 0
 }
 
 # The same, for the user inside Claude Code: a SessionStart hook's JSON answer (nothing in it comes from outside).
@@ -9115,9 +9117,9 @@ const CACHED_RUNTIME_FOLDERS = /\/(?:_npx|\.bunx-[^/]*|bunx-[^/]*)\//;
  */
 function cachedRuntimeWarning(runtimePath        )                     {
   if (!CACHED_RUNTIME_FOLDERS.test(runtimePath)) return undefined;
-  return `the runtime ${runtimePath} lives in a cache of fetched packages, which \`npm cache clean\` (or the next ` +
-    "npx/bunx clean-up) removes, and then no runtime runs the hook: install Bun or Deno for good (npm install -g " +
-    "bun, or https://bun.sh, https://deno.com), then run install again with it.";
+  return `the runtime ${runtimePath} lives in npx's or bunx's cache of fetched packages, which npm or Bun may empty ` +
+    "(npm cache npx rm, an upgrade), and then no runtime runs the hook. Run install again with --runtime node (Node " +
+    "20 or later runs it), or under a Bun or Deno installed for good (https://bun.sh, https://deno.com).";
 }
 
 // ---------------------------------------------------------------------------
@@ -11291,9 +11293,8 @@ function printFlushWarnings(stateDir        , left                              
   }
 }
 
-function droppedCount(status                                                                        )         {
-  return status.dropped.too_many + status.dropped.too_old + status.dropped.unreadable;
-}
+const droppedCount = ({ dropped }                                                                    )         =>
+  dropped.too_many + dropped.too_old + dropped.unreadable;
 
 /**
  * On a terminal, a line that shows a long flush going: pings delivered, left, and the rate; elsewhere nothing.
@@ -11385,8 +11386,9 @@ async function statusCommand(runtime         , args                   )         
     spool.failedEntries().then((entries) => entries.length),
     senderIsRunning(runtime, stateDir),
   ]);
+  const sender = !running ? "no sender running" : waiting > 0 ? "a sender is delivering" : "a sender is running, idle";
   const lines = [
-    `${waiting} ping${waiting === 1 ? "" : "s"} waiting; ${running ? "a sender is delivering" : "no sender running"}.`,
+    `${waiting} ping${waiting === 1 ? "" : "s"} waiting; ${sender}.`,
     status.last_delivered_at === undefined ? "Nothing delivered yet." : `Last delivery: ${status.last_delivered_at}.`,
     flushSummary({ delivered: 0, rejected: 0, faulted: 0, waiting: 0, status, busy: false }, stateDir)
       .split("\n").pop() ,

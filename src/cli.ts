@@ -259,9 +259,8 @@ function printFlushWarnings(stateDir: string, left: { setAside: number; droppedN
   }
 }
 
-function droppedCount(status: { dropped: { too_many: number; too_old: number; unreadable: number } }): number {
-  return status.dropped.too_many + status.dropped.too_old + status.dropped.unreadable;
-}
+const droppedCount = ({ dropped }: { dropped: Record<"too_many" | "too_old" | "unreadable", number> }): number =>
+  dropped.too_many + dropped.too_old + dropped.unreadable;
 
 /**
  * On a terminal, a line that shows a long flush going: pings delivered, left, and the rate; elsewhere nothing.
@@ -358,8 +357,9 @@ export async function statusCommand(runtime: Runtime, args: readonly string[]): 
     spool.failedEntries().then((entries) => entries.length),
     senderIsRunning(runtime, stateDir),
   ]);
+  const sender = !running ? "no sender running" : waiting > 0 ? "a sender is delivering" : "a sender is running, idle";
   const lines = [
-    `${waiting} ping${waiting === 1 ? "" : "s"} waiting; ${running ? "a sender is delivering" : "no sender running"}.`,
+    `${waiting} ping${waiting === 1 ? "" : "s"} waiting; ${sender}.`,
     status.last_delivered_at === undefined ? "Nothing delivered yet." : `Last delivery: ${status.last_delivered_at}.`,
     flushSummary({ delivered: 0, rejected: 0, faulted: 0, waiting: 0, status, busy: false }, stateDir)
       .split("\n").pop()!,

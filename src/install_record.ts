@@ -85,13 +85,13 @@ const CACHED_RUNTIME_FOLDERS = /\/(?:_npx|\.bunx-[^/]*|bunx-[^/]*)\//;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * assert.match(cachedRuntimeWarning("/home/a/.npm/_npx/7a40/node_modules/.bin/deno") ?? "", /npm cache clean/);
+ * assert.match(cachedRuntimeWarning("/home/a/.npm/_npx/7a40/node_modules/.bin/deno") ?? "", /--runtime node/);
  * assert.equal(cachedRuntimeWarning("/usr/local/bin/bun"), undefined);
  * ```
  */
 export function cachedRuntimeWarning(runtimePath: string): string | undefined {
   if (!CACHED_RUNTIME_FOLDERS.test(runtimePath)) return undefined;
-  return `the runtime ${runtimePath} lives in a cache of fetched packages, which \`npm cache clean\` (or the next ` +
-    "npx/bunx clean-up) removes, and then no runtime runs the hook: install Bun or Deno for good (npm install -g " +
-    "bun, or https://bun.sh, https://deno.com), then run install again with it.";
+  return `the runtime ${runtimePath} lives in npx's or bunx's cache of fetched packages, which npm or Bun may empty ` +
+    "(npm cache npx rm, an upgrade), and then no runtime runs the hook. Run install again with --runtime node (Node " +
+    "20 or later runs it), or under a Bun or Deno installed for good (https://bun.sh, https://deno.com).";
 }

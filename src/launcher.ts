@@ -409,6 +409,8 @@ no_runtime() {
     echo "TelemHQ: no runtime for \${HOOK##*/}$gone: looked for Bun, Deno and Node 22.18 or later on PATH$found." >&2
     echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 22.18+), then run this command again." >&2
   fi
+  [ -n "$gone" ] && echo "Or install again for Node 20 or later, from a clone: sh hooks/telemhq.sh install --url -" >&2
+  return 0
 }
 
 # The same, for the user inside Claude Code: a SessionStart hook's JSON answer (nothing in it comes from outside).

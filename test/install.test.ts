@@ -245,9 +245,9 @@ Deno.test("install and doctor warn when the runtime lives in npx's cache, which 
       { cwd: project, env },
     );
     assert.equal(install.code, 0, install.stderr);
-    assert.match(install.stdout, /^Warning: the runtime .*_npx.* lives in a cache of fetched packages/m);
+    assert.match(install.stdout, /^Warning: the runtime .*_npx.* lives in npx's or bunx's cache .* --runtime node/m);
     const doctor = await runProcess(["/bin/sh", `${home}/.claude/hooks/telemhq.sh`, "doctor"], { cwd: project, env });
-    assert.match(doctor.stdout, /^note +But the runtime .*_npx.* lives in a cache/m, doctor.stdout);
+    assert.match(doctor.stdout, /^note +But the runtime .*_npx.* lives in npx's or bunx's cache/m, doctor.stdout);
   });
 });
 
