@@ -25,10 +25,12 @@ export async function measureCommand(
   stdin: string,
   env: Record<string, string>,
   label = command.join(" "),
+  cwd?: string,
 ): Promise<Sample> {
   const output = await new Deno.Command("python3", {
     args: [`${ROOT}scripts/_measure.py`, stdin, ...command],
     env,
+    cwd,
     stdout: "piped",
     stderr: "inherit",
   }).output();

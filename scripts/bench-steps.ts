@@ -52,10 +52,16 @@ function instrumented(source: string): string {
 }
 
 /** One run: the readings, in milliseconds since the process started. */
-async function readings(command: string[], stdin: string, env: Record<string, string>): Promise<[string, number][]> {
+async function readings(
+  command: string[],
+  stdin: string,
+  env: Record<string, string>,
+  cwd: string,
+): Promise<[string, number][]> {
   const child = new Deno.Command(command[0], {
     args: command.slice(1),
     env,
+    cwd,
     clearEnv: true,
     stdin: "piped",
     stdout: "null",
@@ -98,6 +104,7 @@ async function main(): Promise<void> {
       TELEMHQ_SENDER_IDLE_MS: "600000",
     });
     for (const runtime of runtimes) Deno.mkdirSync(`${work}/${runtime}-state`, { mode: 0o700 });
+    Deno.mkdirSync(`${work}/project`);
     const empty = (runtime: RuntimeName) =>
       runtime === "bun"
         ? [runtimeBinary("bun"), `${work}/empty.ts`]
@@ -106,12 +113,11 @@ async function main(): Promise<void> {
     for (let round = -1; round < runs; round++) {
       for (const runtime of runtimes) {
         const event = stop.replace(/"prompt_id":"[^"]*"/, `"prompt_id":"steps-${runtime}-${round}"`);
-        const hookReadings = await readings(
-          hookCommand(runtime, `${work}/${runtime}-state`, hook),
-          event,
-          env(runtime),
-        );
-        const emptyReadings = await readings(empty(runtime), "", env(runtime));
+        // From a project folder in the bench's own, as Claude Code starts a hook (Bun reads the folders above it).
+        const project = `${work}/project`;
+        const hookLine = hookCommand(runtime, `${work}/${runtime}-state`, hook);
+        const hookReadings = await readings(hookLine, event, env(runtime), project);
+        const emptyReadings = await readings(empty(runtime), "", env(runtime), project);
         if (round < 0) continue;
         add(runtime, "start of an empty script (the runtime's own)", emptyReadings[0][1]);
         add(

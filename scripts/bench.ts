@@ -34,8 +34,15 @@ import {
 
 /** One measured run of a subject. */
 function measure(subject: Subject, stdin: string, env: Record<string, string>): Promise<Sample> {
-  return measureCommand(subject.command, stdin, { ...env, ...subject.env }, subject.name);
+  return measureCommand(subject.command, stdin, { ...env, ...subject.env }, subject.name, projectFolder);
 }
+
+/**
+ * Where every command runs: a project folder in the bench's own (as Claude Code starts a hook in the project's
+ * folder). Bun reads every entry of the folders above the folder it runs in: from a clone under a crowded /tmp, its
+ * empty script took 16 ms instead of 7.
+ */
+let projectFolder = "/";
 
 interface Subject {
   name: string;
@@ -64,7 +71,7 @@ async function senderGone(stateDir: string): Promise<void> {
 async function main(): Promise<void> {
   const runs = parseRuns(Deno.args, 15, 200);
   if (Deno.env.get("HOME")?.startsWith("/tmp/")) {
-    // Bun reads every entry of the folders above a script it starts: under a crowded /tmp that is milliseconds.
+    // Bun reads every entry of the folders above the scripts it starts: under a crowded /tmp that is milliseconds.
     console.error("warning: HOME is under /tmp, where Bun starts scripts several ms slower: Bun's rows will be high");
   }
   const quick = Deno.args.includes("--quick");
@@ -73,6 +80,8 @@ async function main(): Promise<void> {
   // script there costs it 6 ms more than one in a home folder, and a baseline hook ten. Not in the repository either:
   // a plugin installed from a working tree copies every file in it.
   const work = benchFolder();
+  projectFolder = `${work}/project`;
+  Deno.mkdirSync(projectFolder);
   const receiver = await startReceiver();
   try {
     const stop = Deno.readTextFileSync(`${FIXTURES}/tools/events.jsonl`).split("\n").find((line) =>
@@ -373,9 +382,8 @@ function printReport(stats: Map<string, { wall: number; cpu: number; peak: numbe
     }
     const fast = wall(`launcher (fast path), ${runtime} behind it`);
     console.log(
-      `- launcher (fast path), ${runtime} behind it, what install and the plugin run: ${
-        ratio(fast / python, "-")
-      } of Python, ${ratio(fast / curl, "-")} of curl`,
+      `- launcher (fast path), ${runtime} behind it, what install and the plugin run: ${(fast / python).toFixed(2)}x ` +
+        `of Python, ${(fast / curl).toFixed(2)}x of curl`,
     );
   }
   for (const label of Object.keys(NODES).filter((label) => stats.has(`Node ${label}, empty script`))) {
