@@ -60,7 +60,10 @@ absolute() {
 
 # True for a program this launcher may run: an absolute path, executable, not a folder.
 usable() {
-  absolute "$1" && [ -f "$1" ] && [ -x "$1" ]
+  absolute "$1" && [ -f "$1" ] && [ -x "$1" ] || return 1
+  # In a temporary folder (bunx keeps what it fetches in /tmp), a program is run only when it is this user's own: the
+  # system may clean a folder of ours there, and anyone can make it again. Elsewhere, install checked its folders.
+  case $1 in /tmp/* | /var/tmp/* | /dev/shm/*) [ -O "$1" ] ;; esac
 }
 
 # Sets FOUND to a program on PATH (absolute entries only, see absolute_path). Builtins only: the fast path forks
@@ -269,10 +272,12 @@ no_runtime() {
   gone=""
   [ -n "$INSTALLED_KIND" ] && gone=" (install chose $INSTALLED_PATH, which is gone)"
   if [ -n "$NODE_HOOK" ]; then
-    echo "TelemHQ: no runtime for ${HOOK##*/}$gone: looked for Bun, Deno and Node 20 or later on PATH$found." >&2
+    printf '%s
+' "TelemHQ: no runtime for ${HOOK##*/}$gone: looked for Bun, Deno and Node 20 or later on PATH$found." >&2
     echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 20+), then run this command again." >&2
   else
-    echo "TelemHQ: no runtime for ${HOOK##*/}$gone: looked for Bun, Deno and Node 22.18 or later on PATH$found." >&2
+    printf '%s
+' "TelemHQ: no runtime for ${HOOK##*/}$gone: looked for Bun, Deno and Node 22.18 or later on PATH$found." >&2
     echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 22.18+), then run this command again." >&2
   fi
   [ -n "$gone" ] && echo "Or install again for Node 20 or later, from a clone: sh hooks/telemhq.sh install --url -" >&2

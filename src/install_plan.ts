@@ -29,7 +29,7 @@ import { readAll } from "./input.ts";
 import type { InstallRecord } from "./install_record.ts";
 import { denoFlagProblem, findRuntimeBinary, hookArgv, javascriptOf } from "./launch.ts";
 import { LAUNCHER_FILE_NAME, launcherArgs, launcherCommand } from "./launcher.ts";
-import { hostPlatform } from "./paths.ts";
+import { foldersAbove, hostPlatform } from "./paths.ts";
 import { parsePingUrl, redactUrl } from "./ping_url.ts";
 import type { Runtime, RuntimeKind } from "./runtime.ts";
 import { runQuietly } from "./runtime_detect.ts";
@@ -278,7 +278,38 @@ async function installedRuntimePath(runtime: Runtime, kind: RuntimeKind): Promis
         `or choose --runtime bun or deno.`,
     );
   }
+  const problem = await runtimePlacementProblem(runtime, runtimePath);
+  if (problem !== undefined) {
+    throw new CommandError(
+      `Cannot install with ${kind} at "${runtimePath}": ${problem}, so another user could swap the program every ` +
+        `event runs. Install ${kind} where only you or root can change it, or choose another --runtime.`,
+    );
+  }
   return runtimePath;
+}
+
+/**
+ * Why another user could swap a runtime's program, or undefined: a control character in its path (the launcher keeps
+ * one word a line), or the file, its link, or a folder above either owned by someone other than this user or root,
+ * or writable by every user and not sticky. A sticky one (/tmp) is left to the launcher, which runs a program there
+ * only when it is this user's own, and to the warning install prints. Windows has no owners to read here.
+ */
+async function runtimePlacementProblem(runtime: Runtime, runtimePath: string): Promise<string | undefined> {
+  // deno-lint-ignore no-control-regex -- the characters it refuses
+  if (/[\u0000-\u001f\u007f]/.test(runtimePath)) return "its path holds a control character";
+  if (hostPlatform() === "win32") return undefined;
+  const real = await runtime.realpath(runtimePath);
+  const chain = [runtimePath, ...foldersAbove(runtimePath, "posix")];
+  if (real !== undefined) chain.push(real, ...foldersAbove(real, "posix"));
+  const uid = runtime.uid();
+  for (const path of new Set(chain)) {
+    const facts = await runtime.lstat(path);
+    if (facts === undefined) continue;
+    if (facts.uid !== 0 && uid !== undefined && facts.uid !== uid) return `"${path}" belongs to another user`;
+    const open = facts.kind !== "symlink" && (facts.mode & 0o002) !== 0 && (facts.mode & 0o1000) === 0;
+    if (open) return `"${path}" is writable by every user`;
+  }
+  return undefined;
 }
 
 /** Where the hook, its state and Claude Code's transcripts live, refused when Deno's flags could not name them. */

@@ -71,8 +71,11 @@ export async function readInstallRecord(runtime: Runtime, stateDir: string): Pro
     : undefined;
 }
 
-/** Where npm's `npx` and Bun's `bunx` keep the packages they fetch on demand: caches their owners clean. */
-const CACHED_RUNTIME_FOLDERS = /\/(?:_npx|\.bunx-[^/]*|bunx-[^/]*)\//;
+/**
+ * Where npm's `npx` and Bun's `bunx` keep the packages they fetch on demand (caches their owners clean), and the
+ * temporary folders, which the system cleans.
+ */
+const CACHED_RUNTIME_FOLDERS = /\/(?:_npx|\.bunx-[^/]*|bunx-[^/]*)\/|^\/(?:tmp|var\/tmp|dev\/shm)\//;
 
 /**
  * A warning when the runtime install recorded lives in a cache of fetched
@@ -91,7 +94,8 @@ const CACHED_RUNTIME_FOLDERS = /\/(?:_npx|\.bunx-[^/]*|bunx-[^/]*)\//;
  */
 export function cachedRuntimeWarning(runtimePath: string): string | undefined {
   if (!CACHED_RUNTIME_FOLDERS.test(runtimePath)) return undefined;
-  return `the runtime ${runtimePath} lives in npx's or bunx's cache of fetched packages, which npm or Bun may empty ` +
-    "(npm cache npx rm, an upgrade), and then no runtime runs the hook. Run install again with --runtime node (Node " +
-    "20 or later runs it), or under a Bun or Deno installed for good (https://bun.sh, https://deno.com).";
+  return `the runtime ${runtimePath} lives in npx's or bunx's cache of fetched packages or in a temporary folder, ` +
+    "which npm, Bun or the system may empty (npm cache npx rm, an upgrade, a reboot), and then no runtime runs the " +
+    "hook. Run install again with --runtime node (Node 20 or later runs it), or under a Bun or Deno installed for " +
+    "good (https://bun.sh, https://deno.com).";
 }

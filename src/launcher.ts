@@ -121,15 +121,21 @@ export function launcherCommand(launcher: string, args: readonly string[]): stri
  */
 export function launcherScript(installed?: { kind: RuntimeKind; path: string }): string {
   const managed = MANAGED_SETTINGS_DIRS.join(",");
-  return SCRIPT
-    .replace("@@INSTALLED_KIND@@", installed?.kind ?? "")
-    .replace("@@INSTALLED_PATH@@", installed === undefined ? "''" : shellWord(installed.path))
-    .replace("@@ENV_NAMES@@", ENV_NAMES.join(","))
-    .replace("@@MANAGED_DIRS@@", managed)
-    .replace("@@UNSAFE_ENV@@", UNSAFE_ENV_NAMES.join(" "))
-    .replace("@@BUN_FLAGS@@", BUN_RUN_FLAGS.join(" "))
-    .replace("@@DENO_FLAGS@@", DENO_BASE_FLAGS.join(" "))
-    .replaceAll("@@COMMANDS@@", LAUNCHER_COMMANDS.join(" | "));
+  const values: Record<string, string> = {
+    INSTALLED_KIND: installed?.kind ?? "",
+    INSTALLED_PATH: installed === undefined ? "''" : shellWord(installed.path),
+    ENV_NAMES: ENV_NAMES.join(","),
+    MANAGED_DIRS: managed,
+    UNSAFE_ENV: UNSAFE_ENV_NAMES.join(" "),
+    BUN_FLAGS: BUN_RUN_FLAGS.join(" "),
+    DENO_FLAGS: DENO_BASE_FLAGS.join(" "),
+    COMMANDS: LAUNCHER_COMMANDS.join(" | "),
+  };
+  // A function, never a replacement string: in one, "$'" or "$`" (a path may hold them) would paste the script.
+  return SCRIPT.replace(/@@([A-Z_]+)@@/g, (placeholder, name: string) => {
+    if (!Object.hasOwn(values, name)) throw new Error(`launcherScript() has no value for ${placeholder}`);
+    return values[name];
+  });
 }
 
 const SCRIPT = `#!/bin/sh
@@ -194,7 +200,10 @@ absolute() {
 
 # True for a program this launcher may run: an absolute path, executable, not a folder.
 usable() {
-  absolute "$1" && [ -f "$1" ] && [ -x "$1" ]
+  absolute "$1" && [ -f "$1" ] && [ -x "$1" ] || return 1
+  # In a temporary folder (bunx keeps what it fetches in /tmp), a program is run only when it is this user's own: the
+  # system may clean a folder of ours there, and anyone can make it again. Elsewhere, install checked its folders.
+  case $1 in /tmp/* | /var/tmp/* | /dev/shm/*) [ -O "$1" ] ;; esac
 }
 
 # Sets FOUND to a program on PATH (absolute entries only, see absolute_path). Builtins only: the fast path forks
@@ -403,10 +412,10 @@ no_runtime() {
   gone=""
   [ -n "$INSTALLED_KIND" ] && gone=" (install chose $INSTALLED_PATH, which is gone)"
   if [ -n "$NODE_HOOK" ]; then
-    echo "TelemHQ: no runtime for \${HOOK##*/}$gone: looked for Bun, Deno and Node 20 or later on PATH$found." >&2
+    printf '%s\n' "TelemHQ: no runtime for \${HOOK##*/}$gone: looked for Bun, Deno and Node 20 or later on PATH$found." >&2
     echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 20+), then run this command again." >&2
   else
-    echo "TelemHQ: no runtime for \${HOOK##*/}$gone: looked for Bun, Deno and Node 22.18 or later on PATH$found." >&2
+    printf '%s\n' "TelemHQ: no runtime for \${HOOK##*/}$gone: looked for Bun, Deno and Node 22.18 or later on PATH$found." >&2
     echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 22.18+), then run this command again." >&2
   fi
   [ -n "$gone" ] && echo "Or install again for Node 20 or later, from a clone: sh hooks/telemhq.sh install --url -" >&2

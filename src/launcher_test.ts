@@ -18,6 +18,25 @@ Deno.test("launcherArgs() names the tracker's host for Deno only", () => {
   assert.ok(!launcherArgs("bun", "/b", "/h", "telemhq.com").includes("--host"));
 });
 
+Deno.test('launcherScript() keeps a recorded runtime path whole, whatever it holds: no "$\'", "$`" or "$&" pastes script', async () => {
+  for (const path of ["/opt/q$`;id>/tmp/PWN;#/bun", "/opt/a$'b/bun", "/opt/$&x/deno", "/opt/it's here/bun"]) {
+    const script = launcherScript({ kind: "bun", path });
+    assert.doesNotMatch(script, /@@[A-Z_]+@@/);
+    assert.match(script, /^UNSAFE_ENV='[A-Z_ ]+'$/m, "the placeholders after it are filled");
+    assert.equal(script.split("\n").filter((line) => line.startsWith("INSTALLED_PATH=")).length, 1);
+    const line = script.split("\n").find((text) => text.startsWith("INSTALLED_PATH="))!;
+    const shell = new Deno.Command("/bin/sh", {
+      args: ["-c", `${line}; printf '%s' "$INSTALLED_PATH"`],
+      stdout: "piped",
+    });
+    const { code, stdout } = await shell.output();
+    assert.equal(code, 0);
+    assert.equal(new TextDecoder().decode(stdout), path);
+    const check = await new Deno.Command("/bin/sh", { args: ["-n", "-c", script] }).output();
+    assert.equal(check.code, 0, `the script still parses with ${path}`);
+  }
+});
+
 Deno.test("launcherScript() holds every list it shares with hook.ts, and no placeholder is left", () => {
   const script = launcherScript();
   assert.doesNotMatch(script, /@@[A-Z_]+@@/);

@@ -233,6 +233,48 @@ for (const runtime of RUNTIMES) {
   });
 }
 
+Deno.test({
+  name: "install refuses a runtime another user could swap, and the launcher runs none of another's in /tmp",
+  ignore: Deno.uid() !== 0, // making a folder of another user's takes root
+  async fn() {
+    await withHome(async (home, project) => {
+      const url = `https://telemhq.example/ping/${TOKEN}`;
+      const theirs = `${home}/theirs/bin`;
+      Deno.mkdirSync(theirs, { recursive: true });
+      Deno.symlinkSync(runtimeBinary("bun"), `${theirs}/bun`);
+      Deno.chownSync(`${home}/theirs`, 4242, 4242);
+      const open = `${home}/open/bin`;
+      Deno.mkdirSync(open, { recursive: true });
+      Deno.chmodSync(open, 0o777);
+      Deno.symlinkSync(runtimeBinary("bun"), `${open}/bun`);
+      for (const [bin, why] of [[theirs, /belongs to another user/], [open, /is writable by every user/]] as const) {
+        const run = await runProcess([`${bin}/bun`, HOOK_PATH, "install", "--url", url], {
+          cwd: project,
+          env: { HOME: home, PATH: `${bin}:${pathWithClaude()}` },
+        });
+        assert.equal(run.code, 1, run.stdout);
+        assert.match(run.stderr, why);
+        assert.ok(!pathExists(`${home}/.claude/settings.json`), "nothing written");
+      }
+      // A program in /tmp that is not this user's: a folder of ours there, cleaned and made again by someone else.
+      const tmp = Deno.makeTempDirSync({ dir: "/tmp", prefix: "telemhq-theirs-" });
+      try {
+        const marker = `${tmp}/ran`;
+        Deno.writeTextFileSync(`${tmp}/bun`, `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
+        Deno.chownSync(`${tmp}/bun`, 4242, 4242);
+        const launcher = `${ROOT}hooks/telemhq.sh`;
+        const run = await runProcess(["/bin/sh", launcher, "--bun", `${tmp}/bun`, "status"], {
+          cwd: project,
+          env: { HOME: home, PATH: pathWithClaude() },
+        });
+        assert.ok(!pathExists(marker), `the launcher ran another user's program: ${run.stderr}`);
+      } finally {
+        Deno.removeSync(tmp, { recursive: true });
+      }
+    });
+  },
+});
+
 Deno.test("install and doctor warn when the runtime lives in npx's cache, which npm cleans", async () => {
   await withHome(async (home, project) => {
     // What `npx deno@2 run -A hook.ts install` looks like to the hook: Deno on PATH from npx's folder.
