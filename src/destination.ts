@@ -137,9 +137,9 @@ export async function keepDestination(runtime: Runtime, stateDir: string, id: De
     await runtime.makePrivateDirectory(`${stateDir}/${STATE_LAYOUT.destinations}`);
     created = await runtime.createPrivateFile(path, text);
   }
-  // Not created: something is there again, which is fine only when it is this file, written by another hook.
-  const now = created ? undefined : await runtime.lstat(path);
-  if (!created && (now === undefined || !await holdsText(runtime, path, now, text))) {
+  // Not created: something is there again. A file is another hook's for the same tracker (the name is the URL's
+  // hash), perhaps being written this moment: the ping stays spooled. Anything else is no destination file.
+  if (!created && (await runtime.lstat(path))?.kind !== "file") {
     throw new Error(`cannot write "${path}": something else is there`);
   }
 }
