@@ -163,12 +163,15 @@ export const TOKEN_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 export const MODE_PATTERN: RegExp = /^[A-Za-z]{1,32}$/;
 /**
  * What a project name may hold: letters and digits of any script and most
- * punctuation, never a path separator (`/`, or the `\` of a Windows path read
- * on another system), a control character, a lone surrogate, or the invisible
- * and bidirectional format characters that make a name show as another.
+ * punctuation, never a path separator (`/`, or the `\\` of a Windows path read
+ * on another system), a control or line-separator character, a lone
+ * surrogate, a private-use or unassigned one, or an invisible one: the format
+ * characters (bidirectional controls, zero-width spaces, tag characters that
+ * spell hidden text), the Hangul fillers and the grapheme joiner; only the
+ * zero-width joiner and non-joiner, which emoji and some scripts need, pass.
  */
 export const PROJECT_PATTERN: RegExp =
-  /^[^/\\\p{Cc}\p{Cs}\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]{1,255}$/u;
+  /^(?!.*[\p{Co}\p{Cn}\u034f\u115f\u1160\u3164\uffa0])(?!.*(?![\u200c\u200d])\p{Cf})[^/\\\p{Cc}\p{Cs}\u2028\u2029]{1,255}$/u;
 /** A hook event name. */
 export const EVENT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 /** The longest project name sent. */

@@ -24,7 +24,7 @@ import {
   TOKEN_PATTERN,
 } from "./fields.ts";
 import type { HookInput } from "./input.ts";
-import { hostPathStyle, pathName, type PathStyle } from "./paths.ts";
+import { hostPathStyle, pathName, type PathStyle, samePath } from "./paths.ts";
 import { type Sha256Hex, webCryptoSha256Hex } from "./sha256.ts";
 
 /** Version of this hook, sent in every ping as `hook_version`. */
@@ -280,6 +280,8 @@ export interface PayloadContext {
   member?: string;
   /** How the event's paths are written: the platform this code runs on by default. */
   pathStyle?: PathStyle;
+  /** The user's home folder: a session started there goes out as project `"~"`, not the folder's name (theirs). */
+  homeDir?: string;
 }
 
 /**
@@ -319,7 +321,7 @@ export async function buildPayload(input: HookInput, context: PayloadContext): P
     tool: "claude-code",
     status: FAILED_EVENTS.has(event) || isTruthy(input.error) ? "failed" : "success",
     event,
-    project: projectName(cwd, context.pathStyle),
+    project: atHome(cwd, context) ? "~" : projectName(cwd, context.pathStyle),
     session_id: tokenField(input, "session_id"),
     tool_name: tokenField(input, "tool_name"),
     tool_use_id: tokenField(input, "tool_use_id"),
@@ -367,4 +369,9 @@ export function omitUndefined<T extends object>(value: T): T {
     if (value[key] === undefined) delete value[key];
   }
   return value;
+}
+
+/** Whether the working directory is the user's home folder, whose name is the user's own. */
+function atHome(cwd: string, context: PayloadContext): boolean {
+  return context.homeDir !== undefined && samePath(cwd, context.homeDir, context.pathStyle ?? hostPathStyle());
 }

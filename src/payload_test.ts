@@ -200,6 +200,11 @@ Deno.test("buildPayload() sends no Windows path, terminal control or lone surrog
     "/home/dev/\ud800\u001b]0;pwn\u0007\u202e",
     "/home/dev/name\u200bwith-zero-width",
     "/home/dev/tab\there",
+    "/home/dev/proj\u{E0061}\u{E006C}\u{E0069}\u{E0063}\u{E0065}", // tag characters: "alice", invisible
+    "/home/dev/soft\u00adhyphen",
+    "/home/dev/\u3164",
+    "/home/dev/private\ue000use",
+    "/home/dev/line\u2028separator",
   ];
   for (const cwd of cases) {
     const payload = await buildPayload({ hook_event_name: "Stop", cwd }, { ...CONTEXT, pathStyle: "posix" });
@@ -208,11 +213,26 @@ Deno.test("buildPayload() sends no Windows path, terminal control or lone surrog
   }
   const named = await buildPayload({ hook_event_name: "Stop", cwd: "/home/dev/caf\u00e9 \u9879\u76ee (v2)" }, CONTEXT);
   assert.equal(named.project, "caf\u00e9 \u9879\u76ee (v2)", "letters of any script, spaces and brackets go");
+  for (
+    const name of ["\u{1F469}\u200d\u{1F4BB}-tools", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "\u2764\ufe0f"]
+  ) {
+    const sent = await buildPayload({ hook_event_name: "Stop", cwd: `/home/dev/${name}` }, CONTEXT);
+    assert.equal(sent.project, name, "a zero-width joiner or non-joiner, and a variation selector, are part of a name");
+  }
   const long = await buildPayload({ hook_event_name: "Stop", cwd: `/x/${"\u{1F600}".repeat(300)}` }, CONTEXT);
   assert.equal([...long.project].length, 255, "cut by characters: no half of a pair is left");
   // A spooled ping from an older hook whose project may not be sent still goes, as "unknown".
   const old = { ...named, project: "C:\\Users\\alice\\SECRET_WIN" };
   assert.equal(checkPayload(old)?.project, "unknown");
+});
+Deno.test('buildPayload() sends a session started in the home folder as project "~", never the user\'s name', async () => {
+  const home = { ...CONTEXT, homeDir: "/home/alice.smith", pathStyle: "posix" as const };
+  for (const cwd of ["/home/alice.smith", "/home/alice.smith/", "/home/alice.smith/."]) {
+    assert.equal((await buildPayload({ hook_event_name: "Stop", cwd }, home)).project, "~", cwd);
+  }
+  assert.equal((await buildPayload({ hook_event_name: "Stop", cwd: "/home/alice.smith/api" }, home)).project, "api");
+  const windows = { ...CONTEXT, homeDir: "C:\\Users\\alice", pathStyle: "windows" as const };
+  assert.equal((await buildPayload({ hook_event_name: "Stop", cwd: "c:\\users\\ALICE" }, windows)).project, "~");
 });
 Deno.test("countCodePoints() counts as Python's len() does, not as UTF-16 length", () => {
   assert.equal(countCodePoints(""), 0);

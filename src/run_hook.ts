@@ -20,7 +20,7 @@ import { sendPing } from "./send.ts";
 import { deliverSpool, startSender } from "./sender.ts";
 import { alreadySent, spoolPing, usageSource } from "./spool.ts";
 import { destinationOf, keepDestination } from "./destination.ts";
-import { isAbsolutePath } from "./paths.ts";
+import { homeDirectory, hostPathStyle, isAbsolutePath } from "./paths.ts";
 import { ensureStateDir, STATE_LAYOUT, subfolderProblem } from "./state_dir.ts";
 
 /**
@@ -56,6 +56,7 @@ export async function runHook(runtime: Runtime): Promise<string | undefined> {
       sha256Hex: runtime.sha256Hex,
       hashSalt: config.hashSalt,
       member: config.member,
+      homeDir: homeDirectory((name) => runtime.env(name), hostPathStyle()),
     });
     const unsafe = config.stateDir === undefined
       ? state.problem ?? "no state directory (set HOME or TELEMHQ_STATE_DIR)"
