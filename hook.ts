@@ -564,11 +564,15 @@ const TOKEN_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const MODE_PATTERN: RegExp = /^[A-Za-z]{1,32}$/;
 /**
  * What a project name may hold: letters and digits of any script and most
- * punctuation, never a path separator (`/`, or the `\` of a Windows path read
- * on another system), a control character, a lone surrogate, or the invisible
- * and bidirectional format characters that make a name show as another.
+ * punctuation, never a path separator (`/`, or the `\\` of a Windows path read
+ * on another system), a control or line-separator character, a lone
+ * surrogate, a private-use or unassigned one, or an invisible one: the format
+ * characters (bidirectional controls, zero-width spaces, tag characters that
+ * spell hidden text), the Hangul fillers and the grapheme joiner; only the
+ * zero-width joiner and non-joiner, which emoji and some scripts need, pass.
  */
-const PROJECT_PATTERN: RegExp = /^[^/\\\p{Cc}\p{Cs}\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]{1,255}$/u;
+const PROJECT_PATTERN: RegExp =
+  /^(?!.*[\p{Co}\p{Cn}\u034f\u115f\u1160\u3164\uffa0])(?!.*(?![\u200c\u200d])\p{Cf})[^/\\\p{Cc}\p{Cs}\u2028\u2029]{1,255}$/u;
 /** A hook event name. */
 const EVENT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 /** The longest project name sent. */
@@ -1264,6 +1268,8 @@ export interface PayloadContext {
   member?: string;
   /** How the event's paths are written: the platform this code runs on by default. */
   pathStyle?: PathStyle;
+  /** The user's home folder: a session started there goes out as project `"~"`, not the folder's name (theirs). */
+  homeDir?: string;
 }
 
 /**
@@ -1303,7 +1309,7 @@ export async function buildPayload(input: HookInput, context: PayloadContext): P
     tool: "claude-code",
     status: FAILED_EVENTS.has(event) || isTruthy(input.error) ? "failed" : "success",
     event,
-    project: projectName(cwd, context.pathStyle),
+    project: atHome(cwd, context) ? "~" : projectName(cwd, context.pathStyle),
     session_id: tokenField(input, "session_id"),
     tool_name: tokenField(input, "tool_name"),
     tool_use_id: tokenField(input, "tool_use_id"),
@@ -1345,6 +1351,11 @@ function omitUndefined<T extends object>(value: T): T {
     if (value[key] === undefined) delete value[key];
   }
   return value;
+}
+
+/** Whether the working directory is the user's home folder, whose name is the user's own. */
+function atHome(cwd: string, context: PayloadContext): boolean {
+  return context.homeDir !== undefined && samePath(cwd, context.homeDir, context.pathStyle ?? hostPathStyle());
 }
 
 // ---------------------------------------------------------------------------
@@ -2983,9 +2994,9 @@ async function keepDestination(runtime: Runtime, stateDir: string, id: Destinati
     await runtime.makePrivateDirectory(`${stateDir}/${STATE_LAYOUT.destinations}`);
     created = await runtime.createPrivateFile(path, text);
   }
-  // Not created: something is there again, which is fine only when it is this file, written by another hook.
-  const now = created ? undefined : await runtime.lstat(path);
-  if (!created && (now === undefined || !await holdsText(runtime, path, now, text))) {
+  // Not created: something is there again. A file is another hook's for the same tracker (the name is the URL's
+  // hash), perhaps being written this moment: the ping stays spooled. Anything else is no destination file.
+  if (!created && (await runtime.lstat(path))?.kind !== "file") {
     throw new Error(`cannot write "${path}": something else is there`);
   }
 }
@@ -3440,15 +3451,21 @@ export function launcherCommand(launcher: string, args: readonly string[]): stri
  */
 export function launcherScript(installed?: { kind: RuntimeKind; path: string }): string {
   const managed = MANAGED_SETTINGS_DIRS.join(",");
-  return SCRIPT
-    .replace("@@INSTALLED_KIND@@", installed?.kind ?? "")
-    .replace("@@INSTALLED_PATH@@", installed === undefined ? "''" : shellWord(installed.path))
-    .replace("@@ENV_NAMES@@", ENV_NAMES.join(","))
-    .replace("@@MANAGED_DIRS@@", managed)
-    .replace("@@UNSAFE_ENV@@", UNSAFE_ENV_NAMES.join(" "))
-    .replace("@@BUN_FLAGS@@", BUN_RUN_FLAGS.join(" "))
-    .replace("@@DENO_FLAGS@@", DENO_BASE_FLAGS.join(" "))
-    .replaceAll("@@COMMANDS@@", LAUNCHER_COMMANDS.join(" | "));
+  const values: Record<string, string> = {
+    INSTALLED_KIND: installed?.kind ?? "",
+    INSTALLED_PATH: installed === undefined ? "''" : shellWord(installed.path),
+    ENV_NAMES: ENV_NAMES.join(","),
+    MANAGED_DIRS: managed,
+    UNSAFE_ENV: UNSAFE_ENV_NAMES.join(" "),
+    BUN_FLAGS: BUN_RUN_FLAGS.join(" "),
+    DENO_FLAGS: DENO_BASE_FLAGS.join(" "),
+    COMMANDS: LAUNCHER_COMMANDS.join(" | "),
+  };
+  // A function, never a replacement string: in one, "$'" or "$`" (a path may hold them) would paste the script.
+  return SCRIPT.replace(/@@([A-Z_]+)@@/g, (placeholder, name: string) => {
+    if (!Object.hasOwn(values, name)) throw new Error(`launcherScript() has no value for ${placeholder}`);
+    return values[name];
+  });
 }
 
 const SCRIPT = `#!/bin/sh
@@ -3513,7 +3530,10 @@ absolute() {
 
 # True for a program this launcher may run: an absolute path, executable, not a folder.
 usable() {
-  absolute "$1" && [ -f "$1" ] && [ -x "$1" ]
+  absolute "$1" && [ -f "$1" ] && [ -x "$1" ] || return 1
+  # In a temporary folder (bunx keeps what it fetches in /tmp), a program is run only when it is this user's own: the
+  # system may clean a folder of ours there, and anyone can make it again. Elsewhere, install checked its folders.
+  case $1 in /tmp/* | /var/tmp/* | /dev/shm/*) [ -O "$1" ] ;; esac
 }
 
 # Sets FOUND to a program on PATH (absolute entries only, see absolute_path). Builtins only: the fast path forks
@@ -3722,10 +3742,10 @@ no_runtime() {
   gone=""
   [ -n "$INSTALLED_KIND" ] && gone=" (install chose $INSTALLED_PATH, which is gone)"
   if [ -n "$NODE_HOOK" ]; then
-    echo "TelemHQ: no runtime for \${HOOK##*/}$gone: looked for Bun, Deno and Node 20 or later on PATH$found." >&2
+    printf '%s\n' "TelemHQ: no runtime for \${HOOK##*/}$gone: looked for Bun, Deno and Node 20 or later on PATH$found." >&2
     echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 20+), then run this command again." >&2
   else
-    echo "TelemHQ: no runtime for \${HOOK##*/}$gone: looked for Bun, Deno and Node 22.18 or later on PATH$found." >&2
+    printf '%s\n' "TelemHQ: no runtime for \${HOOK##*/}$gone: looked for Bun, Deno and Node 22.18 or later on PATH$found." >&2
     echo "Install one (Bun: https://bun.sh, Deno: https://deno.com, or Node 22.18+), then run this command again." >&2
   fi
   [ -n "$gone" ] && echo "Or install again for Node 20 or later, from a clone: sh hooks/telemhq.sh install --url -" >&2
@@ -7668,6 +7688,7 @@ export async function runHook(runtime: Runtime): Promise<string | undefined> {
       sha256Hex: runtime.sha256Hex,
       hashSalt: config.hashSalt,
       member: config.member,
+      homeDir: homeDirectory((name) => runtime.env(name), hostPathStyle()),
     });
     const unsafe = config.stateDir === undefined
       ? state.problem ?? "no state directory (set HOME or TELEMHQ_STATE_DIR)"
@@ -9103,8 +9124,11 @@ async function readInstallRecord(runtime: Runtime, stateDir: string): Promise<In
     : undefined;
 }
 
-/** Where npm's `npx` and Bun's `bunx` keep the packages they fetch on demand: caches their owners clean. */
-const CACHED_RUNTIME_FOLDERS = /\/(?:_npx|\.bunx-[^/]*|bunx-[^/]*)\//;
+/**
+ * Where npm's `npx` and Bun's `bunx` keep the packages they fetch on demand (caches their owners clean), and the
+ * temporary folders, which the system cleans.
+ */
+const CACHED_RUNTIME_FOLDERS = /\/(?:_npx|\.bunx-[^/]*|bunx-[^/]*)\/|^\/(?:tmp|var\/tmp|dev\/shm)\//;
 
 /**
  * A warning when the runtime install recorded lives in a cache of fetched
@@ -9116,9 +9140,10 @@ const CACHED_RUNTIME_FOLDERS = /\/(?:_npx|\.bunx-[^/]*|bunx-[^/]*)\//;
  */
 function cachedRuntimeWarning(runtimePath: string): string | undefined {
   if (!CACHED_RUNTIME_FOLDERS.test(runtimePath)) return undefined;
-  return `the runtime ${runtimePath} lives in npx's or bunx's cache of fetched packages, which npm or Bun may empty ` +
-    "(npm cache npx rm, an upgrade), and then no runtime runs the hook. Run install again with --runtime node (Node " +
-    "20 or later runs it), or under a Bun or Deno installed for good (https://bun.sh, https://deno.com).";
+  return `the runtime ${runtimePath} lives in npx's or bunx's cache of fetched packages or in a temporary folder, ` +
+    "which npm, Bun or the system may empty (npm cache npx rm, an upgrade, a reboot), and then no runtime runs the " +
+    "hook. Run install again with --runtime node (Node 20 or later runs it), or under a Bun or Deno installed for " +
+    "good (https://bun.sh, https://deno.com).";
 }
 
 // ---------------------------------------------------------------------------
@@ -9368,7 +9393,38 @@ async function installedRuntimePath(runtime: Runtime, kind: RuntimeKind): Promis
         `or choose --runtime bun or deno.`,
     );
   }
+  const problem = await runtimePlacementProblem(runtime, runtimePath);
+  if (problem !== undefined) {
+    throw new CommandError(
+      `Cannot install with ${kind} at "${runtimePath}": ${problem}, so another user could swap the program every ` +
+        `event runs. Install ${kind} where only you or root can change it, or choose another --runtime.`,
+    );
+  }
   return runtimePath;
+}
+
+/**
+ * Why another user could swap a runtime's program, or undefined: a control character in its path (the launcher keeps
+ * one word a line), or the file, its link, or a folder above either owned by someone other than this user or root,
+ * or writable by every user and not sticky. A sticky one (/tmp) is left to the launcher, which runs a program there
+ * only when it is this user's own, and to the warning install prints. Windows has no owners to read here.
+ */
+async function runtimePlacementProblem(runtime: Runtime, runtimePath: string): Promise<string | undefined> {
+  // deno-lint-ignore no-control-regex -- the characters it refuses
+  if (/[\u0000-\u001f\u007f]/.test(runtimePath)) return "its path holds a control character";
+  if (hostPlatform() === "win32") return undefined;
+  const real = await runtime.realpath(runtimePath);
+  const chain = [runtimePath, ...foldersAbove(runtimePath, "posix")];
+  if (real !== undefined) chain.push(real, ...foldersAbove(real, "posix"));
+  const uid = runtime.uid();
+  for (const path of new Set(chain)) {
+    const facts = await runtime.lstat(path);
+    if (facts === undefined) continue;
+    if (facts.uid !== 0 && uid !== undefined && facts.uid !== uid) return `"${path}" belongs to another user`;
+    const open = facts.kind !== "symlink" && (facts.mode & 0o002) !== 0 && (facts.mode & 0o1000) === 0;
+    if (open) return `"${path}" is writable by every user`;
+  }
+  return undefined;
 }
 
 /** Where the hook, its state and Claude Code's transcripts live, refused when Deno's flags could not name them. */
@@ -11085,10 +11141,9 @@ interface Command {
 /** The name this file answers to in help: the npm bin under Node, else the script's own name. */
 function programName(runtime: Runtime): string {
   if (runtime.scriptPath === undefined) return runtime.kind === "node" ? "telemhq-claude-code" : "hook.ts";
-  // The npm build keeps its code in bin/, and people type the command npm made of it.
-  return /[\\/]bin[\\/][^\\/]+$/.test(runtime.scriptPath)
-    ? "telemhq-claude-code"
-    : pathName(runtime.scriptPath, hostPathStyle());
+  // The npm build's code is bin/hook.mjs, and people type the command npm made of it.
+  if (/[\\/]bin[\\/]hook\.mjs$/.test(runtime.scriptPath)) return "telemhq-claude-code";
+  return terminalSafe(pathName(runtime.scriptPath, hostPathStyle()), true);
 }
 
 const COMMANDS: Readonly<Record<string, Command>> = {

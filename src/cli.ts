@@ -47,10 +47,9 @@ interface Command {
 /** The name this file answers to in help: the npm bin under Node, else the script's own name. */
 function programName(runtime: Runtime): string {
   if (runtime.scriptPath === undefined) return runtime.kind === "node" ? "telemhq-claude-code" : "hook.ts";
-  // The npm build keeps its code in bin/, and people type the command npm made of it.
-  return /[\\/]bin[\\/][^\\/]+$/.test(runtime.scriptPath)
-    ? "telemhq-claude-code"
-    : pathName(runtime.scriptPath, hostPathStyle());
+  // The npm build's code is bin/hook.mjs, and people type the command npm made of it.
+  if (/[\\/]bin[\\/]hook\.mjs$/.test(runtime.scriptPath)) return "telemhq-claude-code";
+  return terminalSafe(pathName(runtime.scriptPath, hostPathStyle()), true);
 }
 
 const COMMANDS: Readonly<Record<string, Command>> = {
