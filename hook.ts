@@ -9124,11 +9124,8 @@ async function readInstallRecord(runtime: Runtime, stateDir: string): Promise<In
     : undefined;
 }
 
-/**
- * Where npm's `npx` and Bun's `bunx` keep the packages they fetch on demand (caches their owners clean), and the
- * temporary folders, which the system cleans.
- */
-const CACHED_RUNTIME_FOLDERS = /\/(?:_npx|\.bunx-[^/]*|bunx-[^/]*)\/|^\/(?:tmp|var\/tmp|dev\/shm)\//;
+/** Where npm's `npx` and Bun's `bunx` keep the packages they fetch on demand: caches their owners clean. */
+const CACHED_RUNTIME_FOLDERS = /\/(?:_npx|\.bunx-[^/]*|bunx-[^/]*)\//;
 
 /**
  * A warning when the runtime install recorded lives in a cache of fetched
@@ -9140,10 +9137,10 @@ const CACHED_RUNTIME_FOLDERS = /\/(?:_npx|\.bunx-[^/]*|bunx-[^/]*)\/|^\/(?:tmp|v
  */
 function cachedRuntimeWarning(runtimePath: string): string | undefined {
   if (!CACHED_RUNTIME_FOLDERS.test(runtimePath)) return undefined;
-  return `the runtime ${runtimePath} lives in npx's or bunx's cache of fetched packages or in a temporary folder, ` +
-    "which npm, Bun or the system may empty (npm cache npx rm, an upgrade, a reboot), and then no runtime runs the " +
-    "hook. Run install again with --runtime node (Node 20 or later runs it), or under a Bun or Deno installed for " +
-    "good (https://bun.sh, https://deno.com).";
+  return `the runtime ${runtimePath} lives in npx's or bunx's cache of fetched packages, which npm or Bun may empty ` +
+    "(npm cache npx rm, an upgrade, a reboot for bunx's in /tmp), and then the hook has no runtime. Run install again " +
+    "with --runtime node (Node 20 or later runs it), or under a Bun or Deno installed for good (https://bun.sh, " +
+    "https://deno.com).";
 }
 
 // ---------------------------------------------------------------------------

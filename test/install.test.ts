@@ -217,7 +217,7 @@ for (const runtime of RUNTIMES) {
       const typed = (args: string[]) =>
         runProcess(["/bin/sh", launcher, ...args], { cwd: project, env: { HOME: home, PATH: pathWithClaude() } });
       const doctor = await typed(["doctor"]);
-      assert.doesNotMatch(doctor.stderr + doctor.stdout, /no runtime/);
+      assert.doesNotMatch(doctor.stderr + doctor.stdout, /TelemHQ: no runtime/);
       assert.match(doctor.stdout, /The launcher|Runtime /, doctor.stdout);
       assert.doesNotMatch(
         doctor.stdout,
