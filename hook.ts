@@ -174,10 +174,13 @@ export async function readAll(stream: AsyncIterable<Uint8Array>, limit: number):
  * Characters that move a terminal's cursor, change its title or colours, or
  * reorder what it shows: C0 controls but tab and line feed, DEL, C1
  * controls (U+0080-U+009F: `\u009b` is a CSI on many terminals), and the
- * Unicode bidirectional and invisible format controls.
+ * Unicode bidirectional and invisible format controls, and the tag
+ * characters (U+E0000-U+E007F, a surrogate pair each), which spell text no
+ * one sees.
  */
-// deno-lint-ignore no-control-regex -- the characters it matches
-const TERMINAL_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+const TERMINAL_UNSAFE =
+  // deno-lint-ignore no-control-regex -- the characters it matches
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]|\udb40[\udc00-\udc7f]/g;
 
 /**
  * Makes text from a file or the network safe to print: every character that
@@ -189,7 +192,9 @@ const TERMINAL_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u
  * @returns The text, with only printable characters, tab and line feed.
  */
 function terminalSafe(text: string, oneLine = false): string {
-  const escape = (char: string) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
+  // Each UTF-16 unit of a match, as an escape: a tag character shows as its pair.
+  const escape = (chars: string) =>
+    chars.split("").map((unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, "0")}`).join("");
   const safe = text.replace(TERMINAL_UNSAFE, escape);
   // deno-lint-ignore no-control-regex -- the characters it matches
   return oneLine ? safe.replace(/[\u0009\u000a]/g, escape) : safe;
