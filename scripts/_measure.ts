@@ -60,12 +60,15 @@ export function benchFolder(): string {
   if (home === undefined || !home.startsWith("/")) throw new Error("Cannot run the bench: HOME is not set");
   const parent = `${home}/.cache/telemhq-bench`;
   Deno.mkdirSync(parent, { recursive: true, mode: 0o700 });
-  const facts = Deno.lstatSync(parent);
-  if (!facts.isDirectory || facts.uid !== Deno.uid() || (facts.mode! & 0o022) !== 0) {
-    throw new Error(
-      `Cannot run the bench in "${parent}": it must be a folder of yours that others cannot write (not a symlink). ` +
-        "Remove it, then run the bench again.",
-    );
+  // The folder and the two above it (~/.cache, ~): each a folder (no symlink) of this user's that others cannot write.
+  for (const path of [parent, `${home}/.cache`, home]) {
+    const facts = Deno.lstatSync(path);
+    if (!facts.isDirectory || facts.uid !== Deno.uid() || (facts.mode! & 0o022) !== 0) {
+      throw new Error(
+        `Cannot run the bench in "${parent}": "${path}" must be a folder of yours that others cannot write (not a ` +
+          "symlink). Fix it, then run the bench again.",
+      );
+    }
   }
   for (const entry of Deno.readDirSync(parent)) {
     const path = `${parent}/${entry.name}`;

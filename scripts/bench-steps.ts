@@ -27,7 +27,10 @@ const STEPS: readonly { name: string; after: string }[] = [
     name: "read the event from stdin",
     after: "    const input = parseEvent(await readAll(runtime.stdin(), MAX_EVENT_BYTES));",
   },
-  { name: "build the payload (three SHA-256 hashes)", after: "      member: config.member,\n    });" },
+  {
+    name: "build the payload (three SHA-256 hashes)",
+    after: "      homeDir: homeDirectory((name) => runtime.env(name), hostPathStyle()),\n    });",
+  },
   { name: "spool it, keep its destination, check the sender", after: "    const problem = await runHook(runtime);" },
 ];
 
@@ -36,7 +39,7 @@ const CLOCK = 'const __steps: [string, number][] = [["first line", performance.n
 const REPORT = '  console.error("TELEMHQ_STEPS " + JSON.stringify(__steps));';
 
 /** hook.ts with the readings in it. */
-function instrumented(source: string): string {
+export function instrumented(source: string): string {
   let text = source.replace(/^(#![^\n]*\n)/, `$1${CLOCK}\n`);
   for (const step of STEPS) {
     const at = text.indexOf(step.after);

@@ -149,6 +149,13 @@ Deno.test("every link between the README and docs/ leads to a file that exists, 
   assert.deepEqual(broken, []);
 });
 
+Deno.test("deno task bench:steps still finds the line that ends each step of an event in hook.ts", async () => {
+  const { instrumented } = await import("../scripts/bench-steps.ts");
+  const copy = instrumented(hookSource);
+  assert.match(copy, /^#!.*\nconst __steps: /, "a reading at the first line");
+  assert.equal(copy.split("__steps.push(").length - 1, 6, "and one at the end of each of the six steps");
+});
+
 Deno.test("scripts never import the tests' helpers", () => {
   for (const entry of Deno.readDirSync(`${ROOT}scripts`)) {
     if (!entry.name.endsWith(".ts")) continue;
