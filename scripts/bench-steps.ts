@@ -10,7 +10,15 @@
  * Run: deno task bench:steps [--runs 21] [--hook OTHER_HOOK.ts]
  */
 import { benchFolder, median, parseRuns } from "./_measure.ts";
-import { FIXTURES, HOOK_PATH, hookCommand, runtimeBinary, type RuntimeName, startReceiver } from "./_dev.ts";
+import {
+  FIXTURES,
+  HOOK_PATH,
+  hookCommand,
+  runProcess,
+  runtimeBinary,
+  type RuntimeName,
+  startReceiver,
+} from "./_dev.ts";
 
 /** Each step, by the line of hook.ts after which it ends (it must occur once). */
 const STEPS: readonly { name: string; after: string }[] = [
@@ -61,20 +69,8 @@ async function readings(
   env: Record<string, string>,
   cwd: string,
 ): Promise<[string, number][]> {
-  const child = new Deno.Command(command[0], {
-    args: command.slice(1),
-    env,
-    cwd,
-    clearEnv: true,
-    stdin: "piped",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(stdin));
-  await writer.close();
-  const { stderr } = await child.output();
-  const line = new TextDecoder().decode(stderr).split("\n").find((text) => text.startsWith("TELEMHQ_STEPS "));
+  const { stderr } = await runProcess(command, { env, cwd, stdin });
+  const line = stderr.split("\n").find((text) => text.startsWith("TELEMHQ_STEPS "));
   if (line === undefined) throw new Error(`"${command.join(" ")}" printed no readings`);
   return JSON.parse(line.slice("TELEMHQ_STEPS ".length));
 }
